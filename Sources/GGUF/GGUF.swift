@@ -1,0 +1,2 @@
+// GGUF module. Placeholder until the module's owner fills it in.
+public enum GGUFModule {}

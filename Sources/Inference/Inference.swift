@@ -1,0 +1,2 @@
+// Inference module. Placeholder until the module's owner fills it in.
+public enum InferenceModule {}

@@ -1,0 +1,2 @@
+// PostgresClient module. Placeholder until the module's owner fills it in.
+public enum PostgresClientModule {}

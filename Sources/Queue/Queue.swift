@@ -1,0 +1,2 @@
+// Queue module. Placeholder until the module's owner fills it in.
+public enum QueueModule {}

@@ -1,0 +1,2 @@
+// QueueCore module. Placeholder until the module's owner fills it in.
+public enum QueueCoreModule {}

@@ -1,0 +1,2 @@
+// TensorKernels module. Placeholder until the module's owner fills it in.
+public enum TensorKernelsModule {}

@@ -1,0 +1,4 @@
+import ArgumentParser
+
+/// Inference commands: run, bench, inspect.
+let inferenceCommands: [ParsableCommand.Type] = []

@@ -1,0 +1,4 @@
+import ArgumentParser
+
+/// Queue commands: migrate, worker, enqueue, status, cancel, retry, prune.
+let queueCommands: [ParsableCommand.Type] = []

@@ -1,0 +1,4 @@
+import ArgumentParser
+
+/// Tokenizer commands: tokenize.
+let tokenizerCommands: [ParsableCommand.Type] = []

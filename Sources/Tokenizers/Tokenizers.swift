@@ -1,0 +1,2 @@
+// Tokenizers module. Placeholder until the module's owner fills it in.
+public enum TokenizersModule {}

@@ -1,0 +1,6 @@
+import Testing
+@testable import QueueCore
+
+@Test func QueueCoreModuleLinks() {
+    #expect(String(describing: QueueCoreModule.self) == "QueueCoreModule")
+}

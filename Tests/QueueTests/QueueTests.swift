@@ -1,0 +1,6 @@
+import Testing
+@testable import Queue
+
+@Test func QueueModuleLinks() {
+    #expect(String(describing: QueueModule.self) == "QueueModule")
+}
