@@ -39,7 +39,7 @@ let package = Package(
         ),
 
         // MARK: Inference core
-        .target(name: "GGUF", swiftSettings: fast),
+        .target(name: "GGUF", dependencies: ["TensorKernels"], swiftSettings: fast),
         .target(name: "TensorKernels", swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),

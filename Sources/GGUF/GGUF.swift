@@ -1,2 +1,0 @@
-// GGUF module. Placeholder until the module's owner fills it in.
-public enum GGUFModule {}

@@ -1,2 +1,0 @@
-// TensorKernels module. Placeholder until the module's owner fills it in.
-public enum TensorKernelsModule {}
