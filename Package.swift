@@ -44,11 +44,14 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
+        // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
+        .target(name: "Reasoning"),
+
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference",
+                "Queue", "Inference", "Reasoning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -56,6 +59,7 @@ let package = Package(
         ),
 
         // MARK: Tests: one target per module
+        .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue"]),

@@ -1,0 +1,52 @@
+import Testing
+@testable import Reasoning
+
+@Test func difficultyTagsAndLevels() {
+    #expect(Difficulty(tag: "Easy") == .easy)
+    #expect(Difficulty(tag: "4") == .hard)
+    #expect(Difficulty(tag: "3") == .medium)
+    #expect(Difficulty(tag: "6") == nil)
+    #expect(Difficulty(tag: "extreme") == nil)
+}
+
+@Test func perDifficultyPolicyUsesTableThenDefaultsThenOverride() {
+    let p = BudgetPolicy.perDifficulty([.easy: Budget(thinking: 64, answer: 32)])
+    #expect(p.budget(for: .easy) == Budget(thinking: 64, answer: 32))
+    #expect(p.budget(for: .hard) == BudgetPolicy.defaultTable[.hard])
+    #expect(p.budget(for: .easy, override: Budget(thinking: 1, answer: 1)) == Budget(thinking: 1, answer: 1))
+    #expect(BudgetPolicy.unlimited(answer: 100).budget(for: .hard).thinking == nil)
+}
+
+@Test func adaptiveBudgetTakesSmallestBudgetWithinAccuracyMargin() {
+    // 10 easy samples: correct ones think 10,20,30,...,80 tokens; two wrong ones think 500.
+    var h: [HistorySample] = (1...8).map { HistorySample(difficulty: .easy, thinkingTokens: $0 * 10, closedNaturally: true, correct: true) }
+    h += [HistorySample(difficulty: .easy, thinkingTokens: 500, closedNaturally: true, correct: false),
+          HistorySample(difficulty: .easy, thinkingTokens: 500, closedNaturally: true, correct: false)]
+    // Unlimited accuracy 0.8. With epsilon 0.1 we may lose one of 10: budget 70 keeps 7/10.
+    let learned = AdaptiveBudget(epsilon: 0.1, minSamples: 8, headroom: 0).learn(from: h)
+    #expect(learned[.easy]?.thinkingBudget == 70)
+    #expect(learned[.easy]?.estimatedAccuracy == 0.7)
+    #expect(learned[.easy]?.unlimitedAccuracy == 0.8)
+    #expect(learned[.hard] == nil)   // no history: the fallback applies
+    let strict = AdaptiveBudget(epsilon: 0, minSamples: 8, headroom: 0).learn(from: h)
+    #expect(strict[.easy]?.thinkingBudget == 80)
+}
+
+@Test func adaptiveBudgetUsesPercentileWithoutReferences() {
+    let h = (1...10).map { HistorySample(difficulty: .medium, thinkingTokens: $0 * 100, closedNaturally: true, correct: nil) }
+    let learned = AdaptiveBudget(percentile: 0.9, minSamples: 8, headroom: 0.1).learn(from: h)
+    #expect(learned[.medium]?.thinkingBudget == 1100)   // p90 of 100...1000 is 1000, +10%
+}
+
+@Test func cutSamplesAreNotTakenAsNaturalLengths() {
+    let h = (1...10).map { _ in HistorySample(difficulty: .hard, thinkingTokens: 50, closedNaturally: false, correct: true) }
+    #expect(AdaptiveBudget().learn(from: h).isEmpty)
+}
+
+@Test func estimatorRanksLongMultiStepPromptsHarder() {
+    let e = DifficultyEstimator()
+    #expect(e.estimate("What is 2 + 3?") == .easy)
+    let hard = "A shop sells pens at 3 dollars each and notebooks at 7 dollars each. Anna buys 12 pens and then 5 notebooks, pays with a 200 dollar note, and then spends half of the remaining money on books at 9 dollars each. How many books does she buy, and what is the remainder?"
+    #expect(e.estimate(hard) == .hard)
+    #expect(e.score(hard) > e.score("What is 17 * 23?"))
+}
