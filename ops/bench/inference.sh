@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Inference speed: llama.cpp vs TokenMill on the same GGUF files, same thread count,
+# plus the memory-bandwidth ceiling for decoding.
+#
+# usage: ops/bench/inference.sh [--llama-only | --tokenmill-only] [MODEL.gguf ...]
+#   default models: the three from ops/models/fetch.sh --all (missing ones are skipped)
+#
+# Per model:
+#   llama-bench -m M -p 128 -n 64 -t $THREADS -r $REPS -o json
+#   llama-batched-bench -m M -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16
+#                       -t $THREADS -tb $THREADS --output-format jsonl
+#   tokenmill bench --model M -p 128 -n 64 --sequences 1,8,16 --threads $THREADS --json
+#     (contract: JSON array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences};
+#      prompt tests have n_gen 0, generation tests n_prompt 0, as in llama-bench)
+#   membw (ops/bench/membw.c): 1 GiB read/copy, 1 and $THREADS threads
+# Then ops/bench/summarize.py prints: model, test, llama.cpp t/s, TokenMill t/s, ratio,
+# decode GB/s (weight bytes per decode step x steps/s; batched steps serve n sequences).
+#
+# Env: TOKENMILL_PEER_DIR, TOKENMILL_MODELS_DIR, TOKENMILL_BIN, THREADS (2), REPS (3),
+#      OUT_DIR (default /tmp/tokenmill-bench-<UTC time>; results and summary.json go there),
+#      WAIT_IDLE (seconds to wait before each model for the 1-minute load average to drop
+#      below QUIET_LOAD (default 1.0); default 0 = do not wait). The machine is shared:
+#      the load average before/after each model is recorded in machine.txt, and figures
+#      taken under load (other builds) are not comparable.
+# llama.cpp runs with its defaults otherwise (KV f16, flash attention auto, repack on).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PEER_DIR="${TOKENMILL_PEER_DIR:-$HOME/.cache/tokenmill/peer}"
+MODELS_DIR="${TOKENMILL_MODELS_DIR:-$HOME/.cache/tokenmill/models}"
+BIN="$PEER_DIR/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin"
+THREADS="${THREADS:-2}"
+REPS="${REPS:-3}"
+OUT="${OUT_DIR:-/tmp/tokenmill-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
+RUN_LLAMA=1; RUN_TM=1
+models=()
+for a in "$@"; do
+    case "$a" in
+        --llama-only) RUN_TM=0 ;;
+        --tokenmill-only) RUN_LLAMA=0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        *) models+=("$a") ;;
+    esac
+done
+if [ ${#models[@]} -eq 0 ]; then
+    for n in smollm2-135m-instruct-q4_1 qwen2.5-coder-0.5b-instruct-q4_k_m qwen2.5-coder-1.5b-instruct-q4_k_m; do
+        if [ -f "$MODELS_DIR/$n.gguf" ]; then models+=("$MODELS_DIR/$n.gguf")
+        else echo "[bench] skipping $n: not in $MODELS_DIR (run ops/models/fetch.sh --all)" >&2; fi
+    done
+fi
+[ ${#models[@]} -gt 0 ] || { echo "[bench] no models" >&2; exit 1; }
+mkdir -p "$OUT"
+echo "[bench] results in $OUT" >&2
+
+if [ "$RUN_LLAMA" = 1 ] && [ ! -x "$BIN/llama-bench" ]; then
+    echo "[bench] llama.cpp not built in $BIN; run ops/llamacpp/build.sh (or use --tokenmill-only)" >&2
+    exit 1
+fi
+
+TM="${TOKENMILL_BIN:-}"
+if [ -z "$TM" ]; then
+    for c in "$ROOT/.build/release/tokenmill" "$(command -v tokenmill || true)"; do
+        [ -n "$c" ] && [ -x "$c" ] && { TM="$c"; break; }
+    done
+fi
+if [ "$RUN_TM" = 1 ] && [ -z "$TM" ]; then
+    echo "[bench] TokenMill release binary not found: build it with" >&2
+    echo "[bench]   swift build -c release --product tokenmill   (or set TOKENMILL_BIN)" >&2
+    echo "[bench] continuing with llama.cpp figures only." >&2
+    RUN_TM=0
+fi
+
+# Machine description for the record.
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores visible)"
+    echo "threads: $THREADS"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+# Memory bandwidth.
+MEMBW="$PEER_DIR/bin/membw"
+if [ ! -x "$MEMBW" ] || [ "$HERE/membw.c" -nt "$MEMBW" ]; then
+    mkdir -p "$PEER_DIR/bin"
+    ${CC:-cc} -O3 -march=native -pthread "$HERE/membw.c" -o "$MEMBW"
+fi
+: >"$OUT/membw.jsonl"
+for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
+
+WAIT_IDLE="${WAIT_IDLE:-0}"
+QUIET_LOAD="${QUIET_LOAD:-1.0}"
+load1() { cut -d' ' -f1 /proc/loadavg; }
+wait_quiet() {
+    local waited=0
+    while [ "$waited" -lt "$WAIT_IDLE" ] && awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN{exit !(l >= q)}'; do
+        sleep 10; waited=$((waited + 10))
+    done
+    if awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN{exit !(l >= q)}'; then
+        echo "[bench] WARNING: load average $(load1) >= $QUIET_LOAD: other work shares the cores, figures will be low" >&2
+    fi
+}
+
+for m in "${models[@]}"; do
+    stem="$(basename "$m" .gguf)"
+    echo "$m" >"$OUT/$stem.path"
+    wait_quiet
+    echo "$stem: load before $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+    if [ "$RUN_LLAMA" = 1 ]; then
+        echo "[bench] $stem: llama-bench" >&2
+        "$BIN/llama-bench" -m "$m" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$stem.llama-bench.json" 2>"$OUT/$stem.llama-bench.log"
+        echo "[bench] $stem: llama-batched-bench" >&2
+        "$BIN/llama-batched-bench" -m "$m" -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16 \
+            -t "$THREADS" -tb "$THREADS" --output-format jsonl >"$OUT/$stem.batched.out" 2>&1
+        grep '^{' "$OUT/$stem.batched.out" >"$OUT/$stem.batched.jsonl" || {
+            echo "[bench] llama-batched-bench gave no results; see $OUT/$stem.batched.out" >&2; }
+    fi
+    if [ "$RUN_TM" = 1 ]; then
+        echo "[bench] $stem: tokenmill bench ($TM)" >&2
+        if ! "$TM" bench --model "$m" -p 128 -n 64 --sequences 1,8,16 --threads "$THREADS" --json \
+                >"$OUT/$stem.tokenmill.json" 2>"$OUT/$stem.tokenmill.log"; then
+            echo "[bench] tokenmill bench failed for $stem; see $OUT/$stem.tokenmill.log" >&2
+            rm -f "$OUT/$stem.tokenmill.json"
+        fi
+    fi
+    echo "$stem: load after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+done
+if [ "$RUN_LLAMA" = 0 ]; then
+    echo "[bench] --tokenmill-only: no llama.cpp rows; summary lists models with llama-bench results" >&2
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.md"

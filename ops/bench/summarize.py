@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Summarize ops/bench/inference.sh results into one table.
+
+usage: summarize.py RESULT_DIR
+
+Reads, per model stem S (one per S.path file, holding the model path): S.llama-bench.json (llama-bench -o json), S.batched.jsonl
+(llama-batched-bench --output-format jsonl), optional S.tokenmill.json (tokenmill bench
+--json: array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences}), and
+membw.jsonl. Prints model, test, llama.cpp t/s, TokenMill t/s, ratio
+(TokenMill / llama.cpp) and decode GB/s (weight bytes read per decode step x steps/s).
+Writes summary.json next to the inputs.
+"""
+import glob
+import json
+import os
+import struct
+import sys
+
+# GGUF metadata value types -> fixed sizes (8 = string, 9 = array handled separately)
+_FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def gguf_tensor_bytes(path: str) -> dict:
+    """Tensor name -> byte size, from the GGUF header (sizes = gaps between offsets)."""
+    with open(path, "rb") as f:
+        data = f.read(32 << 20)  # header of these models fits easily
+        file_size = os.path.getsize(path)
+    pos = 0
+
+    def u(fmt):
+        nonlocal pos
+        v = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return v[0]
+
+    def string():
+        nonlocal pos
+        n = u("Q")
+        s = data[pos:pos + n].decode("utf-8", "replace")
+        pos += n
+        return s
+
+    def skip_value(t):
+        nonlocal pos
+        if t in _FIXED:
+            v = struct.unpack_from("<" + {1: "B", 2: "H", 4: "I", 8: "Q"}[_FIXED[t]], data, pos)[0]
+            pos += _FIXED[t]
+            return v
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = u("I"), u("Q")
+            if et in _FIXED:
+                pos += _FIXED[et] * n
+            else:
+                for _ in range(n):
+                    skip_value(et)
+            return None
+        raise ValueError(f"unknown GGUF value type {t}")
+
+    if data[:4] != b"GGUF":
+        raise ValueError(f"{path}: not a GGUF file")
+    pos = 4
+    u("I")
+    n_tensors, n_kv = u("Q"), u("Q")
+    alignment = 32
+    for _ in range(n_kv):
+        key = string()
+        v = skip_value(u("I"))
+        if key == "general.alignment":
+            alignment = v
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        nd = u("I")
+        pos += 8 * nd
+        u("I")
+        infos.append((u("Q"), name))
+    data_start = (pos + alignment - 1) // alignment * alignment
+    infos.sort()
+    sizes = {}
+    for i, (off, name) in enumerate(infos):
+        end = infos[i + 1][0] if i + 1 < len(infos) else file_size - data_start
+        sizes[name] = end - off
+    return sizes
+
+
+def decode_bytes(path: str) -> int:
+    """Bytes of weights read per decode step: all tensors, except that token_embd is only
+    gathered (one row) when a separate output.weight exists."""
+    sizes = gguf_tensor_bytes(path)
+    total = sum(sizes.values())
+    if "output.weight" in sizes:
+        total -= sizes.get("token_embd.weight", 0)
+    return total
+
+
+def test_name(n_prompt, n_gen, n_seq):
+    base = f"pp{n_prompt}" if n_gen == 0 else (f"tg{n_gen}" if n_prompt == 0 else f"pp{n_prompt}+tg{n_gen}")
+    return base if n_seq == 1 else f"{base} x{n_seq}"
+
+
+def main() -> int:
+    d = sys.argv[1] if len(sys.argv) > 1 else "."
+    rows, out = [], {"models": {}, "membw": []}
+    mb = os.path.join(d, "membw.jsonl")
+    if os.path.exists(mb):
+        out["membw"] = [json.loads(l) for l in open(mb) if l.strip()]
+    for pp in sorted(glob.glob(os.path.join(d, "*.path"))):
+        stem = os.path.basename(pp)[: -len(".path")]
+        model_path = open(pp).read().strip()
+        wbytes = decode_bytes(model_path)
+        llama = {}  # (n_prompt, n_gen, n_seq) -> (avg, stddev)
+        lb = os.path.join(d, stem + ".llama-bench.json")
+        if os.path.exists(lb) and os.path.getsize(lb) > 0:
+            for e in json.load(open(lb)):
+                llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
+        bb = os.path.join(d, stem + ".batched.jsonl")
+        if os.path.exists(bb):
+            for line in open(bb):
+                if not line.startswith("{"):
+                    continue
+                e = json.loads(line)
+                llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
+                llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
+        tm = {}
+        tp = os.path.join(d, stem + ".tokenmill.json")
+        if os.path.exists(tp):
+            try:
+                for e in json.load(open(tp)):
+                    tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
+            except (ValueError, KeyError, TypeError) as err:
+                print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
+        keys = sorted(set(llama) | set(tm), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
+        mrows = []
+        for k in keys:
+            l, t = llama.get(k), tm.get(k)
+            gbs = lambda v: (v / k[2]) * wbytes / 1e9 if (v and k[0] == 0) else None
+            r = {"model": stem, "test": test_name(*k), "n_prompt": k[0], "n_gen": k[1], "n_sequences": k[2],
+                 "llama_ts": l[0] if l else None, "llama_stddev": l[1] if l else None,
+                 "tokenmill_ts": t[0] if t else None, "tokenmill_stddev": t[1] if t else None,
+                 "ratio": (t[0] / l[0]) if (l and t and l[0]) else None,
+                 "llama_decode_gbs": gbs(l[0]) if l else None,
+                 "tokenmill_decode_gbs": gbs(t[0]) if t else None}
+            mrows.append(r)
+        rows += mrows
+        out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows}
+
+    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+    if out["membw"]:
+        print("memory bandwidth: " + ", ".join(
+            f"{m['threads']} thread(s) read {m['read_gbs']:.1f} GB/s, copy {m['copy_gbs']:.1f} GB/s" for m in out["membw"]))
+    for stem, m in out["models"].items():
+        print(f"{stem}: {m['decode_weight_bytes'] / 1e6:.1f} MB of weights read per decode step")
+    hdr = ("model", "test", "llama.cpp t/s", "TokenMill t/s", "ratio", "llama GB/s", "TM GB/s")
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join("---" for _ in hdr) + "|")
+    for r in rows:
+        print(f"| {r['model']} | {r['test']} | {f(r['llama_ts'], 2)} | {f(r['tokenmill_ts'], 2)} | "
+              f"{f(r['ratio'], 2)} | {f(r['llama_decode_gbs'])} | {f(r['tokenmill_decode_gbs'])} |")
+    json.dump(out, open(os.path.join(d, "summary.json"), "w"), indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

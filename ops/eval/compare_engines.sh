@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Logits agreement between llama.cpp (reference) and TokenMill (candidate) on a real model.
+#
+# usage: ops/eval/compare_engines.sh MODEL.gguf [TEXTFILE=ops/eval/text.txt]
+#
+# 1. tokenizes TEXTFILE with llama-tokenize (BOS added iff the model's
+#    tokenizer.ggml.add_bos_token says so; special tokens not parsed; no escape processing),
+# 2. keeps the first MAX_TOKENS (default 512) ids,
+# 3. llama.cpp logits:  dump_logits -m MODEL -f IDS -o ref.f32 (KV f32, flash-attn off)
+# 4. TokenMill logits:  tokenmill logits --model MODEL --tokens-file IDS --out cand.f32
+# 5. prints ops/eval/kld.py's figures (mean/p99/max KLD, top-1 agreement, max |diff|).
+#
+# Env: TOKENMILL_PEER_DIR, TOKENMILL_BIN (default: .build/release/tokenmill, then
+#      .build/debug/tokenmill, then `tokenmill` on PATH), THREADS (2), MAX_TOKENS (512),
+#      KV (f32|f16, reference KV cache type), WORK_DIR (temp dir; kept when set),
+#      MAX_KLD (fail when the mean KLD exceeds it).
+set -euo pipefail
+
+[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+MODEL="$1"
+TEXT="${2:-$HERE/text.txt}"
+THREADS="${THREADS:-2}"
+MAX_TOKENS="${MAX_TOKENS:-512}"
+KV="${KV:-f32}"
+PEER_DIR="${TOKENMILL_PEER_DIR:-$HOME/.cache/tokenmill/peer}"
+BIN="$PEER_DIR/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin"
+
+[ -f "$MODEL" ] || { echo "model not found: $MODEL (see ops/models/fetch.sh)" >&2; exit 1; }
+[ -x "$BIN/llama-tokenize" ] || { echo "llama.cpp not built in $BIN; run ops/llamacpp/build.sh" >&2; exit 1; }
+DUMP="$("$ROOT/ops/fixtures/build_dump.sh")"
+
+if [ -n "${WORK_DIR:-}" ]; then mkdir -p "$WORK_DIR"; W="$WORK_DIR"; else
+    W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
+fi
+
+"$BIN/llama-tokenize" -m "$MODEL" -f "$TEXT" --ids --log-disable --no-escape >"$W/all_ids.json"
+python3 - "$W/all_ids.json" "$W/ids.txt" "$MAX_TOKENS" <<'PY'
+import json, sys
+ids = json.load(open(sys.argv[1]))[: int(sys.argv[3])]
+open(sys.argv[2], "w").write(" ".join(map(str, ids)) + "\n")
+print(f"tokens: {len(ids)} (first: {ids[:8]})", file=sys.stderr)
+PY
+N=$(wc -w <"$W/ids.txt")
+
+echo "== llama.cpp reference ($THREADS threads, KV $KV)" >&2
+t0=$(date +%s.%N)
+"$DUMP" -m "$MODEL" -f "$W/ids.txt" -o "$W/ref.f32" -t "$THREADS" --kv "$KV" --flash-attn off
+t1=$(date +%s.%N)
+
+TM="${TOKENMILL_BIN:-}"
+if [ -z "$TM" ]; then
+    for c in "$ROOT/.build/release/tokenmill" "$ROOT/.build/debug/tokenmill" "$(command -v tokenmill || true)"; do
+        [ -n "$c" ] && [ -x "$c" ] && { TM="$c"; break; }
+    done
+fi
+if [ -z "$TM" ] || [ ! -x "$TM" ]; then
+    echo "TokenMill binary not found (build it: swift build -c release --product tokenmill, or set TOKENMILL_BIN)." >&2
+    echo "Reference logits only: $W/ref.f32 ($N x vocab); set WORK_DIR to keep them." >&2
+    exit 3
+fi
+echo "== TokenMill candidate: $TM" >&2
+if ! "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand.f32"; then
+    echo "tokenmill logits failed (is the hidden 'logits' command in this build?)" >&2
+    exit 4
+fi
+t2=$(date +%s.%N)
+printf 'model %s, %d tokens; llama.cpp %.2fs, TokenMill %.2fs (wall, incl. load)\n' \
+    "$(basename "$MODEL")" "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+args=("$W/ref.f32" "$W/cand.f32" --rows "$N" --tokens "$W/ids.txt")
+[ -n "${MAX_KLD:-}" ] && args+=(--max-kld "$MAX_KLD")
+python3 "$HERE/kld.py" "${args[@]}"
