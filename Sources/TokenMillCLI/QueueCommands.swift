@@ -1,4 +1,289 @@
 import ArgumentParser
+import Foundation
+import Logging
+import PostgresClient
+import Queue
+import QueueCore
+import ServiceLifecycle
 
 /// Queue commands: migrate, worker, enqueue, status, cancel, retry, prune.
-let queueCommands: [ParsableCommand.Type] = []
+let queueCommands: [ParsableCommand.Type] = [
+    MigrateCommand.self, WorkerCommand.self, EnqueueCommand.self, StatusCommand.self,
+    CancelCommand.self, RetryCommand.self, PruneCommand.self,
+]
+
+/// Every job kind this binary can run. A new kind = one `JobHandler` type registered here plus
+/// jobs/schemas/<kind>.schema.json (then `bash ops/embed.sh`).
+func buildJobRegistry() throws -> JobRegistry {
+    var registry = JobRegistry()
+    try registry.register(NoopHandler())
+    return registry
+}
+
+/// `--database-url`, defaulting to $DATABASE_URL.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    func url() throws -> String {
+        if let u = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !u.isEmpty { return u }
+        throw ValidationError("no database given: set DATABASE_URL or pass --database-url postgresql://user@host:port/db")
+    }
+}
+
+func makeLogger(_ label: String, level: String) -> Logger {
+    var l = Logger(label: label)
+    l.logLevel = Logger.Level(rawValue: level) ?? .info
+    return l
+}
+
+/// Runs `body` with a pool; converts database errors into messages a user can act on.
+func withQueue<T: Sendable>(_ db: DatabaseOptions, _ body: @Sendable (JobQueue) async throws -> T) async throws -> T {
+    let pool = PostgresPool(url: try db.url(), maxConnections: 2)
+    do {
+        let v = try await body(JobQueue(pool: pool))
+        await pool.close()
+        return v
+    } catch let e as PostgresError {
+        await pool.close()
+        if e.sqlState == "42P01" || e.sqlState == "3F000" {
+            throw QueueError.invalidArgument("\(e)\nThe tokenmill schema is missing or old: run `tokenmill migrate` first.")
+        }
+        throw e
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create or upgrade schema tokenmill (idempotent; safe from several processes at once).")
+    @OptionGroup var db: DatabaseOptions
+
+    func run() async throws {
+        let url = try db.url()
+        let applied = try await Migrator.migrate(url: url)
+        let pool = PostgresPool(url: url, maxConnections: 1)
+        try await Migrator.registerKinds(try buildJobRegistry(), pool: pool)
+        await pool.close()
+        if applied.isEmpty {
+            print("schema tokenmill is up to date (\(EmbeddedResources.migrations.count) migrations)")
+        } else {
+            print("applied \(applied.count) migration(s): \(applied.joined(separator: ", "))")
+        }
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run the worker daemon: claim and run jobs until SIGTERM/SIGINT (graceful shutdown).")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Jobs run at once.") var concurrency: Int = 4
+    @Option(help: "Comma-separated kinds to run (default: every kind this binary knows).") var kinds: String?
+    @Option(help: "Lease of a claimed job in seconds; heartbeats extend it.") var leaseSeconds: Double = 10
+    @Option(help: "Polling fallback period in seconds (NOTIFY wakes the worker sooner).") var pollSeconds: Double = 2
+    @Option(help: "On shutdown, seconds running jobs may take before they are handed back.") var graceSeconds: Double = 10
+    @Option(help: "Most jobs claimed per round trip.") var claimBatch: Int = 64
+    @Option(help: "Retry backoff base in seconds (doubles per attempt, with jitter).") var backoffBase: Double = 1
+    @Option(help: "Retry backoff cap in seconds.") var backoffMax: Double = 600
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        let registry = try buildJobRegistry()
+        var o = WorkerOptions()
+        o.concurrency = concurrency
+        o.kinds = kinds.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        o.leaseSeconds = leaseSeconds
+        o.pollSeconds = pollSeconds
+        o.gracePeriodSeconds = graceSeconds
+        o.maxClaimBatch = claimBatch
+        o.retryPolicy = RetryPolicy(baseSeconds: backoffBase, maxSeconds: backoffMax)
+        let logger = makeLogger("tokenmill.worker", level: logLevel)
+        let worker = try Worker(databaseURL: try db.url(), registry: registry, options: o, logger: logger)
+        let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Enqueue one batch of jobs from a JSONL file (one payload object per line), loaded with COPY.")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Job kind.") var kind: String
+    @Option(help: "JSONL file of payloads ('-' for stdin).") var file: String
+    @Option(help: "Batch name.") var batchName: String?
+    @Option(help: "Priority (higher runs first).") var priority: Int = 0
+    @Option(help: "Delay before the jobs may run, e.g. 30s, 10m, 2h.") var runAfter: String?
+    @Option(help: "Attempts before a job is failed.") var maxAttempts: Int = 5
+    @Option(help: "Payload field whose value is the idempotency key (re-enqueueing skips existing keys).")
+    var idempotencyKeyField: String?
+    @Flag(help: "Enqueue the valid lines even if some lines are bad (bad ones are reported).") var skipBadLines = false
+
+    func run() async throws {
+        let registry = try buildJobRegistry()
+        guard let schema = registry.schema(for: kind) else {
+            throw QueueError.unknownKind(kind, known: registry.kinds)
+        }
+        var delay = 0.0
+        if let r = runAfter {
+            guard let d = parseDuration(r) else { throw ValidationError("--run-after: '\(r)' is not a duration like 30s, 10m or 2h") }
+            delay = d
+        }
+        let text: String
+        do {
+            if file == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            }
+        } catch {
+            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+        }
+        let v = validateJSONL(text, schema: schema, idempotencyKeyField: idempotencyKeyField)
+        if !v.bad.isEmpty {
+            let err = QueueError.badLines(v.bad, total: v.bad.count + v.valid.count)
+            if !skipBadLines { throw err }
+            FileHandle.standardError.write(Data("skipping \(v.bad.count) bad line(s):\n\(v.bad.prefix(20).map { "  \($0)" }.joined(separator: "\n"))\n".utf8))
+        }
+        if v.valid.isEmpty { throw ValidationError("\(file): no valid lines to enqueue") }
+        let opts = EnqueueOptions(batchName: batchName, priority: priority, runAfterSeconds: delay, maxAttempts: maxAttempts)
+        let kind = self.kind
+        let s = try await withQueue(db) { q in try await q.enqueue(kind: kind, payloads: v.valid, options: opts) }
+        print("batch \(s.batchID): enqueued \(s.inserted) \(kind) job(s)"
+              + (s.duplicates > 0 ? ", \(s.duplicates) skipped as duplicate idempotency keys" : "")
+              + (v.bad.isEmpty ? "" : ", \(v.bad.count) bad line(s) skipped"))
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show queue counts, batch progress and live workers (views tokenmill.queue_summary, batch_progress, worker_status).")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Only this batch.") var batch: Int64?
+    @Flag(help: "Refresh every --interval seconds; with --batch, exit when the batch is finished.") var watch = false
+    @Option(help: "Refresh period for --watch.") var interval: Double = 1
+
+    func run() async throws {
+        let pool = PostgresPool(url: try db.url(), maxConnections: 1)
+        defer { Task { await pool.close() } }
+        while true {
+            let (text, finished) = try await StatusCommand.render(pool: pool, batch: batch)
+            if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            print(text)
+            if !watch || (batch != nil && finished) { break }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
+    }
+
+    static func bar(_ f: Double, width: Int = 30) -> String {
+        let n = Int((min(max(f, 0), 1) * Double(width)).rounded(.down))
+        return "[" + String(repeating: "#", count: n) + String(repeating: "-", count: width - n) + "]"
+    }
+
+    static func render(pool: PostgresPool, batch: Int64?) async throws -> (String, Bool) {
+        var out = ""
+        var finished = false
+        if batch == nil {
+            let q = try await pool.query("""
+                SELECT kind, available, scheduled, retryable, running, succeeded, failed, cancelled,
+                       coalesce(round(oldest_wait_seconds::numeric, 1)::text, '-'), round(finished_per_second_1m::numeric, 1)
+                  FROM tokenmill.queue_summary ORDER BY kind
+                """)
+            out += "QUEUE  kind        available scheduled retryable  running succeeded   failed cancelled  oldest-wait  done/s(1m)\n"
+            for r in q.rows {
+                let v = r.values.map { $0 ?? "-" }
+                out += "       " + v[0].padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + v[1...7].map { pad($0, 10) }.joined() + pad(v[8] + "s", 13) + pad(v[9], 12) + "\n"
+            }
+            if q.rows.isEmpty { out += "       (no jobs)\n" }
+        }
+        let b = try await pool.query("""
+            SELECT batch_id, coalesce(name, ''), coalesce(kind, ''), status, total, completed, failed, cancelled, pending,
+                   fraction_done, round(jobs_per_second::numeric, 1), round(elapsed_seconds::numeric, 1)
+              FROM tokenmill.batch_progress
+             WHERE ($1::bigint IS NULL AND (status = 'in_progress' OR finished_at > now() - interval '1 hour')) OR batch_id = $1
+             ORDER BY batch_id DESC LIMIT 20
+            """, [batch])
+        out += "BATCHES\n"
+        for r in b.rows {
+            let f = (try? r.decode(9, as: Double.self)) ?? 0
+            let status = r[3] ?? ""
+            if batch != nil { finished = status != "in_progress" }
+            out += "  #\(r[0] ?? "") \(r[1] ?? "") (\(r[2] ?? "")) \(status)  \(bar(f)) \(Int(f * 100))%  "
+                + "\(r[5] ?? "0")/\(r[4] ?? "0") done, \(r[6] ?? "0") failed, \(r[7] ?? "0") cancelled, \(r[8] ?? "0") pending, "
+                + "\(r[10] ?? "0") jobs/s over \(r[11] ?? "0")s\n"
+        }
+        if b.rows.isEmpty { out += batch == nil ? "  (no recent batches)\n" : "  no batch \(batch!)\n" }
+        if batch != nil && b.rows.isEmpty { finished = true }
+        let w = try await pool.query("""
+            SELECT worker_id, kinds::text, concurrency, state, running_jobs, jobs_succeeded, jobs_failed,
+                   round(seconds_since_heartbeat::numeric, 1)
+              FROM tokenmill.worker_status WHERE alive ORDER BY started_at
+            """)
+        out += "WORKERS (\(w.rows.count) alive)\n"
+        for r in w.rows {
+            out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? "") running \(r[4] ?? "0")/\(r[2] ?? "0"), "
+                + "\(r[5] ?? "0") succeeded, \(r[6] ?? "0") failed, heartbeat \(r[7] ?? "?")s ago\n"
+        }
+        return (out, finished)
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s
+    }
+}
+
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a job or a whole batch: queued jobs never start, running ones stop at their next heartbeat.")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Job id.") var job: Int64?
+    @Option(help: "Batch id.") var batch: Int64?
+
+    func validate() throws {
+        if (job == nil) == (batch == nil) { throw ValidationError("give exactly one of --job ID or --batch ID") }
+    }
+
+    func run() async throws {
+        if let j = job {
+            let ok = try await withQueue(db) { try await $0.cancelJob(j) }
+            print(ok ? "job \(j) cancelled" : "job \(j) not cancelled: it does not exist or already finished")
+            if !ok { throw ExitCode(1) }
+        } else if let b = batch {
+            let n = try await withQueue(db) { try await $0.cancelBatch(b) }
+            print("batch \(b) cancelled: \(n) unfinished job(s) cancelled")
+        }
+    }
+}
+
+struct RetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Run the failed jobs of a batch again (fresh attempts).")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Batch id.") var batch: Int64
+
+    func run() async throws {
+        let b = batch
+        let n = try await withQueue(db) { try await $0.retryFailed(batch: b) }
+        print("batch \(b): \(n) failed job(s) queued again")
+    }
+}
+
+struct PruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete finished job rows older than a duration (results, outputs and batch counts are kept).")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Age, e.g. 7d, 12h, 30m.") var olderThan: String
+
+    func run() async throws {
+        guard let secs = parseDuration(olderThan) else {
+            throw ValidationError("--older-than: '\(olderThan)' is not a duration like 7d, 12h or 30m")
+        }
+        let n = try await withQueue(db) { try await $0.prune(olderThanSeconds: secs) }
+        print("pruned \(n) finished job row(s) older than \(olderThan)")
+    }
+}

@@ -1,2 +1,0 @@
-// PostgresClient module. Placeholder until the module's owner fills it in.
-public enum PostgresClientModule {}

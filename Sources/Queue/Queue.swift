@@ -1,2 +1,0 @@
-// Queue module. Placeholder until the module's owner fills it in.
-public enum QueueModule {}

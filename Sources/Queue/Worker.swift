@@ -1,0 +1,438 @@
+import Foundation
+import Logging
+import PostgresClient
+import QueueCore
+import ServiceLifecycle
+
+/// Settings of a worker daemon.
+public struct WorkerOptions: Sendable {
+    /// Handler invocations run at once.
+    public var concurrency: Int = 4
+    /// Kinds to claim (nil = every kind in the registry). Must be registered kinds.
+    public var kinds: [String]? = nil
+    /// Lease a claim holds; heartbeats extend it. A lapsed lease is rescued by any worker.
+    public var leaseSeconds: Double = 10
+    /// Heartbeat period (default a third of the lease).
+    public var heartbeatSeconds: Double? = nil
+    /// Claim attempt period when no NOTIFY arrives (the polling fallback).
+    public var pollSeconds: Double = 2
+    /// How often this worker looks for lapsed leases.
+    public var rescueSeconds: Double = 1
+    /// On graceful shutdown, how long running jobs may take to finish before they are handed back.
+    public var gracePeriodSeconds: Double = 10
+    /// Most jobs claimed per round trip.
+    public var maxClaimBatch: Int = 64
+    public var retryPolicy = RetryPolicy()
+    /// Unique worker id, used as locked_by (default host:pid:random).
+    public var workerID: String = WorkerOptions.defaultWorkerID()
+
+    public init() {}
+
+    public static func defaultWorkerID() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+}
+
+/// The worker daemon: claims jobs of its kinds, runs up to `concurrency` handlers at once, heartbeats
+/// their leases, writes results back fenced, rescues lapsed leases, and shuts down gracefully.
+/// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` (SIGTERM/SIGINT = graceful
+/// shutdown), or call `run()` and `shutdown()` yourself.
+public final class Worker: Service, @unchecked Sendable {
+    public let options: WorkerOptions
+    public let registry: JobRegistry
+    public let databaseURL: String
+    private let logger: Logger
+    private let pool: PostgresPool
+    private let queue: JobQueue
+    private let kinds: [String]
+
+    private struct Running {
+        let job: ClaimedJob
+        let context: JobContext
+        var task: Task<Void, Never>?
+        /// Finished and waiting for its write; still heartbeated so the lease holds until written.
+        var awaitingWrite = false
+    }
+
+    private let lock = NSLock()
+    // Never held across an await.
+    private func acquire() { lock.lock() }
+    private func release() { lock.unlock() }
+    private var running: [Int64: Running] = [:]
+    private var executing = 0
+    private var pendingWrites: [Completion] = []
+    private var stopping = false
+    private var succeededCount = 0
+    private var failedCount = 0
+    private var listenerConnection: PostgresConnection?
+
+    private let claimSignal = WakeSignal()
+    private let writeSignal = WakeSignal()
+    private let loopSignal = WakeSignal()
+
+    /// Creates a worker. Throws if `options.kinds` names a kind the registry lacks.
+    public init(databaseURL: String, registry: JobRegistry, options: WorkerOptions = WorkerOptions(),
+                logger: Logger = Logger(label: "tokenmill.worker")) throws {
+        self.options = options
+        self.registry = registry
+        self.databaseURL = databaseURL
+        var l = logger
+        l[metadataKey: "worker"] = .string(options.workerID)
+        self.logger = l
+        self.pool = PostgresPool(url: databaseURL, maxConnections: 4)
+        self.queue = JobQueue(pool: pool)
+        let k = options.kinds ?? registry.kinds
+        for kind in k where registry.handler(for: kind) == nil {
+            throw QueueError.unknownKind(kind, known: registry.kinds)
+        }
+        guard !k.isEmpty else { throw QueueError.invalidArgument("the worker has no job kinds to run") }
+        guard options.concurrency >= 1 else { throw QueueError.invalidArgument("--concurrency must be at least 1") }
+        self.kinds = k
+    }
+
+    /// Jobs finished successfully / failed (including retries scheduled) by this worker so far.
+    public var counts: (succeeded: Int, failed: Int) {
+        acquire(); defer { release() }
+        return (succeededCount, failedCount)
+    }
+
+    /// Starts a graceful shutdown: stop claiming, let running jobs finish within the grace period,
+    /// hand the rest back. `run()` returns when done.
+    public func shutdown() {
+        acquire()
+        let was = stopping
+        stopping = true
+        let l = listenerConnection
+        release()
+        if was { return }
+        logger.info("shutting down: no new claims; waiting up to \(options.gracePeriodSeconds)s for running jobs")
+        claimSignal.signal()
+        loopSignal.signal()
+        l?.interrupt()
+    }
+
+    private var isStopping: Bool { acquire(); defer { release() }; return stopping }
+
+    /// Runs until `shutdown()`, a graceful shutdown of the enclosing ServiceGroup, or task cancellation.
+    public func run() async throws {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await runLoops()
+            } onGracefulShutdown: { [self] in
+                shutdown()
+            }
+        } onCancel: { [self] in
+            shutdown()
+        }
+    }
+
+    private var heartbeatSeconds: Double { options.heartbeatSeconds ?? max(0.2, options.leaseSeconds / 3) }
+
+    private func runLoops() async throws {
+        // Register, retrying while the database is unreachable.
+        var delay = 0.2
+        while true {
+            do {
+                try await Migrator.registerKinds(registry, pool: pool)
+                try await queue.registerWorker(id: options.workerID, host: ProcessInfo.processInfo.hostName,
+                                               pid: Int(getpid()), kinds: kinds, concurrency: options.concurrency,
+                                               leaseSeconds: options.leaseSeconds)
+                break
+            } catch {
+                if isStopping { await pool.close(); return }
+                logger.error("cannot register the worker: \(error); retrying in \(String(format: "%.1f", delay))s")
+                await loopSignal.wait(timeout: delay)
+                delay = min(delay * 2, 5)
+            }
+        }
+        logger.info("worker started: kinds \(kinds.joined(separator: ",")), concurrency \(options.concurrency), lease \(options.leaseSeconds)s")
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenLoop() }
+            group.addTask { await self.heartbeatLoop() }
+            group.addTask { await self.rescueLoop() }
+            group.addTask { await self.writeLoop() }
+            await self.claimLoop()
+            await self.drain()
+            self.acquire(); let done = self.running.isEmpty && self.pendingWrites.isEmpty; self.release()
+            _ = done
+            self.writeSignal.signal()
+            self.loopSignal.signal()
+            group.cancelAll()
+            self.acquire(); let l = self.listenerConnection; self.release()
+            l?.interrupt()
+            await group.waitForAll()
+        }
+        let c = counts
+        do { try await queue.unregisterWorker(id: options.workerID, succeeded: c.succeeded, failed: c.failed) } catch {
+            logger.warning("could not mark the worker stopped: \(error)")
+        }
+        await pool.close()
+        logger.info("worker stopped: \(c.succeeded) succeeded, \(c.failed) failed")
+    }
+
+    // MARK: Claiming and running
+
+    private func claimLoop() async {
+        var errorDelay = 0.2
+        while !isStopping {
+            acquire()
+            let free = options.concurrency - executing
+            release()
+            if free <= 0 {
+                await claimSignal.wait(timeout: options.pollSeconds)
+                continue
+            }
+            let want = min(free, options.maxClaimBatch)
+            let jobs: [ClaimedJob]
+            do {
+                jobs = try await queue.claim(workerID: options.workerID, kinds: kinds, limit: want, leaseSeconds: options.leaseSeconds)
+                errorDelay = 0.2
+            } catch {
+                logger.error("claim failed: \(error); retrying in \(String(format: "%.1f", errorDelay))s")
+                await claimSignal.wait(timeout: errorDelay)
+                errorDelay = min(errorDelay * 2, 5)
+                continue
+            }
+            for job in jobs { start(job) }
+            if jobs.count < want {
+                await claimSignal.wait(timeout: options.pollSeconds)
+            }
+        }
+    }
+
+    private func start(_ job: ClaimedJob) {
+        let context = JobContext(workerID: options.workerID, pool: pool, logger: logger)
+        acquire()
+        if stopping {
+            // Claimed while shutting down: give it straight back.
+            running[job.id] = Running(job: job, context: context, task: nil)
+            release()
+            return
+        }
+        executing += 1
+        running[job.id] = Running(job: job, context: context, task: nil)
+        release()
+        guard let handler = registry.handler(for: job.kind) else {
+            finished(job, context, .failed(message: "no handler for job kind '\(job.kind)' in this worker", retryAfterSeconds: nil))
+            return
+        }
+        let task = Task { [self] in
+            let outcome: Completion.Outcome
+            do {
+                let r = try await handler.run(job, context: context)
+                if let j = r.resultJSON, (try? JSONValue.parse(j)) == nil {
+                    outcome = .failed(message: "handler returned a result that is not valid JSON", retryAfterSeconds: nil)
+                } else {
+                    outcome = .succeeded(r)
+                }
+            } catch let JobError.permanent(m) {
+                outcome = .failed(message: m, retryAfterSeconds: nil)
+            } catch {
+                let msg: String
+                if let je = error as? JobError { msg = je.description } else { msg = "\(type(of: error)): \(error)" }
+                switch failureDisposition(attempt: job.attempt, maxAttempts: job.maxAttempts, permanent: false,
+                                          policy: options.retryPolicy) {
+                case .fail: outcome = .failed(message: msg, retryAfterSeconds: nil)
+                case let .retry(after): outcome = .failed(message: msg, retryAfterSeconds: after)
+                }
+            }
+            finished(job, context, outcome)
+        }
+        acquire()
+        if running[job.id] != nil { running[job.id]!.task = task }
+        release()
+    }
+
+    private func finished(_ job: ClaimedJob, _ context: JobContext, _ outcome: Completion.Outcome) {
+        acquire()
+        executing -= 1
+        if context.cancelledByQueue || running[job.id] == nil {
+            // Cancelled, lease lost or handed back: nothing to write.
+            running[job.id] = nil
+            release()
+            claimSignal.signal()
+            return
+        }
+        running[job.id]!.awaitingWrite = true
+        pendingWrites.append(Completion(jobID: job.id, attempt: job.attempt, outcome: outcome))
+        release()
+        writeSignal.signal()
+        claimSignal.signal()
+    }
+
+    // MARK: Writing results
+
+    private func writeLoop() async {
+        var errorDelay = 0.1
+        while true {
+            acquire()
+            let batch = pendingWrites
+            pendingWrites.removeAll()
+            let stop = stopping && running.isEmpty
+            release()
+            if batch.isEmpty {
+                if stop || Task.isCancelled { return }
+                await writeSignal.wait(timeout: 1)
+                continue
+            }
+            do {
+                let accepted = try await queue.finish(workerID: options.workerID, batch)
+                errorDelay = 0.1
+                acquire()
+                for c in batch {
+                    running[c.jobID] = nil
+                    guard accepted.contains(c.jobID) else { continue }
+                    if case .succeeded = c.outcome { succeededCount += 1 } else { failedCount += 1 }
+                }
+                release()
+                for c in batch where !accepted.contains(c.jobID) {
+                    logger.warning("job \(c.jobID) attempt \(c.attempt): result discarded, the job was cancelled or its lease was taken over")
+                }
+                loopSignal.signal()
+            } catch {
+                logger.error("writing \(batch.count) results failed: \(error); retrying in \(String(format: "%.1f", errorDelay))s")
+                acquire()
+                pendingWrites.insert(contentsOf: batch, at: 0)
+                release()
+                if Task.isCancelled && isStopping { return }
+                await writeSignal.wait(timeout: errorDelay)
+                errorDelay = min(errorDelay * 2, 5)
+            }
+        }
+    }
+
+    // MARK: Heartbeat, rescue, LISTEN
+
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            await loopSignal.wait(timeout: heartbeatSeconds)
+            if Task.isCancelled { return }
+            await heartbeatOnce()
+        }
+    }
+
+    private func heartbeatOnce() async {
+        acquire()
+        let held = running.values.map { r in (id: r.job.id, attempt: r.job.attempt, progress: r.context.takeProgressJSON()) }
+        let (n, s, f) = (executing, succeededCount, failedCount)
+        let state = stopping ? "stopping" : "running"
+        release()
+        do {
+            let kept = try await queue.heartbeat(workerID: options.workerID, held: held, leaseSeconds: options.leaseSeconds,
+                                                 runningJobs: n, succeeded: s, failed: f, state: state)
+            var lost: [Running] = []
+            acquire()
+            for h in held where !kept.contains(h.id) {
+                if let r = running[h.id] {
+                    lost.append(r)
+                    if r.awaitingWrite { continue } // the write will be fenced out and logged
+                    r.context.markCancelled()
+                }
+            }
+            release()
+            for r in lost where !r.awaitingWrite {
+                logger.info("job \(r.job.id) attempt \(r.job.attempt) was cancelled or its lease taken over; stopping it")
+                r.task?.cancel()
+            }
+        } catch {
+            logger.error("heartbeat failed: \(error)")
+        }
+    }
+
+    private func rescueLoop() async {
+        while !Task.isCancelled && !isStopping {
+            do {
+                let ids = try await queue.rescueExpired()
+                if !ids.isEmpty {
+                    logger.warning("rescued \(ids.count) jobs whose lease expired: \(ids.prefix(10).map(String.init).joined(separator: ","))")
+                    claimSignal.signal()
+                }
+            } catch {
+                logger.debug("rescue failed: \(error)")
+            }
+            await loopSignal.wait(timeout: options.rescueSeconds)
+        }
+    }
+
+    private func listenLoop() async {
+        var delay = 0.2
+        while !isStopping && !Task.isCancelled {
+            do {
+                let c = try await PostgresConnection.connect(url: databaseURL, label: "tokenmill.listen")
+                acquire(); listenerConnection = c; let stop = stopping; release()
+                defer { Task { await c.close() } }
+                if stop { return }
+                try await c.listen("tokenmill_jobs")
+                delay = 0.2
+                claimSignal.signal() // anything inserted while we were not listening
+                while !isStopping && !Task.isCancelled {
+                    let notes = try await c.waitForNotifications(timeout: 60)
+                    if !notes.isEmpty { claimSignal.signal() }
+                }
+                acquire(); listenerConnection = nil; release()
+            } catch {
+                acquire(); listenerConnection = nil; release()
+                if isStopping { return }
+                logger.error("LISTEN connection failed: \(error); reconnecting in \(String(format: "%.1f", delay))s (polling meanwhile)")
+                await loopSignal.wait(timeout: delay)
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    private func drain() async {
+        let deadline = Date().addingTimeInterval(options.gracePeriodSeconds)
+        while true {
+            acquire()
+            let n = executing
+            release()
+            if n == 0 { break }
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { break }
+            await claimSignal.wait(timeout: min(left, 0.2))
+        }
+        // Past the grace period: stop what still runs and hand it back.
+        acquire()
+        var back: [(id: Int64, attempt: Int)] = []
+        var tasks: [Task<Void, Never>] = []
+        for (id, r) in running where !r.awaitingWrite {
+            back.append((id, r.job.attempt))
+            r.context.markCancelled()
+            if let t = r.task { tasks.append(t) }
+            running[id] = nil
+        }
+        release()
+        for t in tasks { t.cancel() }
+        if !back.isEmpty {
+            logger.warning("grace period over: handing back \(back.count) running jobs")
+            var tries = 0
+            while true {
+                do {
+                    try await queue.handBack(workerID: options.workerID, jobs: back)
+                    break
+                } catch {
+                    tries += 1
+                    if tries >= 5 {
+                        logger.error("could not hand back jobs (\(error)); their leases will lapse and they will be rescued")
+                        break
+                    }
+                    await loopSignal.wait(timeout: 0.5)
+                }
+            }
+        }
+        // Let pending writes go out (bounded: their leases lapse anyway if the database is gone).
+        let writeDeadline = Date().addingTimeInterval(max(5, options.leaseSeconds))
+        while Date() < writeDeadline {
+            acquire()
+            let busy = !pendingWrites.isEmpty || running.values.contains { $0.awaitingWrite }
+            release()
+            if !busy { break }
+            writeSignal.signal()
+            await claimSignal.wait(timeout: 0.05)
+        }
+        for t in tasks { _ = await t.value }
+    }
+}

@@ -1,2 +1,0 @@
-// QueueCore module. Placeholder until the module's owner fills it in.
-public enum QueueCoreModule {}
