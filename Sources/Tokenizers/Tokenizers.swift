@@ -1,2 +1,0 @@
-// Tokenizers module. Placeholder until the module's owner fills it in.
-public enum TokenizersModule {}
