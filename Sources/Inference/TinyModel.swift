@@ -89,20 +89,24 @@ public enum TinyModel {
             for i in v.indices { v[i] = center + rng.nextSymmetric() * spread }
             try w.addTensor(name: name, dims: [count], floats: v)
         }
+        // Scales: sharp attention (q/k) and strong value/output paths make the prediction depend on
+        // the context, so greedy continuations vary instead of locking onto one token.
         let inScale = 1.5 / Float(s.dim).squareRoot()
+        let qkScale = 3 / Float(s.dim).squareRoot()
+        let voScale = 3 / Float(s.dim).squareRoot()
         try matrix("token_embd.weight", cols: s.dim, rows: s.vocab, scale: 0.35)
         for l in 0..<s.layers {
             let p = "blk.\(l)."
             try vector(p + "attn_norm.weight", count: s.dim, center: 1, spread: 0.2)
-            try matrix(p + "attn_q.weight", cols: s.dim, rows: s.dim, scale: inScale)
-            try matrix(p + "attn_k.weight", cols: s.dim, rows: kvDim, scale: inScale)
-            try matrix(p + "attn_v.weight", cols: s.dim, rows: kvDim, scale: inScale)
+            try matrix(p + "attn_q.weight", cols: s.dim, rows: s.dim, scale: qkScale)
+            try matrix(p + "attn_k.weight", cols: s.dim, rows: kvDim, scale: qkScale)
+            try matrix(p + "attn_v.weight", cols: s.dim, rows: kvDim, scale: voScale)
             if arch == "qwen2" {
                 try vector(p + "attn_q.bias", count: s.dim, center: 0, spread: 0.3)
                 try vector(p + "attn_k.bias", count: kvDim, center: 0, spread: 0.3)
                 try vector(p + "attn_v.bias", count: kvDim, center: 0, spread: 0.3)
             }
-            try matrix(p + "attn_output.weight", cols: s.dim, rows: s.dim, scale: inScale)
+            try matrix(p + "attn_output.weight", cols: s.dim, rows: s.dim, scale: voScale)
             try vector(p + "ffn_norm.weight", count: s.dim, center: 1, spread: 0.2)
             try matrix(p + "ffn_gate.weight", cols: s.dim, rows: s.ffn, scale: inScale)
             try matrix(p + "ffn_up.weight", cols: s.dim, rows: s.ffn, scale: inScale)
