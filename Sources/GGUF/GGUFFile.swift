@@ -205,6 +205,9 @@ enum GGUFParser {
             guard dims[0] % type.blockSize == 0 else {
                 throw GGUFError("\(path): tensor '\(name)' row length \(dims[0]) is not a multiple of \(type)'s block size \(type.blockSize)")
             }
+            guard offset <= UInt64(buf.count) else {
+                throw GGUFError("\(path): tensor '\(name)' offset \(offset) lies beyond the end of the file (\(buf.count) bytes)")
+            }
             guard offset % UInt64(alignment) == 0 else {
                 throw GGUFError("\(path): tensor '\(name)' offset \(offset) is not aligned to \(alignment)")
             }

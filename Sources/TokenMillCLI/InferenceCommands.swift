@@ -1,4 +1,323 @@
 import ArgumentParser
+import Foundation
+import GGUF
+import Inference
+import TensorKernels
 
-/// Inference commands: run, bench, inspect.
-let inferenceCommands: [ParsableCommand.Type] = []
+/// Inference commands: run, bench, inspect (and hidden dev tools: logits, dev-tiny-model).
+let inferenceCommands: [ParsableCommand.Type] = [
+    RunCommand.self, BenchCommand.self, InspectCommand.self, LogitsCommand.self, DevTinyModelCommand.self,
+]
+
+private func defaultThreads() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+private func printErr(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Parses "1, 2 3\n4" / "[1,2,3]" into token ids.
+func parseTokenIds(_ text: String) throws -> [Int32] {
+    var out: [Int32] = []
+    for part in text.split(whereSeparator: { $0 == "," || $0 == "[" || $0 == "]" || $0.isWhitespace }) {
+        guard let v = Int32(part), v >= 0 else { throw ValidationError("bad token id '\(part)'") }
+        out.append(v)
+    }
+    return out
+}
+
+private func parseKV(_ s: String) throws -> KVCacheType {
+    guard let t = KVCacheType(rawValue: s) else { throw ValidationError("--kv must be f32 or f16") }
+    return t
+}
+
+// MARK: run
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Generate a continuation of a prompt and stream it to stdout.")
+
+    @Option(name: .long, help: "GGUF model file.") var model: String
+    @Option(name: .long, help: "Prompt text (needs the tokenizer).") var prompt: String?
+    @Option(name: .long, help: "Prompt as comma-separated token ids.") var tokens: String?
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.") var maxTokens = 128
+    @Option(name: .long, help: "Temperature (0 = greedy).") var temp: Float = 0.8
+    @Option(name: .customLong("top-k")) var topK = 40
+    @Option(name: .customLong("top-p")) var topP: Float = 0.95
+    @Option(name: .customLong("min-p")) var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1.0
+    @Option(name: .long, help: "Sampling seed.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Compute threads.") var threads: Int?
+    @Option(name: .customLong("ctx"), help: "Context length (default: the model's, at most 4096).") var ctx: Int?
+    @Option(name: .long, help: "KV cache type: f32 or f16.") var kv = "f16"
+    @Flag(name: .long, help: "Wrap the prompt in the model's chat template.") var chat = false
+
+    func validate() throws {
+        if (prompt == nil) == (tokens == nil) { throw ValidationError("give exactly one of --prompt or --tokens") }
+    }
+
+    func run() async throws {
+        let m = try Model.load(path: model)
+        let ids: [Int32]
+        if let tokens {
+            ids = try parseTokenIds(tokens)
+        } else {
+            // The tokenizer module is wired in by the lead at merge; until then only ids are accepted.
+            throw ValidationError("--prompt\(chat ? "/--chat" : "") needs the tokenizer, not in this build; use --tokens")
+        }
+        let context = ctx ?? min(m.config.contextLength, 4096)
+        let kvType = try parseKV(kv)
+        printErr(m.config.description)
+        printErr(m.memoryPlan(contextLength: context, sequences: 1, kvType: kvType))
+        let engine = GenerationEngine(model: m, threads: threads ?? defaultThreads(), maxSequences: 1,
+                                      contextLength: context, kvType: kvType)
+        defer { engine.shutdown() }
+        let eos = m.file.int("tokenizer.ggml.eos_token_id").map { Set([Int32($0)]) } ?? []
+        let params = SamplingParams(temperature: temp, topK: topK, topP: topP, minP: minP,
+                                    repeatPenalty: repeatPenalty, seed: seed)
+        let r = try await engine.generate(GenerationRequest(prompt: ids, maxTokens: maxTokens, sampling: params, stopTokens: eos)) { e in
+            FileHandle.standardOutput.write(Data("\(e.token) ".utf8))
+        }
+        print("")
+        printErr("prompt \(r.promptTokens) tokens, generated \(r.tokens.count) (\(r.finishReason.rawValue)), "
+            + String(format: "time to first token %.3f s, decode %.2f tokens/s", r.timeToFirstToken, r.decodeTokensPerSecond))
+    }
+}
+
+// MARK: bench
+
+struct BenchResult: Codable {
+    var model_filename: String
+    var model_type: String
+    var n_threads: Int
+    var n_prompt: Int
+    var n_gen: Int
+    var n_sequences: Int
+    var avg_ts: Double
+    var stddev_ts: Double
+    var samples_ts: [Double]
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure prompt processing and (batched) decode speed, like llama-bench.")
+
+    @Option(name: .long, help: "GGUF model file.") var model: String
+    @Option(name: .customShort("p"), help: "Prompt tokens for the prompt-processing test (0 = skip).") var nPrompt = 128
+    @Option(name: .customShort("n"), help: "Tokens to generate per sequence for the decode tests (0 = skip).") var nGen = 64
+    @Option(name: .long, help: "Sequence counts for the decode tests, comma-separated.") var sequences = "1"
+    @Option(name: .long, help: "Compute threads.") var threads: Int?
+    @Option(name: .customShort("r"), help: "Repetitions.") var repetitions = 3
+    @Option(name: .long, help: "KV cache type: f32 or f16.") var kv = "f16"
+    @Flag(name: .long, help: "Print a JSON array (llama-bench keys plus n_sequences).") var json = false
+
+    func run() throws {
+        let m = try Model.load(path: model)
+        let t = threads ?? defaultThreads()
+        let kvType = try parseKV(kv)
+        let seqCounts = try sequences.split(separator: ",").map { s -> Int in
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("bad --sequences '\(s)'") }
+            return v
+        }
+        let maxSeq = max(1, seqCounts.max() ?? 1)
+        let context = max(nPrompt, nGen) + 8
+        if !json {
+            printErr(m.config.description)
+            printErr(m.memoryPlan(contextLength: context, sequences: maxSeq, kvType: kvType))
+        }
+        let e = InferenceEngine(model: m, threads: t, maxSequences: maxSeq, contextLength: context,
+                                maxBatchTokens: max(256, maxSeq), maxLogitRows: maxSeq, kvType: kvType)
+        var rng = SplitMix64(seed: 42)
+        let vocab = m.config.vocab
+        func randomToken() -> Int32 { Int32(rng.next() % UInt64(vocab)) }
+        let name = (model as NSString).lastPathComponent
+        let type = Dictionary(grouping: m.file.tensors.filter { $0.dims.count == 2 }, by: { $0.type })
+            .max { $0.value.count < $1.value.count }.map { "\($0.key)" } ?? "?"
+        var results: [BenchResult] = []
+        func stats(_ xs: [Double]) -> (Double, Double) {
+            let mean = xs.reduce(0, +) / Double(xs.count)
+            let v = xs.count > 1 ? xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(xs.count - 1) : 0
+            return (mean, v.squareRoot())
+        }
+        func now() -> Double { Date().timeIntervalSince1970 }
+
+        if nPrompt > 0 {
+            var samples: [Double] = []
+            for rep in 0...repetitions {  // rep 0 is a warm-up
+                let toks = (0..<nPrompt).map { _ in randomToken() }
+                let t0 = now()
+                var p = 0
+                while p < nPrompt {
+                    let n = min(256, nPrompt - p)
+                    try e.forward((0..<n).map { BatchToken(seq: 0, token: toks[p + $0], pos: p + $0, wantLogits: p + $0 == nPrompt - 1) })
+                    p += n
+                }
+                if rep > 0 { samples.append(Double(nPrompt) / (now() - t0)) }
+            }
+            let (avg, sd) = stats(samples)
+            results.append(BenchResult(model_filename: name, model_type: type, n_threads: t, n_prompt: nPrompt, n_gen: 0,
+                                       n_sequences: 1, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
+        }
+        if nGen > 0 {
+            for s in seqCounts {
+                var samples: [Double] = []
+                for rep in 0...repetitions {
+                    // Each sequence starts from one token at position 0, as llama-bench's tg test does.
+                    var batch = (0..<s).map { BatchToken(seq: $0, token: randomToken(), pos: 0, wantLogits: true) }
+                    let steps = rep == 0 ? min(nGen, 4) : nGen
+                    let t0 = now()
+                    for step in 0..<steps {
+                        for i in 0..<s {
+                            batch[i].pos = step
+                            batch[i].token = randomToken()
+                        }
+                        try e.forward(batch)
+                    }
+                    if rep > 0 { samples.append(Double(s * steps) / (now() - t0)) }
+                }
+                let (avg, sd) = stats(samples)
+                results.append(BenchResult(model_filename: name, model_type: type, n_threads: t, n_prompt: 0, n_gen: nGen,
+                                           n_sequences: s, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
+            }
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(results), as: UTF8.self))
+        } else {
+            print("| model | type | threads | test | seqs | t/s |")
+            print("| --- | --- | ---: | --- | ---: | ---: |")
+            for r in results {
+                let test = r.n_prompt > 0 ? "pp\(r.n_prompt)" : "tg\(r.n_gen)"
+                print("| \(r.model_filename) | \(r.model_type) | \(r.n_threads) | \(test) | \(r.n_sequences) | "
+                    + String(format: "%.2f ± %.2f", r.avg_ts, r.stddev_ts) + " |")
+            }
+        }
+    }
+}
+
+// MARK: inspect
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show a GGUF file's metadata, tensor types and memory plan.")
+
+    @Argument(help: "GGUF file.") var path: String
+
+    static func show(_ v: GGUFValue) -> String {
+        switch v {
+        case .string(let s):
+            let e = s.count > 80 ? String(s.prefix(80)) + "…(\(s.count) chars)" : s
+            return "\"" + e.replacingOccurrences(of: "\n", with: "\\n") + "\""
+        case .array(let t, let items):
+            let head = items.prefix(6).map(show).joined(separator: ", ")
+            return "[\(t)] × \(items.count): [\(head)\(items.count > 6 ? ", …" : "")]"
+        case .float32(let f): return "\(f)"
+        case .float64(let d): return "\(d)"
+        case .bool(let b): return "\(b)"
+        default: return v.intValue.map { "\($0)" } ?? "?"
+        }
+    }
+
+    func run() throws {
+        let f = try GGUFFile(path: path)
+        print("\(path): GGUF v\(f.version), \(f.metadataKeys.count) metadata keys, \(f.tensors.count) tensors, "
+            + "alignment \(f.alignment), \(formatBytes(f.fileSize))")
+        print("\nmetadata:")
+        for k in f.metadataKeys { print("  \(k) = \(Self.show(f.metadata[k]!))") }
+        print("\ntensor types:")
+        var byType: [GGMLType: (count: Int, bytes: Int, elements: Int)] = [:]
+        for t in f.tensors {
+            var e = byType[t.type] ?? (0, 0, 0)
+            e.count += 1
+            e.bytes += t.byteCount
+            e.elements += t.elementCount
+            byType[t.type] = e
+        }
+        for (t, e) in byType.sorted(by: { $0.value.bytes > $1.value.bytes }) {
+            print("  \(t): \(e.count) tensors, \(e.elements) weights, \(formatBytes(e.bytes))")
+        }
+        do {
+            let m = try Model(file: f)
+            print("\nmodel: \(m.config)\(m.tiedOutput ? ", tied output" : "")")
+            for ctx in [m.config.contextLength, 4096] {
+                print("  " + m.memoryPlan(contextLength: ctx, sequences: 1, kvType: .f16)
+                    + "; f32 KV: \(formatBytes(m.kvBytesPerSequence(contextLength: ctx, type: .f32)))")
+            }
+        } catch {
+            print("\nnot runnable by TokenMill: \(error)")
+        }
+    }
+}
+
+// MARK: logits (hidden)
+
+struct LogitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logits", abstract: "Write raw float32 logits [n][vocab] for a token-id sequence (no BOS added).",
+        shouldDisplay: false)
+
+    @Option(name: .long) var model: String
+    @Option(name: .customLong("tokens-file"), help: "Token ids separated by whitespace or commas.") var tokensFile: String
+    @Option(name: .long) var out: String
+    @Option(name: .long) var threads: Int?
+    @Option(name: .long, help: "KV cache type: f32 or f16.") var kv = "f32"
+    @Option(name: .customLong("greedy"), help: "Also print N greedy continuation ids as JSON.") var greedy = 0
+
+    func run() throws {
+        let m = try Model.load(path: model)
+        let ids = try parseTokenIds(String(contentsOfFile: tokensFile, encoding: .utf8))
+        guard !ids.isEmpty else { throw ValidationError("\(tokensFile) holds no token ids") }
+        let chunk = 64
+        let e = InferenceEngine(model: m, threads: threads ?? defaultThreads(), maxSequences: 1,
+                                contextLength: ids.count + greedy, maxBatchTokens: chunk, maxLogitRows: chunk,
+                                kvType: try parseKV(kv))
+        let vocab = m.config.vocab
+        var data = Data(capacity: ids.count * vocab * 4)
+        var p = 0
+        var last: [Float] = []
+        while p < ids.count {
+            let n = min(chunk, ids.count - p)
+            try e.forward((0..<n).map { BatchToken(seq: 0, token: ids[p + $0], pos: p + $0, wantLogits: true) })
+            for r in 0..<n {
+                let row = e.logits(row: r)
+                data.append(UnsafeBufferPointer(start: row.baseAddress, count: vocab))
+                if p + r == ids.count - 1 { last = Array(row) }
+            }
+            p += n
+        }
+        try data.write(to: URL(fileURLWithPath: out))
+        if greedy > 0 {
+            var gen: [Int32] = []
+            for i in 0..<greedy {
+                var best = 0
+                for j in 1..<vocab where last[j] > last[best] { best = j }
+                gen.append(Int32(best))
+                if i == greedy - 1 { break }
+                try e.forward([BatchToken(seq: 0, token: Int32(best), pos: ids.count + i, wantLogits: true)])
+                last = Array(e.logits(row: 0))
+            }
+            print("[" + gen.map(String.init).joined(separator: ", ") + "]")
+        }
+    }
+}
+
+// MARK: dev-tiny-model (hidden)
+
+struct DevTinyModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-tiny-model", abstract: "Write a small random-weight llama/qwen2 GGUF for tests.",
+        shouldDisplay: false)
+
+    @Option(name: .long, help: "llama or qwen2.") var arch: String
+    @Option(name: .long, help: "Weight type: f32, f16 (quantized types once the quantizer is in).") var type = "f32"
+    @Option(name: .long) var out: String
+    @Option(name: .long) var seed: UInt64 = 1
+
+    func run() throws {
+        guard let t = GGMLType.allCases.first(where: { "\($0)".lowercased() == type.lowercased() }) else {
+            throw ValidationError("unknown type '\(type)' (e.g. f32, f16, q8_0, q4_K)")
+        }
+        try TinyModel.write(arch: arch, type: t, path: out, seed: seed)
+        printErr("wrote \(out)")
+    }
+}

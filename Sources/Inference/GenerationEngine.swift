@@ -1,0 +1,438 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    /// The model produced one of the request's stop tokens.
+    case stop
+    /// `maxTokens` sampled tokens were produced.
+    case length
+    /// The caller's task was cancelled.
+    case cancelled
+    /// The sequence filled the engine's context.
+    case contextFull
+    /// The request's controller returned `.stop`.
+    case controller
+}
+
+/// What a `SequenceController` wants after a sampled token.
+public enum ControlAction: Sendable, Equatable {
+    /// Go on sampling.
+    case `continue`
+    /// Append these tokens to the sequence and feed them through the model without sampling
+    /// (e.g. a budget-forcing transition and `</think>`); sampling resumes after them.
+    case inject([Int32])
+    /// End the generation, with a reason recorded in the result.
+    case stop(String)
+}
+
+/// Where a sequence stands when its controller is asked.
+public struct ControlContext: Sendable {
+    /// Tokens sampled so far, this one included (injected tokens not counted).
+    public let sampledCount: Int
+    /// All generated tokens so far, sampled and injected, this one included.
+    public let generatedCount: Int
+    /// Whether `token` is one of the request's stop tokens.
+    public let isStopToken: Bool
+}
+
+/// Steers one sequence: called on the engine's compute thread after every sampled token.
+/// It runs inside the batched loop, so it must be quick and must not block.
+public protocol SequenceController {
+    mutating func next(token: Int32, context: ControlContext) -> ControlAction
+}
+
+/// One generation: a prompt in token ids and how to continue it.
+public struct GenerationRequest {
+    public var prompt: [Int32]
+    /// Most tokens to sample (injected tokens are not counted).
+    public var maxTokens: Int
+    public var sampling: SamplingParams
+    /// Sampling one of these ends the generation with `.stop` (the token is recorded).
+    public var stopTokens: Set<Int32>
+    /// Top log-probabilities to return per token (0 = off).
+    public var topLogprobs: Int
+    /// Temperature of the log-softmax behind `topLogprobs` (1 = the model's own distribution).
+    public var logprobTemperature: Float
+    public var controller: (any SequenceController)?
+
+    public init(prompt: [Int32], maxTokens: Int, sampling: SamplingParams = .greedy, stopTokens: Set<Int32> = [],
+                topLogprobs: Int = 0, logprobTemperature: Float = 1, controller: (any SequenceController)? = nil) {
+        self.prompt = prompt
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopTokens = stopTokens
+        self.topLogprobs = topLogprobs
+        self.logprobTemperature = logprobTemperature
+        self.controller = controller
+    }
+}
+
+/// One token as it is produced.
+public struct TokenEvent: Sendable {
+    public let token: Int32
+    /// True for tokens a controller injected (not sampled).
+    public let injected: Bool
+    /// Index among the generated tokens (0-based).
+    public let index: Int
+    public let logprobs: Logprobs?
+}
+
+/// A generated token in the result.
+public struct GeneratedToken: Sendable, Equatable, Codable {
+    public let token: Int32
+    public let injected: Bool
+    public let logprobs: Logprobs?
+}
+
+/// The outcome of a generation.
+public struct GenerationResult: Sendable {
+    public var tokens: [GeneratedToken]
+    public var finishReason: FinishReason
+    /// The controller's reason when `finishReason == .controller`.
+    public var stopDetail: String?
+    public var promptTokens: Int
+    /// Seconds from `generate` being called to the first sampled token.
+    public var timeToFirstToken: Double
+    /// Seconds spent waiting for a free slot.
+    public var queueWait: Double
+    /// Sampled tokens per second after the first one.
+    public var decodeTokensPerSecond: Double
+    public var totalSeconds: Double
+
+    /// The generated ids, sampled and injected, in order.
+    public var tokenIds: [Int32] { tokens.map(\.token) }
+    public var sampledCount: Int { tokens.lazy.filter { !$0.injected }.count }
+}
+
+/// A request the engine refuses.
+public enum GenerationError: Error, CustomStringConvertible, Sendable {
+    case emptyPrompt
+    case promptTooLong(promptTokens: Int, contextLength: Int)
+    case tokenOutOfRange(token: Int32, vocab: Int)
+    case engineStopped
+    case forwardFailed(String)
+
+    public var description: String {
+        switch self {
+        case .emptyPrompt: return "the prompt is empty (at least one token is needed)"
+        case .promptTooLong(let n, let c):
+            return "the prompt has \(n) tokens but the context holds \(c); shorten the prompt or raise the context length"
+        case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary of \(v) tokens"
+        case .engineStopped: return "the generation engine has been shut down"
+        case .forwardFailed(let m): return "forward pass failed: \(m)"
+        }
+    }
+}
+
+@inline(__always)
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Continuous batching over a fixed set of KV slots, on a dedicated compute thread.
+///
+/// Callers `await generate(...)` concurrently. A request takes a free slot (or waits for one in
+/// FIFO order); its prompt is prefilled in chunks of `prefillChunk` tokens interleaved with the
+/// decode steps of the other sequences; each step then decodes one token for every active sequence
+/// in one batched forward pass. A finished sequence's slot is refilled from the waiting requests
+/// at once. Cancelling the caller's task frees its slot (the result has `.cancelled`).
+public final class GenerationEngine: @unchecked Sendable {
+    public let model: Model
+    public let maxSequences: Int
+    public let contextLength: Int
+    public let prefillChunk: Int
+    let engine: InferenceEngine
+
+    private let cond = NSCondition()
+    private var waiting: [Job] = []
+    private var slots: [Job?]
+    private var stopping = false
+    private var thread: Thread?
+    private let samplers: [Sampler]
+
+    // Compute-thread scratch, reused every step.
+    private var batch: [BatchToken] = []
+    private var logitJobs: [Job] = []
+
+    /// - Parameters:
+    ///   - threads: compute threads for the forward pass.
+    ///   - maxSequences: KV slots (sequences decoded together).
+    ///   - contextLength: positions per slot (default: the model's context length).
+    ///   - prefillChunk: most prompt tokens processed per step.
+    public init(model: Model, threads: Int, maxSequences: Int, contextLength: Int? = nil,
+                prefillChunk: Int = 256, kvType: KVCacheType = .f32) {
+        self.model = model
+        self.maxSequences = max(1, maxSequences)
+        self.prefillChunk = max(1, prefillChunk)
+        self.engine = InferenceEngine(model: model, threads: threads, maxSequences: self.maxSequences,
+                                      contextLength: contextLength, maxBatchTokens: self.prefillChunk + self.maxSequences,
+                                      maxLogitRows: self.maxSequences, kvType: kvType)
+        self.contextLength = engine.contextLength
+        self.slots = Array(repeating: nil, count: self.maxSequences)
+        self.samplers = (0..<self.maxSequences).map { _ in Sampler(params: .greedy, vocab: model.config.vocab) }
+        batch.reserveCapacity(engine.maxBatchTokens)
+        logitJobs.reserveCapacity(self.maxSequences)
+        let t = Thread { [self] in self.loop() }
+        t.name = "tokenmill-compute"
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Stops the compute thread after the current step; waiting and running requests end with `.cancelled`.
+    public func shutdown() {
+        cond.lock()
+        stopping = true
+        cond.signal()
+        cond.unlock()
+    }
+
+    /// Generates a continuation of `request.prompt`, calling `onToken` (on the compute thread) for each token.
+    public func generate(_ request: GenerationRequest, onToken: @escaping (TokenEvent) -> Void = { _ in }) async throws -> GenerationResult {
+        guard !request.prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        guard request.prompt.count <= contextLength else {
+            throw GenerationError.promptTooLong(promptTokens: request.prompt.count, contextLength: contextLength)
+        }
+        let vocab = model.config.vocab
+        for t in request.prompt where t < 0 || Int(t) >= vocab { throw GenerationError.tokenOutOfRange(token: t, vocab: vocab) }
+        let job = Job(request: request, onToken: onToken)
+        if request.maxTokens <= 0 {
+            return job.result(.length)
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<GenerationResult, Error>) in
+                cond.lock()
+                if stopping {
+                    cond.unlock()
+                    cont.resume(throwing: GenerationError.engineStopped)
+                    return
+                }
+                job.continuation = cont
+                waiting.append(job)
+                cond.signal()
+                cond.unlock()
+            }
+        } onCancel: {
+            cond.lock()
+            job.cancelled = true
+            cond.signal()
+            cond.unlock()
+        }
+    }
+
+    /// Requests waiting for a slot and sequences running, for monitoring.
+    public var load: (waiting: Int, active: Int) {
+        cond.lock()
+        defer { cond.unlock() }
+        return (waiting.count, slots.lazy.filter { $0 != nil }.count)
+    }
+
+    // MARK: Compute thread
+
+    private func loop() {
+        while true {
+            // Admission and cancellation, under the lock.
+            cond.lock()
+            var finished: [(Job, FinishReason)] = []
+            if stopping {
+                for j in waiting { finished.append((j, .cancelled)) }
+                waiting.removeAll()
+                for (s, j) in slots.enumerated() where j != nil { finished.append((j!, .cancelled)); slots[s] = nil }
+                cond.unlock()
+                for (j, r) in finished { j.finish(r) }
+                return
+            }
+            waiting.removeAll { j in
+                if j.cancelled { finished.append((j, .cancelled)); return true }
+                return false
+            }
+            for s in slots.indices {
+                if let j = slots[s], j.cancelled {
+                    finished.append((j, .cancelled))
+                    slots[s] = nil
+                }
+            }
+            for s in slots.indices where slots[s] == nil && !waiting.isEmpty {
+                let j = waiting.removeFirst()
+                j.admit(slot: s, sampler: samplers[s], contextLength: contextLength)
+                slots[s] = j
+            }
+            let active = slots.contains { $0 != nil }
+            if !active && finished.isEmpty {
+                cond.wait()
+                cond.unlock()
+                continue
+            }
+            cond.unlock()
+            for (j, r) in finished { j.finish(r) }
+            if active { step() }
+        }
+    }
+
+    /// One batched forward: a token for every decoding sequence, then prompt/injected chunks up to the budget.
+    private func step() {
+        batch.removeAll(keepingCapacity: true)
+        logitJobs.removeAll(keepingCapacity: true)
+        for case let j? in slots where j.pendingCount == 1 {
+            batch.append(BatchToken(seq: j.slot, token: j.history[j.fed], pos: j.fed, wantLogits: true))
+            j.fed += 1
+            logitJobs.append(j)
+        }
+        var budget = prefillChunk
+        for case let j? in slots where j.pendingCount > 1 && budget > 0 {
+            let take = min(j.pendingCount, budget)
+            for i in 0..<take {
+                let p = j.fed + i
+                batch.append(BatchToken(seq: j.slot, token: j.history[p], pos: p, wantLogits: i == take - 1 && take == j.pendingCount))
+            }
+            j.fed += take
+            budget -= take
+            if j.pendingCount == 0 { logitJobs.append(j) }
+        }
+        if batch.isEmpty { return }
+        do {
+            try engine.forward(batch)
+        } catch {
+            let message = "\(error)"
+            cond.lock()
+            var failed: [Job] = []
+            for case let j? in slots where batch.contains(where: { $0.seq == j.slot }) {
+                failed.append(j)
+                slots[j.slot] = nil
+            }
+            cond.unlock()
+            for j in failed { j.fail(GenerationError.forwardFailed(message)) }
+            return
+        }
+        // Logit rows are in batch order; map each back to its job.
+        var row = 0
+        var done: [(Job, FinishReason)] = []
+        for b in batch where b.wantLogits {
+            guard let j = slots[b.seq] else { row += 1; continue }
+            if let reason = j.consume(logits: engine.logits(row: row), vocab: model.config.vocab) {
+                done.append((j, reason))
+            }
+            row += 1
+        }
+        if !done.isEmpty {
+            cond.lock()
+            for (j, _) in done { slots[j.slot] = nil }
+            cond.unlock()
+            for (j, r) in done { j.finish(r) }
+        }
+    }
+}
+
+/// One request's state. After admission only the compute thread touches it (`cancelled` is under the engine lock).
+final class Job {
+    let request: GenerationRequest
+    let onToken: (TokenEvent) -> Void
+    var continuation: CheckedContinuation<GenerationResult, Error>?
+    var cancelled = false
+    var controller: (any SequenceController)?
+
+    var slot = -1
+    var sampler: Sampler?
+    var contextLength = 0
+    /// Prompt followed by generated tokens; `history[i]` sits at position `i`.
+    var history: [Int32] = []
+    /// Tokens of `history` already fed through the model.
+    var fed = 0
+    var tokens: [GeneratedToken] = []
+    var sampled = 0
+    var stopDetail: String?
+    let submitted = monotonicSeconds()
+    var admitted = 0.0
+    var firstToken = 0.0
+    var lastToken = 0.0
+
+    init(request: GenerationRequest, onToken: @escaping (TokenEvent) -> Void) {
+        self.request = request
+        self.onToken = onToken
+        self.controller = request.controller
+    }
+
+    var pendingCount: Int { history.count - fed }
+
+    func admit(slot: Int, sampler: Sampler, contextLength: Int) {
+        self.slot = slot
+        self.sampler = sampler
+        self.contextLength = contextLength
+        sampler.reset(params: request.sampling)
+        history.reserveCapacity(min(contextLength + 1, request.prompt.count + request.maxTokens + 64))
+        history.append(contentsOf: request.prompt)
+        tokens.reserveCapacity(min(contextLength, request.maxTokens + 64))
+        admitted = monotonicSeconds()
+    }
+
+    /// Samples from `logits`, records the token (and any injected ones); returns a reason when the sequence ends.
+    func consume(logits: UnsafeBufferPointer<Float>, vocab: Int) -> FinishReason? {
+        let sampler = self.sampler!
+        let p = request.sampling
+        let window = p.repeatLastN < 0 ? history[...] : history.suffix(max(p.repeatLastN, 0))
+        let tok = sampler.sample(logits, history: window)
+        let lp = request.topLogprobs > 0
+            ? sampler.logprobs(logits, chosen: tok, k: request.topLogprobs, temperature: request.logprobTemperature) : nil
+        let now = monotonicSeconds()
+        if sampled == 0 { firstToken = now }
+        lastToken = now
+        sampled += 1
+        emit(tok, injected: false, logprobs: lp)
+        let isStop = request.stopTokens.contains(tok)
+        let action = controller?.next(token: tok, context: ControlContext(
+            sampledCount: sampled, generatedCount: tokens.count, isStopToken: isStop)) ?? .continue
+        switch action {
+        case .stop(let why):
+            stopDetail = why
+            return .controller
+        case .inject(let extra):
+            for t in extra {
+                guard t >= 0, Int(t) < vocab else {
+                    stopDetail = "controller injected token \(t) outside the vocabulary"
+                    return .controller
+                }
+                emit(t, injected: true, logprobs: nil)
+            }
+        case .continue:
+            if isStop { return .stop }
+        }
+        if sampled >= request.maxTokens { return .length }
+        if history.count > contextLength { return .contextFull }
+        return nil
+    }
+
+    private func emit(_ t: Int32, injected: Bool, logprobs: Logprobs?) {
+        history.append(t)
+        let index = tokens.count
+        tokens.append(GeneratedToken(token: t, injected: injected, logprobs: logprobs))
+        onToken(TokenEvent(token: t, injected: injected, index: index, logprobs: logprobs))
+    }
+
+    func result(_ reason: FinishReason) -> GenerationResult {
+        let end = monotonicSeconds()
+        let decodeSpan = lastToken - firstToken
+        return GenerationResult(
+            tokens: tokens, finishReason: reason, stopDetail: stopDetail, promptTokens: request.prompt.count,
+            timeToFirstToken: sampled > 0 ? firstToken - submitted : 0,
+            queueWait: admitted > 0 ? admitted - submitted : end - submitted,
+            decodeTokensPerSecond: sampled > 1 && decodeSpan > 0 ? Double(sampled - 1) / decodeSpan : 0,
+            totalSeconds: end - submitted)
+    }
+
+    func finish(_ reason: FinishReason) {
+        let c = continuation
+        continuation = nil
+        c?.resume(returning: result(reason))
+    }
+
+    func fail(_ error: Error) {
+        let c = continuation
+        continuation = nil
+        c?.resume(throwing: error)
+    }
+}

@@ -1,0 +1,306 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TensorKernels
+
+/// One token of a batched forward step: which sequence (KV slot) it belongs to, its id and position.
+public struct BatchToken: Sendable, Equatable {
+    public var seq: Int
+    public var token: Int32
+    public var pos: Int
+    /// Whether logits are wanted for this token (the last prompt token, every decode token).
+    public var wantLogits: Bool
+
+    public init(seq: Int, token: Int32, pos: Int, wantLogits: Bool) {
+        self.seq = seq
+        self.token = token
+        self.pos = pos
+        self.wantLogits = wantLogits
+    }
+}
+
+/// Runs the transformer over batches of tokens from several sequences, each with its own KV cache slot.
+///
+/// All buffers are allocated here, once: activations for `maxBatchTokens` tokens, logits for
+/// `maxLogitRows` rows, and a KV cache of `[slot][layer][pos][kvDim]` for `maxSequences` slots of
+/// `contextLength` positions. `forward` allocates nothing.
+///
+/// One `forward` call is one step: prompt processing passes many tokens of one sequence, batched
+/// decoding passes one token of each of many sequences, or any mix. Every projection is one
+/// matrix-matrix product over all tokens of the step. Attention of a token sees its own sequence's
+/// cache up to and including its own position. Not thread-safe: one caller at a time.
+public final class InferenceEngine: @unchecked Sendable {
+    public let model: Model
+    public let config: ModelConfig
+    public let maxSequences: Int
+    public let contextLength: Int
+    public let maxBatchTokens: Int
+    public let maxLogitRows: Int
+    public let kvType: KVCacheType
+    public let pool: ComputePool
+    let matmul: MatMulEngine
+
+    // Activations, [maxBatchTokens][width].
+    private let x, xb, xb2, q, k, v, att, hb, hb2: UnsafeMutablePointer<Float>
+    private let ropeCos, ropeSin: UnsafeMutablePointer<Float>  // [maxBatchTokens][ropeDim/2]
+    private let scores: UnsafeMutablePointer<Float>  // [threads][contextLength]
+    private let logitsBuf: UnsafeMutablePointer<Float>  // [maxLogitRows][vocab]
+    private let normed: UnsafeMutablePointer<Float>  // [maxLogitRows][dim]
+    private let kvBase: UnsafeMutableRawPointer
+    private let kvBytes: Int
+    private var logitRowCount = 0
+
+    /// - Parameters:
+    ///   - threads: compute threads for matrix products and attention.
+    ///   - maxSequences: KV cache slots.
+    ///   - contextLength: positions per slot (default: the model's training context).
+    ///   - maxBatchTokens: most tokens in one `forward` step.
+    ///   - maxLogitRows: most tokens that may ask for logits in one step (default `max(maxSequences, 1)`).
+    ///   - kvType: KV cache precision.
+    public init(model: Model, threads: Int, maxSequences: Int = 1, contextLength: Int? = nil,
+                maxBatchTokens: Int = 256, maxLogitRows: Int? = nil, kvType: KVCacheType = .f32) {
+        let c = model.config
+        self.model = model
+        self.config = c
+        self.maxSequences = max(1, maxSequences)
+        self.contextLength = max(1, contextLength ?? c.contextLength)
+        self.maxBatchTokens = max(1, maxBatchTokens)
+        self.maxLogitRows = max(1, maxLogitRows ?? maxSequences)
+        self.kvType = kvType
+        self.pool = ComputePool(threads: threads)
+        self.matmul = MatMulEngine(pool: pool, maxCols: max(c.dim, c.qDim, c.ffn), maxSeq: max(self.maxBatchTokens, self.maxLogitRows))
+        let B = self.maxBatchTokens
+        func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        x = alloc(B * c.dim); xb = alloc(B * c.dim); xb2 = alloc(B * c.dim)
+        q = alloc(B * c.qDim); k = alloc(B * c.kvDim); v = alloc(B * c.kvDim); att = alloc(B * c.qDim)
+        hb = alloc(B * c.ffn); hb2 = alloc(B * c.ffn)
+        ropeCos = alloc(B * c.ropeDim / 2); ropeSin = alloc(B * c.ropeDim / 2)
+        scores = alloc(pool.threadCount * self.contextLength)
+        logitsBuf = alloc(self.maxLogitRows * c.vocab)
+        normed = alloc(self.maxLogitRows * c.dim)
+        kvBytes = model.kvBytesPerSequence(contextLength: self.contextLength, type: kvType) * self.maxSequences
+        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 64)
+        kvBase.initializeMemory(as: UInt8.self, repeating: 0, count: kvBytes)
+    }
+
+    deinit {
+        for p in [x, xb, xb2, q, k, v, att, hb, hb2, ropeCos, ropeSin, scores, logitsBuf, normed] { p.deallocate() }
+        kvBase.deallocate()
+    }
+
+    /// Bytes of KV cache held by this engine.
+    public var kvCacheBytes: Int { kvBytes }
+
+    /// Logits of the `row`-th token that asked for them in the last `forward` (in batch order).
+    public func logits(row: Int) -> UnsafeBufferPointer<Float> {
+        precondition(row < logitRowCount, "logits row \(row) of \(logitRowCount)")
+        return UnsafeBufferPointer(start: logitsBuf + row * config.vocab, count: config.vocab)
+    }
+
+    /// Number of logit rows the last `forward` produced.
+    public var logitRows: Int { logitRowCount }
+
+    // MARK: KV cache layout: [slot][layer][k|v][pos][kvDim]
+
+    @inline(__always)
+    private func kvOffset(seq: Int, layer: Int, value: Bool, pos: Int) -> Int {
+        let c = config
+        let perLayer = 2 * contextLength * c.kvDim
+        return ((seq * c.layers + layer) * perLayer + (value ? contextLength * c.kvDim : 0) + pos * c.kvDim) * kvType.bytes
+    }
+
+    /// Checks a batch without running it.
+    public func validate<C: Collection>(_ batch: C) throws where C.Element == BatchToken {
+        guard !batch.isEmpty else { throw InferenceError("empty batch") }
+        guard batch.count <= maxBatchTokens else {
+            throw InferenceError("batch of \(batch.count) tokens exceeds maxBatchTokens \(maxBatchTokens)")
+        }
+        var wanted = 0
+        for t in batch {
+            guard t.seq >= 0, t.seq < maxSequences else { throw InferenceError("sequence \(t.seq) out of range 0..<\(maxSequences)") }
+            guard t.pos >= 0, t.pos < contextLength else {
+                throw InferenceError("position \(t.pos) outside the context of \(contextLength) tokens")
+            }
+            guard t.token >= 0, Int(t.token) < config.vocab else {
+                throw InferenceError("token id \(t.token) outside the vocabulary of \(config.vocab)")
+            }
+            if t.wantLogits { wanted += 1 }
+        }
+        guard wanted <= maxLogitRows else {
+            throw InferenceError("\(wanted) tokens want logits, more than maxLogitRows \(maxLogitRows)")
+        }
+    }
+
+    /// Runs one step over `batch`; afterwards `logits(row:)` holds the logits of the tokens that asked.
+    public func forward(_ batch: [BatchToken]) throws {
+        try validate(batch)
+        batch.withUnsafeBufferPointer { forwardUnchecked($0) }
+    }
+
+    func forwardUnchecked(_ batch: UnsafeBufferPointer<BatchToken>) {
+        let c = config
+        let n = batch.count
+        let dim = c.dim
+
+        // Token embeddings: dequantize one row each.
+        let emb = model.tokenEmbedding
+        for i in 0..<n {
+            Dequantize.row(emb.type, emb.data + Int(batch[i].token) * emb.rowBytes, into: x + i * dim, count: dim)
+        }
+        computeRope(batch)
+
+        for (l, w) in model.layers.enumerated() {
+            // Attention block.
+            w.attnNorm.withUnsafeBufferPointer { nw in
+                for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
+            }
+            matmul.multiply(w.wq, x: xb, nSeq: n, y: q)
+            matmul.multiply(w.wk, x: xb, nSeq: n, y: k)
+            matmul.multiply(w.wv, x: xb, nSeq: n, y: v)
+            addBias(w.bq, q, c.qDim, n)
+            addBias(w.bk, k, c.kvDim, n)
+            addBias(w.bv, v, c.kvDim, n)
+            for i in 0..<n {
+                applyRope(q + i * c.qDim, heads: c.heads, token: i)
+                applyRope(k + i * c.kvDim, heads: c.kvHeads, token: i)
+                storeKV(seq: batch[i].seq, layer: l, pos: batch[i].pos, k: k + i * c.kvDim, v: v + i * c.kvDim)
+            }
+            attention(batch, layer: l)
+            matmul.multiply(w.wo, x: att, nSeq: n, y: xb2)
+            Ops.add(x, xb2, n * dim)
+
+            // Feed-forward block (SwiGLU).
+            w.ffnNorm.withUnsafeBufferPointer { nw in
+                for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
+            }
+            matmul.multiply(w.gate, x: xb, nSeq: n, y: hb)
+            matmul.multiply(w.up, x: xb, nSeq: n, y: hb2)
+            Ops.swiglu(hb, hb2, n * c.ffn)
+            matmul.multiply(w.down, x: hb, nSeq: n, y: xb2)
+            Ops.add(x, xb2, n * dim)
+        }
+
+        // Final norm and output projection, only for the tokens that want logits.
+        var rows = 0
+        model.outputNorm.withUnsafeBufferPointer { nw in
+            for i in 0..<n where batch[i].wantLogits {
+                Ops.rmsNorm(x + i * dim, nw.baseAddress!, normed + rows * dim, dim, eps: c.rmsEps)
+                rows += 1
+            }
+        }
+        logitRowCount = rows
+        if rows > 0 { matmul.multiply(model.output, x: normed, nSeq: rows, y: logitsBuf) }
+    }
+
+    private func addBias(_ b: [Float]?, _ y: UnsafeMutablePointer<Float>, _ width: Int, _ n: Int) {
+        guard let b else { return }
+        b.withUnsafeBufferPointer { bp in
+            for i in 0..<n { Ops.add(y + i * width, bp.baseAddress!, width) }
+        }
+    }
+
+    // MARK: RoPE
+
+    /// cos/sin of every rotated pair for every token, computed the way ggml does
+    /// (theta_i = pos · freqScale · base^(-2i/ropeDim), built by repeated multiplication in float).
+    private func computeRope(_ batch: UnsafeBufferPointer<BatchToken>) {
+        let c = config
+        let half = c.ropeDim / 2
+        let thetaScale = powf(c.ropeBase, -2 / Float(c.ropeDim))
+        for i in 0..<batch.count {
+            var theta = Float(batch[i].pos)
+            for j in 0..<half {
+                let t = c.ropeFreqScale * theta
+                ropeCos[i * half + j] = cosf(t)
+                ropeSin[i * half + j] = sinf(t)
+                theta *= thetaScale
+            }
+        }
+    }
+
+    @inline(__always)
+    private func applyRope(_ vec: UnsafeMutablePointer<Float>, heads: Int, token i: Int) {
+        let c = config
+        let half = c.ropeDim / 2
+        let cs = ropeCos + i * half
+        let sn = ropeSin + i * half
+        for h in 0..<heads {
+            let p = vec + h * c.headDim
+            switch c.architecture.ropeStyle {
+            case .normal:
+                for j in 0..<half {
+                    let a = p[2 * j], b = p[2 * j + 1]
+                    p[2 * j] = a * cs[j] - b * sn[j]
+                    p[2 * j + 1] = a * sn[j] + b * cs[j]
+                }
+            case .neox:
+                for j in 0..<half {
+                    let a = p[j], b = p[j + half]
+                    p[j] = a * cs[j] - b * sn[j]
+                    p[j + half] = a * sn[j] + b * cs[j]
+                }
+            }
+        }
+    }
+
+    // MARK: Attention
+
+    private func storeKV(seq: Int, layer: Int, pos: Int, k kSrc: UnsafePointer<Float>, v vSrc: UnsafePointer<Float>) {
+        let kvDim = config.kvDim
+        let kd = kvBase + kvOffset(seq: seq, layer: layer, value: false, pos: pos)
+        let vd = kvBase + kvOffset(seq: seq, layer: layer, value: true, pos: pos)
+        switch kvType {
+        case .f32:
+            kd.assumingMemoryBound(to: Float.self).update(from: kSrc, count: kvDim)
+            vd.assumingMemoryBound(to: Float.self).update(from: vSrc, count: kvDim)
+        case .f16:
+            Ops.toF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
+            Ops.toF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
+        }
+    }
+
+    /// `att[i][h] = Σ_t softmax_t(q_i,h · k_t / √d) v_t` over positions `0...pos_i` of token i's sequence.
+    private func attention(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int) {
+        let c = config
+        let hd = c.headDim
+        let group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let items = batch.count * c.heads
+        let threads = min(pool.threadCount, items)
+        pool.parallelFor(threads) { t in
+            let sc = self.scores + t * self.contextLength
+            for item in (items * t / threads)..<(items * (t + 1) / threads) {
+                let i = item / c.heads, h = item % c.heads
+                let tok = batch[i]
+                let kvh = h / group
+                let qh = UnsafePointer(self.q + i * c.qDim + h * hd)
+                let out = self.att + i * c.qDim + h * hd
+                let kBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: false, pos: 0)
+                let vBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: true, pos: 0)
+                let npos = tok.pos + 1
+                switch self.kvType {
+                case .f32:
+                    let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
+                    let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
+                    for p in 0..<npos { sc[p] = Ops.dot(qh, kp + p * c.kvDim, hd) * scale }
+                    Ops.softmax(sc, npos)
+                    out.update(repeating: 0, count: hd)
+                    for p in 0..<npos { Ops.axpy(sc[p], vp + p * c.kvDim, out, hd) }
+                case .f16:
+                    let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
+                    let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
+                    for p in 0..<npos { sc[p] = Ops.dotF16(qh, kp + p * c.kvDim, hd) * scale }
+                    Ops.softmax(sc, npos)
+                    out.update(repeating: 0, count: hd)
+                    for p in 0..<npos { Ops.axpyF16(sc[p], vp + p * c.kvDim, out, hd) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import GGUF
+import TensorKernels
+
+/// An error loading or running a model, with a message a user can act on.
+public struct InferenceError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The transformer architectures TokenMill runs.
+public enum Architecture: String, Sendable, CaseIterable {
+    case llama, qwen2
+
+    /// RoPE layout: llama rotates consecutive pairs ("normal"), qwen2 pairs split by n_rot/2 ("neox").
+    public var ropeStyle: RopeStyle { self == .llama ? .normal : .neox }
+}
+
+public enum RopeStyle: String, Sendable { case normal, neox }
+
+/// Hyper-parameters of a model, read from GGUF metadata alone.
+public struct ModelConfig: Sendable, CustomStringConvertible {
+    public var architecture: Architecture
+    public var dim: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var ffn: Int
+    public var vocab: Int
+    /// Training context (`<arch>.context_length`).
+    public var contextLength: Int
+    public var rmsEps: Float
+    public var ropeBase: Float
+    /// Dimensions rotated per head (`rope.dimension_count`, default head dim).
+    public var ropeDim: Int
+    /// Position scale for linear RoPE scaling (1 / `rope.scaling.factor`; 1 when unscaled).
+    public var ropeFreqScale: Float
+
+    public var qDim: Int { heads * headDim }
+    public var kvDim: Int { kvHeads * headDim }
+
+    /// Reads the configuration of `file`; `vocab` comes from the token embedding's dimensions.
+    public static func from(_ file: GGUFFile) throws -> ModelConfig {
+        let path = file.path
+        guard let archName = file.architecture else {
+            throw InferenceError("\(path): missing metadata key 'general.architecture'")
+        }
+        guard let arch = Architecture(rawValue: archName) else {
+            throw InferenceError("\(path): unsupported architecture '\(archName)' (supported: llama, qwen2)")
+        }
+        let a = arch.rawValue
+        func int(_ key: String) throws -> Int {
+            guard let v = file.int("\(a).\(key)") else {
+                throw InferenceError("\(path): missing or non-integer metadata key '\(a).\(key)'")
+            }
+            guard v > 0 else { throw InferenceError("\(path): metadata key '\(a).\(key)' must be positive, is \(v)") }
+            return v
+        }
+        let dim = try int("embedding_length")
+        let heads = try int("attention.head_count")
+        let kvHeads = file.int("\(a).attention.head_count_kv") ?? heads
+        guard kvHeads > 0, heads % kvHeads == 0 else {
+            throw InferenceError("\(path): head_count \(heads) is not a multiple of head_count_kv \(kvHeads)")
+        }
+        let headDim = file.int("\(a).attention.key_length") ?? dim / heads
+        guard let embd = file.tensor(named: "token_embd.weight") else {
+            throw InferenceError("\(path): missing tensor 'token_embd.weight'")
+        }
+        guard embd.dims.count == 2, embd.dims[0] == dim else {
+            throw InferenceError("\(path): tensor 'token_embd.weight' has dims \(embd.dims), expected [\(dim), vocab]")
+        }
+        guard let eps = file.double("\(a).attention.layer_norm_rms_epsilon") else {
+            throw InferenceError("\(path): missing metadata key '\(a).attention.layer_norm_rms_epsilon'")
+        }
+        var freqScale: Float = 1
+        let scalingType = file.string("\(a).rope.scaling.type") ?? "none"
+        switch scalingType {
+        case "none": break
+        case "linear":
+            guard let f = file.double("\(a).rope.scaling.factor"), f > 0 else {
+                throw InferenceError("\(path): rope.scaling.type is linear but '\(a).rope.scaling.factor' is missing")
+            }
+            freqScale = Float(1 / f)
+        default:
+            if let f = file.double("\(a).rope.scaling.factor"), f == 1 { break }
+            throw InferenceError("\(path): unsupported '\(a).rope.scaling.type' = \(scalingType) (supported: none, linear)")
+        }
+        let ropeDim = file.int("\(a).rope.dimension_count") ?? headDim
+        guard ropeDim % 2 == 0, ropeDim <= headDim else {
+            throw InferenceError("\(path): rope.dimension_count \(ropeDim) must be even and at most the head size \(headDim)")
+        }
+        return ModelConfig(
+            architecture: arch, dim: dim, layers: try int("block_count"), heads: heads, kvHeads: kvHeads,
+            headDim: headDim, ffn: try int("feed_forward_length"), vocab: embd.dims[1],
+            contextLength: try int("context_length"), rmsEps: Float(eps),
+            ropeBase: Float(file.double("\(a).rope.freq_base") ?? 10_000), ropeDim: ropeDim, ropeFreqScale: freqScale)
+    }
+
+    public var description: String {
+        "\(architecture.rawValue): dim \(dim), \(layers) layers, \(heads) heads (\(kvHeads) KV, head dim \(headDim)), "
+            + "ffn \(ffn), vocab \(vocab), context \(contextLength), rope base \(ropeBase) \(architecture.ropeStyle)"
+            + (ropeFreqScale != 1 ? " scale \(ropeFreqScale)" : "")
+    }
+}
+
+/// The weights of one transformer block.
+struct LayerWeights {
+    var attnNorm: [Float]
+    var wq, wk, wv, wo: WeightMatrix
+    var bq, bk, bv: [Float]?
+    var ffnNorm: [Float]
+    var gate, up, down: WeightMatrix
+}
+
+/// Precision of the KV cache.
+public enum KVCacheType: String, Sendable {
+    case f32, f16
+    public var bytes: Int { self == .f32 ? 4 : 2 }
+}
+
+/// A loaded model: configuration plus weights read in place from the memory-mapped GGUF file.
+public final class Model: @unchecked Sendable {
+    public let file: GGUFFile
+    public let config: ModelConfig
+    let tokenEmbedding: WeightMatrix
+    let layers: [LayerWeights]
+    let outputNorm: [Float]
+    let output: WeightMatrix
+    /// True when the model has no `output.weight` and reuses the token embedding.
+    public let tiedOutput: Bool
+
+    /// Loads the model at `path`.
+    public static func load(path: String) throws -> Model {
+        try Model(file: GGUFFile(path: path))
+    }
+
+    public init(file: GGUFFile) throws {
+        let c = try ModelConfig.from(file)
+        self.file = file
+        self.config = c
+        let path = file.path
+
+        func matrix(_ name: String, cols: Int, rows: Int) throws -> WeightMatrix {
+            guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
+            guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
+                throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
+            }
+            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
+        }
+        func vector(_ name: String, count: Int, required: Bool = true) throws -> [Float]? {
+            guard let t = file.tensor(named: name) else {
+                if required { throw InferenceError("\(path): missing tensor '\(name)'") }
+                return nil
+            }
+            guard t.elementCount == count, t.dims[0] == count else {
+                throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(count)]")
+            }
+            var v = [Float](repeating: 0, count: count)
+            v.withUnsafeMutableBufferPointer { Dequantize.row(t.type, file.data(for: t), into: $0.baseAddress!, count: count) }
+            return v
+        }
+
+        tokenEmbedding = try matrix("token_embd.weight", cols: c.dim, rows: c.vocab)
+        var layers: [LayerWeights] = []
+        for l in 0..<c.layers {
+            let p = "blk.\(l)."
+            layers.append(LayerWeights(
+                attnNorm: try vector(p + "attn_norm.weight", count: c.dim)!,
+                wq: try matrix(p + "attn_q.weight", cols: c.dim, rows: c.qDim),
+                wk: try matrix(p + "attn_k.weight", cols: c.dim, rows: c.kvDim),
+                wv: try matrix(p + "attn_v.weight", cols: c.dim, rows: c.kvDim),
+                wo: try matrix(p + "attn_output.weight", cols: c.qDim, rows: c.dim),
+                bq: try vector(p + "attn_q.bias", count: c.qDim, required: c.architecture == .qwen2),
+                bk: try vector(p + "attn_k.bias", count: c.kvDim, required: c.architecture == .qwen2),
+                bv: try vector(p + "attn_v.bias", count: c.kvDim, required: c.architecture == .qwen2),
+                ffnNorm: try vector(p + "ffn_norm.weight", count: c.dim)!,
+                gate: try matrix(p + "ffn_gate.weight", cols: c.dim, rows: c.ffn),
+                up: try matrix(p + "ffn_up.weight", cols: c.dim, rows: c.ffn),
+                down: try matrix(p + "ffn_down.weight", cols: c.ffn, rows: c.dim)))
+        }
+        self.layers = layers
+        outputNorm = try vector("output_norm.weight", count: c.dim)!
+        if file.tensor(named: "output.weight") != nil {
+            output = try matrix("output.weight", cols: c.dim, rows: c.vocab)
+            tiedOutput = false
+        } else {
+            output = tokenEmbedding
+            tiedOutput = true
+        }
+    }
+
+    /// Bytes of tensor data mapped from the file.
+    public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
+
+    /// KV cache bytes one sequence needs for `contextLength` positions.
+    public func kvBytesPerSequence(contextLength: Int, type: KVCacheType = .f16) -> Int {
+        2 * config.layers * contextLength * config.kvDim * type.bytes
+    }
+
+    /// A human-readable memory plan, printed before a run.
+    public func memoryPlan(contextLength: Int, sequences: Int, kvType: KVCacheType) -> String {
+        let kv = kvBytesPerSequence(contextLength: contextLength, type: kvType)
+        return "memory plan: weights \(formatBytes(weightBytes)) mapped from \(file.path); "
+            + "KV cache (\(kvType.rawValue)) \(formatBytes(kv)) per sequence at context \(contextLength), "
+            + "× \(sequences) sequences = \(formatBytes(kv * sequences))"
+    }
+}
+
+/// "1.23 MiB"-style sizes.
+public func formatBytes(_ n: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n)
+    var u = 0
+    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    if u == 0 { return "\(n) B" }
+    let r = (v * 100).rounded() / 100
+    return "\(r) \(units[u])"
+}

@@ -1,0 +1,257 @@
+import GGUF
+import TensorKernels
+
+/// Writes small, complete, random-weight llama/qwen2 GGUF models for tests and fixtures.
+///
+/// Shapes (chosen so every weight row length is a multiple of the type's block size):
+/// - block size 1 or 32 (F32, F16, Q8_0, Q4_0, ...): dim 64, 2 layers, 4 heads (head dim 16),
+///   2 KV heads (GQA 2:1), FFN 160.
+/// - block size 256 (K-quants): dim 256, 2 layers, 4 heads (head dim 64), 2 KV heads, FFN 512.
+///
+/// All 2-D weight matrices (token embedding, attention and FFN projections, output) are stored as
+/// the requested type; norms and biases stay F32, as llama.cpp's quantizer leaves them.
+/// `qwen2` has Q/K/V biases and a tied output (no `output.weight`); `llama` has no biases and an
+/// untied `output.weight`. The vocabulary (320 tokens) is a complete byte-level BPE tokenizer:
+/// 256 byte tokens in GPT-2's byte-to-unicode order, 58 merges, 6 special tokens.
+public enum TinyModel {
+    /// Shapes of a tiny model.
+    public struct Shape: Sendable, Equatable {
+        public var dim: Int
+        public var layers: Int
+        public var heads: Int
+        public var kvHeads: Int
+        public var ffn: Int
+        public var vocab: Int
+        public var context: Int
+    }
+
+    /// Errors from writing a tiny model.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The shape used for weights of `type`.
+    public static func shape(for type: GGMLType) -> Shape {
+        if type.blockSize >= 256 {
+            return Shape(dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: vocabulary.tokens.count, context: 256)
+        }
+        return Shape(dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 160, vocab: vocabulary.tokens.count, context: 256)
+    }
+
+    /// Token ids of the special tokens in every tiny model.
+    public enum Special {
+        public static let beginOfText: Int32 = 314
+        public static let endOfText: Int32 = 315
+        public static let imStart: Int32 = 316
+        public static let imEnd: Int32 = 317
+        public static let thinkStart: Int32 = 318
+        public static let thinkEnd: Int32 = 319
+    }
+
+    /// Writes a model to `path` (atomically). `arch` is "llama" or "qwen2".
+    public static func write(arch: String, type: GGMLType, path: String, seed: UInt64 = 1) throws {
+        var w = try builder(arch: arch, type: type, seed: seed)
+        w.add("general.name", .string("tinymill-\(arch)-\(type)-seed\(seed)"))
+        try w.write(to: path)
+    }
+
+    /// The writer holding the model, for callers that want the bytes (`serialized()`).
+    public static func builder(arch: String, type: GGMLType, seed: UInt64) throws -> GGUFWriter {
+        guard arch == "llama" || arch == "qwen2" else {
+            throw Failure(description: "tiny model: unsupported architecture '\(arch)' (llama, qwen2)")
+        }
+        let s = shape(for: type)
+        let headDim = s.dim / s.heads
+        let kvDim = headDim * s.kvHeads
+        var rng = SplitMix64(seed: seed ^ (arch == "llama" ? 0x1111 : 0x2222))
+        var w = GGUFWriter()
+        w.add("general.architecture", .string(arch))
+        w.add("general.alignment", .uint32(32))
+        if let ft = fileType(type) { w.add("general.file_type", .uint32(ft)) }
+        w.add("\(arch).context_length", .uint32(UInt32(s.context)))
+        w.add("\(arch).embedding_length", .uint32(UInt32(s.dim)))
+        w.add("\(arch).block_count", .uint32(UInt32(s.layers)))
+        w.add("\(arch).feed_forward_length", .uint32(UInt32(s.ffn)))
+        w.add("\(arch).attention.head_count", .uint32(UInt32(s.heads)))
+        w.add("\(arch).attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
+        w.add("\(arch).attention.layer_norm_rms_epsilon", .float32(1e-6))
+        w.add("\(arch).rope.freq_base", .float32(arch == "qwen2" ? 1_000_000 : 10_000))
+        w.add("\(arch).rope.dimension_count", .uint32(UInt32(headDim)))
+        addTokenizer(&w, arch: arch)
+
+        func matrix(_ name: String, cols: Int, rows: Int, scale: Float) throws {
+            var v = [Float](repeating: 0, count: cols * rows)
+            for i in v.indices { v[i] = rng.nextSymmetric() * scale }
+            try w.addTensor(name: name, dims: [cols, rows], type: type, bytes: try encode(v, rowLength: cols, as: type, name: name))
+        }
+        func vector(_ name: String, count: Int, center: Float, spread: Float) throws {
+            var v = [Float](repeating: 0, count: count)
+            for i in v.indices { v[i] = center + rng.nextSymmetric() * spread }
+            try w.addTensor(name: name, dims: [count], floats: v)
+        }
+        // Scales: sharp attention (q/k) and strong value/output paths make the prediction depend on
+        // the context, so greedy continuations vary instead of locking onto one token.
+        let inScale = 1.5 / Float(s.dim).squareRoot()
+        let qkScale = 3 / Float(s.dim).squareRoot()
+        let voScale = 3 / Float(s.dim).squareRoot()
+        try matrix("token_embd.weight", cols: s.dim, rows: s.vocab, scale: 0.35)
+        for l in 0..<s.layers {
+            let p = "blk.\(l)."
+            try vector(p + "attn_norm.weight", count: s.dim, center: 1, spread: 0.2)
+            try matrix(p + "attn_q.weight", cols: s.dim, rows: s.dim, scale: qkScale)
+            try matrix(p + "attn_k.weight", cols: s.dim, rows: kvDim, scale: qkScale)
+            try matrix(p + "attn_v.weight", cols: s.dim, rows: kvDim, scale: voScale)
+            if arch == "qwen2" {
+                try vector(p + "attn_q.bias", count: s.dim, center: 0, spread: 0.3)
+                try vector(p + "attn_k.bias", count: kvDim, center: 0, spread: 0.3)
+                try vector(p + "attn_v.bias", count: kvDim, center: 0, spread: 0.3)
+            }
+            try matrix(p + "attn_output.weight", cols: s.dim, rows: s.dim, scale: voScale)
+            try vector(p + "ffn_norm.weight", count: s.dim, center: 1, spread: 0.2)
+            try matrix(p + "ffn_gate.weight", cols: s.dim, rows: s.ffn, scale: inScale)
+            try matrix(p + "ffn_up.weight", cols: s.dim, rows: s.ffn, scale: inScale)
+            try matrix(p + "ffn_down.weight", cols: s.ffn, rows: s.dim, scale: 1.5 / Float(s.ffn).squareRoot())
+        }
+        try vector("output_norm.weight", count: s.dim, center: 1, spread: 0.2)
+        if arch == "llama" {
+            try matrix("output.weight", cols: s.dim, rows: s.vocab, scale: 0.6)
+        }
+        return w
+    }
+
+    /// The one place weights are converted to their storage type.
+    /// F32 and F16 are encoded here; other types go through the quantizer (`Quantize.row`) once
+    /// TensorKernels provides it.
+    static func encode(_ values: [Float], rowLength: Int, as type: GGMLType, name: String) throws -> [UInt8] {
+        switch type {
+        case .f32:
+            return values.withUnsafeBytes { Array($0) }
+        case .f16:
+            var out = [UInt8](repeating: 0, count: values.count * 2)
+            out.withUnsafeMutableBytes { raw in
+                let h = raw.bindMemory(to: UInt16.self)
+                for i in values.indices { h[i] = Float16(values[i]).bitPattern.littleEndian }
+            }
+            return out
+        default:
+            throw Failure(description: "tiny model: tensor '\(name)': no quantizer for \(type) in this build (F32 and F16 only)")
+        }
+    }
+
+    /// llama.cpp's `general.file_type` (LLAMA_FTYPE) for a model whose matrices are all `type`.
+    static func fileType(_ type: GGMLType) -> UInt32? {
+        switch type {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 7
+        case .q5_0: return 8
+        case .q5_1: return 9
+        case .q2_K: return 10
+        case .q3_K: return 12
+        case .q4_K: return 15
+        case .q5_K: return 17
+        case .q6_K: return 18
+        case .bf16: return 32
+        default: return nil
+        }
+    }
+
+    // MARK: Tokenizer
+
+    /// The tiny models' vocabulary: tokens, token types and merges.
+    public struct Vocabulary: Sendable {
+        public let tokens: [String]
+        public let types: [Int32]
+        public let merges: [String]
+    }
+
+    /// GPT-2's byte-to-unicode mapping: printable bytes map to themselves, the rest to U+0100 onwards.
+    public static func byteToUnicode() -> [Character] {
+        var printable: [Int] = Array(33...126) + Array(161...172) + Array(174...255)
+        let printableSet = Set(printable)
+        var codes = printable
+        var n = 0
+        for b in 0..<256 where !printableSet.contains(b) {
+            printable.append(b)
+            codes.append(256 + n)
+            n += 1
+        }
+        var table = [Character](repeating: " ", count: 256)
+        for (b, c) in zip(printable, codes) { table[b] = Character(Unicode.Scalar(UInt32(c))!) }
+        return table
+    }
+
+    public static let vocabulary: Vocabulary = {
+        let b2u = byteToUnicode()
+        var tokens = (0..<256).map { String(b2u[$0]) }
+        var types = [Int32](repeating: 1, count: 256)
+        let sp = String(b2u[32])  // "Ġ"
+        let pairs: [(String, String)] = [
+            (sp, "t"), ("h", "e"), (sp + "t", "he"), ("i", "n"), ("a", "n"), ("e", "r"), ("o", "n"), (sp, "a"),
+            ("r", "e"), (sp, "s"), (sp, "w"), ("a", "t"), ("e", "n"), ("o", "r"), ("i", "s"), (sp, "c"),
+            ("e", "s"), (sp, "o"), (sp, "b"), ("in", "g"), (sp, "f"), ("e", "d"), (sp, "p"), ("a", "l"),
+            (sp, "m"), ("i", "t"), ("a", "r"), (sp, "d"), (sp, "h"), ("o", "u"), ("l", "l"), (sp + "t", "o"),
+            (sp + "a", "n"), (sp + "an", "d"), (sp, "i"), (sp, "in"), (sp + "o", "f"), (sp + "i", "s"),
+            (sp + "w", "h"), ("l", "e"), ("s", "t"), (sp + "th", "e"), ("t", "h"), (sp + "c", "o"), ("a", "s"),
+            ("i", "c"), (sp + "b", "e"), ("ĊĊ", ""), (sp, "l"), ("o", "w"), ("o", "m"), (sp + "s", "t"),
+            ("Ċ", "Ċ"), (sp, "n"), ("u", "n"), (sp + "th", "at"), ("e", "l"), ("a", "m"), ("i", "on"),
+            ("o", "f"), ("r", "o"), ("a", "c"), ("e", "t"), ("u", "r"), ("i", "l"), ("c", "h"), ("s", "e"),
+            ("l", "y"), ("v", "e"), ("i", "d"), ("a", "d"), ("u", "s"), ("o", "t"), ("i", "m"), ("a", "y"),
+        ]
+        var merges: [String] = []
+        var have = Set(tokens)
+        for (a, b) in pairs where !b.isEmpty {
+            guard have.contains(a), have.contains(b), !have.contains(a + b) else { continue }
+            merges.append("\(a) \(b)")
+            tokens.append(a + b)
+            types.append(1)
+            have.insert(a + b)
+            if tokens.count == 314 { break }
+        }
+        precondition(tokens.count == 314, "tiny vocabulary: \(tokens.count) tokens before specials")
+        for (t, ty) in [("<|begin_of_text|>", 3), ("<|endoftext|>", 3), ("<|im_start|>", 3), ("<|im_end|>", 3),
+                        ("<think>", 4), ("</think>", 4)] as [(String, Int32)] {
+            tokens.append(t)
+            types.append(ty)
+        }
+        return Vocabulary(tokens: tokens, types: types, merges: merges)
+    }()
+
+    static let chatTemplate = """
+    {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
+    """
+
+    static func addTokenizer(_ w: inout GGUFWriter, arch: String) {
+        let v = vocabulary
+        w.add("tokenizer.ggml.model", .string("gpt2"))
+        w.add("tokenizer.ggml.pre", .string(arch == "qwen2" ? "qwen2" : "llama-bpe"))
+        w.add("tokenizer.ggml.tokens", strings: v.tokens)
+        w.add("tokenizer.ggml.token_type", .array(elementType: .int32, v.types.map { .int32($0) }))
+        w.add("tokenizer.ggml.merges", strings: v.merges)
+        let bos = arch == "qwen2" ? Special.endOfText : Special.beginOfText
+        w.add("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos)))
+        w.add("tokenizer.ggml.eos_token_id", .uint32(UInt32(Special.imEnd)))
+        w.add("tokenizer.ggml.padding_token_id", .uint32(UInt32(Special.endOfText)))
+        w.add("tokenizer.ggml.add_bos_token", .bool(arch == "llama"))
+        w.add("tokenizer.chat_template", .string(chatTemplate))
+    }
+}
+
+/// A small seeded generator (SplitMix64), the same on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 24 bits.
+    public mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
+    /// Uniform in [-1, 1).
+    public mutating func nextSymmetric() -> Float { nextUnit() * 2 - 1 }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GGUF
+import Testing
+import TensorKernels
+@testable import Inference
+
+@Test func tinyModelIsCompleteAndLoads() throws {
+    for arch in ["llama", "qwen2"] {
+        let m = try Tiny.model(arch)
+        let c = m.config
+        #expect(c.architecture.rawValue == arch)
+        #expect(c.dim == 64 && c.layers == 2 && c.heads == 4 && c.kvHeads == 2 && c.ffn == 160)
+        #expect(c.vocab == 320 && c.contextLength == 256)
+        #expect(m.tiedOutput == (arch == "qwen2"))
+        #expect((m.layers[0].bq != nil) == (arch == "qwen2"))
+        let f = m.file
+        let tokens = try #require(f.stringArray("tokenizer.ggml.tokens"))
+        #expect(tokens.count == 320)
+        #expect(tokens[32] == "Ġ" && tokens[10] == "Ċ" && tokens[65] == "A")
+        #expect(tokens[Int(TinyModel.Special.imEnd)] == "<|im_end|>")
+        #expect(tokens[Int(TinyModel.Special.thinkEnd)] == "</think>")
+        let merges = try #require(f.stringArray("tokenizer.ggml.merges"))
+        #expect(merges.count == 58)
+        let set = Set(tokens)
+        for mg in merges {
+            let parts = mg.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            #expect(parts.count == 2 && set.contains(parts[0]) && set.contains(parts[1]) && set.contains(parts[0] + parts[1]))
+        }
+        #expect(f.string("tokenizer.ggml.pre") == (arch == "qwen2" ? "qwen2" : "llama-bpe"))
+        #expect(f.array("tokenizer.ggml.token_type")?.count == 320)
+    }
+    // Same seed, same bytes; other seed, other weights.
+    let a = try TinyModel.builder(arch: "qwen2", type: .f32, seed: 5).serialized()
+    let b = try TinyModel.builder(arch: "qwen2", type: .f32, seed: 5).serialized()
+    let c = try TinyModel.builder(arch: "qwen2", type: .f32, seed: 6).serialized()
+    #expect(a == b && a != c)
+    #expect(throws: TinyModel.Failure.self) { try TinyModel.builder(arch: "gpt2", type: .f32, seed: 1) }
+    #expect(throws: TinyModel.Failure.self) { try TinyModel.builder(arch: "llama", type: .q4_K, seed: 1) }
+    #expect(TinyModel.shape(for: .q4_K).dim == 256)
+}
+
+@Test(arguments: ["llama", "qwen2"], [KVCacheType.f32, .f16])
+func wholePromptInOneStepEqualsTokenByToken(arch: String, kv: KVCacheType) throws {
+    let m = try Tiny.model(arch)
+    let toks = prompt(12, seed: 3)
+    let e = InferenceEngine(model: m, threads: 2, maxSequences: 1, contextLength: 64, maxLogitRows: 12, kvType: kv)
+    try e.forward(toks.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
+    let single = try logitsOneByOne(m, toks, kv: kv)
+    var worst: Float = 0
+    for i in toks.indices { worst = max(worst, maxAbsDiff(e.logits(row: i), single[i])) }
+    #expect(worst < 1e-4)
+    // Logits are well spread, not all near zero.
+    let l = single.last!
+    let mean = l.reduce(0, +) / Float(l.count)
+    let std = (l.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(l.count)).squareRoot()
+    #expect(std > 0.5, "logit std \(std)")
+    // Different positions give different predictions (attention and RoPE are doing something).
+    #expect(Set(single.map(argmax)).count > 3)
+}
+
+@Test(arguments: ["llama", "qwen2"])
+func batchedDecodeOfThreeSequencesEqualsEachAlone(arch: String) throws {
+    let m = try Tiny.model(arch)
+    let prompts = [prompt(5, seed: 10), prompt(9, seed: 11), prompt(2, seed: 12)]
+    let next: [Int32] = [7, 300, 42]
+    let e = InferenceEngine(model: m, threads: 2, maxSequences: 3, contextLength: 64, maxLogitRows: 3)
+    // Prefill the three slots in one mixed step (no logits wanted), then one decode step for all three.
+    var prefill: [BatchToken] = []
+    for (s, p) in prompts.enumerated() {
+        for (i, t) in p.enumerated() { prefill.append(BatchToken(seq: s, token: t, pos: i, wantLogits: false)) }
+    }
+    try e.forward(prefill)
+    #expect(e.logitRows == 0)
+    try e.forward((0..<3).map { BatchToken(seq: $0, token: next[$0], pos: prompts[$0].count, wantLogits: true) })
+    for s in 0..<3 {
+        let alone = try logitsOneByOne(m, prompts[s] + [next[s]])
+        #expect(maxAbsDiff(e.logits(row: s), alone.last!) < 1e-4, "sequence \(s)")
+    }
+}
+
+@Test func engineRejectsBadBatches() throws {
+    let m = try Tiny.model("llama")
+    let e = InferenceEngine(model: m, threads: 1, maxSequences: 2, contextLength: 16, maxBatchTokens: 4, maxLogitRows: 1)
+    #expect(throws: InferenceError.self) { try e.forward([]) }
+    #expect(throws: InferenceError.self) { try e.forward([BatchToken(seq: 2, token: 1, pos: 0, wantLogits: false)]) }
+    #expect(throws: InferenceError.self) { try e.forward([BatchToken(seq: 0, token: 320, pos: 0, wantLogits: false)]) }
+    #expect(throws: InferenceError.self) { try e.forward([BatchToken(seq: 0, token: 1, pos: 16, wantLogits: false)]) }
+    #expect(throws: InferenceError.self) {
+        try e.forward((0..<5).map { BatchToken(seq: 0, token: 1, pos: $0, wantLogits: false) })
+    }
+    #expect(throws: InferenceError.self) {
+        try e.forward((0..<2).map { BatchToken(seq: 0, token: 1, pos: $0, wantLogits: true) })
+    }
+}
+
+/// Copies a model file, dropping some tensors and overriding some metadata.
+private func rewrite(_ src: String, dropping: Set<String> = [], metadata: [String: GGUFValue] = [:]) throws -> String {
+    let f = try GGUFFile(path: src)
+    var w = GGUFWriter()
+    w.addMetadata(from: f)
+    for (k, v) in metadata { w.add(k, v) }
+    for t in f.tensors where !dropping.contains(t.name) {
+        let bytes = Array(UnsafeRawBufferPointer(start: f.data(for: t), count: t.byteCount))
+        try w.addTensor(name: t.name, dims: t.dims, type: t.type, bytes: bytes)
+    }
+    let out = Tiny.dir + "/rewrite-\(UUID().uuidString).gguf"
+    try w.write(to: out)
+    return out
+}
+
+@Test func loadErrorsNameTheMissingTensorOrKey() throws {
+    let src = try Tiny.path("qwen2")
+    func message(_ path: String) -> String {
+        do { _ = try Model.load(path: path); return "loaded" } catch { return "\(error)" }
+    }
+    #expect(message(try rewrite(src, dropping: ["blk.1.ffn_up.weight"])).contains("missing tensor 'blk.1.ffn_up.weight'"))
+    #expect(message(try rewrite(src, dropping: ["blk.0.attn_k.bias"])).contains("missing tensor 'blk.0.attn_k.bias'"))
+    #expect(message(try rewrite(src, metadata: ["general.architecture": .string("gpt2")])).contains("unsupported architecture 'gpt2'"))
+    #expect(message(try rewrite(src, metadata: ["qwen2.rope.scaling.type": .string("yarn"), "qwen2.rope.scaling.factor": .float32(4)]))
+        .contains("rope.scaling.type"))
+    #expect(message(try rewrite(src, metadata: ["qwen2.embedding_length": .uint32(96)])).contains("token_embd.weight"))
+    // Missing key: a renamed architecture prefix leaves block_count absent.
+    let noBlocks = try rewrite(src, metadata: ["general.architecture": .string("llama")])
+    #expect(message(noBlocks).contains("'llama.embedding_length'"))
+    // A tied llama (no output.weight) loads and reuses the embedding.
+    let tied = try Model.load(path: try rewrite(try Tiny.path("llama"), dropping: ["output.weight"]))
+    #expect(tied.tiedOutput)
+}
+
+@Test func linearRopeScalingChangesLogits() throws {
+    let src = try Tiny.path("llama")
+    let scaled = try Model.load(path: try rewrite(src, metadata: [
+        "llama.rope.scaling.type": .string("linear"), "llama.rope.scaling.factor": .float32(2),
+    ]))
+    #expect(scaled.config.ropeFreqScale == 0.5)
+    let toks = prompt(6, seed: 4)
+    let a = try logitsOneByOne(try Tiny.model("llama"), toks)
+    let b = try logitsOneByOne(scaled, toks)
+    #expect(maxAbsDiff(a[0], b[0]) < 1e-5)  // position 0: no rotation either way
+    #expect(maxAbsDiff(a[5], b[5]) > 1e-3)
+}
+
+@Test func memoryPlanCountsWeightsAndKV() throws {
+    let m = try Tiny.model("qwen2")
+    // 2 (k,v) × 2 layers × 256 positions × 32 kv dims × 2 bytes.
+    #expect(m.kvBytesPerSequence(contextLength: 256, type: .f16) == 2 * 2 * 256 * 32 * 2)
+    #expect(m.weightBytes == m.file.tensors.reduce(0) { $0 + $1.byteCount })
+    #expect(m.memoryPlan(contextLength: 256, sequences: 4, kvType: .f16).contains("per sequence"))
+    #expect(formatBytes(1536) == "1.5 KiB")
+}
