@@ -1,0 +1,230 @@
+import Foundation
+
+/// Allocation-free SIMD helpers over raw `Float` rows for the forward pass.
+///
+/// All pointers may alias only where stated; lengths are element counts.
+public enum VectorOps {
+    /// Σ a[i]·b[i] over `n` elements (8-wide FMA, four accumulators).
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            s2.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self))
+            s3.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self))
+            i += 32
+        }
+        while i + 8 <= n {
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = hsum((s0 + s1) + (s2 + s3))
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// Horizontal sum of 8 lanes.
+    @inline(__always)
+    public static func hsum(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    /// Horizontal sum of 8 integer lanes.
+    @inline(__always)
+    static func hsum(_ v: SIMD8<Int32>) -> Int32 {
+        let h = v.lowHalf &+ v.highHalf
+        let q = h.lowHalf &+ h.highHalf
+        return q[0] &+ q[1]
+    }
+
+    /// y[i] += alpha · x[i] for `n` elements (`x` and `y` must not overlap unless equal).
+    @inline(__always)
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            v.addProduct(va, rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+
+    /// x[i] *= s for `n` elements.
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {
+        let r = UnsafeMutableRawPointer(x)
+        var i = 0
+        while i + 8 <= n {
+            r.storeBytes(of: r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * s, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { x[i] *= s; i += 1 }
+    }
+
+    /// y[i] += x[i] for `n` elements (residual connections).
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        var i = 0
+        while i + 8 <= n {
+            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { y[i] += x[i]; i += 1 }
+    }
+
+    /// RMS normalisation: out[i] = x[i] / sqrt(mean(x²) + eps) · weight[i].
+    /// `out` may equal `x`. Squares are summed in 8 Float lanes, reduced in Double.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               _ n: Int, eps: Float) {
+        let rx = UnsafeRawPointer(x)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let v = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc.addProduct(v, v)
+            i += 8
+        }
+        var ss = Double(hsum(acc))
+        while i < n { ss += Double(x[i]) * Double(x[i]); i += 1 }
+        let s = Float(1.0 / (ss / Double(n) + Double(eps)).squareRoot())
+        let rw = UnsafeRawPointer(weight), ro = UnsafeMutableRawPointer(out)
+        i = 0
+        while i + 8 <= n {
+            let v = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * s * rw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ro.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { out[i] = x[i] * s * weight[i]; i += 1 }
+    }
+
+    /// Largest element of `x[0..<n]` (n > 0).
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let r = UnsafeRawPointer(x)
+        var m = -Float.infinity
+        var i = 0
+        if n >= 8 {
+            var v = SIMD8<Float>(repeating: -.infinity)
+            while i + 8 <= n {
+                v = pointwiseMax(v, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                i += 8
+            }
+            m = v.max()
+        }
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+
+    /// Numerically stable softmax in place over `n` elements; returns the normaliser Σ exp(x - max)
+    /// (useful for log-probabilities: log p_i = x_i - max - log(sum)).
+    @discardableResult
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        if n <= 0 { return 0 }
+        let m = max(x, n)
+        var sum: Double = 0
+        for i in 0..<n {
+            let e = expf(x[i] - m)
+            x[i] = e
+            sum += Double(e)
+        }
+        let inv = Float(1 / sum)
+        scale(x, inv, n)
+        return Float(sum)
+    }
+
+    /// SwiGLU: out[i] = silu(gate[i]) · up[i] with silu(v) = v / (1 + e^-v). `out` may equal `gate` or `up`.
+    public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let g = gate[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// SiLU in place: x[i] = x[i] / (1 + e^-x[i]).
+    public static func silu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] = x[i] / (1 + expf(-x[i])) }
+    }
+
+    /// Converts `n` IEEE halves (bit patterns) to floats.
+    @inline(__always)
+    public static func f16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= n {
+            let h = rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)
+            rd.storeBytes(of: SIMD8<Float>(h), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { dst[i] = Float(Float16(bitPattern: src[i])); i += 1 }
+    }
+
+    /// Converts `n` floats to IEEE halves (bit patterns), rounding to nearest even.
+    @inline(__always)
+    public static func f32ToF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+        let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= n {
+            let f = rs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            rd.storeBytes(of: SIMD8<Float16>(f), toByteOffset: 2 * i, as: SIMD8<Float16>.self)
+            i += 8
+        }
+        while i < n { dst[i] = Float16(src[i]).bitPattern; i += 1 }
+    }
+
+    /// Converts `n` bfloat16 values (bit patterns) to floats.
+    @inline(__always)
+    public static func bf16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= n {
+            let h = SIMD8<UInt32>(truncatingIfNeeded: rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
+            rd.storeBytes(of: h, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            i += 8
+        }
+        while i < n { dst[i] = Float(bitPattern: UInt32(src[i]) << 16); i += 1 }
+    }
+
+    /// Σ a[i]·b[i] where `a` holds IEEE halves (an F16 KV-cache row) and `b` floats.
+    @inline(__always)
+    public static func dotF16(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            s0.addProduct(SIMD8<Float>(ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            s1.addProduct(SIMD8<Float>(ra.loadUnaligned(fromByteOffset: 2 * i + 16, as: SIMD8<Float16>.self)), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            i += 16
+        }
+        while i + 8 <= n {
+            s0.addProduct(SIMD8<Float>(ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = hsum(s0 + s1)
+        while i < n { s += Float(Float16(bitPattern: a[i])) * b[i]; i += 1 }
+        return s
+    }
+
+    /// y[i] += alpha · a[i] where `a` holds IEEE halves (attention over an F16 V cache).
+    @inline(__always)
+    public static func axpyF16(_ alpha: Float, _ a: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let ra = UnsafeRawPointer(a), ry = UnsafeMutableRawPointer(y)
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            v.addProduct(va, SIMD8<Float>(ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)))
+            ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { y[i] += alpha * Float(Float16(bitPattern: a[i])); i += 1 }
+    }
+}
