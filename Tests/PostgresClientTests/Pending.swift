@@ -1,0 +1,1 @@
+import Testing  // tests arrive with the queue foundation branch
