@@ -221,10 +221,167 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA tokenmill TO tokenmill_worker;
 GRANT SELECT ON tokenmill.queue_summary, tokenmill.batch_progress, tokenmill.worker_status
     TO tokenmill_worker, tokenmill_reader;
 """##),
+        (name: "0010_generate.sql", sql: ##"""
+-- Generate jobs: one output row per prompt item, written once in the same transaction as the
+-- job's fenced completion. No foreign key to tokenmill.jobs: `tokenmill prune` drops job rows,
+-- never outputs.
+CREATE TABLE tokenmill.generation_outputs (
+    job_id             bigint PRIMARY KEY,
+    batch_id           bigint,
+    item_id            text,
+    model              text NOT NULL,
+    difficulty         text NOT NULL CHECK (difficulty IN ('easy', 'medium', 'hard')),
+    difficulty_source  text NOT NULL CHECK (difficulty_source IN ('tag', 'estimate', 'default')),
+    prompt             text NOT NULL,
+    thinking_text      text NOT NULL DEFAULT '',
+    answer_text        text NOT NULL DEFAULT '',
+    finish_reason      text NOT NULL CHECK (finish_reason IN ('stop', 'length', 'budget', 'cancelled', 'error')),
+    prompt_tokens      integer NOT NULL,
+    thinking_tokens    integer NOT NULL,
+    answer_tokens      integer NOT NULL,
+    forced_tokens      integer NOT NULL DEFAULT 0,
+    budget_policy      text NOT NULL,
+    thinking_budget    integer,
+    answer_budget      integer,
+    budget_hit         boolean NOT NULL,
+    extracted_answer   text,
+    reference          text,
+    correct            boolean,
+    ttft_ms            double precision,
+    decode_tokens_per_s double precision,
+    sampling           jsonb NOT NULL,
+    seed               bigint NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX generation_outputs_batch_idx ON tokenmill.generation_outputs (batch_id, difficulty);
+CREATE INDEX generation_outputs_history_idx ON tokenmill.generation_outputs (model, difficulty, created_at);
+
+-- Usage per batch and difficulty: items, tokens by part, mean thinking length, budget-hit rate,
+-- accuracy where references exist, and thinking tokens saved against the budget that was allowed.
+CREATE VIEW tokenmill.generation_usage AS
+SELECT batch_id, model, difficulty, budget_policy,
+       count(*)                                              AS items,
+       sum(prompt_tokens)                                    AS prompt_tokens,
+       sum(thinking_tokens)                                  AS thinking_tokens,
+       sum(answer_tokens)                                    AS answer_tokens,
+       sum(forced_tokens)                                    AS forced_tokens,
+       avg(thinking_tokens)::double precision                AS mean_thinking_tokens,
+       avg(budget_hit::int)::double precision                AS budget_hit_rate,
+       count(correct)                                        AS judged,
+       avg(correct::int) FILTER (WHERE correct IS NOT NULL)::double precision AS accuracy,
+       avg(thinking_budget)::double precision                AS mean_thinking_budget,
+       count(*) FILTER (WHERE finish_reason = 'error')       AS errors,
+       avg(decode_tokens_per_s)::double precision            AS mean_decode_tokens_per_s
+  FROM tokenmill.generation_outputs
+ GROUP BY batch_id, model, difficulty, budget_policy;
+
+-- Throughput per model and hour.
+CREATE VIEW tokenmill.generation_throughput AS
+SELECT model, date_trunc('hour', created_at) AS hour,
+       count(*) AS items,
+       sum(prompt_tokens + thinking_tokens + answer_tokens + forced_tokens) AS tokens,
+       sum(thinking_tokens + answer_tokens + forced_tokens) AS generated_tokens,
+       (sum(thinking_tokens + answer_tokens + forced_tokens)::double precision
+          / greatest(extract(epoch FROM max(created_at) - min(created_at)), 1)) AS generated_tokens_per_s
+  FROM tokenmill.generation_outputs
+ GROUP BY model, date_trunc('hour', created_at);
+
+GRANT SELECT, INSERT ON tokenmill.generation_outputs TO tokenmill_worker;
+GRANT SELECT ON tokenmill.generation_usage, tokenmill.generation_throughput TO tokenmill_reader, tokenmill_worker;
+"""##),
     ]
 
     /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json).
     public static let payloadSchemas: [String: String] = [
+        "generate": ##"""
+{
+  "$comment": "Payload of one `generate` job: one prompt item plus the batch's settings. See jobs/README.md.",
+  "type": "object",
+  "required": ["model"],
+  "additionalProperties": false,
+  "properties": {
+    "model": {"type": "string", "minLength": 1, "description": "Path of a GGUF file the worker can read."},
+    "id": {"type": "string", "description": "The item's id in its prompt set."},
+    "prompt": {"type": "string", "minLength": 1},
+    "messages": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": ["role", "content"],
+        "additionalProperties": false,
+        "properties": {
+          "role": {"type": "string", "enum": ["system", "user", "assistant"]},
+          "content": {"type": "string"}
+        }
+      }
+    },
+    "difficulty": {"anyOf": [
+      {"type": "string", "enum": ["easy", "medium", "hard", "1", "2", "3", "4", "5"]},
+      {"type": "integer", "minimum": 1, "maximum": 5}
+    ]},
+    "level": {"type": "integer", "minimum": 1, "maximum": 5},
+    "reference": {"type": "string"},
+    "chat": {"type": "boolean", "description": "Apply the model's chat template (default true)."},
+    "instruction": {"type": "string", "description": "Appended to the user prompt (default: think in <think></think>, answer in \\boxed{})."},
+    "max_tokens": {"type": "integer", "minimum": 1},
+    "sampling": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "temperature": {"type": "number", "minimum": 0},
+        "top_k": {"type": "integer", "minimum": 0},
+        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "min_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "repeat_penalty": {"type": "number", "minimum": 0},
+        "repeat_last_n": {"type": "integer", "minimum": 0},
+        "seed": {"type": "integer", "minimum": 0}
+      }
+    },
+    "budget": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "policy": {"type": "string", "enum": ["fixed", "per_difficulty", "adaptive", "unlimited"]},
+        "thinking": {"type": "integer", "minimum": 0},
+        "answer": {"type": "integer", "minimum": 1},
+        "table": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "easy": {"type": "object", "additionalProperties": false,
+                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}},
+            "medium": {"type": "object", "additionalProperties": false,
+                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}},
+            "hard": {"type": "object", "additionalProperties": false,
+                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}}
+          }
+        },
+        "epsilon": {"type": "number", "minimum": 0, "maximum": 1},
+        "percentile": {"type": "number", "minimum": 0, "maximum": 1},
+        "min_samples": {"type": "integer", "minimum": 1}
+      }
+    },
+    "override": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}
+    },
+    "markers": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "open": {"type": "string", "minLength": 1},
+        "close": {"type": "string", "minLength": 1},
+        "transition": {"type": "string"}
+      }
+    }
+  },
+  "oneOf": [
+    {"required": ["prompt"]},
+    {"required": ["messages"]}
+  ]
+}
+"""##,
         "noop": ##"""
 {
   "$comment": "noop: a job that does nothing (optionally sleeps, fails or crashes). Used by tests and the queue benchmark.",

@@ -17,6 +17,7 @@ let queueCommands: [ParsableCommand.Type] = [
 func buildJobRegistry() throws -> JobRegistry {
     var registry = JobRegistry()
     try registry.register(NoopHandler())
+    try registerModelKinds(&registry)
     return registry
 }
 
@@ -89,6 +90,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func run() async throws {
+        JobKindSettings.concurrency = concurrency
         let registry = try buildJobRegistry()
         var o = WorkerOptions()
         o.concurrency = concurrency

@@ -1,0 +1,116 @@
+import Foundation
+import Inference
+import Queue
+import Reasoning
+import Tokenizers
+
+/// Runs `generate` jobs: one prompt item per job, thinking budget by difficulty, output row written
+/// in the same transaction as the fenced completion.
+///
+/// Every job of a worker shares one loaded model and one continuous-batching engine per model, so a
+/// worker with `--concurrency N` keeps up to N sequences decoding together, and a finished
+/// sequence's slot is refilled as soon as the worker claims the next job.
+public struct GenerateHandler: JobHandler {
+    public static let kind = "generate"
+    public let models: ModelCache
+    public let history: BudgetHistory
+
+    public init(models: ModelCache, history: BudgetHistory = BudgetHistory()) {
+        self.models = models
+        self.history = history
+    }
+
+    public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
+        let payload = try job.decode(GeneratePayload.self)
+        let loaded: LoadedModel
+        do {
+            loaded = try await models.model(payload.model)
+        } catch {
+            throw JobError.permanent("\(error)")
+        }
+        let output: GenerationOutput
+        do {
+            output = try await generate(payload, jobID: job.id, batchID: job.batchID, loaded: loaded, context: context)
+        } catch let e as GenerateError {
+            throw JobError.permanent(e.description)
+        } catch let e as GenerationError {
+            if case .engineStopped = e { throw JobError.retryable(e.description) }
+            throw JobError.permanent(e.description)
+        }
+        if context.isCancelled { throw JobError.cancelled }
+        return try JobResult.encoding(output.summary, statements: [output.insertStatement()])
+    }
+
+    /// Generates one item; pure of the queue apart from the history query of the adaptive policy.
+    public func generate(_ payload: GeneratePayload, jobID: Int64, batchID: Int64?, loaded: LoadedModel,
+                         context: JobContext?) async throws -> GenerationOutput {
+        let tokenizer = loaded.tokenizer
+        let markerText = (open: payload.markers?.open ?? "<think>", close: payload.markers?.close ?? "</think>",
+                          transition: payload.markers?.transition ?? ThinkingMarkers.defaultTransitionText)
+        let markers = ThinkingMarkers(
+            open: tokenizer.encode(markerText.open, addSpecial: false, parseSpecial: true),
+            close: tokenizer.encode(markerText.close, addSpecial: false, parseSpecial: true),
+            transition: tokenizer.encode(markerText.transition, addSpecial: false, parseSpecial: true))
+
+        let (difficulty, difficultySource) = payload.resolvedDifficulty()
+        var policy = try payload.staticPolicy()
+        if payload.budget?.policy == "adaptive", let pool = context?.pool {
+            policy = try await history.adaptivePolicy(model: loaded.path, payload: payload, pool: pool)
+        }
+        let budget = policy.budget(for: difficulty, override: payload.overrideBudget)
+
+        var prompt = try PromptBuilder.build(payload, tokenizer: tokenizer, template: loaded.chatTemplate,
+                                             openMarker: markerText.open)
+        let ctx = loaded.engine.contextLength
+        let room = 16
+        guard prompt.tokens.count + room <= ctx else {
+            throw GenerateError.promptTooLong(promptTokens: prompt.tokens.count, contextLength: ctx)
+        }
+        var forcer = BudgetForcer(markers: markers, budget: budget, startsInThinking: prompt.startsInThinking)
+        let prefill = forcer.prefill()
+        prompt.tokens += prefill
+        let forcedSlack = markers.transition.count + markers.close.count + forcer.maxCharacterOverrun + 2
+        let wanted = payload.max_tokens
+            ?? ((budget.thinking.map { $0 + forcedSlack } ?? ctx) + (budget.answer ?? ctx))
+        let maxTokens = max(1, min(wanted, ctx - prompt.tokens.count))
+
+        let seed = payload.sampling?.seed ?? GenerationOutput.defaultSeed(itemID: payload.id, jobID: jobID)
+        let sampling = payload.samplingParams(defaultSeed: seed)
+        let controller = BudgetController(forcer: forcer, tokenizer: tokenizer,
+                                          isCancelled: { context?.isCancelled ?? false })
+        let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling,
+                                        stopTokens: tokenizer.eogIDs, controller: controller)
+        let result = try await loaded.engine.generate(request)
+
+        // Split the output by part; the prefilled closing (zero budget) counts as forced.
+        var thinkingIDs: [Int32] = [], answerIDs: [Int32] = []
+        for (tok, part) in zip(result.tokens, controller.parts) {
+            switch part {
+            case .thinking: thinkingIDs.append(tok.token)
+            case .answer: answerIDs.append(tok.token)
+            case .marker, .stop: break
+            }
+        }
+        let f = controller.forcer
+        let finish: Reasoning.FinishReason
+        switch result.finishReason {
+        case .stop: finish = f.budgetHit ? .budget : .stop
+        case .length, .contextFull: finish = .length
+        case .cancelled: finish = .cancelled
+        case .controller: finish = controller.stopReason ?? .length
+        }
+        let answerText = tokenizer.decode(answerIDs)
+        let verdict = payload.reference.map { AnswerCheck.verify(output: answerText, reference: $0) }
+        return GenerationOutput(
+            jobID: jobID, batchID: batchID, itemID: payload.id, model: loaded.path,
+            difficulty: difficulty, difficultySource: difficultySource,
+            prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
+            thinkingText: tokenizer.decode(thinkingIDs), answerText: answerText, finishReason: finish,
+            promptTokens: result.promptTokens, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
+            forcedTokens: f.injectedTokens, budgetPolicy: policy.name, budget: budget, budgetHit: f.budgetHit,
+            extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: answerText), reference: payload.reference,
+            correct: verdict?.correct, ttftMs: result.timeToFirstToken * 1000,
+            decodeTokensPerSecond: result.decodeTokensPerSecond, sampling: sampling, seed: seed,
+            tokenIDs: result.tokenIds)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Inference
+import Reasoning
+
+/// The payload of one `generate` job (jobs/schemas/generate.schema.json): one prompt item plus the
+/// batch's settings, so that a single SQL insert is a complete job.
+public struct GeneratePayload: Codable, Sendable, Equatable {
+    public struct Message: Codable, Sendable, Equatable {
+        public var role: String
+        public var content: String
+        public init(role: String, content: String) {
+            self.role = role
+            self.content = content
+        }
+    }
+
+    public struct Sampling: Codable, Sendable, Equatable {
+        public var temperature: Double?
+        public var top_k: Int?
+        public var top_p: Double?
+        public var min_p: Double?
+        public var repeat_penalty: Double?
+        public var repeat_last_n: Int?
+        public var seed: UInt64?
+        public init() {}
+    }
+
+    public struct BudgetPair: Codable, Sendable, Equatable {
+        public var thinking: Int?
+        public var answer: Int?
+        public init(thinking: Int? = nil, answer: Int? = nil) {
+            self.thinking = thinking
+            self.answer = answer
+        }
+    }
+
+    public struct BudgetSettings: Codable, Sendable, Equatable {
+        public var policy: String?
+        public var thinking: Int?
+        public var answer: Int?
+        public var table: [String: BudgetPair]?
+        public var epsilon: Double?
+        public var percentile: Double?
+        public var min_samples: Int?
+        public init(policy: String? = nil) { self.policy = policy }
+    }
+
+    public struct Markers: Codable, Sendable, Equatable {
+        public var open: String?
+        public var close: String?
+        public var transition: String?
+    }
+
+    public var model: String
+    public var id: String?
+    public var prompt: String?
+    public var messages: [Message]?
+    /// "easy"/"medium"/"hard" or a level 1-5 (string or number).
+    public var difficulty: DifficultyTag?
+    public var level: Int?
+    public var reference: String?
+    public var chat: Bool?
+    public var instruction: String?
+    public var max_tokens: Int?
+    public var sampling: Sampling?
+    public var budget: BudgetSettings?
+    public var override: BudgetPair?
+    public var markers: Markers?
+
+    public init(model: String, prompt: String) {
+        self.model = model
+        self.prompt = prompt
+    }
+
+    /// The default instruction appended to the user's prompt.
+    public static let defaultInstruction =
+        "Think step by step inside <think> </think> tags first, then give only the final answer in \\boxed{}."
+
+    /// A difficulty tag as written in JSON: a string or an integer level.
+    public struct DifficultyTag: Codable, Sendable, Equatable {
+        public var raw: String
+        public init(_ raw: String) { self.raw = raw }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let i = try? c.decode(Int.self) { raw = String(i) } else { raw = try c.decode(String.self) }
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(raw)
+        }
+    }
+
+    /// The item's difficulty and where it came from: its tag, else an estimate from the prompt text.
+    public func resolvedDifficulty(estimator: DifficultyEstimator = DifficultyEstimator()) -> (Difficulty, source: String) {
+        if let t = difficulty, let d = Difficulty(tag: t.raw) { return (d, "tag") }
+        if let l = level, let d = Difficulty(level: l) { return (d, "tag") }
+        let text = prompt ?? messages?.last(where: { $0.role == "user" })?.content ?? ""
+        return (estimator.estimate(text), "estimate")
+    }
+
+    /// Sampling parameters for the engine (greedy unless a temperature is given).
+    public func samplingParams(defaultSeed: UInt64) -> SamplingParams {
+        let s = sampling ?? Sampling()
+        var p = SamplingParams.greedy
+        if let t = s.temperature, t > 0 {
+            p = SamplingParams()
+            p.temperature = Float(t)
+        }
+        if let k = s.top_k { p.topK = k }
+        if let v = s.top_p { p.topP = Float(v) }
+        if let v = s.min_p { p.minP = Float(v) }
+        if let v = s.repeat_penalty { p.repeatPenalty = Float(v) }
+        if let v = s.repeat_last_n { p.repeatLastN = v }
+        p.seed = s.seed ?? defaultSeed
+        return p
+    }
+
+    /// The budget policy named by `budget.policy` (default `per_difficulty`), without history.
+    public func staticPolicy() throws -> BudgetPolicy {
+        let b = budget ?? BudgetSettings()
+        switch b.policy ?? "per_difficulty" {
+        case "fixed":
+            return .fixed(Budget(thinking: b.thinking ?? 512, answer: b.answer ?? 256))
+        case "per_difficulty", "adaptive":
+            return .perDifficulty(table())
+        case "unlimited":
+            return .unlimited(answer: b.answer)
+        case let other:
+            throw GenerateError.badPayload("unknown budget policy '\(other)' (use fixed, per_difficulty, adaptive or unlimited)")
+        }
+    }
+
+    /// The per-difficulty table with defaults filled in.
+    public func table() -> [Difficulty: Budget] {
+        var t = BudgetPolicy.defaultTable
+        for (k, v) in budget?.table ?? [:] {
+            guard let d = Difficulty(tag: k) else { continue }
+            let base = t[d]!
+            t[d] = Budget(thinking: v.thinking ?? base.thinking, answer: v.answer ?? base.answer)
+        }
+        return t
+    }
+
+    /// The per-item override, if any.
+    public var overrideBudget: Budget? {
+        guard let o = override, o.thinking != nil || o.answer != nil else { return nil }
+        return Budget(thinking: o.thinking, answer: o.answer)
+    }
+}
+
+/// Errors of generate jobs, with messages for the job's `last_error` column.
+public enum GenerateError: Error, CustomStringConvertible, Sendable {
+    case badPayload(String)
+    case model(String)
+    case promptTooLong(promptTokens: Int, contextLength: Int)
+
+    public var description: String {
+        switch self {
+        case .badPayload(let m): return "bad generate payload: \(m)"
+        case .model(let m): return "model: \(m)"
+        case .promptTooLong(let n, let c):
+            return "the prompt has \(n) tokens but the context holds \(c) (with room for the answer); shorten the prompt or use a model with a longer context"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Reasoning
+import Tokenizers
+
+/// A prompt ready for the engine.
+public struct BuiltPrompt: Sendable {
+    public var text: String
+    public var tokens: [Int32]
+    /// True when the prompt ends inside the thinking block (after the opening marker).
+    public var startsInThinking: Bool
+}
+
+/// Turns a payload into prompt tokens: chat template (default) or raw text, the instruction, and the
+/// opening thinking marker appended so that instruct models start by thinking.
+public enum PromptBuilder {
+    public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
+                             openMarker: String) throws -> BuiltPrompt {
+        let instruction = p.instruction ?? GeneratePayload.defaultInstruction
+        var text: String
+        if p.chat ?? true {
+            let tpl: ChatTemplate
+            switch template {
+            case .success(let t): tpl = t
+            case .failure(let e):
+                throw GenerateError.model("cannot apply a chat template (\(e)); set \"chat\": false to send the prompt as raw text")
+            }
+            var messages: [ChatMessage]
+            if let ms = p.messages, !ms.isEmpty {
+                messages = ms.map { ChatMessage(role: $0.role, content: $0.content) }
+                if p.instruction != nil, let i = messages.lastIndex(where: { $0.role == "user" }) {
+                    messages[i] = ChatMessage(role: "user", content: messages[i].content + "\n\n" + instruction)
+                }
+            } else if let prompt = p.prompt {
+                messages = [ChatMessage(role: "user", content: instruction.isEmpty ? prompt : prompt + "\n\n" + instruction)]
+            } else {
+                throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
+            }
+            text = tpl.render(messages, addGenerationPrompt: true)
+            if !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
+        } else {
+            guard let prompt = p.prompt ?? p.messages?.map(\.content).joined(separator: "\n") else {
+                throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
+            }
+            text = prompt
+        }
+        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+        return BuiltPrompt(text: text, tokens: tokens, startsInThinking: endsWithMarker(text, openMarker))
+    }
+
+    static func endsWithMarker(_ text: String, _ marker: String) -> Bool {
+        var t = Substring(text)
+        while let last = t.last, last == "\n" || last == " " { t = t.dropLast() }
+        return t.hasSuffix(marker)
+    }
+}
