@@ -80,15 +80,6 @@ fi
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 
-# Memory bandwidth.
-MEMBW="$PEER_DIR/bin/membw"
-if [ ! -x "$MEMBW" ] || [ "$HERE/membw.c" -nt "$MEMBW" ]; then
-    mkdir -p "$PEER_DIR/bin"
-    ${CC:-cc} -O3 -march=native -pthread "$HERE/membw.c" -o "$MEMBW"
-fi
-: >"$OUT/membw.jsonl"
-for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
-
 WAIT_IDLE="${WAIT_IDLE:-0}"
 QUIET_LOAD="${QUIET_LOAD:-1.0}"
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -101,6 +92,16 @@ wait_quiet() {
         echo "[bench] WARNING: load average $(load1) >= $QUIET_LOAD: other work shares the cores, figures will be low" >&2
     fi
 }
+
+# Memory bandwidth.
+wait_quiet
+MEMBW="$PEER_DIR/bin/membw"
+if [ ! -x "$MEMBW" ] || [ "$HERE/membw.c" -nt "$MEMBW" ]; then
+    mkdir -p "$PEER_DIR/bin"
+    ${CC:-cc} -O3 -march=native -pthread "$HERE/membw.c" -o "$MEMBW"
+fi
+: >"$OUT/membw.jsonl"
+for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
 
 for m in "${models[@]}"; do
     stem="$(basename "$m" .gguf)"
