@@ -27,10 +27,11 @@ public struct JSONLValidation: Sendable {
 public func validateJSONL(_ text: String, schema: JSONSchema, idempotencyKeyField: String? = nil) -> JSONLValidation {
     var out = JSONLValidation()
     var lineNo = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for raw in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
         lineNo += 1
-        let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+        let bytes = raw.last == 0x0D ? raw.dropLast() : raw[...]
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        let line = String(decoding: bytes, as: UTF8.self)
         let value: JSONValue
         do { value = try JSONValue.parse(String(line)) } catch {
             out.bad.append(BadLine(line: lineNo, problems: ["\(error)"]))
