@@ -13,6 +13,12 @@ public struct PayloadLine: Sendable, Equatable {
     public let json: String
     /// The idempotency key taken from the payload, when a key field was asked for.
     public let idempotencyKey: String?
+
+    public init(line: Int, json: String, idempotencyKey: String? = nil) {
+        self.line = line
+        self.json = json
+        self.idempotencyKey = idempotencyKey
+    }
 }
 
 /// The result of checking a JSONL file against a kind's payload schema.
