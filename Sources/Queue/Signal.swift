@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// A wake-up flag for one waiting task: `signal()` wakes the waiter (or the next `wait`), and `wait`
+/// A wake-up flag for one waiting task at a time: `signal()` wakes the waiter (or the next `wait`), and `wait`
 /// also returns after a timeout. No polling, no spare tasks: timeouts are dispatch timers.
 final class WakeSignal: @unchecked Sendable {
     private let lock = NSLock()
@@ -33,8 +33,10 @@ final class WakeSignal: @unchecked Sendable {
             }
             generation &+= 1
             let gen = generation
+            let previous = waiter
             waiter = (gen, c)
             lock.unlock()
+            previous?.cont.resume() // one waiter at a time; never leak an earlier one
             DispatchQueue.global().asyncAfter(deadline: .now() + max(0, timeout)) { [weak self] in
                 self?.fire(gen)
             }

@@ -68,7 +68,6 @@ public final class Worker: Service, @unchecked Sendable {
 
     private let claimSignal = WakeSignal()
     private let writeSignal = WakeSignal()
-    private let loopSignal = WakeSignal()
 
     /// Creates a worker. Throws if `options.kinds` names a kind the registry lacks.
     public init(databaseURL: String, registry: JobRegistry, options: WorkerOptions = WorkerOptions(),
@@ -107,7 +106,7 @@ public final class Worker: Service, @unchecked Sendable {
         if was { return }
         logger.info("shutting down: no new claims; waiting up to \(options.gracePeriodSeconds)s for running jobs")
         claimSignal.signal()
-        loopSignal.signal()
+        writeSignal.signal()
         l?.interrupt()
     }
 
@@ -126,6 +125,11 @@ public final class Worker: Service, @unchecked Sendable {
         }
     }
 
+    /// Sleeps (returns early on task cancellation).
+    private func sleep(_ seconds: Double) async {
+        try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
+    }
+
     private var heartbeatSeconds: Double { options.heartbeatSeconds ?? max(0.2, options.leaseSeconds / 3) }
 
     private func runLoops() async throws {
@@ -141,7 +145,7 @@ public final class Worker: Service, @unchecked Sendable {
             } catch {
                 if isStopping { await pool.close(); return }
                 logger.error("cannot register the worker: \(error); retrying in \(String(format: "%.1f", delay))s")
-                await loopSignal.wait(timeout: delay)
+                await sleep(delay)
                 delay = min(delay * 2, 5)
             }
         }
@@ -157,7 +161,6 @@ public final class Worker: Service, @unchecked Sendable {
             self.acquire(); let done = self.running.isEmpty && self.pendingWrites.isEmpty; self.release()
             _ = done
             self.writeSignal.signal()
-            self.loopSignal.signal()
             group.cancelAll()
             self.acquire(); let l = self.listenerConnection; self.release()
             l?.interrupt()
@@ -289,7 +292,6 @@ public final class Worker: Service, @unchecked Sendable {
                 for c in batch where !accepted.contains(c.jobID) {
                     logger.warning("job \(c.jobID) attempt \(c.attempt): result discarded, the job was cancelled or its lease was taken over")
                 }
-                loopSignal.signal()
             } catch {
                 logger.error("writing \(batch.count) results failed: \(error); retrying in \(String(format: "%.1f", errorDelay))s")
                 acquire()
@@ -306,7 +308,7 @@ public final class Worker: Service, @unchecked Sendable {
 
     private func heartbeatLoop() async {
         while !Task.isCancelled {
-            await loopSignal.wait(timeout: heartbeatSeconds)
+            await sleep(heartbeatSeconds)
             if Task.isCancelled { return }
             await heartbeatOnce()
         }
@@ -351,7 +353,7 @@ public final class Worker: Service, @unchecked Sendable {
             } catch {
                 logger.debug("rescue failed: \(error)")
             }
-            await loopSignal.wait(timeout: options.rescueSeconds)
+            await sleep(options.rescueSeconds)
         }
     }
 
@@ -375,7 +377,7 @@ public final class Worker: Service, @unchecked Sendable {
                 acquire(); listenerConnection = nil; release()
                 if isStopping { return }
                 logger.error("LISTEN connection failed: \(error); reconnecting in \(String(format: "%.1f", delay))s (polling meanwhile)")
-                await loopSignal.wait(timeout: delay)
+                await sleep(delay)
                 delay = min(delay * 2, 5)
             }
         }
@@ -419,7 +421,7 @@ public final class Worker: Service, @unchecked Sendable {
                         logger.error("could not hand back jobs (\(error)); their leases will lapse and they will be rescued")
                         break
                     }
-                    await loopSignal.wait(timeout: 0.5)
+                    try? await Task.sleep(nanoseconds: 500_000_000)
                 }
             }
         }
@@ -433,6 +435,5 @@ public final class Worker: Service, @unchecked Sendable {
             writeSignal.signal()
             await claimSignal.wait(timeout: 0.05)
         }
-        for t in tasks { _ = await t.value }
     }
 }

@@ -13,6 +13,12 @@ public struct PayloadLine: Sendable, Equatable {
     public let json: String
     /// The idempotency key taken from the payload, when a key field was asked for.
     public let idempotencyKey: String?
+
+    public init(line: Int, json: String, idempotencyKey: String? = nil) {
+        self.line = line
+        self.json = json
+        self.idempotencyKey = idempotencyKey
+    }
 }
 
 /// The result of checking a JSONL file against a kind's payload schema.
@@ -27,10 +33,11 @@ public struct JSONLValidation: Sendable {
 public func validateJSONL(_ text: String, schema: JSONSchema, idempotencyKeyField: String? = nil) -> JSONLValidation {
     var out = JSONLValidation()
     var lineNo = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for raw in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
         lineNo += 1
-        let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+        let bytes = raw.last == 0x0D ? raw.dropLast() : raw[...]
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        let line = String(decoding: bytes, as: UTF8.self)
         let value: JSONValue
         do { value = try JSONValue.parse(String(line)) } catch {
             out.bad.append(BadLine(line: lineNo, problems: ["\(error)"]))

@@ -1,1 +1,0 @@
-import Testing  // tests arrive with the queue foundation branch
