@@ -60,7 +60,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
         model = config.model
         tokens = config.tokens
-        types = config.tokenTypes.isEmpty ? [TokenType](repeating: .normal, count: n) : Array(config.tokenTypes.prefix(n))
+        let fileTypes = config.tokenTypes.isEmpty ? [TokenType](repeating: .normal, count: n) : Array(config.tokenTypes.prefix(n))
         scores = config.scores
         func valid(_ id: Int32?) -> Int32? { id.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
         unknownID = valid(config.unknownID)
@@ -143,16 +143,25 @@ public final class Tokenizer: @unchecked Sendable {
         }
         bosID = valid(config.bosID) ?? (config.model == .llama ? valid(1) : nil)
         eosID = valid(config.eosID) ?? (config.model == .llama ? valid(2) : nil)
-        let eot = valid(config.eotID) ?? byText(["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                                  "<|endoftext|>", "<|end_of_text|>", "<EOT>", "<｜end▁of▁sentence｜>"])
+        let eot = valid(config.eotID) ?? byText(KnownTokens.endOfTurn)
         eotID = eot
         var eog = Set<Int32>()
         for id in [eosID, eot, valid(config.eomID)] { if let id = id { eog.insert(id) } }
-        for text in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-                     "<EOT>", "<|end_of_text|>", "<｜end▁of▁sentence｜>"] {
+        for text in KnownTokens.endOfGeneration {
             if let id = table.find(text) { eog.insert(id) }
         }
+        for list in KnownTokens.fimEndingGeneration {
+            if let id = byText(list) { eog.insert(id) }
+        }
         eogIDs = eog
+        // As llama.cpp does, tokens known by their text as end-of-turn, end-of-generation or fill-in-the-middle
+        // markers are control tokens even where the file says otherwise (e.g. a "normal" "</s>" in Qwen2's vocab).
+        var promoted = fileTypes
+        for id in eog where promoted[Int(id)] != .control { promoted[Int(id)] = .control }
+        for list in [KnownTokens.endOfTurn, ["<|eom_id|>"]] + KnownTokens.fim {
+            if let id = byText(list), promoted[Int(id)] != .control { promoted[Int(id)] = .control }
+        }
+        types = promoted
 
         // Tokens matched in raw text before anything else.
         var specialIDs: [Int32] = []
