@@ -136,26 +136,66 @@ public final class Sampler {
 
     /// Top-k, then top-p and min-p on the T = 1 distribution (llama.cpp filters before temperature).
     /// Leaves the survivors, most likely first, in `ids[0..<count]` and returns `count`.
+    ///
+    /// Without top-k the candidate set is the whole vocabulary; rather than sorting it (slow for a
+    /// 152k vocabulary), the best 64, 256, ... are selected until they hold `topP` of the probability
+    /// mass (normalized over the whole vocabulary), which gives the same prefix.
     private func filterCandidates() -> Int {
         for i in 0..<vocab { ids[i] = Int32(i) }
-        var count = selectTop(params.topK > 0 ? min(params.topK, vocab) : vocab)
-        if params.topP < 1 || params.minP > 0 {
-            softmaxCandidates(count, temperature: 1)
-            if params.topP < 1 {
-                var cum: Float = 0
-                var keep = count
-                for i in 0..<count {
-                    cum += probs[i]
-                    if cum >= params.topP { keep = i + 1; break }
-                }
-                count = max(1, keep)
+        let filtering = params.topP < 1 || params.minP > 0
+        if params.topK > 0 && params.topK < vocab {
+            var count = selectTop(params.topK)
+            if filtering {
+                softmaxCandidates(count, temperature: 1)
+                count = cutTopPMinP(count)
             }
-            if params.minP > 0 {
-                let threshold = probs[0] * params.minP
-                var keep = 1
-                while keep < count && probs[keep] >= threshold { keep += 1 }
-                count = keep
+            return count
+        }
+        // Whole vocabulary.
+        if !filtering { return vocab }  // no filter: draw over ids in id order
+        var m = -Float.infinity
+        for x in logits where x > m { m = x }
+        var z: Double = 0
+        for x in logits { z += Double(expf(x - m)) }
+        var need = vocab
+        if params.minP > 0 {
+            let threshold = m + logf(params.minP)
+            need = 0
+            for x in logits where x >= threshold { need += 1 }
+            need = max(need, 1)
+        }
+        var k = params.topP >= 1 ? need : min(need, 64)
+        while true {
+            _ = selectTop(k)
+            var cum: Double = 0
+            for i in 0..<k {
+                let p = Double(expf(logits[Int(ids[i])] - m)) / z
+                probs[i] = Float(p)
+                cum += p
             }
+            if params.topP >= 1 || cum >= Double(params.topP) || k == need { break }
+            k = min(need, k * 4)
+        }
+        return cutTopPMinP(k)
+    }
+
+    /// Cuts the sorted candidates `0..<count` (with `probs` filled) by top-p, then min-p.
+    private func cutTopPMinP(_ n: Int) -> Int {
+        var count = n
+        if params.topP < 1 {
+            var cum: Float = 0
+            var keep = count
+            for i in 0..<count {
+                cum += probs[i]
+                if cum >= params.topP { keep = i + 1; break }
+            }
+            count = max(1, keep)
+        }
+        if params.minP > 0 {
+            let threshold = probs[0] * params.minP
+            var keep = 1
+            while keep < count && probs[keep] >= threshold { keep += 1 }
+            count = keep
         }
         return count
     }
@@ -199,7 +239,7 @@ public final class Sampler {
                     }
                     for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
                     for j in k..<n where before(id[j], id[0]) {
-                        id[0] = id[j]
+                        id.swapAt(0, j)  // keep ids a permutation, so a later call with a larger k still sees every token
                         siftDown(0)
                     }
                 }
@@ -210,7 +250,8 @@ public final class Sampler {
     }
 
     private func softmaxCandidates(_ count: Int, temperature: Float) {
-        let m = logits[Int(ids[0])]
+        var m = -Float.infinity
+        for i in 0..<count where logits[Int(ids[i])] > m { m = logits[Int(ids[i])] }
         var sum: Double = 0
         for i in 0..<count {
             let e = expf((logits[Int(ids[i])] - m) / temperature)
