@@ -207,18 +207,39 @@ public final class InferenceEngine: @unchecked Sendable {
 
     // MARK: RoPE
 
-    /// cos/sin of every rotated pair for every token, computed the way ggml does
-    /// (theta_i = pos · freqScale · base^(-2i/ropeDim), built by repeated multiplication in float).
+    /// cos/sin of every rotated pair for every token, computed the way ggml does:
+    /// theta_i = pos · base^(-2i/ropeDim) (built by repeated multiplication in float), divided by the
+    /// pair's frequency factor (`rope_freqs.weight`), scaled by `freqScale`, and for YaRN blended
+    /// with the unscaled angle by the ramp between the correction dimensions, cos/sin times mscale.
     private func computeRope(_ batch: UnsafeBufferPointer<BatchToken>) {
         let c = config
         let half = c.ropeDim / 2
         let thetaScale = powf(c.ropeBase, -2 / Float(c.ropeDim))
+        var corr0: Float = 0, corr1: Float = 0
+        var mscale: Float = 1
+        var ext: Float = 0
+        if let y = c.yarn {
+            func corrDim(_ nRot: Float) -> Float {
+                Float(c.ropeDim) * logf(Float(y.originalContext) / (nRot * 2 * Float.pi)) / (2 * logf(c.ropeBase))
+            }
+            corr0 = max(0, floorf(corrDim(y.betaFast)))
+            corr1 = min(Float(c.ropeDim - 1), ceilf(corrDim(y.betaSlow)))
+            ext = y.extFactor
+            mscale = y.attnFactor
+            if ext != 0 { mscale *= 1 + 0.1 * logf(1 / c.ropeFreqScale) }
+        }
         for i in 0..<batch.count {
             var theta = Float(batch[i].pos)
             for j in 0..<half {
-                let t = c.ropeFreqScale * theta
-                ropeCos[i * half + j] = cosf(t)
-                ropeSin[i * half + j] = sinf(t)
+                let extrap = theta / (model.ropeFreqFactors?[j] ?? 1)
+                var t = c.ropeFreqScale * extrap
+                if ext != 0 {
+                    let y = (Float(j) - corr0) / max(0.001, corr1 - corr0)
+                    let rampMix = (1 - min(1, max(0, y))) * ext
+                    t = t * (1 - rampMix) + extrap * rampMix
+                }
+                ropeCos[i * half + j] = cosf(t) * mscale
+                ropeSin[i * half + j] = sinf(t) * mscale
                 theta *= thetaScale
             }
         }

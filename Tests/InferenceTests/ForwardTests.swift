@@ -116,7 +116,7 @@ private func rewrite(_ src: String, dropping: Set<String> = [], metadata: [Strin
     #expect(message(try rewrite(src, dropping: ["blk.1.ffn_up.weight"])).contains("missing tensor 'blk.1.ffn_up.weight'"))
     #expect(message(try rewrite(src, dropping: ["blk.0.attn_k.bias"])).contains("missing tensor 'blk.0.attn_k.bias'"))
     #expect(message(try rewrite(src, metadata: ["general.architecture": .string("gpt2")])).contains("unsupported architecture 'gpt2'"))
-    #expect(message(try rewrite(src, metadata: ["qwen2.rope.scaling.type": .string("yarn"), "qwen2.rope.scaling.factor": .float32(4)]))
+    #expect(message(try rewrite(src, metadata: ["qwen2.rope.scaling.type": .string("longrope"), "qwen2.rope.scaling.factor": .float32(4)]))
         .contains("rope.scaling.type"))
     #expect(message(try rewrite(src, metadata: ["qwen2.embedding_length": .uint32(96)])).contains("token_embd.weight"))
     // Missing key: a renamed architecture prefix leaves block_count absent.
