@@ -162,7 +162,7 @@ public final class GenerationEngine: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: compute threads for the forward pass.
     ///   - maxSequences: KV slots (sequences decoded together).
-    ///   - contextLength: positions per slot (default: the model's context length).
+    ///   - contextLength: positions per slot (default: the model's context length, at most 4096).
     ///   - prefillChunk: most prompt tokens processed per step.
     public init(model: Model, threads: Int, maxSequences: Int, contextLength: Int? = nil,
                 prefillChunk: Int = 256, kvType: KVCacheType = .f32) {

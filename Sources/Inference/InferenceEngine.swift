@@ -55,7 +55,8 @@ public final class InferenceEngine: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: compute threads for matrix products and attention.
     ///   - maxSequences: KV cache slots.
-    ///   - contextLength: positions per slot (default: the model's training context).
+    ///   - contextLength: positions per slot (default: the model's training context, at most 4096;
+    ///     pass more explicitly: the KV cache is reserved up front for every slot).
     ///   - maxBatchTokens: most tokens in one `forward` step.
     ///   - maxLogitRows: most tokens that may ask for logits in one step (default `max(maxSequences, 1)`).
     ///   - kvType: KV cache precision.
@@ -65,7 +66,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.config = c
         self.maxSequences = max(1, maxSequences)
-        self.contextLength = max(1, contextLength ?? c.contextLength)
+        self.contextLength = max(1, contextLength ?? min(c.contextLength, 4096))
         self.maxBatchTokens = max(1, maxBatchTokens)
         self.maxLogitRows = max(1, maxLogitRows ?? maxSequences)
         self.kvType = kvType
@@ -85,8 +86,9 @@ public final class InferenceEngine: @unchecked Sendable {
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
         normed = alloc(self.maxLogitRows * c.dim)
         kvBytes = model.kvBytesPerSequence(contextLength: self.contextLength, type: kvType) * self.maxSequences
-        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 64)
-        kvBase.initializeMemory(as: UInt8.self, repeating: 0, count: kvBytes)
+        // Not zeroed: attention only reads positions written before, and untouched pages of a large
+        // allocation stay unbacked, so a slot costs memory only for the context it actually uses.
+        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 4096)
     }
 
     deinit {
