@@ -8,72 +8,133 @@ import Darwin
 #endif
 
 enum Ops {
-    /// `out[i] = x[i] / sqrt(mean(x²) + eps) * w[i]` (sum of squares in double, as ggml does).
+    // Signatures match TensorKernels.VectorOps, so the swap is a rename.
+
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func loadHalf8(_ p: UnsafePointer<UInt16>, _ i: Int) -> SIMD8<Float> {
+        SIMD8<Float>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float16>.self))
+    }
+
+    @inline(__always)
+    static func lanesSum(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    /// `out[i] = x[i] / sqrt(mean(x²) + eps) * w[i]` (sum of squares finished in double).
     @inline(__always)
     static func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, eps: Float) {
-        var sum: Double = 0
-        for i in 0..<n { sum += Double(x[i] * x[i]) }
-        let mean = Float(sum / Double(n))
-        let scale = 1 / (mean + eps).squareRoot()
-        for i in 0..<n { out[i] = x[i] * scale * w[i] }
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n { let v = load8(x, i); acc.addProduct(v, v); i += 8 }
+        var sum = Double(lanesSum(acc))
+        while i < n { sum += Double(x[i] * x[i]); i += 1 }
+        let scale = Float(1 / (sum / Double(n) + Double(eps)).squareRoot())
+        i = 0
+        while i + 8 <= n { store8(load8(x, i) * scale * load8(w, i), out, i); i += 8 }
+        while i < n { out[i] = x[i] * scale * w[i]; i += 1 }
     }
 
     /// In-place softmax over `n` values (sum in double).
     @inline(__always)
     static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m { m = x[i] }
-        var sum: Double = 0
-        for i in 0..<n {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += Double(e)
-        }
+        let m = maxValue(x, n)
+        let sum = expShifted(x, n, minus: m, scale: 1, into: x)
         let inv = Float(1 / sum)
         for i in 0..<n { x[i] *= inv }
     }
 
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc: Float = 0
-        for i in 0..<n { acc += a[i] * b[i] }
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            s0.addProduct(load8(a, i), load8(b, i))
+            s1.addProduct(load8(a, i + 8), load8(b, i + 8))
+            i += 16
+        }
+        while i + 8 <= n { s0.addProduct(load8(a, i), load8(b, i)); i += 8 }
+        var acc = lanesSum(s0 + s1)
+        while i < n { acc += a[i] * b[i]; i += 1 }
         return acc
     }
 
+    /// Σ a[i]·b[i] with `a` IEEE halves (an F16 KV-cache row).
     @inline(__always)
-    static func dotF16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<UInt16>, _ n: Int) -> Float {
-        var acc: Float = 0
-        for i in 0..<n { acc += a[i] * Float(Float16(bitPattern: b[i])) }
+    static func dotF16(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n { s0.addProduct(loadHalf8(a, i), load8(b, i)); i += 8 }
+        var acc = lanesSum(s0)
+        while i < n { acc += Float(Float16(bitPattern: a[i])) * b[i]; i += 1 }
         return acc
     }
 
-    /// `y += a * x`.
+    /// `y += alpha * x`.
     @inline(__always)
-    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] += a * x[i] }
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = load8(y, i)
+            v.addProduct(va, load8(x, i))
+            store8(v, y, i)
+            i += 8
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
+    /// `y += alpha * a` with `a` IEEE halves.
     @inline(__always)
-    static func axpyF16(_ a: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] += a * Float(Float16(bitPattern: x[i])) }
+    static func axpyF16(_ alpha: Float, _ a: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = load8(y, i)
+            v.addProduct(va, loadHalf8(a, i))
+            store8(v, y, i)
+            i += 8
+        }
+        while i < n { y[i] += alpha * Float(Float16(bitPattern: a[i])); i += 1 }
     }
 
-    /// `gate[i] = silu(gate[i]) * up[i]`.
+    /// `out[i] = silu(gate[i]) * up[i]` (`out` may be `gate`).
     @inline(__always)
-    static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-        for i in 0..<n {
+    static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let g = load8(gate, i)
+            store8(g / (1 + exp8(-g)) * load8(up, i), out, i)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+            i += 1
         }
     }
 
+    /// `y += x` (residual connections).
     @inline(__always)
-    static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
-        for i in 0..<n { x[i] += y[i] }
+    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store8(load8(y, i) + load8(x, i), y, i); i += 8 }
+        while i < n { y[i] += x[i]; i += 1 }
     }
 
     @inline(__always)
-    static func toF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+    static func f32ToF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
         for i in 0..<n { dst[i] = Float16(src[i]).bitPattern }
     }
 }
