@@ -54,7 +54,7 @@ func logitsMatchLlamaCpp(name: String) throws {
     #expect(expected.count == ref.n_tokens * ref.n_vocab)
 
     let n = ref.tokens.count
-    let e = InferenceEngine(model: model, threads: 2, maxSequences: 1, contextLength: n + ref.greedy.count,
+    let e = InferenceEngine(model: model, threads: testThreads, maxSequences: 1, contextLength: n + ref.greedy.count,
                             maxBatchTokens: n, maxLogitRows: n)
     try e.forward(ref.tokens.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
     let tolerance: Float = type == .f32 ? 1e-3 : 3e-2

@@ -62,7 +62,7 @@ func greedyGenerationIsTheSameBatchedAndAlone(arch: String) async throws {
     let c = try await alone.generate(GenerationRequest(prompt: p, maxTokens: 24, sampling: other))
     #expect(c.tokenIds != a.tokenIds)
 
-    let shared = GenerationEngine(model: m, threads: 2, maxSequences: 4, contextLength: 128, prefillChunk: 5)
+    let shared = GenerationEngine(model: m, threads: testThreads, maxSequences: 4, contextLength: 128, prefillChunk: 5)
     defer { shared.shutdown() }
     let batched = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { g in
         g.addTask { (0, try await shared.generate(GenerationRequest(prompt: p, maxTokens: 24, sampling: params)).tokenIds) }
@@ -103,7 +103,7 @@ private struct StopAfter: SequenceController {
     let m = try Tiny.model("llama")
     let p = prompt(8, seed: 50)
     let inject: [Int32] = [TinyModel.Special.thinkEnd, 65, 66]
-    let engine = GenerationEngine(model: m, threads: 2, maxSequences: 2, contextLength: 128)
+    let engine = GenerationEngine(model: m, threads: testThreads, maxSequences: 2, contextLength: 128)
     defer { engine.shutdown() }
     var events: [TokenEvent] = []
     let lock = NSLock()
