@@ -19,6 +19,8 @@ import TensorKernels
 public struct GGUFWriter {
     /// Produces one tensor's bytes into a buffer of exactly the tensor's byte count.
     public typealias Producer = (UnsafeMutableRawBufferPointer) throws -> Void
+    /// Produces the bytes of rows `range` of a tensor into a buffer of exactly those rows' bytes.
+    public typealias RowProducer = (_ rows: Range<Int>, _ into: UnsafeMutableRawBufferPointer) throws -> Void
 
     struct PendingTensor {
         var name: String
@@ -27,6 +29,10 @@ public struct GGUFWriter {
         var byteCount: Int
         var bytes: [UInt8]?
         var producer: Producer?
+        var rowProducer: RowProducer?
+        var rowBytes: Int = 0
+        var rows: Int = 0
+        var chunkRows: Int = 1
     }
 
     /// Alignment of the data section and of every tensor (`general.alignment`, default 32).
@@ -72,6 +78,23 @@ public struct GGUFWriter {
             throw GGUFError("tensor '\(name)': \(bytes.count) bytes given, \(type) \(dims) needs \(n)")
         }
         pending.append(PendingTensor(name: name, dims: dims, type: type, byteCount: n, bytes: bytes, producer: nil))
+        tensorNames.insert(name)
+    }
+
+    /// Adds a tensor produced row block by row block at write time, so even a huge tensor never sits
+    /// in memory whole: `producer` is called for consecutive row ranges of at most `chunkBytes` bytes
+    /// (at least one row), each with a zeroed buffer of exactly those rows' bytes.
+    public mutating func addTensor(name: String, dims: [Int], type: GGMLType, chunkBytes: Int = 16 << 20,
+                                   rows producer: @escaping RowProducer) throws {
+        let n = try checkTensor(name: name, dims: dims, type: type)
+        let rowBytes = type.byteCount(elements: dims[0])
+        var t = PendingTensor(name: name, dims: dims, type: type, byteCount: n, bytes: nil, producer: nil)
+        t.rowProducer = producer
+        t.rowBytes = rowBytes
+        t.rows = n / rowBytes
+        // Rows per chunk are fixed here so the producer sees the same ranges on every write.
+        t.chunkRows = max(1, chunkBytes / max(rowBytes, 1))
+        pending.append(t)
         tensorNames.insert(name)
     }
 
@@ -176,6 +199,20 @@ public struct GGUFWriter {
                     throw GGUFError("tensor '\(t.name)': producing data failed: \(error)")
                 }
                 try out.raw(UnsafeRawBufferPointer(buf))
+            } else if let p = t.rowProducer {
+                let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: min(t.chunkRows, t.rows) * t.rowBytes, alignment: 64)
+                defer { buf.deallocate() }
+                var r = 0
+                while r < t.rows {
+                    let hi = min(t.rows, r + t.chunkRows)
+                    let part = UnsafeMutableRawBufferPointer(rebasing: buf[0..<(hi - r) * t.rowBytes])
+                    part.initializeMemory(as: UInt8.self, repeating: 0)
+                    do { try p(r..<hi, part) } catch {
+                        throw GGUFError("tensor '\(t.name)': producing rows \(r)..<\(hi) failed: \(error)")
+                    }
+                    try out.raw(UnsafeRawBufferPointer(part))
+                    r = hi
+                }
             }
         }
     }

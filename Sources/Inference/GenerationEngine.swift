@@ -162,7 +162,7 @@ public final class GenerationEngine: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: compute threads for the forward pass.
     ///   - maxSequences: KV slots (sequences decoded together).
-    ///   - contextLength: positions per slot (default: the model's context length).
+    ///   - contextLength: positions per slot (default: the model's context length, at most 4096).
     ///   - prefillChunk: most prompt tokens processed per step.
     public init(model: Model, threads: Int, maxSequences: Int, contextLength: Int? = nil,
                 prefillChunk: Int = 256, kvType: KVCacheType = .f32) {
@@ -309,15 +309,16 @@ public final class GenerationEngine: @unchecked Sendable {
             for j in failed { j.fail(GenerationError.forwardFailed(message)) }
             return
         }
-        // Logit rows are in batch order; map each back to its job.
-        var row = 0
+        // Logit rows are in batch order, which is the order of `logitJobs`. Sampling (the costly,
+        // whole-vocabulary part) runs in parallel, one sequence per task; recording tokens, callbacks
+        // and controllers then run in order on this thread.
+        precondition(engine.logitRows == logitJobs.count)
+        let jobs = logitJobs
+        let eng = engine
+        eng.pool.parallelFor(jobs.count) { i in jobs[i].draw(logits: eng.logits(row: i)) }
         var done: [(Job, FinishReason)] = []
-        for b in batch where b.wantLogits {
-            guard let j = slots[b.seq] else { row += 1; continue }
-            if let reason = j.consume(logits: engine.logits(row: row), vocab: model.config.vocab) {
-                done.append((j, reason))
-            }
-            row += 1
+        for j in jobs {
+            if let reason = j.applyDrawn(vocab: model.config.vocab) { done.append((j, reason)) }
         }
         if !done.isEmpty {
             cond.lock()
@@ -370,14 +371,25 @@ final class Job {
         admitted = monotonicSeconds()
     }
 
-    /// Samples from `logits`, records the token (and any injected ones); returns a reason when the sequence ends.
-    func consume(logits: UnsafeBufferPointer<Float>, vocab: Int) -> FinishReason? {
+    /// The token `draw` picked, waiting for `applyDrawn`.
+    var drawn: Int32 = 0
+    var drawnLogprobs: Logprobs?
+
+    /// Samples the next token from `logits` (touches only this job and its sampler, so jobs can draw in parallel).
+    func draw(logits: UnsafeBufferPointer<Float>) {
         let sampler = self.sampler!
         let p = request.sampling
         let window = p.repeatLastN < 0 ? history[...] : history.suffix(max(p.repeatLastN, 0))
-        let tok = sampler.sample(logits, history: window)
-        let lp = request.topLogprobs > 0
-            ? sampler.logprobs(logits, chosen: tok, k: request.topLogprobs, temperature: request.logprobTemperature) : nil
+        drawn = sampler.sample(logits, history: window)
+        drawnLogprobs = request.topLogprobs > 0
+            ? sampler.logprobs(logits, chosen: drawn, k: request.topLogprobs, temperature: request.logprobTemperature) : nil
+    }
+
+    /// Records the drawn token (and any injected ones); returns a reason when the sequence ends.
+    func applyDrawn(vocab: Int) -> FinishReason? {
+        let tok = drawn
+        let lp = drawnLogprobs
+        drawnLogprobs = nil
         let now = monotonicSeconds()
         if sampled == 0 { firstToken = now }
         lastToken = now

@@ -45,7 +45,7 @@ public final class InferenceEngine: @unchecked Sendable {
     // Activations, [maxBatchTokens][width].
     private let x, xb, xb2, q, k, v, att, hb, hb2: UnsafeMutablePointer<Float>
     private let ropeCos, ropeSin: UnsafeMutablePointer<Float>  // [maxBatchTokens][ropeDim/2]
-    private let scores: UnsafeMutablePointer<Float>  // [threads][contextLength]
+    private let scores: UnsafeMutablePointer<Float>  // [threads][GQA group][contextLength]
     private let logitsBuf: UnsafeMutablePointer<Float>  // [maxLogitRows][vocab]
     private let normed: UnsafeMutablePointer<Float>  // [maxLogitRows][dim]
     private let kvBase: UnsafeMutableRawPointer
@@ -55,7 +55,8 @@ public final class InferenceEngine: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: compute threads for matrix products and attention.
     ///   - maxSequences: KV cache slots.
-    ///   - contextLength: positions per slot (default: the model's training context).
+    ///   - contextLength: positions per slot (default: the model's training context, at most 4096;
+    ///     pass more explicitly: the KV cache is reserved up front for every slot).
     ///   - maxBatchTokens: most tokens in one `forward` step.
     ///   - maxLogitRows: most tokens that may ask for logits in one step (default `max(maxSequences, 1)`).
     ///   - kvType: KV cache precision.
@@ -65,7 +66,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.config = c
         self.maxSequences = max(1, maxSequences)
-        self.contextLength = max(1, contextLength ?? c.contextLength)
+        self.contextLength = max(1, contextLength ?? min(c.contextLength, 4096))
         self.maxBatchTokens = max(1, maxBatchTokens)
         self.maxLogitRows = max(1, maxLogitRows ?? maxSequences)
         self.kvType = kvType
@@ -81,12 +82,13 @@ public final class InferenceEngine: @unchecked Sendable {
         q = alloc(B * c.qDim); k = alloc(B * c.kvDim); v = alloc(B * c.kvDim); att = alloc(B * c.qDim)
         hb = alloc(B * c.ffn); hb2 = alloc(B * c.ffn)
         ropeCos = alloc(B * c.ropeDim / 2); ropeSin = alloc(B * c.ropeDim / 2)
-        scores = alloc(pool.threadCount * self.contextLength)
+        scores = alloc(pool.threadCount * (c.heads / max(c.kvHeads, 1)) * self.contextLength)
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
         normed = alloc(self.maxLogitRows * c.dim)
         kvBytes = model.kvBytesPerSequence(contextLength: self.contextLength, type: kvType) * self.maxSequences
-        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 64)
-        kvBase.initializeMemory(as: UInt8.self, repeating: 0, count: kvBytes)
+        // Not zeroed: attention only reads positions written before, and untouched pages of a large
+        // allocation stay unbacked, so a slot costs memory only for the context it actually uses.
+        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 4096)
     }
 
     deinit {
@@ -173,7 +175,7 @@ public final class InferenceEngine: @unchecked Sendable {
             }
             attention(batch, layer: l)
             matmul.multiply(w.wo, x: att, nSeq: n, y: xb2)
-            Ops.add(x, xb2, n * dim)
+            Ops.add(xb2, into: x, n * dim)
 
             // Feed-forward block (SwiGLU).
             w.ffnNorm.withUnsafeBufferPointer { nw in
@@ -181,9 +183,9 @@ public final class InferenceEngine: @unchecked Sendable {
             }
             matmul.multiply(w.gate, x: xb, nSeq: n, y: hb)
             matmul.multiply(w.up, x: xb, nSeq: n, y: hb2)
-            Ops.swiglu(hb, hb2, n * c.ffn)
+            Ops.swiglu(hb, hb2, hb, n * c.ffn)
             matmul.multiply(w.down, x: hb, nSeq: n, y: xb2)
-            Ops.add(x, xb2, n * dim)
+            Ops.add(xb2, into: x, n * dim)
         }
 
         // Final norm and output projection, only for the tokens that want logits.
@@ -201,24 +203,45 @@ public final class InferenceEngine: @unchecked Sendable {
     private func addBias(_ b: [Float]?, _ y: UnsafeMutablePointer<Float>, _ width: Int, _ n: Int) {
         guard let b else { return }
         b.withUnsafeBufferPointer { bp in
-            for i in 0..<n { Ops.add(y + i * width, bp.baseAddress!, width) }
+            for i in 0..<n { Ops.add(bp.baseAddress!, into: y + i * width, width) }
         }
     }
 
     // MARK: RoPE
 
-    /// cos/sin of every rotated pair for every token, computed the way ggml does
-    /// (theta_i = pos · freqScale · base^(-2i/ropeDim), built by repeated multiplication in float).
+    /// cos/sin of every rotated pair for every token, computed the way ggml does:
+    /// theta_i = pos · base^(-2i/ropeDim) (built by repeated multiplication in float), divided by the
+    /// pair's frequency factor (`rope_freqs.weight`), scaled by `freqScale`, and for YaRN blended
+    /// with the unscaled angle by the ramp between the correction dimensions, cos/sin times mscale.
     private func computeRope(_ batch: UnsafeBufferPointer<BatchToken>) {
         let c = config
         let half = c.ropeDim / 2
         let thetaScale = powf(c.ropeBase, -2 / Float(c.ropeDim))
+        var corr0: Float = 0, corr1: Float = 0
+        var mscale: Float = 1
+        var ext: Float = 0
+        if let y = c.yarn {
+            func corrDim(_ nRot: Float) -> Float {
+                Float(c.ropeDim) * logf(Float(y.originalContext) / (nRot * 2 * Float.pi)) / (2 * logf(c.ropeBase))
+            }
+            corr0 = max(0, floorf(corrDim(y.betaFast)))
+            corr1 = min(Float(c.ropeDim - 1), ceilf(corrDim(y.betaSlow)))
+            ext = y.extFactor
+            mscale = y.attnFactor
+            if ext != 0 { mscale *= 1 + 0.1 * logf(1 / c.ropeFreqScale) }
+        }
         for i in 0..<batch.count {
             var theta = Float(batch[i].pos)
             for j in 0..<half {
-                let t = c.ropeFreqScale * theta
-                ropeCos[i * half + j] = cosf(t)
-                ropeSin[i * half + j] = sinf(t)
+                let extrap = theta / (model.ropeFreqFactors?[j] ?? 1)
+                var t = c.ropeFreqScale * extrap
+                if ext != 0 {
+                    let y = (Float(j) - corr0) / max(0.001, corr1 - corr0)
+                    let rampMix = (1 - min(1, max(0, y))) * ext
+                    t = t * (1 - rampMix) + extrap * rampMix
+                }
+                ropeCos[i * half + j] = cosf(t) * mscale
+                ropeSin[i * half + j] = sinf(t) * mscale
                 theta *= thetaScale
             }
         }
@@ -260,45 +283,65 @@ public final class InferenceEngine: @unchecked Sendable {
             kd.assumingMemoryBound(to: Float.self).update(from: kSrc, count: kvDim)
             vd.assumingMemoryBound(to: Float.self).update(from: vSrc, count: kvDim)
         case .f16:
-            Ops.toF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
-            Ops.toF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
+            Ops.f32ToF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
+            Ops.f32ToF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
         }
     }
 
     /// `att[i][h] = Σ_t softmax_t(q_i,h · k_t / √d) v_t` over positions `0...pos_i` of token i's sequence.
+    ///
+    /// Work is split by (token, KV head): the query heads sharing a KV head (GQA group) are handled
+    /// together, so each cached K and V row is read once per group rather than once per head.
     private func attention(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int) {
         let c = config
         let hd = c.headDim
         let group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        let items = batch.count * c.heads
+        let items = batch.count * c.kvHeads
         let threads = min(pool.threadCount, items)
+        let ctx = contextLength
         pool.parallelFor(threads) { t in
-            let sc = self.scores + t * self.contextLength
-            for item in (items * t / threads)..<(items * (t + 1) / threads) {
-                let i = item / c.heads, h = item % c.heads
+            let sc = self.scores + t * group * ctx  // [group][ctx]
+            // Strided, not contiguous: later tokens of a prompt attend to more positions.
+            for item in stride(from: t, to: items, by: threads) {
+                let i = item / c.kvHeads, kvh = item % c.kvHeads
                 let tok = batch[i]
-                let kvh = h / group
-                let qh = UnsafePointer(self.q + i * c.qDim + h * hd)
-                let out = self.att + i * c.qDim + h * hd
+                let npos = tok.pos + 1
+                let q0 = UnsafePointer(self.q + i * c.qDim + kvh * group * hd)
+                let out0 = self.att + i * c.qDim + kvh * group * hd
                 let kBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: false, pos: 0)
                 let vBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: true, pos: 0)
-                let npos = tok.pos + 1
+                // Scores for every head of the group, one pass over the cached keys.
                 switch self.kvType {
                 case .f32:
                     let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
-                    let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
-                    for p in 0..<npos { sc[p] = Ops.dot(qh, kp + p * c.kvDim, hd) * scale }
-                    Ops.softmax(sc, npos)
-                    out.update(repeating: 0, count: hd)
-                    for p in 0..<npos { Ops.axpy(sc[p], vp + p * c.kvDim, out, hd) }
+                    for p in 0..<npos {
+                        let k = UnsafePointer(kp + p * c.kvDim)
+                        for g in 0..<group { sc[g * ctx + p] = Ops.dot(q0 + g * hd, k, hd) * scale }
+                    }
                 case .f16:
                     let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
+                    for p in 0..<npos {
+                        let k = UnsafePointer(kp + p * c.kvDim)
+                        for g in 0..<group { sc[g * ctx + p] = Ops.dotF16(k, q0 + g * hd, hd) * scale }
+                    }
+                }
+                for g in 0..<group { Ops.softmax(sc + g * ctx, npos) }
+                // Weighted sum of the cached values, again one pass for the group.
+                out0.update(repeating: 0, count: group * hd)
+                switch self.kvType {
+                case .f32:
+                    let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
+                    for p in 0..<npos {
+                        let v = UnsafePointer(vp + p * c.kvDim)
+                        for g in 0..<group { Ops.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
+                    }
+                case .f16:
                     let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-                    for p in 0..<npos { sc[p] = Ops.dotF16(qh, kp + p * c.kvDim, hd) * scale }
-                    Ops.softmax(sc, npos)
-                    out.update(repeating: 0, count: hd)
-                    for p in 0..<npos { Ops.axpyF16(sc[p], vp + p * c.kvDim, out, hd) }
+                    for p in 0..<npos {
+                        let v = UnsafePointer(vp + p * c.kvDim)
+                        for g in 0..<group { Ops.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
+                    }
                 }
             }
         }

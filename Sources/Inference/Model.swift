@@ -18,6 +18,15 @@ public enum Architecture: String, Sendable, CaseIterable {
 
 public enum RopeStyle: String, Sendable { case normal, neox }
 
+/// YaRN RoPE scaling parameters (llama.cpp's defaults: ext factor 1, beta fast 32, beta slow 1).
+public struct YarnParams: Sendable, Equatable {
+    public var extFactor: Float
+    public var attnFactor: Float
+    public var originalContext: Int
+    public var betaFast: Float
+    public var betaSlow: Float
+}
+
 /// Hyper-parameters of a model, read from GGUF metadata alone.
 public struct ModelConfig: Sendable, CustomStringConvertible {
     public var architecture: Architecture
@@ -36,6 +45,8 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
     public var ropeDim: Int
     /// Position scale for linear RoPE scaling (1 / `rope.scaling.factor`; 1 when unscaled).
     public var ropeFreqScale: Float
+    /// YaRN parameters when `rope.scaling.type` is yarn.
+    public var yarn: YarnParams?
 
     public var qDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }
@@ -73,18 +84,23 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
         guard let eps = file.double("\(a).attention.layer_norm_rms_epsilon") else {
             throw InferenceError("\(path): missing metadata key '\(a).attention.layer_norm_rms_epsilon'")
         }
-        var freqScale: Float = 1
-        let scalingType = file.string("\(a).rope.scaling.type") ?? "none"
+        // RoPE scaling, with llama.cpp's defaults: the type defaults to linear, the factor comes from
+        // `rope.scaling.factor` (or the older `rope.scale_linear`), and type "none" never scales.
+        let scalingType = file.string("\(a).rope.scaling.type") ?? "linear"
+        let factor = file.double("\(a).rope.scaling.factor") ?? file.double("\(a).rope.scale_linear") ?? 0
+        var freqScale: Float = factor == 0 ? 1 : Float(1 / factor)
+        var yarn: YarnParams?
         switch scalingType {
-        case "none": break
-        case "linear":
-            guard let f = file.double("\(a).rope.scaling.factor"), f > 0 else {
-                throw InferenceError("\(path): rope.scaling.type is linear but '\(a).rope.scaling.factor' is missing")
-            }
-            freqScale = Float(1 / f)
+        case "none": freqScale = 1
+        case "linear": break
+        case "yarn":
+            yarn = YarnParams(
+                extFactor: 1,
+                attnFactor: Float(file.double("\(a).rope.scaling.attn_factor") ?? 1),
+                originalContext: file.int("\(a).rope.scaling.original_context_length") ?? (file.int("\(a).context_length") ?? 0),
+                betaFast: 32, betaSlow: 1)
         default:
-            if let f = file.double("\(a).rope.scaling.factor"), f == 1 { break }
-            throw InferenceError("\(path): unsupported '\(a).rope.scaling.type' = \(scalingType) (supported: none, linear)")
+            throw InferenceError("\(path): unsupported '\(a).rope.scaling.type' = \(scalingType) (supported: none, linear, yarn)")
         }
         let ropeDim = file.int("\(a).rope.dimension_count") ?? headDim
         guard ropeDim % 2 == 0, ropeDim <= headDim else {
@@ -94,13 +110,15 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
             architecture: arch, dim: dim, layers: try int("block_count"), heads: heads, kvHeads: kvHeads,
             headDim: headDim, ffn: try int("feed_forward_length"), vocab: embd.dims[1],
             contextLength: try int("context_length"), rmsEps: Float(eps),
-            ropeBase: Float(file.double("\(a).rope.freq_base") ?? 10_000), ropeDim: ropeDim, ropeFreqScale: freqScale)
+            ropeBase: Float(file.double("\(a).rope.freq_base") ?? 10_000), ropeDim: ropeDim, ropeFreqScale: freqScale,
+            yarn: yarn)
     }
 
     public var description: String {
         "\(architecture.rawValue): dim \(dim), \(layers) layers, \(heads) heads (\(kvHeads) KV, head dim \(headDim)), "
             + "ffn \(ffn), vocab \(vocab), context \(contextLength), rope base \(ropeBase) \(architecture.ropeStyle)"
             + (ropeFreqScale != 1 ? " scale \(ropeFreqScale)" : "")
+            + (yarn != nil ? " yarn (original context \(yarn!.originalContext))" : "")
     }
 }
 
@@ -127,6 +145,8 @@ public final class Model: @unchecked Sendable {
     let layers: [LayerWeights]
     let outputNorm: [Float]
     let output: WeightMatrix
+    /// Per-pair RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1 style), if the model has them.
+    let ropeFreqFactors: [Float]?
     /// True when the model has no `output.weight` and reuses the token embedding.
     public let tiedOutput: Bool
 
@@ -181,6 +201,7 @@ public final class Model: @unchecked Sendable {
         }
         self.layers = layers
         outputNorm = try vector("output_norm.weight", count: c.dim)!
+        ropeFreqFactors = try vector("rope_freqs.weight", count: c.ropeDim / 2, required: false)
         if file.tensor(named: "output.weight") != nil {
             output = try matrix("output.weight", cols: c.dim, rows: c.vocab)
             tiedOutput = false

@@ -8,72 +8,208 @@ import Darwin
 #endif
 
 enum Ops {
-    /// `out[i] = x[i] / sqrt(mean(x²) + eps) * w[i]` (sum of squares in double, as ggml does).
+    // Signatures match TensorKernels.VectorOps, so the swap is a rename.
+
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func loadHalf8(_ p: UnsafePointer<UInt16>, _ i: Int) -> SIMD8<Float> {
+        SIMD8<Float>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float16>.self))
+    }
+
+    @inline(__always)
+    static func lanesSum(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    /// `out[i] = x[i] / sqrt(mean(x²) + eps) * w[i]` (sum of squares finished in double).
     @inline(__always)
     static func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, eps: Float) {
-        var sum: Double = 0
-        for i in 0..<n { sum += Double(x[i] * x[i]) }
-        let mean = Float(sum / Double(n))
-        let scale = 1 / (mean + eps).squareRoot()
-        for i in 0..<n { out[i] = x[i] * scale * w[i] }
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n { let v = load8(x, i); acc.addProduct(v, v); i += 8 }
+        var sum = Double(lanesSum(acc))
+        while i < n { sum += Double(x[i] * x[i]); i += 1 }
+        let scale = Float(1 / (sum / Double(n) + Double(eps)).squareRoot())
+        i = 0
+        while i + 8 <= n { store8(load8(x, i) * scale * load8(w, i), out, i); i += 8 }
+        while i < n { out[i] = x[i] * scale * w[i]; i += 1 }
     }
 
     /// In-place softmax over `n` values (sum in double).
     @inline(__always)
     static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m { m = x[i] }
-        var sum: Double = 0
-        for i in 0..<n {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += Double(e)
-        }
+        let m = maxValue(x, n)
+        let sum = expShifted(x, n, minus: m, scale: 1, into: x)
         let inv = Float(1 / sum)
         for i in 0..<n { x[i] *= inv }
     }
 
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc: Float = 0
-        for i in 0..<n { acc += a[i] * b[i] }
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            s0.addProduct(load8(a, i), load8(b, i))
+            s1.addProduct(load8(a, i + 8), load8(b, i + 8))
+            i += 16
+        }
+        while i + 8 <= n { s0.addProduct(load8(a, i), load8(b, i)); i += 8 }
+        var acc = lanesSum(s0 + s1)
+        while i < n { acc += a[i] * b[i]; i += 1 }
         return acc
     }
 
+    /// Σ a[i]·b[i] with `a` IEEE halves (an F16 KV-cache row).
     @inline(__always)
-    static func dotF16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<UInt16>, _ n: Int) -> Float {
-        var acc: Float = 0
-        for i in 0..<n { acc += a[i] * Float(Float16(bitPattern: b[i])) }
+    static func dotF16(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n { s0.addProduct(loadHalf8(a, i), load8(b, i)); i += 8 }
+        var acc = lanesSum(s0)
+        while i < n { acc += Float(Float16(bitPattern: a[i])) * b[i]; i += 1 }
         return acc
     }
 
-    /// `y += a * x`.
+    /// `y += alpha * x`.
     @inline(__always)
-    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] += a * x[i] }
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = load8(y, i)
+            v.addProduct(va, load8(x, i))
+            store8(v, y, i)
+            i += 8
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
+    /// `y += alpha * a` with `a` IEEE halves.
     @inline(__always)
-    static func axpyF16(_ a: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] += a * Float(Float16(bitPattern: x[i])) }
+    static func axpyF16(_ alpha: Float, _ a: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var v = load8(y, i)
+            v.addProduct(va, loadHalf8(a, i))
+            store8(v, y, i)
+            i += 8
+        }
+        while i < n { y[i] += alpha * Float(Float16(bitPattern: a[i])); i += 1 }
     }
 
-    /// `gate[i] = silu(gate[i]) * up[i]`.
+    /// `out[i] = silu(gate[i]) * up[i]` (`out` may be `gate`).
     @inline(__always)
-    static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-        for i in 0..<n {
+    static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let g = load8(gate, i)
+            store8(g / (1 + exp8(-g)) * load8(up, i), out, i)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+            i += 1
         }
     }
 
+    /// `y += x` (residual connections).
     @inline(__always)
-    static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
-        for i in 0..<n { x[i] += y[i] }
+    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store8(load8(y, i) + load8(x, i), y, i); i += 8 }
+        while i < n { y[i] += x[i]; i += 1 }
     }
 
     @inline(__always)
-    static func toF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+    static func f32ToF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
         for i in 0..<n { dst[i] = Float16(src[i]).bitPattern }
+    }
+}
+
+// MARK: Vectorized exp for whole-vocabulary softmax work (sampler, log-probabilities)
+
+extension Ops {
+    /// e^x for 8 lanes (Cephes-style range reduction and polynomial, ~1e-7 relative error;
+    /// inputs clamped to [-87.3, 88.3]).
+    @inline(__always)
+    static func exp8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        var x = pointwiseMin(pointwiseMax(v, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
+        // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick (no out-of-line rounding calls).
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = x * 1.442_695_04 + magic
+        let fx = t - magic
+        let n = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        x -= fx * 0.693_359_375
+        x -= fx * -2.121_944_4e-4
+        let z = x * x
+        var y = SIMD8<Float>(repeating: 1.987_569_15e-4)
+        y = y * x + 1.398_199_950_7e-3
+        y = y * x + 8.333_451_907_3e-3
+        y = y * x + 4.166_579_589_4e-2
+        y = y * x + 1.666_666_545_9e-1
+        y = y * x + 5.000_000_120_1e-1
+        y = y * z + x + 1
+        let pow2 = unsafeBitCast((n &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return y * pow2
+    }
+
+    /// Largest of `x[0..<n]` (n > 0).
+    static func maxValue(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let r = UnsafeRawPointer(x)
+        var m = -Float.infinity
+        var i = 0
+        if n >= 8 {
+            var v = SIMD8<Float>(repeating: -.infinity)
+            while i + 8 <= n {
+                v = pointwiseMax(v, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                i += 8
+            }
+            m = v.max()
+        }
+        while i < n { m = max(m, x[i]); i += 1 }
+        return m
+    }
+
+    /// Writes `e^((x[i] - m) · s)` to `out` (when given) and returns their sum.
+    static func expShifted(_ x: UnsafePointer<Float>, _ n: Int, minus m: Float, scale s: Float,
+                           into out: UnsafeMutablePointer<Float>?) -> Double {
+        let r = UnsafeRawPointer(x)
+        var acc = SIMD8<Float>(repeating: 0)
+        var total: Double = 0
+        var i = 0
+        var blocks = 0
+        while i + 8 <= n {
+            let e = exp8((r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m) * s)
+            if let out { UnsafeMutableRawPointer(out).storeBytes(of: e, toByteOffset: 4 * i, as: SIMD8<Float>.self) }
+            acc += e
+            i += 8
+            blocks += 1
+            if blocks == 256 {  // flush to double now and then, so the float partial sums stay accurate
+                total += Double(acc.sum())
+                acc = SIMD8(repeating: 0)
+                blocks = 0
+            }
+        }
+        total += Double(acc.sum())
+        while i < n {
+            let e = expf((x[i] - m) * s)
+            out?[i] = e
+            total += Double(e)
+            i += 1
+        }
+        return total
     }
 }

@@ -89,19 +89,36 @@ public final class Sampler {
     public private(set) var params: SamplingParams
     public let vocab: Int
     private var rng: Xoshiro256
-    private var logits: [Float]
-    private var ids: [Int32]
-    private var probs: [Float]
-    private var seen: [Bool]
+    // Scratch, one slot per vocabulary entry (raw pointers: no copy-on-write or bounds checks in the hot loops).
+    private let logits: UnsafeMutablePointer<Float>
+    private let ids: UnsafeMutablePointer<Int32>
+    private let probs: UnsafeMutablePointer<Float>
+    private let seen: UnsafeMutablePointer<Bool>
+    private let buckets: UnsafeMutablePointer<Double>
+    private let bucketCount = 1024
 
     public init(params: SamplingParams, vocab: Int) {
         self.params = params
         self.vocab = vocab
         self.rng = Xoshiro256(seed: params.seed)
-        self.logits = [Float](repeating: 0, count: vocab)
-        self.ids = [Int32](repeating: 0, count: vocab)
-        self.probs = [Float](repeating: 0, count: vocab)
-        self.seen = [Bool](repeating: false, count: vocab)
+        self.logits = .allocate(capacity: vocab)
+        self.logits.initialize(repeating: 0, count: vocab)
+        self.ids = .allocate(capacity: vocab)
+        self.ids.initialize(repeating: 0, count: vocab)
+        self.probs = .allocate(capacity: vocab)
+        self.probs.initialize(repeating: 0, count: vocab)
+        self.seen = .allocate(capacity: vocab)
+        self.seen.initialize(repeating: false, count: vocab)
+        self.buckets = .allocate(capacity: bucketCount)
+        self.buckets.initialize(repeating: 0, count: bucketCount)
+    }
+
+    deinit {
+        logits.deallocate()
+        ids.deallocate()
+        probs.deallocate()
+        seen.deallocate()
+        buckets.deallocate()
     }
 
     /// Starts over with new parameters (and a generator freshly seeded from `params.seed`), keeping the scratch.
@@ -114,9 +131,7 @@ public final class Sampler {
     public func sample(_ rawLogits: UnsafeBufferPointer<Float>, history: ArraySlice<Int32> = []) -> Int32 {
         precondition(rawLogits.count == vocab)
         let n = vocab
-        logits.withUnsafeMutableBufferPointer { l in
-            _ = l.initialize(from: rawLogits)
-        }
+        logits.update(from: rawLogits.baseAddress!, count: vocab)
         applyPenalty(history)
         if params.temperature <= 0 {
             var best = 0
@@ -136,26 +151,100 @@ public final class Sampler {
 
     /// Top-k, then top-p and min-p on the T = 1 distribution (llama.cpp filters before temperature).
     /// Leaves the survivors, most likely first, in `ids[0..<count]` and returns `count`.
+    ///
+    /// Without top-k the candidate set is the whole vocabulary; rather than sorting it (slow for a
+    /// 152k vocabulary), the best 64, 256, ... are selected until they hold `topP` of the probability
+    /// mass (normalized over the whole vocabulary), which gives the same prefix.
     private func filterCandidates() -> Int {
         for i in 0..<vocab { ids[i] = Int32(i) }
-        var count = selectTop(params.topK > 0 ? min(params.topK, vocab) : vocab)
-        if params.topP < 1 || params.minP > 0 {
-            softmaxCandidates(count, temperature: 1)
-            if params.topP < 1 {
-                var cum: Float = 0
-                var keep = count
-                for i in 0..<count {
-                    cum += probs[i]
-                    if cum >= params.topP { keep = i + 1; break }
-                }
-                count = max(1, keep)
+        let filtering = params.topP < 1 || params.minP > 0
+        if params.topK > 0 && params.topK < vocab {
+            var count = selectTop(params.topK)
+            if filtering {
+                softmaxCandidates(count, temperature: 1)
+                count = cutTopPMinP(count)
             }
-            if params.minP > 0 {
-                let threshold = probs[0] * params.minP
-                var keep = 1
-                while keep < count && probs[keep] >= threshold { keep += 1 }
-                count = keep
+            return count
+        }
+        // Whole vocabulary.
+        if !filtering { return vocab }  // no filter: draw over ids in id order
+        return filterWholeVocabulary()
+    }
+
+    /// Top-p / min-p over the whole vocabulary without sorting it: a histogram of logits (buckets of
+    /// equal width below the maximum) finds the smallest set of top buckets holding `topP` of the
+    /// mass (and, for min-p, the logits at or above max + log(minP)); only that set is gathered and
+    /// sorted, then cut exactly.
+    private func filterWholeVocabulary() -> Int {
+        let n = vocab
+        let nb = bucketCount
+        let range: Float = 40  // exp(-40): below this the mass is negligible; all goes to the last bucket
+        let width = range / Float(nb - 1)
+        let m = Ops.maxValue(logits, n)
+        buckets.update(repeating: 0, count: nb)
+        // probs[i] temporarily holds e^(l_i - m) for the histogram.
+        let z = Ops.expShifted(logits, n, minus: m, scale: 1, into: probs)
+        for i in 0..<n {
+            let d = m - logits[i]
+            let b = d >= range ? nb - 1 : Int(d / width)
+            buckets[b] += Double(probs[i])
+        }
+        // Last bucket to include: top-p reached, or min-p threshold passed.
+        var last = nb - 1
+        if params.topP < 1 {
+            let target = Double(params.topP) * z
+            var cum: Double = 0
+            for b in 0..<nb {
+                cum += buckets[b]
+                if cum >= target { last = b; break }
             }
+        }
+        var cutoff = -Float.infinity
+        if params.minP > 0 { cutoff = m + logf(params.minP) }
+        let bucketFloor = last == nb - 1 ? -Float.infinity : m - Float(last + 1) * width
+        // Gather every id whose logit could be in the result; the bucket arithmetic is exact up to
+        // rounding at the bucket edge, so the floor is widened by one bucket.
+        let floor = max(cutoff, bucketFloor - width)
+        var count = 0
+        for i in 0..<n where logits[i] >= floor {
+            ids[count] = Int32(i)
+            count += 1
+        }
+        if count == 0 {
+            var best = 0
+            for i in 0..<n where logits[i] > logits[best] { best = i }
+            ids[0] = Int32(best)
+            count = 1
+        }
+        let l = logits
+        var toSort = UnsafeMutableBufferPointer(start: ids, count: count)
+        toSort.sort { a, b in
+            let la = l[Int(a)], lb = l[Int(b)]
+            return la > lb || (la == lb && a < b)
+        }
+        for i in 0..<count { probs[i] = Float(Double(expf(logits[Int(ids[i])] - m)) / z) }
+        let kept = cutTopPMinP(count)
+        if kept == n { for i in 0..<n { ids[i] = Int32(i) } }  // the whole set: back to id order (see softmaxCandidates)
+        return kept
+    }
+
+    /// Cuts the sorted candidates `0..<count` (with `probs` filled) by top-p, then min-p.
+    private func cutTopPMinP(_ n: Int) -> Int {
+        var count = n
+        if params.topP < 1 {
+            var cum: Float = 0
+            var keep = count
+            for i in 0..<count {
+                cum += probs[i]
+                if cum >= params.topP { keep = i + 1; break }
+            }
+            count = max(1, keep)
+        }
+        if params.minP > 0 {
+            let threshold = probs[0] * params.minP
+            var keep = 1
+            while keep < count && probs[keep] >= threshold { keep += 1 }
+            count = keep
         }
         return count
     }
@@ -177,40 +266,46 @@ public final class Sampler {
     /// Returns `k`.
     private func selectTop(_ k: Int) -> Int {
         let n = vocab
-        logits.withUnsafeBufferPointer { l in
-            ids.withUnsafeMutableBufferPointer { id in
-                func before(_ a: Int32, _ b: Int32) -> Bool {
-                    let la = l[Int(a)], lb = l[Int(b)]
-                    return la > lb || (la == lb && a < b)
+        let l = logits
+        var id = UnsafeMutableBufferPointer(start: ids, count: n)
+        func before(_ a: Int32, _ b: Int32) -> Bool {
+            let la = l[Int(a)], lb = l[Int(b)]
+            return la > lb || (la == lb && a < b)
+        }
+        if k < n {
+            // Keep a min-heap of the best k in id[0..<k] (root = worst kept).
+            func siftDown(_ start: Int) {
+                var i = start
+                while true {
+                    let a = 2 * i + 1, b = a + 1
+                    var m = i
+                    if a < k && before(id[m], id[a]) { m = a }
+                    if b < k && before(id[m], id[b]) { m = b }
+                    if m == i { return }
+                    id.swapAt(i, m)
+                    i = m
                 }
-                if k < n {
-                    // Keep a min-heap of the best k in id[0..<k] (root = worst kept).
-                    func siftDown(_ start: Int) {
-                        var i = start
-                        while true {
-                            let a = 2 * i + 1, b = a + 1
-                            var m = i
-                            if a < k && before(id[m], id[a]) { m = a }
-                            if b < k && before(id[m], id[b]) { m = b }
-                            if m == i { return }
-                            id.swapAt(i, m)
-                            i = m
-                        }
-                    }
-                    for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
-                    for j in k..<n where before(id[j], id[0]) {
-                        id[0] = id[j]
-                        siftDown(0)
-                    }
-                }
-                id[0..<k].sort(by: before)
+            }
+            for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+            for j in k..<n where before(id[j], id[0]) {
+                id.swapAt(0, j)  // keep ids a permutation, so a later call with a larger k still sees every token
+                siftDown(0)
             }
         }
+        id[0..<k].sort(by: before)
         return k
     }
 
     private func softmaxCandidates(_ count: Int, temperature: Float) {
-        let m = logits[Int(ids[0])]
+        if count == vocab {  // the whole vocabulary, ids in id order
+            let m = Ops.maxValue(logits, count)
+            let sum = Ops.expShifted(logits, count, minus: m, scale: 1 / temperature, into: probs)
+            let inv = Float(1 / sum)
+            for i in 0..<count { probs[i] *= inv }
+            return
+        }
+        var m = -Float.infinity
+        for i in 0..<count where logits[Int(ids[i])] > m { m = logits[Int(ids[i])] }
         var sum: Double = 0
         for i in 0..<count {
             let e = expf((logits[Int(ids[i])] - m) / temperature)
@@ -225,13 +320,11 @@ public final class Sampler {
     public func logprobs(_ rawLogits: UnsafeBufferPointer<Float>, chosen: Int32, k: Int, temperature: Float = 1) -> Logprobs {
         precondition(rawLogits.count == vocab)
         let t = temperature > 0 ? temperature : 1
-        var m = -Float.infinity
-        for x in rawLogits where x > m { m = x }
-        var sum: Double = 0
-        for x in rawLogits { sum += Double(expf((x - m) / t)) }
+        let m = Ops.maxValue(rawLogits.baseAddress!, vocab)
+        let sum = Ops.expShifted(rawLogits.baseAddress!, vocab, minus: m, scale: 1 / t, into: nil)
         let logZ = Float(log(sum))
         func lp(_ i: Int) -> Float { (rawLogits[i] - m) / t - logZ }
-        logits.withUnsafeMutableBufferPointer { l in _ = l.initialize(from: rawLogits) }
+        logits.update(from: rawLogits.baseAddress!, count: vocab)
         for i in 0..<vocab { ids[i] = Int32(i) }
         let kk = min(max(k, 0), vocab)
         var top: [TokenLogprob] = []
@@ -248,19 +341,19 @@ public final class Sampler {
     /// The candidates that survive penalty, top-k, top-p and min-p (most likely first), without drawing.
     func candidates(_ rawLogits: [Float], history: ArraySlice<Int32> = []) -> [Int32] {
         rawLogits.withUnsafeBufferPointer { buf in
-            logits.withUnsafeMutableBufferPointer { l in _ = l.initialize(from: buf) }
+            logits.update(from: buf.baseAddress!, count: vocab)
         }
         applyPenalty(history)
         let count = filterCandidates()
-        return Array(ids[0..<count])
+        return Array(UnsafeBufferPointer(start: ids, count: count))
     }
 
     /// The scratch logits after the penalty (test hook).
     func penalized(_ rawLogits: [Float], history: ArraySlice<Int32>) -> [Float] {
         rawLogits.withUnsafeBufferPointer { buf in
-            logits.withUnsafeMutableBufferPointer { l in _ = l.initialize(from: buf) }
+            logits.update(from: buf.baseAddress!, count: vocab)
         }
         applyPenalty(history)
-        return logits
+        return Array(UnsafeBufferPointer(start: logits, count: vocab))
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GGUF
 import TensorKernels
 
@@ -48,15 +51,33 @@ public enum TinyModel {
         public static let thinkEnd: Int32 = 319
     }
 
+    /// Optional RoPE variants, for checking scaling against llama.cpp.
+    public struct Options: Sendable, Equatable {
+        /// `rope.scaling.type`: nil (key absent), "linear" or "yarn".
+        public var ropeScaling: String?
+        public var ropeFactor: Float
+        /// `rope.scaling.original_context_length` (yarn).
+        public var originalContext: Int?
+        /// Adds a Llama-3.1-style `rope_freqs.weight` (llama only).
+        public var ropeFreqs: Bool
+
+        public init(ropeScaling: String? = nil, ropeFactor: Float = 1, originalContext: Int? = nil, ropeFreqs: Bool = false) {
+            self.ropeScaling = ropeScaling
+            self.ropeFactor = ropeFactor
+            self.originalContext = originalContext
+            self.ropeFreqs = ropeFreqs
+        }
+    }
+
     /// Writes a model to `path` (atomically). `arch` is "llama" or "qwen2".
-    public static func write(arch: String, type: GGMLType, path: String, seed: UInt64 = 1) throws {
-        var w = try builder(arch: arch, type: type, seed: seed)
+    public static func write(arch: String, type: GGMLType, path: String, seed: UInt64 = 1, options: Options = Options()) throws {
+        var w = try builder(arch: arch, type: type, seed: seed, options: options)
         w.add("general.name", .string("tinymill-\(arch)-\(type)-seed\(seed)"))
         try w.write(to: path)
     }
 
     /// The writer holding the model, for callers that want the bytes (`serialized()`).
-    public static func builder(arch: String, type: GGMLType, seed: UInt64) throws -> GGUFWriter {
+    public static func builder(arch: String, type: GGMLType, seed: UInt64, options: Options = Options()) throws -> GGUFWriter {
         guard arch == "llama" || arch == "qwen2" else {
             throw Failure(description: "tiny model: unsupported architecture '\(arch)' (llama, qwen2)")
         }
@@ -77,6 +98,16 @@ public enum TinyModel {
         w.add("\(arch).attention.layer_norm_rms_epsilon", .float32(1e-6))
         w.add("\(arch).rope.freq_base", .float32(arch == "qwen2" ? 1_000_000 : 10_000))
         w.add("\(arch).rope.dimension_count", .uint32(UInt32(headDim)))
+        if let t = options.ropeScaling {
+            w.add("\(arch).rope.scaling.type", .string(t))
+            w.add("\(arch).rope.scaling.factor", .float32(options.ropeFactor))
+            if let o = options.originalContext {
+                w.add("\(arch).rope.scaling.original_context_length", .uint32(UInt32(o)))
+            }
+        }
+        if options.ropeFreqs && arch != "llama" {
+            throw Failure(description: "tiny model: rope_freqs.weight is a llama tensor (llama.cpp rejects it in \(arch))")
+        }
         addTokenizer(&w, arch: arch)
 
         func matrix(_ name: String, cols: Int, rows: Int, scale: Float) throws {
@@ -113,6 +144,12 @@ public enum TinyModel {
             try matrix(p + "ffn_down.weight", cols: s.ffn, rows: s.dim, scale: 1.5 / Float(s.ffn).squareRoot())
         }
         try vector("output_norm.weight", count: s.dim, center: 1, spread: 0.2)
+        if options.ropeFreqs {
+            // Llama 3.1 style: high-frequency pairs unscaled, low-frequency pairs divided by up to 8.
+            let half = headDim / 2
+            let f = (0..<half).map { j -> Float in 1 + 7 * powf(Float(j) / Float(half - 1), 2) }
+            try w.addTensor(name: "rope_freqs.weight", dims: [half], floats: f)
+        }
         if arch == "llama" {
             try matrix("output.weight", cols: s.dim, rows: s.vocab, scale: 0.6)
         }

@@ -312,12 +312,18 @@ struct DevTinyModelCommand: ParsableCommand {
     @Option(name: .long, help: "Weight type: f32, f16 (quantized types once the quantizer is in).") var type = "f32"
     @Option(name: .long) var out: String
     @Option(name: .long) var seed: UInt64 = 1
+    @Option(name: .customLong("rope-scaling"), help: "Write rope.scaling.type (linear or yarn).") var ropeScaling: String?
+    @Option(name: .customLong("rope-factor")) var ropeFactor: Float = 4
+    @Option(name: .customLong("rope-orig-ctx"), help: "rope.scaling.original_context_length.") var ropeOrigCtx: Int?
+    @Flag(name: .customLong("rope-freqs"), help: "Add a Llama-3.1-style rope_freqs.weight (llama).") var ropeFreqs = false
 
     func run() throws {
         guard let t = GGMLType.allCases.first(where: { "\($0)".lowercased() == type.lowercased() }) else {
             throw ValidationError("unknown type '\(type)' (e.g. f32, f16, q8_0, q4_K)")
         }
-        try TinyModel.write(arch: arch, type: t, path: out, seed: seed)
+        let options = TinyModel.Options(ropeScaling: ropeScaling, ropeFactor: ropeFactor, originalContext: ropeOrigCtx,
+                                        ropeFreqs: ropeFreqs)
+        try TinyModel.write(arch: arch, type: t, path: out, seed: seed, options: options)
         printErr("wrote \(out)")
     }
 }

@@ -203,3 +203,25 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     m[b + 4] = 5
     #expect(parseError(m)?.contains("'t.bool'") == true)
 }
+
+@Test func rowProducerStreamsChunksInOrder() throws {
+    var w = GGUFWriter()
+    w.add("general.architecture", .string("llama"))
+    // 10 rows of 8 floats (32 bytes per row), chunks of 3 rows (96 bytes).
+    final class Calls: @unchecked Sendable { var ranges: [Range<Int>] = [] }
+    let calls = Calls()
+    try w.addTensor(name: "m", dims: [8, 10], type: .f32, chunkBytes: 100) { rows, buf in
+        calls.ranges.append(rows)
+        let f = buf.bindMemory(to: Float.self)
+        #expect(f.count == rows.count * 8)
+        for (k, r) in rows.enumerated() { for c in 0..<8 { f[k * 8 + c] = Float(r * 100 + c) } }
+    }
+    let path = NSTemporaryDirectory() + "gguf-rows-\(UUID().uuidString).gguf"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try w.write(to: path)
+    #expect(calls.ranges == [0..<3, 3..<6, 6..<9, 9..<10])
+    let f = try GGUFFile(path: path)
+    let t = try #require(f.tensor(named: "m"))
+    let v = f.data(for: t).assumingMemoryBound(to: Float.self)
+    for r in 0..<10 { for c in 0..<8 { #expect(v[r * 8 + c] == Float(r * 100 + c)) } }
+}

@@ -14,7 +14,21 @@ private struct Reference: Decodable {
     var greedy: [Int32]
 }
 
-private let fixtureNames = ["tiny-qwen2-f32-seed7", "tiny-qwen2-f16-seed7", "tiny-llama-f32-seed7", "tiny-llama-f16-seed7"]
+private let fixtureNames = [
+    "tiny-qwen2-f32-seed7", "tiny-qwen2-f16-seed7", "tiny-llama-f32-seed7", "tiny-llama-f16-seed7",
+    // RoPE variants: YaRN (factor 4, original context 64), linear (factor 2), Llama-3.1 rope_freqs.
+    "tiny-qwen2-f32-seed7-yarn", "tiny-llama-f32-seed7-linear", "tiny-llama-f32-seed7-ropefreqs",
+]
+
+/// The options a fixture name's suffix stands for (the same as the dev-tiny-model flags in Fixtures/README.md).
+private func options(_ suffix: String?) -> TinyModel.Options {
+    switch suffix {
+    case "yarn": return TinyModel.Options(ropeScaling: "yarn", ropeFactor: 4, originalContext: 64)
+    case "linear": return TinyModel.Options(ropeScaling: "linear", ropeFactor: 2)
+    case "ropefreqs": return TinyModel.Options(ropeFreqs: true)
+    default: return TinyModel.Options()
+    }
+}
 
 private func fixture(_ name: String) throws -> URL {
     try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"), "missing fixture \(name)")
@@ -23,13 +37,13 @@ private func fixture(_ name: String) throws -> URL {
 @Test(arguments: fixtureNames)
 func logitsMatchLlamaCpp(name: String) throws {
     let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: try fixture(name + ".ref.json")))
-    // Regenerate the model from its name: tiny-<arch>-<type>-seed<N>.
+    // Regenerate the model from its name: tiny-<arch>-<type>-seed<N>[-<variant>].
     let parts = name.split(separator: "-")
     let arch = String(parts[1])
     let type = try #require(GGMLType.allCases.first { "\($0)" == parts[2] })
     let seed = try #require(UInt64(parts[3].dropFirst(4)))
     let path = Tiny.dir + "/\(name).gguf"
-    try TinyModel.write(arch: arch, type: type, path: path, seed: seed)
+    try TinyModel.write(arch: arch, type: type, path: path, seed: seed, options: options(parts.count > 4 ? String(parts[4]) : nil))
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     try #require(sha256Hex(bytes) == ref.model_sha256,
                  "TinyModel no longer writes the model the fixture was made from; regenerate (Fixtures/README.md)")
@@ -40,7 +54,7 @@ func logitsMatchLlamaCpp(name: String) throws {
     #expect(expected.count == ref.n_tokens * ref.n_vocab)
 
     let n = ref.tokens.count
-    let e = InferenceEngine(model: model, threads: 2, maxSequences: 1, contextLength: n + ref.greedy.count,
+    let e = InferenceEngine(model: model, threads: testThreads, maxSequences: 1, contextLength: n + ref.greedy.count,
                             maxBatchTokens: n, maxLogitRows: n)
     try e.forward(ref.tokens.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
     let tolerance: Float = type == .f32 ? 1e-3 : 3e-2

@@ -43,7 +43,7 @@ import TensorKernels
 func wholePromptInOneStepEqualsTokenByToken(arch: String, kv: KVCacheType) throws {
     let m = try Tiny.model(arch)
     let toks = prompt(12, seed: 3)
-    let e = InferenceEngine(model: m, threads: 2, maxSequences: 1, contextLength: 64, maxLogitRows: 12, kvType: kv)
+    let e = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 64, maxLogitRows: 12, kvType: kv)
     try e.forward(toks.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
     let single = try logitsOneByOne(m, toks, kv: kv)
     var worst: Float = 0
@@ -63,7 +63,7 @@ func batchedDecodeOfThreeSequencesEqualsEachAlone(arch: String) throws {
     let m = try Tiny.model(arch)
     let prompts = [prompt(5, seed: 10), prompt(9, seed: 11), prompt(2, seed: 12)]
     let next: [Int32] = [7, 300, 42]
-    let e = InferenceEngine(model: m, threads: 2, maxSequences: 3, contextLength: 64, maxLogitRows: 3)
+    let e = InferenceEngine(model: m, threads: testThreads, maxSequences: 3, contextLength: 64, maxLogitRows: 3)
     // Prefill the three slots in one mixed step (no logits wanted), then one decode step for all three.
     var prefill: [BatchToken] = []
     for (s, p) in prompts.enumerated() {
@@ -116,7 +116,7 @@ private func rewrite(_ src: String, dropping: Set<String> = [], metadata: [Strin
     #expect(message(try rewrite(src, dropping: ["blk.1.ffn_up.weight"])).contains("missing tensor 'blk.1.ffn_up.weight'"))
     #expect(message(try rewrite(src, dropping: ["blk.0.attn_k.bias"])).contains("missing tensor 'blk.0.attn_k.bias'"))
     #expect(message(try rewrite(src, metadata: ["general.architecture": .string("gpt2")])).contains("unsupported architecture 'gpt2'"))
-    #expect(message(try rewrite(src, metadata: ["qwen2.rope.scaling.type": .string("yarn"), "qwen2.rope.scaling.factor": .float32(4)]))
+    #expect(message(try rewrite(src, metadata: ["qwen2.rope.scaling.type": .string("longrope"), "qwen2.rope.scaling.factor": .float32(4)]))
         .contains("rope.scaling.type"))
     #expect(message(try rewrite(src, metadata: ["qwen2.embedding_length": .uint32(96)])).contains("token_embd.weight"))
     // Missing key: a renamed architecture prefix leaves block_count absent.
@@ -147,4 +147,18 @@ private func rewrite(_ src: String, dropping: Set<String> = [], metadata: [Strin
     #expect(m.weightBytes == m.file.tensors.reduce(0) { $0 + $1.byteCount })
     #expect(m.memoryPlan(contextLength: 256, sequences: 4, kvType: .f16).contains("per sequence"))
     #expect(formatBytes(1536) == "1.5 KiB")
+}
+
+@Test(arguments: ["llama", "qwen2"])
+func twoThreadsGiveTheSameLogitsAsOne(arch: String) throws {
+    let m = try Tiny.model(arch)
+    var batch = prompt(10, seed: 14).enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) }
+    batch += prompt(5, seed: 15).enumerated().map { BatchToken(seq: 1, token: $1, pos: $0, wantLogits: $0 == 4) }
+    var rows: [[[Float]]] = []
+    for threads in [1, 2] {
+        let e = InferenceEngine(model: m, threads: threads, maxSequences: 2, contextLength: 32, maxLogitRows: 11)
+        try e.forward(batch)
+        rows.append((0..<11).map { Array(e.logits(row: $0)) })
+    }
+    for r in 0..<11 { #expect(maxAbsDiff(rows[0][r], rows[1][r]) < 1e-5) }
 }

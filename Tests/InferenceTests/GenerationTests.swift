@@ -62,7 +62,7 @@ func greedyGenerationIsTheSameBatchedAndAlone(arch: String) async throws {
     let c = try await alone.generate(GenerationRequest(prompt: p, maxTokens: 24, sampling: other))
     #expect(c.tokenIds != a.tokenIds)
 
-    let shared = GenerationEngine(model: m, threads: 2, maxSequences: 4, contextLength: 128, prefillChunk: 5)
+    let shared = GenerationEngine(model: m, threads: testThreads, maxSequences: 4, contextLength: 128, prefillChunk: 5)
     defer { shared.shutdown() }
     let batched = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { g in
         g.addTask { (0, try await shared.generate(GenerationRequest(prompt: p, maxTokens: 24, sampling: params)).tokenIds) }
@@ -103,7 +103,7 @@ private struct StopAfter: SequenceController {
     let m = try Tiny.model("llama")
     let p = prompt(8, seed: 50)
     let inject: [Int32] = [TinyModel.Special.thinkEnd, 65, 66]
-    let engine = GenerationEngine(model: m, threads: 2, maxSequences: 2, contextLength: 128)
+    let engine = GenerationEngine(model: m, threads: testThreads, maxSequences: 2, contextLength: 128)
     defer { engine.shutdown() }
     var events: [TokenEvent] = []
     let lock = NSLock()
@@ -186,4 +186,56 @@ private struct StopAfter: SequenceController {
     #expect(w.finishReason == .cancelled)
     blocker.cancel()
     _ = try await blocker.value
+}
+
+@Test func longPromptPrefillIsChunkedAndInterleavedWithDecoding() async throws {
+    let m = try Tiny.model("qwen2")
+    let engine = GenerationEngine(model: m, threads: 1, maxSequences: 2, contextLength: 128, prefillChunk: 4)
+    defer { engine.shutdown() }
+    final class Log: @unchecked Sendable {
+        let lock = NSLock()
+        var aCount = 0
+        var aCountAtFirstB = -1
+    }
+    let log = Log()
+    let aStarted = AsyncStream<Void>.makeStream()
+    let a = Task {
+        try await engine.generate(GenerationRequest(prompt: prompt(3, seed: 80), maxTokens: 40)) { e in
+            log.lock.lock(); log.aCount += 1; log.lock.unlock()
+            if e.index == 0 { aStarted.continuation.yield() }
+        }
+    }
+    for await _ in aStarted.stream { break }
+    let b = try await engine.generate(GenerationRequest(prompt: prompt(40, seed: 81), maxTokens: 2)) { e in
+        log.lock.lock(); if log.aCountAtFirstB < 0 { log.aCountAtFirstB = log.aCount }; log.lock.unlock()
+    }
+    let ra = try await a.value
+    #expect(b.tokens.count == 2 && ra.tokens.count == 40)
+    // B's 40-token prompt takes 10 steps of 4 tokens; A decodes one token in each of them.
+    log.lock.lock(); let seen = log.aCountAtFirstB; log.lock.unlock()
+    #expect(seen >= 10, "A had \(seen) tokens when B produced its first")
+    // Prefill chunking does not change B's result.
+    let solo = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 128, prefillChunk: 256)
+    defer { solo.shutdown() }
+    let b2 = try await solo.generate(GenerationRequest(prompt: prompt(40, seed: 81), maxTokens: 2))
+    #expect(b2.tokenIds == b.tokenIds)
+}
+
+@Test func shutdownEndsWaitingAndRunningRequests() async throws {
+    let m = try Tiny.model("llama")
+    let engine = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 256)
+    let started = AsyncStream<Void>.makeStream()
+    let running = Task {
+        try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 90), maxTokens: 250)) { e in
+            if e.index == 0 { started.continuation.yield() }
+        }
+    }
+    for await _ in started.stream { break }
+    let waiting = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 91), maxTokens: 5)) }
+    try await Task.sleep(nanoseconds: 10_000_000)
+    engine.shutdown()
+    #expect(try await running.value.finishReason == .cancelled)
+    // Ended as cancelled (or refused with engineStopped if it arrived after the shutdown).
+    if let w = try? await waiting.value { #expect(w.finishReason == .cancelled) }
+    await #expect(throws: GenerationError.self) { try await engine.generate(GenerationRequest(prompt: [1], maxTokens: 1)) }
 }

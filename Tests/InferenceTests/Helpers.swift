@@ -50,7 +50,7 @@ func prompt(_ n: Int, seed: UInt64, vocab: Int = 314) -> [Int32] {
 
 /// Runs `tokens` one at a time through a fresh single-sequence engine; returns each step's logits.
 func logitsOneByOne(_ model: Model, _ tokens: [Int32], kv: KVCacheType = .f32) throws -> [[Float]] {
-    let e = InferenceEngine(model: model, threads: 2, maxSequences: 1, contextLength: 64, kvType: kv)
+    let e = InferenceEngine(model: model, threads: testThreads, maxSequences: 1, contextLength: 64, kvType: kv)
     var out: [[Float]] = []
     for (p, t) in tokens.enumerated() {
         try e.forward([BatchToken(seq: 0, token: t, pos: p, wantLogits: true)])
@@ -64,3 +64,8 @@ func argmax(_ v: [Float]) -> Int32 {
     for i in v.indices where v[i] > v[b] { b = i }
     return Int32(b)
 }
+
+/// Compute threads for test engines. Tests run in parallel on a 2-core machine, and every engine
+/// has its own pool (whose idle workers spin before parking), so most tests use one thread; the
+/// multi-threaded paths have their own tests (`twoThreadsGiveTheSameLogitsAsOne`, greedy batched).
+let testThreads = 1

@@ -10,7 +10,7 @@ private let logits: [Float] = [1.0, 3.0, 2.0, -1.0, 0.5, 2.5, -3.0, 0.0]  // ord
     let s = sampler(SamplingParams(temperature: 1, topK: 3, topP: 1, minP: 0))
     #expect(s.candidates(logits) == [1, 5, 2])
     let all = sampler(SamplingParams(temperature: 1, topK: 0, topP: 1, minP: 0))
-    #expect(all.candidates(logits) == [1, 5, 2, 0, 4, 7, 3, 6])
+    #expect(all.candidates(logits) == [0, 1, 2, 3, 4, 5, 6, 7])  // no filter: the whole vocabulary, id order
     // Ties: lower id first.
     let tie = sampler(SamplingParams(temperature: 1, topK: 2, topP: 1, minP: 0), vocab: 4)
     #expect(tie.candidates([1, 2, 2, 0]) == [1, 2])
@@ -100,4 +100,54 @@ private let logits: [Float] = [1.0, 3.0, 2.0, -1.0, 0.5, 2.5, -3.0, 0.0]  // ord
     let all = logits.withUnsafeBufferPointer { s.logprobs($0, chosen: 0, k: 8, temperature: 2) }
     #expect(abs(all.top.map { exp(Double($0.logprob)) }.reduce(0, +) - 1) < 1e-5)
     #expect(all.temperature == 2)
+}
+
+@Test func fullVocabularyTopPAndMinPMatchABruteForceSort() {
+    let n = 5000
+    var rng = SplitMix64(seed: 77)
+    let l = (0..<n).map { _ in rng.nextSymmetric() * 6 }
+    let order = (0..<n).sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+    let m = l.max()!
+    let z = l.map { exp(Double($0 - m)) }.reduce(0, +)
+    for (topP, minP) in [(Float(0.9), Float(0)), (0.5, 0), (0.999, 0), (1, 0.05), (0.95, 0.01)] {
+        var count = n
+        if topP < 1 {
+            var cum = 0.0
+            for (i, t) in order.enumerated() {
+                cum += exp(Double(l[t] - m)) / z
+                if cum >= Double(topP) { count = i + 1; break }
+            }
+        }
+        if minP > 0 {
+            let thr = exp(Double(l[order[0]] - m)) / z * Double(minP)
+            var keep = 1
+            while keep < count && exp(Double(l[order[keep]] - m)) / z >= thr { keep += 1 }
+            count = keep
+        }
+        let s = Sampler(params: SamplingParams(temperature: 1, topK: 0, topP: topP, minP: minP), vocab: n)
+        let got = s.candidates(l)
+        // Allow a one-token difference at the cut from float vs double rounding of the running sum.
+        #expect(abs(got.count - count) <= 1, "topP \(topP) minP \(minP): \(got.count) vs \(count)")
+        #expect(Array(got.prefix(min(got.count, count))) == order.prefix(min(got.count, count)).map(Int32.init))
+        #expect(count > 64 || topP < 0.6 || minP > 0.04)  // the doubling path is exercised
+    }
+}
+
+@Test func vectorExpMatchesExpf() {
+    var worst: Float = 0
+    var x: Float = -87
+    while x < 88 {
+        let v = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+        let e = Ops.exp8(v)
+        for i in 0..<8 {
+            let ref = expf(v[i])
+            worst = max(worst, abs(e[i] - ref) / ref)
+        }
+        x += 0.11
+    }
+    #expect(worst < 5e-7, "max relative error \(worst)")
+    let xs: [Float] = (0..<1003).map { Float($0) * 0.01 - 5 }
+    let sum = xs.withUnsafeBufferPointer { Ops.expShifted($0.baseAddress!, $0.count, minus: 1, scale: 0.5, into: nil) }
+    let ref = xs.map { Double(expf(($0 - 1) * 0.5)) }.reduce(0, +)
+    #expect(abs(sum - ref) / ref < 1e-6)
 }
