@@ -14,45 +14,540 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Bytes of one row.
     public var rowBytes: Int { type.byteCount(elements: cols) }
+
+    /// Bytes of the whole matrix.
+    public var byteCount: Int { rowBytes * rows }
 }
 
 /// Matrix products of quantized weights with float activations, with scratch preallocated.
 ///
 /// `multiply` computes `y[s][r] = Σ_k W[r][k] · x[s][k]` for `nSeq` activation rows at once:
 /// one pass over the weights serves every sequence (prompt processing and batched decode).
+///
+/// Like ggml's CPU backend, activations are first quantized to 8 bits (blocks of 32 with one
+/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-16 sums for the
+/// K-quants), then multiplied in integers and scaled in floats. F32/F16/BF16 weights, and
+/// the K-quants without an integer kernel (Q2_K, Q3_K), use float dot products.
+///
+/// Not reentrant: one `multiply` at a time per engine (scratch is shared).
 public final class MatMulEngine: @unchecked Sendable {
     public let pool: ComputePool
     public let maxCols: Int
     public let maxSeq: Int
-    /// Per-thread scratch for one dequantized row.
-    private let scratch: UnsafeMutablePointer<Float>
+
+    /// Activations quantized to integers, widened to Int16: `[maxSeq][maxCols]`.
+    private let xq: UnsafeMutablePointer<Int16>
+    /// Per-block activation scales: `[maxSeq][maxCols / 32]` (also used for the 256-blocks).
+    private let xd: UnsafeMutablePointer<Float>
+    /// Per-32-block `scale · Σq` (for weight types with a min), `[maxSeq][maxCols / 32]`.
+    private let xs: UnsafeMutablePointer<Float>
+    /// Per-16 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 16]`.
+    private let xbs: UnsafeMutablePointer<Int32>
+    private let maxBlocks32: Int
+
+    /// Rows per work item handed to a thread.
+    public var rowsPerTask = 16
 
     public init(pool: ComputePool, maxCols: Int, maxSeq: Int) {
         self.pool = pool
         self.maxCols = maxCols
-        self.maxSeq = maxSeq
-        self.scratch = .allocate(capacity: maxCols * pool.threadCount)
+        self.maxSeq = max(1, maxSeq)
+        let cols = (maxCols + 255) / 256 * 256
+        maxBlocks32 = cols / 32
+        xq = .allocate(capacity: cols * self.maxSeq)
+        xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
+        xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
+        xbs = .allocate(capacity: cols / 16 * self.maxSeq)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate()
+    }
+
+    /// Which path `multiply` takes for a weight type.
+    enum Path { case float, block32, kquant, dequant }
+
+    static func path(for type: GGMLType) -> Path {
+        switch type {
+        case .f32, .f16, .bf16: return .float
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return .block32
+        case .q4_K, .q5_K, .q6_K: return .kquant
+        default: return .dequant
+        }
+    }
 
     /// `y[s * w.rows + r] = dot(W[r], x[s * w.cols ..< (s+1) * w.cols])` for `s < nSeq`.
     public func multiply(_ w: WeightMatrix, x: UnsafePointer<Float>, nSeq: Int, y: UnsafeMutablePointer<Float>) {
-        precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape beyond preallocated scratch")
-        let threads = pool.threadCount
-        pool.parallelFor(threads) { t in
-            let lo = w.rows * t / threads
-            let hi = w.rows * (t + 1) / threads
-            let row = self.scratch + t * self.maxCols
-            for r in lo..<hi {
-                Dequantize.row(w.type, w.data + r * w.rowBytes, into: row, count: w.cols)
-                for s in 0..<nSeq {
-                    let xs = x + s * w.cols
-                    var acc: Float = 0
-                    for k in 0..<w.cols { acc += row[k] * xs[k] }
-                    y[s * w.rows + r] = acc
+        precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w.rows)x\(w.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
+        precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
+        if nSeq <= 0 || w.rows <= 0 { return }
+        let path = Self.path(for: w.type)
+        // 1. Quantize the activations once.
+        switch path {
+        case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
+        case .kquant: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: true)
+        default: break
+        }
+        // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
+        let tile = max(1, rowsPerTask)
+        let tiles = (w.rows + tile - 1) / tile
+        pool.parallelFor(tiles) { t in
+            let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+            switch path {
+            case .float: self.floatRows(w, x, nSeq, y, r0, r1)
+            case .block32: self.block32Rows(w, nSeq, y, r0, r1)
+            case .kquant: self.kquantRows(w, nSeq, y, r0, r1)
+            case .dequant: self.dequantRows(w, x, nSeq, y, r0, r1)
+            }
+        }
+    }
+
+    // MARK: Activation quantization
+
+    private func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
+        let quantizeSeq = { (s: Int) in
+            let src = x + s * cols
+            let q = self.xq + s * self.maxCols
+            if superBlocks {
+                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * (self.maxBlocks32 * 2))
+            } else {
+                ActivationQuant.q8_0(src, cols, q, self.xd + s * self.maxBlocks32, self.xs + s * self.maxBlocks32)
+            }
+        }
+        if nSeq >= 4 {
+            pool.parallelFor(nSeq, quantizeSeq)
+        } else {
+            for s in 0..<nSeq { quantizeSeq(s) }
+        }
+    }
+
+    // MARK: Row loops
+
+    private func block32Rows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        switch w.type {
+        case .q4_0: block32Rows(Q4_0Block.self, w, nSeq, y, r0, r1)
+        case .q4_1: block32Rows(Q4_1Block.self, w, nSeq, y, r0, r1)
+        case .q5_0: block32Rows(Q5_0Block.self, w, nSeq, y, r0, r1)
+        case .q5_1: block32Rows(Q5_1Block.self, w, nSeq, y, r0, r1)
+        case .q8_0: block32Rows(Q8_0Block.self, w, nSeq, y, r0, r1)
+        default: preconditionFailure("block32Rows: \(w.type)")
+        }
+    }
+
+    @inline(__always)
+    private func block32Rows<B: Block32>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 32
+        let rowBytes = w.rowBytes
+        var s = 0
+        while s < nSeq {
+            let take = min(4, nSeq - s)
+            let x = UnsafePointer(xq + s * maxCols)
+            let d = UnsafePointer(xd + s * maxBlocks32), sm = UnsafePointer(xs + s * maxBlocks32)
+            for r in r0..<r1 {
+                let row = w.data + r * rowBytes
+                if take == 4 {
+                    let v = Kernels.block32(B.self, W4.self, row, nb, x, maxCols, d, sm, maxBlocks32)
+                    for k in 0..<4 { y[(s + k) * w.rows + r] = v[k] }
+                } else {
+                    for k in 0..<take {
+                        let v = Kernels.block32(B.self, W1.self, row, nb, x + k * maxCols, maxCols, d + k * maxBlocks32, sm + k * maxBlocks32, maxBlocks32)
+                        y[(s + k) * w.rows + r] = v[0]
+                    }
+                }
+            }
+            s += take
+        }
+    }
+
+    private func kquantRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        switch w.type {
+        case .q4_K: kquantRows(Q4_KBlock.self, w, nSeq, y, r0, r1)
+        case .q5_K: kquantRows(Q5_KBlock.self, w, nSeq, y, r0, r1)
+        case .q6_K: kquantRows(Q6_KBlock.self, w, nSeq, y, r0, r1)
+        default: preconditionFailure("kquantRows: \(w.type)")
+        }
+    }
+
+    @inline(__always)
+    private func kquantRows<B: KBlock>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 256
+        let rowBytes = w.rowBytes
+        let bsStride = maxBlocks32 * 2
+        var s = 0
+        while s < nSeq {
+            let take = min(4, nSeq - s)
+            let x = UnsafePointer(xq + s * maxCols)
+            let d = UnsafePointer(xd + s * maxBlocks32), bs = UnsafePointer(xbs + s * bsStride)
+            for r in r0..<r1 {
+                let row = w.data + r * rowBytes
+                if take == 4 {
+                    let v = Kernels.kquant(B.self, W4.self, row, nb, x, maxCols, d, maxBlocks32, bs, bsStride)
+                    for k in 0..<4 { y[(s + k) * w.rows + r] = v[k] }
+                } else {
+                    for k in 0..<take {
+                        let v = Kernels.kquant(B.self, W1.self, row, nb, x + k * maxCols, maxCols, d + k * maxBlocks32, maxBlocks32,
+                                               bs + k * bsStride, bsStride)
+                        y[(s + k) * w.rows + r] = v[0]
+                    }
+                }
+            }
+            s += take
+        }
+    }
+
+    private func floatRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let n = w.cols
+        for r in r0..<r1 {
+            switch w.type {
+            case .f32:
+                let row = (w.data + r * n * 4).assumingMemoryBound(to: Float.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dot(row, x + s * n, n) }
+            case .f16:
+                let row = (w.data + r * n * 2).assumingMemoryBound(to: UInt16.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dotF16(row, x + s * n, n) }
+            default: // bf16
+                let row = (w.data + r * n * 2).assumingMemoryBound(to: UInt16.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = Kernels.dotBF16(row, x + s * n, n) }
+            }
+        }
+    }
+
+    private func dequantRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>,
+                             _ r0: Int, _ r1: Int) {
+        // Slow path for Q2_K / Q3_K / Q8_K: dequantize each row once, reuse it for every sequence.
+        let n = w.cols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buf in
+            let row = buf.baseAddress!
+            for r in r0..<r1 {
+                Dequantize.row(w.type, w.data + r * w.rowBytes, into: row, count: n)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dot(row, x + s * n, n) }
+            }
+        }
+    }
+}
+
+// MARK: - Activation quantization
+
+enum ActivationQuant {
+    /// Blocks of 32: scale amax/127, quants rounded to nearest; also `scale · Σq` per block.
+    @inline(__always)
+    static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
+                     _ s: UnsafeMutablePointer<Float>) {
+        let rx = UnsafeRawPointer(x), rq = UnsafeMutableRawPointer(q)
+        for b in 0..<(n / 32) {
+            let o = 128 * b
+            let v0 = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let v1 = rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
+            let v2 = rx.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self)
+            let v3 = rx.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
+            let m = pointwiseMax(pointwiseMax(vabs(v0), vabs(v1)), pointwiseMax(vabs(v2), vabs(v3)))
+            let amax = m.max()
+            let scale = amax / 127
+            let inv: Float = amax > 0 ? 127 / amax : 0
+            let i0 = roundToInt(v0 * inv), i1 = roundToInt(v1 * inv), i2 = roundToInt(v2 * inv), i3 = roundToInt(v3 * inv)
+            let lo = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i0, highHalf: i1))
+            let hi = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i2, highHalf: i3))
+            rq.storeBytes(of: lo, toByteOffset: 64 * b, as: SIMD16<Int16>.self)
+            rq.storeBytes(of: hi, toByteOffset: 64 * b + 32, as: SIMD16<Int16>.self)
+            d[b] = scale
+            s[b] = scale * Float(VectorOps.hsum((i0 &+ i1) &+ (i2 &+ i3)))
+        }
+    }
+
+    /// Super-blocks of 256: scale amax/127 per 256, plus per-16 sums of the quants.
+    @inline(__always)
+    static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
+                    _ bsums: UnsafeMutablePointer<Int32>) {
+        let rx = UnsafeRawPointer(x), rq = UnsafeMutableRawPointer(q)
+        for b in 0..<(n / 256) {
+            var m = SIMD8<Float>()
+            for k in 0..<32 { m = pointwiseMax(m, vabs(rx.loadUnaligned(fromByteOffset: 1024 * b + 32 * k, as: SIMD8<Float>.self))) }
+            let amax = m.max()
+            let inv: Float = amax > 0 ? 127 / amax : 0
+            d[b] = amax / 127
+            for g in 0..<16 {
+                let o = 1024 * b + 64 * g
+                let i0 = roundToInt(rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) * inv)
+                let i1 = roundToInt(rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) * inv)
+                rq.storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i0, highHalf: i1)),
+                              toByteOffset: 512 * b + 32 * g, as: SIMD16<Int16>.self)
+                bsums[16 * b + g] = VectorOps.hsum(i0 &+ i1)
+            }
+        }
+    }
+
+    /// Lane-wise |v| by clearing the sign bits.
+    @inline(__always)
+    static func vabs(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func roundToInt(_ v: SIMD8<Float>) -> SIMD8<Int32> {
+        SIMD8<Int32>(v.rounded(.toNearestOrEven), rounding: .towardZero)
+    }
+}
+
+// MARK: - Kernels
+
+/// Compile-time number of sequences a kernel serves per weight pass.
+protocol SeqWidth { static var n: Int { get } }
+enum W1: SeqWidth { static var n: Int { 1 } }
+enum W4: SeqWidth { static var n: Int { 4 } }
+
+/// Four SIMD8<Float> accumulators addressed by a constant index after unrolling.
+struct Acc4 {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    @inline(__always) subscript(i: Int) -> SIMD8<Float> {
+        get { i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3 }
+        set {
+            switch i {
+            case 0: a0 = newValue
+            case 1: a1 = newValue
+            case 2: a2 = newValue
+            default: a3 = newValue
+            }
+        }
+    }
+}
+
+/// A 32-element weight block decoded to integers: value = d · q + m.
+protocol Block32 {
+    static var bytes: Int { get }
+    static var hasMin: Bool { get }
+    /// Quants of elements 0..<16 and 16..<32, the scale d and the offset m.
+    static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float)
+}
+
+@inline(__always) func widen(_ v: SIMD8<Int16>) -> SIMD8<Int32> { SIMD8<Int32>(truncatingIfNeeded: v) }
+@inline(__always) func u8to16(_ v: SIMD16<UInt8>) -> SIMD16<Int16> { SIMD16<Int16>(truncatingIfNeeded: v) }
+
+/// Bit i of a 16-bit mask, spread over 16 lanes as 0 or 16 (the fifth bit of Q5 quants).
+@inline(__always) func fifthBits(_ bits: UInt32) -> SIMD16<Int16> {
+    let lanes = SIMD16<UInt16>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    let v = (SIMD16<UInt16>(repeating: UInt16(truncatingIfNeeded: bits)) &>> lanes) & 1
+    return SIMD16<Int16>(truncatingIfNeeded: v &<< 4)
+}
+
+enum Q4_0Block: Block32 {
+    static var bytes: Int { 18 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qs = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        let eight = SIMD16<Int16>(repeating: 8)
+        return (u8to16(qs & 0xF) &- eight, u8to16(qs &>> 4) &- eight, loadHalf(p, 0), 0)
+    }
+}
+
+enum Q4_1Block: Block32 {
+    static var bytes: Int { 20 }
+    static var hasMin: Bool { true }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qs = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
+        return (u8to16(qs & 0xF), u8to16(qs &>> 4), loadHalf(p, 0), loadHalf(p, 2))
+    }
+}
+
+enum Q5_0Block: Block32 {
+    static var bytes: Int { 22 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+        let qs = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
+        let sixteen = SIMD16<Int16>(repeating: 16)
+        let lo = (u8to16(qs & 0xF) | fifthBits(qh)) &- sixteen
+        let hi = (u8to16(qs &>> 4) | fifthBits(qh >> 16)) &- sixteen
+        return (lo, hi, loadHalf(p, 0), 0)
+    }
+}
+
+enum Q5_1Block: Block32 {
+    static var bytes: Int { 24 }
+    static var hasMin: Bool { true }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let qs = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<UInt8>.self)
+        return (u8to16(qs & 0xF) | fifthBits(qh), u8to16(qs &>> 4) | fifthBits(qh >> 16), loadHalf(p, 0), loadHalf(p, 2))
+    }
+}
+
+enum Q8_0Block: Block32 {
+    static var bytes: Int { 34 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
+        let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
+        return (SIMD16<Int16>(truncatingIfNeeded: a), SIMD16<Int16>(truncatingIfNeeded: b), loadHalf(p, 0), 0)
+    }
+}
+
+/// A 256-element K-quant super-block: `dot` returns d_w·d_x·Σ scale·(q·x) − dmin_w·d_x·Σ min·bsum
+/// as integer pieces for one activation row.
+protocol KBlock {
+    static var bytes: Int { get }
+    /// Calls `group(j, lo, hi, scaleLo, scaleHi)` for each 32-element group j (0..<8) with the
+    /// quants of elements 32j..<32j+16 and 32j+16..<32j+32 and the integer scales of those halves.
+    static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
+    /// Super-block scale d and min scale dmin (0 for types without mins).
+    static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
+    /// Σ_j min_j · (activation sum over group j) with `bsums` the per-16 activation sums.
+    static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32
+}
+
+enum Q4_KBlock: KBlock {
+    static var bytes: Int { 144 }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        for c in 0..<4 {
+            let a = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt8>.self)
+            let b = p.loadUnaligned(fromByteOffset: 32 + 32 * c, as: SIMD16<UInt8>.self)
+            let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
+            group(2 * c, u8to16(a & 0xF), u8to16(b & 0xF), s0, s0)
+            group(2 * c + 1, u8to16(a &>> 4), u8to16(b &>> 4), s1, s1)
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 {
+        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        var s: Int32 = 0
+        for j in 0..<8 { s &+= Int32(kScaleMin(j, sc).min) &* (bsums[2 * j] &+ bsums[2 * j + 1]) }
+        return s
+    }
+}
+
+enum Q5_KBlock: KBlock {
+    static var bytes: Int { 176 }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        let h0 = u8to16(p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self))
+        let h1 = u8to16(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self))
+        let one = SIMD16<Int16>(repeating: 1)
+        for c in 0..<4 {
+            let a = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt8>.self)
+            let b = p.loadUnaligned(fromByteOffset: 64 + 32 * c, as: SIMD16<UInt8>.self)
+            let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
+            let sh0 = Int16(2 * c), sh1 = Int16(2 * c + 1)
+            group(2 * c, u8to16(a & 0xF) | (((h0 &>> sh0) & one) &<< 4), u8to16(b & 0xF) | (((h1 &>> sh0) & one) &<< 4), s0, s0)
+            group(2 * c + 1, u8to16(a &>> 4) | (((h0 &>> sh1) & one) &<< 4), u8to16(b &>> 4) | (((h1 &>> sh1) & one) &<< 4), s1, s1)
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 {
+        Q4_KBlock.minDot(p, bsums)
+    }
+}
+
+enum Q6_KBlock: KBlock {
+    static var bytes: Int { 210 }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 192).assumingMemoryBound(to: Int8.self)
+        let three = SIMD16<UInt8>(repeating: 3)
+        let bias = SIMD16<Int16>(repeating: 32)
+        for n in 0..<2 {
+            let h0 = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt8>.self)
+            let h1 = p.loadUnaligned(fromByteOffset: 144 + 32 * n, as: SIMD16<UInt8>.self)
+            let l0 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt8>.self)
+            let l1 = p.loadUnaligned(fromByteOffset: 64 * n + 16, as: SIMD16<UInt8>.self)
+            let l2 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt8>.self)
+            let l3 = p.loadUnaligned(fromByteOffset: 64 * n + 48, as: SIMD16<UInt8>.self)
+            for qd in 0..<4 {
+                let (a, b) = (qd & 1) == 0 ? (l0, l1) : (l2, l3)
+                let na = qd < 2 ? a & 0xF : a &>> 4
+                let nb = qd < 2 ? b & 0xF : b &>> 4
+                let sh = UInt8(2 * qd)
+                let qa = u8to16(na | (((h0 &>> sh) & three) &<< 4)) &- bias
+                let qb = u8to16(nb | (((h1 &>> sh) & three) &<< 4)) &- bias
+                let g = 4 * n + qd
+                group(g, qa, qb, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
+            }
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+}
+
+enum Kernels {
+    /// Dot products of one row of 32-blocks with `W.n` activation rows (quantized, stride `xStride`
+    /// elements; scales and scaled sums with stride `dStride` blocks).
+    @inline(__always)
+    static func block32<B: Block32, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
+                                                   _ x: UnsafePointer<Int16>, _ xStride: Int,
+                                                   _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ dStride: Int) -> SIMD4<Float> {
+        var acc = Acc4()
+        var macc = SIMD4<Float>()
+        let rx = UnsafeRawPointer(x)
+        for b in 0..<nb {
+            let (lo, hi, d, m) = B.decode(row + b * B.bytes)
+            for s in 0..<W.n {
+                let xo = 2 * (s * xStride + 32 * b)
+                let xl = rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                let xh = rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                let p = lo &* xl &+ hi &* xh
+                let i = widen(p.lowHalf) &+ widen(p.highHalf)
+                acc[s].addProduct(SIMD8<Float>(i), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+                if B.hasMin { macc[s] += m * xs[s * dStride + b] }
+            }
+        }
+        var out = SIMD4<Float>()
+        for s in 0..<W.n { out[s] = VectorOps.hsum(acc[s]) + macc[s] }
+        return out
+    }
+
+    /// Dot products of one row of K-quant super-blocks with `W.n` activation rows.
+    @inline(__always)
+    static func kquant<B: KBlock, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
+                                                 _ x: UnsafePointer<Int16>, _ xStride: Int,
+                                                 _ xd: UnsafePointer<Float>, _ dStride: Int,
+                                                 _ bsums: UnsafePointer<Int32>, _ bsStride: Int) -> SIMD4<Float> {
+        var acc = Acc4()
+        var macc = SIMD4<Float>()
+        let rx = UnsafeRawPointer(x)
+        for b in 0..<nb {
+            let blk = row + b * B.bytes
+            var isum0 = SIMD8<Int32>(), isum1 = SIMD8<Int32>(), isum2 = SIMD8<Int32>(), isum3 = SIMD8<Int32>()
+            B.groups(blk) { j, lo, hi, sLo, sHi in
+                for s in 0..<W.n {
+                    let xo = 2 * (s * xStride + 256 * b + 32 * j)
+                    let pl = lo &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                    let ph = hi &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    let v = (widen(pl.lowHalf) &+ widen(pl.highHalf)) &* SIMD8<Int32>(repeating: sLo)
+                        &+ (widen(ph.lowHalf) &+ widen(ph.highHalf)) &* SIMD8<Int32>(repeating: sHi)
+                    switch s {
+                    case 0: isum0 &+= v
+                    case 1: isum1 &+= v
+                    case 2: isum2 &+= v
+                    default: isum3 &+= v
+                    }
+                }
+            }
+            let (d, dmin) = B.scales(blk)
+            for s in 0..<W.n {
+                let dx = xd[s * dStride + b]
+                let isum = s == 0 ? isum0 : s == 1 ? isum1 : s == 2 ? isum2 : isum3
+                acc[s].addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                if dmin != 0 {
+                    macc[s] += dmin * dx * Float(B.minDot(blk, bsums + s * bsStride + 16 * b))
                 }
             }
         }
+        var out = SIMD4<Float>()
+        for s in 0..<W.n { out[s] = VectorOps.hsum(acc[s]) - macc[s] }
+        return out
+    }
+
+    /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.
+    @inline(__always)
+    static func dotBF16(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var s0 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let w = SIMD8<UInt32>(truncatingIfNeeded: ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
+            s0.addProduct(unsafeBitCast(w, to: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = VectorOps.hsum(s0)
+        while i < n { s += Float(bitPattern: UInt32(a[i]) << 16) * b[i]; i += 1 }
+        return s
     }
 }
