@@ -228,63 +228,71 @@ public final class MatMulEngine: @unchecked Sendable {
 
 // MARK: - Activation quantization
 
+/// 8-bit activation quantization into the layout the kernels read.
+///
+/// Quants are stored as Int16, and inside every group of 32 elements in the order
+/// "even elements, then odd elements" (element 2i at slot i, element 2i+1 at slot 16+i). That is
+/// the order in which 16-bit lanes over pairs of weight bytes deliver the weights (low byte:
+/// even element, high byte: odd element), so the kernels need no byte shuffles or widening.
 enum ActivationQuant {
-    /// Blocks of 32: scale amax/127, quants rounded to nearest; also `scale · Σq` per block.
+    /// Slot of element `k` (0..<32) of a group in the even/odd layout.
+    @inline(__always) static func slot(_ k: Int) -> Int { (k & 1) == 0 ? k >> 1 : 16 + (k >> 1) }
+
+    /// Blocks of 32: scale amax/127, quants rounded to nearest even; also `scale · Σq` per block.
     @inline(__always)
     static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                      _ s: UnsafeMutablePointer<Float>) {
-        let rx = UnsafeRawPointer(x), rq = UnsafeMutableRawPointer(q)
         for b in 0..<(n / 32) {
-            let o = 128 * b
-            let v0 = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let v1 = rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
-            let v2 = rx.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self)
-            let v3 = rx.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
-            let m = pointwiseMax(pointwiseMax(vabs(v0), vabs(v1)), pointwiseMax(vabs(v2), vabs(v3)))
-            let amax = m.max()
-            let scale = amax / 127
+            let xb = x + 32 * b, qb = q + 32 * b
+            let amax = absMax(xb, 32)
             let inv: Float = amax > 0 ? 127 / amax : 0
-            let i0 = roundToInt(v0 * inv), i1 = roundToInt(v1 * inv), i2 = roundToInt(v2 * inv), i3 = roundToInt(v3 * inv)
-            let lo = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i0, highHalf: i1))
-            let hi = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i2, highHalf: i3))
-            rq.storeBytes(of: lo, toByteOffset: 64 * b, as: SIMD16<Int16>.self)
-            rq.storeBytes(of: hi, toByteOffset: 64 * b + 32, as: SIMD16<Int16>.self)
-            d[b] = scale
-            s[b] = scale * Float(VectorOps.hsum((i0 &+ i1) &+ (i2 &+ i3)))
+            var sum = 0
+            for i in 0..<16 {
+                let e = Int16((xb[2 * i] * inv).rounded(.toNearestOrEven))
+                let o = Int16((xb[2 * i + 1] * inv).rounded(.toNearestOrEven))
+                qb[i] = e; qb[16 + i] = o
+                sum += Int(e) + Int(o)
+            }
+            d[b] = amax / 127
+            s[b] = d[b] * Float(sum)
         }
     }
 
-    /// Super-blocks of 256: scale amax/127 per 256, plus per-16 sums of the quants.
+    /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
+    /// per-16 sums of the quants in the original element order.
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                     _ bsums: UnsafeMutablePointer<Int32>) {
-        let rx = UnsafeRawPointer(x), rq = UnsafeMutableRawPointer(q)
         for b in 0..<(n / 256) {
-            var m = SIMD8<Float>()
-            for k in 0..<32 { m = pointwiseMax(m, vabs(rx.loadUnaligned(fromByteOffset: 1024 * b + 32 * k, as: SIMD8<Float>.self))) }
-            let amax = m.max()
+            let xb = x + 256 * b
+            let amax = absMax(xb, 256)
             let inv: Float = amax > 0 ? 127 / amax : 0
             d[b] = amax / 127
-            for g in 0..<16 {
-                let o = 1024 * b + 64 * g
-                let i0 = roundToInt(rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) * inv)
-                let i1 = roundToInt(rx.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) * inv)
-                rq.storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(lowHalf: i0, highHalf: i1)),
-                              toByteOffset: 512 * b + 32 * g, as: SIMD16<Int16>.self)
-                bsums[16 * b + g] = VectorOps.hsum(i0 &+ i1)
+            for g in 0..<8 {
+                let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
+                var s0: Int32 = 0, s1: Int32 = 0
+                for i in 0..<16 {
+                    let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
+                    let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
+                    qg[i] = e; qg[16 + i] = o
+                    if i < 8 { s0 += Int32(e) + Int32(o) } else { s1 += Int32(e) + Int32(o) }
+                }
+                bsums[16 * b + 2 * g] = s0
+                bsums[16 * b + 2 * g + 1] = s1
             }
         }
     }
 
-    /// Lane-wise |v| by clearing the sign bits.
     @inline(__always)
-    static func vabs(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func roundToInt(_ v: SIMD8<Float>) -> SIMD8<Int32> {
-        SIMD8<Int32>(v.rounded(.toNearestOrEven), rounding: .towardZero)
+    static func absMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let r = UnsafeRawPointer(x)
+        var m = SIMD8<Float>()
+        for k in 0..<(n / 8) {
+            let v = unsafeBitCast(unsafeBitCast(r.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self), to: SIMD8<UInt32>.self) & 0x7fff_ffff,
+                                  to: SIMD8<Float>.self)
+            m = m.replacing(with: v, where: v .> m)
+        }
+        return m.max()
     }
 }
 
@@ -311,31 +319,49 @@ struct Acc4 {
     }
 }
 
+/// Adds adjacent Int16 lanes into Int32 lanes (what `pmaddwd` against ones does).
+@inline(__always) func pairSum(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
+    let u = unsafeBitCast(p, to: SIMD8<Int32>.self)
+    return ((u &<< 16) &>> 16) &+ (u &>> 16)
+}
+
+@inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
+
+/// 16 lanes of two 8-lane halves.
+@inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
+
+/// The fifth bits of the even (`odd == false`) or odd elements of a Q5_0/Q5_1 block, as 0 or 16,
+/// in the even/odd lane order.
+@inline(__always) func fifthBits(_ qh: UInt32, odd: Bool) -> SIMD16<Int16> {
+    let base = join(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh)), SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
+    let shifts = odd ? SIMD16<UInt16>(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
+                     : SIMD16<UInt16>(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
+    return asInt16(((base &>> shifts) & 1) &<< 4)
+}
+
 /// A 32-element weight block decoded to integers: value = d · q + m.
 protocol Block32 {
     static var bytes: Int { get }
     static var hasMin: Bool { get }
-    /// Quants of elements 0..<16 and 16..<32, the scale d and the offset m.
+    /// Quants of the even and the odd elements (see `ActivationQuant`), the scale d and offset m.
     static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float)
 }
 
-@inline(__always) func widen(_ v: SIMD8<Int16>) -> SIMD8<Int32> { SIMD8<Int32>(truncatingIfNeeded: v) }
-@inline(__always) func u8to16(_ v: SIMD16<UInt8>) -> SIMD16<Int16> { SIMD16<Int16>(truncatingIfNeeded: v) }
-
-/// Bit i of a 16-bit mask, spread over 16 lanes as 0 or 16 (the fifth bit of Q5 quants).
-@inline(__always) func fifthBits(_ bits: UInt32) -> SIMD16<Int16> {
-    let lanes = SIMD16<UInt16>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    let v = (SIMD16<UInt16>(repeating: UInt16(truncatingIfNeeded: bits)) &>> lanes) & 1
-    return SIMD16<Int16>(truncatingIfNeeded: v &<< 4)
+/// Nibbles of 16 Q4/Q5 bytes: lanes 0..<8 from the low nibbles (elements 0..<16), lanes 8..<16
+/// from the high nibbles (elements 16..<32); even elements from the low byte of each pair.
+@inline(__always) func nibbles(_ p: UnsafeRawPointer, _ offset: Int) -> (SIMD16<UInt16>, SIMD16<UInt16>) {
+    let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt16>.self)
+    let w = join(v, v &>> 4)
+    return (w & 0xF, (w &>> 8) & 0xF)
 }
 
 enum Q4_0Block: Block32 {
     static var bytes: Int { 18 }
     static var hasMin: Bool { false }
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
-        let qs = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        let (e, o) = nibbles(p, 2)
         let eight = SIMD16<Int16>(repeating: 8)
-        return (u8to16(qs & 0xF) &- eight, u8to16(qs &>> 4) &- eight, loadHalf(p, 0), 0)
+        return (asInt16(e) &- eight, asInt16(o) &- eight, loadHalf(p, 0), 0)
     }
 }
 
@@ -343,8 +369,8 @@ enum Q4_1Block: Block32 {
     static var bytes: Int { 20 }
     static var hasMin: Bool { true }
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
-        let qs = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-        return (u8to16(qs & 0xF), u8to16(qs &>> 4), loadHalf(p, 0), loadHalf(p, 2))
+        let (e, o) = nibbles(p, 4)
+        return (asInt16(e), asInt16(o), loadHalf(p, 0), loadHalf(p, 2))
     }
 }
 
@@ -353,11 +379,9 @@ enum Q5_0Block: Block32 {
     static var hasMin: Bool { false }
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-        let qs = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
+        let (e, o) = nibbles(p, 6)
         let sixteen = SIMD16<Int16>(repeating: 16)
-        let lo = (u8to16(qs & 0xF) | fifthBits(qh)) &- sixteen
-        let hi = (u8to16(qs &>> 4) | fifthBits(qh >> 16)) &- sixteen
-        return (lo, hi, loadHalf(p, 0), 0)
+        return ((asInt16(e) | fifthBits(qh, odd: false)) &- sixteen, (asInt16(o) | fifthBits(qh, odd: true)) &- sixteen, loadHalf(p, 0), 0)
     }
 }
 
@@ -366,8 +390,8 @@ enum Q5_1Block: Block32 {
     static var hasMin: Bool { true }
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-        let qs = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<UInt8>.self)
-        return (u8to16(qs & 0xF) | fifthBits(qh), u8to16(qs &>> 4) | fifthBits(qh >> 16), loadHalf(p, 0), loadHalf(p, 2))
+        let (e, o) = nibbles(p, 8)
+        return (asInt16(e) | fifthBits(qh, odd: false), asInt16(o) | fifthBits(qh, odd: true), loadHalf(p, 0), loadHalf(p, 2))
     }
 }
 
@@ -375,18 +399,16 @@ enum Q8_0Block: Block32 {
     static var bytes: Int { 34 }
     static var hasMin: Bool { false }
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
-        let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-        let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-        return (SIMD16<Int16>(truncatingIfNeeded: a), SIMD16<Int16>(truncatingIfNeeded: b), loadHalf(p, 0), 0)
+        let v = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int16>.self)
+        return ((v &<< 8) &>> 8, v &>> 8, loadHalf(p, 0), 0)
     }
 }
 
-/// A 256-element K-quant super-block: `dot` returns d_w·d_x·Σ scale·(q·x) − dmin_w·d_x·Σ min·bsum
-/// as integer pieces for one activation row.
+/// A 256-element K-quant super-block, visited as 8 groups of 32.
 protocol KBlock {
     static var bytes: Int { get }
-    /// Calls `group(j, lo, hi, scaleLo, scaleHi)` for each 32-element group j (0..<8) with the
-    /// quants of elements 32j..<32j+16 and 32j+16..<32j+32 and the integer scales of those halves.
+    /// Calls `group(j, even, odd, scaleLo, scaleHi)` for each 32-element group j (0..<8) with the
+    /// quants in even/odd order and the integer scales of elements 0..<16 and 16..<32 of the group.
     static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
     /// Super-block scale d and min scale dmin (0 for types without mins).
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
@@ -399,11 +421,10 @@ enum Q4_KBlock: KBlock {
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
         for c in 0..<4 {
-            let a = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt8>.self)
-            let b = p.loadUnaligned(fromByteOffset: 32 + 32 * c, as: SIMD16<UInt8>.self)
+            let v = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt16>.self)
             let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
-            group(2 * c, u8to16(a & 0xF), u8to16(b & 0xF), s0, s0)
-            group(2 * c + 1, u8to16(a &>> 4), u8to16(b &>> 4), s1, s1)
+            group(2 * c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
+            group(2 * c + 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
         }
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
@@ -419,16 +440,15 @@ enum Q5_KBlock: KBlock {
     static var bytes: Int { 176 }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
-        let h0 = u8to16(p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self))
-        let h1 = u8to16(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self))
-        let one = SIMD16<Int16>(repeating: 1)
+        let h = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt16>.self)
         for c in 0..<4 {
-            let a = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt8>.self)
-            let b = p.loadUnaligned(fromByteOffset: 64 + 32 * c, as: SIMD16<UInt8>.self)
+            let v = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt16>.self)
             let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
-            let sh0 = Int16(2 * c), sh1 = Int16(2 * c + 1)
-            group(2 * c, u8to16(a & 0xF) | (((h0 &>> sh0) & one) &<< 4), u8to16(b & 0xF) | (((h1 &>> sh0) & one) &<< 4), s0, s0)
-            group(2 * c + 1, u8to16(a &>> 4) | (((h0 &>> sh1) & one) &<< 4), u8to16(b &>> 4) | (((h1 &>> sh1) & one) &<< 4), s1, s1)
+            let b0 = UInt16(2 * c), b1 = UInt16(2 * c + 1)
+            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 + 8)) & 1) &<< 4
+            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 + 8)) & 1) &<< 4
+            group(2 * c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
+            group(2 * c + 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
         }
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
@@ -441,24 +461,18 @@ enum Q6_KBlock: KBlock {
     static var bytes: Int { 210 }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 192).assumingMemoryBound(to: Int8.self)
-        let three = SIMD16<UInt8>(repeating: 3)
         let bias = SIMD16<Int16>(repeating: 32)
         for n in 0..<2 {
-            let h0 = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt8>.self)
-            let h1 = p.loadUnaligned(fromByteOffset: 144 + 32 * n, as: SIMD16<UInt8>.self)
-            let l0 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt8>.self)
-            let l1 = p.loadUnaligned(fromByteOffset: 64 * n + 16, as: SIMD16<UInt8>.self)
-            let l2 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt8>.self)
-            let l3 = p.loadUnaligned(fromByteOffset: 64 * n + 48, as: SIMD16<UInt8>.self)
+            let h = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt16>.self)
+            let l01 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt16>.self)
+            let l23 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt16>.self)
             for qd in 0..<4 {
-                let (a, b) = (qd & 1) == 0 ? (l0, l1) : (l2, l3)
-                let na = qd < 2 ? a & 0xF : a &>> 4
-                let nb = qd < 2 ? b & 0xF : b &>> 4
-                let sh = UInt8(2 * qd)
-                let qa = u8to16(na | (((h0 &>> sh) & three) &<< 4)) &- bias
-                let qb = u8to16(nb | (((h1 &>> sh) & three) &<< 4)) &- bias
+                let v = (qd & 1) == 0 ? l01 : l23
+                let ns = UInt16(qd < 2 ? 0 : 4), hs = UInt16(2 * qd)
+                let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
+                let o = ((v &>> (ns + 8)) & 0xF) | (((h &>> (hs + 8)) & 3) &<< 4)
                 let g = 4 * n + qd
-                group(g, qa, qb, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
+                group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
             }
         }
     }
@@ -477,14 +491,12 @@ enum Kernels {
         var macc = SIMD4<Float>()
         let rx = UnsafeRawPointer(x)
         for b in 0..<nb {
-            let (lo, hi, d, m) = B.decode(row + b * B.bytes)
+            let (e, o, d, m) = B.decode(row + b * B.bytes)
             for s in 0..<W.n {
                 let xo = 2 * (s * xStride + 32 * b)
-                let xl = rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
-                let xh = rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                let p = lo &* xl &+ hi &* xh
-                let i = widen(p.lowHalf) &+ widen(p.highHalf)
-                acc[s].addProduct(SIMD8<Float>(i), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+                let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                    &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                acc[s].addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
                 if B.hasMin { macc[s] += m * xs[s * dStride + b] }
             }
         }
@@ -505,13 +517,13 @@ enum Kernels {
         for b in 0..<nb {
             let blk = row + b * B.bytes
             var isum0 = SIMD8<Int32>(), isum1 = SIMD8<Int32>(), isum2 = SIMD8<Int32>(), isum3 = SIMD8<Int32>()
-            B.groups(blk) { j, lo, hi, sLo, sHi in
+            B.groups(blk) { j, e, o, sLo, sHi in
+                let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
                 for s in 0..<W.n {
                     let xo = 2 * (s * xStride + 256 * b + 32 * j)
-                    let pl = lo &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
-                    let ph = hi &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                    let v = (widen(pl.lowHalf) &+ widen(pl.highHalf)) &* SIMD8<Int32>(repeating: sLo)
-                        &+ (widen(ph.lowHalf) &+ widen(ph.highHalf)) &* SIMD8<Int32>(repeating: sHi)
+                    let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                        &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    let v = pairSum(p) &* scale
                     switch s {
                     case 0: isum0 &+= v
                     case 1: isum1 &+= v
@@ -542,8 +554,13 @@ enum Kernels {
         var s0 = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
-            let w = SIMD8<UInt32>(truncatingIfNeeded: ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            s0.addProduct(unsafeBitCast(w, to: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            let h = ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD4<UInt32>.self)
+            // Two bf16 per 32-bit lane: low halves shifted up, high halves masked in place.
+            let lo = unsafeBitCast(h &<< 16, to: SIMD4<Float>.self), hi = unsafeBitCast(h & 0xFFFF_0000, to: SIMD4<Float>.self)
+            let bv = rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            // b in matching order: even elements with lo, odd with hi.
+            let be = SIMD4<Float>(bv[0], bv[2], bv[4], bv[6]), bo = SIMD4<Float>(bv[1], bv[3], bv[5], bv[7])
+            s0.addProduct(SIMD8<Float>(lowHalf: lo, highHalf: hi), SIMD8<Float>(lowHalf: be, highHalf: bo))
             i += 8
         }
         var s = VectorOps.hsum(s0)

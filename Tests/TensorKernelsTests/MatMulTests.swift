@@ -63,9 +63,15 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
             if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
         }
         let block = superBlocks ? 256 : 32
-        for k in 0..<cols { out[seq * cols + k] = Float(q[k]) * d[k / block] }
-        if superBlocks { // bsums must be the per-16 sums of the quants
-            for g in 0..<(cols / 16) { #expect(bs[g] == (0..<16).reduce(Int32(0)) { $0 + Int32(q[16 * g + $1]) }) }
+        // Quants sit in even/odd order inside each group of 32.
+        func quant(_ k: Int) -> Int16 { q[(k & ~31) + ActivationQuant.slot(k & 31)] }
+        for k in 0..<cols { out[seq * cols + k] = Float(quant(k)) * d[k / block] }
+        if superBlocks { // bsums must be the per-16 sums of the quants, in element order
+            for g in 0..<(cols / 16) {
+                var sum: Int32 = 0
+                for i in 0..<16 { sum += Int32(quant(16 * g + i)) }
+                #expect(bs[g] == sum)
+            }
         }
     }
     return out
