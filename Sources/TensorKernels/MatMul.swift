@@ -41,7 +41,7 @@ public final class MatMulEngine: @unchecked Sendable {
     private let xd: UnsafeMutablePointer<Float>
     /// Per-32-block `scale · Σq` (for weight types with a min), `[maxSeq][maxCols / 32]`.
     private let xs: UnsafeMutablePointer<Float>
-    /// Per-16 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 16]`.
+    /// Per-32 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 32]`.
     private let xbs: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
 
@@ -57,7 +57,7 @@ public final class MatMulEngine: @unchecked Sendable {
         xq = .allocate(capacity: cols * self.maxSeq)
         xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
-        xbs = .allocate(capacity: cols / 16 * self.maxSeq)
+        xbs = .allocate(capacity: cols / 32 * self.maxSeq)
     }
 
     deinit {
@@ -109,7 +109,7 @@ public final class MatMulEngine: @unchecked Sendable {
             let src = x + s * cols
             let q = self.xq + s * self.maxCols
             if superBlocks {
-                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * (self.maxBlocks32 * 2))
+                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * self.maxBlocks32)
             } else {
                 ActivationQuant.q8_0(src, cols, q, self.xd + s * self.maxBlocks32, self.xs + s * self.maxBlocks32)
             }
@@ -172,7 +172,7 @@ public final class MatMulEngine: @unchecked Sendable {
     private func kquantRows<B: KBlock>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
         let nb = w.cols / 256
         let rowBytes = w.rowBytes
-        let bsStride = maxBlocks32 * 2
+        let bsStride = maxBlocks32
         var s = 0
         while s < nSeq {
             let take = min(4, nSeq - s)
@@ -259,10 +259,10 @@ enum ActivationQuant {
     }
 
     /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
-    /// per-16 sums of the quants in the original element order.
+    /// sum of the quants of every group of 32 (for the mins of Q4_K/Q5_K).
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
-                    _ bsums: UnsafeMutablePointer<Int32>) {
+                    _ gsums: UnsafeMutablePointer<Int32>) {
         for b in 0..<(n / 256) {
             let xb = x + 256 * b
             let amax = absMax(xb, 256)
@@ -270,15 +270,14 @@ enum ActivationQuant {
             d[b] = amax / 127
             for g in 0..<8 {
                 let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
-                var s0: Int32 = 0, s1: Int32 = 0
+                var sum: Int32 = 0
                 for i in 0..<16 {
                     let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
                     let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
                     qg[i] = e; qg[16 + i] = o
-                    if i < 8 { s0 += Int32(e) + Int32(o) } else { s1 += Int32(e) + Int32(o) }
+                    sum += Int32(e) + Int32(o)
                 }
-                bsums[16 * b + 2 * g] = s0
-                bsums[16 * b + 2 * g + 1] = s1
+                gsums[8 * b + g] = sum
             }
         }
     }
@@ -407,43 +406,59 @@ enum Q8_0Block: Block32 {
 /// A 256-element K-quant super-block, visited as 8 groups of 32.
 protocol KBlock {
     static var bytes: Int { get }
+    static var hasMins: Bool { get }
     /// Calls `group(j, even, odd, scaleLo, scaleHi)` for each 32-element group j (0..<8) with the
     /// quants in even/odd order and the integer scales of elements 0..<16 and 16..<32 of the group.
     static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
     /// Super-block scale d and min scale dmin (0 for types without mins).
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
-    /// Σ_j min_j · (activation sum over group j) with `bsums` the per-16 activation sums.
-    static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32
+    /// Σ_j min_j · (activation quant sum over group j); `gsums` holds the 8 per-32 sums.
+    static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32
+}
+
+/// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
+@inline(__always) func kScalesMins(_ p: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
+    let w0 = p.loadUnaligned(as: UInt32.self)
+    let w1 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+    let w2 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let low6: UInt32 = 0x3f3f_3f3f, low4: UInt32 = 0x0f0f_0f0f, low2: UInt32 = 0x0303_0303
+    let scHi = (w2 & low4) | (((w0 >> 6) & low2) << 4)
+    let mnHi = ((w2 >> 4) & low4) | (((w1 >> 6) & low2) << 4)
+    return (UInt64(w0 & low6) | (UInt64(scHi) << 32), UInt64(w1 & low6) | (UInt64(mnHi) << 32))
 }
 
 enum Q4_KBlock: KBlock {
     static var bytes: Int { 144 }
+    static var hasMins: Bool { true }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
-        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        let scales = kScalesMins(p + 4).scales
         for c in 0..<4 {
             let v = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
             group(2 * c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
             group(2 * c + 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
         }
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
+        let mins = kScalesMins(p + 4).mins
         var s: Int32 = 0
-        for j in 0..<8 { s &+= Int32(kScaleMin(j, sc).min) &* (bsums[2 * j] &+ bsums[2 * j + 1]) }
+        for j in 0..<8 { s &+= Int32(truncatingIfNeeded: (mins >> UInt64(8 * j)) & 0xFF) &* gsums[j] }
         return s
     }
 }
 
 enum Q5_KBlock: KBlock {
     static var bytes: Int { 176 }
+    static var hasMins: Bool { true }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
-        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        let scales = kScalesMins(p + 4).scales
         let h = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt16>.self)
         for c in 0..<4 {
             let v = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(kScaleMin(2 * c, sc).scale), s1 = Int32(kScaleMin(2 * c + 1, sc).scale)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
             let b0 = UInt16(2 * c), b1 = UInt16(2 * c + 1)
             let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 + 8)) & 1) &<< 4
             let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 + 8)) & 1) &<< 4
@@ -452,13 +467,14 @@ enum Q5_KBlock: KBlock {
         }
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        Q4_KBlock.minDot(p, bsums)
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
+        Q4_KBlock.minDot(p, gsums)
     }
 }
 
 enum Q6_KBlock: KBlock {
     static var bytes: Int { 210 }
+    static var hasMins: Bool { false }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 192).assumingMemoryBound(to: Int8.self)
         let bias = SIMD16<Int16>(repeating: 32)
@@ -477,7 +493,7 @@ enum Q6_KBlock: KBlock {
         }
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 { 0 }
 }
 
 enum Kernels {
@@ -490,6 +506,26 @@ enum Kernels {
         var acc = Acc4()
         var macc = SIMD4<Float>()
         let rx = UnsafeRawPointer(x)
+        if W.n == 1 {
+            // One sequence: two blocks per step into separate accumulators, so consecutive FMAs
+            // do not wait on each other.
+            var m0: Float = 0, m1: Float = 0
+            var b = 0
+            @inline(__always) func step(_ b: Int, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+                let (e, o, d, m) = B.decode(row + b * B.bytes)
+                let p = e &* rx.loadUnaligned(fromByteOffset: 64 * b, as: SIMD16<Int16>.self)
+                    &+ o &* rx.loadUnaligned(fromByteOffset: 64 * b + 32, as: SIMD16<Int16>.self)
+                a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[b]))
+                if B.hasMin { mm += m * xs[b] }
+            }
+            while b + 2 <= nb {
+                step(b, &acc.a0, &m0)
+                step(b + 1, &acc.a1, &m1)
+                b += 2
+            }
+            if b < nb { step(b, &acc.a0, &m0) }
+            return SIMD4<Float>(VectorOps.hsum(acc.a0 + acc.a1) + (m0 + m1), 0, 0, 0)
+        }
         for b in 0..<nb {
             let (e, o, d, m) = B.decode(row + b * B.bytes)
             for s in 0..<W.n {
@@ -537,9 +573,7 @@ enum Kernels {
                 let dx = xd[s * dStride + b]
                 let isum = s == 0 ? isum0 : s == 1 ? isum1 : s == 2 ? isum2 : isum3
                 acc[s].addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
-                if dmin != 0 {
-                    macc[s] += dmin * dx * Float(B.minDot(blk, bsums + s * bsStride + 16 * b))
-                }
+                if B.hasMins { macc[s] += dmin * dx * Float(B.minDot(blk, bsums + s * bsStride + 8 * b)) }
             }
         }
         var out = SIMD4<Float>()

@@ -66,10 +66,10 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
         // Quants sit in even/odd order inside each group of 32.
         func quant(_ k: Int) -> Int16 { q[(k & ~31) + ActivationQuant.slot(k & 31)] }
         for k in 0..<cols { out[seq * cols + k] = Float(quant(k)) * d[k / block] }
-        if superBlocks { // bsums must be the per-16 sums of the quants, in element order
-            for g in 0..<(cols / 16) {
+        if superBlocks { // group sums must be the per-32 sums of the quants
+            for g in 0..<(cols / 32) {
                 var sum: Int32 = 0
-                for i in 0..<16 { sum += Int32(quant(16 * g + i)) }
+                for i in 0..<32 { sum += Int32(quant(32 * g + i)) }
                 #expect(bs[g] == sum)
             }
         }
