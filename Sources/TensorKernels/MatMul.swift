@@ -302,22 +302,6 @@ protocol SeqWidth { static var n: Int { get } }
 enum W1: SeqWidth { static var n: Int { 1 } }
 enum W4: SeqWidth { static var n: Int { 4 } }
 
-/// Four SIMD8<Float> accumulators addressed by a constant index after unrolling.
-struct Acc4 {
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    @inline(__always) subscript(i: Int) -> SIMD8<Float> {
-        get { i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3 }
-        set {
-            switch i {
-            case 0: a0 = newValue
-            case 1: a1 = newValue
-            case 2: a2 = newValue
-            default: a3 = newValue
-            }
-        }
-    }
-}
-
 /// Adds adjacent Int16 lanes into Int32 lanes (what `pmaddwd` against ones does).
 @inline(__always) func pairSum(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
     let u = unsafeBitCast(p, to: SIMD8<Int32>.self)
@@ -498,87 +482,83 @@ enum Q6_KBlock: KBlock {
 
 enum Kernels {
     /// Dot products of one row of 32-blocks with `W.n` activation rows (quantized, stride `xStride`
-    /// elements; scales and scaled sums with stride `dStride` blocks).
+    /// elements; scales and scaled sums with stride `dStride` blocks). Written out per width:
+    /// loops over the sequences would keep the accumulators in memory.
     @inline(__always)
     static func block32<B: Block32, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
                                                    _ x: UnsafePointer<Int16>, _ xStride: Int,
                                                    _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ dStride: Int) -> SIMD4<Float> {
-        var acc = Acc4()
-        var macc = SIMD4<Float>()
         let rx = UnsafeRawPointer(x)
+        @inline(__always) func step(_ e: SIMD16<Int16>, _ o: SIMD16<Int16>, _ d: Float, _ m: Float, _ b: Int, _ s: Int,
+                                    _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            let xo = 2 * (s * xStride + 32 * b)
+            let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+            a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+            if B.hasMin { mm += m * xs[s * dStride + b] }
+        }
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         if W.n == 1 {
             // One sequence: two blocks per step into separate accumulators, so consecutive FMAs
             // do not wait on each other.
-            var m0: Float = 0, m1: Float = 0
             var b = 0
-            @inline(__always) func step(_ b: Int, _ a: inout SIMD8<Float>, _ mm: inout Float) {
-                let (e, o, d, m) = B.decode(row + b * B.bytes)
-                let p = e &* rx.loadUnaligned(fromByteOffset: 64 * b, as: SIMD16<Int16>.self)
-                    &+ o &* rx.loadUnaligned(fromByteOffset: 64 * b + 32, as: SIMD16<Int16>.self)
-                a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[b]))
-                if B.hasMin { mm += m * xs[b] }
-            }
             while b + 2 <= nb {
-                step(b, &acc.a0, &m0)
-                step(b + 1, &acc.a1, &m1)
+                let (e0, o0, d0, mn0) = B.decode(row + b * B.bytes)
+                step(e0, o0, d0, mn0, b, 0, &a0, &m0)
+                let (e1, o1, d1, mn1) = B.decode(row + (b + 1) * B.bytes)
+                step(e1, o1, d1, mn1, b + 1, 0, &a1, &m1)
                 b += 2
             }
-            if b < nb { step(b, &acc.a0, &m0) }
-            return SIMD4<Float>(VectorOps.hsum(acc.a0 + acc.a1) + (m0 + m1), 0, 0, 0)
+            if b < nb {
+                let (e0, o0, d0, mn0) = B.decode(row + b * B.bytes)
+                step(e0, o0, d0, mn0, b, 0, &a0, &m0)
+            }
+            return SIMD4<Float>(VectorOps.hsum(a0 + a1) + (m0 + m1), 0, 0, 0)
         }
         for b in 0..<nb {
             let (e, o, d, m) = B.decode(row + b * B.bytes)
-            for s in 0..<W.n {
-                let xo = 2 * (s * xStride + 32 * b)
-                let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
-                    &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                acc[s].addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
-                if B.hasMin { macc[s] += m * xs[s * dStride + b] }
-            }
+            step(e, o, d, m, b, 0, &a0, &m0)
+            step(e, o, d, m, b, 1, &a1, &m1)
+            step(e, o, d, m, b, 2, &a2, &m2)
+            step(e, o, d, m, b, 3, &a3, &m3)
         }
-        var out = SIMD4<Float>()
-        for s in 0..<W.n { out[s] = VectorOps.hsum(acc[s]) + macc[s] }
-        return out
+        return SIMD4<Float>(VectorOps.hsum(a0) + m0, VectorOps.hsum(a1) + m1, VectorOps.hsum(a2) + m2, VectorOps.hsum(a3) + m3)
     }
 
-    /// Dot products of one row of K-quant super-blocks with `W.n` activation rows.
+    /// Dot products of one row of K-quant super-blocks with `W.n` (1 or 4) activation rows.
     @inline(__always)
     static func kquant<B: KBlock, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
                                                  _ x: UnsafePointer<Int16>, _ xStride: Int,
                                                  _ xd: UnsafePointer<Float>, _ dStride: Int,
-                                                 _ bsums: UnsafePointer<Int32>, _ bsStride: Int) -> SIMD4<Float> {
-        var acc = Acc4()
-        var macc = SIMD4<Float>()
+                                                 _ gsums: UnsafePointer<Int32>, _ gStride: Int) -> SIMD4<Float> {
         let rx = UnsafeRawPointer(x)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         for b in 0..<nb {
             let blk = row + b * B.bytes
-            var isum0 = SIMD8<Int32>(), isum1 = SIMD8<Int32>(), isum2 = SIMD8<Int32>(), isum3 = SIMD8<Int32>()
+            var i0 = SIMD8<Int32>(), i1 = SIMD8<Int32>(), i2 = SIMD8<Int32>(), i3 = SIMD8<Int32>()
             B.groups(blk) { j, e, o, sLo, sHi in
                 let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
-                for s in 0..<W.n {
+                @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
                     let xo = 2 * (s * xStride + 256 * b + 32 * j)
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                    let v = pairSum(p) &* scale
-                    switch s {
-                    case 0: isum0 &+= v
-                    case 1: isum1 &+= v
-                    case 2: isum2 &+= v
-                    default: isum3 &+= v
-                    }
+                    acc &+= pairSum(p) &* scale
                 }
+                step(0, &i0)
+                if W.n == 4 { step(1, &i1); step(2, &i2); step(3, &i3) }
             }
             let (d, dmin) = B.scales(blk)
-            for s in 0..<W.n {
+            @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
                 let dx = xd[s * dStride + b]
-                let isum = s == 0 ? isum0 : s == 1 ? isum1 : s == 2 ? isum2 : isum3
-                acc[s].addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
-                if B.hasMins { macc[s] += dmin * dx * Float(B.minDot(blk, bsums + s * bsStride + 8 * b)) }
+                a.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                if B.hasMins { mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b)) }
             }
+            finish(0, i0, &a0, &m0)
+            if W.n == 4 { finish(1, i1, &a1, &m1); finish(2, i2, &a2, &m2); finish(3, i3, &a3, &m3) }
         }
-        var out = SIMD4<Float>()
-        for s in 0..<W.n { out[s] = VectorOps.hsum(acc[s]) - macc[s] }
-        return out
+        return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.
