@@ -1,42 +1,187 @@
-import Dispatch
+import Foundation
+import Synchronization
 
-/// Runs data-parallel work on a fixed number of threads of its own (not Swift's cooperative pool).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs data-parallel work on a fixed set of persistent threads of its own (not Swift's
+/// cooperative pool, not Dispatch).
 ///
 /// `parallelFor(n) { i in ... }` calls the body once for every `i` in `0..<n`, spread over the
-/// threads, and returns when all calls are done.
+/// threads (the calling thread is one of them, items are handed out dynamically), and returns
+/// when all calls are done. Idle workers spin briefly for the next job (a decode step issues
+/// several matrix products per layer back to back), then park on a condition variable, so an
+/// idle pool uses no CPU.
+///
+/// One job runs at a time: a `parallelFor` issued while another is running (from a body, or
+/// from a second thread) runs serially on its caller instead of waiting.
 public final class ComputePool: @unchecked Sendable {
     /// Number of threads work is spread over (the calling thread counts as one).
     public let threadCount: Int
+    private let shared: PoolShared
+    private var workers: [Thread] = []
 
-    public init(threads: Int) {
+    /// Starts `threads - 1` worker threads (at least one thread in all: the caller's).
+    /// `spinIterations` is how long an idle worker polls before parking.
+    public init(threads: Int, spinIterations: Int = 200_000) {
         self.threadCount = max(1, threads)
+        self.shared = PoolShared(workers: threadCount - 1, spin: spinIterations)
+        for w in 0..<(threadCount - 1) {
+            let s = shared
+            let t = Thread { s.workerLoop(index: w) }
+            t.name = "tokenmill-compute-\(w + 1)"
+            t.stackSize = 1 << 20
+            workers.append(t)
+            t.start()
+        }
     }
+
+    deinit { shared.shutdown() }
+
+    /// Workers currently parked on the condition variable (idle beyond their spin time).
+    public var parkedWorkerCount: Int { shared.sleepers.load(ordering: .relaxed) }
 
     /// Calls `body(i)` for each `i` in `0..<n`, in parallel; returns when all are done.
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         if n <= 0 { return }
-        if threadCount == 1 || n == 1 {
+        if threadCount == 1 || n == 1 || !shared.tryBegin() {
             for i in 0..<n { body(i) }
             return
         }
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: n, execute: body)
+            shared.run(n: n, body: body)
         }
     }
 
     /// Splits `0..<count` into `threadCount` contiguous chunks (aligned to `granularity`) and runs
     /// `body(range)` for each chunk in parallel.
     public func parallelChunks(_ count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
-        let units = (count + granularity - 1) / granularity
+        let g = max(1, granularity)
+        let units = (count + g - 1) / g
         let chunks = min(threadCount, units)
         if chunks <= 1 {
-            body(0..<count)
+            if count > 0 { body(0..<count) }
             return
         }
         parallelFor(chunks) { c in
-            let lo = units * c / chunks * granularity
-            let hi = min(count, units * (c + 1) / chunks * granularity)
+            let lo = units * c / chunks * g
+            let hi = min(count, units * (c + 1) / chunks * g)
             if lo < hi { body(lo..<hi) }
         }
+    }
+}
+
+/// State shared between the pool's owner and its worker threads.
+final class PoolShared: @unchecked Sendable {
+    let workerCount: Int
+    let spin: Int
+    /// Bumped (by the submitter) to publish a job; workers wait for it to change.
+    let generation = Atomic<Int>(0)
+    /// Next item index to hand out.
+    let next = Atomic<Int>(0)
+    /// Workers that have not yet finished the current job.
+    let active = Atomic<Int>(0)
+    /// Workers parked (or about to park) on the condition variable.
+    let sleepers = Atomic<Int>(0)
+    /// 1 while a job is being run (guards against nested or concurrent submissions).
+    let busy = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+
+    // Job description, written before `generation` is bumped, read after it is seen.
+    var count = 0
+    var body: ((Int) -> Void)?
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init(workers: Int, spin: Int) {
+        self.workerCount = workers
+        self.spin = spin
+        mutex.initialize(to: pthread_mutex_t())
+        cond.initialize(to: pthread_cond_t())
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        pthread_cond_destroy(cond)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    func tryBegin() -> Bool {
+        busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
+    }
+
+    func run(n: Int, body: @escaping (Int) -> Void) {
+        self.count = n
+        self.body = body
+        next.store(0, ordering: .relaxed)
+        active.store(workerCount, ordering: .relaxed)
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(cond)
+            pthread_mutex_unlock(mutex)
+        }
+        // The caller works too.
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= n { break }
+            body(i)
+        }
+        // Wait for workers still inside a body.
+        var spins = 0
+        while active.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > 1_000_000 { sched_yield() }
+        }
+        self.body = nil
+        busy.store(0, ordering: .releasing)
+    }
+
+    func workerLoop(index: Int) {
+        // Generation 0 is "no job yet": a thread that starts late must still see job 1.
+        var seen = 0
+        while true {
+            // Spin, then park, until a new job is published.
+            var g = generation.load(ordering: .acquiring)
+            var spins = 0
+            while g == seen && spins < spin {
+                spins += 1
+                g = generation.load(ordering: .acquiring)
+            }
+            if g == seen {
+                pthread_mutex_lock(mutex)
+                sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                while generation.load(ordering: .sequentiallyConsistent) == seen {
+                    pthread_cond_wait(cond, mutex)
+                }
+                sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                pthread_mutex_unlock(mutex)
+                g = generation.load(ordering: .acquiring)
+            }
+            seen = g
+            if stopping.load(ordering: .acquiring) { return }
+            let n = count
+            if let body = body {
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if i >= n { break }
+                    body(i)
+                }
+            }
+            active.wrappingSubtract(1, ordering: .releasing)
+        }
+    }
+
+    func shutdown() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
     }
 }

@@ -14,45 +14,571 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Bytes of one row.
     public var rowBytes: Int { type.byteCount(elements: cols) }
+
+    /// Bytes of the whole matrix.
+    public var byteCount: Int { rowBytes * rows }
 }
 
 /// Matrix products of quantized weights with float activations, with scratch preallocated.
 ///
 /// `multiply` computes `y[s][r] = Σ_k W[r][k] · x[s][k]` for `nSeq` activation rows at once:
 /// one pass over the weights serves every sequence (prompt processing and batched decode).
+///
+/// Like ggml's CPU backend, activations are first quantized to 8 bits (blocks of 32 with one
+/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-16 sums for the
+/// K-quants), then multiplied in integers and scaled in floats. F32/F16/BF16 weights, and
+/// the K-quants without an integer kernel (Q2_K, Q3_K), use float dot products.
+///
+/// Not reentrant: one `multiply` at a time per engine (scratch is shared).
 public final class MatMulEngine: @unchecked Sendable {
     public let pool: ComputePool
     public let maxCols: Int
     public let maxSeq: Int
-    /// Per-thread scratch for one dequantized row.
-    private let scratch: UnsafeMutablePointer<Float>
+
+    /// Activations quantized to integers, widened to Int16: `[maxSeq][maxCols]`.
+    private let xq: UnsafeMutablePointer<Int16>
+    /// Per-block activation scales: `[maxSeq][maxCols / 32]` (also used for the 256-blocks).
+    private let xd: UnsafeMutablePointer<Float>
+    /// Per-32-block `scale · Σq` (for weight types with a min), `[maxSeq][maxCols / 32]`.
+    private let xs: UnsafeMutablePointer<Float>
+    /// Per-32 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 32]`.
+    private let xbs: UnsafeMutablePointer<Int32>
+    private let maxBlocks32: Int
+
+    /// Rows per work item handed to a thread.
+    public var rowsPerTask = 16
 
     public init(pool: ComputePool, maxCols: Int, maxSeq: Int) {
         self.pool = pool
         self.maxCols = maxCols
-        self.maxSeq = maxSeq
-        self.scratch = .allocate(capacity: maxCols * pool.threadCount)
+        self.maxSeq = max(1, maxSeq)
+        let cols = (maxCols + 255) / 256 * 256
+        maxBlocks32 = cols / 32
+        xq = .allocate(capacity: cols * self.maxSeq)
+        xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
+        xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
+        xbs = .allocate(capacity: cols / 32 * self.maxSeq)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate()
+    }
+
+    /// Which path `multiply` takes for a weight type.
+    enum Path { case float, block32, kquant, dequant }
+
+    static func path(for type: GGMLType) -> Path {
+        switch type {
+        case .f32, .f16, .bf16: return .float
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return .block32
+        case .q4_K, .q5_K, .q6_K: return .kquant
+        default: return .dequant
+        }
+    }
 
     /// `y[s * w.rows + r] = dot(W[r], x[s * w.cols ..< (s+1) * w.cols])` for `s < nSeq`.
     public func multiply(_ w: WeightMatrix, x: UnsafePointer<Float>, nSeq: Int, y: UnsafeMutablePointer<Float>) {
-        precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape beyond preallocated scratch")
-        let threads = pool.threadCount
-        pool.parallelFor(threads) { t in
-            let lo = w.rows * t / threads
-            let hi = w.rows * (t + 1) / threads
-            let row = self.scratch + t * self.maxCols
-            for r in lo..<hi {
-                Dequantize.row(w.type, w.data + r * w.rowBytes, into: row, count: w.cols)
-                for s in 0..<nSeq {
-                    let xs = x + s * w.cols
-                    var acc: Float = 0
-                    for k in 0..<w.cols { acc += row[k] * xs[k] }
-                    y[s * w.rows + r] = acc
-                }
+        precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w.rows)x\(w.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
+        precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
+        if nSeq <= 0 || w.rows <= 0 { return }
+        let path = Self.path(for: w.type)
+        // 1. Quantize the activations once.
+        switch path {
+        case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
+        case .kquant: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: true)
+        default: break
+        }
+        // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
+        let tile = max(1, rowsPerTask)
+        let tiles = (w.rows + tile - 1) / tile
+        pool.parallelFor(tiles) { t in
+            let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+            switch path {
+            case .float: self.floatRows(w, x, nSeq, y, r0, r1)
+            case .block32: self.block32Rows(w, nSeq, y, r0, r1)
+            case .kquant: self.kquantRows(w, nSeq, y, r0, r1)
+            case .dequant: self.dequantRows(w, x, nSeq, y, r0, r1)
             }
         }
+    }
+
+    // MARK: Activation quantization
+
+    private func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
+        let quantizeSeq = { (s: Int) in
+            let src = x + s * cols
+            let q = self.xq + s * self.maxCols
+            if superBlocks {
+                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * self.maxBlocks32)
+            } else {
+                ActivationQuant.q8_0(src, cols, q, self.xd + s * self.maxBlocks32, self.xs + s * self.maxBlocks32)
+            }
+        }
+        if nSeq >= 4 {
+            pool.parallelFor(nSeq, quantizeSeq)
+        } else {
+            for s in 0..<nSeq { quantizeSeq(s) }
+        }
+    }
+
+    // MARK: Row loops
+
+    private func block32Rows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        switch w.type {
+        case .q4_0: block32Rows(Q4_0Block.self, w, nSeq, y, r0, r1)
+        case .q4_1: block32Rows(Q4_1Block.self, w, nSeq, y, r0, r1)
+        case .q5_0: block32Rows(Q5_0Block.self, w, nSeq, y, r0, r1)
+        case .q5_1: block32Rows(Q5_1Block.self, w, nSeq, y, r0, r1)
+        case .q8_0: block32Rows(Q8_0Block.self, w, nSeq, y, r0, r1)
+        default: preconditionFailure("block32Rows: \(w.type)")
+        }
+    }
+
+    @inline(__always)
+    private func block32Rows<B: Block32>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 32
+        let rowBytes = w.rowBytes
+        var s = 0
+        while s < nSeq {
+            let take = min(4, nSeq - s)
+            let x = UnsafePointer(xq + s * maxCols)
+            let d = UnsafePointer(xd + s * maxBlocks32), sm = UnsafePointer(xs + s * maxBlocks32)
+            for r in r0..<r1 {
+                let row = w.data + r * rowBytes
+                if take == 4 {
+                    let v = Kernels.block32(B.self, W4.self, row, nb, x, maxCols, d, sm, maxBlocks32)
+                    for k in 0..<4 { y[(s + k) * w.rows + r] = v[k] }
+                } else {
+                    for k in 0..<take {
+                        let v = Kernels.block32(B.self, W1.self, row, nb, x + k * maxCols, maxCols, d + k * maxBlocks32, sm + k * maxBlocks32, maxBlocks32)
+                        y[(s + k) * w.rows + r] = v[0]
+                    }
+                }
+            }
+            s += take
+        }
+    }
+
+    private func kquantRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        switch w.type {
+        case .q4_K: kquantRows(Q4_KBlock.self, w, nSeq, y, r0, r1)
+        case .q5_K: kquantRows(Q5_KBlock.self, w, nSeq, y, r0, r1)
+        case .q6_K: kquantRows(Q6_KBlock.self, w, nSeq, y, r0, r1)
+        default: preconditionFailure("kquantRows: \(w.type)")
+        }
+    }
+
+    @inline(__always)
+    private func kquantRows<B: KBlock>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 256
+        let rowBytes = w.rowBytes
+        let bsStride = maxBlocks32
+        var s = 0
+        while s < nSeq {
+            let take = min(4, nSeq - s)
+            let x = UnsafePointer(xq + s * maxCols)
+            let d = UnsafePointer(xd + s * maxBlocks32), bs = UnsafePointer(xbs + s * bsStride)
+            for r in r0..<r1 {
+                let row = w.data + r * rowBytes
+                if take == 4 {
+                    let v = Kernels.kquant(B.self, W4.self, row, nb, x, maxCols, d, maxBlocks32, bs, bsStride)
+                    for k in 0..<4 { y[(s + k) * w.rows + r] = v[k] }
+                } else {
+                    for k in 0..<take {
+                        let v = Kernels.kquant(B.self, W1.self, row, nb, x + k * maxCols, maxCols, d + k * maxBlocks32, maxBlocks32,
+                                               bs + k * bsStride, bsStride)
+                        y[(s + k) * w.rows + r] = v[0]
+                    }
+                }
+            }
+            s += take
+        }
+    }
+
+    private func floatRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let n = w.cols
+        for r in r0..<r1 {
+            switch w.type {
+            case .f32:
+                let row = (w.data + r * n * 4).assumingMemoryBound(to: Float.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dot(row, x + s * n, n) }
+            case .f16:
+                let row = (w.data + r * n * 2).assumingMemoryBound(to: UInt16.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dotF16(row, x + s * n, n) }
+            default: // bf16
+                let row = (w.data + r * n * 2).assumingMemoryBound(to: UInt16.self)
+                for s in 0..<nSeq { y[s * w.rows + r] = Kernels.dotBF16(row, x + s * n, n) }
+            }
+        }
+    }
+
+    private func dequantRows(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>,
+                             _ r0: Int, _ r1: Int) {
+        // Slow path for Q2_K / Q3_K / Q8_K: dequantize each row once, reuse it for every sequence.
+        let n = w.cols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buf in
+            let row = buf.baseAddress!
+            for r in r0..<r1 {
+                Dequantize.row(w.type, w.data + r * w.rowBytes, into: row, count: n)
+                for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dot(row, x + s * n, n) }
+            }
+        }
+    }
+}
+
+// MARK: - Activation quantization
+
+/// 8-bit activation quantization into the layout the kernels read.
+///
+/// Quants are stored as Int16, and inside every group of 32 elements in the order
+/// "even elements, then odd elements" (element 2i at slot i, element 2i+1 at slot 16+i). That is
+/// the order in which 16-bit lanes over pairs of weight bytes deliver the weights (low byte:
+/// even element, high byte: odd element), so the kernels need no byte shuffles or widening.
+enum ActivationQuant {
+    /// Slot of element `k` (0..<32) of a group in the even/odd layout.
+    @inline(__always) static func slot(_ k: Int) -> Int { (k & 1) == 0 ? k >> 1 : 16 + (k >> 1) }
+
+    /// Blocks of 32: scale amax/127, quants rounded to nearest even; also `scale · Σq` per block.
+    @inline(__always)
+    static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
+                     _ s: UnsafeMutablePointer<Float>) {
+        for b in 0..<(n / 32) {
+            let xb = x + 32 * b, qb = q + 32 * b
+            let amax = absMax(xb, 32)
+            let inv: Float = amax > 0 ? 127 / amax : 0
+            var sum = 0
+            for i in 0..<16 {
+                let e = Int16((xb[2 * i] * inv).rounded(.toNearestOrEven))
+                let o = Int16((xb[2 * i + 1] * inv).rounded(.toNearestOrEven))
+                qb[i] = e; qb[16 + i] = o
+                sum += Int(e) + Int(o)
+            }
+            d[b] = amax / 127
+            s[b] = d[b] * Float(sum)
+        }
+    }
+
+    /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
+    /// sum of the quants of every group of 32 (for the mins of Q4_K/Q5_K).
+    @inline(__always)
+    static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
+                    _ gsums: UnsafeMutablePointer<Int32>) {
+        for b in 0..<(n / 256) {
+            let xb = x + 256 * b
+            let amax = absMax(xb, 256)
+            let inv: Float = amax > 0 ? 127 / amax : 0
+            d[b] = amax / 127
+            for g in 0..<8 {
+                let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
+                var sum: Int32 = 0
+                for i in 0..<16 {
+                    let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
+                    let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
+                    qg[i] = e; qg[16 + i] = o
+                    sum += Int32(e) + Int32(o)
+                }
+                gsums[8 * b + g] = sum
+            }
+        }
+    }
+
+    @inline(__always)
+    static func absMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let r = UnsafeRawPointer(x)
+        var m = SIMD8<Float>()
+        for k in 0..<(n / 8) {
+            let v = unsafeBitCast(unsafeBitCast(r.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self), to: SIMD8<UInt32>.self) & 0x7fff_ffff,
+                                  to: SIMD8<Float>.self)
+            m = m.replacing(with: v, where: v .> m)
+        }
+        return m.max()
+    }
+}
+
+// MARK: - Kernels
+
+/// Compile-time number of sequences a kernel serves per weight pass.
+protocol SeqWidth { static var n: Int { get } }
+enum W1: SeqWidth { static var n: Int { 1 } }
+enum W4: SeqWidth { static var n: Int { 4 } }
+
+/// Adds adjacent Int16 lanes into Int32 lanes (what `pmaddwd` against ones does).
+@inline(__always) func pairSum(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
+    let u = unsafeBitCast(p, to: SIMD8<Int32>.self)
+    return ((u &<< 16) &>> 16) &+ (u &>> 16)
+}
+
+@inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
+
+/// 16 lanes of two 8-lane halves.
+@inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
+
+/// The fifth bits of the even (`odd == false`) or odd elements of a Q5_0/Q5_1 block, as 0 or 16,
+/// in the even/odd lane order.
+@inline(__always) func fifthBits(_ qh: UInt32, odd: Bool) -> SIMD16<Int16> {
+    let base = join(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh)), SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
+    let shifts = odd ? SIMD16<UInt16>(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
+                     : SIMD16<UInt16>(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
+    return asInt16(((base &>> shifts) & 1) &<< 4)
+}
+
+/// A 32-element weight block decoded to integers: value = d · q + m.
+protocol Block32 {
+    static var bytes: Int { get }
+    static var hasMin: Bool { get }
+    /// Quants of the even and the odd elements (see `ActivationQuant`), the scale d and offset m.
+    static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float)
+}
+
+/// Nibbles of 16 Q4/Q5 bytes: lanes 0..<8 from the low nibbles (elements 0..<16), lanes 8..<16
+/// from the high nibbles (elements 16..<32); even elements from the low byte of each pair.
+@inline(__always) func nibbles(_ p: UnsafeRawPointer, _ offset: Int) -> (SIMD16<UInt16>, SIMD16<UInt16>) {
+    let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt16>.self)
+    let w = join(v, v &>> 4)
+    return (w & 0xF, (w &>> 8) & 0xF)
+}
+
+enum Q4_0Block: Block32 {
+    static var bytes: Int { 18 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let (e, o) = nibbles(p, 2)
+        let eight = SIMD16<Int16>(repeating: 8)
+        return (asInt16(e) &- eight, asInt16(o) &- eight, loadHalf(p, 0), 0)
+    }
+}
+
+enum Q4_1Block: Block32 {
+    static var bytes: Int { 20 }
+    static var hasMin: Bool { true }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let (e, o) = nibbles(p, 4)
+        return (asInt16(e), asInt16(o), loadHalf(p, 0), loadHalf(p, 2))
+    }
+}
+
+enum Q5_0Block: Block32 {
+    static var bytes: Int { 22 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+        let (e, o) = nibbles(p, 6)
+        let sixteen = SIMD16<Int16>(repeating: 16)
+        return ((asInt16(e) | fifthBits(qh, odd: false)) &- sixteen, (asInt16(o) | fifthBits(qh, odd: true)) &- sixteen, loadHalf(p, 0), 0)
+    }
+}
+
+enum Q5_1Block: Block32 {
+    static var bytes: Int { 24 }
+    static var hasMin: Bool { true }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let (e, o) = nibbles(p, 8)
+        return (asInt16(e) | fifthBits(qh, odd: false), asInt16(o) | fifthBits(qh, odd: true), loadHalf(p, 0), loadHalf(p, 2))
+    }
+}
+
+enum Q8_0Block: Block32 {
+    static var bytes: Int { 34 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
+        let v = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int16>.self)
+        return ((v &<< 8) &>> 8, v &>> 8, loadHalf(p, 0), 0)
+    }
+}
+
+/// A 256-element K-quant super-block, visited as 8 groups of 32.
+protocol KBlock {
+    static var bytes: Int { get }
+    static var hasMins: Bool { get }
+    /// Calls `group(j, even, odd, scaleLo, scaleHi)` for each 32-element group j (0..<8) with the
+    /// quants in even/odd order and the integer scales of elements 0..<16 and 16..<32 of the group.
+    static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
+    /// Super-block scale d and min scale dmin (0 for types without mins).
+    static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
+    /// Σ_j min_j · (activation quant sum over group j); `gsums` holds the 8 per-32 sums.
+    static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32
+}
+
+/// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
+@inline(__always) func kScalesMins(_ p: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
+    let w0 = p.loadUnaligned(as: UInt32.self)
+    let w1 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+    let w2 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let low6: UInt32 = 0x3f3f_3f3f, low4: UInt32 = 0x0f0f_0f0f, low2: UInt32 = 0x0303_0303
+    let scHi = (w2 & low4) | (((w0 >> 6) & low2) << 4)
+    let mnHi = ((w2 >> 4) & low4) | (((w1 >> 6) & low2) << 4)
+    return (UInt64(w0 & low6) | (UInt64(scHi) << 32), UInt64(w1 & low6) | (UInt64(mnHi) << 32))
+}
+
+enum Q4_KBlock: KBlock {
+    static var bytes: Int { 144 }
+    static var hasMins: Bool { true }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let scales = kScalesMins(p + 4).scales
+        for c in 0..<4 {
+            let v = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
+            group(2 * c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
+            group(2 * c + 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
+        let mins = kScalesMins(p + 4).mins
+        var s: Int32 = 0
+        for j in 0..<8 { s &+= Int32(truncatingIfNeeded: (mins >> UInt64(8 * j)) & 0xFF) &* gsums[j] }
+        return s
+    }
+}
+
+enum Q5_KBlock: KBlock {
+    static var bytes: Int { 176 }
+    static var hasMins: Bool { true }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let scales = kScalesMins(p + 4).scales
+        let h = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt16>.self)
+        for c in 0..<4 {
+            let v = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
+            let b0 = UInt16(2 * c), b1 = UInt16(2 * c + 1)
+            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 + 8)) & 1) &<< 4
+            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 + 8)) & 1) &<< 4
+            group(2 * c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
+            group(2 * c + 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
+        Q4_KBlock.minDot(p, gsums)
+    }
+}
+
+enum Q6_KBlock: KBlock {
+    static var bytes: Int { 210 }
+    static var hasMins: Bool { false }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 192).assumingMemoryBound(to: Int8.self)
+        let bias = SIMD16<Int16>(repeating: 32)
+        for n in 0..<2 {
+            let h = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt16>.self)
+            let l01 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt16>.self)
+            let l23 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt16>.self)
+            for qd in 0..<4 {
+                let v = (qd & 1) == 0 ? l01 : l23
+                let ns = UInt16(qd < 2 ? 0 : 4), hs = UInt16(2 * qd)
+                let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
+                let o = ((v &>> (ns + 8)) & 0xF) | (((h &>> (hs + 8)) & 3) &<< 4)
+                let g = 4 * n + qd
+                group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
+            }
+        }
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
+    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 { 0 }
+}
+
+enum Kernels {
+    /// Dot products of one row of 32-blocks with `W.n` activation rows (quantized, stride `xStride`
+    /// elements; scales and scaled sums with stride `dStride` blocks). Written out per width:
+    /// loops over the sequences would keep the accumulators in memory.
+    @inline(__always)
+    static func block32<B: Block32, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
+                                                   _ x: UnsafePointer<Int16>, _ xStride: Int,
+                                                   _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ dStride: Int) -> SIMD4<Float> {
+        let rx = UnsafeRawPointer(x)
+        @inline(__always) func step(_ e: SIMD16<Int16>, _ o: SIMD16<Int16>, _ d: Float, _ m: Float, _ b: Int, _ s: Int,
+                                    _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            let xo = 2 * (s * xStride + 32 * b)
+            let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+            a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+            if B.hasMin { mm += m * xs[s * dStride + b] }
+        }
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        if W.n == 1 {
+            // One sequence: two blocks per step into separate accumulators, so consecutive FMAs
+            // do not wait on each other.
+            var b = 0
+            while b + 2 <= nb {
+                let (e0, o0, d0, mn0) = B.decode(row + b * B.bytes)
+                step(e0, o0, d0, mn0, b, 0, &a0, &m0)
+                let (e1, o1, d1, mn1) = B.decode(row + (b + 1) * B.bytes)
+                step(e1, o1, d1, mn1, b + 1, 0, &a1, &m1)
+                b += 2
+            }
+            if b < nb {
+                let (e0, o0, d0, mn0) = B.decode(row + b * B.bytes)
+                step(e0, o0, d0, mn0, b, 0, &a0, &m0)
+            }
+            return SIMD4<Float>(VectorOps.hsum(a0 + a1) + (m0 + m1), 0, 0, 0)
+        }
+        for b in 0..<nb {
+            let (e, o, d, m) = B.decode(row + b * B.bytes)
+            step(e, o, d, m, b, 0, &a0, &m0)
+            step(e, o, d, m, b, 1, &a1, &m1)
+            step(e, o, d, m, b, 2, &a2, &m2)
+            step(e, o, d, m, b, 3, &a3, &m3)
+        }
+        return SIMD4<Float>(VectorOps.hsum(a0) + m0, VectorOps.hsum(a1) + m1, VectorOps.hsum(a2) + m2, VectorOps.hsum(a3) + m3)
+    }
+
+    /// Dot products of one row of K-quant super-blocks with `W.n` (1 or 4) activation rows.
+    @inline(__always)
+    static func kquant<B: KBlock, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
+                                                 _ x: UnsafePointer<Int16>, _ xStride: Int,
+                                                 _ xd: UnsafePointer<Float>, _ dStride: Int,
+                                                 _ gsums: UnsafePointer<Int32>, _ gStride: Int) -> SIMD4<Float> {
+        let rx = UnsafeRawPointer(x)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        for b in 0..<nb {
+            let blk = row + b * B.bytes
+            var i0 = SIMD8<Int32>(), i1 = SIMD8<Int32>(), i2 = SIMD8<Int32>(), i3 = SIMD8<Int32>()
+            B.groups(blk) { j, e, o, sLo, sHi in
+                let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
+                @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
+                    let xo = 2 * (s * xStride + 256 * b + 32 * j)
+                    let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                        &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    acc &+= pairSum(p) &* scale
+                }
+                step(0, &i0)
+                if W.n == 4 { step(1, &i1); step(2, &i2); step(3, &i3) }
+            }
+            let (d, dmin) = B.scales(blk)
+            @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+                let dx = xd[s * dStride + b]
+                a.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                if B.hasMins { mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b)) }
+            }
+            finish(0, i0, &a0, &m0)
+            if W.n == 4 { finish(1, i1, &a1, &m1); finish(2, i2, &a2, &m2); finish(3, i3, &a3, &m3) }
+        }
+        return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
+    }
+
+    /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.
+    @inline(__always)
+    static func dotBF16(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var s0 = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let h = ra.loadUnaligned(fromByteOffset: 2 * i, as: SIMD4<UInt32>.self)
+            // Two bf16 per 32-bit lane: low halves shifted up, high halves masked in place.
+            let lo = unsafeBitCast(h &<< 16, to: SIMD4<Float>.self), hi = unsafeBitCast(h & 0xFFFF_0000, to: SIMD4<Float>.self)
+            let bv = rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            // b in matching order: even elements with lo, odd with hi.
+            let be = SIMD4<Float>(bv[0], bv[2], bv[4], bv[6]), bo = SIMD4<Float>(bv[1], bv[3], bv[5], bv[7])
+            s0.addProduct(SIMD8<Float>(lowHalf: lo, highHalf: hi), SIMD8<Float>(lowHalf: be, highHalf: bo))
+            i += 8
+        }
+        var s = VectorOps.hsum(s0)
+        while i < n { s += Float(bitPattern: UInt32(a[i]) << 16) * b[i]; i += 1 }
+        return s
     }
 }

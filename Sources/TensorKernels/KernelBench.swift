@@ -1,0 +1,111 @@
+import Foundation
+
+/// Micro-benchmark of `MatMulEngine` for the CLI (`tokenmill bench-kernels` or similar).
+///
+/// For each type, thread count and sequence count it times `multiply` on a `rows × cols`
+/// matrix of quantized random weights and reports milliseconds per product, weight bytes read
+/// per second (GB/s: the figure that bounds decode speed) and GFLOP/s (2·rows·cols·nSeq per
+/// product: the figure that matters for prompt processing and batched decode).
+///
+/// "cold" rotates over enough copies of the matrix to exceed `coldBytes`, so the weights come
+/// from DRAM as in a real model; "hot" reuses one copy (cache-resident for small shapes).
+public enum KernelBench {
+    /// One measured configuration.
+    public struct Result: Sendable {
+        public let type: GGMLType
+        public let rows: Int
+        public let cols: Int
+        public let nSeq: Int
+        public let threads: Int
+        public let cold: Bool
+        public let secondsPerOp: Double
+        public var gigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / secondsPerOp / 1e9 }
+        public var gigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / secondsPerOp / 1e9 }
+    }
+
+    /// Runs the benchmark and returns a printable table.
+    public static func run(types: [GGMLType] = [.q4_K, .q6_K, .q8_0, .q4_1, .q4_0],
+                           rows: Int = 4864, cols: Int = 896,
+                           nSeq: [Int] = [1], threads: [Int] = [1, 2],
+                           cold: Bool = true, coldBytes: Int = 256 << 20,
+                           minSeconds: Double = 0.4) -> String {
+        var lines = ["type   rows x cols  nSeq thr  mode   ms/op      GB/s   GFLOP/s"]
+        for t in types where cols % t.blockSize != 0 {
+            lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
+        }
+        for r in measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
+                         coldBytes: coldBytes, minSeconds: minSeconds) {
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            lines.append(pad(r.type.description, 7) + pad("\(r.rows)x\(r.cols)", 13)
+                + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
+                + String(format: " %7.3f %9.2f %9.2f", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.gigaflopsPerSecond))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The measurements behind `run`.
+    public static func measure(types: [GGMLType], rows: Int, cols: Int, nSeq: [Int], threads: [Int],
+                               cold: Bool, coldBytes: Int, minSeconds: Double) -> [Result] {
+        var results: [Result] = []
+        let maxSeq = nSeq.max() ?? 1
+        var x = [Float](repeating: 0, count: maxSeq * cols)
+        var state: UInt64 = 42
+        for i in x.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            x[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        var y = [Float](repeating: 0, count: maxSeq * rows)
+        for type in types where cols % type.blockSize == 0 {
+            let rowBytes = type.byteCount(elements: cols)
+            let matBytes = rowBytes * rows
+            let copies = cold ? max(1, (coldBytes + matBytes - 1) / matBytes) : 1
+            let data = UnsafeMutableRawPointer.allocate(byteCount: matBytes * copies, alignment: 64)
+            defer { data.deallocate() }
+            fillMatrix(type, rows: rows, cols: cols, into: data)
+            for c in 1..<max(copies, 1) { (data + c * matBytes).copyMemory(from: data, byteCount: matBytes) }
+            for t in threads {
+                let engine = MatMulEngine(pool: ComputePool(threads: t), maxCols: cols, maxSeq: maxSeq)
+                for s in nSeq {
+                    var copy = 0
+                    func once() {
+                        let w = WeightMatrix(type: type, rows: rows, cols: cols, data: data + copy * matBytes)
+                        copy = (copy + 1) % copies
+                        x.withUnsafeBufferPointer { xb in
+                            y.withUnsafeMutableBufferPointer { engine.multiply(w, x: xb.baseAddress!, nSeq: s, y: $0.baseAddress!) }
+                        }
+                    }
+                    for _ in 0..<min(copies, 4) { once() } // warm up
+                    var iterations = 0
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    var elapsed = 0.0
+                    repeat {
+                        once()
+                        iterations += 1
+                        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    } while elapsed < minSeconds
+                    results.append(Result(type: type, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
+                                          secondsPerOp: elapsed / Double(iterations)))
+                }
+            }
+        }
+        return results
+    }
+
+    /// Fills `rows` rows: 16 distinct quantized random rows, repeated (quantizing every row of a
+    /// large matrix with the reference quantizers would dominate the benchmark's run time).
+    static func fillMatrix(_ type: GGMLType, rows: Int, cols: Int, into data: UnsafeMutableRawPointer) {
+        let rowBytes = type.byteCount(elements: cols)
+        var src = [Float](repeating: 0, count: cols)
+        var state: UInt64 = 7
+        for r in 0..<min(rows, 16) {
+            for i in 0..<cols {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                src[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.05
+            }
+            src.withUnsafeBufferPointer { Quantize.row(type, $0.baseAddress!, into: data + r * rowBytes, count: cols) }
+        }
+        for r in 16..<max(rows, 16) where r < rows {
+            (data + r * rowBytes).copyMemory(from: data + (r % 16) * rowBytes, byteCount: rowBytes)
+        }
+    }
+}

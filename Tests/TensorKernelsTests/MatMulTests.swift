@@ -1,0 +1,147 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import TensorKernels
+
+/// Deterministic pseudo-random floats in roughly [-1, 1] (bell-shaped).
+func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
+    var s = seed
+    func u() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(s >> 40) / Float(1 << 24) }
+    return (0..<n).map { _ in (u() + u() + u() - 1.5) / 1.5 }
+}
+
+let matmulTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+@Test(arguments: matmulTypes)
+func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
+    let rows = 37, cols = 512, maxSeq = 6
+    let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
+    let wq = quantizeRows(type, wf, rows: rows, cols: cols)
+    let wd = dequantizeRows(type, wq, count: rows * cols)
+    var x = randomFloats(maxSeq * cols, seed: 99)
+    for i in stride(from: 0, to: x.count, by: 97) { x[i] *= 6 } // a few outliers, like real activations
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
+    engine.rowsPerTask = 8
+    for nSeq in [1, 3, 4, 6] {
+        var y = [Float](repeating: .nan, count: rows * nSeq)
+        wq.withUnsafeBytes { wb in
+            let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
+            engine.multiply(m, x: x, nSeq: nSeq, y: &y)
+        }
+        let path = MatMulEngine.path(for: type)
+        let xsim = path == .block32 || path == .kquant ? simulatedActivations(x, cols: cols, superBlocks: path == .kquant) : x
+        var worst = 0.0, worstSim = 0.0
+        for s in 0..<nSeq {
+            for r in 0..<rows {
+                var ref = 0.0, sim = 0.0, mag = 0.0
+                for k in 0..<cols {
+                    let p = Double(wd[r * cols + k]) * Double(x[s * cols + k])
+                    ref += p; mag += abs(p)
+                    sim += Double(wd[r * cols + k]) * Double(xsim[s * cols + k])
+                }
+                worst = max(worst, abs(Double(y[s * rows + r]) - ref) / mag)
+                worstSim = max(worstSim, abs(Double(y[s * rows + r]) - sim) / mag)
+            }
+        }
+        // Against the same 8-bit activations the kernels are exact up to float rounding; against
+        // the float activations, 8-bit activation rounding costs ~1e-3 of Σ|w·x|.
+        #expect(worstSim < 1e-5, "\(type) nSeq=\(nSeq): worst relative error vs quantized activations \(worstSim)")
+        #expect(worst < (path == .block32 || path == .kquant ? 8e-3 : 1e-5), "\(type) nSeq=\(nSeq): worst relative error \(worst)")
+        #expect(!y.contains { $0.isNaN }, "\(type) nSeq=\(nSeq): output not fully written")
+    }
+}
+
+/// The activations as the engine sees them after 8-bit quantization (dequantized back to float).
+func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float] {
+    let nSeq = x.count / cols
+    var out = [Float](repeating: 0, count: x.count)
+    var q = [Int16](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
+    var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 16)
+    for seq in 0..<nSeq {
+        x.withUnsafeBufferPointer { xb in
+            let src = xb.baseAddress! + seq * cols
+            if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
+        }
+        let block = superBlocks ? 256 : 32
+        // Quants sit in even/odd order inside each group of 32.
+        func quant(_ k: Int) -> Int16 { q[(k & ~31) + ActivationQuant.slot(k & 31)] }
+        for k in 0..<cols { out[seq * cols + k] = Float(quant(k)) * d[k / block] }
+        if superBlocks { // group sums must be the per-32 sums of the quants
+            for g in 0..<(cols / 32) {
+                var sum: Int32 = 0
+                for i in 0..<32 { sum += Int32(quant(32 * g + i)) }
+                #expect(bs[g] == sum)
+            }
+        }
+    }
+    return out
+}
+
+@Test func multiplyHandlesSingleRowAndSingleThread() {
+    let cols = 256
+    let w = randomFloats(cols, seed: 1), x = randomFloats(cols, seed: 2)
+    let q = quantizeRows(.q4_K, w, rows: 1, cols: cols)
+    let deq = dequantizeRows(.q4_K, q, count: cols)
+    let engine = MatMulEngine(pool: ComputePool(threads: 1), maxCols: 1024, maxSeq: 1)
+    var y: [Float] = [0]
+    q.withUnsafeBytes { engine.multiply(WeightMatrix(type: .q4_K, rows: 1, cols: cols, data: $0.baseAddress!), x: x, nSeq: 1, y: &y) }
+    var ref = 0.0, mag = 0.0
+    for k in 0..<cols { ref += Double(deq[k] * x[k]); mag += Double(abs(deq[k] * x[k])) }
+    #expect(abs(Double(y[0]) - ref) < 4e-3 * mag)
+}
+
+@Test func computePoolRunsEveryIndexExactlyOnce() {
+    let pool = ComputePool(threads: 3, spinIterations: 1000)
+    for n in [1, 2, 3, 7, 100, 1000] {
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        counts.initialize(repeating: 0, count: n)
+        pool.parallelFor(n) { i in counts[i] += 1 }
+        #expect((0..<n).allSatisfy { counts[$0] == 1 }, "n=\(n)")
+        counts.deallocate()
+    }
+}
+
+@Test func computePoolSurvivesManyBackToBackJobs() {
+    let pool = ComputePool(threads: 2, spinIterations: 100)
+    let total = Atomic<Int>(0)
+    for _ in 0..<5000 {
+        pool.parallelFor(4) { i in total.wrappingAdd(i, ordering: .relaxed) }
+    }
+    #expect(total.load(ordering: .relaxed) == 5000 * 6)
+}
+
+@Test func computePoolNestedCallRunsSerially() {
+    let pool = ComputePool(threads: 2)
+    let hits = Atomic<Int>(0)
+    pool.parallelFor(4) { _ in
+        pool.parallelFor(3) { _ in hits.wrappingAdd(1, ordering: .relaxed) }
+    }
+    #expect(hits.load(ordering: .relaxed) == 12)
+}
+
+@Test func computePoolChunksCoverTheRangeInOrder() {
+    let pool = ComputePool(threads: 2)
+    let seen = UnsafeMutablePointer<Int>.allocate(capacity: 103)
+    seen.initialize(repeating: 0, count: 103)
+    pool.parallelChunks(103, granularity: 8) { range in
+        #expect(range.lowerBound % 8 == 0)
+        for i in range { seen[i] += 1 }
+    }
+    #expect((0..<103).allSatisfy { seen[$0] == 1 })
+    seen.deallocate()
+}
+
+@Test func idleComputePoolParksItsWorkers() {
+    let pool = ComputePool(threads: 3, spinIterations: 10_000)
+    pool.parallelFor(3) { _ in }
+    var parked = 0
+    for _ in 0..<200 where parked < 2 { // up to 2 s: workers spin ~10k polls, then park
+        usleep(10_000)
+        parked = pool.parkedWorkerCount
+    }
+    #expect(parked == 2)
+    // Parked workers still wake up for new work.
+    let hits = Atomic<Int>(0)
+    pool.parallelFor(64) { _ in hits.wrappingAdd(1, ordering: .relaxed) }
+    #expect(hits.load(ordering: .relaxed) == 64)
+}
