@@ -25,16 +25,23 @@ public enum PromptBuilder {
             }
             var messages: [ChatMessage]
             if let ms = p.messages, !ms.isEmpty {
-                messages = ms.map { ChatMessage(role: $0.role, content: $0.content) }
-                if p.instruction != nil, let i = messages.lastIndex(where: { $0.role == "user" }) {
-                    messages[i] = ChatMessage(role: "user", content: messages[i].content + "\n\n" + instruction)
+                messages = try ms.map { m in
+                    guard let role = ChatMessage.Role(rawValue: m.role) else {
+                        throw GenerateError.badPayload("unknown message role '\(m.role)' (use system, user or assistant)")
+                    }
+                    return ChatMessage(role: role, content: m.content)
+                }
+                if p.instruction != nil, let i = messages.lastIndex(where: { $0.role == .user }) {
+                    messages[i] = .user(messages[i].content + "\n\n" + instruction)
                 }
             } else if let prompt = p.prompt {
-                messages = [ChatMessage(role: "user", content: instruction.isEmpty ? prompt : prompt + "\n\n" + instruction)]
+                messages = [.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction)]
             } else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
             }
-            text = tpl.render(messages, addGenerationPrompt: true)
+            // BOS once: by the tokenizer when it adds one, else where the template writes it.
+            let bos = (tpl.writesBOS && !tokenizer.addBOS) ? tokenizer.bosID.map { tokenizer.tokenText($0) } ?? "" : ""
+            text = tpl.render(messages, addGenerationPrompt: true, bosToken: bos)
             if !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
         } else {
             guard let prompt = p.prompt ?? p.messages?.map(\.content).joined(separator: "\n") else {
