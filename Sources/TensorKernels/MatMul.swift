@@ -308,6 +308,12 @@ enum W4: SeqWidth { static var n: Int { 4 } }
     return ((u &<< 16) &>> 16) &+ (u &>> 16)
 }
 
+/// Int32 lanes in [-2^22, 2^22) to Float, exactly, without the stdlib's generic conversion:
+/// adding 1.5·2^23's bit pattern puts the integer into the mantissa.
+@inline(__always) func smallIntToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+    unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12582912
+}
+
 @inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
 
 /// 16 lanes of two 8-lane halves.
@@ -494,7 +500,7 @@ enum Kernels {
             let xo = 2 * (s * xStride + 32 * b)
             let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                 &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-            a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+            a.addProduct(smallIntToFloat(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
             if B.hasMin { mm += m * xs[s * dStride + b] }
         }
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
