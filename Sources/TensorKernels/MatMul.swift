@@ -314,6 +314,13 @@ enum W4: SeqWidth { static var n: Int { 4 } }
     unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12582912
 }
 
+/// Any Int32 lanes to Float (rounded once, like a plain conversion), as two exact small-int
+/// conversions: high 16 bits (scaled by 2^16) plus low 16 bits.
+@inline(__always) func intToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+    let hi = smallIntToFloat(v &>> 16), lo = smallIntToFloat(v & 0xFFFF)
+    return hi * 65536 + lo
+}
+
 @inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
 
 /// 16 lanes of two 8-lane halves.
@@ -422,13 +429,14 @@ enum Q4_KBlock: KBlock {
     static var hasMins: Bool { true }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let scales = kScalesMins(p + 4).scales
-        for c in 0..<4 {
-            let v = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
-            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
-            group(2 * c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
-            group(2 * c + 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
+        @inline(__always) func chunk(_ c: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 16 &+ 32 &* c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c &+ 8)) & 0xFF)
+            group(2 &* c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
+            group(2 &* c &+ 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
         }
+        chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
     @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
@@ -445,16 +453,17 @@ enum Q5_KBlock: KBlock {
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let scales = kScalesMins(p + 4).scales
         let h = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt16>.self)
-        for c in 0..<4 {
-            let v = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
-            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
-            let b0 = UInt16(2 * c), b1 = UInt16(2 * c + 1)
-            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 + 8)) & 1) &<< 4
-            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 + 8)) & 1) &<< 4
-            group(2 * c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
-            group(2 * c + 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
+        @inline(__always) func chunk(_ c: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 48 &+ 32 &* c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c &+ 8)) & 0xFF)
+            let b0 = UInt16(truncatingIfNeeded: 2 &* c), b1 = UInt16(truncatingIfNeeded: 2 &* c &+ 1)
+            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 &+ 8)) & 1) &<< 4
+            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 &+ 8)) & 1) &<< 4
+            group(2 &* c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
+            group(2 &* c &+ 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
         }
+        chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
     @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
@@ -468,19 +477,23 @@ enum Q6_KBlock: KBlock {
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 192).assumingMemoryBound(to: Int8.self)
         let bias = SIMD16<Int16>(repeating: 32)
-        for n in 0..<2 {
-            let h = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt16>.self)
-            let l01 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt16>.self)
-            let l23 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt16>.self)
-            for qd in 0..<4 {
-                let v = (qd & 1) == 0 ? l01 : l23
-                let ns = UInt16(qd < 2 ? 0 : 4), hs = UInt16(2 * qd)
-                let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
-                let o = ((v &>> (ns + 8)) & 0xF) | (((h &>> (hs + 8)) & 3) &<< 4)
-                let g = 4 * n + qd
-                group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
-            }
+        // Written out so every shift is a constant.
+        @inline(__always) func emit(_ g: Int, _ v: SIMD16<UInt16>, _ h: SIMD16<UInt16>, _ ns: UInt16, _ hs: UInt16) {
+            let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
+            let o = ((v &>> (ns &+ 8)) & 0xF) | (((h &>> (hs &+ 8)) & 3) &<< 4)
+            group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 &* g]), Int32(sc[2 &* g &+ 1]))
         }
+        @inline(__always) func half(_ n: Int) {
+            let h = p.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: SIMD16<UInt16>.self)
+            let l01 = p.loadUnaligned(fromByteOffset: 64 &* n, as: SIMD16<UInt16>.self)
+            let l23 = p.loadUnaligned(fromByteOffset: 64 &* n &+ 32, as: SIMD16<UInt16>.self)
+            emit(4 &* n, l01, h, 0, 0)
+            emit(4 &* n &+ 1, l23, h, 0, 2)
+            emit(4 &* n &+ 2, l01, h, 4, 4)
+            emit(4 &* n &+ 3, l23, h, 4, 6)
+        }
+        half(0)
+        half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
     @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 { 0 }
@@ -497,7 +510,7 @@ enum Kernels {
         let rx = UnsafeRawPointer(x)
         @inline(__always) func step(_ e: SIMD16<Int16>, _ o: SIMD16<Int16>, _ d: Float, _ m: Float, _ b: Int, _ s: Int,
                                     _ a: inout SIMD8<Float>, _ mm: inout Float) {
-            let xo = 2 * (s * xStride + 32 * b)
+            let xo = 2 &* (s &* xStride &+ 32 &* b)
             let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                 &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
             a.addProduct(smallIntToFloat(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
@@ -547,7 +560,7 @@ enum Kernels {
             B.groups(blk) { j, e, o, sLo, sHi in
                 let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
                 @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
-                    let xo = 2 * (s * xStride + 256 * b + 32 * j)
+                    let xo = 2 &* (s &* xStride &+ 256 &* b &+ 32 &* j)
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
                     acc &+= pairSum(p) &* scale
@@ -558,7 +571,7 @@ enum Kernels {
             let (d, dmin) = B.scales(blk)
             @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
                 let dx = xd[s * dStride + b]
-                a.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                a.addProduct(intToFloat(isum), SIMD8<Float>(repeating: d * dx))
                 if B.hasMins { mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b)) }
             }
             finish(0, i0, &a0, &m0)
