@@ -25,11 +25,17 @@ public struct WeightMatrix: @unchecked Sendable {
 /// one pass over the weights serves every sequence (prompt processing and batched decode).
 ///
 /// Like ggml's CPU backend, activations are first quantized to 8 bits (blocks of 32 with one
-/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-16 sums for the
-/// K-quants), then multiplied in integers and scaled in floats. F32/F16/BF16 weights, and
-/// the K-quants without an integer kernel (Q2_K, Q3_K), use float dot products.
+/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-32 sums for
+/// Q4_K/Q5_K/Q6_K), then multiplied in integers and scaled in floats. F32/F16/BF16 weights use
+/// float dot products on the float activations; Q2_K/Q3_K (no integer kernel yet) are
+/// dequantized row by row and dotted in floats (correct, slower).
 ///
-/// Not reentrant: one `multiply` at a time per engine (scratch is shared).
+/// Rows are handed to the pool's threads in tiles of `rowsPerTask`; within a tile, each
+/// decoded weight block serves four sequences at a time. No allocation per call.
+///
+/// Not reentrant: one `multiply` at a time per engine (scratch is shared). Use one engine per
+/// thread that issues products (an engine may share its `ComputePool` with others only if
+/// their `multiply` calls never overlap).
 public final class MatMulEngine: @unchecked Sendable {
     public let pool: ComputePool
     public let maxCols: Int
@@ -48,6 +54,20 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Rows per work item handed to a thread.
     public var rowsPerTask = 16
 
+    /// The current product, read by the pool's threads through `tileJob` / `quantJob`.
+    fileprivate var cur = Current()
+    fileprivate struct Current {
+        var w = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var x = UnsafePointer<Float>(bitPattern: 1)!
+        var y = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var nSeq = 0
+        var path = Path.float
+        var tile = 1
+        var superBlocks = false
+    }
+    private var tileJob: EngineJob!
+    private var quantJob: EngineJob!
+
     public init(pool: ComputePool, maxCols: Int, maxSeq: Int) {
         self.pool = pool
         self.maxCols = maxCols
@@ -58,6 +78,8 @@ public final class MatMulEngine: @unchecked Sendable {
         xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
+        tileJob = EngineJob(self, quantize: false)
+        quantJob = EngineJob(self, quantize: true)
     }
 
     deinit {
@@ -90,34 +112,42 @@ public final class MatMulEngine: @unchecked Sendable {
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
         let tile = max(1, rowsPerTask)
-        let tiles = (w.rows + tile - 1) / tile
-        pool.parallelFor(tiles) { t in
-            let r0 = t * tile, r1 = min(w.rows, r0 + tile)
-            switch path {
-            case .float: self.floatRows(w, x, nSeq, y, r0, r1)
-            case .block32: self.block32Rows(w, nSeq, y, r0, r1)
-            case .kquant: self.kquantRows(w, nSeq, y, r0, r1)
-            case .dequant: self.dequantRows(w, x, nSeq, y, r0, r1)
-            }
+        cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
+        pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
+    }
+
+    /// One row tile of the current product.
+    fileprivate func runTile(_ t: Int) {
+        let w = cur.w, tile = cur.tile, nSeq = cur.nSeq, x = cur.x, y = cur.y
+        let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+        switch cur.path {
+        case .float: floatRows(w, x, nSeq, y, r0, r1)
+        case .block32: block32Rows(w, nSeq, y, r0, r1)
+        case .kquant: kquantRows(w, nSeq, y, r0, r1)
+        case .dequant: dequantRows(w, x, nSeq, y, r0, r1)
         }
     }
 
     // MARK: Activation quantization
 
     private func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
-        let quantizeSeq = { (s: Int) in
-            let src = x + s * cols
-            let q = self.xq + s * self.maxCols
-            if superBlocks {
-                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * self.maxBlocks32)
-            } else {
-                ActivationQuant.q8_0(src, cols, q, self.xd + s * self.maxBlocks32, self.xs + s * self.maxBlocks32)
-            }
-        }
+        cur.x = x; cur.superBlocks = superBlocks; cur.w = WeightMatrix(type: .f32, rows: 0, cols: cols, data: UnsafeRawPointer(x))
         if nSeq >= 4 {
-            pool.parallelFor(nSeq, quantizeSeq)
+            pool.parallelFor(nSeq, job: quantJob)
         } else {
             for s in 0..<nSeq { quantizeSeq(s) }
+        }
+    }
+
+    /// Quantizes activation row `s` of the current product.
+    fileprivate func quantizeSeq(_ s: Int) {
+        let cols = cur.w.cols
+        let src = cur.x + s * cols
+        let q = xq + s * maxCols
+        if cur.superBlocks {
+            ActivationQuant.q8K(src, cols, q, xd + s * maxBlocks32, xbs + s * maxBlocks32)
+        } else {
+            ActivationQuant.q8_0(src, cols, q, xd + s * maxBlocks32, xs + s * maxBlocks32)
         }
     }
 
@@ -223,6 +253,16 @@ public final class MatMulEngine: @unchecked Sendable {
                 for s in 0..<nSeq { y[s * w.rows + r] = VectorOps.dot(row, x + s * n, n) }
             }
         }
+    }
+}
+
+/// Pool job forwarding to the engine (unowned: the engine owns its jobs).
+private final class EngineJob: ComputeJob {
+    unowned(unsafe) let engine: MatMulEngine
+    let quantize: Bool
+    init(_ engine: MatMulEngine, quantize: Bool) { self.engine = engine; self.quantize = quantize }
+    func execute(_ index: Int) {
+        if quantize { engine.quantizeSeq(index) } else { engine.runTile(index) }
     }
 }
 
