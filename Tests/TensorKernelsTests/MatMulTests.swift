@@ -145,3 +145,29 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
     pool.parallelFor(64) { _ in hits.wrappingAdd(1, ordering: .relaxed) }
     #expect(hits.load(ordering: .relaxed) == 64)
 }
+
+final class CountingJob: ComputeJob {
+    let counts: UnsafeMutablePointer<Int>
+    init(_ n: Int) { counts = .allocate(capacity: n); counts.initialize(repeating: 0, count: n) }
+    deinit { counts.deallocate() }
+    func execute(_ index: Int) { counts[index] += 1 }
+}
+
+@Test func computePoolJobFormRunsEveryIndexOnce() {
+    let pool = ComputePool(threads: 2, spinIterations: 500)
+    for n in [1, 5, 64] {
+        let job = CountingJob(n)
+        for _ in 0..<50 { pool.parallelFor(n, job: job) }
+        #expect((0..<n).allSatisfy { job.counts[$0] == 50 }, "n=\(n)")
+    }
+}
+
+@Test func kernelBenchReportsEveryConfiguration() {
+    let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
+                                 cold: false, minSeconds: 0.001)
+    let lines = report.split(separator: "\n")
+    #expect(lines.count == 1 + 3 * 2 * 2, "\(report)")
+    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 10 })
+    let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
+    #expect(skipped.contains("skipped"))
+}
