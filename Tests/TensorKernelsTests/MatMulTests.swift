@@ -56,11 +56,12 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
     let nSeq = x.count / cols
     var out = [Float](repeating: 0, count: x.count)
     var q = [Int16](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
-    var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 16)
+    var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 32)
+    var b16 = [Int32](repeating: 0, count: cols / 16)
     for seq in 0..<nSeq {
         x.withUnsafeBufferPointer { xb in
             let src = xb.baseAddress! + seq * cols
-            if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
+            if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs, &b16) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
         }
         let block = superBlocks ? 256 : 32
         // Quants sit in even/odd order inside each group of 32.
@@ -71,6 +72,11 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
                 var sum: Int32 = 0
                 for i in 0..<32 { sum += Int32(quant(32 * g + i)) }
                 #expect(bs[g] == sum)
+            }
+            for g in 0..<(cols / 16) {
+                var sum: Int32 = 0
+                for i in 0..<16 { sum += Int32(quant(16 * g + i)) }
+                #expect(b16[g] == sum)
             }
         }
     }
