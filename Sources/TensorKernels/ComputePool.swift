@@ -49,9 +49,22 @@ public final class ComputePool: @unchecked Sendable {
             for i in 0..<n { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            shared.run(n: n, body: body)
+        // (Making the closure escapable costs one small heap allocation per call; hot callers
+        // such as MatMulEngine use `parallelFor(_:job:)` instead.)
+        withoutActuallyEscaping(body) { escapable in
+            shared.run(n: n, body: escapable, job: nil)
         }
+    }
+
+    /// Calls `job.execute(i)` for each `i` in `0..<n`, in parallel; returns when all are done.
+    /// Unlike the closure form this never allocates, so it suits per-token hot paths.
+    public func parallelFor(_ n: Int, job: ComputeJob) {
+        if n <= 0 { return }
+        if threadCount == 1 || n == 1 || !shared.tryBegin() {
+            for i in 0..<n { job.execute(i) }
+            return
+        }
+        shared.run(n: n, body: nil, job: job)
     }
 
     /// Splits `0..<count` into `threadCount` contiguous chunks (aligned to `granularity`) and runs
@@ -70,6 +83,12 @@ public final class ComputePool: @unchecked Sendable {
             if lo < hi { body(lo..<hi) }
         }
     }
+}
+
+/// A unit of parallel work for `ComputePool.parallelFor(_:job:)`: `execute(i)` is called once
+/// for every index, from several threads at once.
+public protocol ComputeJob: AnyObject {
+    func execute(_ index: Int)
 }
 
 /// State shared between the pool's owner and its worker threads.
@@ -91,6 +110,7 @@ final class PoolShared: @unchecked Sendable {
     // Job description, written before `generation` is bumped, read after it is seen.
     var count = 0
     var body: ((Int) -> Void)?
+    var job: ComputeJob?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -115,9 +135,10 @@ final class PoolShared: @unchecked Sendable {
         busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
     }
 
-    func run(n: Int, body: @escaping (Int) -> Void) {
+    func run(n: Int, body: ((Int) -> Void)?, job: ComputeJob?) {
         self.count = n
         self.body = body
+        self.job = job
         next.store(0, ordering: .relaxed)
         active.store(workerCount, ordering: .relaxed)
         generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
@@ -130,7 +151,7 @@ final class PoolShared: @unchecked Sendable {
         while true {
             let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
             if i >= n { break }
-            body(i)
+            if let job = job { job.execute(i) } else { body!(i) }
         }
         // Wait for workers still inside a body.
         var spins = 0
@@ -139,6 +160,7 @@ final class PoolShared: @unchecked Sendable {
             if spins > 1_000_000 { sched_yield() }
         }
         self.body = nil
+        self.job = nil
         busy.store(0, ordering: .releasing)
     }
 
@@ -166,12 +188,11 @@ final class PoolShared: @unchecked Sendable {
             seen = g
             if stopping.load(ordering: .acquiring) { return }
             let n = count
-            if let body = body {
-                while true {
-                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if i >= n { break }
-                    body(i)
-                }
+            let job = self.job, body = self.body
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                if let job = job { job.execute(i) } else { body!(i) }
             }
             active.wrappingSubtract(1, ordering: .releasing)
         }

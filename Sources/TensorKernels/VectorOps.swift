@@ -115,10 +115,11 @@ public enum VectorOps {
         if n >= 8 {
             var v = SIMD8<Float>(repeating: -.infinity)
             while i + 8 <= n {
-                v = pointwiseMax(v, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                let w = r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                v = v.replacing(with: w, where: w .> v)
                 i += 8
             }
-            m = v.max()
+            for k in 0..<8 { m = Swift.max(m, v[k]) }
         }
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
@@ -186,8 +187,11 @@ public enum VectorOps {
         let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
         var i = 0
         while i + 8 <= n {
-            let h = SIMD8<UInt32>(truncatingIfNeeded: rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            rd.storeBytes(of: h, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            // Two bf16 per 32-bit lane: the even element moves up 16 bits, the odd one is masked.
+            let w = rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD4<UInt32>.self)
+            let e = w &<< 16, o = w & 0xFFFF_0000
+            let v = SIMD8<UInt32>(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3])
+            rd.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
             i += 8
         }
         while i < n { dst[i] = Float(bitPattern: UInt32(src[i]) << 16); i += 1 }
