@@ -60,10 +60,11 @@ let package = Package(
             ]
         ),
 
-        // MARK: Tests: one target per module
+        // MARK: Tests: one target per module, plus shared support for tests on a real PostgreSQL
+        .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
-        .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs"]),
-        .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs"]),
+        .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
+        .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue"]),

@@ -187,12 +187,16 @@ final class PoolShared: @unchecked Sendable {
             }
             seen = g
             if stopping.load(ordering: .acquiring) { return }
-            let n = count
-            let job = self.job, body = self.body
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= n { break }
-                if let job = job { job.execute(i) } else { body!(i) }
+            // The references to the job's body must be gone before `active` is decremented: the caller
+            // may then return from `withoutActuallyEscaping`, which checks that nothing kept the closure.
+            do {
+                let n = count
+                let job = self.job, body = self.body
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if i >= n { break }
+                    if let job = job { job.execute(i) } else { body!(i) }
+                }
             }
             active.wrappingSubtract(1, ordering: .releasing)
         }
