@@ -5,14 +5,19 @@ import GGUF
 ///
 /// Immutable after construction and safe to use from several threads at once.
 public final class Tokenizer: @unchecked Sendable {
+    /// The algorithm: byte-level BPE (`gpt2`) or SentencePiece (`llama`).
     public let model: TokenizerModel
     /// The pre-tokenizer (byte-level BPE only).
     public let preTokenizer: PreTokenizer?
+    /// Beginning of sequence (`tokenizer.ggml.bos_token_id`).
     public let bosID: Int32?
+    /// End of sequence (`tokenizer.ggml.eos_token_id`).
     public let eosID: Int32?
     /// End of turn (`<|im_end|>`, `<|eot_id|>`, …), from metadata or found by its text.
     public let eotID: Int32?
+    /// Padding (`tokenizer.ggml.padding_token_id`).
     public let padID: Int32?
+    /// SentencePiece's unknown token (`tokenizer.ggml.unknown_token_id`).
     public let unknownID: Int32?
     /// Whether `encode(addSpecial: true)` prepends BOS / appends EOS.
     public let addBOS: Bool
@@ -237,6 +242,8 @@ public final class Tokenizer: @unchecked Sendable {
     /// The id of the token whose stored text is exactly `text` (e.g. `"<think>"`), if any.
     public func tokenID(_ text: String) -> Int32? { vocab.find(text) }
 
+    /// The token's type after llama.cpp's corrections (end-of-turn and FIM markers are control tokens); nil for an
+    /// invalid id.
     public func tokenType(_ id: Int32) -> TokenType? {
         guard id >= 0, Int(id) < types.count else { return nil }
         return types[Int(id)]
