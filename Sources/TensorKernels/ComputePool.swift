@@ -188,13 +188,21 @@ final class PoolShared: @unchecked Sendable {
             seen = g
             if stopping.load(ordering: .acquiring) { return }
             let n = count
-            let job = self.job, body = self.body
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= n { break }
-                if let job = job { job.execute(i) } else { body!(i) }
-            }
+            drain(n)
+            // Only now, with this thread's references to the job dropped (they lived in
+            // `drain`), may the submitter see the job as finished.
             active.wrappingSubtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Runs items of the current job until none are left.
+    @inline(never)
+    func drain(_ n: Int) {
+        let job = self.job, body = self.body
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= n { break }
+            if let job = job { job.execute(i) } else { body!(i) }
         }
     }
 
