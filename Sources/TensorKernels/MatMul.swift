@@ -662,30 +662,56 @@ enum Kernels {
         let rx = UnsafeRawPointer(x)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        if W.n == 1 {
+            // One sequence: integer accumulation over the super-block, one conversion at its end.
+            for b in 0..<nb {
+                let blk = row + b * B.bytes
+                var isum = SIMD8<Int32>()
+                B.groups(blk) { j, e, o, sLo, sHi in
+                    let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
+                    let xo = 2 &* (256 &* b &+ 32 &* j)
+                    let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                        &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    isum &+= pairSum(p) &* scale
+                }
+                let (d, dmin) = B.scales(blk)
+                let dx = xd[b]
+                a0.addProduct(intToFloat(isum), SIMD8<Float>(repeating: d * dx))
+                if B.hasMins { m0 += dmin * dx * Float(B.minDot(blk, gsums + 8 * b, bsums + 16 * b)) }
+            }
+            return SIMD4<Float>(VectorOps.hsum(a0) - m0, 0, 0, 0)
+        }
         for b in 0..<nb {
             let blk = row + b * B.bytes
-            var i0 = SIMD8<Int32>(), i1 = SIMD8<Int32>(), i2 = SIMD8<Int32>(), i3 = SIMD8<Int32>()
+            // Per group: exact small integer dot → float, times the group scale, into two float
+            // accumulators per sequence (even/odd groups) so the FMAs do not form one long chain.
+            var f0 = SIMD8<Float>(), f1 = SIMD8<Float>(), f2 = SIMD8<Float>(), f3 = SIMD8<Float>()
+            var g0 = SIMD8<Float>(), g1 = SIMD8<Float>(), g2 = SIMD8<Float>(), g3 = SIMD8<Float>()
             B.groups(blk) { j, e, o, sLo, sHi in
-                let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
-                @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
+                let scale = SIMD8<Float>(lowHalf: SIMD4<Float>(repeating: Float(sLo)), highHalf: SIMD4<Float>(repeating: Float(sHi)))
+                @inline(__always) func step(_ s: Int, _ even: inout SIMD8<Float>, _ odd: inout SIMD8<Float>) {
                     let xo = 2 &* (s &* xStride &+ 256 &* b &+ 32 &* j)
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                    acc &+= pairSum(p) &* scale
+                    if j & 1 == 0 {
+                        even.addProduct(smallIntToFloat(pairSum(p)), scale)
+                    } else {
+                        odd.addProduct(smallIntToFloat(pairSum(p)), scale)
+                    }
                 }
-                step(0, &i0)
-                if W.n == 4 { step(1, &i1); step(2, &i2); step(3, &i3) }
+                step(0, &f0, &g0)
+                if W.n == 4 { step(1, &f1, &g1); step(2, &f2, &g2); step(3, &f3, &g3) }
             }
             let (d, dmin) = B.scales(blk)
-            @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
                 let dx = xd[s * dStride + b]
-                a.addProduct(intToFloat(isum), SIMD8<Float>(repeating: d * dx))
+                a.addProduct(f, SIMD8<Float>(repeating: d * dx))
                 if B.hasMins {
                     mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b)))
                 }
             }
-            finish(0, i0, &a0, &m0)
-            if W.n == 4 { finish(1, i1, &a1, &m1); finish(2, i2, &a2, &m2); finish(3, i3, &a3, &m3) }
+            finish(0, f0 + g0, &a0, &m0)
+            if W.n == 4 { finish(1, f1 + g1, &a1, &m1); finish(2, f2 + g2, &a2, &m2); finish(3, f3 + g3, &a3, &m3) }
         }
         return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
     }
