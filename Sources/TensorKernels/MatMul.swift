@@ -676,7 +676,7 @@ enum Kernels {
                 }
                 let (d, dmin) = B.scales(blk)
                 let dx = xd[b]
-                a0.addProduct(intToFloat(isum), SIMD8<Float>(repeating: d * dx))
+                a0.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
                 if B.hasMins { m0 += dmin * dx * Float(B.minDot(blk, gsums + 8 * b, bsums + 16 * b)) }
             }
             return SIMD4<Float>(VectorOps.hsum(a0) - m0, 0, 0, 0)
