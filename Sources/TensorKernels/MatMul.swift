@@ -620,7 +620,7 @@ enum Kernels {
             let xo = 2 &* (s &* xStride &+ 32 &* b)
             let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                 &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-            a.addProduct(smallIntToFloat(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+            a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
             if B.hasMin { mm += m * xs[s * dStride + b] }
         }
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
