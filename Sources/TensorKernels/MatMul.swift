@@ -356,19 +356,6 @@ enum W4: SeqWidth { static var n: Int { 4 } }
     return ((u &<< 16) &>> 16) &+ (u &>> 16)
 }
 
-/// Int32 lanes in [-2^22, 2^22) to Float, exactly, without the stdlib's generic conversion:
-/// adding 1.5·2^23's bit pattern puts the integer into the mantissa.
-@inline(__always) func smallIntToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12582912
-}
-
-/// Any Int32 lanes to Float (rounded once, like a plain conversion), as two exact small-int
-/// conversions: high 16 bits (scaled by 2^16) plus low 16 bits.
-@inline(__always) func intToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    let hi = smallIntToFloat(v &>> 16), lo = smallIntToFloat(v & 0xFFFF)
-    return hi * 65536 + lo
-}
-
 @inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
 
 /// 16 lanes of two 8-lane halves.
@@ -694,9 +681,9 @@ enum Kernels {
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
                     if j & 1 == 0 {
-                        even.addProduct(smallIntToFloat(pairSum(p)), scale)
+                        even.addProduct(SIMD8<Float>(pairSum(p)), scale)
                     } else {
-                        odd.addProduct(smallIntToFloat(pairSum(p)), scale)
+                        odd.addProduct(SIMD8<Float>(pairSum(p)), scale)
                     }
                 }
                 step(0, &f0, &g0)
