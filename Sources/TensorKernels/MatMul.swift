@@ -305,7 +305,7 @@ enum ActivationQuant {
     }
 
     /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
-    /// sum of the quants of every group of 32 (for the mins of Q4_K/Q5_K).
+    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                     _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>) {
