@@ -444,9 +444,9 @@ protocol KBlock {
     static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
     /// Super-block scale d and min scale dmin (0 for types without mins).
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
-    /// Σ min · (activation quant sums): `gsums` holds the 8 per-32 sums of the super-block,
-    /// `bsums` its 16 per-16 sums.
-    static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32
+    /// Lane-wise min · (activation quant sum) products whose total is the super-block's min
+    /// term: `gsums` holds its 8 per-32 activation sums, `bsums` its 16 per-16 sums.
+    static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32>
 }
 
 /// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
@@ -475,11 +475,10 @@ enum Q4_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
         let mins = kScalesMins(p + 4).mins
-        var s: Int32 = 0
-        for j in 0..<8 { s &+= Int32(truncatingIfNeeded: (mins >> UInt64(8 * j)) & 0xFF) &* gsums[j] }
-        return s
+        let v = spreadBytes(UInt32(truncatingIfNeeded: mins), UInt32(truncatingIfNeeded: mins >> 32), shift: 0) & 0xFF
+        return unsafeBitCast(v, to: SIMD8<Int32>.self) &* UnsafeRawPointer(gsums).loadUnaligned(as: SIMD8<Int32>.self)
     }
 }
 
@@ -502,8 +501,8 @@ enum Q5_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        Q4_KBlock.minDot(p, gsums, bsums)
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        Q4_KBlock.minTerms(p, gsums, bsums)
     }
 }
 
@@ -532,7 +531,13 @@ enum Q6_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+}
+
+/// The 8 bytes of two words, one per Int32 lane (in memory order), shifted right by `shift`.
+@inline(__always) func spreadBytes(_ lo: UInt32, _ hi: UInt32, shift: UInt32) -> SIMD8<UInt32> {
+    let v = SIMD8<UInt32>(lowHalf: SIMD4<UInt32>(repeating: lo), highHalf: SIMD4<UInt32>(repeating: hi))
+    return v &>> (SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24) &+ shift)
 }
 
 /// 2-bit fields of 32 quant bytes (Q2_K / Q3_K low bits): group `j4` of a 128-element half.
@@ -564,7 +569,7 @@ enum Q3_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 108), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
 }
 
 enum Q2_KBlock: KBlock {
@@ -585,11 +590,13 @@ enum Q2_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 80), loadHalf(p, 82)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        let sc = p.assumingMemoryBound(to: UInt8.self)
-        var s: Int32 = 0
-        for k in 0..<16 { s &+= Int32(sc[k] >> 4) &* bsums[k] }
-        return s
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        // Mins are the high nibbles of the 16 scale bytes.
+        let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
+        let m0 = unsafeBitCast(spreadBytes(w[0], w[1], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let m1 = unsafeBitCast(spreadBytes(w[2], w[3], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let b = UnsafeRawPointer(bsums)
+        return m0 &* b.loadUnaligned(as: SIMD8<Int32>.self) &+ m1 &* b.loadUnaligned(fromByteOffset: 32, as: SIMD8<Int32>.self)
     }
 }
 
@@ -648,7 +655,7 @@ enum Kernels {
                                                  _ bsums: UnsafePointer<Int32>) -> SIMD4<Float> {
         let rx = UnsafeRawPointer(x)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        var mv0 = SIMD8<Float>(), mv1 = SIMD8<Float>(), mv2 = SIMD8<Float>(), mv3 = SIMD8<Float>()
         if W.n == 1 {
             // One sequence: integer accumulation over the super-block, one conversion at its end.
             for b in 0..<nb {
@@ -664,9 +671,9 @@ enum Kernels {
                 let (d, dmin) = B.scales(blk)
                 let dx = xd[b]
                 a0.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
-                if B.hasMins { m0 += dmin * dx * Float(B.minDot(blk, gsums + 8 * b, bsums + 16 * b)) }
+                if B.hasMins { mv0.addProduct(SIMD8<Float>(B.minTerms(blk, gsums + 8 * b, bsums + 16 * b)), SIMD8<Float>(repeating: dmin * dx)) }
             }
-            return SIMD4<Float>(VectorOps.hsum(a0) - m0, 0, 0, 0)
+            return SIMD4<Float>(VectorOps.hsum(a0 - mv0), 0, 0, 0)
         }
         for b in 0..<nb {
             let blk = row + b * B.bytes
@@ -690,17 +697,18 @@ enum Kernels {
                 if W.n == 4 { step(1, &f1, &g1); step(2, &f2, &g2); step(3, &f3, &g3) }
             }
             let (d, dmin) = B.scales(blk)
-            @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mv: inout SIMD8<Float>) {
                 let dx = xd[s * dStride + b]
                 a.addProduct(f, SIMD8<Float>(repeating: d * dx))
                 if B.hasMins {
-                    mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b)))
+                    let t = B.minTerms(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b))
+                    mv.addProduct(SIMD8<Float>(t), SIMD8<Float>(repeating: dmin * dx))
                 }
             }
-            finish(0, f0 + g0, &a0, &m0)
-            if W.n == 4 { finish(1, f1 + g1, &a1, &m1); finish(2, f2 + g2, &a2, &m2); finish(3, f3 + g3, &a3, &m3) }
+            finish(0, f0 + g0, &a0, &mv0)
+            if W.n == 4 { finish(1, f1 + g1, &a1, &mv1); finish(2, f2 + g2, &a2, &mv2); finish(3, f3 + g3, &a3, &mv3) }
         }
-        return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
+        return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.
