@@ -677,24 +677,17 @@ enum Kernels {
         }
         for b in 0..<nb {
             let blk = row + b * B.bytes
-            // Per group: exact small integer dot → float, times the group scale, into two float
-            // accumulators per sequence (even/odd groups) so the FMAs do not form one long chain.
-            var f0 = SIMD8<Float>(), f1 = SIMD8<Float>(), f2 = SIMD8<Float>(), f3 = SIMD8<Float>()
-            var g0 = SIMD8<Float>(), g1 = SIMD8<Float>(), g2 = SIMD8<Float>(), g3 = SIMD8<Float>()
+            var f0 = SIMD8<Int32>(), f1 = SIMD8<Int32>(), f2 = SIMD8<Int32>(), f3 = SIMD8<Int32>()
             B.groups(blk) { j, e, o, sLo, sHi in
-                let scale = SIMD8<Float>(lowHalf: SIMD4<Float>(repeating: Float(sLo)), highHalf: SIMD4<Float>(repeating: Float(sHi)))
-                @inline(__always) func step(_ s: Int, _ even: inout SIMD8<Float>, _ odd: inout SIMD8<Float>) {
+                let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
+                @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
                     let xo = 2 &* (s &* xStride &+ 256 &* b &+ 32 &* j)
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-                    if j & 1 == 0 {
-                        even.addProduct(SIMD8<Float>(pairSum(p)), scale)
-                    } else {
-                        odd.addProduct(SIMD8<Float>(pairSum(p)), scale)
-                    }
+                    acc &+= pairSum(p) &* scale
                 }
-                step(0, &f0, &g0)
-                if W.n == 4 { step(1, &f1, &g1); step(2, &f2, &g2); step(3, &f3, &g3) }
+                step(0, &f0)
+                if W.n == 4 { step(1, &f1); step(2, &f2); step(3, &f3) }
             }
             let (d, dmin) = B.scales(blk)
             @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mv: inout SIMD8<Float>) {
@@ -705,8 +698,8 @@ enum Kernels {
                     mv.addProduct(SIMD8<Float>(t), SIMD8<Float>(repeating: dmin * dx))
                 }
             }
-            finish(0, f0 + g0, &a0, &mv0)
-            if W.n == 4 { finish(1, f1 + g1, &a1, &mv1); finish(2, f2 + g2, &a2, &mv2); finish(3, f3 + g3, &a3, &mv3) }
+            finish(0, SIMD8<Float>(f0), &a0, &mv0)
+            if W.n == 4 { finish(1, SIMD8<Float>(f1), &a1, &mv1); finish(2, SIMD8<Float>(f2), &a2, &mv2); finish(3, SIMD8<Float>(f3), &a3, &mv3) }
         }
         return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
     }
