@@ -125,6 +125,13 @@ public enum VectorOps {
         return m
     }
 
+    /// Index of the largest element of `x[0..<n]` (the first one on ties; n > 0). NaNs are skipped.
+    public static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
+        let m = max(x, n)
+        for i in 0..<n where x[i] == m { return i }
+        return 0
+    }
+
     /// e^x lane-wise, relative error below 3e-7 over the float range (inputs are clamped to
     /// [-87.3, 88.3], so huge inputs give ~2e38, not infinity, and tiny ones ~1e-38).
     /// Range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 minimax polynomial for e^r,

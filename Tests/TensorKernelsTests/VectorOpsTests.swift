@@ -48,6 +48,7 @@ func softmaxIsStableAndNormalised(_ n: Int) {
     let z = orig.reduce(0.0) { $0 + exp(Double($1 - m)) }
     for i in 0..<n { #expect(abs(Double(x[i]) - exp(Double(orig[i] - m)) / z) < 1e-6) }
     #expect(VectorOps.max(orig, n) == m)
+    #expect(VectorOps.argmax(orig, n) == orig.firstIndex(of: m))
 }
 
 @Test func swigluAndSilu() {
