@@ -53,8 +53,9 @@ public final class MatMulEngine: @unchecked Sendable {
     private let xb16: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
 
-    /// Rows per work item handed to a thread.
-    public var rowsPerTask = 16
+    /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
+    /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
+    public var rowsPerTask = 0
 
     /// The current product, read by the pool's threads through `tileJob` / `quantJob`.
     fileprivate var cur = Current()
@@ -114,7 +115,7 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = max(1, rowsPerTask)
+        let tile = rowsPerTask > 0 ? rowsPerTask : max(16, (w.rows + 8 * pool.threadCount - 1) / (8 * pool.threadCount))
         cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
         pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
     }
