@@ -362,13 +362,14 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 /// 16 lanes of two 8-lane halves.
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
-/// The fifth bits of the even (`odd == false`) or odd elements of a Q5_0/Q5_1 block, as 0 or 16,
-/// in the even/odd lane order.
-@inline(__always) func fifthBits(_ qh: UInt32, odd: Bool) -> SIMD16<Int16> {
-    let base = join(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh)), SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
-    let shifts = odd ? SIMD16<UInt16>(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
-                     : SIMD16<UInt16>(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
-    return asInt16(((base &>> shifts) & 1) &<< 4)
+/// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
+/// even and the odd elements in lane order. Worked in 32-bit lanes: lane k covers 16-bit lanes
+/// 2k and 2k+1, i.e. elements 4k and 4k+2 (even) or 4k+1 and 4k+3 (odd).
+@inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let v = SIMD8<UInt32>(repeating: qh) &>> SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28)
+    let even = ((v & 1) &<< 4) | ((v & 4) &<< 18)
+    let odd = ((v & 2) &<< 3) | ((v & 8) &<< 17)
+    return (unsafeBitCast(even, to: SIMD16<Int16>.self), unsafeBitCast(odd, to: SIMD16<Int16>.self))
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.
@@ -412,8 +413,9 @@ enum Q5_0Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let (e, o) = nibbles(p, 6)
+        let (he, ho) = fifthBits(qh)
         let sixteen = SIMD16<Int16>(repeating: 16)
-        return ((asInt16(e) | fifthBits(qh, odd: false)) &- sixteen, (asInt16(o) | fifthBits(qh, odd: true)) &- sixteen, loadHalf(p, 0), 0)
+        return ((asInt16(e) | he) &- sixteen, (asInt16(o) | ho) &- sixteen, loadHalf(p, 0), 0)
     }
 }
 
@@ -423,7 +425,8 @@ enum Q5_1Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         let (e, o) = nibbles(p, 8)
-        return (asInt16(e) | fifthBits(qh, odd: false), asInt16(o) | fifthBits(qh, odd: true), loadHalf(p, 0), loadHalf(p, 2))
+        let (he, ho) = fifthBits(qh)
+        return (asInt16(e) | he, asInt16(o) | ho, loadHalf(p, 0), loadHalf(p, 2))
     }
 }
 
