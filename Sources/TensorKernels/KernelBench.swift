@@ -9,6 +9,11 @@ import Foundation
 ///
 /// "cold" rotates over enough copies of the matrix to exceed `coldBytes`, so the weights come
 /// from DRAM as in a real model; "hot" reuses one copy (cache-resident for small shapes).
+/// The `cpu:` columns divide process CPU time by the thread count, a better guide than wall
+/// time on a machine shared with other work. Types whose block size does not divide `cols`
+/// are listed as skipped (llama.cpp cannot store them in that shape either).
+///
+/// Example: `KernelBench.run(types: [.q4_K, .q8_0], rows: 896, cols: 4864, nSeq: [1, 8, 128], threads: [1, 2])`.
 public enum KernelBench {
     /// One measured configuration.
     public struct Result: Sendable {

@@ -53,8 +53,9 @@ public final class MatMulEngine: @unchecked Sendable {
     private let xb16: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
 
-    /// Rows per work item handed to a thread.
-    public var rowsPerTask = 16
+    /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
+    /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
+    public var rowsPerTask = 0
 
     /// The current product, read by the pool's threads through `tileJob` / `quantJob`.
     fileprivate var cur = Current()
@@ -114,7 +115,7 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = max(1, rowsPerTask)
+        let tile = rowsPerTask > 0 ? rowsPerTask : max(16, (w.rows + 8 * pool.threadCount - 1) / (8 * pool.threadCount))
         cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
         pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
     }
@@ -305,7 +306,7 @@ enum ActivationQuant {
     }
 
     /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
-    /// sum of the quants of every group of 32 (for the mins of Q4_K/Q5_K).
+    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                     _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>) {
@@ -356,31 +357,19 @@ enum W4: SeqWidth { static var n: Int { 4 } }
     return ((u &<< 16) &>> 16) &+ (u &>> 16)
 }
 
-/// Int32 lanes in [-2^22, 2^22) to Float, exactly, without the stdlib's generic conversion:
-/// adding 1.5·2^23's bit pattern puts the integer into the mantissa.
-@inline(__always) func smallIntToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12582912
-}
-
-/// Any Int32 lanes to Float (rounded once, like a plain conversion), as two exact small-int
-/// conversions: high 16 bits (scaled by 2^16) plus low 16 bits.
-@inline(__always) func intToFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    let hi = smallIntToFloat(v &>> 16), lo = smallIntToFloat(v & 0xFFFF)
-    return hi * 65536 + lo
-}
-
 @inline(__always) func asInt16(_ v: SIMD16<UInt16>) -> SIMD16<Int16> { unsafeBitCast(v, to: SIMD16<Int16>.self) }
 
 /// 16 lanes of two 8-lane halves.
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
-/// The fifth bits of the even (`odd == false`) or odd elements of a Q5_0/Q5_1 block, as 0 or 16,
-/// in the even/odd lane order.
-@inline(__always) func fifthBits(_ qh: UInt32, odd: Bool) -> SIMD16<Int16> {
-    let base = join(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh)), SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
-    let shifts = odd ? SIMD16<UInt16>(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
-                     : SIMD16<UInt16>(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
-    return asInt16(((base &>> shifts) & 1) &<< 4)
+/// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
+/// even and the odd elements in lane order. Worked in 32-bit lanes: lane k covers 16-bit lanes
+/// 2k and 2k+1, i.e. elements 4k and 4k+2 (even) or 4k+1 and 4k+3 (odd).
+@inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let v = SIMD8<UInt32>(repeating: qh) &>> SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28)
+    let even = ((v & 1) &<< 4) | ((v & 4) &<< 18)
+    let odd = ((v & 2) &<< 3) | ((v & 8) &<< 17)
+    return (unsafeBitCast(even, to: SIMD16<Int16>.self), unsafeBitCast(odd, to: SIMD16<Int16>.self))
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.
@@ -424,8 +413,9 @@ enum Q5_0Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let (e, o) = nibbles(p, 6)
+        let (he, ho) = fifthBits(qh)
         let sixteen = SIMD16<Int16>(repeating: 16)
-        return ((asInt16(e) | fifthBits(qh, odd: false)) &- sixteen, (asInt16(o) | fifthBits(qh, odd: true)) &- sixteen, loadHalf(p, 0), 0)
+        return ((asInt16(e) | he) &- sixteen, (asInt16(o) | ho) &- sixteen, loadHalf(p, 0), 0)
     }
 }
 
@@ -435,7 +425,8 @@ enum Q5_1Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         let (e, o) = nibbles(p, 8)
-        return (asInt16(e) | fifthBits(qh, odd: false), asInt16(o) | fifthBits(qh, odd: true), loadHalf(p, 0), loadHalf(p, 2))
+        let (he, ho) = fifthBits(qh)
+        return (asInt16(e) | he, asInt16(o) | ho, loadHalf(p, 0), loadHalf(p, 2))
     }
 }
 
@@ -457,9 +448,9 @@ protocol KBlock {
     static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
     /// Super-block scale d and min scale dmin (0 for types without mins).
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
-    /// Σ min · (activation quant sums): `gsums` holds the 8 per-32 sums of the super-block,
-    /// `bsums` its 16 per-16 sums.
-    static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32
+    /// Lane-wise min · (activation quant sum) products whose total is the super-block's min
+    /// term: `gsums` holds its 8 per-32 activation sums, `bsums` its 16 per-16 sums.
+    static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32>
 }
 
 /// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
@@ -488,11 +479,10 @@ enum Q4_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
         let mins = kScalesMins(p + 4).mins
-        var s: Int32 = 0
-        for j in 0..<8 { s &+= Int32(truncatingIfNeeded: (mins >> UInt64(8 * j)) & 0xFF) &* gsums[j] }
-        return s
+        let v = spreadBytes(UInt32(truncatingIfNeeded: mins), UInt32(truncatingIfNeeded: mins >> 32), shift: 0) & 0xFF
+        return unsafeBitCast(v, to: SIMD8<Int32>.self) &* UnsafeRawPointer(gsums).loadUnaligned(as: SIMD8<Int32>.self)
     }
 }
 
@@ -515,8 +505,8 @@ enum Q5_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        Q4_KBlock.minDot(p, gsums, bsums)
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        Q4_KBlock.minTerms(p, gsums, bsums)
     }
 }
 
@@ -545,7 +535,13 @@ enum Q6_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+}
+
+/// The 8 bytes of two words, one per Int32 lane (in memory order), shifted right by `shift`.
+@inline(__always) func spreadBytes(_ lo: UInt32, _ hi: UInt32, shift: UInt32) -> SIMD8<UInt32> {
+    let v = SIMD8<UInt32>(lowHalf: SIMD4<UInt32>(repeating: lo), highHalf: SIMD4<UInt32>(repeating: hi))
+    return v &>> (SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24) &+ shift)
 }
 
 /// 2-bit fields of 32 quant bytes (Q2_K / Q3_K low bits): group `j4` of a 128-element half.
@@ -577,7 +573,7 @@ enum Q3_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 108), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
 }
 
 enum Q2_KBlock: KBlock {
@@ -598,11 +594,13 @@ enum Q2_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 80), loadHalf(p, 82)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> Int32 {
-        let sc = p.assumingMemoryBound(to: UInt8.self)
-        var s: Int32 = 0
-        for k in 0..<16 { s &+= Int32(sc[k] >> 4) &* bsums[k] }
-        return s
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        // Mins are the high nibbles of the 16 scale bytes.
+        let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
+        let m0 = unsafeBitCast(spreadBytes(w[0], w[1], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let m1 = unsafeBitCast(spreadBytes(w[2], w[3], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let b = UnsafeRawPointer(bsums)
+        return m0 &* b.loadUnaligned(as: SIMD8<Int32>.self) &+ m1 &* b.loadUnaligned(fromByteOffset: 32, as: SIMD8<Int32>.self)
     }
 }
 
@@ -620,7 +618,7 @@ enum Kernels {
             let xo = 2 &* (s &* xStride &+ 32 &* b)
             let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                 &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
-            a.addProduct(smallIntToFloat(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
+            a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
             if B.hasMin { mm += m * xs[s * dStride + b] }
         }
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
@@ -661,10 +659,29 @@ enum Kernels {
                                                  _ bsums: UnsafePointer<Int32>) -> SIMD4<Float> {
         let rx = UnsafeRawPointer(x)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        var mv0 = SIMD8<Float>(), mv1 = SIMD8<Float>(), mv2 = SIMD8<Float>(), mv3 = SIMD8<Float>()
+        if W.n == 1 {
+            // One sequence: integer accumulation over the super-block, one conversion at its end.
+            for b in 0..<nb {
+                let blk = row + b * B.bytes
+                var isum = SIMD8<Int32>()
+                B.groups(blk) { j, e, o, sLo, sHi in
+                    let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
+                    let xo = 2 &* (256 &* b &+ 32 &* j)
+                    let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                        &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    isum &+= pairSum(p) &* scale
+                }
+                let (d, dmin) = B.scales(blk)
+                let dx = xd[b]
+                a0.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                if B.hasMins { mv0.addProduct(SIMD8<Float>(B.minTerms(blk, gsums + 8 * b, bsums + 16 * b)), SIMD8<Float>(repeating: dmin * dx)) }
+            }
+            return SIMD4<Float>(VectorOps.hsum(a0 - mv0), 0, 0, 0)
+        }
         for b in 0..<nb {
             let blk = row + b * B.bytes
-            var i0 = SIMD8<Int32>(), i1 = SIMD8<Int32>(), i2 = SIMD8<Int32>(), i3 = SIMD8<Int32>()
+            var f0 = SIMD8<Int32>(), f1 = SIMD8<Int32>(), f2 = SIMD8<Int32>(), f3 = SIMD8<Int32>()
             B.groups(blk) { j, e, o, sLo, sHi in
                 let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
                 @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
@@ -673,21 +690,22 @@ enum Kernels {
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
                     acc &+= pairSum(p) &* scale
                 }
-                step(0, &i0)
-                if W.n == 4 { step(1, &i1); step(2, &i2); step(3, &i3) }
+                step(0, &f0)
+                if W.n == 4 { step(1, &f1); step(2, &f2); step(3, &f3) }
             }
             let (d, dmin) = B.scales(blk)
-            @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mv: inout SIMD8<Float>) {
                 let dx = xd[s * dStride + b]
-                a.addProduct(intToFloat(isum), SIMD8<Float>(repeating: d * dx))
+                a.addProduct(f, SIMD8<Float>(repeating: d * dx))
                 if B.hasMins {
-                    mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b)))
+                    let t = B.minTerms(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b))
+                    mv.addProduct(SIMD8<Float>(t), SIMD8<Float>(repeating: dmin * dx))
                 }
             }
-            finish(0, i0, &a0, &m0)
-            if W.n == 4 { finish(1, i1, &a1, &m1); finish(2, i2, &a2, &m2); finish(3, i3, &a3, &m3) }
+            finish(0, SIMD8<Float>(f0), &a0, &mv0)
+            if W.n == 4 { finish(1, SIMD8<Float>(f1), &a1, &mv1); finish(2, SIMD8<Float>(f2), &a2, &mv2); finish(3, SIMD8<Float>(f3), &a3, &mv3) }
         }
-        return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
+        return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.

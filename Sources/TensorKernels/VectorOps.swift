@@ -125,34 +125,90 @@ public enum VectorOps {
         return m
     }
 
+    /// Index of the largest element of `x[0..<n]` (the first one on ties; n > 0). NaNs are skipped.
+    public static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
+        let m = max(x, n)
+        for i in 0..<n where x[i] == m { return i }
+        return 0
+    }
+
+    /// e^x lane-wise, relative error below 3e-7 over the float range (inputs are clamped to
+    /// [-87.3, 88.3], so huge inputs give ~2e38, not infinity, and tiny ones ~1e-38).
+    /// Range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 minimax polynomial for e^r,
+    /// and 2^n built directly in the exponent bits.
+    @inline(__always)
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var v = x.replacing(with: 88.3, where: x .> 88.3)
+        v = v.replacing(with: -87.3, where: v .< -87.3)
+        // n = round(v / ln2) via the 1.5·2^23 trick (its low mantissa bits then hold n).
+        let t = v * 1.442695040888963 + 12582912
+        let n = t - 12582912
+        let r = (v - n * 0.693359375) - n * -2.12194440e-4
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let er = (p * r * r + r) + 1
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return er * scale
+    }
+
     /// Numerically stable softmax in place over `n` elements; returns the normaliser Σ exp(x - max)
     /// (useful for log-probabilities: log p_i = x_i - max - log(sum)).
     @discardableResult
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         if n <= 0 { return 0 }
         let m = max(x, n)
-        var sum: Double = 0
-        for i in 0..<n {
+        let r = UnsafeMutableRawPointer(x)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let e = exp(r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m)
+            r.storeBytes(of: e, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        var sum = Double(hsum(acc))
+        while i < n {
             let e = expf(x[i] - m)
             x[i] = e
             sum += Double(e)
+            i += 1
         }
-        let inv = Float(1 / sum)
-        scale(x, inv, n)
+        scale(x, Float(1 / sum), n)
         return Float(sum)
     }
 
     /// SwiGLU: out[i] = silu(gate[i]) · up[i] with silu(v) = v / (1 + e^-v). `out` may equal `gate` or `up`.
     public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
+        let rg = UnsafeRawPointer(gate), ru = UnsafeRawPointer(up), ro = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= n {
+            let g = rg.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let u = ru.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ro.storeBytes(of: g / (1 + exp(-g)) * u, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
             out[i] = g / (1 + expf(-g)) * up[i]
+            i += 1
         }
     }
 
     /// SiLU in place: x[i] = x[i] / (1 + e^-x[i]).
     public static func silu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { x[i] = x[i] / (1 + expf(-x[i])) }
+        let r = UnsafeMutableRawPointer(x)
+        var i = 0
+        while i + 8 <= n {
+            let v = r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            r.storeBytes(of: v / (1 + exp(-v)), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { x[i] = x[i] / (1 + expf(-x[i])); i += 1 }
     }
 
     /// Converts `n` IEEE halves (bit patterns) to floats.

@@ -3,7 +3,7 @@ import Testing
 @testable import TensorKernels
 
 /// Lengths that exercise the 32-, 8- and 1-wide loops.
-let vectorLengths = [1, 7, 8, 33, 100]
+let vectorLengths = [1, 7, 8, 33, 100, 1000]
 
 @Test(arguments: vectorLengths)
 func dotAndAxpyMatchScalarLoops(_ n: Int) {
@@ -48,6 +48,7 @@ func softmaxIsStableAndNormalised(_ n: Int) {
     let z = orig.reduce(0.0) { $0 + exp(Double($1 - m)) }
     for i in 0..<n { #expect(abs(Double(x[i]) - exp(Double(orig[i] - m)) / z) < 1e-6) }
     #expect(VectorOps.max(orig, n) == m)
+    #expect(VectorOps.argmax(orig, n) == orig.firstIndex(of: m))
 }
 
 @Test func swigluAndSilu() {
@@ -84,4 +85,22 @@ func halfAndBFloatRowConversions(_ n: Int) {
     var y = b
     VectorOps.axpyF16(2, h, &y, n)
     #expect((0..<n).allSatisfy { abs(y[$0] - (b[$0] + 2 * Float(Float16(bitPattern: h[$0])))) <= 1e-3 * max(1, abs(y[$0])) })
+}
+
+@Test func vectorExpIsAccurateOverTheFloatRange() {
+    var worst = 0.0
+    var x: Float = -87
+    while x < 88.2 {
+        let v = SIMD8<Float>(x, x + 0.013, x + 0.029, x + 0.047, x + 0.061, x + 0.079, x + 0.083, x + 0.097)
+        let e = VectorOps.exp(v)
+        for k in 0..<8 {
+            let ref = Foundation.exp(Double(v[k]))
+            worst = max(worst, abs(Double(e[k]) - ref) / ref)
+        }
+        x += 0.1
+    }
+    #expect(worst < 5e-7, "worst relative error \(worst)")
+    let extremes = VectorOps.exp(SIMD8<Float>(-1000, -100, 100, 1000, 0, 1, -1, 0.5))
+    #expect(extremes[0] < 1e-37 && extremes[1] < 1e-37 && extremes[2] > 1e38 && extremes[3] > 1e38 && extremes[3].isFinite)
+    #expect(extremes[4] == 1 && abs(extremes[5] - 2.7182817) < 1e-6)
 }
