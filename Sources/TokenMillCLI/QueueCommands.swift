@@ -170,7 +170,7 @@ struct StatusCommand: AsyncParsableCommand {
         defer { Task { await pool.close() } }
         while true {
             let (text, finished) = try await StatusCommand.render(pool: pool, batch: batch)
-            if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            if watch && isatty(1) != 0 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
             print(text)
             if !watch || (batch != nil && finished) { break }
             try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
