@@ -12,13 +12,14 @@ from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 
 URL, N, RATE = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-STOP = f"/tmp/pgq-bench-stop-{os.getpid()}"
+STOP = os.environ.get("PGQ_BENCH_STOP") or f"/tmp/pgq-bench-stop-{os.getpid()}"
+os.environ["PGQ_BENCH_STOP"] = STOP  # spawned workers see the same stop file
 
 
 def worker() -> None:
     async def main() -> None:
         conn = await asyncpg.connect(URL)
-        qm = QueueManager(AsyncpgDriver(conn))
+        qm = QueueManager(Queries(AsyncpgDriver(conn)))
 
         @qm.entrypoint("noop")
         async def noop(job) -> None:
@@ -53,7 +54,7 @@ async def main() -> None:
     while await conn.fetchval("SELECT count(*) FROM pgqueuer") > 0:
         await asyncio.sleep(0.2)
     rate = await conn.fetchval("""
-        SELECT count(*) / extract(epoch FROM max(created) - min(created))
+        SELECT count(*) FILTER (WHERE status = 'successful') / extract(epoch FROM max(created) - min(created))
           FROM pgqueuer_log WHERE status IN ('picked', 'successful')""")
     # Latency: single inserts at RATE/s for 10 s while the workers idle.
     first = await conn.fetchval("SELECT coalesce(max(job_id), 0) FROM pgqueuer_log")
@@ -83,4 +84,5 @@ async def main() -> None:
     print(f"{float(rate):.0f} {float(p50 or 0):.2f} {float(p99 or 0):.2f}")
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
