@@ -224,7 +224,7 @@ struct StatusCommand: AsyncParsableCommand {
             """)
         out += "WORKERS (\(w.rows.count) alive)\n"
         for r in w.rows {
-            out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? "") running \(r[4] ?? "0")/\(r[2] ?? "0"), "
+            out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? ""), jobs running \(r[4] ?? "0")/\(r[2] ?? "0"), "
                 + "\(r[5] ?? "0") succeeded, \(r[6] ?? "0") failed, heartbeat \(r[7] ?? "?")s ago\n"
         }
         return (out, finished)

@@ -107,6 +107,27 @@ final class ThrowawayServer: @unchecked Sendable {
         await db.drop()
     }
 
+    @Test func sigtermShutsTheWorkerBinaryDownGracefully() async throws {
+        let db = try await TestDatabase()
+        _ = try runTokenmill(["migrate", "--database-url", db.url])
+        let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 400}"#])
+        let long = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 60000}"#])
+        let p = Process()
+        p.executableURL = try tokenmillBinary()
+        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"]
+        try p.run()
+        #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
+        let t0 = Date()
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(Date().timeIntervalSince(t0) < 8)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        #expect(try await db.pool.query("SELECT state::text, attempt FROM tokenmill.jobs WHERE id = $1", [short[0]]).rows[0].values == ["succeeded", "1"])
+        #expect(try await db.pool.query("SELECT state::text, attempt FROM tokenmill.jobs WHERE id = $1", [long[0]]).rows[0].values == ["available", "0"])
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.worker_status WHERE state = 'stopped' AND NOT alive") == 1)
+        await db.drop()
+    }
+
     @Test func handlerThatCrashesItsWorkerAffectsNoOtherJob() async throws {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
