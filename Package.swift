@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
