@@ -43,15 +43,13 @@ for l in 1 2 3 4 5; do grep "\"level\": $l" jobs/prompts/math-mixed.jsonl | head
 q() { psql "$DATABASE_URL" -tAc "$1"; }
 $TM migrate >/dev/null
 
-run_batch() { # name model args... -> prints batch id after the worker drained it; timing in $elapsed
+run_batch() { # name model args... -> prints the batch id once a worker drained it
     local name=$1 model=$2; shift 2
     local id
     id=$($TM generate --model "$model" --prompts "$items" --batch-name "bench $name $(basename "$model")" "$@" 2>/dev/null)
-    local t0; t0=$(date +%s.%N)
     $TM worker --concurrency "$SEQS" --kinds generate --log-level error &
     local w=$!
     while [ "$(q "SELECT pending FROM tokenmill.batch_progress WHERE batch_id = $id")" != 0 ]; do sleep 1; done
-    elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
     kill -TERM $w; wait $w 2>/dev/null || true
     echo "$id"
 }
@@ -59,10 +57,10 @@ run_batch() { # name model args... -> prints batch id after the worker drained i
 for model in "${models[@]}"; do
     echo "== $(basename "$model"): $ITEMS items, $SEQS sequences, $THREADS threads"
     declare -A ids secs
-    ids[none]=$(run_batch none "$model" --policy unlimited --answer 192 --max-tokens $((CAP + 192))); secs[none]=$elapsed
-    ids[fixed]=$(run_batch fixed "$model" --policy fixed --thinking "$FIXED" --answer 192); secs[fixed]=$elapsed
-    ids[perdiff]=$(run_batch per-diff "$model" --policy per_difficulty --table "$TABLE"); secs[perdiff]=$elapsed
-    ids[adaptive]=$(run_batch adaptive "$model" --policy adaptive --table "$TABLE"); secs[adaptive]=$elapsed
+    ids[none]=$(run_batch none "$model" --policy unlimited --answer 192 --max-tokens $((CAP + 192))); secs[none]=$(q "SELECT elapsed_seconds FROM tokenmill.batch_progress WHERE batch_id=${ids[none]}")
+    ids[fixed]=$(run_batch fixed "$model" --policy fixed --thinking "$FIXED" --answer 192); secs[fixed]=$(q "SELECT elapsed_seconds FROM tokenmill.batch_progress WHERE batch_id=${ids[fixed]}")
+    ids[perdiff]=$(run_batch per-diff "$model" --policy per_difficulty --table "$TABLE"); secs[perdiff]=$(q "SELECT elapsed_seconds FROM tokenmill.batch_progress WHERE batch_id=${ids[perdiff]}")
+    ids[adaptive]=$(run_batch adaptive "$model" --policy adaptive --table "$TABLE"); secs[adaptive]=$(q "SELECT elapsed_seconds FROM tokenmill.batch_progress WHERE batch_id=${ids[adaptive]}")
     printf "%-10s %8s %9s %10s %11s %8s %8s %10s %10s\n" policy items/s gen_tok/s think_tok answer_tok hit% acc% vs_none vs_fixed
     base_none=$(q "SELECT sum(thinking_tokens) FROM tokenmill.generation_outputs WHERE batch_id=${ids[none]}")
     base_fixed=$(q "SELECT sum(thinking_tokens) FROM tokenmill.generation_outputs WHERE batch_id=${ids[fixed]}")
