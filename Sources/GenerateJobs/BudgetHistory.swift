@@ -36,7 +36,7 @@ public actor BudgetHistory {
     /// History rows for `model`: thinking length, whether thinking closed by itself, verdict.
     public static func samples(model: String, window: Int, pool: PostgresPool) async throws -> [HistorySample] {
         let rows = try await pool.query("""
-            SELECT difficulty, thinking_tokens, (NOT budget_hit AND finish_reason IN ('stop', 'length')) AS natural, correct
+            SELECT difficulty, thinking_tokens, (NOT budget_hit AND answer_tokens > 0) AS natural, correct
               FROM (SELECT *, row_number() OVER (PARTITION BY difficulty ORDER BY created_at DESC) AS rn
                       FROM tokenmill.generation_outputs WHERE model = $1) h
              WHERE rn <= $2
