@@ -21,7 +21,8 @@
 #      WAIT_IDLE (seconds to wait before each model for the 1-minute load average to drop
 #      below QUIET_LOAD (default 1.0); default 0 = do not wait). The machine is shared:
 #      the load average before/after each model is recorded in machine.txt, and figures
-#      taken under load (other builds) are not comparable.
+#      taken under load (other builds) are not comparable. SKIP_IF_BUSY=1 skips a model
+#      (and membw) instead of measuring it when the machine is still busy after the wait.
 # llama.cpp runs with its defaults otherwise (KV f16, flash attention auto, repack on).
 set -euo pipefail
 
@@ -89,24 +90,30 @@ wait_quiet() {
         sleep 10; waited=$((waited + 10))
     done
     if awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN{exit !(l >= q)}'; then
+        if [ "${SKIP_IF_BUSY:-0}" = 1 ]; then
+            echo "[bench] load average $(load1) >= $QUIET_LOAD after ${WAIT_IDLE}s: skipping (SKIP_IF_BUSY=1)" >&2
+            return 1
+        fi
         echo "[bench] WARNING: load average $(load1) >= $QUIET_LOAD: other work shares the cores, figures will be low" >&2
     fi
+    return 0
 }
 
 # Memory bandwidth.
-wait_quiet
 MEMBW="$PEER_DIR/bin/membw"
 if [ ! -x "$MEMBW" ] || [ "$HERE/membw.c" -nt "$MEMBW" ]; then
     mkdir -p "$PEER_DIR/bin"
     ${CC:-cc} -O3 -march=native -pthread "$HERE/membw.c" -o "$MEMBW"
 fi
 : >"$OUT/membw.jsonl"
-for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
+if wait_quiet; then
+    for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
+fi
 
 for m in "${models[@]}"; do
     stem="$(basename "$m" .gguf)"
+    wait_quiet || continue
     echo "$m" >"$OUT/$stem.path"
-    wait_quiet
     echo "$stem: load before $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
     if [ "$RUN_LLAMA" = 1 ]; then
         echo "[bench] $stem: llama-bench" >&2
