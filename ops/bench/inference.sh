@@ -23,6 +23,8 @@
 #      the load average before/after each model is recorded in machine.txt, and figures
 #      taken under load (other builds) are not comparable. SKIP_IF_BUSY=1 skips a model
 #      (and membw) instead of measuring it when the machine is still busy after the wait.
+# Re-running with --tokenmill-only into an OUT_DIR of an earlier --llama-only run joins the
+# two (machine.txt is appended to); prefer one run, so both engines see the same load.
 # llama.cpp runs with its defaults otherwise (KV f16, flash attention auto, repack on).
 set -euo pipefail
 
@@ -78,8 +80,8 @@ fi
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores visible)"
     echo "threads: $THREADS"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$OUT/machine.txt"
-cat "$OUT/machine.txt" >&2
+} >>"$OUT/machine.txt"
+tail -4 "$OUT/machine.txt" >&2
 
 WAIT_IDLE="${WAIT_IDLE:-0}"
 QUIET_LOAD="${QUIET_LOAD:-1.0}"
@@ -135,7 +137,7 @@ for m in "${models[@]}"; do
     echo "$stem: load after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 done
 if [ "$RUN_LLAMA" = 0 ]; then
-    echo "[bench] --tokenmill-only: no llama.cpp rows; summary lists models with llama-bench results" >&2
+    echo "[bench] --tokenmill-only: llama.cpp rows appear only if OUT_DIR already holds them from an earlier run" >&2
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.md"
