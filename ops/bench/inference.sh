@@ -21,7 +21,10 @@
 #      WAIT_IDLE (seconds to wait before each model for the 1-minute load average to drop
 #      below QUIET_LOAD (default 1.0); default 0 = do not wait). The machine is shared:
 #      the load average before/after each model is recorded in machine.txt, and figures
-#      taken under load (other builds) are not comparable.
+#      taken under load (other builds) are not comparable. SKIP_IF_BUSY=1 skips a model
+#      (and membw) instead of measuring it when the machine is still busy after the wait.
+# Re-running with --tokenmill-only into an OUT_DIR of an earlier --llama-only run joins the
+# two (machine.txt is appended to); prefer one run, so both engines see the same load.
 # llama.cpp runs with its defaults otherwise (KV f16, flash attention auto, repack on).
 set -euo pipefail
 
@@ -77,8 +80,8 @@ fi
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores visible)"
     echo "threads: $THREADS"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$OUT/machine.txt"
-cat "$OUT/machine.txt" >&2
+} >>"$OUT/machine.txt"
+tail -4 "$OUT/machine.txt" >&2
 
 WAIT_IDLE="${WAIT_IDLE:-0}"
 QUIET_LOAD="${QUIET_LOAD:-1.0}"
@@ -89,24 +92,30 @@ wait_quiet() {
         sleep 10; waited=$((waited + 10))
     done
     if awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN{exit !(l >= q)}'; then
+        if [ "${SKIP_IF_BUSY:-0}" = 1 ]; then
+            echo "[bench] load average $(load1) >= $QUIET_LOAD after ${WAIT_IDLE}s: skipping (SKIP_IF_BUSY=1)" >&2
+            return 1
+        fi
         echo "[bench] WARNING: load average $(load1) >= $QUIET_LOAD: other work shares the cores, figures will be low" >&2
     fi
+    return 0
 }
 
 # Memory bandwidth.
-wait_quiet
 MEMBW="$PEER_DIR/bin/membw"
 if [ ! -x "$MEMBW" ] || [ "$HERE/membw.c" -nt "$MEMBW" ]; then
     mkdir -p "$PEER_DIR/bin"
     ${CC:-cc} -O3 -march=native -pthread "$HERE/membw.c" -o "$MEMBW"
 fi
 : >"$OUT/membw.jsonl"
-for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
+if wait_quiet; then
+    for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
+fi
 
 for m in "${models[@]}"; do
     stem="$(basename "$m" .gguf)"
+    wait_quiet || continue
     echo "$m" >"$OUT/$stem.path"
-    wait_quiet
     echo "$stem: load before $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
     if [ "$RUN_LLAMA" = 1 ]; then
         echo "[bench] $stem: llama-bench" >&2
@@ -128,7 +137,7 @@ for m in "${models[@]}"; do
     echo "$stem: load after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 done
 if [ "$RUN_LLAMA" = 0 ]; then
-    echo "[bench] --tokenmill-only: no llama.cpp rows; summary lists models with llama-bench results" >&2
+    echo "[bench] --tokenmill-only: llama.cpp rows appear only if OUT_DIR already holds them from an earlier run" >&2
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.md"

@@ -3,8 +3,10 @@
 #
 # usage: ops/eval/compare_engines.sh MODEL.gguf [TEXTFILE=ops/eval/text.txt]
 #
-# 1. tokenizes TEXTFILE with llama-tokenize (BOS added iff the model's
-#    tokenizer.ggml.add_bos_token says so; special tokens not parsed; no escape processing),
+# 1. tokenizes TEXTFILE with llama-tokenize --no-parse-special --no-escape (BOS added iff
+#    the model's tokenizer.ggml.add_bos_token says so); when the TokenMill binary is there,
+#    also with `tokenmill tokenize -m MODEL --file TEXTFILE --ids --no-parse-special` and
+#    reports whether the two id lists agree (the logits step always uses llama.cpp's ids),
 # 2. keeps the first MAX_TOKENS (default 512) ids,
 # 3. llama.cpp logits:  dump_logits -m MODEL -f IDS -o ref.f32 (KV f32, flash-attn off)
 # 4. TokenMill logits:  tokenmill logits --model MODEL --tokens-file IDS --out cand.f32
@@ -35,7 +37,7 @@ if [ -n "${WORK_DIR:-}" ]; then mkdir -p "$WORK_DIR"; W="$WORK_DIR"; else
     W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
 fi
 
-"$BIN/llama-tokenize" -m "$MODEL" -f "$TEXT" --ids --log-disable --no-escape >"$W/all_ids.json"
+"$BIN/llama-tokenize" -m "$MODEL" -f "$TEXT" --ids --log-disable --no-escape --no-parse-special >"$W/all_ids.json"
 python3 - "$W/all_ids.json" "$W/ids.txt" "$MAX_TOKENS" <<'PY'
 import json, sys
 ids = json.load(open(sys.argv[1]))[: int(sys.argv[3])]
@@ -61,6 +63,21 @@ if [ -z "$TM" ] || [ ! -x "$TM" ]; then
     exit 3
 fi
 echo "== TokenMill candidate: $TM" >&2
+if "$TM" tokenize -m "$MODEL" --file "$TEXT" --ids --no-parse-special >"$W/tm_ids.json" 2>"$W/tm_tokenize.log"; then
+    python3 - "$W/all_ids.json" "$W/tm_ids.json" <<'PY'
+import re, sys
+a = [int(t) for t in re.findall(r"-?\d+", open(sys.argv[1]).read())]
+b = [int(t) for t in re.findall(r"-?\d+", open(sys.argv[2]).read())]
+if a == b:
+    print(f"tokenizer: identical ({len(a)} ids)")
+else:
+    i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+    print(f"tokenizer: DIFFERENT (llama.cpp {len(a)} ids, TokenMill {len(b)}; first difference at index {i}: "
+          f"{a[i:i + 5]} vs {b[i:i + 5]})")
+PY
+else
+    echo "tokenizer: tokenmill tokenize failed, skipped (see $W/tm_tokenize.log)" >&2
+fi
 if ! "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand.f32"; then
     echo "tokenmill logits failed (is the hidden 'logits' command in this build?)" >&2
     exit 4
