@@ -23,10 +23,49 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
     /// Set when the controller stopped the sequence.
     public private(set) var stopReason: Reasoning.FinishReason?
 
-    public init(forcer: BudgetForcer, tokenizer: Tokenizer, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+    /// Marker texts, matched in the decoded output as well as by token ids.
+    private let openText: [UInt8]
+    private let closeText: [UInt8]
+    /// Bytes of the last few tokens of the current phase (for text matching of markers).
+    private var tail: [(bytes: ArraySlice<UInt8>, index: Int)] = []
+
+    public init(forcer: BudgetForcer, tokenizer: Tokenizer, openMarker: String = "<think>", closeMarker: String = "</think>",
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.forcer = forcer
         self.tokenizer = tokenizer
         self.isCancelled = isCancelled
+        self.openText = Array(openMarker.utf8)
+        self.closeText = Array(closeMarker.utf8)
+    }
+
+    /// How many trailing tokens spell the current phase's marker, when the newest one completes it.
+    private func markerCompletion(_ bytes: ArraySlice<UInt8>) -> Int? {
+        let marker: [UInt8]
+        switch forcer.phase {
+        case .awaitingThink: marker = openText
+        case .thinking: marker = closeText
+        default: return nil
+        }
+        guard !marker.isEmpty else { return nil }
+        tail.append((bytes, parts.count))
+        if tail.count > 12 { tail.removeFirst(tail.count - 12) }
+        var joined: [UInt8] = []
+        for (k, piece) in tail.reversed().enumerated() {
+            joined.insert(contentsOf: piece.bytes, at: 0)
+            // The marker must end inside the newest token (else it completed earlier).
+            if joined.count >= marker.count, let r = find(marker, in: joined), r + marker.count > joined.count - bytes.count {
+                return k + 1
+            }
+        }
+        return nil
+    }
+
+    private func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        for i in stride(from: hay.count - needle.count, through: 0, by: -1) where hay[i..<i + needle.count].elementsEqual(needle) {
+            return i
+        }
+        return nil
     }
 
     public func next(token: Int32, context: ControlContext) -> ControlAction {
@@ -45,8 +84,16 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         let incomplete = UTF8Boundary.incompleteSuffixLength(pendingBytes)
         pendingBytes.removeFirst(pendingBytes.count - incomplete)
         let whitespace = !bytes.isEmpty && bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }
-        let action = forcer.observe(token, pendingUTF8Bytes: incomplete, isWhitespace: whitespace)
-        parts.append(part(of: token, before: phaseBefore, after: forcer.phase))
+        let completes = markerCompletion(bytes)
+        let action = forcer.observe(token, pendingUTF8Bytes: incomplete, isWhitespace: whitespace, completesMarker: completes)
+        if let k = completes, forcer.phase != phaseBefore {
+            // The marker's earlier pieces were recorded as thinking/answer; they are the marker.
+            for i in max(0, parts.count - (k - 1))..<parts.count { parts[i] = .marker }
+            parts.append(.marker)
+            tail.removeAll()
+        } else {
+            parts.append(part(of: token, before: phaseBefore, after: forcer.phase))
+        }
         switch action {
         case .proceed:
             return .continue
@@ -55,6 +102,7 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
             parts.append(contentsOf: tokens.dropLast(forcer.markers.close.count).map { _ in TokenPart.thinking })
             parts.append(contentsOf: forcer.markers.close.map { _ in TokenPart.marker })
             pendingBytes.removeAll()
+            tail.removeAll()
             return .inject(tokens)
         case .stop(let reason):
             stopReason = reason

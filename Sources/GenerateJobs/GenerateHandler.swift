@@ -80,8 +80,8 @@ public struct GenerateHandler: JobHandler {
 
         let seed = payload.sampling?.seed ?? GenerationOutput.defaultSeed(itemID: payload.id, jobID: jobID)
         let sampling = payload.samplingParams(defaultSeed: seed)
-        let controller = BudgetController(forcer: forcer, tokenizer: tokenizer,
-                                          isCancelled: { context?.isCancelled ?? false })
+        let controller = BudgetController(forcer: forcer, tokenizer: tokenizer, openMarker: markerText.open,
+                                          closeMarker: markerText.close, isCancelled: { context?.isCancelled ?? false })
         let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling,
                                         stopTokens: tokenizer.eogIDs, topLogprobs: topLogprobs,
                                         logprobTemperature: logprobTemperature, controller: controller)
@@ -105,15 +105,18 @@ public struct GenerateHandler: JobHandler {
         case .controller: finish = controller.stopReason ?? .length
         }
         let answerText = tokenizer.decode(answerIDs)
-        let verdict = payload.reference.map { AnswerCheck.verify(output: answerText, reference: $0) }
+        let thinkingText = tokenizer.decode(thinkingIDs)
+        // A model that ended without ever closing its thinking answered inside it: check that text.
+        let judged = answerIDs.isEmpty && !f.budgetHit ? thinkingText : answerText
+        let verdict = payload.reference.map { AnswerCheck.verify(output: judged, reference: $0) }
         return GenerationOutput(
             jobID: jobID, batchID: batchID, itemID: payload.id, model: loaded.path,
             difficulty: difficulty, difficultySource: difficultySource,
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
-            thinkingText: tokenizer.decode(thinkingIDs), answerText: answerText, finishReason: finish,
+            thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: result.promptTokens, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
             forcedTokens: f.injectedTokens, budgetPolicy: policy.name, budget: budget, budgetHit: f.budgetHit,
-            extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: answerText), reference: payload.reference,
+            extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: judged), reference: payload.reference,
             correct: verdict?.correct, ttftMs: result.timeToFirstToken * 1000,
             decodeTokensPerSecond: result.decodeTokensPerSecond, sampling: sampling, seed: seed,
             tokenIDs: result.tokenIds, parts: controller.parts, logprobs: result.tokens.map(\.logprobs))

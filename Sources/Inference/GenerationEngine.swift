@@ -36,6 +36,12 @@ public struct ControlContext: Sendable {
     public let generatedCount: Int
     /// Whether `token` is one of the request's stop tokens.
     public let isStopToken: Bool
+
+    public init(sampledCount: Int, generatedCount: Int, isStopToken: Bool) {
+        self.sampledCount = sampledCount
+        self.generatedCount = generatedCount
+        self.isStopToken = isStopToken
+    }
 }
 
 /// Steers one sequence: called on the engine's compute thread after every sampled token.

@@ -91,19 +91,24 @@ public struct BudgetForcer: Sendable {
     }
 
     /// Observes one sampled token. `pendingUTF8Bytes`: bytes of an incomplete character after it;
-    /// `isWhitespace`: the token's text is only whitespace (allowed before the opening marker).
-    public mutating func observe(_ token: Int32, pendingUTF8Bytes: Int = 0, isWhitespace: Bool = false) -> Action {
+    /// `isWhitespace`: the token's text is only whitespace (allowed before the opening marker);
+    /// `completesMarker`: the caller matched the marker of the current phase (opening before thinking,
+    /// closing while thinking) in the decoded text, and it ends with this token, spread over this many
+    /// tokens. Models often spell `</think>` with ordinary tokens (`</`, `think`, `>`) rather than the
+    /// ids the marker text encodes to, so text matching catches what id matching cannot.
+    public mutating func observe(_ token: Int32, pendingUTF8Bytes: Int = 0, isWhitespace: Bool = false,
+                                 completesMarker: Int? = nil) -> Action {
         recent.append(token)
         if recent.count > 16 { recent.removeFirst(recent.count - 16) }
         switch phase {
         case .finished:
             return .stop(.length)
         case .awaitingThink:
-            if endsWith(markers.open) {
+            if completesMarker != nil || endsWith(markers.open) {
                 phase = .thinking
                 // Tokens before the marker were charged to the answer as they came; the marker's own
                 // earlier pieces are given back.
-                answerTokens -= markers.open.count - 1
+                answerTokens -= (completesMarker ?? markers.open.count) - 1
                 if budget.thinking == 0 { return .inject(forceClose()) }
                 return .proceed
             }
@@ -112,8 +117,8 @@ public struct BudgetForcer: Sendable {
             phase = .answering
             return chargeAnswer()
         case .thinking:
-            if endsWith(markers.close) {
-                thinkingTokens -= markers.close.count - 1
+            if completesMarker != nil || endsWith(markers.close) {
+                thinkingTokens -= (completesMarker ?? markers.close.count) - 1
                 phase = .answering
                 closedNaturally = true
                 return .proceed

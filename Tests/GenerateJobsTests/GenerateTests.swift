@@ -130,3 +130,30 @@ let handler = GenerateHandler(models: ModelCache(threads: 1, maxSequences: 1, co
     t.budget?.policy = "sometimes"
     #expect(throws: GenerateError.self) { try t.staticPolicy() }
 }
+
+/// Models spell `</think>` with ordinary tokens more often than with the marker's own ids: the
+/// controller matches the marker in the decoded text too, and does not charge its pieces.
+@Test func closingMarkerSpelledWithOtherTokensIsRecognised() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let tk = m.tokenizer
+    let markers = ThinkingMarkers(open: [TinyModel.Special.thinkStart], close: [TinyModel.Special.thinkEnd], transition: [])
+    let forcer = BudgetForcer(markers: markers, budget: Budget(thinking: 50, answer: 10), startsInThinking: true)
+    let c = BudgetController(forcer: forcer, tokenizer: tk)
+    // "ab" then "</think>" in plain byte-level pieces, then "x" as the answer.
+    let pieces = ["a", "b", "</", "thi", "nk", ">", "\n", "x"].map { tk.encode($0, addSpecial: false, parseSpecial: false) }
+    var n = 0
+    for ids in pieces {
+        for id in ids {
+            n += 1
+            _ = c.next(token: id, context: ControlContext(sampledCount: n, generatedCount: n, isStopToken: false))
+        }
+    }
+    #expect(c.forcer.phase == .answering)
+    #expect(c.forcer.closedNaturally)
+    let thinkingIDs = pieces[0] + pieces[1]
+    #expect(c.forcer.thinkingTokens == thinkingIDs.count)
+    let markerCount = pieces[2...5].reduce(0) { $0 + $1.count }
+    #expect(c.parts.filter { $0 == .marker }.count == markerCount)
+    #expect(c.parts.last == .answer)
+}
