@@ -47,12 +47,13 @@ let package = Package(
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Reasoning"),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
+        .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs",
+                "Queue", "Inference", "Reasoning", "GenerateJobs", "QuantizeJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,6 +63,7 @@ let package = Package(
         // MARK: Tests: one target per module
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs"]),
+        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue"]),
