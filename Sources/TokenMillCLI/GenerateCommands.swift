@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GenerateJobs
+import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
@@ -20,6 +21,8 @@ func registerModelKinds(_ registry: inout JobRegistry) throws {
     let models = ModelCache(threads: JobKindSettings.threads, maxSequences: JobKindSettings.concurrency,
                             contextLength: JobKindSettings.contextLength)
     try registry.register(GenerateHandler(models: models))
+    try registry.register(QuantizeHandler(threads: JobKindSettings.threads))
+    try registry.register(ImatrixHandler(threads: JobKindSettings.threads))
 }
 
 struct GenerateCommand: AsyncParsableCommand {
