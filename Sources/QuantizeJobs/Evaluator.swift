@@ -91,11 +91,17 @@ public struct EvalResult: Sendable, Codable, Equatable {
 
 /// Scores models over an evaluation text with the inference core.
 public enum LogitEvaluator {
-    /// Tokenizes `text` with `model`'s tokenizer (beginning-of-text token added as the model asks).
-    public static func tokenize(_ text: String, model: GGUFFile) throws -> [Int32] {
+    /// Tokenizes `text` with `model`'s tokenizer. Like llama-perplexity and llama-imatrix, when the
+    /// model adds a beginning-of-text token, the first token of every `chunkSize` window is replaced by it
+    /// (each window is evaluated from position 0 as a fresh sequence).
+    public static func tokenize(_ text: String, model: GGUFFile, chunkSize: Int? = nil) throws -> [Int32] {
         let tok: Tokenizer
         do { tok = try Tokenizer(gguf: model) } catch { throw QuantizeError.notAModel("\(model.path): no usable tokenizer: \(error)") }
-        return tok.encode(text, addSpecial: true, parseSpecial: false)
+        var t = tok.encode(text, addSpecial: true, parseSpecial: false)
+        if let n = chunkSize, n > 0, tok.addBOS, let bos = tok.bosID {
+            for i in stride(from: 0, to: t.count, by: n) { t[i] = bos }
+        }
+        return t
     }
 
     /// The chunks the settings allow for `count` tokens; fails when the text is shorter than one window.
@@ -216,7 +222,7 @@ public enum LogitEvaluator {
         if let cp = cachePath, let b = BaseLogits.read(path: cp) { return (b, true) }
         let model: Model
         do { model = try Model(file: file) } catch { throw QuantizeError.notAModel("\(sourcePath): \(error)") }
-        let tokens = try tokenize(text, model: file)
+        let tokens = try tokenize(text, model: file, chunkSize: settings.contextLength)
         let b = try record(model: model, tokens: tokens, settings: settings, isCancelled: isCancelled)
         if let cp = cachePath { try b.write(to: cp) }
         return (b, false)

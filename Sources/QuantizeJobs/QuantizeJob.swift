@@ -285,7 +285,7 @@ public struct ImatrixPayload: Codable, Sendable, Equatable {
         do { m = try Model(file: file) } catch { throw QuantizeError.notAModel("\(model): \(error)") }
         let s: String
         do { s = try String(contentsOfFile: text, encoding: .utf8) } catch { throw QuantizeError.io("cannot read calibration text \(text): \(error)") }
-        let tokens = try LogitEvaluator.tokenize(s, model: file)
+        let tokens = try LogitEvaluator.tokenize(s, model: file, chunkSize: chunk_size ?? 512)
         var im = try ImatrixCollector.collect(model: m, tokens: tokens, chunkSize: chunk_size ?? 512, maxChunks: chunks,
                                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                               progress: { progress(Double($0) / Double(max($1, 1)), "chunk \($0)/\($1)") },
