@@ -195,7 +195,8 @@ public struct QuantizeRunner: Sendable {
     static func reusable(_ path: String, source: String, fileType: QuantFileType) -> Bool {
         guard FileManager.default.fileExists(atPath: path), let f = try? GGUFFile(path: path),
               f.int("general.file_type") == fileType.rawValue, let r = storedReport(path) else { return false }
-        return r.source == source && r.fileType == fileType.name && r.outputBytes == f.fileSize
+        let srcSize = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? -1
+        return r.source == source && r.fileType == fileType.name && r.outputBytes == f.fileSize && r.sourceBytes == srcSize
     }
 
     static func storedReport(_ path: String) -> QuantizeReport? {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresClient
 import Queue
+import QueueCore
 import Testing
 @testable import QuantizeJobs
 
@@ -30,7 +31,7 @@ func claimed(_ kind: String, _ payload: String, id: Int64 = 42) -> ClaimedJob {
         try s.text.write(toFile: textPath, atomically: true, encoding: .utf8)
         let payload = """
             {"source": "\(s.source)", "types": ["Q8_0", "q4_k_m"], "output_dir": "\(out)", "name": "tiny",
-             "eval": {"text": "\(textPath)", "context": 32, "chunks": 2}, "threads": 2}
+             "eval": {"text": "\(textPath)", "context": 32, "chunks": 1}, "threads": 2}
             """
         let ctx = offlineContext()
         let r = try await QuantizeHandler().run(claimed("quantize", payload), context: ctx)

@@ -89,7 +89,7 @@ final class Shared: @unchecked Sendable {
     let dir: String
     let source: String
     let text: String
-    let settings = EvalSettings(contextLength: 32, maxChunks: 2, threads: 2)
+    let settings = EvalSettings(contextLength: 32, maxChunks: 1, threads: 2)
     let base: BaseLogits
     private init() {
         dir = tempDir("shared")
