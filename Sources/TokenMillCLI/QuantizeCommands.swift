@@ -4,7 +4,7 @@ import Inference
 import QuantizeJobs
 
 /// Quantization commands: quantize (one file type, like llama-quantize), imatrix, perplexity (PPL and KLD).
-let quantizeCommands: [ParsableCommand.Type] = [QuantizeCommand.self, ImatrixCommand.self, PerplexityCommand.self]
+let quantizeCommands: [ParsableCommand.Type] = [QuantizeCommand.self, ImatrixCommand.self, PerplexityCommand.self, DevQuantModelCommand.self]
 
 /// Prints a QuantizeError (or any error) as a plain message and exits non-zero.
 private func fail(_ e: Error) -> Never {
@@ -116,6 +116,24 @@ struct PerplexityCommand: ParsableCommand {
                              model, r.perplexity, r.basePerplexity, r.perplexityRatio, r.meanKLD, r.medianKLD, r.p99KLD, r.maxKLD,
                              100 * r.top1Agreement, r.tokensScored, r.chunks, r.contextLength, r.seconds))
             }
+        } catch { fail(error) }
+    }
+}
+
+struct DevQuantModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-quant-model",
+        abstract: "Write the tiny K-quant-shaped F32 test model (and optionally its synthetic imatrix), for fixtures.",
+        shouldDisplay: false)
+    @Option(help: "llama or qwen2.") var arch = "llama"
+    @Option(help: "Output GGUF.") var out: String
+    @Option(help: "Seed.") var seed: UInt64 = 3
+    @Option(help: "Also write the synthetic imatrix here.") var imatrixOut: String?
+
+    func run() throws {
+        do {
+            try QuantTestModel.writeF32(arch: arch, path: out, seed: seed)
+            if let i = imatrixOut { try QuantTestModel.syntheticImatrix(model: out).write(to: i) }
         } catch { fail(error) }
     }
 }
