@@ -160,7 +160,7 @@ public struct QuantizeRunner: Sendable {
             let s0 = step
             var report: QuantizeReport
             var reused = false
-            if Self.reusable(dst, source: reference, fileType: ft), let r = Self.storedReport(dst) {
+            if Self.reusable(dst, source: reference, fileType: ft), let r = Self.storedReport(dst), r.usedImatrix == (im != nil) {
                 report = r
                 reused = true
             } else {
