@@ -47,26 +47,29 @@ let package = Package(
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Reasoning"),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
+        .target(name: "DistillJobs", dependencies: ["GenerateJobs"]),
         .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs", "QuantizeJobs",
+                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
-        // MARK: Tests: one target per module
+        // MARK: Tests: one target per module, plus shared support for tests on a real PostgreSQL
+        .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
-        .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs"]),
+        .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
+        .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
         .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),

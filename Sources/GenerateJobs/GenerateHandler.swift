@@ -42,8 +42,12 @@ public struct GenerateHandler: JobHandler {
     }
 
     /// Generates one item; pure of the queue apart from the history query of the adaptive policy.
+    /// - Parameters:
+    ///   - topLogprobs: top-k log-probabilities to keep per generated token (soft targets; 0 = none).
+    ///   - logprobTemperature: temperature of the softmax they are taken at (1 = the model's own).
     public func generate(_ payload: GeneratePayload, jobID: Int64, batchID: Int64?, loaded: LoadedModel,
-                         context: JobContext?) async throws -> GenerationOutput {
+                         context: JobContext?, topLogprobs: Int = 0,
+                         logprobTemperature: Float = 1) async throws -> GenerationOutput {
         let tokenizer = loaded.tokenizer
         let markerText = (open: payload.markers?.open ?? "<think>", close: payload.markers?.close ?? "</think>",
                           transition: payload.markers?.transition ?? ThinkingMarkers.defaultTransitionText)
@@ -79,7 +83,8 @@ public struct GenerateHandler: JobHandler {
         let controller = BudgetController(forcer: forcer, tokenizer: tokenizer,
                                           isCancelled: { context?.isCancelled ?? false })
         let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling,
-                                        stopTokens: tokenizer.eogIDs, controller: controller)
+                                        stopTokens: tokenizer.eogIDs, topLogprobs: topLogprobs,
+                                        logprobTemperature: logprobTemperature, controller: controller)
         let result = try await loaded.engine.generate(request)
 
         // Split the output by part; the prefilled closing (zero budget) counts as forced.
@@ -111,6 +116,6 @@ public struct GenerateHandler: JobHandler {
             extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: answerText), reference: payload.reference,
             correct: verdict?.correct, ttftMs: result.timeToFirstToken * 1000,
             decodeTokensPerSecond: result.decodeTokensPerSecond, sampling: sampling, seed: seed,
-            tokenIDs: result.tokenIds)
+            tokenIDs: result.tokenIds, parts: controller.parts, logprobs: result.tokens.map(\.logprobs))
     }
 }

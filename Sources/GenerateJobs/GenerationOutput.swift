@@ -32,6 +32,10 @@ public struct GenerationOutput: Sendable {
     public var seed: UInt64
     /// Every generated token id (not stored; for tests and callers).
     public var tokenIDs: [Int32]
+    /// Which part each generated token belongs to (parallel to `tokenIDs`).
+    public var parts: [TokenPart]
+    /// Top-k log-probabilities per generated token when asked for (nil for injected tokens).
+    public var logprobs: [Logprobs?]
 
     /// A seed derived from the item id (stable across batches), else from the job id.
     public static func defaultSeed(itemID: String?, jobID: Int64) -> UInt64 {

@@ -99,7 +99,8 @@ public final class InferenceEngine: @unchecked Sendable {
     /// Bytes of KV cache held by this engine.
     public var kvCacheBytes: Int { kvBytes }
 
-    /// Logits of the `row`-th token that asked for them in the last `forward` (in batch order).
+    /// Logits of the `row`-th token that asked for them in the last `forward` (in batch order);
+    /// valid until the next `forward`.
     public func logits(row: Int) -> UnsafeBufferPointer<Float> {
         precondition(row < logitRowCount, "logits row \(row) of \(logitRowCount)")
         return UnsafeBufferPointer(start: logitsBuf + row * config.vocab, count: config.vocab)

@@ -171,7 +171,21 @@ public enum TinyModel {
             }
             return out
         default:
-            throw Failure(description: "tiny model: tensor '\(name)': no quantizer for \(type) in this build (F32 and F16 only)")
+            guard Quantize.supportedTypes.contains(type), type != .q8_K, rowLength % type.blockSize == 0 else {
+                throw Failure(description: "tiny model: tensor '\(name)': no quantizer for \(type)")
+            }
+            let rows = values.count / rowLength
+            let rowBytes = type.byteCount(elements: rowLength)
+            var out = [UInt8](repeating: 0, count: rows * rowBytes)
+            values.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBytes { dst in
+                    for r in 0..<rows {
+                        Quantize.row(type, src.baseAddress! + r * rowLength, into: dst.baseAddress! + r * rowBytes,
+                                     count: rowLength)
+                    }
+                }
+            }
+            return out
         }
     }
 

@@ -123,15 +123,20 @@ public struct JobQueue: Sendable {
     }
 
     /// Extends the leases of `held` jobs (id, attempt, progress JSON or nil) and records the worker's
-    /// heartbeat. Returns the ids whose lease is still this worker's; the others were cancelled or taken over.
+    /// heartbeat. Returns the ids whose lease is still this worker's (or that were locked by another
+    /// transaction at that instant, checked again next time); the others were cancelled or taken over.
     public func heartbeat(workerID: String, held: [(id: Int64, attempt: Int, progress: String?)], leaseSeconds: Double,
                           runningJobs: Int, succeeded: Int, failed: Int, state: String = "running") async throws -> Set<Int64> {
+        // Rows another transaction holds right now (e.g. this worker's own result write) are skipped,
+        // not waited for (waiting in arbitrary order could deadlock), and reported as still held.
         let r = try await pool.query("""
-            WITH h AS (
+            WITH p AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[]) AS p(id, attempt, progress)),
+            l AS (SELECT j.id FROM tokenmill.jobs j JOIN p ON p.id = j.id ORDER BY j.id FOR UPDATE OF j SKIP LOCKED),
+            h AS (
                 UPDATE tokenmill.jobs j
                    SET locked_until = now() + make_interval(secs => $4),
                        progress = coalesce(p.progress::jsonb, j.progress)
-                  FROM unnest($1::bigint[], $2::int[], $3::text[]) AS p(id, attempt, progress)
+                  FROM p JOIN l ON l.id = p.id
                  WHERE j.id = p.id AND j.attempt = p.attempt AND j.locked_by = $5 AND j.state = 'running'
                 RETURNING j.id),
             w AS (
@@ -140,6 +145,8 @@ public struct JobQueue: Sendable {
                        state = $9, stopped_at = NULL
                  WHERE id = $5)
             SELECT id FROM h
+            UNION ALL
+            SELECT p.id FROM p WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.id = p.id)
             """, [PostgresArray(held.map { $0.id }), PostgresArray(held.map { $0.attempt }),
                   PostgresArray(texts: held.map { $0.progress }), leaseSeconds, workerID,
                   runningJobs, succeeded, failed, state])

@@ -43,6 +43,9 @@ public final class Worker: Service, @unchecked Sendable {
     public let databaseURL: String
     private let logger: Logger
     private let pool: PostgresPool
+    /// Connections for handlers' own queries, apart from the worker's, so a busy handler can never
+    /// starve heartbeats and claims. Opened lazily.
+    private let handlerPool: PostgresPool
     private let queue: JobQueue
     private let kinds: [String]
 
@@ -79,6 +82,7 @@ public final class Worker: Service, @unchecked Sendable {
         l[metadataKey: "worker"] = .string(options.workerID)
         self.logger = l
         self.pool = PostgresPool(url: databaseURL, maxConnections: 4)
+        self.handlerPool = PostgresPool(url: databaseURL, maxConnections: max(2, min(options.concurrency, 8)))
         self.queue = JobQueue(pool: pool)
         let k = options.kinds ?? registry.kinds
         for kind in k where registry.handler(for: kind) == nil {
@@ -171,6 +175,7 @@ public final class Worker: Service, @unchecked Sendable {
             logger.warning("could not mark the worker stopped: \(error)")
         }
         await pool.close()
+        await handlerPool.close()
         logger.info("worker stopped: \(c.succeeded) succeeded, \(c.failed) failed")
     }
 
@@ -205,7 +210,7 @@ public final class Worker: Service, @unchecked Sendable {
     }
 
     private func start(_ job: ClaimedJob) {
-        let context = JobContext(workerID: options.workerID, pool: pool, logger: logger)
+        let context = JobContext(workerID: options.workerID, pool: handlerPool, logger: logger)
         acquire()
         if stopping {
             // Claimed while shutting down: give it straight back.

@@ -11,15 +11,15 @@ public struct DifficultyEstimator: Sendable {
     public var mediumThreshold: Double
     public var hardThreshold: Double
 
-    public init(mediumThreshold: Double = 4.5, hardThreshold: Double = 8.5) {
+    public init(mediumThreshold: Double = 6.5, hardThreshold: Double = 7.5) {
         self.mediumThreshold = mediumThreshold
         self.hardThreshold = hardThreshold
     }
 
     static let stepWords = ["then", "after", "remaining", "each", "every", "per", "twice", "half", "times",
                             "more than", "less than", "fewer", "left", "total", "altogether", "average",
-                            "percent", "ratio", "rate", "how many", "sum", "difference", "product"]
-    static let hardWords = ["prove", "probability", "integral", "derivative", "modulo", "remainder", "prime",
+                            "percent", "ratio", "rate", "how many", "sum", "difference", "product", "discount"]
+    static let hardWords = ["prove", "solve", "probability", "integral", "derivative", "modulo", "remainder", "prime",
                             "sequence", "combinations", "ways", "system", "equation", "polynomial", "roots",
                             "maximum", "minimum", "geometric", "arithmetic progression", "digits"]
 
@@ -27,7 +27,7 @@ public struct DifficultyEstimator: Sendable {
     public func score(_ prompt: String) -> Double {
         let lower = prompt.lowercased()
         let numbers = lower.split(whereSeparator: { !($0.isNumber || $0 == ".") }).filter { $0.contains(where: \.isNumber) }.count
-        let ops = lower.filter { "+-*/^=×÷".contains($0) }.count
+        let ops = lower.filter { "+-*/^=×÷%".contains($0) }.count
         let steps = DifficultyEstimator.stepWords.reduce(0) { $0 + lower.components(separatedBy: $1).count - 1 }
         let hard = DifficultyEstimator.hardWords.reduce(0) { $0 + (lower.contains($1) ? 1 : 0) }
         let words = lower.split(whereSeparator: \.isWhitespace).count

@@ -49,9 +49,22 @@ public final class ComputePool: @unchecked Sendable {
             for i in 0..<n { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            shared.run(n: n, body: body)
+        // (Making the closure escapable costs one small heap allocation per call; hot callers
+        // such as MatMulEngine use `parallelFor(_:job:)` instead.)
+        withoutActuallyEscaping(body) { escapable in
+            shared.run(n: n, body: escapable, job: nil)
         }
+    }
+
+    /// Calls `job.execute(i)` for each `i` in `0..<n`, in parallel; returns when all are done.
+    /// Unlike the closure form this never allocates, so it suits per-token hot paths.
+    public func parallelFor(_ n: Int, job: ComputeJob) {
+        if n <= 0 { return }
+        if threadCount == 1 || n == 1 || !shared.tryBegin() {
+            for i in 0..<n { job.execute(i) }
+            return
+        }
+        shared.run(n: n, body: nil, job: job)
     }
 
     /// Splits `0..<count` into `threadCount` contiguous chunks (aligned to `granularity`) and runs
@@ -72,25 +85,39 @@ public final class ComputePool: @unchecked Sendable {
     }
 }
 
+/// A unit of parallel work for `ComputePool.parallelFor(_:job:)`: `execute(i)` is called once
+/// for every index, from several threads at once.
+public protocol ComputeJob: AnyObject {
+    func execute(_ index: Int)
+}
+
 /// State shared between the pool's owner and its worker threads.
 final class PoolShared: @unchecked Sendable {
     let workerCount: Int
     let spin: Int
-    /// Bumped (by the submitter) to publish a job; workers wait for it to change.
+    /// Bumped (by the submitter) to publish a job; idle workers wait for it to change.
     let generation = Atomic<Int>(0)
-    /// Next item index to hand out.
-    let next = Atomic<Int>(0)
-    /// Workers that have not yet finished the current job.
-    let active = Atomic<Int>(0)
+    /// Item tickets of the current job: job number (bits 48...), item count (bits 24..<48) and
+    /// next item (bits 0..<24), claimed by compare-and-swap. The job number makes a claim
+    /// attempted with a stale ticket fail, so a worker that wakes late can never take an item
+    /// of a job it did not see published; the count lets it stop without reading job state.
+    let ticket = Atomic<UInt64>(0)
+    /// Items finished in the current job. The submitter waits for this to reach the item count
+    /// only: a worker that never got an item (asleep, descheduled) is never waited for.
+    let done = Atomic<Int>(0)
     /// Workers parked (or about to park) on the condition variable.
     let sleepers = Atomic<Int>(0)
     /// 1 while a job is being run (guards against nested or concurrent submissions).
     let busy = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
 
-    // Job description, written before `generation` is bumped, read after it is seen.
-    var count = 0
+    /// Job description, written before the ticket is published; read only by a thread holding a
+    /// claimed item, which keeps the job from finishing.
     var body: ((Int) -> Void)?
+    var job: ComputeJob?
+    private var jobNumber: UInt64 = 0
+
+    static let maxItems = 1 << 24
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -115,11 +142,26 @@ final class PoolShared: @unchecked Sendable {
         busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
     }
 
-    func run(n: Int, body: @escaping (Int) -> Void) {
-        self.count = n
+    /// Claims the next item of the current job, or nil when it has none left.
+    @inline(__always)
+    func claim() -> Int? {
+        var t = ticket.load(ordering: .acquiring)
+        while true {
+            let index = Int(t & 0xFF_FFFF), count = Int((t >> 24) & 0xFF_FFFF)
+            if index >= count { return nil }
+            let (exchanged, original) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiring)
+            if exchanged { return index }
+            t = original
+        }
+    }
+
+    func run(n: Int, body: ((Int) -> Void)?, job: ComputeJob?) {
+        precondition(n < Self.maxItems, "ComputePool: \(n) items is more than one job can carry (\(Self.maxItems)); split the work")
         self.body = body
-        next.store(0, ordering: .relaxed)
-        active.store(workerCount, ordering: .relaxed)
+        self.job = job
+        done.store(0, ordering: .relaxed)
+        jobNumber &+= 1
+        ticket.store((jobNumber << 48) | (UInt64(n) << 24), ordering: .releasing)
         generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(mutex)
@@ -127,18 +169,21 @@ final class PoolShared: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
         // The caller works too.
-        while true {
-            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= n { break }
-            body(i)
+        var mine = 0
+        while let i = claim() {
+            if let job = job { job.execute(i) } else { body!(i) }
+            mine += 1
         }
-        // Wait for workers still inside a body.
-        var spins = 0
-        while active.load(ordering: .acquiring) > 0 {
-            spins += 1
-            if spins > 1_000_000 { sched_yield() }
+        // Wait for items other threads are still running.
+        if mine < n {
+            var spins = 0
+            while done.load(ordering: .acquiring) + mine < n {
+                spins += 1
+                if spins > 100_000 { sched_yield() }
+            }
         }
         self.body = nil
+        self.job = nil
         busy.store(0, ordering: .releasing)
     }
 
@@ -165,15 +210,24 @@ final class PoolShared: @unchecked Sendable {
             }
             seen = g
             if stopping.load(ordering: .acquiring) { return }
-            let n = count
-            if let body = body {
-                while true {
-                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if i >= n { break }
-                    body(i)
-                }
-            }
-            active.wrappingSubtract(1, ordering: .releasing)
+            let finished = drain()
+            // Only now, with this thread's references to the job dropped (they lived in
+            // `drain`), may the submitter count these items as finished.
+            if finished > 0 { done.wrappingAdd(finished, ordering: .releasing) }
+        }
+    }
+
+    /// Runs items of the current job until none are left; returns how many it ran.
+    @inline(never)
+    func drain() -> Int {
+        guard let first = claim() else { return 0 }
+        let job = self.job, body = self.body
+        var i = first, count = 0
+        while true {
+            if let job = job { job.execute(i) } else { body!(i) }
+            count += 1
+            guard let next = claim() else { return count }
+            i = next
         }
     }
 

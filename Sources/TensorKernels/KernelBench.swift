@@ -9,6 +9,11 @@ import Foundation
 ///
 /// "cold" rotates over enough copies of the matrix to exceed `coldBytes`, so the weights come
 /// from DRAM as in a real model; "hot" reuses one copy (cache-resident for small shapes).
+/// The `cpu:` columns divide process CPU time by the thread count, a better guide than wall
+/// time on a machine shared with other work. Types whose block size does not divide `cols`
+/// are listed as skipped (llama.cpp cannot store them in that shape either).
+///
+/// Example: `KernelBench.run(types: [.q4_K, .q8_0], rows: 896, cols: 4864, nSeq: [1, 8, 128], threads: [1, 2])`.
 public enum KernelBench {
     /// One measured configuration.
     public struct Result: Sendable {
@@ -19,6 +24,11 @@ public enum KernelBench {
         public let threads: Int
         public let cold: Bool
         public let secondsPerOp: Double
+        /// Process CPU time per product divided by the thread count: on a shared, overloaded
+        /// machine this approximates the time on idle cores (spin-waiting counts as busy).
+        public let cpuSecondsPerOp: Double
+        public var cpuGigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / cpuSecondsPerOp / 1e9 }
+        public var cpuGigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / cpuSecondsPerOp / 1e9 }
         public var gigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / secondsPerOp / 1e9 }
         public var gigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / secondsPerOp / 1e9 }
     }
@@ -29,7 +39,7 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
                            minSeconds: Double = 0.4) -> String {
-        var lines = ["type   rows x cols  nSeq thr  mode   ms/op      GB/s   GFLOP/s"]
+        var lines = ["type   rows x cols  nSeq thr  mode   ms/op      GB/s   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
@@ -38,7 +48,8 @@ public enum KernelBench {
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
             lines.append(pad(r.type.description, 7) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
-                + String(format: " %7.3f %9.2f %9.2f", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.gigaflopsPerSecond))
+                + String(format: " %7.3f %9.2f %9.2f |   %7.3f %7.2f %8.2f", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.gigaflopsPerSecond,
+                                r.cpuSecondsPerOp * 1e3, r.cpuGigabytesPerSecond, r.cpuGigaflopsPerSecond))
         }
         return lines.joined(separator: "\n")
     }
@@ -76,6 +87,7 @@ public enum KernelBench {
                     }
                     for _ in 0..<min(copies, 4) { once() } // warm up
                     var iterations = 0
+                    let cpuStart = processCPUSeconds()
                     let start = DispatchTime.now().uptimeNanoseconds
                     var elapsed = 0.0
                     repeat {
@@ -83,12 +95,20 @@ public enum KernelBench {
                         iterations += 1
                         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     } while elapsed < minSeconds
+                    let cpu = processCPUSeconds() - cpuStart
                     results.append(Result(type: type, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
-                                          secondsPerOp: elapsed / Double(iterations)))
+                                          secondsPerOp: elapsed / Double(iterations),
+                                          cpuSecondsPerOp: cpu / Double(iterations) / Double(t)))
                 }
             }
         }
         return results
+    }
+
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Fills `rows` rows: 16 distinct quantized random rows, repeated (quantizing every row of a

@@ -25,11 +25,17 @@ public struct WeightMatrix: @unchecked Sendable {
 /// one pass over the weights serves every sequence (prompt processing and batched decode).
 ///
 /// Like ggml's CPU backend, activations are first quantized to 8 bits (blocks of 32 with one
-/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-16 sums for the
-/// K-quants), then multiplied in integers and scaled in floats. F32/F16/BF16 weights, and
-/// the K-quants without an integer kernel (Q2_K, Q3_K), use float dot products.
+/// scale for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights; super-blocks of 256 with per-32 sums for
+/// Q4_K/Q5_K/Q6_K), then multiplied in integers and scaled in floats. F32/F16/BF16 weights use
+/// float dot products on the float activations; Q8_1/Q8_K weights (not found in model files)
+/// are dequantized row by row and dotted in floats.
 ///
-/// Not reentrant: one `multiply` at a time per engine (scratch is shared).
+/// Rows are handed to the pool's threads in tiles of `rowsPerTask`; within a tile, each
+/// decoded weight block serves four sequences at a time. No allocation per call.
+///
+/// Not reentrant: one `multiply` at a time per engine (scratch is shared). Use one engine per
+/// thread that issues products (an engine may share its `ComputePool` with others only if
+/// their `multiply` calls never overlap).
 public final class MatMulEngine: @unchecked Sendable {
     public let pool: ComputePool
     public let maxCols: Int
@@ -43,10 +49,27 @@ public final class MatMulEngine: @unchecked Sendable {
     private let xs: UnsafeMutablePointer<Float>
     /// Per-32 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 32]`.
     private let xbs: UnsafeMutablePointer<Int32>
+    /// Per-16 sums of quantized activations (Q2_K mins), `[maxSeq][maxCols / 16]`.
+    private let xb16: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
 
-    /// Rows per work item handed to a thread.
-    public var rowsPerTask = 16
+    /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
+    /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
+    public var rowsPerTask = 0
+
+    /// The current product, read by the pool's threads through `tileJob` / `quantJob`.
+    fileprivate var cur = Current()
+    fileprivate struct Current {
+        var w = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var x = UnsafePointer<Float>(bitPattern: 1)!
+        var y = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var nSeq = 0
+        var path = Path.float
+        var tile = 1
+        var superBlocks = false
+    }
+    private var tileJob: EngineJob!
+    private var quantJob: EngineJob!
 
     public init(pool: ComputePool, maxCols: Int, maxSeq: Int) {
         self.pool = pool
@@ -58,10 +81,13 @@ public final class MatMulEngine: @unchecked Sendable {
         xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
+        xb16 = .allocate(capacity: cols / 16 * self.maxSeq)
+        tileJob = EngineJob(self, quantize: false)
+        quantJob = EngineJob(self, quantize: true)
     }
 
     deinit {
-        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate()
+        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate()
     }
 
     /// Which path `multiply` takes for a weight type.
@@ -71,7 +97,7 @@ public final class MatMulEngine: @unchecked Sendable {
         switch type {
         case .f32, .f16, .bf16: return .float
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return .block32
-        case .q4_K, .q5_K, .q6_K: return .kquant
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return .kquant
         default: return .dequant
         }
     }
@@ -89,35 +115,43 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = max(1, rowsPerTask)
-        let tiles = (w.rows + tile - 1) / tile
-        pool.parallelFor(tiles) { t in
-            let r0 = t * tile, r1 = min(w.rows, r0 + tile)
-            switch path {
-            case .float: self.floatRows(w, x, nSeq, y, r0, r1)
-            case .block32: self.block32Rows(w, nSeq, y, r0, r1)
-            case .kquant: self.kquantRows(w, nSeq, y, r0, r1)
-            case .dequant: self.dequantRows(w, x, nSeq, y, r0, r1)
-            }
+        let tile = rowsPerTask > 0 ? rowsPerTask : max(16, (w.rows + 8 * pool.threadCount - 1) / (8 * pool.threadCount))
+        cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
+        pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
+    }
+
+    /// One row tile of the current product.
+    fileprivate func runTile(_ t: Int) {
+        let w = cur.w, tile = cur.tile, nSeq = cur.nSeq, x = cur.x, y = cur.y
+        let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+        switch cur.path {
+        case .float: floatRows(w, x, nSeq, y, r0, r1)
+        case .block32: block32Rows(w, nSeq, y, r0, r1)
+        case .kquant: kquantRows(w, nSeq, y, r0, r1)
+        case .dequant: dequantRows(w, x, nSeq, y, r0, r1)
         }
     }
 
     // MARK: Activation quantization
 
     private func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
-        let quantizeSeq = { (s: Int) in
-            let src = x + s * cols
-            let q = self.xq + s * self.maxCols
-            if superBlocks {
-                ActivationQuant.q8K(src, cols, q, self.xd + s * self.maxBlocks32, self.xbs + s * self.maxBlocks32)
-            } else {
-                ActivationQuant.q8_0(src, cols, q, self.xd + s * self.maxBlocks32, self.xs + s * self.maxBlocks32)
-            }
-        }
+        cur.x = x; cur.superBlocks = superBlocks; cur.w = WeightMatrix(type: .f32, rows: 0, cols: cols, data: UnsafeRawPointer(x))
         if nSeq >= 4 {
-            pool.parallelFor(nSeq, quantizeSeq)
+            pool.parallelFor(nSeq, job: quantJob)
         } else {
             for s in 0..<nSeq { quantizeSeq(s) }
+        }
+    }
+
+    /// Quantizes activation row `s` of the current product.
+    fileprivate func quantizeSeq(_ s: Int) {
+        let cols = cur.w.cols
+        let src = cur.x + s * cols
+        let q = xq + s * maxCols
+        if cur.superBlocks {
+            ActivationQuant.q8K(src, cols, q, xd + s * maxBlocks32, xbs + s * maxBlocks32, xb16 + 2 * s * maxBlocks32)
+        } else {
+            ActivationQuant.q8_0(src, cols, q, xd + s * maxBlocks32, xs + s * maxBlocks32)
         }
     }
 
@@ -161,6 +195,8 @@ public final class MatMulEngine: @unchecked Sendable {
 
     private func kquantRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
         switch w.type {
+        case .q2_K: kquantRows(Q2_KBlock.self, w, nSeq, y, r0, r1)
+        case .q3_K: kquantRows(Q3_KBlock.self, w, nSeq, y, r0, r1)
         case .q4_K: kquantRows(Q4_KBlock.self, w, nSeq, y, r0, r1)
         case .q5_K: kquantRows(Q5_KBlock.self, w, nSeq, y, r0, r1)
         case .q6_K: kquantRows(Q6_KBlock.self, w, nSeq, y, r0, r1)
@@ -178,15 +214,16 @@ public final class MatMulEngine: @unchecked Sendable {
             let take = min(4, nSeq - s)
             let x = UnsafePointer(xq + s * maxCols)
             let d = UnsafePointer(xd + s * maxBlocks32), bs = UnsafePointer(xbs + s * bsStride)
+            let b16 = UnsafePointer(xb16 + 2 * s * bsStride)
             for r in r0..<r1 {
                 let row = w.data + r * rowBytes
                 if take == 4 {
-                    let v = Kernels.kquant(B.self, W4.self, row, nb, x, maxCols, d, maxBlocks32, bs, bsStride)
+                    let v = Kernels.kquant(B.self, W4.self, row, nb, x, maxCols, d, maxBlocks32, bs, bsStride, b16)
                     for k in 0..<4 { y[(s + k) * w.rows + r] = v[k] }
                 } else {
                     for k in 0..<take {
                         let v = Kernels.kquant(B.self, W1.self, row, nb, x + k * maxCols, maxCols, d + k * maxBlocks32, maxBlocks32,
-                                               bs + k * bsStride, bsStride)
+                                               bs + k * bsStride, bsStride, b16 + 2 * k * bsStride)
                         y[(s + k) * w.rows + r] = v[0]
                     }
                 }
@@ -226,6 +263,16 @@ public final class MatMulEngine: @unchecked Sendable {
     }
 }
 
+/// Pool job forwarding to the engine (unowned: the engine owns its jobs).
+private final class EngineJob: ComputeJob {
+    unowned(unsafe) let engine: MatMulEngine
+    let quantize: Bool
+    init(_ engine: MatMulEngine, quantize: Bool) { self.engine = engine; self.quantize = quantize }
+    func execute(_ index: Int) {
+        if quantize { engine.quantizeSeq(index) } else { engine.runTile(index) }
+    }
+}
+
 // MARK: - Activation quantization
 
 /// 8-bit activation quantization into the layout the kernels read.
@@ -259,10 +306,10 @@ enum ActivationQuant {
     }
 
     /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
-    /// sum of the quants of every group of 32 (for the mins of Q4_K/Q5_K).
+    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
-                    _ gsums: UnsafeMutablePointer<Int32>) {
+                    _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>) {
         for b in 0..<(n / 256) {
             let xb = x + 256 * b
             let amax = absMax(xb, 256)
@@ -270,14 +317,16 @@ enum ActivationQuant {
             d[b] = amax / 127
             for g in 0..<8 {
                 let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
-                var sum: Int32 = 0
+                var s0: Int32 = 0, s1: Int32 = 0
                 for i in 0..<16 {
                     let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
                     let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
                     qg[i] = e; qg[16 + i] = o
-                    sum += Int32(e) + Int32(o)
+                    if i < 8 { s0 += Int32(e) + Int32(o) } else { s1 += Int32(e) + Int32(o) }
                 }
-                gsums[8 * b + g] = sum
+                gsums[8 * b + g] = s0 + s1
+                bsums[16 * b + 2 * g] = s0
+                bsums[16 * b + 2 * g + 1] = s1
             }
         }
     }
@@ -313,13 +362,14 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 /// 16 lanes of two 8-lane halves.
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
-/// The fifth bits of the even (`odd == false`) or odd elements of a Q5_0/Q5_1 block, as 0 or 16,
-/// in the even/odd lane order.
-@inline(__always) func fifthBits(_ qh: UInt32, odd: Bool) -> SIMD16<Int16> {
-    let base = join(SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh)), SIMD8<UInt16>(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
-    let shifts = odd ? SIMD16<UInt16>(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
-                     : SIMD16<UInt16>(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
-    return asInt16(((base &>> shifts) & 1) &<< 4)
+/// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
+/// even and the odd elements in lane order. Worked in 32-bit lanes: lane k covers 16-bit lanes
+/// 2k and 2k+1, i.e. elements 4k and 4k+2 (even) or 4k+1 and 4k+3 (odd).
+@inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let v = SIMD8<UInt32>(repeating: qh) &>> SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28)
+    let even = ((v & 1) &<< 4) | ((v & 4) &<< 18)
+    let odd = ((v & 2) &<< 3) | ((v & 8) &<< 17)
+    return (unsafeBitCast(even, to: SIMD16<Int16>.self), unsafeBitCast(odd, to: SIMD16<Int16>.self))
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.
@@ -363,8 +413,9 @@ enum Q5_0Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let (e, o) = nibbles(p, 6)
+        let (he, ho) = fifthBits(qh)
         let sixteen = SIMD16<Int16>(repeating: 16)
-        return ((asInt16(e) | fifthBits(qh, odd: false)) &- sixteen, (asInt16(o) | fifthBits(qh, odd: true)) &- sixteen, loadHalf(p, 0), 0)
+        return ((asInt16(e) | he) &- sixteen, (asInt16(o) | ho) &- sixteen, loadHalf(p, 0), 0)
     }
 }
 
@@ -374,7 +425,8 @@ enum Q5_1Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         let (e, o) = nibbles(p, 8)
-        return (asInt16(e) | fifthBits(qh, odd: false), asInt16(o) | fifthBits(qh, odd: true), loadHalf(p, 0), loadHalf(p, 2))
+        let (he, ho) = fifthBits(qh)
+        return (asInt16(e) | he, asInt16(o) | ho, loadHalf(p, 0), loadHalf(p, 2))
     }
 }
 
@@ -396,8 +448,9 @@ protocol KBlock {
     static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void)
     /// Super-block scale d and min scale dmin (0 for types without mins).
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
-    /// Σ_j min_j · (activation quant sum over group j); `gsums` holds the 8 per-32 sums.
-    static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32
+    /// Lane-wise min · (activation quant sum) products whose total is the super-block's min
+    /// term: `gsums` holds its 8 per-32 activation sums, `bsums` its 16 per-16 sums.
+    static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32>
 }
 
 /// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
@@ -416,20 +469,20 @@ enum Q4_KBlock: KBlock {
     static var hasMins: Bool { true }
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let scales = kScalesMins(p + 4).scales
-        for c in 0..<4 {
-            let v = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
-            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
-            group(2 * c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
-            group(2 * c + 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
+        @inline(__always) func chunk(_ c: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 16 &+ 32 &* c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c &+ 8)) & 0xFF)
+            group(2 &* c, asInt16(v & 0xF), asInt16((v &>> 8) & 0xF), s0, s0)
+            group(2 &* c &+ 1, asInt16((v &>> 4) & 0xF), asInt16(v &>> 12), s1, s1)
         }
+        chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
         let mins = kScalesMins(p + 4).mins
-        var s: Int32 = 0
-        for j in 0..<8 { s &+= Int32(truncatingIfNeeded: (mins >> UInt64(8 * j)) & 0xFF) &* gsums[j] }
-        return s
+        let v = spreadBytes(UInt32(truncatingIfNeeded: mins), UInt32(truncatingIfNeeded: mins >> 32), shift: 0) & 0xFF
+        return unsafeBitCast(v, to: SIMD8<Int32>.self) &* UnsafeRawPointer(gsums).loadUnaligned(as: SIMD8<Int32>.self)
     }
 }
 
@@ -439,20 +492,21 @@ enum Q5_KBlock: KBlock {
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let scales = kScalesMins(p + 4).scales
         let h = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt16>.self)
-        for c in 0..<4 {
-            let v = p.loadUnaligned(fromByteOffset: 48 + 32 * c, as: SIMD16<UInt16>.self)
-            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c)) & 0xFF)
-            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 * c + 8)) & 0xFF)
-            let b0 = UInt16(2 * c), b1 = UInt16(2 * c + 1)
-            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 + 8)) & 1) &<< 4
-            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 + 8)) & 1) &<< 4
-            group(2 * c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
-            group(2 * c + 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
+        @inline(__always) func chunk(_ c: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 48 &+ 32 &* c, as: SIMD16<UInt16>.self)
+            let s0 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c)) & 0xFF)
+            let s1 = Int32(truncatingIfNeeded: (scales >> UInt64(16 &* c &+ 8)) & 0xFF)
+            let b0 = UInt16(truncatingIfNeeded: 2 &* c), b1 = UInt16(truncatingIfNeeded: 2 &* c &+ 1)
+            let he0 = ((h &>> b0) & 1) &<< 4, ho0 = ((h &>> (b0 &+ 8)) & 1) &<< 4
+            let he1 = ((h &>> b1) & 1) &<< 4, ho1 = ((h &>> (b1 &+ 8)) & 1) &<< 4
+            group(2 &* c, asInt16((v & 0xF) | he0), asInt16(((v &>> 8) & 0xF) | ho0), s0, s0)
+            group(2 &* c &+ 1, asInt16(((v &>> 4) & 0xF) | he1), asInt16((v &>> 12) | ho1), s1, s1)
         }
+        chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 {
-        Q4_KBlock.minDot(p, gsums)
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        Q4_KBlock.minTerms(p, gsums, bsums)
     }
 }
 
@@ -462,22 +516,92 @@ enum Q6_KBlock: KBlock {
     @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
         let sc = (p + 192).assumingMemoryBound(to: Int8.self)
         let bias = SIMD16<Int16>(repeating: 32)
-        for n in 0..<2 {
-            let h = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt16>.self)
-            let l01 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt16>.self)
-            let l23 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt16>.self)
-            for qd in 0..<4 {
-                let v = (qd & 1) == 0 ? l01 : l23
-                let ns = UInt16(qd < 2 ? 0 : 4), hs = UInt16(2 * qd)
-                let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
-                let o = ((v &>> (ns + 8)) & 0xF) | (((h &>> (hs + 8)) & 3) &<< 4)
-                let g = 4 * n + qd
-                group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 * g]), Int32(sc[2 * g + 1]))
-            }
+        // Written out so every shift is a constant.
+        @inline(__always) func emit(_ g: Int, _ v: SIMD16<UInt16>, _ h: SIMD16<UInt16>, _ ns: UInt16, _ hs: UInt16) {
+            let e = ((v &>> ns) & 0xF) | (((h &>> hs) & 3) &<< 4)
+            let o = ((v &>> (ns &+ 8)) & 0xF) | (((h &>> (hs &+ 8)) & 3) &<< 4)
+            group(g, asInt16(e) &- bias, asInt16(o) &- bias, Int32(sc[2 &* g]), Int32(sc[2 &* g &+ 1]))
         }
+        @inline(__always) func half(_ n: Int) {
+            let h = p.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: SIMD16<UInt16>.self)
+            let l01 = p.loadUnaligned(fromByteOffset: 64 &* n, as: SIMD16<UInt16>.self)
+            let l23 = p.loadUnaligned(fromByteOffset: 64 &* n &+ 32, as: SIMD16<UInt16>.self)
+            emit(4 &* n, l01, h, 0, 0)
+            emit(4 &* n &+ 1, l23, h, 0, 2)
+            emit(4 &* n &+ 2, l01, h, 4, 4)
+            emit(4 &* n &+ 3, l23, h, 4, 6)
+        }
+        half(0)
+        half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 208), 0) }
-    @inline(__always) static func minDot(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>) -> Int32 { 0 }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+}
+
+/// The 8 bytes of two words, one per Int32 lane (in memory order), shifted right by `shift`.
+@inline(__always) func spreadBytes(_ lo: UInt32, _ hi: UInt32, shift: UInt32) -> SIMD8<UInt32> {
+    let v = SIMD8<UInt32>(lowHalf: SIMD4<UInt32>(repeating: lo), highHalf: SIMD4<UInt32>(repeating: hi))
+    return v &>> (SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24) &+ shift)
+}
+
+/// 2-bit fields of 32 quant bytes (Q2_K / Q3_K low bits): group `j4` of a 128-element half.
+@inline(__always) func twoBits(_ v: SIMD16<UInt16>, _ j4: UInt16) -> (SIMD16<UInt16>, SIMD16<UInt16>) {
+    ((v &>> (2 &* j4)) & 3, (v &>> (2 &* j4 &+ 8)) & 3)
+}
+
+enum Q3_KBlock: KBlock {
+    static var bytes: Int { 110 }
+    static var hasMins: Bool { false }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 96).assumingMemoryBound(to: UInt8.self)
+        let hm = p.loadUnaligned(as: SIMD16<UInt16>.self)
+        let four = SIMD16<UInt16>(repeating: 4)
+        @inline(__always) func emit(_ n: Int, _ j4: Int, _ v: SIMD16<UInt16>) {
+            let (le, lo) = twoBits(v, UInt16(truncatingIfNeeded: j4))
+            let bit = UInt16(truncatingIfNeeded: 4 &* n &+ j4)
+            // High bit set: value = low bits; clear: low bits - 4.
+            let e = asInt16(le | (((hm &>> bit) & 1) &<< 2)) &- asInt16(four)
+            let o = asInt16(lo | (((hm &>> (bit &+ 8)) & 1) &<< 2)) &- asInt16(four)
+            let g = 4 &* n &+ j4
+            group(g, e, o, Int32(q3KScale(2 &* g, sc)), Int32(q3KScale(2 &* g &+ 1, sc)))
+        }
+        @inline(__always) func half(_ n: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 32 &+ 32 &* n, as: SIMD16<UInt16>.self)
+            emit(n, 0, v); emit(n, 1, v); emit(n, 2, v); emit(n, 3, v)
+        }
+        half(0)
+        half(1)
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 108), 0) }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+}
+
+enum Q2_KBlock: KBlock {
+    static var bytes: Int { 84 }
+    static var hasMins: Bool { true }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = p.assumingMemoryBound(to: UInt8.self)
+        @inline(__always) func emit(_ n: Int, _ j4: Int, _ v: SIMD16<UInt16>) {
+            let (e, o) = twoBits(v, UInt16(truncatingIfNeeded: j4))
+            let g = 4 &* n &+ j4
+            group(g, asInt16(e), asInt16(o), Int32(sc[2 &* g] & 0xF), Int32(sc[2 &* g &+ 1] & 0xF))
+        }
+        @inline(__always) func half(_ n: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 16 &+ 32 &* n, as: SIMD16<UInt16>.self)
+            emit(n, 0, v); emit(n, 1, v); emit(n, 2, v); emit(n, 3, v)
+        }
+        half(0)
+        half(1)
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 80), loadHalf(p, 82)) }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+        // Mins are the high nibbles of the 16 scale bytes.
+        let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
+        let m0 = unsafeBitCast(spreadBytes(w[0], w[1], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let m1 = unsafeBitCast(spreadBytes(w[2], w[3], shift: 4) & 0xF, to: SIMD8<Int32>.self)
+        let b = UnsafeRawPointer(bsums)
+        return m0 &* b.loadUnaligned(as: SIMD8<Int32>.self) &+ m1 &* b.loadUnaligned(fromByteOffset: 32, as: SIMD8<Int32>.self)
+    }
 }
 
 enum Kernels {
@@ -491,7 +615,7 @@ enum Kernels {
         let rx = UnsafeRawPointer(x)
         @inline(__always) func step(_ e: SIMD16<Int16>, _ o: SIMD16<Int16>, _ d: Float, _ m: Float, _ b: Int, _ s: Int,
                                     _ a: inout SIMD8<Float>, _ mm: inout Float) {
-            let xo = 2 * (s * xStride + 32 * b)
+            let xo = 2 &* (s &* xStride &+ 32 &* b)
             let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                 &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
             a.addProduct(SIMD8<Float>(pairSum(p)), SIMD8<Float>(repeating: d * xd[s * dStride + b]))
@@ -531,34 +655,57 @@ enum Kernels {
     static func kquant<B: KBlock, W: SeqWidth>(_: B.Type, _: W.Type, _ row: UnsafeRawPointer, _ nb: Int,
                                                  _ x: UnsafePointer<Int16>, _ xStride: Int,
                                                  _ xd: UnsafePointer<Float>, _ dStride: Int,
-                                                 _ gsums: UnsafePointer<Int32>, _ gStride: Int) -> SIMD4<Float> {
+                                                 _ gsums: UnsafePointer<Int32>, _ gStride: Int,
+                                                 _ bsums: UnsafePointer<Int32>) -> SIMD4<Float> {
         let rx = UnsafeRawPointer(x)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        var mv0 = SIMD8<Float>(), mv1 = SIMD8<Float>(), mv2 = SIMD8<Float>(), mv3 = SIMD8<Float>()
+        if W.n == 1 {
+            // One sequence: integer accumulation over the super-block, one conversion at its end.
+            for b in 0..<nb {
+                let blk = row + b * B.bytes
+                var isum = SIMD8<Int32>()
+                B.groups(blk) { j, e, o, sLo, sHi in
+                    let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
+                    let xo = 2 &* (256 &* b &+ 32 &* j)
+                    let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
+                        &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
+                    isum &+= pairSum(p) &* scale
+                }
+                let (d, dmin) = B.scales(blk)
+                let dx = xd[b]
+                a0.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
+                if B.hasMins { mv0.addProduct(SIMD8<Float>(B.minTerms(blk, gsums + 8 * b, bsums + 16 * b)), SIMD8<Float>(repeating: dmin * dx)) }
+            }
+            return SIMD4<Float>(VectorOps.hsum(a0 - mv0), 0, 0, 0)
+        }
         for b in 0..<nb {
             let blk = row + b * B.bytes
-            var i0 = SIMD8<Int32>(), i1 = SIMD8<Int32>(), i2 = SIMD8<Int32>(), i3 = SIMD8<Int32>()
+            var f0 = SIMD8<Int32>(), f1 = SIMD8<Int32>(), f2 = SIMD8<Int32>(), f3 = SIMD8<Int32>()
             B.groups(blk) { j, e, o, sLo, sHi in
                 let scale = SIMD8<Int32>(lowHalf: SIMD4<Int32>(repeating: sLo), highHalf: SIMD4<Int32>(repeating: sHi))
                 @inline(__always) func step(_ s: Int, _ acc: inout SIMD8<Int32>) {
-                    let xo = 2 * (s * xStride + 256 * b + 32 * j)
+                    let xo = 2 &* (s &* xStride &+ 256 &* b &+ 32 &* j)
                     let p = e &* rx.loadUnaligned(fromByteOffset: xo, as: SIMD16<Int16>.self)
                         &+ o &* rx.loadUnaligned(fromByteOffset: xo + 32, as: SIMD16<Int16>.self)
                     acc &+= pairSum(p) &* scale
                 }
-                step(0, &i0)
-                if W.n == 4 { step(1, &i1); step(2, &i2); step(3, &i3) }
+                step(0, &f0)
+                if W.n == 4 { step(1, &f1); step(2, &f2); step(3, &f3) }
             }
             let (d, dmin) = B.scales(blk)
-            @inline(__always) func finish(_ s: Int, _ isum: SIMD8<Int32>, _ a: inout SIMD8<Float>, _ mm: inout Float) {
+            @inline(__always) func finish(_ s: Int, _ f: SIMD8<Float>, _ a: inout SIMD8<Float>, _ mv: inout SIMD8<Float>) {
                 let dx = xd[s * dStride + b]
-                a.addProduct(SIMD8<Float>(isum), SIMD8<Float>(repeating: d * dx))
-                if B.hasMins { mm += dmin * dx * Float(B.minDot(blk, gsums + s * gStride + 8 * b)) }
+                a.addProduct(f, SIMD8<Float>(repeating: d * dx))
+                if B.hasMins {
+                    let t = B.minTerms(blk, gsums + s * gStride + 8 * b, bsums + 2 * (s * gStride + 8 * b))
+                    mv.addProduct(SIMD8<Float>(t), SIMD8<Float>(repeating: dmin * dx))
+                }
             }
-            finish(0, i0, &a0, &m0)
-            if W.n == 4 { finish(1, i1, &a1, &m1); finish(2, i2, &a2, &m2); finish(3, i3, &a3, &m3) }
+            finish(0, SIMD8<Float>(f0), &a0, &mv0)
+            if W.n == 4 { finish(1, SIMD8<Float>(f1), &a1, &mv1); finish(2, SIMD8<Float>(f2), &a2, &mv2); finish(3, SIMD8<Float>(f3), &a3, &mv3) }
         }
-        return SIMD4<Float>(VectorOps.hsum(a0) - m0, VectorOps.hsum(a1) - m1, VectorOps.hsum(a2) - m2, VectorOps.hsum(a3) - m3)
+        return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.

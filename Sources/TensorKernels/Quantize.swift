@@ -66,6 +66,26 @@ public enum Quantize {
         }
     }
 
+    /// Quantizes a `rows × cols` float matrix (row-major) into `dst` (`rows · type.byteCount(elements: cols)`
+    /// bytes), rows spread over `pool`'s threads. `importance` (one value per column) applies to
+    /// every row, as llama-quantize applies an imatrix entry to a tensor.
+    public static func matrix(_ type: GGMLType, _ src: UnsafePointer<Float>, rows: Int, cols: Int,
+                              into dst: UnsafeMutableRawPointer, importance: UnsafePointer<Float>? = nil,
+                              pool: ComputePool? = nil) {
+        let rowBytes = type.byteCount(elements: cols)
+        let work = { (r: Int) in
+            row(type, src + r * cols, into: dst + r * rowBytes, count: cols, importance: importance)
+        }
+        if let pool = pool {
+            let chunk = 16
+            pool.parallelFor((rows + chunk - 1) / chunk) { c in
+                for r in (c * chunk)..<min(rows, (c + 1) * chunk) { work(r) }
+            }
+        } else {
+            for r in 0..<rows { work(r) }
+        }
+    }
+
     /// ggml's `ggml_compute_fp32_to_bf16`: round to nearest even, NaN kept quiet.
     @inline(__always)
     static func bf16Bits(_ f: Float) -> UInt16 {

@@ -115,13 +115,45 @@ public enum VectorOps {
         if n >= 8 {
             var v = SIMD8<Float>(repeating: -.infinity)
             while i + 8 <= n {
-                v = pointwiseMax(v, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                let w = r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                v = v.replacing(with: w, where: w .> v)
                 i += 8
             }
-            m = v.max()
+            for k in 0..<8 { m = Swift.max(m, v[k]) }
         }
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
+    }
+
+    /// Index of the largest element of `x[0..<n]` (the first one on ties; n > 0). NaNs are skipped.
+    public static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
+        let m = max(x, n)
+        for i in 0..<n where x[i] == m { return i }
+        return 0
+    }
+
+    /// e^x lane-wise, relative error below 3e-7 over the float range (inputs are clamped to
+    /// [-87.3, 88.3], so huge inputs give ~2e38, not infinity, and tiny ones ~1e-38).
+    /// Range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 minimax polynomial for e^r,
+    /// and 2^n built directly in the exponent bits.
+    @inline(__always)
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var v = x.replacing(with: 88.3, where: x .> 88.3)
+        v = v.replacing(with: -87.3, where: v .< -87.3)
+        // n = round(v / ln2) via the 1.5·2^23 trick (its low mantissa bits then hold n).
+        let t = v * 1.442695040888963 + 12582912
+        let n = t - 12582912
+        let r = (v - n * 0.693359375) - n * -2.12194440e-4
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let er = (p * r * r + r) + 1
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return er * scale
     }
 
     /// Numerically stable softmax in place over `n` elements; returns the normaliser Σ exp(x - max)
@@ -130,28 +162,53 @@ public enum VectorOps {
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         if n <= 0 { return 0 }
         let m = max(x, n)
-        var sum: Double = 0
-        for i in 0..<n {
+        let r = UnsafeMutableRawPointer(x)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let e = exp(r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m)
+            r.storeBytes(of: e, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        var sum = Double(hsum(acc))
+        while i < n {
             let e = expf(x[i] - m)
             x[i] = e
             sum += Double(e)
+            i += 1
         }
-        let inv = Float(1 / sum)
-        scale(x, inv, n)
+        scale(x, Float(1 / sum), n)
         return Float(sum)
     }
 
     /// SwiGLU: out[i] = silu(gate[i]) · up[i] with silu(v) = v / (1 + e^-v). `out` may equal `gate` or `up`.
     public static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
+        let rg = UnsafeRawPointer(gate), ru = UnsafeRawPointer(up), ro = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= n {
+            let g = rg.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let u = ru.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ro.storeBytes(of: g / (1 + exp(-g)) * u, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
             out[i] = g / (1 + expf(-g)) * up[i]
+            i += 1
         }
     }
 
     /// SiLU in place: x[i] = x[i] / (1 + e^-x[i]).
     public static func silu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { x[i] = x[i] / (1 + expf(-x[i])) }
+        let r = UnsafeMutableRawPointer(x)
+        var i = 0
+        while i + 8 <= n {
+            let v = r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            r.storeBytes(of: v / (1 + exp(-v)), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { x[i] = x[i] / (1 + expf(-x[i])); i += 1 }
     }
 
     /// Converts `n` IEEE halves (bit patterns) to floats.
@@ -186,8 +243,11 @@ public enum VectorOps {
         let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
         var i = 0
         while i + 8 <= n {
-            let h = SIMD8<UInt32>(truncatingIfNeeded: rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            rd.storeBytes(of: h, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            // Two bf16 per 32-bit lane: the even element moves up 16 bits, the odd one is masked.
+            let w = rs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD4<UInt32>.self)
+            let e = w &<< 16, o = w & 0xFFFF_0000
+            let v = SIMD8<UInt32>(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3])
+            rd.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
             i += 8
         }
         while i < n { dst[i] = Float(bitPattern: UInt32(src[i]) << 16); i += 1 }

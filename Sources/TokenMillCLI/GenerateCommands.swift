@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import DistillJobs
 import GenerateJobs
 import QuantizeJobs
 import PostgresClient
@@ -20,7 +21,9 @@ enum JobKindSettings {
 func registerModelKinds(_ registry: inout JobRegistry) throws {
     let models = ModelCache(threads: JobKindSettings.threads, maxSequences: JobKindSettings.concurrency,
                             contextLength: JobKindSettings.contextLength)
-    try registry.register(GenerateHandler(models: models))
+    let generate = GenerateHandler(models: models)
+    try registry.register(generate)
+    try registry.register(DistillHandler(generator: generate))
     try registry.register(QuantizeHandler(threads: JobKindSettings.threads))
     try registry.register(ImatrixHandler(threads: JobKindSettings.threads))
 }
@@ -61,7 +64,7 @@ struct GenerateCommand: AsyncParsableCommand {
         var budget: [String: JSONValue] = ["policy": .string(policy)]
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
-        if let table { budget["table"] = try parseTable(table) }
+        if let table { budget["table"] = try Self.parseTable(table) }
         settings["budget"] = .object(budget.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         var sampling: [String: JSONValue] = ["temperature": .number(temp)]
         if let seed { sampling["seed"] = .integer(Int64(seed)) }
@@ -97,7 +100,7 @@ struct GenerateCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("batch \(s.batchID): enqueued \(s.inserted) generate job(s), policy \(policy)\n".utf8))
     }
 
-    func parseTable(_ s: String) throws -> JSONValue {
+    static func parseTable(_ s: String) throws -> JSONValue {
         var out: [String: JSONValue] = [:]
         for part in s.split(separator: ",") {
             let kv = part.split(separator: "=")

@@ -3,6 +3,7 @@ import Foundation
 import GGUF
 import Inference
 import TensorKernels
+import Tokenizers
 
 /// Inference commands: run, bench, inspect (and hidden dev tools: logits, dev-tiny-model).
 let inferenceCommands: [ParsableCommand.Type] = [
@@ -58,11 +59,17 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let m = try Model.load(path: model)
         let ids: [Int32]
+        var detok: StreamingDetokenizer?
         if let tokens {
             ids = try parseTokenIds(tokens)
         } else {
-            // The tokenizer module is wired in by the lead at merge; until then only ids are accepted.
-            throw ValidationError("--prompt\(chat ? "/--chat" : "") needs the tokenizer, not in this build; use --tokens")
+            let tk = try Tokenizer(gguf: m.file)
+            if chat {
+                ids = tk.encodeChat([.user(prompt!)], template: try tk.chatTemplate())
+            } else {
+                ids = tk.encode(prompt!, addSpecial: true)
+            }
+            detok = StreamingDetokenizer(tokenizer: tk)
         }
         let context = ctx ?? min(m.config.contextLength, 4096)
         let kvType = try parseKV(kv)
@@ -71,12 +78,17 @@ struct RunCommand: AsyncParsableCommand {
         let engine = GenerationEngine(model: m, threads: threads ?? defaultThreads(), maxSequences: 1,
                                       contextLength: context, kvType: kvType)
         defer { engine.shutdown() }
-        let eos = m.file.int("tokenizer.ggml.eos_token_id").map { Set([Int32($0)]) } ?? []
+        let eos = detok?.tokenizer.eogIDs ?? m.file.int("tokenizer.ggml.eos_token_id").map { Set([Int32($0)]) } ?? []
         let params = SamplingParams(temperature: temp, topK: topK, topP: topP, minP: minP,
                                     repeatPenalty: repeatPenalty, seed: seed)
         let r = try await engine.generate(GenerationRequest(prompt: ids, maxTokens: maxTokens, sampling: params, stopTokens: eos)) { e in
-            FileHandle.standardOutput.write(Data("\(e.token) ".utf8))
+            if detok != nil {
+                if !eos.contains(e.token) { FileHandle.standardOutput.write(Data(detok!.append(e.token).utf8)) }
+            } else {
+                FileHandle.standardOutput.write(Data("\(e.token) ".utf8))
+            }
         }
+        if detok != nil { FileHandle.standardOutput.write(Data(detok!.flush().utf8)) }
         print("")
         printErr("prompt \(r.promptTokens) tokens, generated \(r.tokens.count) (\(r.finishReason.rawValue)), "
             + String(format: "time to first token %.3f s, decode %.2f tokens/s", r.timeToFirstToken, r.decodeTokensPerSecond))

@@ -172,7 +172,7 @@ struct StatusCommand: AsyncParsableCommand {
         defer { Task { await pool.close() } }
         while true {
             let (text, finished) = try await StatusCommand.render(pool: pool, batch: batch)
-            if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            if watch && isatty(1) != 0 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
             print(text)
             if !watch || (batch != nil && finished) { break }
             try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
@@ -226,7 +226,7 @@ struct StatusCommand: AsyncParsableCommand {
             """)
         out += "WORKERS (\(w.rows.count) alive)\n"
         for r in w.rows {
-            out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? "") running \(r[4] ?? "0")/\(r[2] ?? "0"), "
+            out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? ""), jobs running \(r[4] ?? "0")/\(r[2] ?? "0"), "
                 + "\(r[5] ?? "0") succeeded, \(r[6] ?? "0") failed, heartbeat \(r[7] ?? "?")s ago\n"
         }
         return (out, finished)

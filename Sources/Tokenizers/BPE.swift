@@ -16,24 +16,17 @@ struct MergeTable {
 
 /// Reusable scratch space for merging one word at a time: a doubly linked list of symbols and a binary heap
 /// of candidate pairs ordered by (rank, position). Stale candidates are skipped when popped.
+///
+/// A candidate is two words: its order key (rank << 32 | left position) and the ids of the pair when it was
+/// pushed. It is still valid when the left symbol is alive with the same id and its right neighbour has the
+/// recorded right id (a symbol's id only changes by growing, so an equal id means an unchanged symbol).
 struct BPEMerger {
-    private struct Candidate {
-        var rank: Int32
-        var left: Int32
-        var right: Int32
-        var leftID: Int32
-        var rightID: Int32
-
-        @inline(__always) func before(_ o: Candidate) -> Bool {
-            rank < o.rank || (rank == o.rank && left < o.left)
-        }
-    }
-
     private var ids: [Int32] = []
     private var next: [Int32] = []
     private var prev: [Int32] = []
     private var alive: [Bool] = []
-    private var heap: [Candidate] = []
+    private var heapKeys: [UInt64] = []
+    private var heapPairs: [UInt64] = []
 
     /// Merges the symbols `initial` (one token id per byte or character) and appends the resulting ids to `out`.
     /// Symbols whose id is negative (no token) are dropped, as the reference does for unknown bytes.
@@ -48,27 +41,30 @@ struct BPEMerger {
         next.removeAll(keepingCapacity: true)
         prev.removeAll(keepingCapacity: true)
         alive.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        heapKeys.removeAll(keepingCapacity: true)
+        heapPairs.removeAll(keepingCapacity: true)
         for i in 0..<n {
             ids.append(initial[i])
             next.append(i + 1 < n ? Int32(i + 1) : -1)
             prev.append(Int32(i - 1))
             alive.append(true)
         }
-        for i in 0..<(n - 1) { consider(Int32(i), Int32(i + 1), merges) }
-        while !heap.isEmpty {
-            let c = pop()
-            let l = Int(c.left), r = Int(c.right)
-            guard alive[l], alive[r], next[l] == c.right, ids[l] == c.leftID, ids[r] == c.rightID else { continue }
+        for i in 0..<(n - 1) { consider(i, i + 1, merges) }
+        while !heapKeys.isEmpty {
+            let (key, pair) = pop()
+            let l = Int(key & 0xFFFF_FFFF)
+            let leftID = Int32(truncatingIfNeeded: pair >> 32), rightID = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+            guard alive[l], ids[l] == leftID else { continue }
+            let r = Int(next[l])
+            guard r >= 0, ids[r] == rightID else { continue }
             // Merge the right symbol into the left one.
-            let merged = merges.lookup(c.leftID, c.rightID)!.merged
-            ids[l] = merged
+            ids[l] = merges.lookup(leftID, rightID)!.merged
             alive[r] = false
             let rn = next[r]
             next[l] = rn
-            if rn >= 0 { prev[Int(rn)] = c.left }
-            if prev[l] >= 0 { consider(prev[l], c.left, merges) }
-            if rn >= 0 { consider(c.left, rn, merges) }
+            if rn >= 0 { prev[Int(rn)] = Int32(l) }
+            if prev[l] >= 0 { consider(Int(prev[l]), l, merges) }
+            if rn >= 0 { consider(l, Int(rn), merges) }
         }
         var i: Int32 = 0
         while i >= 0 {
@@ -78,41 +74,49 @@ struct BPEMerger {
     }
 
     @inline(__always)
-    private mutating func consider(_ l: Int32, _ r: Int32, _ merges: MergeTable) {
-        let a = ids[Int(l)], b = ids[Int(r)]
+    private mutating func consider(_ l: Int, _ r: Int, _ merges: MergeTable) {
+        let a = ids[l], b = ids[r]
         guard a >= 0, b >= 0, let m = merges.lookup(a, b) else { return }
-        push(Candidate(rank: m.rank, left: l, right: r, leftID: a, rightID: b))
+        push(UInt64(UInt32(bitPattern: m.rank)) << 32 | UInt64(l), MergeTable.key(a, b))
     }
 
-    private mutating func push(_ c: Candidate) {
-        heap.append(c)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) >> 1
-            if heap[i].before(heap[parent]) {
-                heap.swapAt(i, parent)
-                i = parent
-            } else {
-                break
+    private mutating func push(_ key: UInt64, _ pair: UInt64) {
+        heapKeys.append(key)
+        heapPairs.append(pair)
+        heapKeys.withUnsafeMutableBufferPointer { k in
+            heapPairs.withUnsafeMutableBufferPointer { p in
+                var i = k.count - 1
+                while i > 0 {
+                    let parent = (i - 1) >> 1
+                    guard k[i] < k[parent] else { break }
+                    k.swapAt(i, parent)
+                    p.swapAt(i, parent)
+                    i = parent
+                }
             }
         }
     }
 
-    private mutating func pop() -> Candidate {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            let n = heap.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < n && heap[l].before(heap[m]) { m = l }
-                if r < n && heap[r].before(heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
+    private mutating func pop() -> (UInt64, UInt64) {
+        let top = (heapKeys[0], heapPairs[0])
+        let lastKey = heapKeys.removeLast(), lastPair = heapPairs.removeLast()
+        if heapKeys.isEmpty { return top }
+        heapKeys.withUnsafeMutableBufferPointer { k in
+            heapPairs.withUnsafeMutableBufferPointer { p in
+                let n = k.count
+                var i = 0
+                while true {
+                    let l = 2 * i + 1
+                    if l >= n { break }
+                    var m = l
+                    if l + 1 < n && k[l + 1] < k[l] { m = l + 1 }
+                    guard k[m] < lastKey else { break }
+                    k[i] = k[m]
+                    p[i] = p[m]
+                    i = m
+                }
+                k[i] = lastKey
+                p[i] = lastPair
             }
         }
         return top

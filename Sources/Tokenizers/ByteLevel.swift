@@ -37,18 +37,33 @@ enum ByteLevel {
         }
     }
 
-    /// Decodes a byte-level token text to raw bytes. Characters outside the mapping are kept as their UTF-8.
-    static func decode(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        for s in text.unicodeScalars {
-            let v = s.value
-            if v < 0x200, scalarToByte[Int(v)] >= 0 {
-                out.append(UInt8(scalarToByte[Int(v)]))
-            } else {
-                out.append(contentsOf: String(s).utf8)
+    /// Decodes a byte-level token text to raw bytes, appended to `out`. Characters outside the mapping are kept
+    /// as their UTF-8.
+    static func decode(_ text: String, into out: inout [UInt8]) {
+        var t = text
+        t.withUTF8 { u in
+            var i = 0
+            let n = u.count
+            while i < n {
+                let b0 = u[i]
+                if b0 < 0x80 {
+                    let v = scalarToByte[Int(b0)]
+                    if v >= 0 { out.append(UInt8(v)) } else { out.append(b0) }
+                    i += 1
+                } else if b0 >= 0xC0 && b0 < 0xE0 && i + 1 < n {
+                    let scalar = (Int(b0) & 0x1F) << 6 | (Int(u[i + 1]) & 0x3F)
+                    if scalar < 0x200, scalarToByte[scalar] >= 0 {
+                        out.append(UInt8(scalarToByte[scalar]))
+                    } else {
+                        out.append(b0)
+                        out.append(u[i + 1])
+                    }
+                    i += 2
+                } else {
+                    out.append(b0)
+                    i += 1
+                }
             }
         }
-        return out
     }
 }

@@ -58,12 +58,21 @@ public enum ChatTemplate: Sendable, Equatable {
             return .llama3
         }
         if t.contains("<|im_start|>") {
+            // ChatML variants that manage reasoning themselves (Qwen3, QwQ, SmolLM3) would be rendered wrongly.
+            guard !t.contains("<think>") else {
+                throw ChatTemplateError("unsupported ChatML template with its own <think> handling (as in Qwen3, QwQ, "
+                    + "SmolLM3); supported: plain ChatML as in Qwen2.5/SmolLM2; it starts with: \(start(of: t))")
+            }
             return .chatml(defaultSystemPrompt: chatmlDefaultSystemPrompt(t))
         }
+        throw ChatTemplateError("unrecognised chat template (supported: ChatML as in Qwen2.5/SmolLM2, Llama 3, "
+            + "DeepSeek-R1); it starts with: \(start(of: t))")
+    }
+
+    private static func start(of t: String) -> String {
         var start = String(t.prefix(120))
         if t.count > 120 { start += "…" }
-        throw ChatTemplateError("unrecognised chat template (supported: ChatML as in Qwen2.5/SmolLM2, Llama 3, "
-            + "DeepSeek-R1); it starts with: \(start.debugDescription)")
+        return start.debugDescription
     }
 
     /// The literal system text a ChatML template puts in when the conversation has none, if it has one:

@@ -7,7 +7,7 @@ struct SpecialMatcher {
     }
     private var nodes: [Node] = [Node()]
     /// (node << 8 | byte) → child node
-    private var children = PairTable(capacity: 1024)
+    private let children = PairTable(capacity: 1024)
     /// Priority per special token id (lower is tried first).
     private var priority: [Int32: Int32] = [:]
     private var firstByte = [Bool](repeating: false, count: 256)

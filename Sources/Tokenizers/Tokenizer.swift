@@ -5,14 +5,19 @@ import GGUF
 ///
 /// Immutable after construction and safe to use from several threads at once.
 public final class Tokenizer: @unchecked Sendable {
+    /// The algorithm: byte-level BPE (`gpt2`) or SentencePiece (`llama`).
     public let model: TokenizerModel
     /// The pre-tokenizer (byte-level BPE only).
     public let preTokenizer: PreTokenizer?
+    /// Beginning of sequence (`tokenizer.ggml.bos_token_id`).
     public let bosID: Int32?
+    /// End of sequence (`tokenizer.ggml.eos_token_id`).
     public let eosID: Int32?
     /// End of turn (`<|im_end|>`, `<|eot_id|>`, …), from metadata or found by its text.
     public let eotID: Int32?
+    /// Padding (`tokenizer.ggml.padding_token_id`).
     public let padID: Int32?
+    /// SentencePiece's unknown token (`tokenizer.ggml.unknown_token_id`).
     public let unknownID: Int32?
     /// Whether `encode(addSpecial: true)` prepends BOS / appends EOS.
     public let addBOS: Bool
@@ -67,7 +72,7 @@ public final class Tokenizer: @unchecked Sendable {
         padID = valid(config.padID)
         chatTemplateSource = config.chatTemplate
 
-        var table = ByteStringTable(capacity: n)
+        let table = ByteStringTable(capacity: n)
         for (i, t) in config.tokens.enumerated() {
             table.insert(t, value: Int32(i))
         }
@@ -93,28 +98,32 @@ public final class Tokenizer: @unchecked Sendable {
                 bytes[b] = buf.withUnsafeBytes { table.find($0) } ?? -1
             }
             byteTokens = bytes
-            var pairs = PairTable(capacity: config.merges.count)
+            let pairs = PairTable(capacity: config.merges.count)
             var rank: Int32 = 0
+            var scratch = [UInt8](repeating: 0, count: 1024)
             for merge in config.merges {
                 defer { rank += 1 }
                 var m = merge
                 m.withUTF8 { u in
+                    guard let base = u.baseAddress else { return }
                     // Split at the first space after the first byte (a half may itself start with a space).
                     var split = -1
                     var k = 1
                     while k < u.count {
-                        if u[k] == 0x20 { split = k; break }
+                        if base[k] == 0x20 { split = k; break }
                         k += 1
                     }
                     guard split > 0 else { return }
-                    let raw = UnsafeRawBufferPointer(u)
-                    guard let l = table.find(UnsafeRawBufferPointer(rebasing: raw[0..<split])),
-                          let r = table.find(UnsafeRawBufferPointer(rebasing: raw[(split + 1)...])) else { return }
-                    var joined = [UInt8]()
-                    joined.reserveCapacity(u.count - 1)
-                    joined.append(contentsOf: raw[0..<split])
-                    joined.append(contentsOf: raw[(split + 1)...])
-                    guard let merged = joined.withUnsafeBytes({ table.find($0) }) else { return }
+                    let left = UnsafeRawBufferPointer(start: base, count: split)
+                    let right = UnsafeRawBufferPointer(start: base + split + 1, count: u.count - split - 1)
+                    guard let l = table.find(left), let r = table.find(right) else { return }
+                    if scratch.count < u.count { scratch = [UInt8](repeating: 0, count: u.count * 2) }
+                    let merged: Int32? = scratch.withUnsafeMutableBytes { dst in
+                        dst.baseAddress!.copyMemory(from: base, byteCount: split)
+                        (dst.baseAddress! + split).copyMemory(from: base + split + 1, byteCount: right.count)
+                        return table.find(UnsafeRawBufferPointer(start: dst.baseAddress!, count: u.count - 1))
+                    }
+                    guard let merged = merged else { return }
                     pairs.insertIfAbsent(MergeTable.key(l, r), UInt64(UInt32(rank)) << 32 | UInt64(UInt32(merged)))
                 }
             }
@@ -189,7 +198,7 @@ public final class Tokenizer: @unchecked Sendable {
                 }
             case .normal:
                 if config.model == .gpt2 {
-                    pool.append(contentsOf: ByteLevel.decode(text))
+                    ByteLevel.decode(text, into: &pool)
                 } else {
                     Tokenizer.appendUnescaped(text, to: &pool)
                 }
@@ -233,6 +242,8 @@ public final class Tokenizer: @unchecked Sendable {
     /// The id of the token whose stored text is exactly `text` (e.g. `"<think>"`), if any.
     public func tokenID(_ text: String) -> Int32? { vocab.find(text) }
 
+    /// The token's type after llama.cpp's corrections (end-of-turn and FIM markers are control tokens); nil for an
+    /// invalid id.
     public func tokenType(_ id: Int32) -> TokenType? {
         guard id >= 0, Int(id) < types.count else { return nil }
         return types[Int(id)]

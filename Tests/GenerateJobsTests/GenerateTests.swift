@@ -14,7 +14,7 @@ enum TinyGen {
     }()
 
     static func loaded(sequences: Int) throws -> LoadedModel {
-        try LoadedModel(path: path, threads: 2, maxSequences: sequences, contextLength: 256)
+        try LoadedModel(path: path, threads: 1, maxSequences: sequences, contextLength: 256)
     }
 }
 
@@ -29,7 +29,7 @@ func rawPayload(_ prompt: String, thinking: Int?, answer: Int?, closeMarker: Str
     return p
 }
 
-let handler = GenerateHandler(models: ModelCache(threads: 2, maxSequences: 1, contextLength: 256))
+let handler = GenerateHandler(models: ModelCache(threads: 1, maxSequences: 1, contextLength: 256))
 
 @Test func budgetIsCutAtTheConfiguredCountWithTransitionAndMarkerInserted() async throws {
     let m = try TinyGen.loaded(sequences: 1)

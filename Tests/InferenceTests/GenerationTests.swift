@@ -163,14 +163,18 @@ private struct StopAfter: SequenceController {
     let m = try Tiny.model("llama")
     let engine = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 256)
     defer { engine.shutdown() }
+    // The compute thread is held at a token until the test has cancelled, so the outcome does not
+    // depend on how fast the machine is.
     let started = AsyncStream<Void>.makeStream()
+    let gate = DispatchSemaphore(value: 0)
     let long = Task {
         try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 70), maxTokens: 240)) { e in
-            if e.index == 1 { started.continuation.yield() }
+            if e.index == 1 { started.continuation.yield(); gate.wait() }
         }
     }
     for await _ in started.stream { break }
     long.cancel()
+    gate.signal()
     let r = try await long.value
     #expect(r.finishReason == .cancelled)
     #expect(r.tokens.count < 240)
@@ -178,6 +182,7 @@ private struct StopAfter: SequenceController {
     let next = try await engine.generate(GenerationRequest(prompt: prompt(3, seed: 71), maxTokens: 3))
     #expect(next.finishReason == .length && next.tokens.count == 3)
     // A request cancelled while waiting for a slot ends too.
+    // (The waiter's cancellation is handled by the compute thread, so the blocker is not held here.)
     let blocker = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 72), maxTokens: 250)) }
     let waiter = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 73), maxTokens: 250)) }
     try await Task.sleep(nanoseconds: 20_000_000)
@@ -225,15 +230,17 @@ private struct StopAfter: SequenceController {
     let m = try Tiny.model("llama")
     let engine = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 256)
     let started = AsyncStream<Void>.makeStream()
+    let gate = DispatchSemaphore(value: 0)
     let running = Task {
         try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 90), maxTokens: 250)) { e in
-            if e.index == 0 { started.continuation.yield() }
+            if e.index == 0 { started.continuation.yield(); gate.wait() }
         }
     }
     for await _ in started.stream { break }
     let waiting = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 91), maxTokens: 5)) }
     try await Task.sleep(nanoseconds: 10_000_000)
     engine.shutdown()
+    gate.signal()
     #expect(try await running.value.finishReason == .cancelled)
     // Ended as cancelled (or refused with engineStopped if it arrived after the shutdown).
     if let w = try? await waiting.value { #expect(w.finishReason == .cancelled) }

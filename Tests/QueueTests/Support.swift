@@ -3,73 +3,11 @@ import Logging
 import PostgresClient
 @testable import Queue
 import QueueCore
+@_exported import TestSupport
 
-let baseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "postgresql://tokenmill@127.0.0.1:54329/tokenmill"
+/// The shared server (TestSupport.testServerURL); throwaway databases and the binary helpers come from TestSupport.
+let baseURL = testServerURL
 
-/// `base` with its database name replaced by `database`.
-func urlWithDatabase(_ base: String, _ database: String = "postgres") -> String {
-    var u = base
-    var query = ""
-    if let q = u.firstIndex(of: "?") { query = String(u[q...]); u = String(u[..<q]) }
-    let schemeEnd = u.range(of: "://")!.upperBound
-    if let slash = u[schemeEnd...].firstIndex(of: "/") { u = String(u[..<slash]) }
-    return u + "/" + database + query
-}
-
-/// A throwaway database (`tm_test_<random>`), migrated, dropped by `drop()`.
-final class TestDatabase: @unchecked Sendable {
-    let name: String
-    let url: String
-    let pool: PostgresPool
-    let queue: JobQueue
-    let admin: String
-
-    init(server: String = baseURL, migrate: Bool = true) async throws {
-        name = "tm_test_\(UInt32.random(in: 0...UInt32.max))"
-        admin = urlWithDatabase(server)
-        let c = try await PostgresConnection.connect(url: admin)
-        try await c.execute("CREATE DATABASE \(name)")
-        await c.close()
-        url = urlWithDatabase(server, name)
-        pool = PostgresPool(url: url, maxConnections: 4)
-        queue = JobQueue(pool: pool)
-        if migrate {
-            try await Migrator.migrate(url: url)
-        }
-    }
-
-    func drop() async {
-        await pool.close()
-        if let c = try? await PostgresConnection.connect(url: admin) {
-            _ = try? await c.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            await c.close()
-        }
-    }
-
-    func int(_ sql: String, _ params: [(any PostgresEncodable)?] = []) async throws -> Int {
-        guard let row = try await pool.query(sql, params).rows.first else {
-            throw QueueError.notFound("no row from: \(sql)")
-        }
-        return try row.decode(0)
-    }
-
-    func register(_ registry: JobRegistry) async throws {
-        try await Migrator.registerKinds(registry, pool: pool)
-    }
-}
-
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(nanoseconds: 50_000_000)
-    }
-    return try await condition()
-}
-
-/// Records every (job id, attempt) it runs; can sleep or wait for cancellation.
 actor Recorder {
     var runs: [(Int64, Int)] = []
     var stoppedByCancel: Set<Int64> = []
@@ -144,36 +82,4 @@ func insertJobs(_ db: TestDatabase, kind: String, payloads: [String], priority: 
         SELECT $1, p::jsonb, $2, $3, $4, now() + make_interval(secs => $5) FROM unnest($6::text[]) WITH ORDINALITY AS u(p, o) ORDER BY o
         RETURNING id
         """, [kind, priority, batch, maxAttempts, runAfterSeconds, PostgresArray(payloads)]).rows.map { try $0.decode(0) }.sorted()
-}
-
-/// The built `tokenmill` executable next to the test bundle (.build/<config>/tokenmill).
-func tokenmillBinary() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("tokenmill")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/tokenmill")
-    if FileManager.default.isExecutableFile(atPath: fallback.path) { return fallback }
-    throw QueueError.notFound("tokenmill binary not found next to \(CommandLine.arguments[0]); run `swift build` first")
-}
-
-/// Runs the tokenmill binary to completion; returns (status, stdout, stderr).
-func runTokenmill(_ args: [String], env: [String: String] = [:]) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = try tokenmillBinary()
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let r = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Reasoning
 
@@ -49,4 +50,26 @@ import Testing
     let hard = "A shop sells pens at 3 dollars each and notebooks at 7 dollars each. Anna buys 12 pens and then 5 notebooks, pays with a 200 dollar note, and then spends half of the remaining money on books at 9 dollars each. How many books does she buy, and what is the remainder?"
     #expect(e.estimate(hard) == .hard)
     #expect(e.score(hard) > e.score("What is 17 * 23?"))
+}
+
+/// How well the estimator recovers the tags of the shipped prompt set (the figure quoted in the docs).
+@Test func estimatorAgreesWithTheShippedTags() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("jobs/prompts/math-mixed.jsonl")
+    let lines = try String(contentsOf: path, encoding: .utf8).split(separator: "\n")
+    struct Item: Decodable { var prompt: String; var difficulty: String }
+    let e = DifficultyEstimator()
+    var hits = 0, offByTwo = 0
+    var confusion: [String: Int] = [:]
+    for l in lines {
+        let item = try JSONDecoder().decode(Item.self, from: Data(l.utf8))
+        let tag = Difficulty(tag: item.difficulty)!, guess = e.estimate(item.prompt)
+        if tag == guess { hits += 1 }
+        if abs(tag.rank - guess.rank) == 2 { offByTwo += 1 }
+        confusion["\(tag.rawValue)->\(guess.rawValue)", default: 0] += 1
+    }
+    let accuracy = Double(hits) / Double(lines.count)
+    print("difficulty estimator on math-mixed.jsonl: \(hits)/\(lines.count) = \(Int(accuracy * 100))% exact, \(offByTwo) off by two tiers; \(confusion.sorted { $0.key < $1.key })")
+    #expect(accuracy >= 0.9)   // in-sample: the thresholds were fitted on this set
+    #expect(offByTwo == 0)
 }

@@ -56,11 +56,12 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
     let nSeq = x.count / cols
     var out = [Float](repeating: 0, count: x.count)
     var q = [Int16](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
-    var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 16)
+    var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 32)
+    var b16 = [Int32](repeating: 0, count: cols / 16)
     for seq in 0..<nSeq {
         x.withUnsafeBufferPointer { xb in
             let src = xb.baseAddress! + seq * cols
-            if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
+            if superBlocks { ActivationQuant.q8K(src, cols, &q, &d, &bs, &b16) } else { ActivationQuant.q8_0(src, cols, &q, &d, &s) }
         }
         let block = superBlocks ? 256 : 32
         // Quants sit in even/odd order inside each group of 32.
@@ -71,6 +72,11 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
                 var sum: Int32 = 0
                 for i in 0..<32 { sum += Int32(quant(32 * g + i)) }
                 #expect(bs[g] == sum)
+            }
+            for g in 0..<(cols / 16) {
+                var sum: Int32 = 0
+                for i in 0..<16 { sum += Int32(quant(16 * g + i)) }
+                #expect(b16[g] == sum)
             }
         }
     }
@@ -144,4 +150,30 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> [Float]
     let hits = Atomic<Int>(0)
     pool.parallelFor(64) { _ in hits.wrappingAdd(1, ordering: .relaxed) }
     #expect(hits.load(ordering: .relaxed) == 64)
+}
+
+final class CountingJob: ComputeJob {
+    let counts: UnsafeMutablePointer<Int>
+    init(_ n: Int) { counts = .allocate(capacity: n); counts.initialize(repeating: 0, count: n) }
+    deinit { counts.deallocate() }
+    func execute(_ index: Int) { counts[index] += 1 }
+}
+
+@Test func computePoolJobFormRunsEveryIndexOnce() {
+    let pool = ComputePool(threads: 2, spinIterations: 500)
+    for n in [1, 5, 64] {
+        let job = CountingJob(n)
+        for _ in 0..<50 { pool.parallelFor(n, job: job) }
+        #expect((0..<n).allSatisfy { job.counts[$0] == 50 }, "n=\(n)")
+    }
+}
+
+@Test func kernelBenchReportsEveryConfiguration() {
+    let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
+                                 cold: false, minSeconds: 0.001)
+    let lines = report.split(separator: "\n")
+    #expect(lines.count == 1 + 3 * 2 * 2, "\(report)")
+    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 10 })
+    let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
+    #expect(skipped.contains("skipped"))
 }

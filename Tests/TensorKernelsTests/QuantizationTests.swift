@@ -193,3 +193,21 @@ func roundTripErrorIsWithinTypeBound(_ type: GGMLType) throws {
     let out = dequantizeRows(.q8_0, block, count: 32)
     #expect(out[0] == -8 && out[31] == 7.5)
 }
+
+@Test func matrixQuantizationInParallelEqualsRowByRow() {
+    let (x, imatrix) = FixtureInputs.make()
+    let pool = ComputePool(threads: 2)
+    for type in [GGMLType.q4_K, .q8_0] {
+        let rowBytes = type.byteCount(elements: FixtureInputs.cols)
+        var out = [UInt8](repeating: 0, count: rowBytes * FixtureInputs.rows)
+        x.withUnsafeBufferPointer { xb in
+            imatrix.withUnsafeBufferPointer { ib in
+                out.withUnsafeMutableBytes {
+                    Quantize.matrix(type, xb.baseAddress!, rows: FixtureInputs.rows, cols: FixtureInputs.cols, into: $0.baseAddress!,
+                                    importance: ib.baseAddress!, pool: pool)
+                }
+            }
+        }
+        #expect(out == quantizeRows(type, x, rows: FixtureInputs.rows, cols: FixtureInputs.cols, importance: imatrix))
+    }
+}

@@ -54,6 +54,13 @@ struct ChatTemplateTests {
             #expect("\(error)".contains("[INST]"))
         }
         #expect(throws: ChatTemplateError.self) { try ChatTemplate.detect(from: nil) }
+        // Qwen3's ChatML manages <think> itself; rendering it as plain ChatML would be wrong, so it is refused.
+        do {
+            _ = try detect("Qwen-Qwen3-0.6B.jinja")
+            Issue.record("Qwen3's template was accepted")
+        } catch {
+            #expect("\(error)".contains("<think>"))
+        }
     }
 
     @Test func r1DistillPrompt() {

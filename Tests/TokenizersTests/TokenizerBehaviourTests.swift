@@ -42,6 +42,29 @@ struct TokenizerBehaviourTests {
         #expect(tok.encode("hello") == [hello])
     }
 
+    @Test func tinySentencePieceVocabulary() throws {
+        var tokens = ["<unk>", "<s>", "</s>"]
+        var types: [TokenType] = [.unknown, .control, .control]
+        for b in 0..<256 {
+            tokens.append("<0x" + String(b, radix: 16, uppercase: true).leftPadded(to: 2) + ">")
+            types.append(.byte)
+        }
+        let words = ["▁", "h", "e", "l", "o", "he", "ll", "▁h", "▁he", "hell", "▁hell", "▁hello"]
+        tokens += words
+        types += [TokenType](repeating: .normal, count: words.count)
+        // Longer pieces score higher, so they win the merges.
+        let scores = [Float](repeating: 0, count: 259) + words.map { -10 + Float($0.count) }
+        let tok = try Tokenizer(config: TokenizerConfig(model: .llama, tokens: tokens, scores: scores, tokenTypes: types))
+        #expect(tok.addBOS && tok.bosID == 1 && tok.eosID == 2)
+        let hello = tok.tokenID("▁hello")!
+        #expect(tok.encode("hello") == [1, hello])
+        // "é" is not in the vocabulary: it is spelled with byte tokens.
+        let ids = tok.encode("hello é", addSpecial: false)
+        #expect(ids == [hello, tok.tokenID("▁")!, tok.tokenID("<0xC3>")!, tok.tokenID("<0xA9>")!])
+        #expect(tok.decode(ids) == "hello é")
+        #expect(tok.decode([1, hello, 2]) == "hello")
+    }
+
     @Test func unsupportedPreTokenizerIsNamed() {
         var config = Self.tinyConfig()
         config.preTokenizer = "mystery-pre"
@@ -172,4 +195,8 @@ struct TokenizerBehaviourTests {
         print(String(format: "[tokenizers] %@: encoded %d bytes into %d tokens in %.3f s: %.0f tokens/s", name,
                      text.utf8.count, ids.count, dt, Double(ids.count) / dt))
     }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }

@@ -71,3 +71,26 @@ struct VocabVectorTests {
         #expect(failures == 0)
     }
 }
+
+@Suite("Agreement with llama-tokenize on a mixed text")
+struct MixedTextTests {
+    /// `mixed_text_ids.json` holds llama-tokenize's ids (BOS as the model wants, special tokens parsed)
+    /// for `mixed_text.txt`; see Fixtures/make_llama_tokenize_expectations.py.
+    @Test(arguments: ["qwen2", "llama-bpe", "llama-spm", "gpt-2", "deepseek-llm"])
+    func matchesLlamaTokenize(name: String) throws {
+        let tok = try Fixtures.tokenizer(name)
+        let text = try Fixtures.text("mixed_text", "txt")
+        let data = try Data(contentsOf: Fixtures.url("mixed_text_ids", "json"))
+        let all = try JSONSerialization.jsonObject(with: data) as! [String: [Int]]
+        let expected = all[name]!.map { Int32($0) }
+        let got = tok.encode(text, addSpecial: true, parseSpecial: true)
+        #expect(got.count == expected.count)
+        if got != expected {
+            var i = 0
+            while i < min(got.count, expected.count) && got[i] == expected[i] { i += 1 }
+            let g = Array(got[i..<min(i + 8, got.count)]), e = Array(expected[i..<min(i + 8, expected.count)])
+            Issue.record("\(name): first difference at token \(i): got \(g), expected \(e)")
+        }
+        #expect(tok.decode(got, renderSpecial: true).count > 0)
+    }
+}

