@@ -218,6 +218,11 @@ public enum LogitEvaluator {
         key.add("\(file.fileSize)|\(settings.contextLength)|\(settings.maxChunks ?? -1)")
         let mtime = (try? FileManager.default.attributesOfItem(atPath: sourcePath)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         key.add("\(mtime)")
+        // A rebuilt engine may round differently: the program's own build is part of the key.
+        let exe = ProcessInfo.processInfo.arguments.first.flatMap {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date)?.timeIntervalSince1970
+        } ?? 0
+        key.add("\(exe)")
         let cachePath = cacheDir.map { "\($0)/\((sourcePath as NSString).lastPathComponent).\(String(key.value, radix: 16)).kldbase" }
         if let cp = cachePath, let b = BaseLogits.read(path: cp) { return (b, true) }
         let model: Model
