@@ -48,12 +48,13 @@ let package = Package(
         .target(name: "Reasoning"),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
         .target(name: "DistillJobs", dependencies: ["GenerateJobs"]),
+        .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs",
+                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
+        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),

@@ -289,6 +289,59 @@ SELECT model, date_trunc('hour', created_at) AS hour,
 GRANT SELECT, INSERT ON tokenmill.generation_outputs TO tokenmill_worker;
 GRANT SELECT ON tokenmill.generation_usage, tokenmill.generation_throughput TO tokenmill_reader, tokenmill_worker;
 """##),
+        (name: "0020_quantize.sql", sql: ##"""
+-- Quantize jobs: one row per output file (source × type), written once in the same transaction as
+-- the job's fenced completion. No foreign key to tokenmill.jobs: pruning jobs keeps results.
+CREATE TABLE tokenmill.quantization_results (
+    job_id            bigint NOT NULL,
+    source            text NOT NULL,              -- the model the job was given
+    reference         text NOT NULL,              -- what quality is measured against (source or its dequantized copy)
+    source_note       text,                       -- e.g. the reference was dequantized from a quantized file
+    quant_type        text NOT NULL,              -- llama-quantize name: Q4_K_M, Q8_0, ...
+    output_path       text NOT NULL,
+    imatrix           text,
+    requantized       boolean NOT NULL,
+    file_bytes        bigint NOT NULL,
+    bits_per_weight   double precision NOT NULL,  -- tensor data bits per weight (all tensors)
+    quantize_seconds  double precision NOT NULL,
+    tensor_types      jsonb NOT NULL,             -- tensors per stored type, {"q4_K": 96, "q6_K": 25, "f32": 61}
+    eval_text         text,
+    eval_context      integer,
+    eval_tokens       integer,                    -- positions scored
+    mean_kld          double precision,           -- KL(reference ‖ output) per token, nats
+    median_kld        double precision,
+    p99_kld           double precision,
+    max_kld           double precision,
+    perplexity        double precision,
+    base_perplexity   double precision,
+    ppl_ratio         double precision,
+    top1_agreement    double precision,           -- fraction of positions with the same most likely token
+    eval_seconds      double precision,
+    warnings          jsonb NOT NULL DEFAULT '[]',
+    reused            boolean NOT NULL DEFAULT false, -- output kept from an earlier attempt of the job
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (job_id, quant_type)
+);
+CREATE INDEX quantization_results_source_idx ON tokenmill.quantization_results (source, created_at);
+
+-- llama.cpp-style scoreboard: the latest result per (source, reference, eval text, imatrix, type),
+-- ranked by mean KLD, with size and perplexity relative to the reference.
+CREATE VIEW tokenmill.quantization_scoreboard AS
+WITH latest AS (
+    SELECT DISTINCT ON (source, reference, coalesce(eval_text, ''), coalesce(imatrix, ''), quant_type) *
+      FROM tokenmill.quantization_results
+     ORDER BY source, reference, coalesce(eval_text, ''), coalesce(imatrix, ''), quant_type, created_at DESC
+)
+SELECT source, reference, eval_text, imatrix, quant_type,
+       rank() OVER (PARTITION BY source, reference, eval_text, imatrix ORDER BY mean_kld NULLS LAST) AS kld_rank,
+       round(bits_per_weight::numeric, 3)                        AS bpw,
+       round((file_bytes / 1048576.0)::numeric, 1)               AS size_mib,
+       mean_kld, p99_kld, top1_agreement,
+       perplexity, base_perplexity, ppl_ratio,
+       round((100 * (ppl_ratio - 1))::numeric, 3)                AS ppl_increase_pct,
+       quantize_seconds, eval_tokens, source_note, output_path, job_id, created_at
+  FROM latest;
+"""##),
         (name: "0030_distill.sql", sql: ##"""
 -- Distillation datasets: a named, resumable build of teacher samples over a prompt set.
 -- One distill job per (dataset, prompt, sample index), with that triple as its idempotency key;
@@ -522,6 +575,22 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
   ]
 }
 """##,
+        "imatrix": ##"""
+{
+  "$comment": "Payload of one `imatrix` job: per-column mean squared activations of every weight matrix over a calibration text, written in llama.cpp's GGUF imatrix format.",
+  "type": "object",
+  "required": ["model", "text", "output"],
+  "additionalProperties": false,
+  "properties": {
+    "model": {"type": "string", "minLength": 1},
+    "text": {"type": "string", "minLength": 1, "description": "UTF-8 calibration text file."},
+    "output": {"type": "string", "minLength": 1, "description": "Path of the GGUF imatrix to write."},
+    "chunk_size": {"type": "integer", "minimum": 2, "description": "Tokens per chunk (default 512)."},
+    "chunks": {"type": "integer", "minimum": 1, "description": "Most chunks (default: all)."},
+    "threads": {"type": "integer", "minimum": 1}
+  }
+}
+"""##,
         "noop": ##"""
 {
   "$comment": "noop: a job that does nothing (optionally sleeps, fails or crashes). Used by tests and the queue benchmark.",
@@ -535,6 +604,39 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
     "result": { "$comment": "any JSON, stored as the job's result" },
     "tag": { "type": "string", "maxLength": 200 },
     "n": { "type": "integer" }
+  }
+}
+"""##,
+        "quantize": ##"""
+{
+  "$comment": "Payload of one `quantize` job: make several file types of one model and measure what each costs. Results: tokenmill.quantization_results / tokenmill.quantization_scoreboard.",
+  "type": "object",
+  "required": ["source", "types"],
+  "additionalProperties": false,
+  "properties": {
+    "source": {"type": "string", "minLength": 1, "description": "GGUF model path (F32/F16/BF16; quantized only with allow_requantize or dequantize_source)."},
+    "types": {
+      "type": "array", "minItems": 1,
+      "items": {"type": "string", "enum": ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]},
+      "description": "llama-quantize type names."
+    },
+    "output_dir": {"type": "string", "minLength": 1, "description": "Directory for outputs (default: the source's). Files: <name>-<TYPE>.gguf."},
+    "name": {"type": "string", "minLength": 1, "description": "Output file name prefix (default: the source file name without .gguf)."},
+    "imatrix": {"type": "string", "minLength": 1, "description": "GGUF importance matrix (tokenmill imatrix / llama-imatrix)."},
+    "allow_requantize": {"type": "boolean", "description": "Allow a quantized source: dequantize, then quantize (loses quality twice)."},
+    "dequantize_source": {"type": "string", "enum": ["F32", "F16", "BF16"], "description": "For a quantized source: write this full-precision copy first and use it as source and reference."},
+    "eval": {
+      "type": "object",
+      "required": ["text"],
+      "additionalProperties": false,
+      "properties": {
+        "text": {"type": "string", "minLength": 1, "description": "UTF-8 evaluation text file."},
+        "context": {"type": "integer", "minimum": 4, "description": "Tokens per window (default 128); the second half of each window is scored."},
+        "chunks": {"type": "integer", "minimum": 1, "description": "Most windows scored (default: all)."}
+      }
+    },
+    "threads": {"type": "integer", "minimum": 1},
+    "delete_outputs": {"type": "boolean", "description": "Delete each output after scoring it."}
   }
 }
 """##,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DistillJobs
 import GenerateJobs
+import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
@@ -23,6 +24,8 @@ func registerModelKinds(_ registry: inout JobRegistry) throws {
     let generate = GenerateHandler(models: models)
     try registry.register(generate)
     try registry.register(DistillHandler(generator: generate))
+    try registry.register(QuantizeHandler(threads: JobKindSettings.threads))
+    try registry.register(ImatrixHandler(threads: JobKindSettings.threads))
 }
 
 struct GenerateCommand: AsyncParsableCommand {
