@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
-        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs"]),
+        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),

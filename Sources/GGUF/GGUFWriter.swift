@@ -215,6 +215,8 @@ public struct GGUFWriter {
                 }
             }
         }
+        // llama.cpp reads Σ padded tensor sizes of data, so the last tensor is padded too.
+        if !pending.isEmpty { try out.pad(to: alignment) }
     }
 
     static func validate(_ v: GGUFValue, key: String) throws {

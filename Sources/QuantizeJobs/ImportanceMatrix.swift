@@ -54,7 +54,7 @@ public struct ImportanceMatrix: Sendable, Equatable {
             try w.addTensor(name: name + ".in_sum2", dims: [s.count, 1], floats: s.map { Float($0) })
             try w.addTensor(name: name + ".counts", dims: [1, 1], floats: [Float(counts[name] ?? 0)])
         }
-        try writeGGUF(w, to: path)
+        try w.write(to: path)
     }
 
     /// Reads a GGUF imatrix (as written by `write` or by llama-imatrix).

@@ -188,7 +188,7 @@ public enum ModelQuantizer {
             }
         }
         do {
-            try writeGGUF(w, to: destination)
+            try w.write(to: destination)
         } catch {
             if "\(error)".contains("quantization cancelled") { throw QuantizeError.io("quantization of \(source) cancelled; no file written") }
             throw QuantizeError.io("writing \(destination): \(error)")

@@ -57,7 +57,7 @@ public enum QuantTestModel {
         }
         try vector("output_norm.weight", dim, 1, 0.2)
         if arch == "llama" { try matrix("output.weight", dim, vocab, 0.6) }
-        try writeGGUF(w, to: path)
+        try w.write(to: path)
     }
 
     /// A synthetic, exactly representable importance matrix for every weight matrix of the model at

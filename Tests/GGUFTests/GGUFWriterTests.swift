@@ -127,9 +127,14 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     let full = try w.serialized()
     let path = tempPath("trunc")
     defer { try? FileManager.default.removeItem(atPath: path) }
-    // Every truncation point gives a GGUFError, never a crash or a silently short tensor.
+    // Every truncation point up to the end of the last tensor's data gives a GGUFError, never a crash
+    // or a silently short tensor. (The writer pads after the last tensor, as llama.cpp expects; a cut in
+    // that padding loses no data.)
+    let parsed = try full.withUnsafeBytes { try GGUFParser.parse($0, path: "x") }
+    let dataEnd = parsed.tensors.map { parsed.dataOffset + $0.offset + $0.byteCount }.max()!
+    #expect(full.count % parsed.alignment == 0 && full.count - dataEnd < parsed.alignment)
     var messages: [String] = []
-    for cut in stride(from: 0, to: full.count, by: 1) {
+    for cut in stride(from: 0, to: dataEnd, by: 1) {
         do {
             _ = try full.withUnsafeBytes { try GGUFParser.parse(UnsafeRawBufferPointer(rebasing: $0[0..<cut]), path: "x") }
             Issue.record("truncation at \(cut) of \(full.count) was accepted")
@@ -142,7 +147,7 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     // Cut inside the data section: the message names the tensor.
     #expect(messages.contains { $0.contains("tensor 'e.produced'") && $0.contains("truncated") })
     // Through the file API as well.
-    try Data(full.prefix(full.count - 3)).write(to: URL(fileURLWithPath: path))
+    try Data(full.prefix(dataEnd - 3)).write(to: URL(fileURLWithPath: path))
     do {
         _ = try GGUFFile(path: path)
         Issue.record("truncated file accepted")
