@@ -67,6 +67,15 @@ public final class MatMulEngine: @unchecked Sendable {
         var path = Path.float
         var tile = 1
         var superBlocks = false
+        /// Up to three matrices sharing the activations (fused products): part i covers tiles
+        /// `firstTile.i ..< firstTile.(i+1)`; part 0 is `w`/`y`/`tile` above.
+        var parts = 1
+        var w1 = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var y1 = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var w2 = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var y2 = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var tile1 = 1, tile2 = 1
+        var first1 = Int.max, first2 = Int.max
     }
     private var tileJob: EngineJob!
     private var quantJob: EngineJob!
@@ -115,15 +124,75 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = rowsPerTask > 0 ? rowsPerTask : max(16, (w.rows + 8 * pool.threadCount - 1) / (8 * pool.threadCount))
+        let tile = tileRows(w.rows, total: w.rows)
         cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
+        cur.parts = 1; cur.first1 = Int.max; cur.first2 = Int.max
         pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
+    }
+
+    /// Rows per tile for a matrix of `rows` rows in a product of `total` rows: about eight
+    /// tiles per thread over the whole product, at least 16 rows each, multiples of 4.
+    private func tileRows(_ rows: Int, total: Int) -> Int {
+        if rowsPerTask > 0 { return rowsPerTask }
+        let per = (total + 8 * pool.threadCount - 1) / (8 * pool.threadCount)
+        return min(rows, max(16, (per + 3) / 4 * 4))
+    }
+
+    /// Fused products of two or three matrices with the same activations (q/k/v projections,
+    /// FFN gate/up): `y0 = W0·x`, `y1 = W1·x`, `y2 = W2·x` with each output laid out as
+    /// `multiply(_:x:nSeq:y:)` lays it out. The activations are quantized once and one pool
+    /// dispatch covers every row of every matrix. All matrices must have the same column count;
+    /// matrices whose types need different activation formats are multiplied one after another.
+    public func multiply(_ w0: WeightMatrix, y0: UnsafeMutablePointer<Float>,
+                         _ w1: WeightMatrix, y1: UnsafeMutablePointer<Float>,
+                         _ w2: WeightMatrix? = nil, y2: UnsafeMutablePointer<Float>? = nil,
+                         x: UnsafePointer<Float>, nSeq: Int) {
+        precondition(w0.cols == w1.cols && (w2 == nil || w2!.cols == w0.cols), "MatMulEngine: fused matrices must share their column count")
+        precondition((w2 == nil) == (y2 == nil), "MatMulEngine: a third matrix needs a third output")
+        let path = Self.path(for: w0.type)
+        if Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
+            multiply(w0, x: x, nSeq: nSeq, y: y0)
+            multiply(w1, x: x, nSeq: nSeq, y: y1)
+            if let w2, let y2 { multiply(w2, x: x, nSeq: nSeq, y: y2) }
+            return
+        }
+        precondition(w0.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w0.rows)x\(w0.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
+        precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
+                     && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
+        if nSeq <= 0 { return }
+        switch path {
+        case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
+        case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)
+        default: break
+        }
+        let total = w0.rows + w1.rows + (w2?.rows ?? 0)
+        let t0 = tileRows(w0.rows, total: total), t1 = tileRows(w1.rows, total: total)
+        let n0 = (w0.rows + t0 - 1) / t0, n1 = (w1.rows + t1 - 1) / t1
+        cur.w = w0; cur.y = y0; cur.tile = t0
+        cur.w1 = w1; cur.y1 = y1; cur.tile1 = t1; cur.first1 = n0
+        var tiles = n0 + n1
+        cur.parts = 2; cur.first2 = Int.max
+        if let w2, let y2 {
+            let t2 = tileRows(w2.rows, total: total)
+            cur.w2 = w2; cur.y2 = y2; cur.tile2 = t2; cur.first2 = tiles
+            tiles += (w2.rows + t2 - 1) / t2
+            cur.parts = 3
+        }
+        cur.x = x; cur.nSeq = nSeq; cur.path = path
+        pool.parallelFor(tiles, job: tileJob)
     }
 
     /// One row tile of the current product.
     fileprivate func runTile(_ t: Int) {
-        let w = cur.w, tile = cur.tile, nSeq = cur.nSeq, x = cur.x, y = cur.y
-        let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+        let nSeq = cur.nSeq, x = cur.x
+        let w: WeightMatrix, y: UnsafeMutablePointer<Float>, r0: Int, r1: Int
+        if t >= cur.first2 {
+            w = cur.w2; y = cur.y2; r0 = (t - cur.first2) * cur.tile2; r1 = min(w.rows, r0 + cur.tile2)
+        } else if t >= cur.first1 {
+            w = cur.w1; y = cur.y1; r0 = (t - cur.first1) * cur.tile1; r1 = min(w.rows, r0 + cur.tile1)
+        } else {
+            w = cur.w; y = cur.y; r0 = t * cur.tile; r1 = min(w.rows, r0 + cur.tile)
+        }
         switch cur.path {
         case .float: floatRows(w, x, nSeq, y, r0, r1)
         case .block32: block32Rows(w, nSeq, y, r0, r1)
@@ -363,13 +432,17 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
 /// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
-/// even and the odd elements in lane order. Worked in 32-bit lanes: lane k covers 16-bit lanes
-/// 2k and 2k+1, i.e. elements 4k and 4k+2 (even) or 4k+1 and 4k+3 (odd).
+/// even and the odd elements in lane order. Even lane i holds element 2i, so it needs bit 2i of
+/// `qh`: lanes 0..<8 test bits of the low 16-bit half, lanes 8..<16 of the high half, each lane
+/// with its own one-bit mask; `(t + 0x7FFF) >> 11 & 16` turns a non-zero masked bit into 16
+/// using only uniform 16-bit shifts (cheaper than per-lane variable shifts in 32-bit lanes).
 @inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    let v = SIMD8<UInt32>(repeating: qh) &>> SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28)
-    let even = ((v & 1) &<< 4) | ((v & 4) &<< 18)
-    let odd = ((v & 2) &<< 3) | ((v & 8) &<< 17)
-    return (unsafeBitCast(even, to: SIMD16<Int16>.self), unsafeBitCast(odd, to: SIMD16<Int16>.self))
+    let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
+    let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
+    let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
+    let e = (((hv & mE) &+ 0x7FFF) &>> 11) & 0x10
+    let o = (((hv & (mE &<< 1)) &+ 0x7FFF) &>> 11) & 0x10
+    return (asInt16(e), asInt16(o))
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.

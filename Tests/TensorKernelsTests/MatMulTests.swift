@@ -177,3 +177,51 @@ final class CountingJob: ComputeJob {
     let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
 }
+
+/// The fused product of two or three matrices sharing activations must equal separate products
+/// exactly (same kernels, same activation quantization), for matching and mixed weight formats.
+let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16]]
+
+@Test(arguments: fusedTypeSets)
+func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
+    let cols = 512, maxSeq = 6
+    let rowCounts = [40, 24, 72]
+    var x = randomFloats(maxSeq * cols, seed: 5)
+    for i in stride(from: 0, to: x.count, by: 61) { x[i] *= 5 }
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
+    let weights = types.enumerated().map { i, t in
+        quantizeRows(t, randomFloats(rowCounts[i] * cols, seed: 11 &+ UInt64(i)), rows: rowCounts[i], cols: cols)
+    }
+    for nSeq in [1, 4, 5] {
+        var separate: [[Float]] = []
+        func matrix(_ i: Int, _ p: UnsafeRawBufferPointer) -> WeightMatrix {
+            WeightMatrix(type: types[i], rows: rowCounts[i], cols: cols, data: p.baseAddress!)
+        }
+        for i in types.indices {
+            var y = [Float](repeating: .nan, count: rowCounts[i] * nSeq)
+            weights[i].withUnsafeBytes { engine.multiply(matrix(i, $0), x: x, nSeq: nSeq, y: &y) }
+            separate.append(y)
+        }
+        let outs = types.indices.map { i -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: rowCounts[i] * nSeq)
+            p.initialize(repeating: .nan, count: rowCounts[i] * nSeq)
+            return p
+        }
+        defer { outs.forEach { $0.deallocate() } }
+        weights[0].withUnsafeBytes { w0 in
+            weights[1].withUnsafeBytes { w1 in
+                if types.count == 3 {
+                    weights[2].withUnsafeBytes { w2 in
+                        engine.multiply(matrix(0, w0), y0: outs[0], matrix(1, w1), y1: outs[1], matrix(2, w2), y2: outs[2], x: x, nSeq: nSeq)
+                    }
+                } else {
+                    engine.multiply(matrix(0, w0), y0: outs[0], matrix(1, w1), y1: outs[1], x: x, nSeq: nSeq)
+                }
+            }
+        }
+        let fused = types.indices.map { Array(UnsafeBufferPointer(start: outs[$0], count: rowCounts[$0] * nSeq)) }
+        for i in types.indices {
+            #expect(fused[i] == separate[i], "\(types) nSeq=\(nSeq): matrix \(i) differs from its separate product")
+        }
+    }
+}
