@@ -434,14 +434,16 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 /// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
 /// even and the odd elements in lane order. Even lane i holds element 2i, so it needs bit 2i of
 /// `qh`: lanes 0..<8 test bits of the low 16-bit half, lanes 8..<16 of the high half, each lane
-/// with its own one-bit mask; `(t + 0x7FFF) >> 11 & 16` turns a non-zero masked bit into 16
-/// using only uniform 16-bit shifts (cheaper than per-lane variable shifts in 32-bit lanes).
+/// with its own one-bit mask; a per-lane power-of-two multiply moves the masked bit to bit 15
+/// and a uniform shift brings it down to 16. (Per-lane variable shifts, or shift pairs with
+/// constant vectors, compile to long shuffle sequences; this form is ~2x faster per block.)
 @inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
     let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
     let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
     let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
-    let e = (((hv & mE) &+ 0x7FFF) &>> 11) & 0x10
-    let o = (((hv & (mE &<< 1)) &+ 0x7FFF) &>> 11) & 0x10
+    let kE = SIMD16<UInt16>(32768, 8192, 2048, 512, 128, 32, 8, 2, 32768, 8192, 2048, 512, 128, 32, 8, 2)
+    let e = ((hv & mE) &* kE) &>> 11
+    let o = ((hv & (mE &<< 1)) &* (kE &>> 1)) &>> 11
     return (asInt16(e), asInt16(o))
 }
 
