@@ -52,6 +52,13 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Per-16 sums of quantized activations (Q2_K mins), `[maxSeq][maxCols / 16]`.
     private let xb16: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
+    /// Float activations permuted into the order `gemmRows` decodes weights in, `[maxSeq][maxCols]`.
+    private let xf: UnsafeMutablePointer<Float>
+
+    /// From this many sequences on, products with Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights decode each
+    /// row tile to floats once and run a register-tiled float product over all sequences
+    /// (prompt processing), instead of 8-bit integer dot products per block and sequence.
+    public var gemmMinSeq = 16
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
     /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
@@ -91,16 +98,17 @@ public final class MatMulEngine: @unchecked Sendable {
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
         xb16 = .allocate(capacity: cols / 16 * self.maxSeq)
+        xf = .allocate(capacity: cols * self.maxSeq)
         tileJob = EngineJob(self, quantize: false)
         quantJob = EngineJob(self, quantize: true)
     }
 
     deinit {
-        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate()
+        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate(); xf.deallocate()
     }
 
     /// Which path `multiply` takes for a weight type.
-    enum Path { case float, block32, kquant, dequant }
+    enum Path { case float, block32, kquant, dequant, gemm32 }
 
     static func path(for type: GGMLType) -> Path {
         switch type {
@@ -116,7 +124,8 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w.rows)x\(w.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
-        let path = Self.path(for: w.type)
+        var path = Self.path(for: w.type)
+        if path == .block32 && nSeq >= gemmMinSeq { path = .gemm32; permuteActivations(x, cols: w.cols, nSeq: nSeq) }
         // 1. Quantize the activations once.
         switch path {
         case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
@@ -149,7 +158,7 @@ public final class MatMulEngine: @unchecked Sendable {
                          x: UnsafePointer<Float>, nSeq: Int) {
         precondition(w0.cols == w1.cols && (w2 == nil || w2!.cols == w0.cols), "MatMulEngine: fused matrices must share their column count")
         precondition((w2 == nil) == (y2 == nil), "MatMulEngine: a third matrix needs a third output")
-        let path = Self.path(for: w0.type)
+        var path = Self.path(for: w0.type)
         if Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
             multiply(w0, x: x, nSeq: nSeq, y: y0)
             multiply(w1, x: x, nSeq: nSeq, y: y1)
@@ -160,6 +169,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
                      && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
         if nSeq <= 0 { return }
+        if path == .block32 && nSeq >= gemmMinSeq { path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq) }
         switch path {
         case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
         case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)
@@ -196,8 +206,72 @@ public final class MatMulEngine: @unchecked Sendable {
         switch cur.path {
         case .float: floatRows(w, x, nSeq, y, r0, r1)
         case .block32: block32Rows(w, nSeq, y, r0, r1)
+        case .gemm32: gemmRows(w, nSeq, y, r0, r1)
         case .kquant: kquantRows(w, nSeq, y, r0, r1)
         case .dequant: dequantRows(w, x, nSeq, y, r0, r1)
+        }
+    }
+
+    // MARK: Float tiles for many sequences
+
+    /// Copies the activations into `xf` in the order `Kernels.decodeFloats` writes weights:
+    /// per group of 32, elements 4l, then 4l+2, then 4l+1, then 4l+3 (l = 0..<8).
+    private func permuteActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int) {
+        for s in 0..<nSeq {
+            let src = x + s * cols, dst = xf + s * maxCols
+            var g = 0
+            while g < cols {
+                for l in 0..<8 {
+                    dst[g + l] = src[g + 4 * l]
+                    dst[g + 8 + l] = src[g + 4 * l + 2]
+                    dst[g + 16 + l] = src[g + 4 * l + 1]
+                    dst[g + 24 + l] = src[g + 4 * l + 3]
+                }
+                g += 32
+            }
+        }
+    }
+
+    private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        switch w.type {
+        case .q4_0: gemmRows(Q4_0Block.self, w, nSeq, y, r0, r1)
+        case .q4_1: gemmRows(Q4_1Block.self, w, nSeq, y, r0, r1)
+        case .q5_0: gemmRows(Q5_0Block.self, w, nSeq, y, r0, r1)
+        case .q5_1: gemmRows(Q5_1Block.self, w, nSeq, y, r0, r1)
+        case .q8_0: gemmRows(Q8_0Block.self, w, nSeq, y, r0, r1)
+        default: preconditionFailure("gemmRows: \(w.type)")
+        }
+    }
+
+    /// Rows in groups of four: decode them to floats (on the stack), then 4×4 register tiles of
+    /// rows × sequences over the permuted float activations.
+    @inline(__always)
+    private func gemmRows<B: Block32>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let n = w.cols, nb = n / 32, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + 8) { buf in
+            let wf = buf.baseAddress!
+            var r = r0
+            while r < r1 {
+                let nr = min(4, r1 - r)
+                for i in 0..<nr { Kernels.decodeFloats(B.self, w.data + (r + i) * rowBytes, nb, wf + i * n) }
+                let xb = UnsafePointer(xf)
+                if nr == 4 {
+                    var s = 0
+                    while s + 4 <= nSeq {
+                        Kernels.tile4x4(UnsafePointer(wf), n, xb + s * ldx, ldx, n, y + s * ldy + r, ldy)
+                        s += 4
+                    }
+                    while s < nSeq {
+                        for i in 0..<4 { y[s * ldy + r + i] = VectorOps.dot(wf + i * n, xb + s * ldx, n) }
+                        s += 1
+                    }
+                } else {
+                    for i in 0..<nr {
+                        for s in 0..<nSeq { y[s * ldy + r + i] = VectorOps.dot(wf + i * n, xb + s * ldx, n) }
+                    }
+                }
+                r += nr
+            }
         }
     }
 
@@ -781,6 +855,57 @@ enum Kernels {
             if W.n == 4 { finish(1, SIMD8<Float>(f1), &a1, &mv1); finish(2, SIMD8<Float>(f2), &a2, &mv2); finish(3, SIMD8<Float>(f3), &a3, &mv3) }
         }
         return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
+    }
+
+    /// One row of 32-blocks decoded to floats, each group in `MatMulEngine.gemmSlot` order.
+    @inline(__always)
+    static func decodeFloats<B: Block32>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for b in 0..<nb {
+            let (e, od, d, m) = B.decode(row + b * B.bytes)
+            let ue = unsafeBitCast(e, to: SIMD8<Int32>.self), uo = unsafeBitCast(od, to: SIMD8<Int32>.self)
+            let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
+            let base = 128 * b
+            // e lanes 2l / 2l+1 hold elements 4l / 4l+2; o lanes hold 4l+1 / 4l+3.
+            o.storeBytes(of: SIMD8<Float>((ue &<< 16) &>> 16) * dv + mv, toByteOffset: base, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>(ue &>> 16) * dv + mv, toByteOffset: base + 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>((uo &<< 16) &>> 16) * dv + mv, toByteOffset: base + 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>(uo &>> 16) * dv + mv, toByteOffset: base + 96, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// `y[s·ldy + i] = Σ_k w[i·ldw + k] · x[s·ldx + k]` for four rows i and four sequences s:
+    /// sixteen accumulators, eight loads per sixteen FMAs.
+    @inline(__always)
+    static func tile4x4(_ w: UnsafePointer<Float>, _ ldw: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ n: Int,
+                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        let rw = UnsafeRawPointer(w), rx = UnsafeRawPointer(x)
+        let w1 = 4 * ldw, w2 = 8 * ldw, w3 = 12 * ldw, x1 = 4 * ldx, x2 = 8 * ldx, x3 = 12 * ldx
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c02 = SIMD8<Float>(), c03 = SIMD8<Float>()
+        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c22 = SIMD8<Float>(), c23 = SIMD8<Float>()
+        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>(), c32 = SIMD8<Float>(), c33 = SIMD8<Float>()
+        var k = 0
+        while k < 4 * n {
+            let a0 = rw.loadUnaligned(fromByteOffset: k, as: SIMD8<Float>.self)
+            let a1 = rw.loadUnaligned(fromByteOffset: k + w1, as: SIMD8<Float>.self)
+            let a2 = rw.loadUnaligned(fromByteOffset: k + w2, as: SIMD8<Float>.self)
+            let a3 = rw.loadUnaligned(fromByteOffset: k + w3, as: SIMD8<Float>.self)
+            let b0 = rx.loadUnaligned(fromByteOffset: k, as: SIMD8<Float>.self)
+            c00.addProduct(a0, b0); c10.addProduct(a1, b0); c20.addProduct(a2, b0); c30.addProduct(a3, b0)
+            let b1 = rx.loadUnaligned(fromByteOffset: k + x1, as: SIMD8<Float>.self)
+            c01.addProduct(a0, b1); c11.addProduct(a1, b1); c21.addProduct(a2, b1); c31.addProduct(a3, b1)
+            let b2 = rx.loadUnaligned(fromByteOffset: k + x2, as: SIMD8<Float>.self)
+            c02.addProduct(a0, b2); c12.addProduct(a1, b2); c22.addProduct(a2, b2); c32.addProduct(a3, b2)
+            let b3 = rx.loadUnaligned(fromByteOffset: k + x3, as: SIMD8<Float>.self)
+            c03.addProduct(a0, b3); c13.addProduct(a1, b3); c23.addProduct(a2, b3); c33.addProduct(a3, b3)
+            k += 32
+        }
+        y[0] = VectorOps.hsum(c00); y[1] = VectorOps.hsum(c10); y[2] = VectorOps.hsum(c20); y[3] = VectorOps.hsum(c30)
+        y[ldy] = VectorOps.hsum(c01); y[ldy + 1] = VectorOps.hsum(c11); y[ldy + 2] = VectorOps.hsum(c21); y[ldy + 3] = VectorOps.hsum(c31)
+        let y2 = y + 2 * ldy, y3 = y + 3 * ldy
+        y2[0] = VectorOps.hsum(c02); y2[1] = VectorOps.hsum(c12); y2[2] = VectorOps.hsum(c22); y2[3] = VectorOps.hsum(c32)
+        y3[0] = VectorOps.hsum(c03); y3[1] = VectorOps.hsum(c13); y3[2] = VectorOps.hsum(c23); y3[3] = VectorOps.hsum(c33)
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.

@@ -225,3 +225,43 @@ func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
         }
     }
 }
+
+/// Many sequences take the float-tile path for 32-blocks: exact against the dequantized weights
+/// and the unquantized activations up to float rounding, for row counts not a multiple of four
+/// and sequence counts not a multiple of four, alone and fused.
+@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+func manySequencesUseFloatTilesExactly(_ type: GGMLType) {
+    let rows = 38, cols = 256, nSeq = 19
+    let wf = randomFloats(rows * cols, seed: 3 &+ UInt64(type.rawValue))
+    let wq = quantizeRows(type, wf, rows: rows, cols: cols)
+    let wd = dequantizeRows(type, wq, count: rows * cols)
+    let x = randomFloats(nSeq * cols, seed: 17)
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: nSeq)
+    engine.rowsPerTask = 10
+    #expect(engine.gemmMinSeq <= nSeq)
+    var y = [Float](repeating: .nan, count: rows * nSeq)
+    let y2 = UnsafeMutablePointer<Float>.allocate(capacity: rows * nSeq)
+    defer { y2.deallocate() }
+    y2.initialize(repeating: .nan, count: rows * nSeq)
+    wq.withUnsafeBytes { wb in
+        let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
+        engine.multiply(m, x: x, nSeq: nSeq, y: &y)
+        y.withUnsafeMutableBufferPointer { yb in
+            // Fused with itself: both outputs must match the single product.
+            engine.multiply(m, y0: yb.baseAddress!, m, y1: y2, x: x, nSeq: nSeq)
+        }
+    }
+    var worst = 0.0
+    for s in 0..<nSeq {
+        for r in 0..<rows {
+            var ref = 0.0, mag = 0.0
+            for k in 0..<cols {
+                let p = Double(wd[r * cols + k]) * Double(x[s * cols + k])
+                ref += p; mag += abs(p)
+            }
+            worst = max(worst, abs(Double(y[s * rows + r]) - ref) / mag)
+            #expect(y2[s * rows + r] == y[s * rows + r])
+        }
+    }
+    #expect(worst < 1e-5, "\(type): worst relative error \(worst)")
+}
