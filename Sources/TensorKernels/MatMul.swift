@@ -125,7 +125,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
         var path = Self.path(for: w.type)
-        if path == .block32 && nSeq >= gemmMinSeq { path = .gemm32; permuteActivations(x, cols: w.cols, nSeq: nSeq) }
+        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) { path = .gemm32; permuteActivations(x, cols: w.cols, nSeq: nSeq) }
         // 1. Quantize the activations once.
         switch path {
         case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
@@ -169,7 +169,9 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
                      && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
         if nSeq <= 0 { return }
-        if path == .block32 && nSeq >= gemmMinSeq { path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq) }
+        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type)) {
+            path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq)
+        }
         switch path {
         case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
         case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)
@@ -232,13 +234,26 @@ public final class MatMulEngine: @unchecked Sendable {
         }
     }
 
+    /// Types `gemmRows` can decode to float tiles.
+    static func hasFloatTiles(_ t: GGMLType) -> Bool {
+        switch t {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q4_K, .q5_K, .q6_K: return true
+        default: return false
+        }
+    }
+
     private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 32
         switch w.type {
-        case .q4_0: gemmRows(Q4_0Block.self, w, nSeq, y, r0, r1)
-        case .q4_1: gemmRows(Q4_1Block.self, w, nSeq, y, r0, r1)
-        case .q5_0: gemmRows(Q5_0Block.self, w, nSeq, y, r0, r1)
-        case .q5_1: gemmRows(Q5_1Block.self, w, nSeq, y, r0, r1)
-        case .q8_0: gemmRows(Q8_0Block.self, w, nSeq, y, r0, r1)
+        case .q4_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_0Block.self, $0, nb, $1) }
+        case .q4_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_1Block.self, $0, nb, $1) }
+        case .q5_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_0Block.self, $0, nb, $1) }
+        case .q5_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_1Block.self, $0, nb, $1) }
+        case .q8_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q8_0Block.self, $0, nb, $1) }
+        case .q3_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q3_KBlock.self, $0, nb / 8, $1) }
+        case .q4_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q4_KBlock.self, $0, nb / 8, $1) }
+        case .q5_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q5_KBlock.self, $0, nb / 8, $1) }
+        case .q6_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q6_KBlock.self, $0, nb / 8, $1) }
         default: preconditionFailure("gemmRows: \(w.type)")
         }
     }
@@ -246,14 +261,15 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Rows in groups of four: decode them to floats (on the stack), then 4×4 register tiles of
     /// rows × sequences over the permuted float activations.
     @inline(__always)
-    private func gemmRows<B: Block32>(_: B.Type, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
-        let n = w.cols, nb = n / 32, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols
+    private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int,
+                          _ decodeRow: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
+        let n = w.cols, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + 8) { buf in
             let wf = buf.baseAddress!
             var r = r0
             while r < r1 {
                 let nr = min(4, r1 - r)
-                for i in 0..<nr { Kernels.decodeFloats(B.self, w.data + (r + i) * rowBytes, nb, wf + i * n) }
+                for i in 0..<nr { decodeRow(w.data + (r + i) * rowBytes, wf + i * n) }
                 let xb = UnsafePointer(xf)
                 if nr == 4 {
                     var s = 0
@@ -871,6 +887,29 @@ enum Kernels {
             o.storeBytes(of: SIMD8<Float>(ue &>> 16) * dv + mv, toByteOffset: base + 32, as: SIMD8<Float>.self)
             o.storeBytes(of: SIMD8<Float>((uo &<< 16) &>> 16) * dv + mv, toByteOffset: base + 64, as: SIMD8<Float>.self)
             o.storeBytes(of: SIMD8<Float>(uo &>> 16) * dv + mv, toByteOffset: base + 96, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// One row of K-quant super-blocks decoded to floats, each group of 32 in the order of
+    /// `decodeFloats`. Q4_K/Q5_K mins come from their packed scale bytes (Q2_K is not handled).
+    @inline(__always)
+    static func decodeFloatsK<B: KBlock>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for b in 0..<nb {
+            let blk = row + b * B.bytes
+            let (d, dmin) = B.scales(blk)
+            let mins = B.hasMins ? kScalesMins(blk + 4).mins : 0
+            B.groups(blk) { j, e, od, sLo, sHi in
+                let ue = unsafeBitCast(e, to: SIMD8<Int32>.self), uo = unsafeBitCast(od, to: SIMD8<Int32>.self)
+                let dv = SIMD8<Float>(lowHalf: SIMD4(repeating: d * Float(sLo)), highHalf: SIMD4(repeating: d * Float(sHi)))
+                let m: Float = B.hasMins ? -dmin * Float(UInt8(truncatingIfNeeded: mins >> UInt64(8 &* j))) : 0
+                let mv = SIMD8<Float>(repeating: m)
+                let base = 1024 &* b &+ 128 &* j
+                o.storeBytes(of: SIMD8<Float>((ue &<< 16) &>> 16) * dv + mv, toByteOffset: base, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>(ue &>> 16) * dv + mv, toByteOffset: base + 32, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>((uo &<< 16) &>> 16) * dv + mv, toByteOffset: base + 64, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>(uo &>> 16) * dv + mv, toByteOffset: base + 96, as: SIMD8<Float>.self)
+            }
         }
     }
 
