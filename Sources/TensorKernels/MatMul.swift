@@ -55,10 +55,11 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Float activations permuted into the order `gemmRows` decodes weights in, `[maxSeq][maxCols]`.
     private let xf: UnsafeMutablePointer<Float>
 
-    /// From this many sequences on, products with Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights decode each
+    /// From this many sequences on, products with 32-block and K-quant weights (not Q2_K) decode each
     /// row tile to floats once and run a register-tiled float product over all sequences
-    /// (prompt processing), instead of 8-bit integer dot products per block and sequence.
-    public var gemmMinSeq = 16
+    /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
+    /// sequence. Results then differ from the integer path by the activation rounding (~1e-3).
+    public var gemmMinSeq = 8
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
     /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
