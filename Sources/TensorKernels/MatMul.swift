@@ -59,7 +59,7 @@ public final class MatMulEngine: @unchecked Sendable {
     /// row tile to floats once and run a register-tiled float product over all sequences
     /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
     /// sequence. Results then differ from the integer path by the activation rounding (~1e-3).
-    public var gemmMinSeq = 8
+    public var gemmMinSeq = 4
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
     /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
@@ -152,7 +152,8 @@ public final class MatMulEngine: @unchecked Sendable {
     /// FFN gate/up): `y0 = W0·x`, `y1 = W1·x`, `y2 = W2·x` with each output laid out as
     /// `multiply(_:x:nSeq:y:)` lays it out. The activations are quantized once and one pool
     /// dispatch covers every row of every matrix. All matrices must have the same column count;
-    /// matrices whose types need different activation formats are multiplied one after another.
+    /// matrices whose types need different activation formats are multiplied one after another
+    /// (unless all take the float-tile path, see `gemmMinSeq`).
     public func multiply(_ w0: WeightMatrix, y0: UnsafeMutablePointer<Float>,
                          _ w1: WeightMatrix, y1: UnsafeMutablePointer<Float>,
                          _ w2: WeightMatrix? = nil, y2: UnsafeMutablePointer<Float>? = nil,
@@ -160,7 +161,8 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols == w1.cols && (w2 == nil || w2!.cols == w0.cols), "MatMulEngine: fused matrices must share their column count")
         precondition((w2 == nil) == (y2 == nil), "MatMulEngine: a third matrix needs a third output")
         var path = Self.path(for: w0.type)
-        if Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
+        let floatTiles = nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type))
+        if !floatTiles && Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
             multiply(w0, x: x, nSeq: nSeq, y: y0)
             multiply(w1, x: x, nSeq: nSeq, y: y1)
             if let w2, let y2 { multiply(w2, x: x, nSeq: nSeq, y: y2) }
@@ -170,9 +172,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
                      && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
         if nSeq <= 0 { return }
-        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type)) {
-            path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq)
-        }
+        if floatTiles { path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq) }
         switch path {
         case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
         case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)

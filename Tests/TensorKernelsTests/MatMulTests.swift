@@ -22,6 +22,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
     for i in stride(from: 0, to: x.count, by: 97) { x[i] *= 6 } // a few outliers, like real activations
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
     engine.rowsPerTask = 8
+    engine.gemmMinSeq = .max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     for nSeq in [1, 3, 4, 6] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
@@ -180,7 +181,7 @@ final class CountingJob: ComputeJob {
 
 /// The fused product of two or three matrices sharing activations must equal separate products
 /// exactly (same kernels, same activation quantization), for matching and mixed weight formats.
-let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16]]
+let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16], [.q5_0, .q5_0, .q6_K]]
 
 @Test(arguments: fusedTypeSets)
 func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
