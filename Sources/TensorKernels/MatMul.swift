@@ -30,8 +30,14 @@ public struct WeightMatrix: @unchecked Sendable {
 /// float dot products on the float activations; Q8_1/Q8_K weights (not found in model files)
 /// are dequantized row by row and dotted in floats.
 ///
+/// From `gemmMinSeq` sequences on (prompt processing, batched decode), 32-block and K-quant
+/// weights instead take a float path: each row is decoded to floats once (in a permuted element
+/// order that the activations are copied into) and 4×4 register tiles of rows × sequences run
+/// float FMAs; the product is then exact up to float rounding, without 8-bit activations.
+///
 /// Rows are handed to the pool's threads in tiles of `rowsPerTask`; within a tile, each
 /// decoded weight block serves four sequences at a time. No allocation per call.
+/// `multiply(_:y0:_:y1:_:y2:x:nSeq:)` fuses products that share their activations.
 ///
 /// Not reentrant: one `multiply` at a time per engine (scratch is shared). Use one engine per
 /// thread that issues products (an engine may share its `ComputePool` with others only if
