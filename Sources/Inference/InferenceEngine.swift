@@ -163,9 +163,7 @@ public final class InferenceEngine: @unchecked Sendable {
             w.attnNorm.withUnsafeBufferPointer { nw in
                 for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
-            matmul.multiply(w.wq, x: xb, nSeq: n, y: q)
-            matmul.multiply(w.wk, x: xb, nSeq: n, y: k)
-            matmul.multiply(w.wv, x: xb, nSeq: n, y: v)
+            matmul.multiply(w.wq, y0: q, w.wk, y1: k, w.wv, y2: v, x: xb, nSeq: n)
             addBias(w.bq, q, c.qDim, n)
             addBias(w.bk, k, c.kvDim, n)
             addBias(w.bv, v, c.kvDim, n)
@@ -182,8 +180,7 @@ public final class InferenceEngine: @unchecked Sendable {
             w.ffnNorm.withUnsafeBufferPointer { nw in
                 for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
-            matmul.multiply(w.gate, x: xb, nSeq: n, y: hb)
-            matmul.multiply(w.up, x: xb, nSeq: n, y: hb2)
+            matmul.multiply(w.gate, y0: hb, w.up, y1: hb2, x: xb, nSeq: n)
             Ops.swiglu(hb, hb2, hb, n * c.ffn)
             matmul.multiply(w.down, x: hb, nSeq: n, y: xb2)
             Ops.add(xb2, into: x, n * dim)

@@ -30,8 +30,14 @@ public struct WeightMatrix: @unchecked Sendable {
 /// float dot products on the float activations; Q8_1/Q8_K weights (not found in model files)
 /// are dequantized row by row and dotted in floats.
 ///
+/// From `gemmMinSeq` sequences on (prompt processing, batched decode), 32-block and K-quant
+/// weights instead take a float path: each row is decoded to floats once (in a permuted element
+/// order that the activations are copied into) and 4×4 register tiles of rows × sequences run
+/// float FMAs; the product is then exact up to float rounding, without 8-bit activations.
+///
 /// Rows are handed to the pool's threads in tiles of `rowsPerTask`; within a tile, each
 /// decoded weight block serves four sequences at a time. No allocation per call.
+/// `multiply(_:y0:_:y1:_:y2:x:nSeq:)` fuses products that share their activations.
 ///
 /// Not reentrant: one `multiply` at a time per engine (scratch is shared). Use one engine per
 /// thread that issues products (an engine may share its `ComputePool` with others only if
@@ -52,6 +58,14 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Per-16 sums of quantized activations (Q2_K mins), `[maxSeq][maxCols / 16]`.
     private let xb16: UnsafeMutablePointer<Int32>
     private let maxBlocks32: Int
+    /// Float activations permuted into the order `gemmRows` decodes weights in, `[maxSeq][maxCols]`.
+    private let xf: UnsafeMutablePointer<Float>
+
+    /// From this many sequences on, products with 32-block and K-quant weights (not Q2_K) decode each
+    /// row tile to floats once and run a register-tiled float product over all sequences
+    /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
+    /// sequence. Results then differ from the integer path by the activation rounding (~1e-3).
+    public var gemmMinSeq = 4
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
     /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
@@ -67,6 +81,15 @@ public final class MatMulEngine: @unchecked Sendable {
         var path = Path.float
         var tile = 1
         var superBlocks = false
+        /// Up to three matrices sharing the activations (fused products): part i covers tiles
+        /// `firstTile.i ..< firstTile.(i+1)`; part 0 is `w`/`y`/`tile` above.
+        var parts = 1
+        var w1 = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var y1 = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var w2 = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+        var y2 = UnsafeMutablePointer<Float>(bitPattern: 1)!
+        var tile1 = 1, tile2 = 1
+        var first1 = Int.max, first2 = Int.max
     }
     private var tileJob: EngineJob!
     private var quantJob: EngineJob!
@@ -82,16 +105,17 @@ public final class MatMulEngine: @unchecked Sendable {
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
         xb16 = .allocate(capacity: cols / 16 * self.maxSeq)
+        xf = .allocate(capacity: cols * self.maxSeq)
         tileJob = EngineJob(self, quantize: false)
         quantJob = EngineJob(self, quantize: true)
     }
 
     deinit {
-        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate()
+        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate(); xf.deallocate()
     }
 
     /// Which path `multiply` takes for a weight type.
-    enum Path { case float, block32, kquant, dequant }
+    enum Path { case float, block32, kquant, dequant, gemm32 }
 
     static func path(for type: GGMLType) -> Path {
         switch type {
@@ -107,7 +131,8 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w.rows)x\(w.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
-        let path = Self.path(for: w.type)
+        var path = Self.path(for: w.type)
+        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) { path = .gemm32; permuteActivations(x, cols: w.cols, nSeq: nSeq) }
         // 1. Quantize the activations once.
         switch path {
         case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
@@ -115,20 +140,161 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = rowsPerTask > 0 ? rowsPerTask : max(16, (w.rows + 8 * pool.threadCount - 1) / (8 * pool.threadCount))
+        let tile = tileRows(w.rows, total: w.rows)
         cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
+        cur.parts = 1; cur.first1 = Int.max; cur.first2 = Int.max
         pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
+    }
+
+    /// Rows per tile for a matrix of `rows` rows in a product of `total` rows: about eight
+    /// tiles per thread over the whole product, at least 16 rows each, multiples of 4.
+    private func tileRows(_ rows: Int, total: Int) -> Int {
+        if rowsPerTask > 0 { return rowsPerTask }
+        let per = (total + 8 * pool.threadCount - 1) / (8 * pool.threadCount)
+        return min(rows, max(16, (per + 3) / 4 * 4))
+    }
+
+    /// Fused products of two or three matrices with the same activations (q/k/v projections,
+    /// FFN gate/up): `y0 = W0·x`, `y1 = W1·x`, `y2 = W2·x` with each output laid out as
+    /// `multiply(_:x:nSeq:y:)` lays it out. The activations are quantized once and one pool
+    /// dispatch covers every row of every matrix. All matrices must have the same column count;
+    /// matrices whose types need different activation formats are multiplied one after another
+    /// (unless all take the float-tile path, see `gemmMinSeq`).
+    public func multiply(_ w0: WeightMatrix, y0: UnsafeMutablePointer<Float>,
+                         _ w1: WeightMatrix, y1: UnsafeMutablePointer<Float>,
+                         _ w2: WeightMatrix? = nil, y2: UnsafeMutablePointer<Float>? = nil,
+                         x: UnsafePointer<Float>, nSeq: Int) {
+        precondition(w0.cols == w1.cols && (w2 == nil || w2!.cols == w0.cols), "MatMulEngine: fused matrices must share their column count")
+        precondition((w2 == nil) == (y2 == nil), "MatMulEngine: a third matrix needs a third output")
+        var path = Self.path(for: w0.type)
+        let floatTiles = nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type))
+        if !floatTiles && Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
+            multiply(w0, x: x, nSeq: nSeq, y: y0)
+            multiply(w1, x: x, nSeq: nSeq, y: y1)
+            if let w2, let y2 { multiply(w2, x: x, nSeq: nSeq, y: y2) }
+            return
+        }
+        precondition(w0.cols <= maxCols && nSeq <= maxSeq, "MatMulEngine: shape \(w0.rows)x\(w0.cols) with \(nSeq) sequences is beyond the preallocated \(maxCols) columns / \(maxSeq) sequences")
+        precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
+                     && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
+        if nSeq <= 0 { return }
+        if floatTiles { path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq) }
+        switch path {
+        case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
+        case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)
+        default: break
+        }
+        let total = w0.rows + w1.rows + (w2?.rows ?? 0)
+        let t0 = tileRows(w0.rows, total: total), t1 = tileRows(w1.rows, total: total)
+        let n0 = (w0.rows + t0 - 1) / t0, n1 = (w1.rows + t1 - 1) / t1
+        cur.w = w0; cur.y = y0; cur.tile = t0
+        cur.w1 = w1; cur.y1 = y1; cur.tile1 = t1; cur.first1 = n0
+        var tiles = n0 + n1
+        cur.parts = 2; cur.first2 = Int.max
+        if let w2, let y2 {
+            let t2 = tileRows(w2.rows, total: total)
+            cur.w2 = w2; cur.y2 = y2; cur.tile2 = t2; cur.first2 = tiles
+            tiles += (w2.rows + t2 - 1) / t2
+            cur.parts = 3
+        }
+        cur.x = x; cur.nSeq = nSeq; cur.path = path
+        pool.parallelFor(tiles, job: tileJob)
     }
 
     /// One row tile of the current product.
     fileprivate func runTile(_ t: Int) {
-        let w = cur.w, tile = cur.tile, nSeq = cur.nSeq, x = cur.x, y = cur.y
-        let r0 = t * tile, r1 = min(w.rows, r0 + tile)
+        let nSeq = cur.nSeq, x = cur.x
+        let w: WeightMatrix, y: UnsafeMutablePointer<Float>, r0: Int, r1: Int
+        if t >= cur.first2 {
+            w = cur.w2; y = cur.y2; r0 = (t - cur.first2) * cur.tile2; r1 = min(w.rows, r0 + cur.tile2)
+        } else if t >= cur.first1 {
+            w = cur.w1; y = cur.y1; r0 = (t - cur.first1) * cur.tile1; r1 = min(w.rows, r0 + cur.tile1)
+        } else {
+            w = cur.w; y = cur.y; r0 = t * cur.tile; r1 = min(w.rows, r0 + cur.tile)
+        }
         switch cur.path {
         case .float: floatRows(w, x, nSeq, y, r0, r1)
         case .block32: block32Rows(w, nSeq, y, r0, r1)
+        case .gemm32: gemmRows(w, nSeq, y, r0, r1)
         case .kquant: kquantRows(w, nSeq, y, r0, r1)
         case .dequant: dequantRows(w, x, nSeq, y, r0, r1)
+        }
+    }
+
+    // MARK: Float tiles for many sequences
+
+    /// Copies the activations into `xf` in the order `Kernels.decodeFloats` writes weights:
+    /// per group of 32, elements 4l, then 4l+2, then 4l+1, then 4l+3 (l = 0..<8).
+    private func permuteActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int) {
+        for s in 0..<nSeq {
+            let src = x + s * cols, dst = xf + s * maxCols
+            var g = 0
+            while g < cols {
+                for l in 0..<8 {
+                    dst[g + l] = src[g + 4 * l]
+                    dst[g + 8 + l] = src[g + 4 * l + 2]
+                    dst[g + 16 + l] = src[g + 4 * l + 1]
+                    dst[g + 24 + l] = src[g + 4 * l + 3]
+                }
+                g += 32
+            }
+        }
+    }
+
+    /// Types `gemmRows` can decode to float tiles.
+    static func hasFloatTiles(_ t: GGMLType) -> Bool {
+        switch t {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q4_K, .q5_K, .q6_K: return true
+        default: return false
+        }
+    }
+
+    private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        let nb = w.cols / 32
+        switch w.type {
+        case .q4_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_0Block.self, $0, nb, $1) }
+        case .q4_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_1Block.self, $0, nb, $1) }
+        case .q5_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_0Block.self, $0, nb, $1) }
+        case .q5_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_1Block.self, $0, nb, $1) }
+        case .q8_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q8_0Block.self, $0, nb, $1) }
+        case .q3_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q3_KBlock.self, $0, nb / 8, $1) }
+        case .q4_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q4_KBlock.self, $0, nb / 8, $1) }
+        case .q5_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q5_KBlock.self, $0, nb / 8, $1) }
+        case .q6_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q6_KBlock.self, $0, nb / 8, $1) }
+        default: preconditionFailure("gemmRows: \(w.type)")
+        }
+    }
+
+    /// Rows in groups of four: decode them to floats (on the stack), then 4×4 register tiles of
+    /// rows × sequences over the permuted float activations.
+    @inline(__always)
+    private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int,
+                          _ decodeRow: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
+        let n = w.cols, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + 8) { buf in
+            let wf = buf.baseAddress!
+            var r = r0
+            while r < r1 {
+                let nr = min(4, r1 - r)
+                for i in 0..<nr { decodeRow(w.data + (r + i) * rowBytes, wf + i * n) }
+                let xb = UnsafePointer(xf)
+                if nr == 4 {
+                    var s = 0
+                    while s + 4 <= nSeq {
+                        Kernels.tile4x4(UnsafePointer(wf), n, xb + s * ldx, ldx, n, y + s * ldy + r, ldy)
+                        s += 4
+                    }
+                    while s < nSeq {
+                        for i in 0..<4 { y[s * ldy + r + i] = VectorOps.dot(wf + i * n, xb + s * ldx, n) }
+                        s += 1
+                    }
+                } else {
+                    for i in 0..<nr {
+                        for s in 0..<nSeq { y[s * ldy + r + i] = VectorOps.dot(wf + i * n, xb + s * ldx, n) }
+                    }
+                }
+                r += nr
+            }
         }
     }
 
@@ -363,13 +529,19 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
 /// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
-/// even and the odd elements in lane order. Worked in 32-bit lanes: lane k covers 16-bit lanes
-/// 2k and 2k+1, i.e. elements 4k and 4k+2 (even) or 4k+1 and 4k+3 (odd).
+/// even and the odd elements in lane order. Even lane i holds element 2i, so it needs bit 2i of
+/// `qh`: lanes 0..<8 test bits of the low 16-bit half, lanes 8..<16 of the high half, each lane
+/// with its own one-bit mask; a per-lane power-of-two multiply moves the masked bit to bit 15
+/// and a uniform shift brings it down to 16. (Per-lane variable shifts, or shift pairs with
+/// constant vectors, compile to long shuffle sequences; this form is ~2x faster per block.)
 @inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    let v = SIMD8<UInt32>(repeating: qh) &>> SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28)
-    let even = ((v & 1) &<< 4) | ((v & 4) &<< 18)
-    let odd = ((v & 2) &<< 3) | ((v & 8) &<< 17)
-    return (unsafeBitCast(even, to: SIMD16<Int16>.self), unsafeBitCast(odd, to: SIMD16<Int16>.self))
+    let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
+    let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
+    let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
+    let kE = SIMD16<UInt16>(32768, 8192, 2048, 512, 128, 32, 8, 2, 32768, 8192, 2048, 512, 128, 32, 8, 2)
+    let e = ((hv & mE) &* kE) &>> 11
+    let o = ((hv & (mE &<< 1)) &* (kE &>> 1)) &>> 11
+    return (asInt16(e), asInt16(o))
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.
@@ -706,6 +878,80 @@ enum Kernels {
             if W.n == 4 { finish(1, SIMD8<Float>(f1), &a1, &mv1); finish(2, SIMD8<Float>(f2), &a2, &mv2); finish(3, SIMD8<Float>(f3), &a3, &mv3) }
         }
         return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
+    }
+
+    /// One row of 32-blocks decoded to floats, each group in `MatMulEngine.gemmSlot` order.
+    @inline(__always)
+    static func decodeFloats<B: Block32>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for b in 0..<nb {
+            let (e, od, d, m) = B.decode(row + b * B.bytes)
+            let ue = unsafeBitCast(e, to: SIMD8<Int32>.self), uo = unsafeBitCast(od, to: SIMD8<Int32>.self)
+            let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
+            let base = 128 * b
+            // e lanes 2l / 2l+1 hold elements 4l / 4l+2; o lanes hold 4l+1 / 4l+3.
+            o.storeBytes(of: SIMD8<Float>((ue &<< 16) &>> 16) * dv + mv, toByteOffset: base, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>(ue &>> 16) * dv + mv, toByteOffset: base + 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>((uo &<< 16) &>> 16) * dv + mv, toByteOffset: base + 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: SIMD8<Float>(uo &>> 16) * dv + mv, toByteOffset: base + 96, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// One row of K-quant super-blocks decoded to floats, each group of 32 in the order of
+    /// `decodeFloats`. Q4_K/Q5_K mins come from their packed scale bytes (Q2_K is not handled).
+    @inline(__always)
+    static func decodeFloatsK<B: KBlock>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for b in 0..<nb {
+            let blk = row + b * B.bytes
+            let (d, dmin) = B.scales(blk)
+            let mins = B.hasMins ? kScalesMins(blk + 4).mins : 0
+            B.groups(blk) { j, e, od, sLo, sHi in
+                let ue = unsafeBitCast(e, to: SIMD8<Int32>.self), uo = unsafeBitCast(od, to: SIMD8<Int32>.self)
+                let dv = SIMD8<Float>(lowHalf: SIMD4(repeating: d * Float(sLo)), highHalf: SIMD4(repeating: d * Float(sHi)))
+                let m: Float = B.hasMins ? -dmin * Float(UInt8(truncatingIfNeeded: mins >> UInt64(8 &* j))) : 0
+                let mv = SIMD8<Float>(repeating: m)
+                let base = 1024 &* b &+ 128 &* j
+                o.storeBytes(of: SIMD8<Float>((ue &<< 16) &>> 16) * dv + mv, toByteOffset: base, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>(ue &>> 16) * dv + mv, toByteOffset: base + 32, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>((uo &<< 16) &>> 16) * dv + mv, toByteOffset: base + 64, as: SIMD8<Float>.self)
+                o.storeBytes(of: SIMD8<Float>(uo &>> 16) * dv + mv, toByteOffset: base + 96, as: SIMD8<Float>.self)
+            }
+        }
+    }
+
+    /// `y[s·ldy + i] = Σ_k w[i·ldw + k] · x[s·ldx + k]` for four rows i and four sequences s:
+    /// sixteen accumulators, eight loads per sixteen FMAs.
+    @inline(__always)
+    static func tile4x4(_ w: UnsafePointer<Float>, _ ldw: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ n: Int,
+                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        let rw = UnsafeRawPointer(w), rx = UnsafeRawPointer(x)
+        let w1 = 4 * ldw, w2 = 8 * ldw, w3 = 12 * ldw, x1 = 4 * ldx, x2 = 8 * ldx, x3 = 12 * ldx
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c02 = SIMD8<Float>(), c03 = SIMD8<Float>()
+        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c22 = SIMD8<Float>(), c23 = SIMD8<Float>()
+        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>(), c32 = SIMD8<Float>(), c33 = SIMD8<Float>()
+        var k = 0
+        while k < 4 * n {
+            let a0 = rw.loadUnaligned(fromByteOffset: k, as: SIMD8<Float>.self)
+            let a1 = rw.loadUnaligned(fromByteOffset: k + w1, as: SIMD8<Float>.self)
+            let a2 = rw.loadUnaligned(fromByteOffset: k + w2, as: SIMD8<Float>.self)
+            let a3 = rw.loadUnaligned(fromByteOffset: k + w3, as: SIMD8<Float>.self)
+            let b0 = rx.loadUnaligned(fromByteOffset: k, as: SIMD8<Float>.self)
+            c00.addProduct(a0, b0); c10.addProduct(a1, b0); c20.addProduct(a2, b0); c30.addProduct(a3, b0)
+            let b1 = rx.loadUnaligned(fromByteOffset: k + x1, as: SIMD8<Float>.self)
+            c01.addProduct(a0, b1); c11.addProduct(a1, b1); c21.addProduct(a2, b1); c31.addProduct(a3, b1)
+            let b2 = rx.loadUnaligned(fromByteOffset: k + x2, as: SIMD8<Float>.self)
+            c02.addProduct(a0, b2); c12.addProduct(a1, b2); c22.addProduct(a2, b2); c32.addProduct(a3, b2)
+            let b3 = rx.loadUnaligned(fromByteOffset: k + x3, as: SIMD8<Float>.self)
+            c03.addProduct(a0, b3); c13.addProduct(a1, b3); c23.addProduct(a2, b3); c33.addProduct(a3, b3)
+            k += 32
+        }
+        y[0] = VectorOps.hsum(c00); y[1] = VectorOps.hsum(c10); y[2] = VectorOps.hsum(c20); y[3] = VectorOps.hsum(c30)
+        y[ldy] = VectorOps.hsum(c01); y[ldy + 1] = VectorOps.hsum(c11); y[ldy + 2] = VectorOps.hsum(c21); y[ldy + 3] = VectorOps.hsum(c31)
+        let y2 = y + 2 * ldy, y3 = y + 3 * ldy
+        y2[0] = VectorOps.hsum(c02); y2[1] = VectorOps.hsum(c12); y2[2] = VectorOps.hsum(c22); y2[3] = VectorOps.hsum(c32)
+        y3[0] = VectorOps.hsum(c03); y3[1] = VectorOps.hsum(c13); y3[2] = VectorOps.hsum(c23); y3[3] = VectorOps.hsum(c33)
     }
 
     /// Σ a[i]·b[i] with `a` bfloat16 bit patterns.

@@ -22,6 +22,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
     for i in stride(from: 0, to: x.count, by: 97) { x[i] *= 6 } // a few outliers, like real activations
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
     engine.rowsPerTask = 8
+    engine.gemmMinSeq = .max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     for nSeq in [1, 3, 4, 6] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
@@ -176,4 +177,93 @@ final class CountingJob: ComputeJob {
     #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 10 })
     let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
+}
+
+/// The fused product of two or three matrices sharing activations must equal separate products
+/// exactly (same kernels, same activation quantization), for matching and mixed weight formats.
+let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16], [.q5_0, .q5_0, .q6_K]]
+
+@Test(arguments: fusedTypeSets)
+func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
+    let cols = 512, maxSeq = 6
+    let rowCounts = [40, 24, 72]
+    var x = randomFloats(maxSeq * cols, seed: 5)
+    for i in stride(from: 0, to: x.count, by: 61) { x[i] *= 5 }
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
+    let weights = types.enumerated().map { i, t in
+        quantizeRows(t, randomFloats(rowCounts[i] * cols, seed: 11 &+ UInt64(i)), rows: rowCounts[i], cols: cols)
+    }
+    for nSeq in [1, 4, 5] {
+        var separate: [[Float]] = []
+        func matrix(_ i: Int, _ p: UnsafeRawBufferPointer) -> WeightMatrix {
+            WeightMatrix(type: types[i], rows: rowCounts[i], cols: cols, data: p.baseAddress!)
+        }
+        for i in types.indices {
+            var y = [Float](repeating: .nan, count: rowCounts[i] * nSeq)
+            weights[i].withUnsafeBytes { engine.multiply(matrix(i, $0), x: x, nSeq: nSeq, y: &y) }
+            separate.append(y)
+        }
+        let outs = types.indices.map { i -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: rowCounts[i] * nSeq)
+            p.initialize(repeating: .nan, count: rowCounts[i] * nSeq)
+            return p
+        }
+        defer { outs.forEach { $0.deallocate() } }
+        weights[0].withUnsafeBytes { w0 in
+            weights[1].withUnsafeBytes { w1 in
+                if types.count == 3 {
+                    weights[2].withUnsafeBytes { w2 in
+                        engine.multiply(matrix(0, w0), y0: outs[0], matrix(1, w1), y1: outs[1], matrix(2, w2), y2: outs[2], x: x, nSeq: nSeq)
+                    }
+                } else {
+                    engine.multiply(matrix(0, w0), y0: outs[0], matrix(1, w1), y1: outs[1], x: x, nSeq: nSeq)
+                }
+            }
+        }
+        let fused = types.indices.map { Array(UnsafeBufferPointer(start: outs[$0], count: rowCounts[$0] * nSeq)) }
+        for i in types.indices {
+            #expect(fused[i] == separate[i], "\(types) nSeq=\(nSeq): matrix \(i) differs from its separate product")
+        }
+    }
+}
+
+/// Many sequences take the float-tile path for 32-blocks: exact against the dequantized weights
+/// and the unquantized activations up to float rounding, for row counts not a multiple of four
+/// and sequence counts not a multiple of four, alone and fused.
+@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q4_K, .q5_K, .q6_K, .q2_K])
+func manySequencesUseFloatTilesExactly(_ type: GGMLType) {
+    let rows = 38, cols = 512, nSeq = 19
+    let wf = randomFloats(rows * cols, seed: 3 &+ UInt64(type.rawValue))
+    let wq = quantizeRows(type, wf, rows: rows, cols: cols)
+    let wd = dequantizeRows(type, wq, count: rows * cols)
+    let x = randomFloats(nSeq * cols, seed: 17)
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: nSeq)
+    engine.rowsPerTask = 10
+    #expect(engine.gemmMinSeq <= nSeq)
+    var y = [Float](repeating: .nan, count: rows * nSeq)
+    let y2 = UnsafeMutablePointer<Float>.allocate(capacity: rows * nSeq)
+    defer { y2.deallocate() }
+    y2.initialize(repeating: .nan, count: rows * nSeq)
+    wq.withUnsafeBytes { wb in
+        let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
+        engine.multiply(m, x: x, nSeq: nSeq, y: &y)
+        y.withUnsafeMutableBufferPointer { yb in
+            // Fused with itself: both outputs must match the single product.
+            engine.multiply(m, y0: yb.baseAddress!, m, y1: y2, x: x, nSeq: nSeq)
+        }
+    }
+    var worst = 0.0
+    for s in 0..<nSeq {
+        for r in 0..<rows {
+            var ref = 0.0, mag = 0.0
+            for k in 0..<cols {
+                let p = Double(wd[r * cols + k]) * Double(x[s * cols + k])
+                ref += p; mag += abs(p)
+            }
+            worst = max(worst, abs(Double(y[s * rows + r]) - ref) / mag)
+            #expect(y2[s * rows + r] == y[s * rows + r])
+        }
+    }
+    // Q2_K has no float tiles: it stays on 8-bit activations (see multiplyMatchesDequantizedDoubleReference).
+    #expect(worst < (MatMulEngine.hasFloatTiles(type) ? 1e-5 : 8e-3), "\(type): worst relative error \(worst)")
 }
