@@ -161,7 +161,7 @@ public final class InferenceEngine: @unchecked Sendable {
         for (l, w) in model.layers.enumerated() {
             // Attention block.
             w.attnNorm.withUnsafeBufferPointer { nw in
-                for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
+                for i in 0..<n { VectorOps.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
             matmul.multiply(w.wq, y0: q, w.wk, y1: k, w.wv, y2: v, x: xb, nSeq: n)
             addBias(w.bq, q, c.qDim, n)
@@ -174,23 +174,23 @@ public final class InferenceEngine: @unchecked Sendable {
             }
             attention(batch, layer: l)
             matmul.multiply(w.wo, x: att, nSeq: n, y: xb2)
-            Ops.add(xb2, into: x, n * dim)
+            VectorOps.add(xb2, into: x, n * dim)
 
             // Feed-forward block (SwiGLU).
             w.ffnNorm.withUnsafeBufferPointer { nw in
-                for i in 0..<n { Ops.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
+                for i in 0..<n { VectorOps.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
             matmul.multiply(w.gate, y0: hb, w.up, y1: hb2, x: xb, nSeq: n)
-            Ops.swiglu(hb, hb2, hb, n * c.ffn)
+            VectorOps.swiglu(hb, hb2, hb, n * c.ffn)
             matmul.multiply(w.down, x: hb, nSeq: n, y: xb2)
-            Ops.add(xb2, into: x, n * dim)
+            VectorOps.add(xb2, into: x, n * dim)
         }
 
         // Final norm and output projection, only for the tokens that want logits.
         var rows = 0
         model.outputNorm.withUnsafeBufferPointer { nw in
             for i in 0..<n where batch[i].wantLogits {
-                Ops.rmsNorm(x + i * dim, nw.baseAddress!, normed + rows * dim, dim, eps: c.rmsEps)
+                VectorOps.rmsNorm(x + i * dim, nw.baseAddress!, normed + rows * dim, dim, eps: c.rmsEps)
                 rows += 1
             }
         }
@@ -201,7 +201,7 @@ public final class InferenceEngine: @unchecked Sendable {
     private func addBias(_ b: [Float]?, _ y: UnsafeMutablePointer<Float>, _ width: Int, _ n: Int) {
         guard let b else { return }
         b.withUnsafeBufferPointer { bp in
-            for i in 0..<n { Ops.add(bp.baseAddress!, into: y + i * width, width) }
+            for i in 0..<n { VectorOps.add(bp.baseAddress!, into: y + i * width, width) }
         }
     }
 
@@ -281,8 +281,8 @@ public final class InferenceEngine: @unchecked Sendable {
             kd.assumingMemoryBound(to: Float.self).update(from: kSrc, count: kvDim)
             vd.assumingMemoryBound(to: Float.self).update(from: vSrc, count: kvDim)
         case .f16:
-            Ops.f32ToF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
-            Ops.f32ToF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
+            VectorOps.f32ToF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
+            VectorOps.f32ToF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
         }
     }
 
@@ -315,16 +315,16 @@ public final class InferenceEngine: @unchecked Sendable {
                     let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
                     for p in 0..<npos {
                         let k = UnsafePointer(kp + p * c.kvDim)
-                        for g in 0..<group { sc[g * ctx + p] = Ops.dot(q0 + g * hd, k, hd) * scale }
+                        for g in 0..<group { sc[g * ctx + p] = VectorOps.dot(q0 + g * hd, k, hd) * scale }
                     }
                 case .f16:
                     let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
                     for p in 0..<npos {
                         let k = UnsafePointer(kp + p * c.kvDim)
-                        for g in 0..<group { sc[g * ctx + p] = Ops.dotF16(k, q0 + g * hd, hd) * scale }
+                        for g in 0..<group { sc[g * ctx + p] = VectorOps.dotF16(k, q0 + g * hd, hd) * scale }
                     }
                 }
-                for g in 0..<group { Ops.softmax(sc + g * ctx, npos) }
+                for g in 0..<group { VectorOps.softmax(sc + g * ctx, npos) }
                 // Weighted sum of the cached values, again one pass for the group.
                 out0.update(repeating: 0, count: group * hd)
                 switch self.kvType {
@@ -332,13 +332,13 @@ public final class InferenceEngine: @unchecked Sendable {
                     let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
                     for p in 0..<npos {
                         let v = UnsafePointer(vp + p * c.kvDim)
-                        for g in 0..<group { Ops.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
+                        for g in 0..<group { VectorOps.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
                     }
                 case .f16:
                     let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
                     for p in 0..<npos {
                         let v = UnsafePointer(vp + p * c.kvDim)
-                        for g in 0..<group { Ops.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
+                        for g in 0..<group { VectorOps.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorKernels
 import Testing
 @testable import Inference
 
@@ -13,32 +14,32 @@ func opsMatchPlainLoops(n: Int) {
     func close(_ x: Float, _ y: Float, _ tol: Float = 1e-5) -> Bool { abs(x - y) <= tol * max(1, abs(y)) }
 
     let dotRef = zip(a, b).map(*).reduce(0, +)
-    #expect(close(Ops.dot(a, b, n), dotRef))
+    #expect(close(VectorOps.dot(a, b, n), dotRef))
     let dotHRef = zip(ah, b).map { Float(Float16(bitPattern: $0)) * $1 }.reduce(0, +)
-    #expect(close(ah.withUnsafeBufferPointer { Ops.dotF16($0.baseAddress!, b, n) }, dotHRef))
+    #expect(close(ah.withUnsafeBufferPointer { VectorOps.dotF16($0.baseAddress!, b, n) }, dotHRef))
 
     var y = b
-    Ops.axpy(0.5, a, &y, n)
+    VectorOps.axpy(0.5, a, &y, n)
     #expect(zip(y, zip(a, b)).allSatisfy { close($0, $1.1 + 0.5 * $1.0) })
     var yh = b
-    ah.withUnsafeBufferPointer { Ops.axpyF16(-2, $0.baseAddress!, &yh, n) }
+    ah.withUnsafeBufferPointer { VectorOps.axpyF16(-2, $0.baseAddress!, &yh, n) }
     #expect(zip(yh, zip(ah, b)).allSatisfy { close($0, $1.1 - 2 * Float(Float16(bitPattern: $1.0))) })
 
     var s = b
-    Ops.add(a, into: &s, n)
+    VectorOps.add(a, into: &s, n)
     #expect(zip(s, zip(a, b)).allSatisfy { close($0, $1.0 + $1.1) })
 
     var out = [Float](repeating: 0, count: n)
-    Ops.rmsNorm(a, w, &out, n, eps: 1e-6)
+    VectorOps.rmsNorm(a, w, &out, n, eps: 1e-6)
     let rms = (a.map { Double($0 * $0) }.reduce(0, +) / Double(n) + 1e-6).squareRoot()
     #expect((0..<n).allSatisfy { close(out[$0], Float(Double(a[$0]) / rms) * w[$0]) })
 
     var g = a
-    Ops.swiglu(g, b, &g, n)
+    VectorOps.swiglu(g, b, &g, n)
     #expect((0..<n).allSatisfy { close(g[$0], a[$0] / (1 + expf(-a[$0])) * b[$0]) })
 
     var sm = a
-    Ops.softmax(&sm, n)
+    VectorOps.softmax(&sm, n)
     let m = a.max()!
     let z = a.map { expf($0 - m) }.reduce(0, +)
     #expect((0..<n).allSatisfy { close(sm[$0], expf(a[$0] - m) / z) })
