@@ -102,7 +102,8 @@ public struct DistillSample: Sendable {
                                     answer: output.answerText, budgetHit: output.budgetHit,
                                     truncated: output.finishReason == .length)
         if reason == nil {
-            if extracted == nil || extracted?.isEmpty == true { reason = .noAnswer }
+            if output.answerTokens == 0 && !output.budgetHit { reason = .unclosedThinking }
+            else if extracted == nil || extracted?.isEmpty == true { reason = .noAnswer }
             else if correct == false { reason = .wrongAnswer }
         }
         let soft = k > 0 ? SoftTargets(k: k, temperature: temperature, tokens: output.tokenIDs,

@@ -4,6 +4,8 @@ import Foundation
 public enum RejectReason: String, Sendable, Codable, CaseIterable {
     case wrongAnswer = "wrong_answer"
     case noAnswer = "no_answer"
+    /// The model ended inside its thinking and never wrote an answer after the closing marker.
+    case unclosedThinking = "unclosed_thinking"
     case mixedLanguages = "mixed_languages"
     case overlongParagraph = "overlong_paragraph"
     case strayCodeBlock = "stray_code_block"

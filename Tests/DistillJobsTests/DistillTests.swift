@@ -75,8 +75,11 @@ func fakeOutput(thinking: String, answer: String, budgetHit: Bool = false, finis
     let cut = DistillSample.judge(p, output: fakeOutput(thinking: "...", answer: "\\boxed{7}", budgetHit: true), verifier: .math,
                                   softTargetsK: 0, temperature: 1)
     #expect(cut.rejectReason == .budgetHit)
-    let none = DistillSample.judge(p, output: fakeOutput(thinking: "x", answer: ""), verifier: .math, softTargetsK: 0, temperature: 1)
-    #expect(none.rejectReason == .noAnswer)
+    var unanswered = fakeOutput(thinking: "x", answer: "")
+    unanswered.answerTokens = 0
+    #expect(DistillSample.judge(p, output: unanswered, verifier: .math, softTargetsK: 0, temperature: 1).rejectReason == .unclosedThinking)
+    let none = DistillSample.judge(p, output: fakeOutput(thinking: "x", answer: "no number here"), verifier: .math, softTargetsK: 0, temperature: 1)
+    #expect(none.rejectReason == .wrongAnswer || none.rejectReason == .noAnswer)
 }
 
 @Test func exportIsTrainerReadyAndSidecarOffsetsPointAtTheBlobs() throws {
