@@ -129,9 +129,9 @@ public struct DistillSample: Sendable {
             ON CONFLICT (dataset_id, prompt_id, sample_index) DO NOTHING
             """, [
             payload.dataset_id, payload.prompt_id, payload.sample_index, jobID, status, rejectReason?.rawValue,
-            o?.difficulty.rawValue, o?.thinkingText.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") ?? "",
-            o?.answerText.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") ?? "",
-            extracted?.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), correct,
+            o?.difficulty.rawValue, o?.thinkingText.pgSafe ?? "",
+            o?.answerText.pgSafe ?? "",
+            extracted?.pgSafe, correct,
             o?.finishReason.rawValue ?? "stop", o?.promptTokens ?? 0, o?.thinkingTokens ?? 0, o?.answerTokens ?? 0,
             o?.forcedTokens ?? 0, o?.budgetHit ?? false, o.map { Int64(bitPattern: $0.seed) },
             softTargets.map { hex($0.encoded) }, softTargets?.k, softTargets.map { Double($0.temperature) },

@@ -40,9 +40,14 @@ public struct GenerationOutput: Sendable {
     /// A seed derived from the item id (stable across batches), else from the job id.
     public static func defaultSeed(itemID: String?, jobID: Int64) -> UInt64 {
         guard let itemID else { return UInt64(bitPattern: jobID) }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
-        for b in itemID.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h >> 1   // fits a bigint
+        return stableSeed(itemID)
+    }
+
+    /// FNV-1a of `text`, shifted to fit a signed bigint: a seed that is the same in every process.
+    public static func stableSeed(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h >> 1
     }
 
     /// The insert, run inside the fenced completion transaction; `ON CONFLICT DO NOTHING` keeps a
@@ -83,5 +88,5 @@ public struct GenerationOutput: Sendable {
 
 extension String {
     /// PostgreSQL text cannot hold NUL; a model can emit the byte, so it becomes U+FFFD.
-    var pgSafe: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
+    public var pgSafe: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
 }

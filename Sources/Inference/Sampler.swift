@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TensorKernels
 
 /// How the next token is chosen. `temperature <= 0` is greedy (argmax after the repetition penalty).
 ///
@@ -180,7 +181,7 @@ public final class Sampler {
         let nb = bucketCount
         let range: Float = 40  // exp(-40): below this the mass is negligible; all goes to the last bucket
         let width = range / Float(nb - 1)
-        let m = Ops.maxValue(logits, n)
+        let m = VectorOps.max(logits, n)
         buckets.update(repeating: 0, count: nb)
         // probs[i] temporarily holds e^(l_i - m) for the histogram.
         let z = Ops.expShifted(logits, n, minus: m, scale: 1, into: probs)
@@ -298,7 +299,7 @@ public final class Sampler {
 
     private func softmaxCandidates(_ count: Int, temperature: Float) {
         if count == vocab {  // the whole vocabulary, ids in id order
-            let m = Ops.maxValue(logits, count)
+            let m = VectorOps.max(logits, count)
             let sum = Ops.expShifted(logits, count, minus: m, scale: 1 / temperature, into: probs)
             let inv = Float(1 / sum)
             for i in 0..<count { probs[i] *= inv }
@@ -320,7 +321,7 @@ public final class Sampler {
     public func logprobs(_ rawLogits: UnsafeBufferPointer<Float>, chosen: Int32, k: Int, temperature: Float = 1) -> Logprobs {
         precondition(rawLogits.count == vocab)
         let t = temperature > 0 ? temperature : 1
-        let m = Ops.maxValue(rawLogits.baseAddress!, vocab)
+        let m = VectorOps.max(rawLogits.baseAddress!, vocab)
         let sum = Ops.expShifted(rawLogits.baseAddress!, vocab, minus: m, scale: 1 / t, into: nil)
         let logZ = Float(log(sum))
         func lp(_ i: Int) -> Float { (rawLogits[i] - m) / t - logZ }

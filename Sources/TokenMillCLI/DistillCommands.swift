@@ -146,9 +146,7 @@ struct DistillCommand: AsyncParsableCommand {
 
     /// A per-sample seed: stable for (dataset, prompt, sample), different across samples.
     static func seed(_ dataset: String, _ prompt: String, _ sample: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(dataset)\u{1}\(prompt)\u{1}\(sample)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h >> 1
+        GenerationOutput.stableSeed("\(dataset)\u{1}\(prompt)\u{1}\(sample)")
     }
 }
 

@@ -43,5 +43,5 @@ func opsMatchPlainLoops(n: Int) {
     let m = a.max()!
     let z = a.map { expf($0 - m) }.reduce(0, +)
     #expect((0..<n).allSatisfy { close(sm[$0], expf(a[$0] - m) / z) })
-    #expect(Ops.maxValue(a, n) == m)
+    #expect(VectorOps.max(a, n) == m)
 }
