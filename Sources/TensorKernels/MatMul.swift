@@ -32,8 +32,9 @@ public struct WeightMatrix: @unchecked Sendable {
 ///
 /// From `gemmMinSeq` sequences on (prompt processing, batched decode), 32-block and K-quant
 /// weights instead take a float path: each row is decoded to floats once (in a permuted element
-/// order that the activations are copied into) and 4×4 register tiles of rows × sequences run
-/// float FMAs; the product is then exact up to float rounding, without 8-bit activations.
+/// order that the activations are copied into, rounded to their 8-bit values) and 4×4 register
+/// tiles of rows × sequences run float FMAs. Both paths multiply the same numbers, so a
+/// sequence's logits do not depend on the batch it runs in (up to float summation order).
 ///
 /// Rows are handed to the pool's threads in tiles of `rowsPerTask`; within a tile, each
 /// decoded weight block serves four sequences at a time. No allocation per call.
@@ -64,7 +65,7 @@ public final class MatMulEngine: @unchecked Sendable {
     /// From this many sequences on, products with 32-block and K-quant weights (not Q2_K) decode each
     /// row tile to floats once and run a register-tiled float product over all sequences
     /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
-    /// sequence. Results then differ from the integer path by the activation rounding (~1e-3).
+    /// sequence. Results differ from the integer path only by float summation order.
     public var gemmMinSeq = 4
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
@@ -93,6 +94,7 @@ public final class MatMulEngine: @unchecked Sendable {
     }
     private var tileJob: EngineJob!
     private var quantJob: EngineJob!
+    private var permuteJob: EngineJob!
 
     public init(pool: ComputePool, maxCols: Int, maxSeq: Int) {
         self.pool = pool
@@ -106,8 +108,9 @@ public final class MatMulEngine: @unchecked Sendable {
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
         xb16 = .allocate(capacity: cols / 16 * self.maxSeq)
         xf = .allocate(capacity: cols * self.maxSeq)
-        tileJob = EngineJob(self, quantize: false)
-        quantJob = EngineJob(self, quantize: true)
+        tileJob = EngineJob(self, .tile)
+        quantJob = EngineJob(self, .quantize)
+        permuteJob = EngineJob(self, .permute)
     }
 
     deinit {
@@ -132,7 +135,10 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
         var path = Self.path(for: w.type)
-        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) { path = .gemm32; permuteActivations(x, cols: w.cols, nSeq: nSeq) }
+        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) {
+            permuteActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: path == .kquant)
+            path = .gemm32
+        }
         // 1. Quantize the activations once.
         switch path {
         case .block32: quantizeActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: false)
@@ -158,8 +164,8 @@ public final class MatMulEngine: @unchecked Sendable {
     /// FFN gate/up): `y0 = W0·x`, `y1 = W1·x`, `y2 = W2·x` with each output laid out as
     /// `multiply(_:x:nSeq:y:)` lays it out. The activations are quantized once and one pool
     /// dispatch covers every row of every matrix. All matrices must have the same column count;
-    /// matrices whose types need different activation formats are multiplied one after another
-    /// (unless all take the float-tile path, see `gemmMinSeq`).
+    /// matrices whose types need different activation formats (32-blocks vs K-quant
+    /// super-blocks) are multiplied one after another.
     public func multiply(_ w0: WeightMatrix, y0: UnsafeMutablePointer<Float>,
                          _ w1: WeightMatrix, y1: UnsafeMutablePointer<Float>,
                          _ w2: WeightMatrix? = nil, y2: UnsafeMutablePointer<Float>? = nil,
@@ -167,8 +173,10 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols == w1.cols && (w2 == nil || w2!.cols == w0.cols), "MatMulEngine: fused matrices must share their column count")
         precondition((w2 == nil) == (y2 == nil), "MatMulEngine: a third matrix needs a third output")
         var path = Self.path(for: w0.type)
+        // One activation format for all: the same path (32-blocks or K-quant super-blocks).
+        let samePath = Self.path(for: w1.type) == path && (w2 == nil || Self.path(for: w2!.type) == path)
         let floatTiles = nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type))
-        if !floatTiles && Self.path(for: w1.type) != path || (w2 != nil && Self.path(for: w2!.type) != path) {
+        if !samePath {
             multiply(w0, x: x, nSeq: nSeq, y: y0)
             multiply(w1, x: x, nSeq: nSeq, y: y1)
             if let w2, let y2 { multiply(w2, x: x, nSeq: nSeq, y: y2) }
@@ -178,7 +186,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w0.cols % w0.type.blockSize == 0 && w0.cols % w1.type.blockSize == 0
                      && (w2 == nil || w0.cols % w2!.type.blockSize == 0), "MatMulEngine: column count is not a multiple of a block size")
         if nSeq <= 0 { return }
-        if floatTiles { path = .gemm32; permuteActivations(x, cols: w0.cols, nSeq: nSeq) }
+        if floatTiles { permuteActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: path == .kquant); path = .gemm32 }
         switch path {
         case .block32: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: false)
         case .kquant: quantizeActivations(x, cols: w0.cols, nSeq: nSeq, superBlocks: true)
@@ -223,21 +231,43 @@ public final class MatMulEngine: @unchecked Sendable {
 
     // MARK: Float tiles for many sequences
 
-    /// Copies the activations into `xf` in the order `Kernels.decodeFloats` writes weights:
-    /// per group of 32, elements 4l, then 4l+2, then 4l+1, then 4l+3 (l = 0..<8).
-    private func permuteActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int) {
-        for s in 0..<nSeq {
-            let src = x + s * cols, dst = xf + s * maxCols
-            var g = 0
-            while g < cols {
+    /// Copies the activations into `xf` in the order `Kernels.decodeFloats` writes weights
+    /// (per group of 32, elements 4l, then 4l+2, then 4l+1, then 4l+3, l = 0..<8), rounded to
+    /// the values the 8-bit path would multiply (`q · d`, see `ActivationQuant`): the float tiles
+    /// then compute what the integer kernels compute, up to float summation order, as ggml does
+    /// for every batch size.
+    private func permuteActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
+        cur.x = x; cur.superBlocks = superBlocks; cur.w = WeightMatrix(type: .f32, rows: 0, cols: cols, data: UnsafeRawPointer(x))
+        if nSeq >= 4 {
+            pool.parallelFor(nSeq, job: permuteJob)
+        } else {
+            for s in 0..<nSeq { permuteSeq(s) }
+        }
+    }
+
+    /// Rounds and permutes activation row `s` of the current product into `xf`.
+    fileprivate func permuteSeq(_ s: Int) {
+        let cols = cur.w.cols
+        let src = cur.x + s * cols, dst = xf + s * maxCols
+        let block = cur.superBlocks ? 256 : 32
+        var b = 0
+        while b < cols {
+            let amax = ActivationQuant.absMax(src + b, block)
+            let inv: Float = amax > 0 ? 127 / amax : 0
+            let d: Float = cur.superBlocks ? (amax > 0 ? 1 / inv : 0) : Float(Float16(amax / 127))
+            var g = b, sum: Float = 0
+            while g < b + block {
                 for l in 0..<8 {
-                    dst[g + l] = src[g + 4 * l]
-                    dst[g + 8 + l] = src[g + 4 * l + 2]
-                    dst[g + 16 + l] = src[g + 4 * l + 1]
-                    dst[g + 24 + l] = src[g + 4 * l + 3]
+                    let q0 = (src[g + 4 * l] * inv).rounded(.toNearestOrEven), q2 = (src[g + 4 * l + 2] * inv).rounded(.toNearestOrEven)
+                    let q1 = (src[g + 4 * l + 1] * inv).rounded(.toNearestOrEven), q3 = (src[g + 4 * l + 3] * inv).rounded(.toNearestOrEven)
+                    dst[g + l] = q0 * d; dst[g + 8 + l] = q2 * d; dst[g + 16 + l] = q1 * d; dst[g + 24 + l] = q3 * d
+                    sum += (q0 + q1) + (q2 + q3)
                 }
                 g += 32
             }
+            // 32-blocks: scale · Σq in fp16 as ActivationQuant.q8_0 has it (Q4_1/Q5_1 min terms).
+            if !cur.superBlocks { xs[s * maxBlocks32 + b / 32] = Float(Float16(amax / 127 * sum)) }
+            b += block
         }
     }
 
@@ -253,9 +283,9 @@ public final class MatMulEngine: @unchecked Sendable {
         let nb = w.cols / 32
         switch w.type {
         case .q4_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_0Block.self, $0, nb, $1) }
-        case .q4_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q4_1Block.self, $0, nb, $1) }
+        case .q4_1: gemmRows(w, nSeq, y, r0, r1, minBlockBytes: Q4_1Block.bytes) { Kernels.decodeFloats(Q4_1Block.self, $0, nb, $1, withMin: false) }
         case .q5_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_0Block.self, $0, nb, $1) }
-        case .q5_1: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q5_1Block.self, $0, nb, $1) }
+        case .q5_1: gemmRows(w, nSeq, y, r0, r1, minBlockBytes: Q5_1Block.bytes) { Kernels.decodeFloats(Q5_1Block.self, $0, nb, $1, withMin: false) }
         case .q8_0: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloats(Q8_0Block.self, $0, nb, $1) }
         case .q3_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q3_KBlock.self, $0, nb / 8, $1) }
         case .q4_K: gemmRows(w, nSeq, y, r0, r1) { Kernels.decodeFloatsK(Q4_KBlock.self, $0, nb / 8, $1) }
@@ -266,13 +296,17 @@ public final class MatMulEngine: @unchecked Sendable {
     }
 
     /// Rows in groups of four: decode them to floats (on the stack), then 4×4 register tiles of
-    /// rows × sequences over the permuted float activations.
+    /// rows × sequences over the permuted float activations. For Q4_1/Q5_1 (`minBlockBytes` > 0,
+    /// the min an fp16 at byte 2 of each block) the rows are decoded without their mins, which
+    /// are then dotted with the per-block activation sums `xs` (fp16, as ggml's block_q8_1 has
+    /// them), exactly as the integer kernels do.
     @inline(__always)
     private func gemmRows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int,
+                          minBlockBytes: Int = 0,
                           _ decodeRow: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
-        let n = w.cols, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + 8) { buf in
-            let wf = buf.baseAddress!
+        let n = w.cols, rowBytes = w.rowBytes, ldy = w.rows, ldx = maxCols, nb = n / 32
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + nb + 8) { buf in
+            let wf = buf.baseAddress!, mins = wf + 4 * n
             var r = r0
             while r < r1 {
                 let nr = min(4, r1 - r)
@@ -291,6 +325,13 @@ public final class MatMulEngine: @unchecked Sendable {
                 } else {
                     for i in 0..<nr {
                         for s in 0..<nSeq { y[s * ldy + r + i] = VectorOps.dot(wf + i * n, xb + s * ldx, n) }
+                    }
+                }
+                if minBlockBytes > 0 {
+                    for i in 0..<nr {
+                        let row = w.data + (r + i) * rowBytes
+                        for b in 0..<nb { mins[b] = loadHalf(row, b * minBlockBytes + 2) }
+                        for s in 0..<nSeq { y[s * ldy + r + i] += VectorOps.dot(mins, xs + s * maxBlocks32, nb) }
                     }
                 }
                 r += nr
@@ -431,11 +472,16 @@ public final class MatMulEngine: @unchecked Sendable {
 
 /// Pool job forwarding to the engine (unowned: the engine owns its jobs).
 private final class EngineJob: ComputeJob {
+    enum Kind { case tile, quantize, permute }
     unowned(unsafe) let engine: MatMulEngine
-    let quantize: Bool
-    init(_ engine: MatMulEngine, quantize: Bool) { self.engine = engine; self.quantize = quantize }
+    let kind: Kind
+    init(_ engine: MatMulEngine, _ kind: Kind) { self.engine = engine; self.kind = kind }
     func execute(_ index: Int) {
-        if quantize { engine.quantizeSeq(index) } else { engine.runTile(index) }
+        switch kind {
+        case .tile: engine.runTile(index)
+        case .quantize: engine.quantizeSeq(index)
+        case .permute: engine.permuteSeq(index)
+        }
     }
 }
 
@@ -451,7 +497,8 @@ enum ActivationQuant {
     /// Slot of element `k` (0..<32) of a group in the even/odd layout.
     @inline(__always) static func slot(_ k: Int) -> Int { (k & 1) == 0 ? k >> 1 : 16 + (k >> 1) }
 
-    /// Blocks of 32: scale amax/127, quants rounded to nearest even; also `scale · Σq` per block.
+    /// Blocks of 32 as ggml's x86 `quantize_row_q8_0`/`q8_1`: quants round(x · 127/amax) to nearest
+    /// even, the scale amax/127 rounded to fp16, and `scale · Σq` per block rounded to fp16.
     @inline(__always)
     static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                      _ s: UnsafeMutablePointer<Float>) {
@@ -466,12 +513,14 @@ enum ActivationQuant {
                 qb[i] = e; qb[16 + i] = o
                 sum += Int(e) + Int(o)
             }
-            d[b] = amax / 127
-            s[b] = d[b] * Float(sum)
+            // As ggml stores them in block_q8_0 / block_q8_1: the scale, and scale · Σq, in fp16.
+            let dRaw = amax / 127
+            d[b] = Float(Float16(dRaw))
+            s[b] = Float(Float16(dRaw * Float(sum)))
         }
     }
 
-    /// Super-blocks of 256: scale amax/127 per 256 (even/odd layout per 32-group), plus the
+    /// Super-blocks of 256 as ggml's `quantize_row_q8_K`: scale 1/(127/amax) in fp32 per 256 (even/odd layout per 32-group), plus the
     /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
@@ -480,7 +529,7 @@ enum ActivationQuant {
             let xb = x + 256 * b
             let amax = absMax(xb, 256)
             let inv: Float = amax > 0 ? 127 / amax : 0
-            d[b] = amax / 127
+            d[b] = amax > 0 ? 1 / inv : 0   // ggml's block_q8_K: d = 1/iscale, in fp32
             for g in 0..<8 {
                 let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
                 var s0: Int32 = 0, s1: Int32 = 0
@@ -882,10 +931,12 @@ enum Kernels {
 
     /// One row of 32-blocks decoded to floats, each group in `MatMulEngine.gemmSlot` order.
     @inline(__always)
-    static func decodeFloats<B: Block32>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>) {
+    static func decodeFloats<B: Block32>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>,
+                                         withMin: Bool = true) {
         let o = UnsafeMutableRawPointer(out)
         for b in 0..<nb {
-            let (e, od, d, m) = B.decode(row + b * B.bytes)
+            let (e, od, d, blockMin) = B.decode(row + b * B.bytes)
+            let m = withMin ? blockMin : 0
             let ue = unsafeBitCast(e, to: SIMD8<Int32>.self), uo = unsafeBitCast(od, to: SIMD8<Int32>.self)
             let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
             let base = 128 * b

@@ -321,7 +321,7 @@ struct DevTinyModelCommand: ParsableCommand {
         shouldDisplay: false)
 
     @Option(name: .long, help: "llama or qwen2.") var arch: String
-    @Option(name: .long, help: "Weight type: f32, f16 (quantized types once the quantizer is in).") var type = "f32"
+    @Option(name: .long, help: "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K ... q6_K.") var type = "f32"
     @Option(name: .long) var out: String
     @Option(name: .long) var seed: UInt64 = 1
     @Option(name: .customLong("rope-scaling"), help: "Write rope.scaling.type (linear or yarn).") var ropeScaling: String?

@@ -18,6 +18,11 @@ private let fixtureNames = [
     "tiny-qwen2-f32-seed7", "tiny-qwen2-f16-seed7", "tiny-llama-f32-seed7", "tiny-llama-f16-seed7",
     // RoPE variants: YaRN (factor 4, original context 64), linear (factor 2), Llama-3.1 rope_freqs.
     "tiny-qwen2-f32-seed7-yarn", "tiny-llama-f32-seed7-linear", "tiny-llama-f32-seed7-ropefreqs",
+    // Every quantised type (qwen2), and the ones the llama-family models here use (llama).
+    "tiny-qwen2-q8_0-seed7", "tiny-qwen2-q4_0-seed7", "tiny-qwen2-q4_1-seed7", "tiny-qwen2-q5_0-seed7",
+    "tiny-qwen2-q5_1-seed7", "tiny-qwen2-q2_K-seed7", "tiny-qwen2-q3_K-seed7", "tiny-qwen2-q4_K-seed7",
+    "tiny-qwen2-q5_K-seed7", "tiny-qwen2-q6_K-seed7",
+    "tiny-llama-q8_0-seed7", "tiny-llama-q4_1-seed7", "tiny-llama-q4_K-seed7", "tiny-llama-q6_K-seed7",
 ]
 
 /// The options a fixture name's suffix stands for (the same as the dev-tiny-model flags in Fixtures/README.md).
@@ -57,13 +62,27 @@ func logitsMatchLlamaCpp(name: String) throws {
     let e = InferenceEngine(model: model, threads: testThreads, maxSequences: 1, contextLength: n + ref.greedy.count,
                             maxBatchTokens: n, maxLogitRows: n)
     try e.forward(ref.tokens.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
-    let tolerance: Float = type == .f32 ? 1e-3 : 3e-2
-    var worst: Float = 0
+    // F32: float rounding only. F16: llama.cpp rounds activations to f16 for f16 weights, we do
+    // not. Quantised types: the same 8-bit activations and integer sums as ggml, so most rows
+    // agree to ~1e-5; but a float summation-order difference can move one activation across a
+    // rounding boundary (one quant step), which shows as ~0.05 in the rows after it. So: at
+    // least three quarters of the positions within 1e-4, all within 0.25, and mean KLD < 1e-4.
+    let quantized = type != .f32 && type != .f16
+    let tolerance: Float = type == .f32 ? 1e-3 : type == .f16 ? 3e-2 : 0.25
+    var worst: Float = 0, close = 0, kld = 0.0
     for i in 0..<n {
-        let row = expected[(i * ref.n_vocab)..<((i + 1) * ref.n_vocab)]
-        worst = max(worst, maxAbsDiff(e.logits(row: i), row))
+        let row = Array(expected[(i * ref.n_vocab)..<((i + 1) * ref.n_vocab)])
+        let got = Array(e.logits(row: i))
+        let d = maxAbsDiff(got, row[...])
+        worst = max(worst, d)
+        if d <= 1e-4 { close += 1 }
+        kld += klDivergence(reference: row, candidate: got) / Double(n)
     }
     #expect(worst <= tolerance, "\(name): max abs logit difference \(worst) vs llama.cpp")
+    if quantized {
+        #expect(close * 4 >= n * 3, "\(name): only \(close) of \(n) positions within 1e-4 of llama.cpp")
+        #expect(kld < 1e-4, "\(name): mean KL divergence \(kld) from llama.cpp")
+    }
 
     // Greedy continuation, one token per step.
     var next = argmax(Array(e.logits(row: n - 1)))
@@ -126,4 +145,15 @@ func sha256Hex(_ data: Data) -> String {
 @Test func sha256KnownAnswers() {
     #expect(sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     #expect(sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+}
+
+/// KL(reference ‖ candidate) of the softmax distributions of two logit rows, in doubles.
+func klDivergence(reference: [Float], candidate: [Float]) -> Double {
+    func logSoftmax(_ v: [Float]) -> [Double] {
+        let m = Double(v.max() ?? 0)
+        let lse = m + log(v.reduce(0.0) { $0 + exp(Double($1) - m) })
+        return v.map { Double($0) - lse }
+    }
+    let p = logSoftmax(reference), q = logSoftmax(candidate)
+    return zip(p, q).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
 }
