@@ -274,12 +274,14 @@ struct LogitsCommand: ParsableCommand {
     @Option(name: .long) var threads: Int?
     @Option(name: .long, help: "KV cache type: f32 or f16.") var kv = "f32"
     @Option(name: .customLong("greedy"), help: "Also print N greedy continuation ids as JSON.") var greedy = 0
+    @Option(name: .long, help: "Tokens per forward pass (1 = one token at a time, as a decode loop runs).") var ubatch = 64
 
     func run() throws {
+        guard ubatch >= 1 else { throw ValidationError("--ubatch must be at least 1") }
         let m = try Model.load(path: model)
         let ids = try parseTokenIds(String(contentsOfFile: tokensFile, encoding: .utf8))
         guard !ids.isEmpty else { throw ValidationError("\(tokensFile) holds no token ids") }
-        let chunk = 64
+        let chunk = ubatch
         let e = InferenceEngine(model: m, threads: threads ?? defaultThreads(), maxSequences: 1,
                                 contextLength: ids.count + greedy, maxBatchTokens: chunk, maxLogitRows: chunk,
                                 kvType: try parseKV(kv))

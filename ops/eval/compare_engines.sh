@@ -10,12 +10,17 @@
 # 2. keeps the first MAX_TOKENS (default 512) ids,
 # 3. llama.cpp logits:  dump_logits -m MODEL -f IDS -o ref.f32 (KV f32, flash-attn off)
 # 4. TokenMill logits:  tokenmill logits --model MODEL --tokens-file IDS --out cand.f32
-# 5. prints ops/eval/kld.py's figures (mean/p99/max KLD, top-1 agreement, max |diff|).
+# 5. prints ops/eval/kld.py's figures (mean/p99/max KLD, top-1 agreement, max |diff|),
+# 6. unless FLOOR=0, the noise floor: each engine against itself run one token per forward
+#    pass (dump_logits --ubatch 1, tokenmill logits --ubatch 1). Both engines round
+#    activations to 8 bits; a float summation-order difference that moves one activation
+#    across a rounding boundary changes the logits after it, so an engine disagrees with
+#    itself between batch sizes by about as much as two engines that share its arithmetic.
 #
 # Env: TOKENMILL_PEER_DIR, TOKENMILL_BIN (default: .build/release/tokenmill, then
 #      .build/debug/tokenmill, then `tokenmill` on PATH), THREADS (2), MAX_TOKENS (512),
 #      KV (f32|f16, reference KV cache type), WORK_DIR (temp dir; kept when set),
-#      MAX_KLD (fail when the mean KLD exceeds it).
+#      MAX_KLD (fail when the mean KLD exceeds it), FLOOR (1: also measure the floor).
 set -euo pipefail
 
 [ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
@@ -88,3 +93,17 @@ printf 'model %s, %d tokens; llama.cpp %.2fs, TokenMill %.2fs (wall, incl. load)
 args=("$W/ref.f32" "$W/cand.f32" --rows "$N" --tokens "$W/ids.txt")
 [ -n "${MAX_KLD:-}" ] && args+=(--max-kld "$MAX_KLD")
 python3 "$HERE/kld.py" "${args[@]}"
+
+if [ "${FLOOR:-1}" = 1 ]; then
+    echo
+    echo "== noise floor: llama.cpp batch vs llama.cpp one token per pass" >&2
+    "$DUMP" -m "$MODEL" -f "$W/ids.txt" -o "$W/ref_u1.f32" -t "$THREADS" --kv "$KV" --flash-attn off --ubatch 1
+    echo "llama.cpp batch vs llama.cpp --ubatch 1:"
+    python3 "$HERE/kld.py" "$W/ref.f32" "$W/ref_u1.f32" --rows "$N"
+    echo "== noise floor: TokenMill batch vs TokenMill one token per pass" >&2
+    "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand_u1.f32" --ubatch 1
+    echo "TokenMill batch vs TokenMill --ubatch 1:"
+    python3 "$HERE/kld.py" "$W/cand.f32" "$W/cand_u1.f32" --rows "$N"
+    echo "llama.cpp --ubatch 1 vs TokenMill --ubatch 1 (both as a decode loop runs):"
+    python3 "$HERE/kld.py" "$W/ref_u1.f32" "$W/cand_u1.f32" --rows "$N"
+fi
