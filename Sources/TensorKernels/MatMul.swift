@@ -593,6 +593,18 @@ enum W4: SeqWidth { static var n: Int { 4 } }
     return (asInt16(e), asInt16(o))
 }
 
+/// Like `fifthBits`, but each lane is -16 (0xFFF0) where its bit of `qh` is set and 0 where it
+/// is clear: the masked bit is moved to bit 15 and an arithmetic shift spreads it down to bit 4.
+@inline(__always) func fifthBitMasks(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
+    let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
+    let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
+    let kE = SIMD16<UInt16>(32768, 8192, 2048, 512, 128, 32, 8, 2, 32768, 8192, 2048, 512, 128, 32, 8, 2)
+    let e = asInt16((hv & mE) &* kE) &>> 11
+    let o = asInt16((hv & (mE &<< 1)) &* (kE &>> 1)) &>> 11
+    return (e, o)
+}
+
 /// A 32-element weight block decoded to integers: value = d · q + m.
 protocol Block32 {
     static var bytes: Int { get }
@@ -634,9 +646,9 @@ enum Q5_0Block: Block32 {
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float) {
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let (e, o) = nibbles(p, 6)
-        let (he, ho) = fifthBits(qh)
-        let sixteen = SIMD16<Int16>(repeating: 16)
-        return ((asInt16(e) | he) &- sixteen, (asInt16(o) | ho) &- sixteen, loadHalf(p, 0), 0)
+        // q - 16 = nibble | (fifth bit clear ? 0xFFF0 : 0) in 16-bit two's complement: no subtraction.
+        let (me, mo) = fifthBitMasks(~qh)
+        return (asInt16(e) | me, asInt16(o) | mo, loadHalf(p, 0), 0)
     }
 }
 

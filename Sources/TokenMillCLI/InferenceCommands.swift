@@ -8,6 +8,7 @@ import Tokenizers
 /// Inference commands: run, bench, inspect (and hidden dev tools: logits, dev-tiny-model).
 let inferenceCommands: [ParsableCommand.Type] = [
     RunCommand.self, BenchCommand.self, InspectCommand.self, LogitsCommand.self, DevTinyModelCommand.self,
+    BenchKernelsCommand.self,
 ]
 
 private func defaultThreads() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
@@ -312,6 +313,39 @@ struct LogitsCommand: ParsableCommand {
             }
             print("[" + gen.map(String.init).joined(separator: ", ") + "]")
         }
+    }
+}
+
+// MARK: bench-kernels (hidden)
+
+/// Times `MatMulEngine.multiply` per weight type (see `KernelBench`): the figure behind decode
+/// (GB/s of weights at one sequence) and prompt processing (GFLOP/s at many).
+struct BenchKernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-kernels", abstract: "Time the matrix kernels per weight type (GB/s, GFLOP/s).",
+        shouldDisplay: false)
+
+    @Option(name: .long, help: "Comma-separated weight types.") var types = "q8_0,q5_0,q4_0,q4_1,q4_K,q6_K"
+    @Option(name: .long) var rows = 4864
+    @Option(name: .long) var cols = 896
+    @Option(name: .long, help: "Comma-separated sequence counts.") var sequences = "1"
+    @Option(name: .long, help: "Comma-separated thread counts.") var threads = "1"
+    @Flag(name: .long, help: "Reuse one copy of the matrix (cache-resident) instead of streaming from memory.") var hot = false
+
+    func run() throws {
+        func ints(_ s: String, _ what: String) throws -> [Int] {
+            let v = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ $0 > 0 }) else { throw ValidationError("--\(what): positive integers, comma-separated") }
+            return v
+        }
+        let ts = try types.split(separator: ",").map { name -> GGMLType in
+            guard let t = GGMLType.allCases.first(where: { "\($0)".lowercased() == name.lowercased() }) else {
+                throw ValidationError("unknown type \(name)")
+            }
+            return t
+        }
+        print(KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
+                              threads: try ints(threads, "threads"), cold: !hot))
     }
 }
 
