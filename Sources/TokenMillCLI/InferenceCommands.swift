@@ -108,6 +108,21 @@ struct BenchResult: Codable {
     var avg_ts: Double
     var stddev_ts: Double
     var samples_ts: [Double]
+    /// Peak resident memory of the process after the test (VmHWM), and the two parts it should be
+    /// close to: the mapped weights and the preallocated KV cache.
+    var rss_peak_bytes: Int?
+    var weights_bytes: Int?
+    var kv_bytes: Int?
+}
+
+/// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.
+func peakResidentBytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+        return kb.map { $0 * 1024 }
+    }
+    return nil
 }
 
 struct BenchCommand: ParsableCommand {
@@ -191,6 +206,14 @@ struct BenchCommand: ParsableCommand {
                 results.append(BenchResult(model_filename: name, model_type: type, n_threads: t, n_prompt: 0, n_gen: nGen,
                                            n_sequences: s, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
             }
+        }
+        let rss = peakResidentBytes(), kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
+        for i in results.indices {
+            results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
+        }
+        if !json, let rss {
+            printErr("memory: peak resident \(formatBytes(rss)); weights \(formatBytes(m.weightBytes)) mapped + KV cache "
+                     + "\(formatBytes(kvBytes)) = \(formatBytes(m.weightBytes + kvBytes))")
         }
         if json {
             let enc = JSONEncoder()

@@ -123,12 +123,14 @@ def main() -> int:
                 e = json.loads(line)
                 llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
                 llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
-        tm = {}
+        tm, mem = {}, None
         tp = os.path.join(d, stem + ".tokenmill.json")
         if os.path.exists(tp):
             try:
                 for e in json.load(open(tp)):
                     tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
+                    if e.get("rss_peak_bytes"):
+                        mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes")}
             except (ValueError, KeyError, TypeError) as err:
                 print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
         keys = sorted(set(llama) | set(tm), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
@@ -144,7 +146,7 @@ def main() -> int:
                  "tokenmill_decode_gbs": gbs(t[0]) if t else None}
             mrows.append(r)
         rows += mrows
-        out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows}
+        out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem}
 
     f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
     if out["membw"]:
@@ -152,6 +154,11 @@ def main() -> int:
             f"{m['threads']} thread(s) read {m['read_gbs']:.1f} GB/s, copy {m['copy_gbs']:.1f} GB/s" for m in out["membw"]))
     for stem, m in out["models"].items():
         print(f"{stem}: {m['decode_weight_bytes'] / 1e6:.1f} MB of weights read per decode step")
+        mem = m.get("tokenmill_memory")
+        if mem and mem.get("weights_bytes") is not None:
+            print(f"{stem}: TokenMill peak resident {mem['rss_peak_bytes'] / 2**20:.1f} MiB = weights "
+                  f"{mem['weights_bytes'] / 2**20:.1f} MiB mapped + KV cache {mem['kv_bytes'] / 2**20:.1f} MiB "
+                  f"+ {(mem['rss_peak_bytes'] - mem['weights_bytes'] - mem['kv_bytes']) / 2**20:.1f} MiB other")
     hdr = ("model", "test", "llama.cpp t/s", "TokenMill t/s", "ratio", "llama GB/s", "TM GB/s")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "|".join("---" for _ in hdr) + "|")
