@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The inference commands as users and scripts call them (llama.cpp's conventions), on a tiny
+/// Q8_0 model the binary writes itself.
+private func tinyModel(_ name: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokenmill-cli-\(name)-\(getpid()).gguf").path
+    let (status, _, err) = try runTokenmill(["dev-tiny-model", "--arch", "qwen2", "--type", "q8_0", "--seed", "3", "--out", path])
+    try #require(status == 0, "dev-tiny-model failed: \(err)")
+    return path
+}
+
+@Test func benchJSONCarriesLlamaBenchKeysAndMemory() throws {
+    let model = try tinyModel("bench")
+    defer { try? FileManager.default.removeItem(atPath: model) }
+    let (status, out, err) = try runTokenmill(["bench", "--model", model, "-p", "8", "-n", "4", "--sequences", "1,2",
+                                               "--threads", "1", "-r", "1", "--json"])
+    try #require(status == 0, "bench failed: \(err)")
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
+    #expect(rows.count == 3) // pp8, tg4 x1, tg4 x2
+    for r in rows {
+        for key in ["n_prompt", "n_gen", "n_threads", "avg_ts", "stddev_ts", "n_sequences", "rss_peak_bytes", "weights_bytes", "kv_bytes"] {
+            #expect(r[key] != nil, "bench --json row lacks \(key): \(r)")
+        }
+        #expect((r["avg_ts"] as? Double ?? 0) > 0)
+        // Resident memory covers at least the mapped weights that every test reads.
+        #expect((r["rss_peak_bytes"] as? Int ?? 0) >= (r["weights_bytes"] as? Int ?? .max))
+    }
+    #expect(rows.map { $0["n_sequences"] as? Int } == [1, 1, 2])
+    #expect(rows.map { $0["n_gen"] as? Int } == [0, 4, 4])
+}
+
+@Test func tokenizeIdsPrintsOneJSONArray() throws {
+    let model = try tinyModel("tokenize")
+    defer { try? FileManager.default.removeItem(atPath: model) }
+    let (status, out, err) = try runTokenmill(["tokenize", "--model", model, "--prompt", "hello world", "--ids"])
+    try #require(status == 0, "tokenize failed: \(err)")
+    let ids = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [Int])
+    #expect(!ids.isEmpty && ids.allSatisfy { $0 >= 0 && $0 < 320 })
+}
+
+@Test func runStreamsTextToStdoutAndStatsToStderr() throws {
+    let model = try tinyModel("run")
+    defer { try? FileManager.default.removeItem(atPath: model) }
+    let (status, _, err) = try runTokenmill(["run", "--model", model, "--prompt", "hello", "--max-tokens", "3", "--temp", "0"])
+    try #require(status == 0, "run failed: \(err)")
+    #expect(err.contains("memory plan:"))
+    #expect(err.contains("prompt ") && err.contains("tokens/s"))
+}
+
+@Test func truncatedModelIsAClearErrorNotACrash() throws {
+    let model = try tinyModel("trunc")
+    defer { try? FileManager.default.removeItem(atPath: model) }
+    let cut = model + ".cut"
+    defer { try? FileManager.default.removeItem(atPath: cut) }
+    try Data(try Data(contentsOf: URL(fileURLWithPath: model)).prefix(1000)).write(to: URL(fileURLWithPath: cut))
+    for args in [["run", "--model", cut, "--prompt", "hi"], ["inspect", cut], ["bench", "--model", cut, "-r", "1"]] {
+        let (status, _, err) = try runTokenmill(args)
+        #expect(status == 1, "\(args[0]) on a truncated file: status \(status)")
+        #expect(err.contains("truncated"), "\(args[0]): \(err)")
+    }
+}
