@@ -231,21 +231,16 @@ public final class MatMulEngine: @unchecked Sendable {
 
     // MARK: Float tiles for many sequences
 
-    /// Copies the activations into `xf` in the order `Kernels.decodeFloats` writes weights
-    /// (per group of 32, elements 4l, then 4l+2, then 4l+1, then 4l+3, l = 0..<8), rounded to
-    /// the values the 8-bit path would multiply (`q · d`, see `ActivationQuant`): the float tiles
-    /// then compute what the integer kernels compute, up to float summation order, as ggml does
-    /// for every batch size.
+    /// Float-tile activations: see `permuteSeq`.
     private func permuteActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
-        cur.x = x; cur.superBlocks = superBlocks; cur.w = WeightMatrix(type: .f32, rows: 0, cols: cols, data: UnsafeRawPointer(x))
-        if nSeq >= 4 {
-            pool.parallelFor(nSeq, job: permuteJob)
-        } else {
-            for s in 0..<nSeq { permuteSeq(s) }
-        }
+        prepareActivations(x, cols: cols, nSeq: nSeq, superBlocks: superBlocks, permuteJob)
     }
 
-    /// Rounds and permutes activation row `s` of the current product into `xf`.
+    /// Copies activation row `s` of the current product into `xf` in the order
+    /// `Kernels.decodeFloats` writes weights (per group of 32, elements 4l, then 4l+2, then 4l+1,
+    /// then 4l+3, l = 0..<8), rounded to the values the 8-bit path would multiply (`q · d`, see
+    /// `ActivationQuant`): the float tiles then compute what the integer kernels compute, up to
+    /// float summation order, as ggml does for every batch size.
     fileprivate func permuteSeq(_ s: Int) {
         let cols = cur.w.cols
         let src = cur.x + s * cols, dst = xf + s * maxCols
@@ -342,11 +337,17 @@ public final class MatMulEngine: @unchecked Sendable {
     // MARK: Activation quantization
 
     private func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool) {
+        prepareActivations(x, cols: cols, nSeq: nSeq, superBlocks: superBlocks, quantJob)
+    }
+
+    /// Runs `job` (quantize or permute) on each of the `nSeq` activation rows of `x`: on the pool
+    /// from four rows on, else on the calling thread.
+    private func prepareActivations(_ x: UnsafePointer<Float>, cols: Int, nSeq: Int, superBlocks: Bool, _ job: EngineJob) {
         cur.x = x; cur.superBlocks = superBlocks; cur.w = WeightMatrix(type: .f32, rows: 0, cols: cols, data: UnsafeRawPointer(x))
         if nSeq >= 4 {
-            pool.parallelFor(nSeq, job: quantJob)
+            pool.parallelFor(nSeq, job: job)
         } else {
-            for s in 0..<nSeq { quantizeSeq(s) }
+            for s in 0..<nSeq { job.execute(s) }
         }
     }
 
