@@ -1,3 +1,5 @@
+import Foundation
+
 /// The states of a job row (`tokenmill.job_state`).
 public enum JobState: String, Sendable, CaseIterable {
     case available, running, succeeded, retryable, failed, cancelled
@@ -48,6 +50,20 @@ public func failureDisposition(attempt: Int, maxAttempts: Int, permanent: Bool, 
                                random: Double = Double.random(in: 0..<1)) -> FailureDisposition {
     if permanent || attempt >= maxAttempts { return .fail }
     return .retry(afterSeconds: policy.delay(afterAttempt: attempt, random: random))
+}
+
+/// Seconds from `now` until a `--run-after` value: a duration (see `parseDuration`) or an ISO-8601
+/// timestamp with a zone (`2026-11-28T02:00:00Z`, `2026-11-28T03:00:00+01:00`, fractional seconds
+/// allowed). A timestamp in the past gives 0 (run at once); nil when the text is neither.
+public func parseRunAfter(_ text: String, now: Date = Date()) -> Double? {
+    if let d = parseDuration(text) { return d }
+    let t = text.trimmingCharacters(in: .whitespaces)
+    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = options
+        if let date = f.date(from: t) { return max(0, date.timeIntervalSince(now)) }
+    }
+    return nil
 }
 
 /// Parses durations like `90s`, `15m`, `2h`, `7d`, `1h30m`, `500ms` or a bare number of seconds.

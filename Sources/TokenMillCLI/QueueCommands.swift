@@ -116,7 +116,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "JSONL file of payloads ('-' for stdin).") var file: String
     @Option(help: "Batch name.") var batchName: String?
     @Option(help: "Priority (higher runs first).") var priority: Int = 0
-    @Option(help: "Delay before the jobs may run, e.g. 30s, 10m, 2h.") var runAfter: String?
+    @Option(help: "When the jobs may run: a delay (30s, 10m, 2h) or an ISO-8601 time (2026-11-28T02:00:00Z).") var runAfter: String?
     @Option(help: "Attempts before a job is failed.") var maxAttempts: Int = 5
     @Option(help: "Payload field whose value is the idempotency key (re-enqueueing skips existing keys).")
     var idempotencyKeyField: String?
@@ -129,7 +129,9 @@ struct EnqueueCommand: AsyncParsableCommand {
         }
         var delay = 0.0
         if let r = runAfter {
-            guard let d = parseDuration(r) else { throw ValidationError("--run-after: '\(r)' is not a duration like 30s, 10m or 2h") }
+            guard let d = parseRunAfter(r) else {
+                throw ValidationError("--run-after: '\(r)' is neither a delay like 30s, 10m or 2h nor an ISO-8601 time like 2026-11-28T02:00:00Z")
+            }
             delay = d
         }
         let text: String

@@ -123,6 +123,17 @@ import Testing
         #expect(parseDuration("5 parsecs") == nil)
         #expect(parseDuration("") == nil)
     }
+
+    @Test func runAfterTakesADelayOrATimestamp() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000) // 2027-01-15T08:00:00Z
+        #expect(parseRunAfter("10m", now: now) == 600)
+        #expect(parseRunAfter("2027-01-15T09:00:00Z", now: now) == 3600)
+        #expect(parseRunAfter("2027-01-15T10:00:00+01:00", now: now) == 3600)
+        #expect(parseRunAfter("2027-01-15T08:00:30.500Z", now: now) == 30.5)
+        #expect(parseRunAfter("2020-01-01T00:00:00Z", now: now) == 0) // in the past: at once
+        #expect(parseRunAfter("2027-01-15 09:00", now: now) == nil)   // no zone: ambiguous, refused
+        #expect(parseRunAfter("tomorrow", now: now) == nil)
+    }
 }
 
 import Foundation
