@@ -53,6 +53,12 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     /// Bytes taken by `count` elements; `count` must be a multiple of `blockSize`.
     public func byteCount(elements count: Int) -> Int { count / blockSize * bytesPerBlock }
 
+    /// The type named `name` as llama.cpp prints it (`q4_K`, `f16`, ...), case-insensitively.
+    public init?(name: String) {
+        guard let t = GGMLType.allCases.first(where: { $0.description.lowercased() == name.lowercased() }) else { return nil }
+        self = t
+    }
+
     /// The name llama.cpp prints for the type (`q4_K`, `f16`, ...).
     public var description: String {
         switch self {

@@ -236,33 +236,26 @@ public final class MatMulEngine: @unchecked Sendable {
         prepareActivations(x, cols: cols, nSeq: nSeq, superBlocks: superBlocks, permuteJob)
     }
 
-    /// Copies activation row `s` of the current product into `xf` in the order
-    /// `Kernels.decodeFloats` writes weights (per group of 32, elements 4l, then 4l+2, then 4l+1,
-    /// then 4l+3, l = 0..<8), rounded to the values the 8-bit path would multiply (`q · d`, see
-    /// `ActivationQuant`): the float tiles then compute what the integer kernels compute, up to
-    /// float summation order, as ggml does for every batch size.
+    /// Quantizes activation row `s` of the current product (`quantizeSeq`: the integer kernels'
+    /// rounding, and `xs` for Q4_1/Q5_1 min terms), then writes the rounded values `q · d` into
+    /// `xf` in the order `Kernels.decodeFloats` writes weights (per group of 32, elements 4l, then
+    /// 4l+2, then 4l+1, then 4l+3, l = 0..<8): the float tiles then compute what the integer
+    /// kernels compute, up to float summation order, as ggml does for every batch size.
     fileprivate func permuteSeq(_ s: Int) {
+        quantizeSeq(s)
         let cols = cur.w.cols
-        let src = cur.x + s * cols, dst = xf + s * maxCols
-        let block = cur.superBlocks ? 256 : 32
-        var b = 0
-        while b < cols {
-            let amax = ActivationQuant.absMax(src + b, block)
-            let inv: Float = amax > 0 ? 127 / amax : 0
-            let d: Float = cur.superBlocks ? (amax > 0 ? 1 / inv : 0) : Float(Float16(amax / 127))
-            var g = b, sum: Float = 0
-            while g < b + block {
-                for l in 0..<8 {
-                    let q0 = (src[g + 4 * l] * inv).rounded(.toNearestOrEven), q2 = (src[g + 4 * l + 2] * inv).rounded(.toNearestOrEven)
-                    let q1 = (src[g + 4 * l + 1] * inv).rounded(.toNearestOrEven), q3 = (src[g + 4 * l + 3] * inv).rounded(.toNearestOrEven)
-                    dst[g + l] = q0 * d; dst[g + 8 + l] = q2 * d; dst[g + 16 + l] = q1 * d; dst[g + 24 + l] = q3 * d
-                    sum += (q0 + q1) + (q2 + q3)
-                }
-                g += 32
+        let q = xq + s * maxCols, d = xd + s * maxBlocks32, dst = xf + s * maxCols
+        let groupsPerScale = cur.superBlocks ? 8 : 1
+        for g in 0..<(cols / 32) {
+            // Quants sit in even/odd slots (ActivationQuant.slot): element 4l at slot 2l, 4l+2 at
+            // 2l+1, 4l+1 at 16+2l, 4l+3 at 17+2l.
+            let qg = q + 32 * g, og = dst + 32 * g, dg = d[g / groupsPerScale]
+            for l in 0..<8 {
+                og[l] = Float(qg[2 * l]) * dg
+                og[8 + l] = Float(qg[2 * l + 1]) * dg
+                og[16 + l] = Float(qg[16 + 2 * l]) * dg
+                og[24 + l] = Float(qg[17 + 2 * l]) * dg
             }
-            // 32-blocks: scale · Σq in fp16 as ActivationQuant.q8_0 has it (Q4_1/Q5_1 min terms).
-            if !cur.superBlocks { xs[s * maxBlocks32 + b / 32] = Float(Float16(amax / 127 * sum)) }
-            b += block
         }
     }
 
@@ -578,32 +571,30 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 /// 16 lanes of two 8-lane halves.
 @inline(__always) func join(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD16<UInt16> { SIMD16<UInt16>(lowHalf: a, highHalf: b) }
 
-/// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) as 0 or 16, for the
-/// even and the odd elements in lane order. Even lane i holds element 2i, so it needs bit 2i of
-/// `qh`: lanes 0..<8 test bits of the low 16-bit half, lanes 8..<16 of the high half, each lane
-/// with its own one-bit mask; a per-lane power-of-two multiply moves the masked bit to bit 15
-/// and a uniform shift brings it down to 16. (Per-lane variable shifts, or shift pairs with
-/// constant vectors, compile to long shuffle sequences; this form is ~2x faster per block.)
-@inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+/// The fifth bits of a Q5_0/Q5_1 block (bit j of `qh` belongs to element j) moved to bit 15 of
+/// 16-bit lanes, for the even and the odd elements in lane order. Even lane i holds element 2i, so
+/// it needs bit 2i of `qh`: lanes 0..<8 test bits of the low 16-bit half, lanes 8..<16 of the
+/// high half, each lane with its own one-bit mask, and a per-lane power-of-two multiply moves the
+/// masked bit to bit 15. (Per-lane variable shifts, or shift pairs with constant vectors, compile
+/// to long shuffle sequences; this form is ~2x faster per block.)
+@inline(__always) func fifthBitsAtTop(_ qh: UInt32) -> (SIMD16<UInt16>, SIMD16<UInt16>) {
     let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
     let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
     let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
     let kE = SIMD16<UInt16>(32768, 8192, 2048, 512, 128, 32, 8, 2, 32768, 8192, 2048, 512, 128, 32, 8, 2)
-    let e = ((hv & mE) &* kE) &>> 11
-    let o = ((hv & (mE &<< 1)) &* (kE &>> 1)) &>> 11
-    return (asInt16(e), asInt16(o))
+    return ((hv & mE) &* kE, (hv & (mE &<< 1)) &* (kE &>> 1))
 }
 
-/// Like `fifthBits`, but each lane is -16 (0xFFF0) where its bit of `qh` is set and 0 where it
-/// is clear: the masked bit is moved to bit 15 and an arithmetic shift spreads it down to bit 4.
+/// The fifth bits as 0 or 16 per lane (a logical shift brings bit 15 down to bit 4).
+@inline(__always) func fifthBits(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let (e, o) = fifthBitsAtTop(qh)
+    return (asInt16(e &>> 11), asInt16(o &>> 11))
+}
+
+/// The fifth bits as -16 (0xFFF0) or 0 per lane: an arithmetic shift spreads bit 15 down to bit 4.
 @inline(__always) func fifthBitMasks(_ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh >> 16)
-    let hv = SIMD16<UInt16>(lowHalf: SIMD8(repeating: lo), highHalf: SIMD8(repeating: hi))
-    let mE = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
-    let kE = SIMD16<UInt16>(32768, 8192, 2048, 512, 128, 32, 8, 2, 32768, 8192, 2048, 512, 128, 32, 8, 2)
-    let e = asInt16((hv & mE) &* kE) &>> 11
-    let o = asInt16((hv & (mE &<< 1)) &* (kE &>> 1)) &>> 11
-    return (e, o)
+    let (e, o) = fifthBitsAtTop(qh)
+    return (asInt16(e) &>> 11, asInt16(o) &>> 11)
 }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.

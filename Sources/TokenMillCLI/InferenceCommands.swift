@@ -362,7 +362,7 @@ struct BenchKernelsCommand: ParsableCommand {
             return v
         }
         let ts = try types.split(separator: ",").map { name -> GGMLType in
-            guard let t = GGMLType.allCases.first(where: { "\($0)".lowercased() == name.lowercased() }) else {
+            guard let t = GGMLType(name: String(name)) else {
                 throw ValidationError("unknown type \(name)")
             }
             return t
@@ -389,7 +389,7 @@ struct DevTinyModelCommand: ParsableCommand {
     @Flag(name: .customLong("rope-freqs"), help: "Add a Llama-3.1-style rope_freqs.weight (llama).") var ropeFreqs = false
 
     func run() throws {
-        guard let t = GGMLType.allCases.first(where: { "\($0)".lowercased() == type.lowercased() }) else {
+        guard let t = GGMLType(name: type) else {
             throw ValidationError("unknown type '\(type)' (e.g. f32, f16, q8_0, q4_K)")
         }
         let options = TinyModel.Options(ropeScaling: ropeScaling, ropeFactor: ropeFactor, originalContext: ropeOrigCtx,

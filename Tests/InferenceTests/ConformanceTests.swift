@@ -45,7 +45,7 @@ func logitsMatchLlamaCpp(name: String) throws {
     // Regenerate the model from its name: tiny-<arch>-<type>-seed<N>[-<variant>].
     let parts = name.split(separator: "-")
     let arch = String(parts[1])
-    let type = try #require(GGMLType.allCases.first { "\($0)" == parts[2] })
+    let type = try #require(GGMLType(name: String(parts[2])))
     let seed = try #require(UInt64(parts[3].dropFirst(4)))
     let path = Tiny.dir + "/\(name).gguf"
     try TinyModel.write(arch: arch, type: type, path: path, seed: seed, options: options(parts.count > 4 ? String(parts[4]) : nil))
