@@ -48,13 +48,16 @@ let package = Package(
         .target(name: "Reasoning"),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
         .target(name: "DistillJobs", dependencies: ["GenerateJobs"]),
-        .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
+        .target(name: "QuantizeJobs", dependencies: ["Queue", "QueueCore", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
+
+        // MARK: OpenAI Batch API files <-> generate jobs (pure mapping and output layout)
+        .target(name: "OpenAIBatch", dependencies: ["QueueCore"]),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs",
+                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs", "OpenAIBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,6 +72,7 @@ let package = Package(
         .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
+        .testTarget(name: "OpenAIBatchTests", dependencies: ["OpenAIBatch"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import PostgresClient
 import Queue
+import QueueCore
 import Reasoning
 
 /// One row of tokenmill.generation_outputs.
@@ -45,9 +46,7 @@ public struct GenerationOutput: Sendable {
 
     /// FNV-1a of `text`, shifted to fit a signed bigint: a seed that is the same in every process.
     public static func stableSeed(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h >> 1
+        StableHash.fnv1a(text) >> 1
     }
 
     /// The insert, run inside the fenced completion transaction; `ON CONFLICT DO NOTHING` keeps a

@@ -441,6 +441,15 @@ GRANT SELECT, INSERT ON tokenmill.distill_samples TO tokenmill_worker;
 GRANT SELECT ON tokenmill.datasets, tokenmill.dataset_prompts TO tokenmill_worker;
 GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker;
 """##),
+        (name: "0060_openai_batch.sql", sql: ##"""
+-- OpenAI Batch API support (`tokenmill batch submit/output/status`).
+-- Answer-token log-probabilities, recorded when a generate payload asks for them (`top_logprobs`):
+-- [{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}], the layout of the
+-- chat completions API's `logprobs.content`.
+ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
+
+-- Requests of a batch are found by jobs_batch_idx and their payload->'openai' (no extra index on the hot table).
+"""##),
     ]
 
     /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json).
@@ -517,6 +526,22 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
     "chat": {"type": "boolean", "description": "Apply the model's chat template (default true)."},
     "instruction": {"type": "string", "description": "Appended to the user prompt (default: think in <think></think>, answer in \\boxed{})."},
     "max_tokens": {"type": "integer", "minimum": 1},
+    "stop": {"type": "array", "maxItems": 4, "items": {"type": "string", "minLength": 1},
+             "description": "Stop sequences: the answer ends before the first one the model writes (finish_reason stop)."},
+    "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20,
+                     "description": "Record each answer token's log-probability and this many alternatives (generation_outputs.logprobs)."},
+    "openai": {
+      "type": "object",
+      "description": "Where the job came from when submitted by `tokenmill batch submit` (an OpenAI Batch input line).",
+      "required": ["custom_id", "line", "choice", "endpoint"],
+      "additionalProperties": false,
+      "properties": {
+        "custom_id": {"type": "string", "minLength": 1},
+        "line": {"type": "integer", "minimum": 1},
+        "choice": {"type": "integer", "minimum": 0},
+        "endpoint": {"type": "string", "enum": ["/v1/chat/completions", "/v1/completions"]}
+      }
+    },
     "sampling": {
       "type": "object",
       "additionalProperties": false,

@@ -4,6 +4,10 @@ public struct BadLine: Sendable, Equatable, CustomStringConvertible {
     public let line: Int
     public let problems: [String]
     public var description: String { "line \(line): \(problems.joined(separator: "; "))" }
+    public init(line: Int, problems: [String]) {
+        self.line = line
+        self.problems = problems
+    }
 }
 
 /// A valid payload, ready to load.

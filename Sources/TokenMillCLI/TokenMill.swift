@@ -7,5 +7,6 @@ struct TokenMill: AsyncParsableCommand {
         commandName: "tokenmill",
         abstract: "Turn a PostgreSQL job table into an overnight LLM factory.",
         subcommands: queueCommands + inferenceCommands + tokenizerCommands + generateCommands + distillCommands + quantizeCommands
+            + [BatchCommand.self]
     )
 }
