@@ -1,4 +1,5 @@
 import Foundation
+import Verification
 import PostgresClient
 import Reasoning
 
@@ -130,8 +131,7 @@ public enum DistillExport {
 
     /// The content of the last `\boxed{}` of a text.
     public static func boxed(_ s: String) -> String? {
-        guard let e = AnswerCheck.extract(from: s), s.contains("\\boxed{") else { return nil }
-        return e
+        MathVerifier.lastBoxed(in: s)
     }
 
     static func unhex(_ s: String) -> [UInt8] {
