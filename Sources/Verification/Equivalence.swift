@@ -33,8 +33,8 @@ struct Equivalence {
         let goldAssign = Equivalence.assignment(gold), predAssign = Equivalence.assignment(pred)
         if let a = goldAssign { gold = .relation([a.lhs, a.rhs], [.eq]) }
         if let a = predAssign { pred = .relation([a.lhs, a.rhs], [.eq]) }
-        if Equivalence.isEquation(pred) && !Equivalence.isEquation(gold), let a = predAssign {
-            pred = a.rhs
+        if Equivalence.isEquation(pred) && !Equivalence.isEquation(gold) {
+            if let a = predAssign { pred = a.rhs } else if let r = trueIdentity(pred) { pred = r }
         } else if let a = goldAssign, !Equivalence.isEquation(pred) {
             gold = a.rhs
         }
@@ -48,10 +48,25 @@ struct Equivalence {
 
     // MARK: relations
 
-    /// `lhs = rhs` whose left side is a lone variable (`x = 4`, `x = 2 + 2 = 4`): (x, last rhs).
+    /// `lhs = rhs` whose left side is a lone variable or a name (`x = 4`, `x = 2 + 2 = 4`,
+    /// `\text{Area} = 6`): (lhs, last rhs).
     static func assignment(_ e: MathExpr) -> (lhs: MathExpr, rhs: MathExpr)? {
-        guard case .relation(let ts, let ops) = e, ops.allSatisfy({ $0 == .eq }), case .symbol = ts[0] else { return nil }
-        return (ts[0], ts[ts.count - 1])
+        guard case .relation(let ts, let ops) = e, ops.allSatisfy({ $0 == .eq }) else { return nil }
+        switch ts[0] {
+        case .symbol, .text: return (ts[0], ts[ts.count - 1])
+        default: return nil
+        }
+    }
+
+    /// The last side of a true numeric identity (`5! = 120`, `2 \times 3 = 6`); nil for a false
+    /// one (`7 = 5`), which is never read as its right side.
+    mutating func trueIdentity(_ e: MathExpr) -> MathExpr? {
+        guard case .relation(let ts, let ops) = e, ops.allSatisfy({ $0 == .eq }), e.freeSymbols.isEmpty else { return nil }
+        guard let first = constant(ts[0]) else { return nil }
+        for t in ts.dropFirst() {
+            guard let v = constant(t), Equivalence.close(first, v, tolerance: 1e-10) else { return nil }
+        }
+        return ts[ts.count - 1]
     }
 
     static func isEquation(_ e: MathExpr) -> Bool {

@@ -6,10 +6,35 @@ import Foundation
 enum MathParser {
     static func parse(_ text: String, limits: VerifierLimits, plain: Bool = false) -> MathExpr? {
         guard !text.isEmpty, text.utf8.count <= limits.maxParseChars else { return nil }
+        var text = text
+        // "3/4." at the end of a sentence.
+        while text.hasSuffix(" ") || text.hasSuffix(".") && (plain || !(text.dropLast().last?.isNumber ?? false)) { text.removeLast() }
+        if !plain, let n = thousands(text) {
+            return n
+        }
         guard let tokens = Lexer.tokens(text, plain: plain, max: limits.maxParseTokens), !tokens.isEmpty else { return nil }
         var p = Parser(tokens: tokens, maxDepth: limits.maxDepth)
         guard let e = try? p.parseTop(), p.atEnd else { return nil }
         return e
+    }
+}
+
+/// `1,234,567` (and `1,234.5`) as one number at the top level; `0,500` as the decimal 0.5.
+let thousandsRe = try! NSRegularExpression(pattern: #"^(-?)(\d{1,3})((?:,\d{3})+)(\.\d+)?$"#)
+
+extension MathParser {
+    static func thousands(_ text: String) -> MathExpr? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard thousandsRe.firstMatch(in: t, range: NSRange(t.startIndex..., in: t)) != nil else { return nil }
+        let negative = t.hasPrefix("-")
+        let digits = t.drop { $0 == "-" }
+        if digits.hasPrefix("0,") {
+            let d = "0." + digits.dropFirst(2).filter { $0 != "," }
+            return Double(d).map { .float(negative ? -$0 : $0) }
+        }
+        let plain = String(digits.filter { $0 != "," })
+        if plain.contains(".") { return Double(plain).map { .float(negative ? -$0 : $0) } }
+        return Int(plain).map { .int(negative ? -$0 : $0) } ?? Double(plain).map { .float(negative ? -$0 : $0) }
     }
 }
 
@@ -153,7 +178,7 @@ struct Parser {
                                      "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
                                      "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega"]
     static let relations: [String: RelationOp] = ["le": .le, "leq": .le, "leqslant": .le, "ge": .ge, "geq": .ge,
-                                                  "geqslant": .ge, "ne": .ne, "neq": .ne, "approx": .eq, "lt": .lt, "gt": .gt]
+                                                  "geqslant": .ge, "ne": .ne, "neq": .ne, "lt": .lt, "gt": .gt]
 
     /// Comma-separated items at the top level read as a set.
     mutating func parseTop() throws -> MathExpr {
@@ -199,6 +224,11 @@ struct Parser {
     mutating func parseRelation() throws -> MathExpr {
         var terms = [try parseAdditive()]
         var ops: [RelationOp] = []
+        // `a \approx b`: the exact value a is the answer.
+        if peek == .command("approx") {
+            while accept(.command("approx")) { _ = try parseAdditive() }
+            return terms[0]
+        }
         while let op = relationOp() {
             ops.append(op)
             terms.append(try parseAdditive())
@@ -240,7 +270,7 @@ struct Parser {
         case .char("{"): return true
         case .char("|"): return absDepth == 0
         case .command(let c):
-            return !(Parser.relations[c] != nil || ["cdot", "times", "div", "pm", "mp", "cup", "}", "%", "circ", "rfloor", "rceil", "rangle", "right"].contains(c))
+            return !(Parser.relations[c] != nil || ["cdot", "times", "div", "pm", "mp", "cup", "approx", "}", "%", "circ", "rfloor", "rceil", "rangle", "right"].contains(c))
         default: return false
         }
     }
@@ -320,7 +350,7 @@ struct Parser {
             let first = String(n.prefix(1))
             if n.count > 1 { pos -= 1; return try splitNumber(n, first) }
             return .int(Int(first)!)
-        case .letter(let l): pos += 1; return l == "e" ? .e : .symbol(String(l))
+        case .letter(let l): pos += 1; return Parser.letter(l)
         case .char("-"):
             pos += 1
             return .neg(try parseScript())
@@ -367,6 +397,11 @@ struct Parser {
         }
     }
 
+    /// A one-letter variable; names are case-insensitive (`X` is `x`), `e` is Euler's number.
+    static func letter(_ l: Character) -> MathExpr {
+        l == "e" ? .e : .symbol(l.lowercased())
+    }
+
     static func number(_ n: String) -> MathExpr {
         if n.contains(".") { return .float(Double(n) ?? .nan) }
         if let v = Int(n) { return .int(v) }
@@ -384,7 +419,7 @@ struct Parser {
             pos += 1
             if n.count > 1 { pos -= 1; return try splitNumber(n, String(n.prefix(1))) }
             return Parser.number(n)
-        case .letter(let l): pos += 1; return l == "e" ? .e : .symbol(String(l))
+        case .letter(let l): pos += 1; return Parser.letter(l)
         default: return try parsePrimary()
         }
     }
@@ -395,7 +430,7 @@ struct Parser {
         pos += 1
         switch t {
         case .number(let n): return Parser.number(n)
-        case .letter(let l): return l == "e" ? .e : .symbol(String(l))
+        case .letter(let l): return Parser.letter(l)
         case .text(let raw):
             let trimmed = raw.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { throw ParseError() }

@@ -48,9 +48,10 @@ public struct MathVerdict: Sendable {
 /// text (see `AnswerExtraction`), parses it (`MathParser`) and compares it with the reference
 /// (`Equivalence`). Bounded work per pair (`VerifierLimits`); never throws or traps on input.
 public enum MathVerifier {
-    /// The answer in `text`. A text with no delimiter (`$`, `\boxed`, `\[`, `\(`) and no words is
-    /// read whole as LaTeX first, so bare references like `\sqrt{2}` or `(1, 2]` work.
-    public static func extract(_ text: String, limits: VerifierLimits = .standard) -> Extraction {
+    /// The answer in `text`, found as Math-Verify finds it in a model output. With `bare: true`
+    /// (how references are read) a text with no delimiter (`$`, `\boxed`, `\[`, `\(`) and no words
+    /// is read whole as LaTeX first, so bare references like `\sqrt{2}` or `(1, 2]` work.
+    public static func extract(_ text: String, bare: Bool = false, limits: VerifierLimits = .standard) -> Extraction {
         var t = text
         var truncated = false
         if t.utf8.count > limits.maxInputBytes {
@@ -60,7 +61,7 @@ public enum MathVerifier {
             t = String(decoding: u[start...], as: UTF8.self)
             truncated = true
         }
-        if let bare = bareAnswer(t, limits: limits) { return Extraction(answer: bare, fallbackText: bare.text, truncated: truncated) }
+        if bare, let bare = bareAnswer(t, limits: limits) { return Extraction(answer: bare, fallbackText: bare.text, truncated: truncated) }
         let (answer, fallback) = AnswerExtraction.extract(t, limits: limits)
         return Extraction(answer: answer, fallbackText: fallback, truncated: truncated)
     }
@@ -84,7 +85,7 @@ public enum MathVerifier {
     /// Whether `answer` (a model output or a bare answer) equals `reference` (a bare answer or a
     /// worked solution, read by its last boxed answer).
     public static func verify(reference: String, answer: String, limits: VerifierLimits = .standard) -> MathVerdict {
-        let gold = extract(reference, limits: limits)
+        let gold = extract(reference, bare: true, limits: limits)
         let pred = extract(answer, limits: limits)
         var verdict = MathVerdict(correct: false, reference: gold, answer: pred, note: nil)
         if gold.displayText == nil { verdict.note = "no answer found in the reference"; return verdict }
