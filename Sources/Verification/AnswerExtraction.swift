@@ -15,6 +15,9 @@ public struct ExtractedAnswer: Sendable {
 ///    last plain number or arithmetic expression.
 /// Within a priority the match ending last wins; a match that does not parse gives way to the
 /// next one, and the first match's text is kept as a fallback for a textual comparison.
+///
+/// The patterns follow Math-Verify's (HuggingFace, Apache-2.0; `math_verify/parser.py`) so that the
+/// same answer is found; group names drop the underscores ICU does not allow.
 enum AnswerExtraction {
     typealias Pattern = (re: NSRegularExpression, kind: Kind)
     enum Kind { case latex, expr }

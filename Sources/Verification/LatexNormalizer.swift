@@ -5,6 +5,9 @@ import Foundation
 /// `\dfrac`/`\tfrac` read as `\frac`, `\mathrm`/`\textbf`… read as `\text`, "and"/"or" read as
 /// commas, a trailing unit word or `\text{unit}` removed, and malformed `\frac12`, `\sqrt2`,
 /// `sqrt(x)` and `^(x)` repaired.
+///
+/// The rules and the unit-word list follow latex2sympy2_extended's `normalize_latex` (MIT License),
+/// which Math-Verify applies, so that both read an answer alike.
 enum LatexNormalizer {
     static func regex(_ p: String) -> NSRegularExpression {
         // The patterns below are fixed literals: a failure is a programming error caught by the tests.
