@@ -63,6 +63,9 @@ public enum MathVerifier {
         }
         if bare, let bare = bareAnswer(t, limits: limits) { return Extraction(answer: bare, fallbackText: bare.text, truncated: truncated) }
         let (answer, fallback) = AnswerExtraction.extract(t, limits: limits)
+        if bare, answer == nil, fallback == nil, let word = textAnswer(t) {
+            return Extraction(answer: word, fallbackText: word.text, truncated: truncated)
+        }
         return Extraction(answer: answer, fallbackText: fallback, truncated: truncated)
     }
 
@@ -80,6 +83,15 @@ public enum MathVerifier {
         let normalized = LatexNormalizer.normalize(t)
         guard let e = MathParser.parse(normalized, limits: limits) else { return nil }
         return ExtractedAnswer(text: normalized, expr: e)
+    }
+
+    /// A short one-line reference with no math in it (`Paris`, `no solution`) read as text.
+    static func textAnswer(_ text: String) -> ExtractedAnswer? {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !t.isEmpty, t.count <= 100, !t.contains("\n") else { return nil }
+        let cleaned = t.lowercased().filter { !$0.isWhitespace && $0 != "(" && $0 != ")" && $0 != "." }
+        guard !cleaned.isEmpty, cleaned.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "'" }) else { return nil }
+        return ExtractedAnswer(text: t, expr: .text(cleaned))
     }
 
     /// Whether `answer` (a model output or a bare answer) equals `reference` (a bare answer or a

@@ -26,6 +26,7 @@ private func judge(_ reference: String, _ answer: String) -> Bool {
     ("$\\{2, 7\\}$", "\\boxed{2} and \\boxed{7}", true), ("9", "\\[ 9 \\]", true),
     ("So $2x = 10$ and $x = \\boxed{5}$.", "The answer is 5.", true),
     // Bare references are read whole as LaTeX.
+    ("Paris", "The capital is \\boxed{\\text{Paris}}.", true), ("Paris", "\\boxed{London}", false),
     ("\\sqrt{2}", "$\\frac{2}{\\sqrt{2}}$", true), ("(1, 2]", "\\boxed{(1,2]}", true), ("1,000", "\\boxed{1000}", true),
 ])
 func documentedRules(reference: String, answer: String, expected: Bool) {
