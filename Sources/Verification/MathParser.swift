@@ -141,7 +141,7 @@ enum Lexer {
 struct ParseError: Error {}
 
 struct Parser {
-    let tokens: [Token]
+    var tokens: [Token]
     var pos = 0
     var depth = 0
     let maxDepth: Int
@@ -318,7 +318,7 @@ struct Parser {
             if accept(.char("^")) {
                 if accept(.command("circ")) { continue }
                 if peek == .char("{"), peek(1) == .command("circ"), peek(2) == .char("}") { pos += 3; continue }
-                let ex = try parseScript()
+                let ex = try group()
                 base = .pow(base, ex)
             } else if accept(.char("!")) {
                 base = .function("factorial", [base])
@@ -333,41 +333,6 @@ struct Parser {
             } else { break }
         }
         return base
-    }
-
-    /// A sub/superscript: `{...}` or one character/command.
-    mutating func parseScript() throws -> MathExpr {
-        try enter(); defer { depth -= 1 }
-        if accept(.char("{")) {
-            let e = try parseTop()
-            try expect(.char("}"))
-            return e
-        }
-        switch peek {
-        case .number(let n):
-            pos += 1
-            // ^23 is ^{2}3 in LaTeX: the rest of the digits stay for the caller.
-            let first = String(n.prefix(1))
-            if n.count > 1 { pos -= 1; return try splitNumber(n, first) }
-            return .int(Int(first)!)
-        case .letter(let l): pos += 1; return Parser.letter(l)
-        case .char("-"):
-            pos += 1
-            return .neg(try parseScript())
-        default: return try parsePrimary()
-        }
-    }
-
-    /// Consumes a number token whose first digit is the script; the other digits stay as a token.
-    mutating func splitNumber(_ n: String, _ first: String) throws -> MathExpr {
-        var ts = tokens
-        ts[pos] = .number(String(n.dropFirst()))
-        self = Parser(tokens: ts, pos: pos, depth: depth, maxDepth: maxDepth, absDepth: absDepth)
-        return .int(Int(first)!)
-    }
-
-    init(tokens: [Token], pos: Int, depth: Int, maxDepth: Int, absDepth: Int) {
-        self.tokens = tokens; self.pos = pos; self.depth = depth; self.maxDepth = maxDepth; self.absDepth = absDepth
     }
 
     /// The raw text of a subscript.
@@ -408,18 +373,23 @@ struct Parser {
         return .float(Double(n) ?? .nan)
     }
 
+    /// A command argument or a sub/superscript: `{...}`, or one character or command
+    /// (`\frac12`, `x^2`, `x^-1`; `^23` is `^{2}3` in LaTeX, so the other digits stay).
     mutating func group() throws -> MathExpr {
+        try enter(); defer { depth -= 1 }
         if accept(.char("{")) {
             let e = try parseTop()
             try expect(.char("}"))
             return e
         }
         switch peek {
-        case .number(let n):
-            pos += 1
-            if n.count > 1 { pos -= 1; return try splitNumber(n, String(n.prefix(1))) }
-            return Parser.number(n)
+        case .number(let n) where n.count > 1 && !n.contains("."):
+            tokens[pos] = .number(String(n.dropFirst()))
+            return .int(n.first!.wholeNumberValue!)
         case .letter(let l): pos += 1; return Parser.letter(l)
+        case .char("-"):
+            pos += 1
+            return .neg(try group())
         default: return try parsePrimary()
         }
     }
@@ -571,8 +541,8 @@ struct Parser {
     mutating func parseFunction(_ name: String) throws -> MathExpr {
         var power: MathExpr?
         var base: MathExpr?
-        if name == "log" || name == "lg", accept(.char("_")) { base = try parseScript() }
-        if accept(.char("^")) { power = try parseScript() }
+        if name == "log" || name == "lg", accept(.char("_")) { base = try group() }
+        if accept(.char("^")) { power = try group() }
         let arg = try functionArgument()
         var fn: String
         switch name {
