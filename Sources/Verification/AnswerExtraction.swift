@@ -165,7 +165,10 @@ enum AnswerExtraction {
             decimal = decimal.replacingOccurrences(of: ",", with: ".")
             let text = (negative ? "-" : "") + integer + decimal
             var e: MathExpr
-            if decimal.isEmpty, let v = Int(text) { e = .int(v) } else if let d = Double(text) { e = .float(d) } else { return (text, nil) }
+            if decimal.isEmpty {
+                e = Parser.number(integer)
+                if negative { e = .neg(e) }
+            } else if let d = Double(text) { e = .float(d) } else { return (text, nil) }
             if percent { e = .percent(e) }
             return (text, e)
         }

@@ -89,7 +89,46 @@ struct Equivalence {
         let gd = MathExpr.add([gl, .neg(gr)])
         if pop == gop, values(gd, .add([pl, .neg(pr)])) { return true }
         if pop == gop.flipped, values(gd, .add([pr, .neg(pl)])) { return true }
+        // Equations with the same solutions up to a constant factor: 2x + 3y = 6 and y = 2 - 2x/3.
+        if gop == .eq, pop == .eq { return proportional(gd, .add([pl, .neg(pr)])) }
         return false
+    }
+
+    /// Whether a = k·b for one constant k ≠ 0 at every test point (both with variables).
+    mutating func proportional(_ a: MathExpr, _ b: MathExpr) -> Bool {
+        let symbols = a.freeSymbols.union(b.freeSymbols)
+        guard !symbols.isEmpty, a.freeSymbols == b.freeSymbols else { return false }
+        var ratio: Double?
+        var checked = 0
+        var ok = true
+        forEachPoint(symbols.sorted()) { env, budget in
+            guard let x = a.evaluate(env, budget: &budget), let y = b.evaluate(env, budget: &budget) else { ok = false; return false }
+            guard x.isFinite, y.isFinite else { return true }
+            if abs(y) < 1e-12 || abs(x) < 1e-12 {
+                if !(abs(y) < 1e-12 && abs(x) < 1e-12) { ok = false }
+                return ok
+            }
+            let r = x / y
+            if let r0 = ratio, !Equivalence.close(r, r0, tolerance: 1e-8) { ok = false; return false }
+            ratio = ratio ?? r
+            checked += 1
+            return true
+        }
+        return ok && checked >= 2
+    }
+
+    /// Calls `body` at the fixed pseudo-random points until it returns false.
+    mutating func forEachPoint(_ symbols: [String], _ body: ([String: Double], inout Int) -> Bool) {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        for _ in 0..<limits.evaluationPoints {
+            var env: [String: Double] = [:]
+            for s in symbols {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let u = Double(state >> 11) / Double(1 << 53) * 6 - 3
+                env[s] = abs(u) < 0.1 ? 0.37 : u
+            }
+            if !body(env, &budget) { return }
+        }
     }
 
     /// `x > 2` as (2, ∞), `x = 3` as {3}, `-2 < x \le 3` as (-2, 3]: one variable, constant bounds.
@@ -173,6 +212,7 @@ struct Equivalence {
     static func atom(_ e: MathExpr) -> Atom? {
         switch e {
         case .rational(let r): return r.isInteger ? .integer : .rational
+        case .bigInteger: return .integer
         case .float: return .float
         case .percent(let x): return atom(x)
         default: return nil
@@ -225,7 +265,11 @@ struct Equivalence {
             return Equivalence.rounded(x) == Equivalence.rounded(y)
         }
         if ga == .integer && pa == .integer {
-            return Equivalence.stripPercent(gold).exactValue == Equivalence.stripPercent(pred).exactValue
+            let a = Equivalence.stripPercent(gold), b = Equivalence.stripPercent(pred)
+            if case .bigInteger(let x) = a, case .bigInteger(let y) = b { return x == y }
+            if case .bigInteger = a { return false }
+            if case .bigInteger = b { return false }
+            return a.exactValue == b.exactValue
         }
         if let x = gold.exactValue, let y = pred.exactValue { return x == y }
         let symbols = gold.freeSymbols.union(pred.freeSymbols)
@@ -252,24 +296,18 @@ struct Equivalence {
         return abs(x - y) <= tolerance * max(1, abs(x), abs(y))
     }
 
-    /// Fixed pseudo-random points: the same verdict on every run.
+    /// Equal at the fixed pseudo-random points (the same verdict on every run): at least 2 points
+    /// where both are defined, and none where only one is.
     mutating func atRandomPoints(_ a: MathExpr, _ b: MathExpr, symbols: [String]) -> Bool {
-        var state: UInt64 = 0x9E3779B97F4A7C15
         var agreeing = 0
-        for _ in 0..<limits.evaluationPoints {
-            var env: [String: Double] = [:]
-            for s in symbols {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let u = Double(state >> 11) / Double(1 << 53)
-                env[s] = (u * 6 - 3).magnitude < 0.1 ? 0.37 : u * 6 - 3
-            }
-            guard let x = a.evaluate(env, budget: &budget), let y = b.evaluate(env, budget: &budget) else { return false }
-            let xd = x.isFinite, yd = y.isFinite
-            if !xd && !yd { continue }
-            if xd != yd { return false }
-            if !Equivalence.close(x, y, tolerance: 1e-8) { return false }
+        var ok = true
+        forEachPoint(symbols) { env, budget in
+            guard let x = a.evaluate(env, budget: &budget), let y = b.evaluate(env, budget: &budget) else { ok = false; return false }
+            if !x.isFinite && !y.isFinite { return true }
+            if x.isFinite != y.isFinite || !Equivalence.close(x, y, tolerance: 1e-8) { ok = false; return false }
             agreeing += 1
+            return true
         }
-        return agreeing >= 2
+        return ok && agreeing >= 2
     }
 }

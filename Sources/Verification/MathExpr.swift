@@ -24,6 +24,8 @@ public indirect enum MathExpr: Sendable, CustomStringConvertible {
     case rational(Rational)
     /// A number written with a decimal point (compared with rounding, see `Equivalence`).
     case float(Double)
+    /// An integer too large for 64 bits, as its digits (optional "-", no leading zeros).
+    case bigInteger(String)
     case symbol(String)
     case pi, e, infinity
     case add([MathExpr])
@@ -46,6 +48,7 @@ public indirect enum MathExpr: Sendable, CustomStringConvertible {
     static func neg(_ x: MathExpr) -> MathExpr {
         if case .rational(let r) = x, let n = r.negated { return .rational(n) }
         if case .float(let d) = x { return .float(-d) }
+        if case .bigInteger(let s) = x { return .bigInteger(s.hasPrefix("-") ? String(s.dropFirst()) : "-" + s) }
         return .mul([.int(-1), x])
     }
 
@@ -53,6 +56,7 @@ public indirect enum MathExpr: Sendable, CustomStringConvertible {
         switch self {
         case .rational(let r): return r.isInteger ? "\(r.num)" : "\(r.num)/\(r.den)"
         case .float(let d): return "\(d)"
+        case .bigInteger(let digits): return digits
         case .symbol(let s): return s
         case .pi: return "pi"
         case .e: return "E"
@@ -141,6 +145,7 @@ public indirect enum MathExpr: Sendable, CustomStringConvertible {
         switch self {
         case .rational(let r): return r.double
         case .float(let d): return d
+        case .bigInteger(let s): return Double(s)
         case .symbol(let s): return env[s]
         case .pi: return Double.pi
         case .e: return M_E

@@ -34,7 +34,8 @@ extension MathParser {
         }
         let plain = String(digits.filter { $0 != "," })
         if plain.contains(".") { return Double(plain).map { .float(negative ? -$0 : $0) } }
-        return Int(plain).map { .int(negative ? -$0 : $0) } ?? Double(plain).map { .float(negative ? -$0 : $0) }
+        let n = Parser.number(plain)
+        return negative ? .neg(n) : n
     }
 }
 
@@ -126,6 +127,7 @@ enum Lexer {
             case ">" where i + 1 < c.count && c[i + 1] == "=": out.append(.command("ge")); i += 1
             case "!" where i + 1 < c.count && c[i + 1] == "=": out.append(.command("ne")); i += 1
             case "*" where plain && i + 1 < c.count && c[i + 1] == "*": out.append(.char("^")); i += 1
+            case ":": out.append(.char("/"))
             case "+", "-", "*", "/", "^", "_", "(", ")", "[", "]", "{", "}", ",", "=", "<", ">", "!", "|", "&", ";", "'":
                 out.append(.char(ch))
             default:
@@ -224,6 +226,11 @@ struct Parser {
     mutating func parseRelation() throws -> MathExpr {
         var terms = [try parseAdditive()]
         var ops: [RelationOp] = []
+        // `x \in S`: the set S is the answer.
+        if peek == .command("in"), case .symbol = terms[0] {
+            pos += 1
+            return try parseUnion()
+        }
         // `a \approx b`: the exact value a is the answer.
         if peek == .command("approx") {
             while accept(.command("approx")) { _ = try parseAdditive() }
@@ -270,7 +277,7 @@ struct Parser {
         case .char("{"): return true
         case .char("|"): return absDepth == 0
         case .command(let c):
-            return !(Parser.relations[c] != nil || ["cdot", "times", "div", "pm", "mp", "cup", "approx", "}", "%", "circ", "rfloor", "rceil", "rangle", "right"].contains(c))
+            return !(Parser.relations[c] != nil || ["cdot", "times", "div", "pm", "mp", "cup", "approx", "in", "}", "%", "circ", "rfloor", "rceil", "rangle", "right"].contains(c))
         default: return false
         }
     }
@@ -370,7 +377,8 @@ struct Parser {
     static func number(_ n: String) -> MathExpr {
         if n.contains(".") { return .float(Double(n) ?? .nan) }
         if let v = Int(n) { return .int(v) }
-        return .float(Double(n) ?? .nan)
+        let digits = n.drop { $0 == "0" }
+        return .bigInteger(digits.isEmpty ? "0" : String(digits))
     }
 
     /// A command argument or a sub/superscript: `{...}`, or one character or command
@@ -507,6 +515,10 @@ struct Parser {
         case "pi": return .pi
         case "infty", "infin": return .infinity
         case "emptyset", "varnothing": return .set([])
+        case "mathbb":
+            guard case .symbol(let name) = try group() else { throw ParseError() }
+            if name == "r" { return .interval(.neg(.infinity), .infinity, leftOpen: true, rightOpen: true) }
+            return .text("mathbb" + name)
         case "{":
             var items: [MathExpr] = []
             if !accept(.command("}")) {

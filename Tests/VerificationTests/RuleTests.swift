@@ -17,6 +17,11 @@ private func judge(_ reference: String, _ answer: String) -> Bool {
     // Relations: sides; an `x =` prefix only for a lone variable or a true identity.
     ("4", "\\boxed{x = 4}", true), ("-7", "\\boxed{7 = -7}", false), ("120", "$5! = 120$", true), ("$x > 2$", "\\boxed{2 < x}", true),
     ("$x > 2$", "\\boxed{(2, \\infty)}", true), ("$x > 2$", "\\boxed{x \\ge 2}", false),
+    ("$2x + 3y = 6$", "\\boxed{y = 2 - \\frac{2}{3}x}", true), ("$x^2 = 4$", "\\boxed{x = 2}", false),
+    ("$[1, 2]$", "\\boxed{x \\in [1, 2]}", true),
+    // Integers past 64 bits compare digit by digit.
+    ("123456789012345678901234567890", "\\boxed{123456789012345678901234567890}", true),
+    ("123456789012345678901234567890", "\\boxed{123456789012345678901234567891}", false),
     // Containers.
     ("$\\{1, 2\\}$", "\\boxed{2, 1}", true), ("$(1, 2, 3)$", "\\boxed{(1, 3, 2)}", false), ("$(0, 1]$", "\\boxed{(0, 1)}", false),
     ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "\\boxed{\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}}", true),
