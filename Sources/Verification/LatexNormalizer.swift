@@ -110,6 +110,10 @@ enum BoxedMode { case all, last }
 
 /// `\boxed{...}` scanning with balanced braces.
 enum Boxed {
+    /// At most this many boxed answers are read from one text.
+    static let maxBoxes = 256
+    static let separatorRe = LatexNormalizer.regex(#"\b(and|or)\b|,|;"#)
+
     /// Index just past the brace that closes the group opened at `open` (a "{"), or nil.
     static func closing(_ u: [UInt8], from open: Int, limit: Int) -> Int? {
         var depth = 0
@@ -134,13 +138,15 @@ enum Boxed {
         var lastStart: Int?
         func rfind(_ pat: [UInt8], before end: Int) -> Int? {
             var i = end - pat.count
-            while i >= 0 {
-                if u[i] == pat[0] && Array(u[i..<(i + pat.count)]) == pat { return i }
-                i -= 1
+            outer: while i >= 0 {
+                for k in 0..<pat.count where u[i + k] != pat[k] { i -= 1; continue outer }
+                return i
             }
             return nil
         }
-        while true {
+        var walked = 0
+        while walked < maxBoxes {
+            walked += 1
             let b = rfind(boxed, before: pos), f = rfind(fbox, before: pos)
             guard b != nil || f != nil else { break }
             let start = max(b ?? -1, f ?? -1)
@@ -154,9 +160,12 @@ enum Boxed {
                 }
                 let content = String(decoding: u[(j + 1)..<(end - 1)], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if mode == .last, let ls = lastStart {
-                    let between = String(decoding: u[end..<ls], as: UTF8.self)
-                    let sep = between.range(of: #"\b(and|or)\b|,|;"#, options: .regularExpression) != nil
-                    if !(between.utf8.count < 10 || (content != results.last && between.utf8.count < 70 && sep)) { break }
+                    let gap = ls - end
+                    if gap >= 10 {
+                        let between = String(decoding: u[end..<ls], as: UTF8.self)
+                        let sep = gap < 70 && separatorRe.firstMatch(in: between, range: NSRange(between.startIndex..., in: between)) != nil
+                        if !(content != results.last && sep) { break }
+                    }
                 }
                 if results.last != content { results.append(content) }
                 lastStart = start

@@ -412,7 +412,7 @@ struct Parser {
         case .text(let raw):
             let trimmed = raw.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { throw ParseError() }
-            if let v = Rational(decimal: trimmed) { return v.isInteger ? .rational(v) : .float(Double(trimmed)!) }
+            if let v = Rational(decimal: trimmed) { return v.isInteger ? .rational(v) : Double(trimmed).map { .float($0) } ?? .rational(v) }
             let cleaned = trimmed.lowercased().filter { !$0.isWhitespace && $0 != "(" && $0 != ")" }
             if cleaned.isEmpty { throw ParseError() }
             return .text(cleaned)

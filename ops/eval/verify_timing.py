@@ -30,6 +30,8 @@ def cases():
     yield "60 KiB of '$a$ and '", "$a$ and " * (60 * 1024 // 8)
     yield "60 KiB of ' [ '", " [ " * (60 * 1024 // 3)
     yield "60 KiB of '\\[' (unclosed)", "\\[" * (60 * 1024 // 2)
+    yield "60 KiB of '\\boxed{1} '", "\\boxed{1} " * (60 * 1024 // 10)
+    yield "60 KiB of '\\boxed{1}, ' in $$...$$", "$$" + "\\boxed{1}, " * (60 * 1024 // 11) + "$$"
     yield "\\frac nested 3000 deep", "\\boxed{" + "\\frac{1}{" * 3000 + "2" + "}" * 3001
     yield "parentheses nested 5000 deep", "$" + "(" * 5000 + "1" + ")" * 5000 + "$"
     yield "power tower 2000 high", "$" + "2^{" * 2000 + "2" + "}" * 2000 + "$"
