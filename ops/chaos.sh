@@ -7,7 +7,8 @@
 #   1. sigkill      SIGKILLs workers (one of them while it is quantizing) and starts new ones;
 #   2. pg-restart   stops PostgreSQL for CHAOS_DOWN seconds (default 30 = three 10 s leases), starts it;
 #   3. full-disk    points a quantize job at a tmpfs of CHAOS_TMPFS_KB (default 3072) KiB that fills up
-#                   (when mounting is not permitted: a worker under `ulimit -f`, EFBIG instead of ENOSPC);
+#                   (when mounting is not permitted, or CHAOS_NO_MOUNT=1: a worker under `ulimit -f`,
+#                   EFBIG instead of ENOSPC);
 #   4. bad-inputs   enqueues a file with invalid UTF-8 and \u0000 lines (--skip-bad-lines) and inserts
 #                   bad payloads with plain SQL (negative, 1e12 budgets, unknown difficulty, 10 MB prompt).
 # Per fault it prints: jobs lost, jobs completed twice, work redone (jobs run again and the tokens
@@ -35,7 +36,7 @@ PGBIN="${TOKENMILL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort 
 
 WORK="$(mktemp -d /tmp/tm-chaos.XXXXXX)"
 chmod 755 "$WORK"
-PORT=$(( 55000 + RANDOM % 4000 ))
+PORT=$(( 21000 + RANDOM % 8000 ))   # below the ephemeral port range, so a restart finds it free
 PW_W="WorkerPw4chaos"; PW_S="SubmitPw4chaos"; PW_R="ReaderPw4chaos"; PW_ENV="EnvPw4chaos"
 ADMIN="postgresql://tokenmill@127.0.0.1:$PORT/chaos"
 WURL="postgresql://mill_worker@127.0.0.1:$PORT/chaos?password=$PW_W"           # ?password= form
@@ -123,9 +124,10 @@ submit_quantize() { # $1 tag, $2 output dir, $3 max attempts -> batch id
 
 # --- workers -----------------------------------------------------------------------------------
 NEXT=0
-start_worker() { # [extra args...] -> pid in $LAST_PID
+PREFIX=()
+start_worker() { # [extra args...] -> pid in $LAST_PID; runs under "${PREFIX[@]}" when set
     NEXT=$((NEXT + 1))
-    "$BIN" worker --database-url "$WURL" --concurrency 2 --lease-seconds "$LEASE" --poll-seconds 1 \
+    "${PREFIX[@]}" "$BIN" worker --database-url "$WURL" --concurrency 2 --lease-seconds "$LEASE" --poll-seconds 1 \
         --max-connections 3 --backoff-base 1 --backoff-max 5 "$@" >>"$WORK/worker-$NEXT.log" 2>&1 &
     LAST_PID=$!
     WORKERS+=("$LAST_PID")
@@ -159,7 +161,9 @@ measure() { # $1 fault name, $2 batch ids (comma list), $3 output dir, $4 discar
                    + (SELECT count(*) FROM tokenmill.jobs WHERE batch_id IN ($ids) AND state = 'failed'
                         AND coalesce(last_error, '') NOT LIKE '%payload rejected%' AND coalesce(last_error, '') NOT LIKE '%space%'
                         AND coalesce(last_error, '') NOT LIKE '%too large%')")
-    twice=$(q "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM tokenmill.generation_outputs WHERE batch_id IN ($ids) GROUP BY item_id) x")
+    # One output row per job is the table's key; an item (id) with two rows would have been generated twice.
+    twice=$(q "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM tokenmill.generation_outputs WHERE batch_id IN ($ids)
+                 GROUP BY coalesce(item_id, 'job ' || job_id)) x")
     rerun=$(q "SELECT coalesce(sum(attempt - 1), 0) FROM tokenmill.jobs WHERE batch_id IN ($ids) AND attempt > 1")
     tokens=$(q "SELECT coalesce(sum((j.attempt - 1) * (o.thinking_tokens + o.answer_tokens + o.forced_tokens)), 0)
                   FROM tokenmill.jobs j JOIN tokenmill.generation_outputs o ON o.job_id = j.id WHERE j.batch_id IN ($ids)")
@@ -199,6 +203,7 @@ Q2=$(submit_quantize restart "$WORK/out" 5)
 start_worker; start_worker
 wait_for 120 "SELECT count(*) >= $((ITEMS / 4)) FROM tokenmill.generation_outputs WHERE batch_id = $G2" || true
 RUNNING=$(q "SELECT count(*) FROM tokenmill.jobs WHERE batch_id IN ($G2, $Q2) AND state = 'running'")
+CONN=$("$BIN" status --database-url "$RURL" 2>&1 | grep '^WORKERS' || true)
 pg_stop
 log "PostgreSQL stopped with $RUNNING jobs running"
 sleep "$DOWN"
@@ -213,7 +218,7 @@ log "fault 3: quantize outputs into a full ${TMPFS_KB} KiB directory"
 D0=$(discarded)
 FULL="$WORK/full"
 mkdir -p "$FULL"
-if mount -t tmpfs -o "size=${TMPFS_KB}k,mode=0777" tmpfs "$FULL" 2>/dev/null; then
+if [ -z "${CHAOS_NO_MOUNT:-}" ] && mount -t tmpfs -o "size=${TMPFS_KB}k,mode=0777" tmpfs "$FULL" 2>/dev/null; then
     MOUNTED="$FULL"
     log "tmpfs of ${TMPFS_KB} KiB mounted on $FULL"
     Q3=$(submit_quantize full "$FULL" 2)
@@ -222,8 +227,9 @@ else
     chmod 777 "$FULL"
     log "mount not permitted: the worker runs under ulimit -f ${TMPFS_KB} (EFBIG instead of ENOSPC)"
     Q3=$(submit_quantize full "$FULL" 2)
-    ( ulimit -f "$TMPFS_KB"; start_worker --kinds quantize; wait ) &
-    WORKERS+=("$!")
+    PREFIX=(bash -c 'trap "" XFSZ; ulimit -f "$0"; exec "$@"' "$TMPFS_KB")  # EFBIG, not a SIGXFSZ kill
+    start_worker --kinds quantize
+    PREFIX=()
 fi
 wait_for 300 "$(batches_done "$Q3")" || log "fault 3: batch not finished in time"
 ERR3=$(q "SELECT coalesce(last_error, state::text) FROM tokenmill.jobs WHERE batch_id = $Q3")
@@ -275,12 +281,11 @@ for url in "$WURL" "postgresql://u:$PW_S@127.0.0.1:1/x" "host=127.0.0.1 port=1 u
     "$BIN" status --database-url "$url" >>"$WORK/unreachable.log" 2>&1 || true
 done
 LEAKS=$(( LEAKS + $(grep -c -e "$PW_W" -e "$PW_S" -e "$PW_R" -e "$PW_ENV" "$WORK/unreachable.log" || true) ))
-CONN=$("$BIN" status --database-url "$RURL" 2>&1 | grep '^WORKERS' || true)
 
 echo
 echo "ops/chaos.sh: $ITEMS generate items per batch, model $(basename "$MODEL"), lease ${LEASE}s, PostgreSQL down ${DOWN}s, $(basename "$(dirname "$(dirname "$BIN")")")/$(basename "$(dirname "$BIN")") build"
 printf '%-12s %5s %6s   %-40s %11s   %s\n' fault lost twice "work redone" "files-left" "failed jobs"
 for r in "${RESULTS[@]}"; do echo "$r"; done
 echo "passwords in logs and messages: $LEAKS"
-echo "status as tokenmill_reader: ${CONN:-unavailable}"
+echo "status as tokenmill_reader during fault 2: ${CONN:-unavailable}"
 echo "run time: $(( SECONDS - T0 )) s"

@@ -7,23 +7,15 @@ import QueueCore
 
 /// Stand-ins registered under the real kinds, so the real (embedded) payload schemas are checked;
 /// they record that they ran and do nothing else.
-struct GenerateProbe: JobHandler {
-    static let kind = "generate"
-    let recorder: Recorder
+protocol Probe: JobHandler { var recorder: Recorder { get } }
+extension Probe {
     func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
         await recorder.record(job.id, job.attempt)
         return .empty
     }
 }
-
-struct DistillProbe: JobHandler {
-    static let kind = "distill"
-    let recorder: Recorder
-    func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
-        await recorder.record(job.id, job.attempt)
-        return .empty
-    }
-}
+struct GenerateProbe: Probe { static let kind = "generate"; let recorder: Recorder }
+struct DistillProbe: Probe { static let kind = "distill"; let recorder: Recorder }
 
 /// Uses the handler pool (as the adaptive budget policy does) and sleeps a little.
 struct PoolUser: JobHandler {
