@@ -500,6 +500,18 @@ GRANT SELECT ON tokenmill.job_kinds, tokenmill.idempotency_keys, tokenmill.job_r
                tokenmill.quantization_results, tokenmill.distill_samples TO tokenmill_submitter;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA tokenmill TO tokenmill_worker, tokenmill_submitter;
 
+-- Tables of migrations before this one that granted nothing themselves: readable by workers and
+-- submitters (the worker registry stays the workers' own).
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+              WHERE schemaname = 'tokenmill' AND tablename NOT IN ('schema_migrations', 'workers') LOOP
+        EXECUTE format('GRANT SELECT ON tokenmill.%I TO tokenmill_worker, tokenmill_submitter', t.tablename);
+    END LOOP;
+END $$;
+
 -- Every view, to every role (monitoring is never a secret from a role that may use the queue).
 DO $$
 DECLARE
