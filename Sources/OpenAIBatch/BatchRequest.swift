@@ -65,25 +65,21 @@ public struct BatchInput: Sendable {
     public static func parse(_ bytes: [UInt8], modelOverride: String? = nil) -> BatchInput {
         var out = BatchInput()
         var seen: [String: Int] = [:]
-        var lineNo = 0
-        for raw in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNo += 1
-            let b = raw.last == 0x0D ? raw.dropLast() : raw[...]
-            if b.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            guard let text = String(validatingUTF8: Array(b).map { CChar(bitPattern: $0) } + [0]),
-                  text.utf8.count == b.count else {
-                out.bad.append(BadLine(line: lineNo, problems: ["not valid UTF-8 (or contains a NUL byte)"]))
-                continue
+        for l in readJSONL(bytes) {
+            let value: JSONValue
+            switch l.value {
+            case .failure(let bad): out.bad.append(bad); continue
+            case .success(let v): value = v
             }
-            switch parseLine(text, line: lineNo, modelOverride: modelOverride) {
+            switch parseLine(value, line: l.line, modelOverride: modelOverride) {
             case .failure(let problems):
-                out.bad.append(BadLine(line: lineNo, problems: problems.messages))
+                out.bad.append(BadLine(line: l.line, problems: problems.messages))
             case .success(let r):
                 if let first = seen[r.customID] {
-                    out.bad.append(BadLine(line: lineNo, problems: ["custom_id '\(r.customID)' was already used on line \(first); custom_id must be unique in the file"]))
+                    out.bad.append(BadLine(line: l.line, problems: ["custom_id '\(r.customID)' was already used on line \(first); custom_id must be unique in the file"]))
                     continue
                 }
-                seen[r.customID] = lineNo
+                seen[r.customID] = l.line
                 out.requests.append(r)
             }
         }
@@ -93,9 +89,7 @@ public struct BatchInput: Sendable {
     struct Problems: Error { var messages: [String] }
 
     /// Parses and checks one line; every problem found is reported, not only the first.
-    static func parseLine(_ text: String, line: Int, modelOverride: String?) -> Result<BatchRequest, Problems> {
-        let v: JSONValue
-        do { v = try JSONValue.parse(text) } catch { return .failure(Problems(messages: ["\(error)"])) }
+    static func parseLine(_ v: JSONValue, line: Int, modelOverride: String?) -> Result<BatchRequest, Problems> {
         guard case .object = v else { return .failure(Problems(messages: ["a line must be one JSON object"])) }
         var p: [String] = []
         let known: Set<String> = ["custom_id", "method", "url", "body"]

@@ -90,8 +90,8 @@ struct BatchSubmitCommand: AsyncParsableCommand {
     static func customIDs(of bad: [BadLine], in data: Data) -> [Int: String] {
         let wanted = Set(bad.map(\.line))
         var out: [Int: String] = [:]
-        for (i, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where wanted.contains(i + 1) {
-            if let v = try? JSONValue.parse(String(decoding: raw, as: UTF8.self)), case .string(let c)? = v["custom_id"] { out[i + 1] = c }
+        for l in readJSONL(data) where wanted.contains(l.line) {
+            if case .success(let v) = l.value, case .string(let c)? = v["custom_id"] { out[l.line] = c }
         }
         return out
     }
