@@ -60,8 +60,8 @@ public struct BatchInput: Sendable {
     /// Known difficulty tags (the generate payload's).
     public static let difficulties: Set<String> = ["easy", "medium", "hard", "1", "2", "3", "4", "5"]
 
-    /// Reads an OpenAI Batch input file. Every line is checked; a `custom_id` seen on an earlier line makes
-    /// the later line bad. `modelOverride`, when given, replaces (or supplies) every body's `model`.
+    /// Reads an OpenAI Batch input file. Every line is checked; a `custom_id` seen on an earlier line, or a
+    /// `url` other than the first valid line's, makes the later line bad. `modelOverride`, when given, replaces (or supplies) every body's `model`.
     public static func parse(_ bytes: [UInt8], modelOverride: String? = nil) -> BatchInput {
         var out = BatchInput()
         var seen: [String: Int] = [:]
@@ -75,6 +75,10 @@ public struct BatchInput: Sendable {
             case .failure(let problems):
                 out.bad.append(BadLine(line: l.line, problems: problems.messages))
             case .success(let r):
+                if let first = out.requests.first, first.endpoint != r.endpoint {
+                    out.bad.append(BadLine(line: l.line, problems: ["url \(r.endpoint.rawValue) differs from line \(first.line)'s \(first.endpoint.rawValue); one file holds requests for one endpoint, as in the Batch API"]))
+                    continue
+                }
                 if let first = seen[r.customID] {
                     out.bad.append(BadLine(line: l.line, problems: ["custom_id '\(r.customID)' was already used on line \(first); custom_id must be unique in the file"]))
                     continue

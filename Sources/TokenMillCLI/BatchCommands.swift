@@ -123,51 +123,57 @@ enum BatchRecords {
                 bad.append((BadLine(line: Int(line), problems: problems), cid))
             }
         }
+        var total: Int? = nil
+        if case .integer(let t)? = meta["requests"] { total = Int(t) }
+        var endpoint = BatchEndpoint.chatCompletions
+        if case .string(let e)? = meta["endpoint"], let known = BatchEndpoint(rawValue: e) { endpoint = known }
+        // Jobs were inserted in input order, choices in order, so job ids give both orders. An output row
+        // whose job row was pruned (retention) still counts: it is the job's stored result.
         let rows = try await q.pool.query("""
-            SELECT j.id, j.state::text, j.last_error, j.payload->'openai'->>'custom_id',
-                   (j.payload->'openai'->>'line')::int, (j.payload->'openai'->>'choice')::int,
-                   j.payload->'openai'->>'endpoint', j.payload->>'model', extract(epoch FROM j.created_at)::bigint,
+            SELECT coalesce(j.id, o.job_id), j.state::text, j.last_error,
+                   coalesce(j.payload->'openai'->>'custom_id', o.item_id), coalesce(j.payload->>'model', o.model),
+                   extract(epoch FROM coalesce(j.created_at, o.created_at))::bigint,
                    o.answer_text, o.thinking_text, o.finish_reason, o.prompt_tokens, o.thinking_tokens,
-                   o.forced_tokens, o.answer_tokens, o.logprobs::text
-              FROM tokenmill.jobs j LEFT JOIN tokenmill.generation_outputs o ON o.job_id = j.id
-             WHERE j.batch_id = $1 AND j.payload ? 'openai'
-             ORDER BY 5, 6, j.id
+                   o.forced_tokens, o.answer_tokens, o.logprobs::text, (j.payload->'openai'->>'line')::int
+              FROM (SELECT * FROM tokenmill.jobs WHERE batch_id = $1 AND payload ? 'openai') j
+              FULL JOIN (SELECT * FROM tokenmill.generation_outputs WHERE batch_id = $1) o ON o.job_id = j.id
+             ORDER BY 1
             """, [batch])
         var requests: [RequestRecord] = []
         for r in rows.rows {
-            let jobState: String = try r.decode(1)
+            let jobState = r[1] ?? "succeeded"   // no job row: pruned after it succeeded
+            let hasOutput = r[6] != nil
             let state: ChoiceRecord.State
             switch jobState {
-            case "succeeded": state = r[9] == nil ? .failed : .succeeded
+            case "succeeded": state = hasOutput ? .succeeded : .failed
             case "failed": state = .failed
             case "cancelled": state = .cancelled
             default: state = .pending
             }
-            var c = ChoiceRecord(jobID: try r.decode(0), choice: try r.decode(5), state: state)
-            c.error = r[2] ?? (jobState == "succeeded" && r[9] == nil ? "the job succeeded but its output row is missing" : nil)
+            let customID = r[3] ?? ""
+            let sameRequest = requests.last?.customID == customID
+            var c = ChoiceRecord(jobID: try r.decode(0), choice: sameRequest ? requests[requests.count - 1].choices.count : 0, state: state)
+            c.error = r[2] ?? (jobState == "succeeded" && !hasOutput ? "the job succeeded but its output row is missing" : nil)
             if state == .succeeded {
-                c.answer = r[9] ?? ""
-                c.reasoning = r[10] ?? ""
-                c.finishReason = r[11] ?? "stop"
-                c.promptTokens = try r.decode(12)
-                c.thinkingTokens = try r.decode(13)
-                c.forcedTokens = try r.decode(14)
-                c.answerTokens = try r.decode(15)
-                c.logprobs = r[16].flatMap { try? JSONValue.parse($0) }
+                c.answer = r[6] ?? ""
+                c.reasoning = r[7] ?? ""
+                c.finishReason = r[8] ?? "stop"
+                c.promptTokens = try r.decode(9)
+                c.thinkingTokens = try r.decode(10)
+                c.forcedTokens = try r.decode(11)
+                c.answerTokens = try r.decode(12)
+                c.logprobs = r[13].flatMap { try? JSONValue.parse($0) }
             }
-            let line: Int = try r.decode(4)
-            if let last = requests.last, last.line == line {
+            if sameRequest {
                 requests[requests.count - 1].choices.append(c)
             } else {
-                requests.append(RequestRecord(customID: r[3] ?? "", line: line,
-                                              endpoint: BatchEndpoint(rawValue: r[6] ?? "") ?? .chatCompletions,
-                                              model: r[7] ?? "", created: try r.decode(8), choices: [c]))
+                // The input line from the payload; a pruned job's request keeps its place after the one before.
+                let line = try r.decodeIfPresent(14, as: Int.self) ?? (requests.last?.line ?? 0) + 1
+                requests.append(RequestRecord(customID: customID, line: line, endpoint: endpoint,
+                                              model: r[4] ?? "", created: try r.decode(5), choices: [c]))
             }
         }
-        var total: Int? = nil
-        if case .integer(let t)? = meta["requests"] { total = Int(t) }
-        let endpoint = meta["endpoint"].flatMap { if case .string(let s) = $0 { return BatchEndpoint(rawValue: s) } else { return nil } }
-        return Loaded(requests: requests, badLines: bad, declaredTotal: total, endpoint: endpoint ?? .chatCompletions)
+        return Loaded(requests: requests, badLines: bad, declaredTotal: total, endpoint: endpoint)
     }
 }
 

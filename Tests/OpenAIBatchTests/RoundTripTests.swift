@@ -31,10 +31,15 @@ import Testing
     // 19 valid requests, one of them with n = 2.
     #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1", [batch]) == 20)
 
+    let cmplInput = input.replacingOccurrences(of: "openai-batch.jsonl", with: "openai-batch-completions.jsonl")
+    let cmplSubmit = try runTokenmill(["batch", "submit", cmplInput, "--model", model] + url)
+    let cmplBatch = try #require(Int64(cmplSubmit.1.trimmingCharacters(in: .whitespacesAndNewlines)), "\(cmplSubmit.2)")
+
     let worker = try startTokenmill(["worker", "--concurrency", "4", "--kinds", "generate"] + url)
     defer { if worker.isRunning { worker.terminate() } }
     let finished = try await eventually(timeout: 240) {
-        try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1 AND state IN ('succeeded', 'failed')", [batch]) == 20
+        try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = ANY($1::bigint[]) AND state IN ('succeeded', 'failed')",
+                         [[batch, cmplBatch]]) == 24
     }
     worker.terminate()
     #expect(finished)
@@ -86,18 +91,36 @@ import Testing
     #expect(status["status"] == .string("completed"))
     #expect(status["request_counts"] == .object([("total", .integer(20)), ("completed", .integer(19)), ("failed", .integer(1))]))
 
+    // The output stays complete after retention prunes the job rows (outputs are kept).
+    _ = try await db.pool.query("DELETE FROM tokenmill.jobs WHERE batch_id = $1", [batch])
+    let pruned = try runTokenmill(["batch", "output", String(batch)] + url)
+    #expect(pruned.1.split(separator: "\n").map { try? JSONValue.parse(String($0))["custom_id"] } == outLines.map { $0["custom_id"] })
+
+    // Completions: text choices, n = 2, log-probabilities in the legacy layout.
+    let cmplOut = dir + "cmpl.jsonl"
+    #expect(try runTokenmill(["batch", "output", String(cmplBatch), "--out", cmplOut] + url).0 == 0)
+    let cmplLines = try String(contentsOfFile: cmplOut, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
+    #expect(cmplLines.map { $0["custom_id"] } == ["cmpl-01", "cmpl-02", "cmpl-03"].map { .string($0) })
+    #expect(cmplLines.allSatisfy { $0["response"]?["body"]?["object"] == .string("text_completion") })
+    if case .array(let cs)? = cmplLines.last?["response"]?["body"]?["choices"] { #expect(cs.count == 2) }
+    if case .array(let cs)? = cmplLines[1]["response"]?["body"]?["choices"], case .array(let top)? = cs.first?["logprobs"]?["top_logprobs"] {
+        #expect(!top.isEmpty)
+    } else { Issue.record("cmpl-02 has no logprobs") }
+
     // The official openai client's types parse every line (ops/test.sh provides the interpreter).
     if let py = ProcessInfo.processInfo.environment["TOKENMILL_OPENAI_PYTHON"] {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("ops/openai/check_files.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: py)
-        p.arguments = [script, "--output", out, "--errors", err, "--status", statusFile]
-        let pipe = Pipe()
-        p.standardError = pipe
-        try p.run()
-        let msg = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "openai client rejected the files: \(msg)")
+        for args in [["--output", out, "--errors", err, "--status", statusFile], ["--output", cmplOut]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: py)
+            p.arguments = [script] + args
+            let pipe = Pipe()
+            p.standardError = pipe
+            try p.run()
+            let msg = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "openai client rejected the files: \(msg)")
+        }
     }
 }
