@@ -16,10 +16,14 @@ public struct GenerateHandler: JobHandler {
     public static let plainAnswerReserve = 64
     public let models: ModelCache
     public let history: BudgetHistory
+    /// Greedy continuations reused across jobs (nil = off; `TOKENMILL_GREEDY_REPLAY=1` turns it on).
+    public let replay: GreedyReplay?
 
-    public init(models: ModelCache, history: BudgetHistory = BudgetHistory()) {
+    public init(models: ModelCache, history: BudgetHistory = BudgetHistory(),
+                replay: GreedyReplay? = GreedyReplay.fromEnvironment()) {
         self.models = models
         self.history = history
+        self.replay = replay
     }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
@@ -101,14 +105,34 @@ public struct GenerateHandler: JobHandler {
         let sampling = payload.samplingParams(defaultSeed: seed)
         let controller = BudgetController(forcer: forcer, tokenizer: tokenizer, openMarker: markerText.open,
                                           closeMarker: markerText.close, isCancelled: { context?.isCancelled ?? false })
-        let request = GenerationRequest(prompt: prompt.tokens, maxTokens: maxTokens, sampling: sampling,
-                                        stopTokens: tokenizer.eogIDs, topLogprobs: topLogprobs,
-                                        logprobTemperature: logprobTemperature, controller: controller)
-        let result = try await loaded.engine.generate(request)
+        // Greedy replay: walk the controller over this prompt's known greedy tokens first.
+        let replayKey = replay != nil && GreedyReplay.applies(to: sampling, topLogprobs: topLogprobs)
+            ? GreedyReplay.Key(model: loaded.path, sampling: sampling, prompt: prompt.tokens) : nil
+        var walk = GreedyReplay.Walk()
+        if let replay, let replayKey, let path = await replay.path(for: replayKey) {
+            walk = GreedyReplay.walk(path, controller: controller, stopTokens: tokenizer.eogIDs, maxTokens: maxTokens)
+            if walk.finish == nil, prompt.tokens.count + walk.tokens.count >= ctx { walk.finish = .contextFull }
+        }
+        var generated: [(token: Int32, injected: Bool, logprobs: Logprobs?)] = walk.tokens.map { ($0.token, $0.injected, nil) }
+        var engineFinish = walk.finish ?? .length
+        var timeToFirstToken = 0.0, decodeTokensPerSecond = Double.nan
+        if walk.finish == nil {
+            let request = GenerationRequest(prompt: prompt.tokens + walk.tokens.map(\.token), maxTokens: maxTokens - walk.consumed,
+                                            sampling: sampling, stopTokens: tokenizer.eogIDs, topLogprobs: topLogprobs,
+                                            logprobTemperature: logprobTemperature, controller: controller)
+            let result = try await loaded.engine.generate(request)
+            generated += result.tokens.map { ($0.token, $0.injected, $0.logprobs) }
+            engineFinish = result.finishReason
+            timeToFirstToken = result.timeToFirstToken
+            decodeTokensPerSecond = result.decodeTokensPerSecond
+        }
+        if let replay, let replayKey, engineFinish != .cancelled {
+            await replay.record(replayKey, tokens: generated.map { ($0.token, $0.injected) })
+        }
 
         // Split the output by part; the prefilled closing (zero budget) counts as forced.
         var thinkingIDs: [Int32] = [], answerIDs: [Int32] = [], answerPrefixIDs: [Int32] = []
-        for (tok, part) in zip(result.tokens, controller.parts) {
+        for (tok, part) in zip(generated, controller.parts) {
             switch part {
             case .thinking: thinkingIDs.append(tok.token)
             case .answer: answerIDs.append(tok.token)
@@ -120,7 +144,7 @@ public struct GenerateHandler: JobHandler {
         if mode == .plain, !prefill.isEmpty { answerPrefixIDs = markers.answerPrefix + answerPrefixIDs }
         let f = controller.forcer
         let finish: Reasoning.FinishReason
-        switch result.finishReason {
+        switch engineFinish {
         case .stop: finish = f.budgetHit ? .budget : .stop
         case .length, .contextFull: finish = .length
         case .cancelled: finish = .cancelled
@@ -136,11 +160,11 @@ public struct GenerateHandler: JobHandler {
             difficulty: difficulty, difficultySource: difficultySource, reasoningMode: mode,
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
-            promptTokens: result.promptTokens, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
+            promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
             forcedTokens: f.injectedTokens, budgetPolicy: policy.name, budget: budget, budgetHit: f.budgetHit,
             extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: judged), reference: payload.reference,
-            correct: verdict?.correct, ttftMs: result.timeToFirstToken * 1000,
-            decodeTokensPerSecond: result.decodeTokensPerSecond, sampling: sampling, seed: seed,
-            tokenIDs: result.tokenIds, parts: controller.parts, logprobs: result.tokens.map(\.logprobs))
+            correct: verdict?.correct, ttftMs: timeToFirstToken * 1000,
+            decodeTokensPerSecond: decodeTokensPerSecond, sampling: sampling, seed: seed,
+            tokenIDs: generated.map(\.token), parts: controller.parts, logprobs: generated.map(\.logprobs))
     }
 }

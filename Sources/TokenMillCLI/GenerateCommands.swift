@@ -63,6 +63,8 @@ struct GenerateCommand: AsyncParsableCommand {
     var reasoning: String?
     @Option(help: "Adaptive policy: learn only from this batch's outputs (repeatable), e.g. a run on the fit half.")
     var historyBatch: [Int64] = []
+    @Option(help: "Adaptive policy: accuracy the learned budgets may give up against unlimited (fraction, default 0.02).")
+    var epsilon: Double?
 
     func run() async throws {
         let text: String
@@ -85,6 +87,7 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         var budget: [String: JSONValue] = ["policy": .string(policy)]
         if !historyBatch.isEmpty { budget["history_batches"] = .array(historyBatch.map { .integer($0) }) }
+        if let epsilon { budget["epsilon"] = .number(epsilon) }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }
