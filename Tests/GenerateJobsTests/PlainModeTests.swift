@@ -44,16 +44,8 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     #expect(out.budgetHit)
     let transition = m.tokenizer.encode(ThinkingMarkers.plainTransitionText, addSpecial: false)
     let prefix = m.tokenizer.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false)
-    // Exactly 6 thinking tokens, unless the 6th left a character half-written (then up to 4 more).
-    let firstSix = out.tokenIDs.prefix(6).flatMap { m.tokenizer.pieceBytes($0) }
-    if UTF8Boundary.incompleteSuffixLength(firstSix) == 0 {
-        #expect(out.thinkingTokens == 6)
-    } else {
-        #expect(out.thinkingTokens > 6 && out.thinkingTokens <= 10)
-    }
-    let forced = Array(out.tokenIDs.dropFirst(out.thinkingTokens).prefix(transition.count + prefix.count))
-    #expect(forced == transition + prefix)
-    #expect(out.forcedTokens == transition.count + prefix.count)
+    // Exactly 6 thinking tokens (unless the 6th left a character half-written), then the injection.
+    expectCut(out, at: 6, injected: transition + prefix, tokenizer: m.tokenizer)
     #expect(out.parts.filter { $0 == .answerPrefix }.count == prefix.count)
     // The answer's text opens with the injected prefix; the model then writes at least one token.
     #expect(out.answerText.hasPrefix(ThinkingMarkers.plainAnswerPrefixText))

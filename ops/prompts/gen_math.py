@@ -68,21 +68,22 @@ def level5(r):
 GEN = {1: level1, 2: level2, 3: level3, 4: level4, 5: level5}
 TIER = {1: "easy", 2: "easy", 3: "medium", 4: "hard", 5: "hard"}
 
-def items(per_level, seed, prefix=""):
+def items(per_level, seed, prefix="", gen=GEN):
+    """Items of levels 1-5 from the level generators `gen`, `per_level` each, ids PREFIX + L<level>-<n>."""
     r = random.Random(seed)
     for level in range(1, 6):
         for i in range(per_level):
-            q, v = GEN[level](r)
+            q, v = gen[level](r)
             yield {"id": f"{prefix}L{level}-{i:03d}", "prompt": q, "difficulty": TIER[level],
                    "level": level, "reference": fmt(v)}
 
-def main():
+def main(seed=20261127, prefix="", gen=GEN):
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-level", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=20261127)
-    ap.add_argument("--prefix", default="")
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--prefix", default=prefix)
     args = ap.parse_args()
-    for it in items(args.per_level, args.seed, args.prefix):
+    for it in items(args.per_level, args.seed, args.prefix, gen):
         print(json.dumps(it))
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ Levels (the same five as gen_math.py; 1-2 easy, 3 medium, 4-5 hard):
 
 Usage: python3 ops/prompts/gen_word.py [--per-level N] [--seed S] [--prefix W-]
 """
-import argparse, json, random
+import random
 from fractions import Fraction
 
-from gen_math import fmt, TIER
+import gen_math
+from gen_math import fmt
 
 PEOPLE = ["Priya", "Tomás", "Mei", "Olu", "Sven", "Amara", "Yusuf", "Ines", "Kai", "Noor", "Rafa", "Zoe"]
 
@@ -90,22 +91,8 @@ def level5(r):
 
 GEN = {1: level1, 2: level2, 3: level3, 4: level4, 5: level5}
 
-def items(per_level, seed, prefix):
-    r = random.Random(seed)
-    for level in range(1, 6):
-        for i in range(per_level):
-            q, v = GEN[level](r)
-            yield {"id": f"{prefix}L{level}-{i:03d}", "prompt": q, "difficulty": TIER[level], "level": level,
-                   "reference": fmt(v)}
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--per-level", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=20261202)
-    ap.add_argument("--prefix", default="W-")
-    args = ap.parse_args()
-    for it in items(args.per_level, args.seed, args.prefix):
-        print(json.dumps(it))
+def items(per_level, seed, prefix="W-"):
+    return gen_math.items(per_level, seed, prefix, GEN)
 
 if __name__ == "__main__":
-    main()
+    gen_math.main(seed=20261202, prefix="W-", gen=GEN)
