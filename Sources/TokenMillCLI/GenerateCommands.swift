@@ -313,8 +313,8 @@ struct DifficultyCommand: ParsableCommand {
         abstract: "Fit the difficulty estimator's thresholds on the fit half of a tagged prompt set and report it on the held-out half.",
         discussion: """
             Items need an "id" (the half is the fixed rule on it), a "prompt" and a "difficulty" tag (easy/medium/hard or
-            1-5). Prints the fitted thresholds and the confusion matrices (rows = tag, columns = estimate) of the shipped
-            and the fitted estimator on each half.
+            1-5). Prints the fitted thresholds and the confusion matrices (rows = tag, columns = estimate) of the fitted
+            estimator on each half and of the built-in one on the held-out half.
             """)
     @Option(help: "Tagged JSONL prompt set.") var prompts: String
 
@@ -344,13 +344,13 @@ struct DifficultyCommand: ParsableCommand {
         }
         let fit = halves[.fit] ?? [], held = halves[.heldout] ?? []
         guard !fit.isEmpty else { throw ValidationError("\(prompts): no item falls in the fit half") }
-        let shipped = DifficultyEstimator()
-        let fitted = shipped.fitted(to: fit)
+        let builtIn = DifficultyEstimator()
+        let fitted = builtIn.fitted(to: fit)
         print("items: \(fit.count) fit, \(held.count) held out")
-        print(String(format: "shipped thresholds: medium >= %.3f, hard >= %.3f", shipped.mediumThreshold, shipped.hardThreshold))
+        print(String(format: "built-in thresholds: medium >= %.3f, hard >= %.3f", builtIn.mediumThreshold, builtIn.hardThreshold))
         print(String(format: "fitted thresholds (fit half): medium >= %.3f, hard >= %.3f", fitted.mediumThreshold, fitted.hardThreshold))
         print("\nfitted estimator, fit half:\n" + fitted.confusion(on: fit).table)
         print("fitted estimator, held-out half:\n" + fitted.confusion(on: held).table)
-        print("shipped estimator, held-out half:\n" + shipped.confusion(on: held).table)
+        print("built-in estimator, held-out half:\n" + builtIn.confusion(on: held).table)
     }
 }
