@@ -45,16 +45,17 @@ let package = Package(
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
-        .target(name: "Reasoning"),
+        .target(name: "Verification"),
+        .target(name: "Reasoning", dependencies: ["Verification"]),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
-        .target(name: "DistillJobs", dependencies: ["GenerateJobs"]),
+        .target(name: "DistillJobs", dependencies: ["GenerateJobs", "Verification"]),
         .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs",
+                "Queue", "Inference", "Reasoning", "Verification", "GenerateJobs", "DistillJobs", "QuantizeJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,6 +65,7 @@ let package = Package(
         // MARK: Tests: one target per module, plus shared support for tests on a real PostgreSQL
         .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
         .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"]),

@@ -154,7 +154,7 @@ public struct GenerateHandler: JobHandler {
         let thinkingText = tokenizer.decode(thinkingIDs)
         // A model that ended without ever closing its thinking answered inside it: check that text.
         let judged = answerIDs.isEmpty && !f.budgetHit ? thinkingText : answerText
-        let verdict = payload.reference.map { AnswerCheck.verify(output: judged, reference: $0) }
+        let verdict = Verifier.math.verify(answer: judged, reference: payload.reference)
         return GenerationOutput(
             jobID: jobID, batchID: batchID, itemID: payload.id, model: loaded.path,
             difficulty: difficulty, difficultySource: difficultySource, reasoningMode: mode,
@@ -162,8 +162,8 @@ public struct GenerateHandler: JobHandler {
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
             forcedTokens: f.injectedTokens, budgetPolicy: policy.name, budget: budget, budgetHit: f.budgetHit,
-            extractedAnswer: verdict?.extracted ?? AnswerCheck.extract(from: judged), reference: payload.reference,
-            correct: verdict?.correct, ttftMs: timeToFirstToken * 1000,
+            extractedAnswer: verdict.extracted, reference: payload.reference,
+            correct: verdict.correct, ttftMs: timeToFirstToken * 1000,
             decodeTokensPerSecond: decodeTokensPerSecond, sampling: sampling, seed: seed,
             tokenIDs: generated.map(\.token), parts: controller.parts, logprobs: generated.map(\.logprobs))
     }

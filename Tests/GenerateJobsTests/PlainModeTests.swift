@@ -101,8 +101,8 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     #expect(c.parts.filter { $0 == .answerPrefix || $0 == .answer }.count == answerIDs.count)
     let answerText = tk.decode(answerIDs)
     #expect(answerText == ThinkingMarkers.plainAnswerPrefixText + "59}")
-    let verdict = AnswerCheck.verify(output: answerText, reference: "59")
-    #expect(verdict.correct && verdict.extracted == "59")
+    let verdict = Verifier.math.verify(answer: answerText, reference: "59")
+    #expect(verdict.correct == true && verdict.extracted == "59")
     #expect(c.forcer.answerTokens == tk.encode("59}", addSpecial: false, parseSpecial: false).count)
 }
 
@@ -175,7 +175,7 @@ func smolLM2AnswersAfterACutInTheFormTheVerifierReads() async throws {
     #expect(out.reasoningMode == .plain && out.budgetHit && out.thinkingTokens == 8)
     #expect(out.answerTokens > 0)
     #expect(out.answerText.hasSuffix("}"))   // stopped as soon as the box closed
-    let boxed = try #require(AnswerCheck.extract(from: out.answerText))
+    let boxed = try #require(Verifier.math.verify(answer: out.answerText, reference: nil).extracted)
     #expect(out.extractedAnswer == boxed && !boxed.isEmpty && !boxed.contains("}"))
 }
 
