@@ -13,6 +13,8 @@ public struct GenerationOutput: Sendable {
     public var model: String
     public var difficulty: Difficulty
     public var difficultySource: String
+    /// Whether thinking was read between markers or as the plain text before the answer.
+    public var reasoningMode: ReasoningMode = .markers
     public var prompt: String
     public var thinkingText: String
     public var answerText: String
@@ -58,8 +60,8 @@ public struct GenerationOutput: Sendable {
               (job_id, batch_id, item_id, model, difficulty, difficulty_source, prompt, thinking_text, answer_text,
                finish_reason, prompt_tokens, thinking_tokens, answer_tokens, forced_tokens, budget_policy,
                thinking_budget, answer_budget, budget_hit, extracted_answer, reference, correct, ttft_ms,
-               decode_tokens_per_s, sampling, seed)
-            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25)
+               decode_tokens_per_s, sampling, seed, reasoning_mode)
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25,$26)
             ON CONFLICT (job_id) DO NOTHING
             """, [
             jobID, batchID, itemID, model, difficulty.rawValue, difficultySource, prompt.pgSafe, thinkingText.pgSafe,
@@ -67,6 +69,7 @@ public struct GenerationOutput: Sendable {
             finishReason.rawValue, promptTokens, thinkingTokens, answerTokens, forcedTokens, budgetPolicy,
             budget.thinking, budget.answer, budgetHit, extractedAnswer?.pgSafe, reference, correct, ttftMs,
             decodeTokensPerSecond.isFinite ? decodeTokensPerSecond : nil, samplingJSON, Int64(bitPattern: seed),
+            reasoningMode.rawValue,
         ])
     }
 

@@ -441,6 +441,33 @@ GRANT SELECT, INSERT ON tokenmill.distill_samples TO tokenmill_worker;
 GRANT SELECT ON tokenmill.datasets, tokenmill.dataset_prompts TO tokenmill_worker;
 GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker;
 """##),
+        (name: "0045_reasoning_mode.sql", sql: ##"""
+-- Reasoning mode of each generate output: 'markers' (thinking between <think> and </think>) or
+-- 'plain' (models without markers: thinking is the text before the final answer). Rows written
+-- before this migration were all read with markers.
+ALTER TABLE tokenmill.generation_outputs
+    ADD COLUMN reasoning_mode text NOT NULL DEFAULT 'markers' CHECK (reasoning_mode IN ('markers', 'plain'));
+
+-- Accuracy against thinking tokens per batch, policy and difficulty (`tokenmill report`): counts, so
+-- that intervals can be computed from them.
+CREATE VIEW tokenmill.generation_curve AS
+SELECT batch_id, model, budget_policy, reasoning_mode, difficulty,
+       count(*)                                        AS items,
+       count(correct)                                  AS judged,
+       count(*) FILTER (WHERE correct)                 AS correct,
+       sum(thinking_tokens)                            AS thinking_tokens,
+       avg(thinking_tokens)::double precision          AS mean_thinking_tokens,
+       avg(answer_tokens)::double precision            AS mean_answer_tokens,
+       avg(forced_tokens)::double precision            AS mean_forced_tokens,
+       avg(budget_hit::int)::double precision          AS budget_hit_rate,
+       count(*) FILTER (WHERE answer_tokens = 0)       AS without_answer,
+       min(thinking_budget)                            AS min_thinking_budget,
+       max(thinking_budget)                            AS max_thinking_budget
+  FROM tokenmill.generation_outputs
+ GROUP BY batch_id, model, budget_policy, reasoning_mode, difficulty;
+
+GRANT SELECT ON tokenmill.generation_curve TO tokenmill_reader, tokenmill_worker;
+"""##),
         (name: "0050_hardening.sql", sql: ##"""
 -- Hardening: least-privilege roles that cover every table, idempotency keys that outlive pruning,
 -- and each worker's connection limit.
@@ -612,7 +639,7 @@ ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
     "level": {"type": "integer", "minimum": 1, "maximum": 5},
     "reference": {"type": "string", "maxLength": 65536},
     "chat": {"type": "boolean", "description": "Apply the model's chat template (default true)."},
-    "instruction": {"type": "string", "maxLength": 65536, "description": "Appended to the user prompt (default: think in <think></think>, answer in \\boxed{})."},
+    "instruction": {"type": "string", "maxLength": 65536, "description": "Appended to the user prompt (default: think in <think></think> (plain mode: step by step), answer in \\boxed{})."},
     "max_tokens": {"type": "integer", "minimum": 1, "maximum": 1048576},
     "stop": {"type": "array", "maxItems": 4, "items": {"type": "string", "minLength": 1, "maxLength": 256},
              "description": "Stop sequences: the answer ends before the first one the model writes (finish_reason stop)."},
@@ -664,13 +691,23 @@ ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
         },
         "epsilon": {"type": "number", "minimum": 0, "maximum": 1},
         "percentile": {"type": "number", "minimum": 0, "maximum": 1},
-        "min_samples": {"type": "integer", "minimum": 1, "maximum": 1000000}
+        "min_samples": {"type": "integer", "minimum": 1, "maximum": 1000000},
+        "history_batches": {"type": "array", "maxItems": 1000, "items": {"type": "integer", "minimum": 1},
+                            "description": "Adaptive policy: learn from these batches only (default: the model's whole history)."}
       }
     },
     "override": {
       "type": "object",
       "additionalProperties": false,
       "properties": {"thinking": {"type": "integer", "minimum": 0, "maximum": 1048576}, "answer": {"type": "integer", "minimum": 1, "maximum": 1048576}}
+    },
+    "reasoning": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "mode": {"type": "string", "enum": ["markers", "plain", "auto"],
+                 "description": "markers: thinking between <think></think>; plain: thinking is the text before the final answer; auto (default): from the chat template and vocabulary."}
+      }
     },
     "markers": {
       "type": "object",
