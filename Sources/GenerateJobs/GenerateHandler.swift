@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Queue
+import QueueCore
 import Reasoning
 import Tokenizers
 
@@ -36,7 +37,8 @@ public struct GenerateHandler: JobHandler {
         }
         let output: GenerationOutput
         do {
-            output = try await generate(payload, jobID: job.id, batchID: job.batchID, loaded: loaded, context: context)
+            output = try await generate(payload, jobID: job.id, batchID: job.batchID, loaded: loaded, context: context,
+                                        topLogprobs: payload.top_logprobs.map { max(1, $0) } ?? 0)
         } catch let e as GenerateError {
             throw JobError.permanent(e.description)
         } catch let e as GenerationError {
@@ -106,7 +108,9 @@ public struct GenerateHandler: JobHandler {
         let controller = BudgetController(forcer: forcer, tokenizer: tokenizer, openMarker: markerText.open,
                                           closeMarker: markerText.close, isCancelled: { context?.isCancelled ?? false })
         // Greedy replay: walk the controller over this prompt's known greedy tokens first.
-        let replayKey = replay != nil && GreedyReplay.applies(to: sampling, topLogprobs: topLogprobs)
+        let stopper = (payload.stop ?? []).isEmpty ? nil
+            : StopSequenceController(controller, stops: payload.stop ?? [], tokenizer: tokenizer)
+        let replayKey = replay != nil && stopper == nil && GreedyReplay.applies(to: sampling, topLogprobs: topLogprobs)
             ? GreedyReplay.Key(model: loaded.path, sampling: sampling, prompt: prompt.tokens) : nil
         var walk = GreedyReplay.Walk()
         if let replay, let replayKey, let path = await replay.path(for: replayKey) {
@@ -119,7 +123,7 @@ public struct GenerateHandler: JobHandler {
         if walk.finish == nil {
             let request = GenerationRequest(prompt: prompt.tokens + walk.tokens.map(\.token), maxTokens: maxTokens - walk.consumed,
                                             sampling: sampling, stopTokens: tokenizer.eogIDs, topLogprobs: topLogprobs,
-                                            logprobTemperature: logprobTemperature, controller: controller)
+                                            logprobTemperature: logprobTemperature, controller: stopper ?? controller)
             let result = try await loaded.engine.generate(request)
             generated += result.tokens.map { ($0.token, $0.injected, $0.logprobs) }
             engineFinish = result.finishReason
@@ -148,9 +152,10 @@ public struct GenerateHandler: JobHandler {
         case .stop: finish = f.budgetHit ? .budget : .stop
         case .length, .contextFull: finish = .length
         case .cancelled: finish = .cancelled
-        case .controller: finish = controller.stopReason ?? .length
+        case .controller: finish = stopper?.matched == true ? .stop : controller.stopReason ?? .length
         }
-        let answerText = tokenizer.decode(answerPrefixIDs + answerIDs)
+        var answerText = tokenizer.decode(answerPrefixIDs + answerIDs)
+        if let stops = payload.stop { answerText = StopSequenceMatcher.truncate(answerText, at: stops) }
         let thinkingText = tokenizer.decode(thinkingIDs)
         // A model that ended without ever closing its thinking answered inside it: check that text.
         let judged = answerIDs.isEmpty && !f.budgetHit ? thinkingText : answerText
@@ -165,6 +170,35 @@ public struct GenerateHandler: JobHandler {
             extractedAnswer: verdict.extracted, reference: payload.reference,
             correct: verdict.correct, ttftMs: timeToFirstToken * 1000,
             decodeTokensPerSecond: decodeTokensPerSecond, sampling: sampling, seed: seed,
-            tokenIDs: generated.map(\.token), parts: controller.parts, logprobs: generated.map(\.logprobs))
+            tokenIDs: generated.map(\.token), parts: controller.parts, logprobs: generated.map(\.logprobs),
+            answerLogprobsJSON: payload.top_logprobs.map { k in
+                answerLogprobs(zip(generated, controller.parts).filter { $0.1 == .answer }.compactMap(\.0.logprobs),
+                               top: k, tokenizer: tokenizer)
+            })
     }
+}
+
+/// Answer tokens' log-probabilities in the layout of the chat completions API's `logprobs.content`:
+/// `[{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}]`, `top` alternatives each.
+func answerLogprobs(_ items: [Logprobs], top: Int, tokenizer: Tokenizer) -> String {
+    func entry(_ t: TokenLogprob, into s: inout String) {
+        let bytes = tokenizer.pieceBytes(t.token, special: true)
+        s += "{\"token\":"
+        JSONValue.writeString(String(decoding: bytes, as: UTF8.self), to: &s)
+        s += ",\"logprob\":\(t.logprob.isFinite ? "\(t.logprob)" : "-9999.0"),\"bytes\":["
+        s += bytes.map { String($0) }.joined(separator: ",") + "]"
+    }
+    var s = "["
+    for (i, l) in items.enumerated() {
+        if i > 0 { s += "," }
+        entry(l.chosen, into: &s)
+        s += ",\"top_logprobs\":["
+        for (j, t) in l.top.prefix(top).enumerated() {
+            if j > 0 { s += "," }
+            entry(t, into: &s)
+            s += "}"
+        }
+        s += "]}"
+    }
+    return s + "]"
 }

@@ -71,6 +71,10 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
     public var reference: String?
     public var chat: Bool?
     public var instruction: String?
+    /// Stop sequences: the answer ends before the first one the model writes.
+    public var stop: [String]?
+    /// Record each answer token's log-probability and this many alternatives (0 = the token's own only).
+    public var top_logprobs: Int?
     public var max_tokens: Int?
     public var sampling: Sampling?
     public var budget: BudgetSettings?
@@ -95,9 +99,10 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         switch reasoning?.mode ?? "auto" {
         case "markers": return .markers
         case "plain": return .plain
+        case "none": return .none
         case "auto": return markers != nil ? .markers : detected
         case let other:
-            throw GenerateError.badPayload("unknown reasoning.mode '\(other)' (use markers, plain or auto)")
+            throw GenerateError.badPayload("unknown reasoning.mode '\(other)' (use markers, plain, none or auto)")
         }
     }
 

@@ -12,11 +12,16 @@ public struct BuiltPrompt: Sendable {
 /// Turns a payload into prompt tokens: chat template (default) or raw text, the instruction, and (marker
 /// mode) the opening thinking marker appended so that instruct models start by thinking.
 public enum PromptBuilder {
-    /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker.
+    /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker;
+    ///   `.none` adds nothing to the conversation (no instruction, no marker).
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
                              openMarker: String, mode: ReasoningMode = .markers) throws -> BuiltPrompt {
-        let instruction = p.instruction
-            ?? (mode == .plain ? GeneratePayload.plainInstruction : GeneratePayload.defaultInstruction)
+        let instruction: String
+        switch mode {
+        case .markers: instruction = p.instruction ?? GeneratePayload.defaultInstruction
+        case .plain: instruction = p.instruction ?? GeneratePayload.plainInstruction
+        case .none: instruction = p.instruction ?? ""
+        }
         var text: String
         if p.chat ?? true {
             let tpl: ChatTemplate

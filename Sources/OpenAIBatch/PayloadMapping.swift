@@ -51,8 +51,10 @@ extension BatchRequest {
     /// The `generate` payloads of this request, one per choice (`n`), in choice order.
     ///
     /// - OpenAI's sampling defaults apply when the body leaves them out (temperature 1, top_p 1).
-    /// - `reasoning_effort` sets a per-item budget override from the effort table; otherwise the batch
-    ///   policy applies, with the request's `difficulty` as the item's tag.
+    /// - `reasoning_effort` sets a per-item budget override from the effort table; a `difficulty` alone
+    ///   tags the item for the batch policy; both run in the model's reasoning mode (markers, or plain for
+    ///   models without them). A request with neither runs with reasoning mode `none` and no budget:
+    ///   a plain chat completion.
     /// - Choice k > 0 samples with seed + k, so the choices differ and each is reproducible.
     /// - `openai` records where the job came from, for `tokenmill batch output`.
     public func generatePayloads(_ s: MappingSettings) -> [JSONValue] {
@@ -68,9 +70,17 @@ extension BatchRequest {
         if let maxTokens { base.append(("max_tokens", .integer(Int64(maxTokens)))) }
         if !stop.isEmpty { base.append(("stop", .array(stop.map { .string($0) }))) }
         if let topLogprobs { base.append(("top_logprobs", .integer(Int64(topLogprobs)))) }
-        base.append(("budget", .object([("policy", .string(s.policy))])))
         if let e = reasoningEffort, let b = s.efforts.budgets[e] {
+            base.append(("budget", .object([("policy", .string(s.policy))])))
             base.append(("override", .object([("thinking", .integer(Int64(b.thinking))), ("answer", .integer(Int64(b.answer)))])))
+        } else if difficulty != nil {
+            base.append(("budget", .object([("policy", .string(s.policy))])))
+        } else {
+            // A request that asks for no reasoning is a plain chat completion: nothing is added to the
+            // conversation and no budget forces anything (a thinking block the model opens by itself
+            // is still split off into reasoning_content).
+            base.append(("budget", .object([("policy", .string("unlimited"))])))
+            base.append(("reasoning", .object([("mode", .string("none"))])))
         }
         return (0..<n).map { k in
             var item = base

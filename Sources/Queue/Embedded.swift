@@ -562,6 +562,12 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA tokenmill GRANT USAGE ON SEQUENCES TO tokenmi
 ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
 
 -- Requests of a batch are found by jobs_batch_idx and their payload->'openai' (no extra index on the hot table).
+
+-- Reasoning mode 'none': plain chat without a reasoning prompt (what OpenAI Batch requests without
+-- reasoning_effort or difficulty run as).
+ALTER TABLE tokenmill.generation_outputs DROP CONSTRAINT generation_outputs_reasoning_mode_check;
+ALTER TABLE tokenmill.generation_outputs
+    ADD CONSTRAINT generation_outputs_reasoning_mode_check CHECK (reasoning_mode IN ('markers', 'plain', 'none'));
 """##),
     ]
 
@@ -705,8 +711,8 @@ ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
       "type": "object",
       "additionalProperties": false,
       "properties": {
-        "mode": {"type": "string", "enum": ["markers", "plain", "auto"],
-                 "description": "markers: thinking between <think></think>; plain: thinking is the text before the final answer; auto (default): from the chat template and vocabulary."}
+        "mode": {"type": "string", "enum": ["markers", "plain", "none", "auto"],
+                 "description": "markers: thinking between <think></think>; plain: thinking is the text before the final answer; none: no reasoning prompt, the output is the answer (a thinking block the model opens itself is still split off); auto (default): from the chat template and vocabulary."}
       }
     },
     "markers": {

@@ -40,6 +40,10 @@ public enum ReasoningMode: String, Sendable, Codable, CaseIterable {
     /// No markers (instruct models asked to reason step by step): thinking is the text before the
     /// final answer; the answer starts at the first answer cue (see `AnswerCue`).
     case plain
+    /// No reasoning prompt (plain chat, e.g. OpenAI Batch requests that ask for no reasoning): no
+    /// instruction is added and no marker opened or injected; the output is the answer, except a
+    /// thinking block the model opens by itself, which is still split off and counted as thinking.
+    case none
 }
 
 extension ReasoningMode {

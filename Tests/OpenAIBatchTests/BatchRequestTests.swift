@@ -81,6 +81,11 @@ private let chat = #"{"custom_id": "a", "method": "POST", "url": "/v1/chat/compl
     #expect(p["sampling"]?["temperature"] == .number(1) && p["sampling"]?["top_p"] == .number(1))
     #expect(p["difficulty"] == .string("hard"))
     #expect(p["override"] == nil)
+    #expect(p["reasoning"] == nil && p["budget"]?["policy"] == .string("per_difficulty"))
+    // Neither effort nor difficulty: a plain chat completion, no reasoning prompt, no budget.
+    let bare = #"{"custom_id": "b", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "x"}]}}"#
+    let q = try #require(parse([bare]).requests.first?.generatePayloads(MappingSettings()).first)
+    #expect(q["reasoning"]?["mode"] == .string("none") && q["budget"]?["policy"] == .string("unlimited"))
     // The same request always gets the same seed (derived from its custom_id).
     let again = try #require(parse([line]).requests.first?.generatePayloads(MappingSettings()).first)
     #expect(p["sampling"]?["seed"] == again["sampling"]?["seed"])
