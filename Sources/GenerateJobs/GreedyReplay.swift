@@ -15,13 +15,15 @@ import Inference
 public actor GreedyReplay {
     public struct Key: Hashable, Sendable {
         public var model: String
-        /// The sampling parameters, as JSON.
+        /// The sampling parameters that steer greedy decoding, field by field (JSON would not do: its
+        /// key order can differ between two encodings of the same value). Not the seed: greedy
+        /// decoding draws nothing.
         public var sampling: String
         public var prompt: [Int32]
 
-        public init(model: String, sampling: SamplingParams, prompt: [Int32]) {
+        public init(model: String, sampling s: SamplingParams, prompt: [Int32]) {
             self.model = model
-            self.sampling = (try? JSONEncoder().encode(sampling)).map { String(decoding: $0, as: UTF8.self) } ?? "\(sampling)"
+            self.sampling = "\(s.temperature) \(s.topK) \(s.topP) \(s.minP) \(s.repeatPenalty) \(s.repeatLastN)"
             self.prompt = prompt
         }
     }
@@ -43,6 +45,9 @@ public actor GreedyReplay {
     }
 
     public func path(for key: Key) -> [Int32]? { paths[key] }
+
+    /// Prompts with a stored path.
+    public var count: Int { paths.count }
 
     /// Keeps the model's own tokens of a finished run: `tokens` up to the first injected one.
     public func record(_ key: Key, tokens: [(token: Int32, injected: Bool)]) {

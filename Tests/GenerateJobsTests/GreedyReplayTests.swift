@@ -33,6 +33,7 @@ import Testing
     let fresh = GenerateHandler(models: ModelCache(threads: 1, maxSequences: 1, contextLength: 256), replay: nil)
     _ = try await replaying.generate(plainPayload("Q: 9*9?", thinking: nil, answer: 8), jobID: 1, batchID: nil, loaded: m,
                                      context: nil)
+    #expect(await replaying.replay?.count == 1)
     for budget in [3, 7, 20] {
         let a = try await replaying.generate(plainPayload("Q: 9*9?", thinking: budget, answer: 8), jobID: 2, batchID: nil,
                                              loaded: m, context: nil)
@@ -42,4 +43,19 @@ import Testing
         #expect(a.thinkingTokens == b.thinkingTokens && a.answerTokens == b.answerTokens && a.forcedTokens == b.forcedTokens)
         #expect(a.finishReason == b.finishReason && a.answerText == b.answerText)
     }
+    // Every budgeted run found the same stored path (one key per prompt and sampling).
+    #expect(await replaying.replay?.count == 1)
+}
+
+@Test func greedyReplayKeyIsTheSameForEqualSettings() {
+    var s = SamplingParams.greedy
+    s.seed = 1_489_711_130_536_698_508
+    let keys = (0..<50).map { _ in GreedyReplay.Key(model: "m", sampling: s, prompt: [1, 2, 3]) }
+    #expect(Set(keys).count == 1)
+    var reseeded = s
+    reseeded.seed = 7   // greedy: the seed does not matter
+    #expect(GreedyReplay.Key(model: "m", sampling: reseeded, prompt: [1, 2, 3]) == keys[0])
+    var other = s
+    other.repeatPenalty = 1.1
+    #expect(GreedyReplay.Key(model: "m", sampling: other, prompt: [1, 2, 3]) != keys[0])
 }
