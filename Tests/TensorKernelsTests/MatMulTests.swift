@@ -12,8 +12,11 @@ func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
 
 let matmulTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
-@Test(arguments: matmulTypes)
-func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
+/// Every kernel level this host can run (the conformance of each level's kernels).
+let hostLevels = KernelLevel.supported()
+
+@Test(arguments: matmulTypes, hostLevels)
+func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
     let rows = 37, cols = 512, maxSeq = 6
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
@@ -23,6 +26,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
     engine.rowsPerTask = 8
     engine.gemmMinSeq = .max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
+    engine.level = level
     for nSeq in [1, 3, 4, 6] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
@@ -52,7 +56,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
         }
         // Against the same 8-bit activations the kernels are exact up to float rounding; against
         // the float activations, 8-bit activation rounding costs ~1e-3 of Σ|w·x|.
-        #expect(worstSim < 1e-5, "\(type) nSeq=\(nSeq): worst relative error vs quantized activations \(worstSim)")
+        #expect(worstSim < 1e-5, "\(type) \(level) nSeq=\(nSeq): worst relative error vs quantized activations \(worstSim)")
         #expect(worst < (path == .block32 || path == .kquant ? 8e-3 : 1e-5), "\(type) nSeq=\(nSeq): worst relative error \(worst)")
         #expect(!y.contains { $0.isNaN }, "\(type) nSeq=\(nSeq): output not fully written")
     }
