@@ -42,6 +42,9 @@ public final class InferenceEngine: @unchecked Sendable {
     public let pool: ComputePool
     let matmul: MatMulEngine
 
+    /// The instruction level the 8-bit kernels run at.
+    public var kernelLevel: KernelLevel { matmul.level }
+
     // Activations, [maxBatchTokens][width].
     private let x, xb, xb2, q, k, v, att, hb, hb2: UnsafeMutablePointer<Float>
     private let ropeCos, ropeSin: UnsafeMutablePointer<Float>  // [maxBatchTokens][ropeDim/2]
@@ -60,8 +63,11 @@ public final class InferenceEngine: @unchecked Sendable {
     ///   - maxBatchTokens: most tokens in one `forward` step.
     ///   - maxLogitRows: most tokens that may ask for logits in one step (default `max(maxSequences, 1)`).
     ///   - kvType: KV cache precision.
+    ///   - kernelLevel: instruction level of the 8-bit kernels (default: from cpuid, or
+    ///     `TOKENMILL_KERNELS`); must be one the host runs (`KernelLevel.supported()`).
     public init(model: Model, threads: Int, maxSequences: Int = 1, contextLength: Int? = nil,
-                maxBatchTokens: Int = 256, maxLogitRows: Int? = nil, kvType: KVCacheType = .f32) {
+                maxBatchTokens: Int = 256, maxLogitRows: Int? = nil, kvType: KVCacheType = .f32,
+                kernelLevel: KernelLevel = .current) {
         let c = model.config
         self.model = model
         self.config = c
@@ -72,6 +78,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.kvType = kvType
         self.pool = ComputePool(threads: threads)
         self.matmul = MatMulEngine(pool: pool, maxCols: max(c.dim, c.qDim, c.ffn), maxSeq: max(self.maxBatchTokens, self.maxLogitRows))
+        self.matmul.level = kernelLevel
         let B = self.maxBatchTokens
         func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
