@@ -192,10 +192,15 @@ final class CountingJob: ComputeJob {
 
 @Test func kernelBenchReportsEveryConfiguration() {
     let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
-                                 cold: false, minSeconds: 0.001)
+                                 cold: false, minSeconds: 0.001, levels: hostLevels)
     let lines = report.split(separator: "\n")
-    #expect(lines.count == 1 + 3 * 2 * 2, "\(report)")
-    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 10 })
+    #expect(lines.count == 1 + 3 * 2 * 2 * hostLevels.count, "\(report)")
+    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 11 })
+    for level in hostLevels { #expect(lines.contains { $0.contains(" \(level.rawValue) ") }, "\(level) missing") }
+    // Cold runs print the streaming bandwidth beside each kernel's.
+    let cold = KernelBench.run(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
+                               minSeconds: 0.001)
+    #expect(cold.contains("streaming read") && cold.contains("%"), "\(cold)")
     let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
 }
