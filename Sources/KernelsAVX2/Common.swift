@@ -24,10 +24,49 @@ public struct Q8Activations {
     }
 }
 
-/// A decode kernel: `y[r] = Σ_k W[r][k] · x[k]` for `count` rows of `rowBytes` bytes starting at
-/// `rows`, each `blocks` weight blocks long (blocks of 32, or super-blocks of 256 for K-quants).
-public typealias DecodeRowsKernel = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                                     _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) -> Void
+/// Distances between consecutive sequences' activation rows in the arrays of `Q8Activations`, in
+/// elements of each array.
+public struct Q8Strides {
+    public var q: Int, d: Int, s: Int, sum32: Int, sum16: Int
+    public init(q: Int, d: Int, s: Int, sum32: Int, sum16: Int) {
+        self.q = q; self.d = d; self.s = s; self.sum32 = sum32; self.sum16 = sum16
+    }
+    /// Activation row `k` of a product.
+    @inlinable @inline(__always)
+    public func row(_ x: Q8Activations, _ k: Int) -> Q8Activations {
+        Q8Activations(q: x.q + k &* q, d: x.d + k &* d, s: x.s + k &* s, sum32: x.sum32 + k &* sum32, sum16: x.sum16 + k &* sum16)
+    }
+}
+
+/// An integer matrix kernel: `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for `count` rows of `rowBytes`
+/// bytes starting at `rows` (each `blocks` blocks of 32, or super-blocks of 256 for K-quants)
+/// and `nSeq` activation rows (`x`, then every `strides` further). Each decoded weight block
+/// serves up to four sequences.
+public typealias MatRowsKernel = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int,
+                                  _ y: UnsafeMutablePointer<Float>, _ ldy: Int) -> Void
+
+/// How many sequences one pass over a weight block serves (1...4), fixed at compile time so the
+/// accumulators of unused sequences vanish.
+public protocol SeqWidth { static var n: Int { get } }
+public enum W1: SeqWidth { @inlinable public static var n: Int { 1 } }
+public enum W2: SeqWidth { @inlinable public static var n: Int { 2 } }
+public enum W3: SeqWidth { @inlinable public static var n: Int { 3 } }
+public enum W4: SeqWidth { @inlinable public static var n: Int { 4 } }
+
+/// Runs `body` over the sequences in groups of four, then the 1-3 left over, each with its
+/// compile-time width.
+@inlinable @inline(__always)
+public func bySeqGroups(_ nSeq: Int, _ body4: (Int) -> Void, _ body3: (Int) -> Void, _ body2: (Int) -> Void, _ body1: (Int) -> Void) {
+    var s = 0
+    while s &+ 4 <= nSeq { body4(s); s &+= 4 }
+    switch nSeq &- s {
+    case 3: body3(s)
+    case 2: body2(s)
+    case 1: body1(s)
+    default: break
+    }
+}
 
 /// `acc + Σ u·s` over groups of four bytes into eight Int32 lanes, `u` unsigned and `s` signed
 /// bytes: vpmaddubsw + vpmaddwd on AVX2, vpdpbusd with AVX-512 VNNI. Callers keep every pair
@@ -67,12 +106,12 @@ public enum MaddDot: ByteDot {
     return s2[0] + s2[1]
 }
 
-@inlinable @inline(__always) func bytes(_ v: UInt8) -> __m256i { _mm256_set1_epi8(CChar(bitPattern: v)) }
+@inlinable @inline(__always) func splat8(_ v: UInt8) -> __m256i { _mm256_set1_epi8(CChar(bitPattern: v)) }
 
 /// 32 bytes from the 16 at `p + offset`: low nibbles (elements 0..<16), then high nibbles (16..<32).
 @inlinable @inline(__always) func nibbles32(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
     let t = load128(p, offset)
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), bytes(0xF))
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), splat8(0xF))
 }
 
 /// 0x10 in byte j where bit j of `qh` is set (the fifth bits of Q5_0/Q5_1), else 0.
@@ -80,7 +119,7 @@ public enum MaddDot: ByteDot {
     let shuf = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0)
     let v = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: qh)), shuf)
     let set = _mm256_cmpeq_epi8(_mm256_or_si256(v, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)), _mm256_set1_epi64x(-1))
-    return _mm256_and_si256(set, bytes(0x10))
+    return _mm256_and_si256(set, splat8(0x10))
 }
 
 /// Sixteen Int16 lanes: 8 of scale byte `lo`, then 8 of scale byte `hi`, of the 16 signed scale

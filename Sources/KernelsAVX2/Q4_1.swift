@@ -14,8 +14,8 @@ extension AVX2 {
     /// Q4_1 rows · Q8_1 activations.
     @inline(never)
     public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                            _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
-        block32Rows(MaddDot.self, Q4_1Format.self, rows, rowBytes, count, blocks, x, y)
+                            _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        block32Mat(MaddDot.self, Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

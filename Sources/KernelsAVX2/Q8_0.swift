@@ -14,8 +14,8 @@ extension AVX2 {
     /// Q8_0 rows · Q8_0 activations.
     @inline(never)
     public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                            _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
-        block32Rows(MaddDot.self, Q8_0Format.self, rows, rowBytes, count, blocks, x, y)
+                            _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        block32Mat(MaddDot.self, Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

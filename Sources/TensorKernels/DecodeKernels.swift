@@ -3,12 +3,13 @@ import KernelsAVX2
 import KernelsAVX512
 #endif
 
-/// The 8-bit integer decode kernels per weight type and instruction level (x86-64: KernelsAVX2,
+/// The 8-bit integer matrix kernels per weight type and instruction level (x86-64: KernelsAVX2,
 /// KernelsAVX512). `nil` means the portable kernels of `MatMulEngine` serve that type/level.
 enum DecodeKernels {
     #if arch(x86_64)
-    typealias Kernel = DecodeRowsKernel
+    typealias Kernel = MatRowsKernel
     typealias Activations = Q8Activations
+    typealias Strides = Q8Strides
 
     static func kernel(_ type: GGMLType, _ level: KernelLevel) -> Kernel? {
         switch level {
@@ -39,7 +40,7 @@ enum DecodeKernels {
         }
     }
     #else
-    typealias Kernel = (UnsafeRawPointer, Int, Int, Int, Activations, UnsafeMutablePointer<Float>) -> Void
+    typealias Kernel = (UnsafeRawPointer, Int, Int, Int, Activations, Strides, Int, UnsafeMutablePointer<Float>, Int) -> Void
     struct Activations {
         var q: UnsafePointer<Int8>, d: UnsafePointer<Float>, s: UnsafePointer<Float>
         var sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int32>
@@ -49,6 +50,7 @@ enum DecodeKernels {
             self.sum32 = UnsafePointer(sum32); self.sum16 = UnsafePointer(sum16)
         }
     }
+    struct Strides { var q: Int, d: Int, s: Int, sum32: Int, sum16: Int }
     static func kernel(_ type: GGMLType, _ level: KernelLevel) -> Kernel? { nil }
     #endif
 }

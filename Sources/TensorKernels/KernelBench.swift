@@ -13,6 +13,9 @@ import Foundation
 /// time on a machine shared with other work. Types whose block size does not divide `cols`
 /// are listed as skipped (llama.cpp cannot store them in that shape either).
 ///
+/// `gemmMinSeq` sets `MatMulEngine.gemmMinSeq` (nil: each level's default crossover), so the
+/// float tiles and the integer kernels can be timed on the same shapes.
+///
 /// Example: `KernelBench.run(types: [.q4_K, .q8_0], rows: 896, cols: 4864, nSeq: [1, 8, 128], threads: [1, 2])`.
 public enum KernelBench {
     /// One measured configuration.
@@ -41,14 +44,14 @@ public enum KernelBench {
                            rows: Int = 4864, cols: Int = 896,
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
-                           minSeconds: Double = 0.4, levels: [KernelLevel] = [.current]) -> String {
+                           minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> String {
         var lines = ["type   level     rows x cols  nSeq thr  mode   ms/op      GB/s %stream   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
         var streams: [Int: Double] = [:]
         for r in measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
-                         coldBytes: coldBytes, minSeconds: minSeconds, levels: levels) {
+                         coldBytes: coldBytes, minSeconds: minSeconds, levels: levels, gemmMinSeq: gemmMinSeq) {
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
             if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.gigabytesPerSecond / $0) } ?? "      -"
@@ -67,7 +70,7 @@ public enum KernelBench {
     /// The measurements behind `run`.
     public static func measure(types: [GGMLType], rows: Int, cols: Int, nSeq: [Int], threads: [Int],
                                cold: Bool, coldBytes: Int, minSeconds: Double,
-                               levels: [KernelLevel] = [.current]) -> [Result] {
+                               levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> [Result] {
         var results: [Result] = []
         let maxSeq = nSeq.max() ?? 1
         var x = [Float](repeating: 0, count: maxSeq * cols)
@@ -91,6 +94,7 @@ public enum KernelBench {
               for level in levels {
                 let engine = MatMulEngine(pool: pool, maxCols: cols, maxSeq: maxSeq)
                 engine.level = level
+                engine.gemmMinSeq = gemmMinSeq
                 for s in nSeq {
                     var copy = 0
                     func once() {

@@ -68,7 +68,17 @@ public final class MatMulEngine: @unchecked Sendable {
     /// row tile to floats once and run a register-tiled float product over all sequences
     /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
     /// sequence. Results differ from the integer path only by float summation order.
-    public var gemmMinSeq = 4
+    /// `nil` (the default): `floatTilesMinSeq(for:)`, the measured crossover of the level.
+    public var gemmMinSeq: Int? = nil
+
+    /// Where float tiles start to beat the integer kernels for `type` at this engine's level
+    /// (`bench-kernels --sequences`; docs/kernels.md has the figures): the portable
+    /// 16-bit-lane kernels lose from 4 sequences on, the AVX2/AVX-512 8-bit kernels never did
+    /// on the hosts measured (up to 64 sequences), so those levels keep integers throughout.
+    public func floatTilesMinSeq(for type: GGMLType) -> Int {
+        if let gemmMinSeq { return gemmMinSeq }
+        return DecodeKernels.kernel(type, level) == nil ? 4 : Int.max
+    }
 
     /// The instruction level of the 8-bit kernels for one-sequence products (and the quantised
     /// types without float tiles); `portable` runs the plain-Swift kernels of this module.
@@ -145,7 +155,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
         var path = Self.path(for: w.type)
-        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) {
+        if nSeq >= floatTilesMinSeq(for: w.type) && Self.hasFloatTiles(w.type) {
             permuteActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: path == .kquant)
             path = .gemm32
         }
@@ -185,7 +195,8 @@ public final class MatMulEngine: @unchecked Sendable {
         var path = Self.path(for: w0.type)
         // One activation format for all: the same path (32-blocks or K-quant super-blocks).
         let samePath = Self.path(for: w1.type) == path && (w2 == nil || Self.path(for: w2!.type) == path)
-        let floatTiles = nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type))
+        func tiles(_ w: WeightMatrix) -> Bool { nSeq >= floatTilesMinSeq(for: w.type) && Self.hasFloatTiles(w.type) }
+        let floatTiles = tiles(w0) && tiles(w1) && (w2.map(tiles) ?? true)
         if !samePath {
             multiply(w0, x: x, nSeq: nSeq, y: y0)
             multiply(w1, x: x, nSeq: nSeq, y: y1)
@@ -375,16 +386,13 @@ public final class MatMulEngine: @unchecked Sendable {
 
     // MARK: Row loops
 
-    /// Rows `r0..<r1` for each sequence through one of the level's 8-bit kernels (the rows of a
-    /// tile stay in cache from one sequence to the next).
+    /// Rows `r0..<r1` for every sequence through one of the level's 8-bit kernels (each decoded
+    /// weight block serves up to four sequences; the tile's rows stay in cache between groups).
     private func int8Rows(_ kernel: DecodeKernels.Kernel, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>,
                           _ r0: Int, _ r1: Int) {
-        let blocks = w.cols / w.type.blockSize
-        for s in 0..<nSeq {
-            let x = DecodeKernels.Activations(q: x8 + s * maxCols, d: xd + s * maxBlocks32, s: xs + s * maxBlocks32,
-                                              sum32: xbs + s * maxBlocks32, sum16: xb16 + 2 * s * maxBlocks32)
-            kernel(w.data + r0 * w.rowBytes, w.rowBytes, r1 - r0, blocks, x, y + s * w.rows + r0)
-        }
+        let x = DecodeKernels.Activations(q: x8, d: xd, s: xs, sum32: xbs, sum16: xb16)
+        let strides = DecodeKernels.Strides(q: maxCols, d: maxBlocks32, s: maxBlocks32, sum32: maxBlocks32, sum16: 2 * maxBlocks32)
+        kernel(w.data + r0 * w.rowBytes, w.rowBytes, r1 - r0, w.cols / w.type.blockSize, x, strides, nSeq, y + r0, w.rows)
     }
 
     private func block32Rows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {

@@ -367,6 +367,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated thread counts.") var threads = "1"
     @Flag(name: .long, help: "Reuse one copy of the matrix (cache-resident) instead of streaming from memory.") var hot = false
     @Option(name: .long, help: "Comma-separated kernel levels (default: every level this CPU runs).") var levels: String?
+    @Option(name: .long, help: "Float tiles from this many sequences on (default: each level's crossover; 1 = always).") var floatTilesFrom: Int?
 
     func run() throws {
         func ints(_ s: String, _ what: String) throws -> [Int] {
@@ -388,7 +389,7 @@ struct BenchKernelsCommand: ParsableCommand {
         }
         print(kernelLevelLine())
         print(KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
-                              threads: try ints(threads, "threads"), cold: !hot, levels: ls))
+                              threads: try ints(threads, "threads"), cold: !hot, levels: ls, gemmMinSeq: floatTilesFrom))
     }
 }
 
