@@ -135,14 +135,4 @@ public enum MaddDot: ByteDot {
     return _mm256_add_epi32(_mm256_mullo_epi32(s0, load256(sums)), _mm256_mullo_epi32(s1, load256(sums + 8)))
 }
 
-/// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
-@inlinable @inline(__always) func kScalesMins(_ p: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
-    let w0 = p.loadUnaligned(as: UInt32.self)
-    let w1 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-    let w2 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-    let low6: UInt32 = 0x3f3f_3f3f, low4: UInt32 = 0x0f0f_0f0f, low2: UInt32 = 0x0303_0303
-    let scHi = (w2 & low4) | (((w0 >> 6) & low2) << 4)
-    let mnHi = ((w2 >> 4) & low4) | (((w1 >> 6) & low2) << 4)
-    return (UInt64(w0 & low6) | (UInt64(scHi) << 32), UInt64(w1 & low6) | (UInt64(mnHi) << 32))
-}
 #endif
