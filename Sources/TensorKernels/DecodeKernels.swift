@@ -35,7 +35,12 @@ enum DecodeKernels {
             case .q5_0: return AVX512.q5_0
             case .q5_1: return AVX512.q5_1
             case .q8_0: return AVX512.q8_0
-            default: return kernel(type, .avx2)
+            case .q2_K: return AVX512.q2_K
+            case .q3_K: return AVX512.q3_K
+            case .q4_K: return AVX512.q4_K
+            case .q5_K: return AVX512.q5_K
+            case .q6_K: return AVX512.q6_K
+            default: return nil
             }
         }
     }
