@@ -32,9 +32,16 @@ public func block32Mat<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ row
                 { s in block32Row1(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy) })
 }
 
+/// The block's quants `qw` and the unsigned operand `uw` of the byte products (|qw| when signed).
+@inlinable @inline(__always)
+public func block32Quants<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer) -> (qw: __m256i, uw: __m256i) {
+    let qw = F.quants(p)
+    return (qw, F.signed ? _mm256_sign_epi8(qw, qw) : qw)
+}
+
 /// The dot product of one block with one sequence's activations, accumulated into `acc`/`mins`.
 @inlinable @inline(__always)
-func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw: __m256i, _ uw: __m256i, _ dw: Float, _ mw: Float,
+public func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw: __m256i, _ uw: __m256i, _ dw: Float, _ mw: Float,
                                                _ x: Q8Activations, _ b: Int, _ acc: inout __m256, _ mins: inout Float) {
     let qy = load256(UnsafeRawPointer(x.q), 32 &* b)
     // Signed weights: |w| · (x with w's sign), an unsigned × signed product with the same sum.
@@ -58,9 +65,8 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
         var min0: Float = 0, min1: Float = 0
         @inline(__always) func block(_ b: Int, _ acc: inout __m256, _ mins: inout Float) {
             let p = row + b &* F.bytes
-            let qw = F.quants(p)
-            block32Step(D.self, F.self, qw, F.signed ? _mm256_sign_epi8(qw, qw) : qw, half(p, 0), F.hasMin ? half(p, 2) : 0,
-                        x, b, &acc, &mins)
+            let (qw, uw) = block32Quants(F.self, p)
+            block32Step(D.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, b, &acc, &mins)
         }
         var b = 0
         while b &+ 2 <= nb {
@@ -85,7 +91,7 @@ func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         for b in 0..<nb {
             let p = row + b &* F.bytes
-            let qw = F.quants(p), uw = F.signed ? _mm256_sign_epi8(qw, qw) : qw
+            let (qw, uw) = block32Quants(F.self, p)
             let dw = half(p, 0), mw: Float = F.hasMin ? half(p, 2) : 0
             block32Step(D.self, F.self, qw, uw, dw, mw, x, b, &a0, &m0)
             if W.n > 1 { block32Step(D.self, F.self, qw, uw, dw, mw, x1, b, &a1, &m1) }

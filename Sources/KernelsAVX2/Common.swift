@@ -96,7 +96,7 @@ public enum MaddDot: ByteDot {
 }
 
 /// The fp16 at byte `offset` of `p`, as Float.
-@inlinable @inline(__always) func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+@inlinable @inline(__always) public func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 

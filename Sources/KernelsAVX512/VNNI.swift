@@ -2,9 +2,10 @@
 // Built for x86-64-v4 + AVX-512 VNNI; TensorKernels calls it only where cpuid reports AVX-512
 // F/BW/VL and VNNI (see TensorKernels' KernelLevel). On other architectures it is empty.
 //
-// The 32-block formats share AVX2's kernel (`block32Rows`), specialised here with vpdpbusd,
-// which replaces vpmaddubsw + vpmaddwd + vpaddd. The K-quant kernels multiply 16-bit pair sums by
-// per-16 scales (vpmaddwd), where VNNI saves nothing: this level uses AVX2's.
+// The formats' block layouts are KernelsAVX2's; the kernels here run on 512-bit vectors: two
+// 32-blocks per vpdpbusd (Block32_512.swift; vpdpbusd replaces vpmaddubsw + vpmaddwd + vpaddd),
+// two K-quant groups per vpmaddubsw/vpmaddwd (KQuant512.swift; their per-16/32 integer scales
+// need vpmaddwd after the byte products, where VNNI saves nothing).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
@@ -23,31 +24,31 @@ public enum AVX512 {
     @inline(never)
     public static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(VNNIDot.self, Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q4_1 rows · Q8_1 activations.
     @inline(never)
     public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(VNNIDot.self, Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_0 rows · Q8_0 activations.
     @inline(never)
     public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(VNNIDot.self, Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_1 rows · Q8_1 activations.
     @inline(never)
     public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(VNNIDot.self, Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q8_0 rows · Q8_0 activations.
     @inline(never)
     public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(VNNIDot.self, Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -10,9 +10,9 @@ enum ActivationQuant {
 
     /// Blocks of 32 as ggml's x86 `quantize_row_q8_0`/`q8_1`: quants round(x · 127/amax) to nearest
     /// even, the scale amax/127 rounded to fp16, and `scale · Σq` per block rounded to fp16.
-    @inline(__always)
     /// With `q8`/`sums` also writes the quants as bytes in natural order and Σq per block (the
     /// layout of the integer kernels in KernelsAVX2/KernelsAVX512).
+    @inline(__always)
     static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                      _ s: UnsafeMutablePointer<Float>, q8: UnsafeMutablePointer<Int8>? = nil, sums: UnsafeMutablePointer<Int32>? = nil) {
         for b in 0..<(n / 32) {
@@ -37,8 +37,8 @@ enum ActivationQuant {
 
     /// Super-blocks of 256 as ggml's `quantize_row_q8_K`: scale 1/(127/amax) in fp32 per 256 (even/odd layout per 32-group), plus the
     /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
-    @inline(__always)
     /// With `q8` also writes the quants as bytes in natural order.
+    @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
                     _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>, q8: UnsafeMutablePointer<Int8>? = nil) {
         for b in 0..<(n / 256) {
