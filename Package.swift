@@ -67,16 +67,20 @@ let package = Package(
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
-        .target(name: "Reasoning"),
+        .target(name: "Verification"),
+        .target(name: "Reasoning", dependencies: ["Verification"]),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
-        .target(name: "DistillJobs", dependencies: ["GenerateJobs"]),
-        .target(name: "QuantizeJobs", dependencies: ["Queue", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
+        .target(name: "DistillJobs", dependencies: ["GenerateJobs", "Verification"]),
+        .target(name: "QuantizeJobs", dependencies: ["Queue", "QueueCore", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
+
+        // MARK: OpenAI Batch API files <-> generate jobs (pure mapping and output layout)
+        .target(name: "OpenAIBatch", dependencies: ["QueueCore"]),
 
         // MARK: The one executable
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "GenerateJobs", "DistillJobs", "QuantizeJobs", "CPUFeatures",
+                "Queue", "Inference", "Reasoning", "Verification", "GenerateJobs", "DistillJobs", "QuantizeJobs", "OpenAIBatch", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,11 +90,13 @@ let package = Package(
         // MARK: Tests: one target per module, plus shared support for tests on a real PostgreSQL
         .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
         .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
+        .testTarget(name: "OpenAIBatchTests", dependencies: ["OpenAIBatch", "Inference", "TestSupport"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUFeaturesTests", dependencies: ["CPUFeatures"]),

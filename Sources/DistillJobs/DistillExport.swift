@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import Reasoning
+import Verification
 
 /// Export of a dataset's finished prompts as trainer-ready JSONL, with soft targets in a sidecar.
 public enum DistillExport {
@@ -128,10 +129,10 @@ public enum DistillExport {
         return (out, sidecar, records)
     }
 
-    /// The content of the last `\boxed{}` of a text.
+    /// The content of the last `\boxed{}` of a text (boxed answers right before it joined with commas,
+    /// as the verifier reads them); nil without one.
     public static func boxed(_ s: String) -> String? {
-        guard let e = AnswerCheck.extract(from: s), s.contains("\\boxed{") else { return nil }
-        return e
+        MathVerifier.lastBoxed(in: s)
     }
 
     static func unhex(_ s: String) -> [UInt8] {

@@ -5,11 +5,18 @@ import Tokenizers
 /// Which part of the output a generated token belongs to.
 public enum TokenPart: UInt8, Sendable {
     case thinking, answer, marker, stop
+    /// Injected text that opens the answer (plain mode's `Final answer: \boxed{`): part of the
+    /// answer's text, not charged as answer tokens.
+    case answerPrefix
 }
 
 /// Plugs a `BudgetForcer` into the generation engine: it sees every sampled token, tracks pending
 /// UTF-8 bytes so a forced cut never splits a character, injects the transition and closing marker
 /// at the budget, and records which part (thinking, answer, marker) each token belongs to.
+///
+/// Plain mode (models without markers): the answer cues (`AnswerCue`) are matched in the decoded
+/// text and end the reasoning; an end-of-text before any answer is replaced by the answer prefix
+/// (once); a forced answer ends as soon as its `\boxed{...}` closes.
 ///
 /// A reference type so the handler can read the counts after the engine is done; it is touched only
 /// by the engine's compute thread while the generation runs.
@@ -28,6 +35,8 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
     private let closeText: [UInt8]
     /// Bytes of the last few tokens of the current phase (for text matching of markers).
     private var tail: [(bytes: ArraySlice<UInt8>, index: Int)] = []
+    /// Plain mode: follows the forced `\boxed{` answer until it closes.
+    private var forcedBox: BoxedAnswerTracker?
 
     public init(forcer: BudgetForcer, tokenizer: Tokenizer, openMarker: String = "<think>", closeMarker: String = "</think>",
                 isCancelled: @escaping @Sendable () -> Bool = { false }) {
@@ -40,6 +49,7 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
 
     /// How many trailing tokens spell the current phase's marker, when the newest one completes it.
     private func markerCompletion(_ bytes: ArraySlice<UInt8>) -> Int? {
+        if forcer.mode == .plain { return cueCompletion(bytes) }
         let marker: [UInt8]
         switch forcer.phase {
         case .awaitingThink: marker = openText
@@ -60,6 +70,23 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         return nil
     }
 
+    /// Plain mode: how many trailing tokens spell an answer cue, when the newest one completes it.
+    private func cueCompletion(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard forcer.phase == .thinking else { return nil }
+        tail.append((bytes, parts.count))
+        if tail.count > 12 { tail.removeFirst(tail.count - 12) }
+        var joined: [UInt8] = []
+        for piece in tail { joined.append(contentsOf: piece.bytes) }
+        guard !bytes.isEmpty, let start = AnswerCue.match(in: joined, endingWithin: bytes.count) else { return nil }
+        // Tokens from the one holding the cue's first byte through the newest.
+        var offset = joined.count
+        for (k, piece) in tail.reversed().enumerated() {
+            offset -= piece.bytes.count
+            if offset <= start { return k + 1 }
+        }
+        return tail.count
+    }
+
     private func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
         guard hay.count >= needle.count else { return nil }
         for i in stride(from: hay.count - needle.count, through: 0, by: -1) where hay[i..<i + needle.count].elementsEqual(needle) {
@@ -70,6 +97,14 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
 
     public func next(token: Int32, context: ControlContext) -> ControlAction {
         if context.isStopToken {
+            if let request = forcer.endBeforeAnswer() {
+                // Plain mode, no answer yet: the end is withdrawn and the answer asked for.
+                parts.append(contentsOf: request.map { _ in TokenPart.answerPrefix })
+                forcedBox = BoxedAnswerTracker()
+                pendingBytes.removeAll()
+                tail.removeAll()
+                return .replace(request)
+            }
             parts.append(.stop)
             return .continue
         }
@@ -86,21 +121,36 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         let whitespace = !bytes.isEmpty && bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }
         let completes = markerCompletion(bytes)
         let action = forcer.observe(token, pendingUTF8Bytes: incomplete, isWhitespace: whitespace, completesMarker: completes)
-        if let k = completes, forcer.phase != phaseBefore {
+        if let k = completes, forcer.mode == .markers, forcer.phase != phaseBefore {
             // The marker's earlier pieces were recorded as thinking/answer; they are the marker.
             for i in max(0, parts.count - (k - 1))..<parts.count { parts[i] = .marker }
             parts.append(.marker)
             tail.removeAll()
+        } else if let k = completes, forcer.mode == .plain, forcer.phase != phaseBefore {
+            // The answer cue's earlier pieces were recorded as thinking; they begin the answer.
+            for i in max(0, parts.count - (k - 1))..<parts.count { parts[i] = .answer }
+            parts.append(.answer)
+            tail.removeAll()
         } else {
             parts.append(part(of: token, before: phaseBefore, after: forcer.phase))
+        }
+        if phaseBefore == .answering, forcedBox != nil, forcedBox!.feed(bytes), case .proceed = action {
+            // The forced answer's box is complete: nothing more is needed.
+            let reason = forcer.finish()
+            stopReason = reason
+            return .stop(reason.rawValue)
         }
         switch action {
         case .proceed:
             return .continue
         case .inject(let tokens):
-            // The transition text is kept with the thinking; the closing marker is a marker.
-            parts.append(contentsOf: tokens.dropLast(forcer.markers.close.count).map { _ in TokenPart.thinking })
-            parts.append(contentsOf: forcer.markers.close.map { _ in TokenPart.marker })
+            // The transition text is kept with the thinking; the closing marker is a marker; the
+            // answer prefix (plain mode) begins the answer's text.
+            let m = forcer.markers
+            parts.append(contentsOf: m.transition.map { _ in TokenPart.thinking })
+            parts.append(contentsOf: m.close.map { _ in TokenPart.marker })
+            parts.append(contentsOf: m.answerPrefix.map { _ in TokenPart.answerPrefix })
+            if !m.answerPrefix.isEmpty { forcedBox = BoxedAnswerTracker() }
             pendingBytes.removeAll()
             tail.removeAll()
             return .inject(tokens)

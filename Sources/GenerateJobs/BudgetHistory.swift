@@ -4,7 +4,12 @@ import Reasoning
 
 /// Learns adaptive budgets from tokenmill.generation_outputs, cached per model for a short while.
 public actor BudgetHistory {
-    private var cache: [String: (at: Date, learned: [Difficulty: AdaptiveBudget.Learned])] = [:]
+    private var cache: [CacheKey: (at: Date, learned: [Difficulty: AdaptiveBudget.Learned])] = [:]
+    private struct CacheKey: Hashable {
+        var model: String
+        var batches: [Int64]?
+        var epsilon: Double?, percentile: Double?, minSamples: Int?
+    }
     public let ttl: TimeInterval
     /// Most recent outputs read per model and difficulty.
     public let window: Int
@@ -21,11 +26,14 @@ public actor BudgetHistory {
         let learner = AdaptiveBudget(epsilon: b?.epsilon ?? 0.02, percentile: b?.percentile ?? 0.9,
                                      minSamples: b?.min_samples ?? 8)
         let learned: [Difficulty: AdaptiveBudget.Learned]
-        if let c = cache[model], Date().timeIntervalSince(c.at) < ttl {
+        let key = CacheKey(model: model, batches: b?.history_batches, epsilon: b?.epsilon, percentile: b?.percentile,
+                           minSamples: b?.min_samples)
+        if let c = cache[key], Date().timeIntervalSince(c.at) < ttl {
             learned = c.learned
         } else {
-            learned = learner.learn(from: try await BudgetHistory.samples(model: model, window: window, pool: pool))
-            cache[model] = (Date(), learned)
+            learned = learner.learn(from: try await BudgetHistory.samples(model: model, window: window,
+                                                                          batches: b?.history_batches, pool: pool))
+            cache[key] = (Date(), learned)
         }
         let table = payload.table()
         var budgets: [Difficulty: Budget] = [:]
@@ -33,14 +41,17 @@ public actor BudgetHistory {
         return .adaptive(learned: budgets, fallback: table)
     }
 
-    /// History rows for `model`: thinking length, whether thinking closed by itself, verdict.
-    public static func samples(model: String, window: Int, pool: PostgresPool) async throws -> [HistorySample] {
+    /// History rows for `model`: thinking length, whether thinking closed by itself, verdict; only
+    /// from `batches` when given (whatever their model).
+    public static func samples(model: String, window: Int, batches: [Int64]? = nil,
+                               pool: PostgresPool) async throws -> [HistorySample] {
         let rows = try await pool.query("""
             SELECT difficulty, thinking_tokens, (NOT budget_hit AND answer_tokens > 0) AS natural, correct
               FROM (SELECT *, row_number() OVER (PARTITION BY difficulty ORDER BY created_at DESC) AS rn
-                      FROM tokenmill.generation_outputs WHERE model = $1) h
+                      FROM tokenmill.generation_outputs
+                     WHERE CASE WHEN $3::bigint[] IS NULL THEN model = $1 ELSE batch_id = ANY($3::bigint[]) END) h
              WHERE rn <= $2
-            """, [model, window])
+            """, [model, window, batches])
         return try rows.rows.compactMap { r in
             guard let d = Difficulty(rawValue: try r.decode(0, as: String.self)) else { return nil }
             return HistorySample(difficulty: d, thinkingTokens: try r.decode(1), closedNaturally: try r.decode(2),

@@ -42,7 +42,17 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         public var epsilon: Double?
         public var percentile: Double?
         public var min_samples: Int?
+        /// Adaptive policy: learn only from these batches' outputs (e.g. a run on the fit half),
+        /// instead of the model's whole history.
+        public var history_batches: [Int64]?
         public init(policy: String? = nil) { self.policy = policy }
+    }
+
+    /// How the model's reasoning is read: `markers` (`<think>`...`</think>`), `plain` (the text before
+    /// the final answer) or `auto` (default: from the chat template and the vocabulary).
+    public struct ReasoningSettings: Codable, Sendable, Equatable {
+        public var mode: String?
+        public init(mode: String? = nil) { self.mode = mode }
     }
 
     public struct Markers: Codable, Sendable, Equatable {
@@ -61,20 +71,40 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
     public var reference: String?
     public var chat: Bool?
     public var instruction: String?
+    /// Stop sequences: the answer ends before the first one the model writes.
+    public var stop: [String]?
+    /// Record each answer token's log-probability and this many alternatives (0 = the token's own only).
+    public var top_logprobs: Int?
     public var max_tokens: Int?
     public var sampling: Sampling?
     public var budget: BudgetSettings?
     public var override: BudgetPair?
     public var markers: Markers?
+    public var reasoning: ReasoningSettings?
 
     public init(model: String, prompt: String) {
         self.model = model
         self.prompt = prompt
     }
 
-    /// The default instruction appended to the user's prompt.
+    /// The default instruction appended to the user's prompt (marker mode).
     public static let defaultInstruction =
         "Think step by step inside <think> </think> tags first, then give only the final answer in \\boxed{}."
+    /// The default instruction in plain mode: reason in the open, answer in the form the verifier reads.
+    public static let plainInstruction = "Please reason step by step, and put your final answer within \\boxed{}."
+
+    /// The reasoning mode this job runs in: the payload's `reasoning.mode`, else (`auto`) markers when
+    /// the payload names markers, else what was detected for the model.
+    public func reasoningMode(detected: ReasoningMode) throws -> ReasoningMode {
+        switch reasoning?.mode ?? "auto" {
+        case "markers": return .markers
+        case "plain": return .plain
+        case "none": return .none
+        case "auto": return markers != nil ? .markers : detected
+        case let other:
+            throw GenerateError.badPayload("unknown reasoning.mode '\(other)' (use markers, plain, none or auto)")
+        }
+    }
 
     /// A difficulty tag as written in JSON: a string or an integer level.
     public struct DifficultyTag: Codable, Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import PostgresClient
 import Queue
+import QueueCore
 import Reasoning
 
 /// One row of tokenmill.generation_outputs.
@@ -12,6 +13,8 @@ public struct GenerationOutput: Sendable {
     public var model: String
     public var difficulty: Difficulty
     public var difficultySource: String
+    /// Whether thinking was read between markers or as the plain text before the answer.
+    public var reasoningMode: ReasoningMode = .markers
     public var prompt: String
     public var thinkingText: String
     public var answerText: String
@@ -36,6 +39,9 @@ public struct GenerationOutput: Sendable {
     public var parts: [TokenPart]
     /// Top-k log-probabilities per generated token when asked for (nil for injected tokens).
     public var logprobs: [Logprobs?]
+    /// The answer tokens' log-probabilities as stored in `generation_outputs.logprobs` (JSON), when the
+    /// payload asked for them (`top_logprobs`).
+    public var answerLogprobsJSON: String? = nil
 
     /// A seed derived from the item id (stable across batches), else from the job id.
     public static func defaultSeed(itemID: String?, jobID: Int64) -> UInt64 {
@@ -45,9 +51,7 @@ public struct GenerationOutput: Sendable {
 
     /// FNV-1a of `text`, shifted to fit a signed bigint: a seed that is the same in every process.
     public static func stableSeed(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h >> 1
+        StableHash.fnv1a(text) >> 1
     }
 
     /// The insert, run inside the fenced completion transaction; `ON CONFLICT DO NOTHING` keeps a
@@ -59,8 +63,8 @@ public struct GenerationOutput: Sendable {
               (job_id, batch_id, item_id, model, difficulty, difficulty_source, prompt, thinking_text, answer_text,
                finish_reason, prompt_tokens, thinking_tokens, answer_tokens, forced_tokens, budget_policy,
                thinking_budget, answer_budget, budget_hit, extracted_answer, reference, correct, ttft_ms,
-               decode_tokens_per_s, sampling, seed)
-            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25)
+               decode_tokens_per_s, sampling, seed, reasoning_mode, logprobs)
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25,$26,$27::jsonb)
             ON CONFLICT (job_id) DO NOTHING
             """, [
             jobID, batchID, itemID, model, difficulty.rawValue, difficultySource, prompt.pgSafe, thinkingText.pgSafe,
@@ -68,6 +72,7 @@ public struct GenerationOutput: Sendable {
             finishReason.rawValue, promptTokens, thinkingTokens, answerTokens, forcedTokens, budgetPolicy,
             budget.thinking, budget.answer, budgetHit, extractedAnswer?.pgSafe, reference, correct, ttftMs,
             decodeTokensPerSecond.isFinite ? decodeTokensPerSecond : nil, samplingJSON, Int64(bitPattern: seed),
+            reasoningMode.rawValue, answerLogprobsJSON,
         ])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Inference
+import Reasoning
 import Tokenizers
 
 /// A model kept loaded across jobs: weights, tokenizer, chat template and one continuous-batching engine.
@@ -11,6 +12,9 @@ public final class LoadedModel: @unchecked Sendable {
     public let engine: GenerationEngine
     /// The chat template, or the reason there is none (reported when a job asks for chat).
     public let chatTemplate: Result<ChatTemplate, Error>
+    /// How this model writes its reasoning, as detected from its chat template and vocabulary (the
+    /// `auto` reasoning mode).
+    public let reasoningMode: ReasoningMode
 
     init(path: String, threads: Int, maxSequences: Int, contextLength: Int?) throws {
         self.path = path
@@ -26,6 +30,8 @@ public final class LoadedModel: @unchecked Sendable {
         }
         let source = model.file.string("tokenizer.chat_template")
         self.chatTemplate = Result { try ChatTemplate.detect(from: source) }
+        self.reasoningMode = ReasoningMode.detect(chatTemplate: source,
+                                                  vocabularyHas: { [tokenizer] in tokenizer.tokenID($0) != nil })
         self.engine = GenerationEngine(model: model, threads: threads, maxSequences: maxSequences,
                                        contextLength: contextLength)
     }

@@ -9,12 +9,19 @@ public struct BuiltPrompt: Sendable {
     public var startsInThinking: Bool
 }
 
-/// Turns a payload into prompt tokens: chat template (default) or raw text, the instruction, and the
-/// opening thinking marker appended so that instruct models start by thinking.
+/// Turns a payload into prompt tokens: chat template (default) or raw text, the instruction, and (marker
+/// mode) the opening thinking marker appended so that instruct models start by thinking.
 public enum PromptBuilder {
+    /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker;
+    ///   `.none` adds nothing to the conversation (no instruction, no marker).
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
-                             openMarker: String) throws -> BuiltPrompt {
-        let instruction = p.instruction ?? GeneratePayload.defaultInstruction
+                             openMarker: String, mode: ReasoningMode = .markers) throws -> BuiltPrompt {
+        let instruction: String
+        switch mode {
+        case .markers: instruction = p.instruction ?? GeneratePayload.defaultInstruction
+        case .plain: instruction = p.instruction ?? GeneratePayload.plainInstruction
+        case .none: instruction = p.instruction ?? ""
+        }
         var text: String
         if p.chat ?? true {
             let tpl: ChatTemplate
@@ -42,7 +49,7 @@ public enum PromptBuilder {
             // BOS once: by the tokenizer when it adds one, else where the template writes it.
             let bos = (tpl.writesBOS && !tokenizer.addBOS) ? tokenizer.bosID.map { tokenizer.tokenText($0) } ?? "" : ""
             text = tpl.render(messages, addGenerationPrompt: true, bosToken: bos)
-            if !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
+            if mode == .markers, !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
         } else {
             guard let prompt = p.prompt ?? p.messages?.map(\.content).joined(separator: "\n") else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
@@ -50,7 +57,7 @@ public enum PromptBuilder {
             text = prompt
         }
         let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: true)
-        return BuiltPrompt(text: text, tokens: tokens, startsInThinking: endsWithMarker(text, openMarker))
+        return BuiltPrompt(text: text, tokens: tokens, startsInThinking: mode == .plain || endsWithMarker(text, openMarker))
     }
 
     static func endsWithMarker(_ text: String, _ marker: String) -> Bool {

@@ -24,6 +24,10 @@ public enum ControlAction: Sendable, Equatable {
     /// Append these tokens to the sequence and feed them through the model without sampling
     /// (e.g. a budget-forcing transition and `</think>`); sampling resumes after them.
     case inject([Int32])
+    /// Withdraw the token just sampled (it is neither recorded nor fed through the model; it still
+    /// counts against `maxTokens`) and inject these tokens in its place, e.g. to turn an
+    /// end-of-text that came before any answer into a request for the answer.
+    case replace([Int32])
     /// End the generation, with a reason recorded in the result.
     case stop(String)
 }
@@ -400,15 +404,15 @@ final class Job {
         if sampled == 0 { firstToken = now }
         lastToken = now
         sampled += 1
-        emit(tok, injected: false, logprobs: lp)
         let isStop = request.stopTokens.contains(tok)
         let action = controller?.next(token: tok, context: ControlContext(
-            sampledCount: sampled, generatedCount: tokens.count, isStopToken: isStop)) ?? .continue
+            sampledCount: sampled, generatedCount: tokens.count + 1, isStopToken: isStop)) ?? .continue
+        if case .replace = action {} else { emit(tok, injected: false, logprobs: lp) }
         switch action {
         case .stop(let why):
             stopDetail = why
             return .controller
-        case .inject(let extra):
+        case .inject(let extra), .replace(let extra):
             for t in extra {
                 guard t >= 0, Int(t) < vocab else {
                     stopDetail = "controller injected token \(t) outside the vocabulary"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error from PostgreSQL or libpq, carrying the server's SQLSTATE and message where there is one.
 public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, broadly.
@@ -27,7 +29,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
         self.kind = kind
         self.sqlState = sqlState
-        self.message = message
+        self.message = redactSecrets(message)
         self.detail = detail
         self.hint = hint
     }
@@ -51,16 +53,37 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         }
         if let d = detail, !d.isEmpty { s += " DETAIL: \(d)" }
         if let h = hint, !h.isEmpty { s += " HINT: \(h)" }
-        return s
+        return redactSecrets(s)
     }
 }
 
-/// Removes the password from a PostgreSQL URL for logs and error messages.
-public func redactedDatabaseURL(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else { return url }
-    let rest = url[schemeEnd.upperBound...]
-    guard let at = rest.firstIndex(of: "@") else { return url }
-    let userinfo = rest[rest.startIndex..<at]
-    guard let colon = userinfo.firstIndex(of: ":") else { return url }
-    return String(url[..<schemeEnd.upperBound]) + userinfo[..<colon] + ":***" + rest[at...]
+/// Removes the password from a PostgreSQL URL or key=value connection string for logs and error messages.
+public func redactedDatabaseURL(_ url: String) -> String { redactSecrets(url) }
+
+/// Replaces every password this process could leak with `***`: the user-info password of any URL
+/// (`postgresql://user:secret@host`), `password=` / `sslpassword=` / `PGPASSWORD=` values in URL query
+/// strings and key=value connection strings (quoted or not), and the value of `$PGPASSWORD` wherever it
+/// appears (when it is at least 4 characters long, so that a short one does not blank out ordinary text).
+public func redactSecrets(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    var s = text
+    if s.contains("://") {
+        s = Redaction.userInfo.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "$1:***@")
+    }
+    if s.range(of: "password", options: .caseInsensitive) != nil {
+        s = Redaction.keyValue.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "$1***")
+    }
+    if let pw = environment["PGPASSWORD"], pw.count >= 4, s.contains(pw) {
+        s = s.replacingOccurrences(of: pw, with: "***")
+    }
+    return s
+}
+
+private enum Redaction {
+    // scheme://user:password@  (the password runs to the last '@' before the host part ends)
+    nonisolated(unsafe) static let userInfo = try! NSRegularExpression(
+        pattern: #"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*):[^/?#\s]*@"#)
+    // password=value, password = 'quoted \' value', ?password=value&..., PGPASSWORD=value
+    nonisolated(unsafe) static let keyValue = try! NSRegularExpression(
+        pattern: #"((?:[A-Za-z_]*)password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'",;)]+)"#,
+        options: [.caseInsensitive])
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Inference
+import QueueCore
 import TensorKernels
 import Tokenizers
 
@@ -234,11 +235,12 @@ public enum LogitEvaluator {
     }
 }
 
-/// FNV-1a, 64-bit: a stable key for cache file names (Swift's Hasher is seeded per process).
+/// A stable key for cache file names: FNV-1a over the fields, each followed by a 0xff separator.
 struct Hasher64 {
-    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var h = StableHash()
+    var value: UInt64 { h.value }
     mutating func add(_ s: String) {
-        for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
-        value = (value ^ 0xff) &* 0x100_0000_01b3
+        h.add(s)
+        h.add(byte: 0xff)
     }
 }

@@ -129,6 +129,7 @@ public struct QuantizeRunner: Sendable {
             let srcType = ft.name
             let mostly = (src.int("general.file_type").flatMap(QuantFileType.init(rawValue:))?.name) ?? "quantized"
             reference = "\(outDir)/\(stem)-\(srcType)-dequantized.gguf"
+            Self.removeStaleTemporaries(of: reference)
             if !Self.reusable(reference, source: payload.source, fileType: ft) {
                 progress(0, "writing \(srcType) copy of \(payload.source)")
                 let r = try ModelQuantizer.quantize(source: payload.source, destination: reference,
@@ -157,6 +158,7 @@ public struct QuantizeRunner: Sendable {
         for ft in types {
             if isCancelled() { throw QuantizeError.io("cancelled") }
             let dst = "\(outDir)/\(stem)-\(ft.name)\(im != nil ? "-imat" : "").gguf"
+            Self.removeStaleTemporaries(of: dst)
             let s0 = step
             var report: QuantizeReport
             var reused = false
@@ -197,6 +199,20 @@ public struct QuantizeRunner: Sendable {
               f.int("general.file_type") == fileType.rawValue, let r = storedReport(path) else { return false }
         let srcSize = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? -1
         return r.source == source && r.fileType == fileType.name && r.outputBytes == f.fileSize && r.sourceBytes == srcSize
+    }
+
+    /// Removes `<path>.tmp-<pid>` files (GGUFWriter writes there, then renames) whose process is gone:
+    /// what a killed attempt left behind. The retry calls it before writing `path` again. A file whose
+    /// pid is alive on this host is left alone (it may still be written).
+    public static func removeStaleTemporaries(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) == 0 || errno != ESRCH { continue }
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+        }
     }
 
     static func storedReport(_ path: String) -> QuantizeReport? {
@@ -292,6 +308,7 @@ public struct ImatrixPayload: Codable, Sendable, Equatable {
                                               progress: { progress(Double($0) / Double(max($1, 1)), "chunk \($0)/\($1)") },
                                               isCancelled: isCancelled)
         im.datasets = [text]
+        QuantizeRunner.removeStaleTemporaries(of: output)
         try im.write(to: output)
         return im
     }

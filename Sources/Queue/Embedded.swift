@@ -441,6 +441,134 @@ GRANT SELECT, INSERT ON tokenmill.distill_samples TO tokenmill_worker;
 GRANT SELECT ON tokenmill.datasets, tokenmill.dataset_prompts TO tokenmill_worker;
 GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker;
 """##),
+        (name: "0045_reasoning_mode.sql", sql: ##"""
+-- Reasoning mode of each generate output: 'markers' (thinking between <think> and </think>) or
+-- 'plain' (models without markers: thinking is the text before the final answer). Rows written
+-- before this migration were all read with markers.
+ALTER TABLE tokenmill.generation_outputs
+    ADD COLUMN reasoning_mode text NOT NULL DEFAULT 'markers' CHECK (reasoning_mode IN ('markers', 'plain'));
+
+-- Accuracy against thinking tokens per batch, policy and difficulty (`tokenmill report`): counts, so
+-- that intervals can be computed from them.
+CREATE VIEW tokenmill.generation_curve AS
+SELECT batch_id, model, budget_policy, reasoning_mode, difficulty,
+       count(*)                                        AS items,
+       count(correct)                                  AS judged,
+       count(*) FILTER (WHERE correct)                 AS correct,
+       sum(thinking_tokens)                            AS thinking_tokens,
+       avg(thinking_tokens)::double precision          AS mean_thinking_tokens,
+       avg(answer_tokens)::double precision            AS mean_answer_tokens,
+       avg(forced_tokens)::double precision            AS mean_forced_tokens,
+       avg(budget_hit::int)::double precision          AS budget_hit_rate,
+       count(*) FILTER (WHERE answer_tokens = 0)       AS without_answer,
+       min(thinking_budget)                            AS min_thinking_budget,
+       max(thinking_budget)                            AS max_thinking_budget
+  FROM tokenmill.generation_outputs
+ GROUP BY batch_id, model, budget_policy, reasoning_mode, difficulty;
+
+GRANT SELECT ON tokenmill.generation_curve TO tokenmill_reader, tokenmill_worker;
+"""##),
+        (name: "0050_hardening.sql", sql: ##"""
+-- Hardening: least-privilege roles that cover every table, idempotency keys that outlive pruning,
+-- and each worker's connection limit.
+--
+-- Privilege convention (README "Roles"): every migration that creates a table or view grants what the
+-- three roles need on it, in the same file. Default privileges below also give tokenmill_worker
+-- SELECT, INSERT and tokenmill_submitter SELECT on tables created later by the role that runs
+-- `tokenmill migrate`, so an output table a migration forgets is still writable by workers;
+-- tokenmill_reader gets no default (views only: a test checks it can read every view and no table).
+
+DO $$
+BEGIN
+    BEGIN
+        CREATE ROLE tokenmill_submitter NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+END $$;
+
+-- Idempotency keys of pruned jobs: enqueue skips a (kind, key) listed here until expires_at, as it
+-- skips one whose job row still exists (River's unique jobs keep their window the same way).
+CREATE TABLE tokenmill.idempotency_keys (
+    kind        text NOT NULL,
+    key         text NOT NULL,
+    job_id      bigint NOT NULL,
+    finished_at timestamptz,
+    expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX idempotency_keys_expires_idx ON tokenmill.idempotency_keys (expires_at);
+
+-- The most connections each worker opens (`tokenmill worker --max-connections`); `status` sums it.
+ALTER TABLE tokenmill.workers ADD COLUMN max_connections integer;
+
+CREATE OR REPLACE VIEW tokenmill.worker_status AS
+SELECT w.id AS worker_id, w.host, w.pid, w.kinds, w.concurrency, w.state, w.running_jobs,
+       w.jobs_succeeded, w.jobs_failed, w.started_at, w.last_heartbeat, w.stopped_at,
+       (w.state <> 'stopped' AND w.last_heartbeat > now() - make_interval(secs => 3 * w.lease_seconds)) AS alive,
+       extract(epoch FROM now() - w.last_heartbeat)::double precision AS seconds_since_heartbeat,
+       w.max_connections
+  FROM tokenmill.workers w;
+
+GRANT USAGE ON SCHEMA tokenmill TO tokenmill_submitter;
+
+-- tokenmill_worker: claim, heartbeat, complete (and prune: the retention loop), write every kind's outputs.
+GRANT SELECT, UPDATE, DELETE ON tokenmill.jobs TO tokenmill_worker;
+GRANT SELECT, UPDATE ON tokenmill.batches TO tokenmill_worker;
+GRANT SELECT, INSERT, UPDATE ON tokenmill.workers, tokenmill.job_kinds, tokenmill.job_results TO tokenmill_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON tokenmill.idempotency_keys TO tokenmill_worker;
+GRANT SELECT, INSERT ON tokenmill.generation_outputs, tokenmill.quantization_results, tokenmill.distill_samples
+    TO tokenmill_worker;
+GRANT SELECT ON tokenmill.datasets, tokenmill.dataset_prompts TO tokenmill_worker;
+
+-- tokenmill_submitter: enqueue (jobs, batches, datasets of distill builds), cancel and retry, read results.
+GRANT SELECT, INSERT, UPDATE ON tokenmill.jobs, tokenmill.batches, tokenmill.datasets TO tokenmill_submitter;
+GRANT SELECT, INSERT ON tokenmill.dataset_prompts TO tokenmill_submitter;
+GRANT SELECT ON tokenmill.job_kinds, tokenmill.idempotency_keys, tokenmill.job_results, tokenmill.generation_outputs,
+               tokenmill.quantization_results, tokenmill.distill_samples TO tokenmill_submitter;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA tokenmill TO tokenmill_worker, tokenmill_submitter;
+
+-- Tables of migrations before this one that granted nothing themselves: readable by workers and
+-- submitters (the worker registry stays the workers' own).
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+              WHERE schemaname = 'tokenmill' AND tablename NOT IN ('schema_migrations', 'workers') LOOP
+        EXECUTE format('GRANT SELECT ON tokenmill.%I TO tokenmill_worker, tokenmill_submitter', t.tablename);
+    END LOOP;
+END $$;
+
+-- Every view, to every role (monitoring is never a secret from a role that may use the queue).
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN SELECT viewname FROM pg_views WHERE schemaname = 'tokenmill' LOOP
+        EXECUTE format('GRANT SELECT ON tokenmill.%I TO tokenmill_reader, tokenmill_worker, tokenmill_submitter', v.viewname);
+    END LOOP;
+END $$;
+
+-- Tables and sequences later migrations create (by the same migrating role).
+ALTER DEFAULT PRIVILEGES IN SCHEMA tokenmill GRANT SELECT, INSERT ON TABLES TO tokenmill_worker;
+ALTER DEFAULT PRIVILEGES IN SCHEMA tokenmill GRANT SELECT ON TABLES TO tokenmill_submitter;
+ALTER DEFAULT PRIVILEGES IN SCHEMA tokenmill GRANT USAGE ON SEQUENCES TO tokenmill_worker, tokenmill_submitter;
+"""##),
+        (name: "0060_openai_batch.sql", sql: ##"""
+-- OpenAI Batch API support (`tokenmill batch submit/output/status`).
+-- Answer-token log-probabilities, recorded when a generate payload asks for them (`top_logprobs`):
+-- [{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}], the layout of the
+-- chat completions API's `logprobs.content`.
+ALTER TABLE tokenmill.generation_outputs ADD COLUMN logprobs jsonb;
+
+-- Requests of a batch are found by jobs_batch_idx and their payload->'openai' (no extra index on the hot table).
+
+-- Reasoning mode 'none': plain chat without a reasoning prompt (what OpenAI Batch requests without
+-- reasoning_effort or difficulty run as).
+ALTER TABLE tokenmill.generation_outputs DROP CONSTRAINT generation_outputs_reasoning_mode_check;
+ALTER TABLE tokenmill.generation_outputs
+    ADD CONSTRAINT generation_outputs_reasoning_mode_check CHECK (reasoning_mode IN ('markers', 'plain', 'none'));
+"""##),
     ]
 
     /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json).
@@ -453,10 +581,10 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
   "additionalProperties": false,
   "properties": {
     "dataset_id": {"type": "integer", "minimum": 1},
-    "prompt_id": {"type": "string", "minLength": 1},
-    "sample_index": {"type": "integer", "minimum": 0},
-    "keep_per_prompt": {"type": "integer", "minimum": 1},
-    "key": {"type": "string", "description": "dataset:prompt:sample, the job's idempotency key"},
+    "prompt_id": {"type": "string", "minLength": 1, "maxLength": 1024},
+    "sample_index": {"type": "integer", "minimum": 0, "maximum": 1000000},
+    "keep_per_prompt": {"type": "integer", "minimum": 1, "maximum": 1000000},
+    "key": {"type": "string", "maxLength": 2048, "description": "dataset:prompt:sample, the job's idempotency key"},
     "verifier": {
       "type": "object",
       "required": ["type"],
@@ -468,10 +596,10 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
       "additionalProperties": false,
       "properties": {
         "max_foreign_script_share": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-        "max_paragraph_chars": {"type": ["integer", "null"], "minimum": 1},
+        "max_paragraph_chars": {"type": ["integer", "null"], "minimum": 1, "maximum": 100000000},
         "reject_code_blocks": {"type": "boolean"},
-        "repetition_ngram": {"type": "integer", "minimum": 1},
-        "repetition_count": {"type": "integer", "minimum": 2},
+        "repetition_ngram": {"type": "integer", "minimum": 1, "maximum": 1024},
+        "repetition_count": {"type": "integer", "minimum": 2, "maximum": 1000000},
         "reject_budget_hit": {"type": "boolean"},
         "reject_truncated": {"type": "boolean"}
       }
@@ -480,31 +608,33 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
       "type": "object",
       "required": ["k"],
       "additionalProperties": false,
-      "properties": {"k": {"type": "integer", "minimum": 1, "maximum": 128}, "temperature": {"type": "number", "minimum": 0}}
+      "properties": {"k": {"type": "integer", "minimum": 1, "maximum": 128}, "temperature": {"type": "number", "minimum": 0, "maximum": 100}}
     },
-    "generate": {"type": "object", "required": ["model"], "description": "A generate payload (jobs/schemas/generate.schema.json)."}
+    "generate": {"$ref": "generate.schema.json", "description": "A generate payload, checked against jobs/schemas/generate.schema.json."}
   }
 }
 """##,
         "generate": ##"""
 {
-  "$comment": "Payload of one `generate` job: one prompt item plus the batch's settings. See jobs/README.md.",
+  "$comment": "Payload of one `generate` job: one prompt item plus the batch's settings. See jobs/README.md. Bounds: prompt and message texts up to 524288 characters, token budgets 0...1048576 (the worker also caps them at the model's context).",
   "type": "object",
   "required": ["model"],
   "additionalProperties": false,
   "properties": {
-    "model": {"type": "string", "minLength": 1, "description": "Path of a GGUF file the worker can read."},
-    "id": {"type": "string", "description": "The item's id in its prompt set."},
-    "prompt": {"type": "string", "minLength": 1},
+    "model": {"type": "string", "minLength": 1, "maxLength": 4096, "description": "Path of a GGUF file the worker can read."},
+    "id": {"type": "string", "maxLength": 1024, "description": "The item's id in its prompt set."},
+    "prompt": {"type": "string", "minLength": 1, "maxLength": 524288},
     "messages": {
       "type": "array",
+      "minItems": 1,
+      "maxItems": 1024,
       "items": {
         "type": "object",
         "required": ["role", "content"],
         "additionalProperties": false,
         "properties": {
           "role": {"type": "string", "enum": ["system", "user", "assistant"]},
-          "content": {"type": "string"}
+          "content": {"type": "string", "maxLength": 524288}
         }
       }
     },
@@ -513,20 +643,36 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
       {"type": "integer", "minimum": 1, "maximum": 5}
     ]},
     "level": {"type": "integer", "minimum": 1, "maximum": 5},
-    "reference": {"type": "string"},
+    "reference": {"type": "string", "maxLength": 65536},
     "chat": {"type": "boolean", "description": "Apply the model's chat template (default true)."},
-    "instruction": {"type": "string", "description": "Appended to the user prompt (default: think in <think></think>, answer in \\boxed{})."},
-    "max_tokens": {"type": "integer", "minimum": 1},
+    "instruction": {"type": "string", "maxLength": 65536, "description": "Appended to the user prompt (default: think in <think></think> (plain mode: step by step), answer in \\boxed{})."},
+    "max_tokens": {"type": "integer", "minimum": 1, "maximum": 1048576},
+    "stop": {"type": "array", "maxItems": 4, "items": {"type": "string", "minLength": 1, "maxLength": 256},
+             "description": "Stop sequences: the answer ends before the first one the model writes (finish_reason stop)."},
+    "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20,
+                     "description": "Record each answer token's log-probability and this many alternatives (generation_outputs.logprobs)."},
+    "openai": {
+      "type": "object",
+      "description": "Where the job came from when submitted by `tokenmill batch submit` (an OpenAI Batch input line).",
+      "required": ["custom_id", "line", "choice", "endpoint"],
+      "additionalProperties": false,
+      "properties": {
+        "custom_id": {"type": "string", "minLength": 1, "maxLength": 512},
+        "line": {"type": "integer", "minimum": 1, "maximum": 100000000},
+        "choice": {"type": "integer", "minimum": 0, "maximum": 127},
+        "endpoint": {"type": "string", "enum": ["/v1/chat/completions", "/v1/completions"]}
+      }
+    },
     "sampling": {
       "type": "object",
       "additionalProperties": false,
       "properties": {
-        "temperature": {"type": "number", "minimum": 0},
-        "top_k": {"type": "integer", "minimum": 0},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 10},
+        "top_k": {"type": "integer", "minimum": 0, "maximum": 1048576},
         "top_p": {"type": "number", "minimum": 0, "maximum": 1},
         "min_p": {"type": "number", "minimum": 0, "maximum": 1},
-        "repeat_penalty": {"type": "number", "minimum": 0},
-        "repeat_last_n": {"type": "integer", "minimum": 0},
+        "repeat_penalty": {"type": "number", "minimum": 0, "maximum": 10},
+        "repeat_last_n": {"type": "integer", "minimum": 0, "maximum": 1048576},
         "seed": {"type": "integer", "minimum": 0}
       }
     },
@@ -535,37 +681,47 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
       "additionalProperties": false,
       "properties": {
         "policy": {"type": "string", "enum": ["fixed", "per_difficulty", "adaptive", "unlimited"]},
-        "thinking": {"type": "integer", "minimum": 0},
-        "answer": {"type": "integer", "minimum": 1},
+        "thinking": {"type": "integer", "minimum": 0, "maximum": 1048576},
+        "answer": {"type": "integer", "minimum": 1, "maximum": 1048576},
         "table": {
           "type": "object",
           "additionalProperties": false,
           "properties": {
             "easy": {"type": "object", "additionalProperties": false,
-                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}},
+                     "properties": {"thinking": {"type": "integer", "minimum": 0, "maximum": 1048576}, "answer": {"type": "integer", "minimum": 1, "maximum": 1048576}}},
             "medium": {"type": "object", "additionalProperties": false,
-                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}},
+                     "properties": {"thinking": {"type": "integer", "minimum": 0, "maximum": 1048576}, "answer": {"type": "integer", "minimum": 1, "maximum": 1048576}}},
             "hard": {"type": "object", "additionalProperties": false,
-                     "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}}
+                     "properties": {"thinking": {"type": "integer", "minimum": 0, "maximum": 1048576}, "answer": {"type": "integer", "minimum": 1, "maximum": 1048576}}}
           }
         },
         "epsilon": {"type": "number", "minimum": 0, "maximum": 1},
         "percentile": {"type": "number", "minimum": 0, "maximum": 1},
-        "min_samples": {"type": "integer", "minimum": 1}
+        "min_samples": {"type": "integer", "minimum": 1, "maximum": 1000000},
+        "history_batches": {"type": "array", "maxItems": 1000, "items": {"type": "integer", "minimum": 1},
+                            "description": "Adaptive policy: learn from these batches only (default: the model's whole history)."}
       }
     },
     "override": {
       "type": "object",
       "additionalProperties": false,
-      "properties": {"thinking": {"type": "integer", "minimum": 0}, "answer": {"type": "integer", "minimum": 1}}
+      "properties": {"thinking": {"type": "integer", "minimum": 0, "maximum": 1048576}, "answer": {"type": "integer", "minimum": 1, "maximum": 1048576}}
+    },
+    "reasoning": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "mode": {"type": "string", "enum": ["markers", "plain", "none", "auto"],
+                 "description": "markers: thinking between <think></think>; plain: thinking is the text before the final answer; none: no reasoning prompt, the output is the answer (a thinking block the model opens itself is still split off); auto (default): from the chat template and vocabulary."}
+      }
     },
     "markers": {
       "type": "object",
       "additionalProperties": false,
       "properties": {
-        "open": {"type": "string", "minLength": 1},
-        "close": {"type": "string", "minLength": 1},
-        "transition": {"type": "string"}
+        "open": {"type": "string", "minLength": 1, "maxLength": 256},
+        "close": {"type": "string", "minLength": 1, "maxLength": 256},
+        "transition": {"type": "string", "maxLength": 1024}
       }
     }
   },
@@ -585,9 +741,9 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
     "model": {"type": "string", "minLength": 1},
     "text": {"type": "string", "minLength": 1, "description": "UTF-8 calibration text file."},
     "output": {"type": "string", "minLength": 1, "description": "Path of the GGUF imatrix to write."},
-    "chunk_size": {"type": "integer", "minimum": 2, "description": "Tokens per chunk (default 512)."},
-    "chunks": {"type": "integer", "minimum": 1, "description": "Most chunks (default: all)."},
-    "threads": {"type": "integer", "minimum": 1}
+    "chunk_size": {"type": "integer", "minimum": 2, "maximum": 1048576, "description": "Tokens per chunk (default 512)."},
+    "chunks": {"type": "integer", "minimum": 1, "maximum": 1000000000, "description": "Most chunks (default: all)."},
+    "threads": {"type": "integer", "minimum": 1, "maximum": 1024}
   }
 }
 """##,
@@ -598,9 +754,9 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
   "additionalProperties": false,
   "properties": {
     "sleep_ms": { "type": "integer", "minimum": 0, "maximum": 3600000 },
-    "fail_times": { "type": "integer", "minimum": 0, "$comment": "throw a retryable error while attempt <= fail_times" },
+    "fail_times": { "type": "integer", "minimum": 0, "maximum": 1000, "$comment": "throw a retryable error while attempt <= fail_times" },
     "fail_permanently": { "type": "boolean", "$comment": "throw JobError.permanent on every attempt" },
-    "crash_times": { "type": "integer", "minimum": 0, "$comment": "abort the whole worker process while attempt <= crash_times" },
+    "crash_times": { "type": "integer", "minimum": 0, "maximum": 1000, "$comment": "abort the whole worker process while attempt <= crash_times" },
     "result": { "$comment": "any JSON, stored as the job's result" },
     "tag": { "type": "string", "maxLength": 200 },
     "n": { "type": "integer" }
@@ -616,7 +772,7 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
   "properties": {
     "source": {"type": "string", "minLength": 1, "description": "GGUF model path (F32/F16/BF16; quantized only with allow_requantize or dequantize_source)."},
     "types": {
-      "type": "array", "minItems": 1,
+      "type": "array", "minItems": 1, "maxItems": 64,
       "items": {"type": "string", "enum": ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]},
       "description": "llama-quantize type names."
     },
@@ -631,11 +787,11 @@ GRANT SELECT ON tokenmill.dataset_progress TO tokenmill_reader, tokenmill_worker
       "additionalProperties": false,
       "properties": {
         "text": {"type": "string", "minLength": 1, "description": "UTF-8 evaluation text file."},
-        "context": {"type": "integer", "minimum": 4, "description": "Tokens per window (default 128); the second half of each window is scored."},
-        "chunks": {"type": "integer", "minimum": 1, "description": "Most windows scored (default: all)."}
+        "context": {"type": "integer", "minimum": 4, "maximum": 1048576, "description": "Tokens per window (default 128); the second half of each window is scored."},
+        "chunks": {"type": "integer", "minimum": 1, "maximum": 1000000000, "description": "Most windows scored (default: all)."}
       }
     },
-    "threads": {"type": "integer", "minimum": 1},
+    "threads": {"type": "integer", "minimum": 1, "maximum": 1024},
     "delete_outputs": {"type": "boolean", "description": "Delete each output after scoring it."}
   }
 }

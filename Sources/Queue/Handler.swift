@@ -190,7 +190,27 @@ public struct JobRegistry: Sendable {
     /// Registered kinds, sorted.
     public var kinds: [String] { handlers.keys.sorted() }
     public func handler(for kind: String) -> (any JobHandler)? { handlers[kind] }
-    public func schema(for kind: String) -> JSONSchema? { schemas[kind] }
+
+    /// The payload schema of `kind`, with `$ref`s to other kinds' schemas (`<kind>.schema.json`) resolved.
+    /// The one payload check: `enqueue`, `generate`, `distill` and the worker (before a handler runs) use it.
+    public func schema(for kind: String) -> JSONSchema? {
+        guard let s = schemas[kind] else { return nil }
+        var refs: [String: JSONValue] = [:]
+        for (k, v) in schemas { refs["\(k).schema.json"] = v.root }
+        return s.resolving(refs)
+    }
+
+    /// Why `payload` (JSON text as stored) is not a valid `kind` payload, or nil when it is.
+    public func payloadProblem(kind: String, payload: Data) -> String? {
+        guard let schema = schema(for: kind) else { return nil }
+        let value: JSONValue
+        do { value = try JSONValue.parse(String(decoding: payload, as: UTF8.self)) } catch {
+            return "payload is not valid JSON: \(error)"
+        }
+        let problems = schema.validate(value)
+        if problems.isEmpty { return nil }
+        return "payload rejected before running (jobs/schemas/\(kind).schema.json): " + problems.prefix(10).joined(separator: "; ")
+    }
     public func schemaText(for kind: String) -> String? { schemaTexts[kind] }
 }
 

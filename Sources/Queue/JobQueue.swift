@@ -41,13 +41,21 @@ public struct EnqueueSummary: Sendable {
     public let batchID: Int64
     /// Jobs inserted.
     public let inserted: Int
-    /// Lines whose idempotency key already existed for this kind (not inserted again).
+    /// Lines whose idempotency key already existed for this kind (not inserted again): a job row with
+    /// that key, or a pruned one whose key is still kept (tokenmill.idempotency_keys).
     public let duplicates: Int
 }
 
 /// The SQL side of the queue: every statement the CLI and the workers run against tokenmill.jobs.
 public struct JobQueue: Sendable {
     public let pool: PostgresPool
+
+    /// A job row `j` that this worker's lease lapsed on while it could not reach the database, and
+    /// that nobody has claimed since: rescue made it retryable (or failed, attempts used up) and left
+    /// locked_by and attempt alone. Together with `j.attempt = <ours> AND j.locked_by = <us>` it lets the
+    /// worker take its own job back instead of throwing finished work away. A claim by another worker
+    /// raises the attempt, a cancel sets another state: both end the fence for good.
+    static let reclaimable = "(j.state IN ('retryable', 'failed') AND j.errors -> -1 ->> 'error' = 'lease expired')"
 
     public init(pool: PostgresPool) { self.pool = pool }
 
@@ -83,7 +91,11 @@ public struct JobQueue: Sendable {
                     let ins = try tx.query("""
                         INSERT INTO tokenmill.jobs (batch_id, kind, payload, priority, run_after, max_attempts, idempotency_key)
                         SELECT $1, $2, payload, $3, now() + make_interval(secs => $4), $5, idempotency_key
-                          FROM tokenmill_stage ORDER BY line
+                          FROM tokenmill_stage s
+                         WHERE s.idempotency_key IS NULL
+                            OR NOT EXISTS (SELECT 1 FROM tokenmill.idempotency_keys k
+                                            WHERE k.kind = $2 AND k.key = s.idempotency_key AND k.expires_at > now())
+                         ORDER BY line
                         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                         """, [batchID, kind, options.priority, options.runAfterSeconds, options.maxAttempts])
                     if ins.affectedRows == 0 {
@@ -123,7 +135,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Extends the leases of `held` jobs (id, attempt, progress JSON or nil) and records the worker's
-    /// heartbeat. Returns the ids whose lease is still this worker's (or that were locked by another
+    /// heartbeat. A held job whose lease lapsed while this worker was cut off from the database is taken
+    /// back if no other worker claimed it since (fenced by attempt; see `reclaimable`). Returns the ids whose lease is still this worker's (or that were locked by another
     /// transaction at that instant, checked again next time); the others were cancelled or taken over.
     public func heartbeat(workerID: String, held: [(id: Int64, attempt: Int, progress: String?)], leaseSeconds: Double,
                           runningJobs: Int, succeeded: Int, failed: Int, state: String = "running") async throws -> Set<Int64> {
@@ -135,9 +148,14 @@ public struct JobQueue: Sendable {
             h AS (
                 UPDATE tokenmill.jobs j
                    SET locked_until = now() + make_interval(secs => $4),
-                       progress = coalesce(p.progress::jsonb, j.progress)
+                       progress = coalesce(p.progress::jsonb, j.progress),
+                       state = 'running', finished_at = NULL,
+                       errors = CASE WHEN j.state = 'running' THEN j.errors
+                                     ELSE j.errors || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', now(),
+                                          'worker', j.locked_by, 'error', 'lease re-claimed by its worker after reconnecting')) END
                   FROM p JOIN l ON l.id = p.id
-                 WHERE j.id = p.id AND j.attempt = p.attempt AND j.locked_by = $5 AND j.state = 'running'
+                 WHERE j.id = p.id AND j.attempt = p.attempt AND j.locked_by = $5
+                   AND (j.state = 'running' OR \(JobQueue.reclaimable))
                 RETURNING j.id),
             w AS (
                 UPDATE tokenmill.workers
@@ -154,7 +172,7 @@ public struct JobQueue: Sendable {
     }
 
     /// Writes finished attempts back. Each write is fenced on (id, attempt, locked_by = workerID,
-    /// state = running): a worker whose lease was taken over (or whose job was cancelled) changes
+    /// state = running, or lapsed while cut off and not claimed since: `reclaimable`): a worker whose lease was taken over (or whose job was cancelled) changes
     /// nothing. Successes without statements go in one batched statement; a success with statements
     /// runs them in the same transaction as its fenced update, only if the fence held.
     /// Returns the ids whose write was accepted (the rest were fenced out).
@@ -183,7 +201,8 @@ public struct JobQueue: Sendable {
                             UPDATE tokenmill.jobs j
                                SET state = 'succeeded', finished_at = now(), locked_until = NULL
                               FROM d
-                             WHERE j.id = d.id AND j.attempt = d.attempt AND j.locked_by = $4 AND j.state = 'running'
+                             WHERE j.id = d.id AND j.attempt = d.attempt AND j.locked_by = $4
+                               AND (j.state = 'running' OR \(JobQueue.reclaimable))
                             RETURNING j.id, j.batch_id, j.attempt, d.result),
                         ins AS (
                             INSERT INTO tokenmill.job_results (job_id, batch_id, attempt, result)
@@ -211,7 +230,8 @@ public struct JobQueue: Sendable {
                                    'attempt', j.attempt, 'at', now(), 'worker', j.locked_by, 'error', d.message,
                                    'retry_after_seconds', d.retry_after))
                           FROM d
-                         WHERE j.id = d.id AND j.attempt = d.attempt AND j.locked_by = $5 AND j.state = 'running'
+                         WHERE j.id = d.id AND j.attempt = d.attempt AND j.locked_by = $5
+                           AND (j.state = 'running' OR \(JobQueue.reclaimable))
                         RETURNING j.id
                         """, [PostgresArray(failuresC.map { $0.0 }), PostgresArray(failuresC.map { $0.1 }),
                               PostgresArray(failuresC.map { $0.2 }),
@@ -242,9 +262,10 @@ public struct JobQueue: Sendable {
             try await conn.withBlocking { c in
                 try c.transaction { tx in
                     let u = try tx.query("""
-                        UPDATE tokenmill.jobs SET state = 'succeeded', finished_at = now(), locked_until = NULL
-                         WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
-                        RETURNING batch_id
+                        UPDATE tokenmill.jobs j SET state = 'succeeded', finished_at = now(), locked_until = NULL
+                         WHERE j.id = $1 AND j.attempt = $2 AND j.locked_by = $3
+                           AND (j.state = 'running' OR \(JobQueue.reclaimable))
+                        RETURNING j.batch_id
                         """, [id, attempt, workerID])
                     guard let row = u.rows.first else { return false }
                     for s in result.statements { try tx.query(s.sql, s.params) }
@@ -278,14 +299,21 @@ public struct JobQueue: Sendable {
     /// Rescues jobs whose lease lapsed (their worker died or lost the database): back to retryable at
     /// once, or failed when attempts are used up; the error history says what happened.
     /// Also marks workers that stopped heartbeating as stopped. Returns the rescued job ids.
+    ///
+    /// A lease does not run out while the database itself is down: after a server restart every lease
+    /// gets one more lease period (the holder's, from tokenmill.workers) from the moment the server came
+    /// back, so workers that kept computing through the outage reconnect and heartbeat before anyone
+    /// rescues their jobs. `held` are jobs the calling worker itself still runs: never rescued by it.
     @discardableResult
-    public func rescueExpired(limit: Int = 1000) async throws -> [Int64] {
+    public func rescueExpired(limit: Int = 1000, held: [Int64] = []) async throws -> [Int64] {
         let r = try await pool.query("""
             WITH r AS (
-                SELECT id FROM tokenmill.jobs
-                 WHERE state = 'running' AND locked_until < now()
-                 ORDER BY locked_until LIMIT $1
-                 FOR UPDATE SKIP LOCKED)
+                SELECT j.id FROM tokenmill.jobs j LEFT JOIN tokenmill.workers w ON w.id = j.locked_by
+                 WHERE j.state = 'running' AND j.locked_until < now()
+                   AND NOT (j.id = ANY($2::bigint[]))
+                   AND pg_postmaster_start_time() + make_interval(secs => coalesce(w.lease_seconds, 0)) < now()
+                 ORDER BY j.locked_until LIMIT $1
+                 FOR UPDATE OF j SKIP LOCKED)
             UPDATE tokenmill.jobs j
                SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed'::tokenmill.job_state
                                 ELSE 'retryable'::tokenmill.job_state END,
@@ -297,7 +325,7 @@ public struct JobQueue: Sendable {
                             'worker', j.locked_by, 'error', 'lease expired'))
               FROM r WHERE j.id = r.id
             RETURNING j.id
-            """, [limit])
+            """, [limit, PostgresArray(held)])
         try await pool.query("""
             UPDATE tokenmill.workers SET state = 'stopped', stopped_at = now()
              WHERE state <> 'stopped' AND last_heartbeat < now() - make_interval(secs => 3 * lease_seconds)
@@ -308,12 +336,13 @@ public struct JobQueue: Sendable {
     // MARK: Workers
 
     /// Registers (or re-registers) a worker row.
-    public func registerWorker(id: String, host: String, pid: Int, kinds: [String], concurrency: Int, leaseSeconds: Double) async throws {
+    public func registerWorker(id: String, host: String, pid: Int, kinds: [String], concurrency: Int, leaseSeconds: Double,
+                               maxConnections: Int? = nil) async throws {
         try await pool.query("""
-            INSERT INTO tokenmill.workers (id, host, pid, kinds, concurrency, lease_seconds)
-            VALUES ($1, $2, $3, $4::text[], $5, $6)
+            INSERT INTO tokenmill.workers (id, host, pid, kinds, concurrency, lease_seconds, max_connections)
+            VALUES ($1, $2, $3, $4::text[], $5, $6, $7)
             ON CONFLICT (id) DO UPDATE SET state = 'running', last_heartbeat = now(), stopped_at = NULL
-            """, [id, host, pid, PostgresArray(kinds), concurrency, leaseSeconds])
+            """, [id, host, pid, PostgresArray(kinds), concurrency, leaseSeconds, maxConnections])
     }
 
     /// Marks a worker stopped.
@@ -382,13 +411,82 @@ public struct JobQueue: Sendable {
         }
     }
 
-    /// Deletes finished job rows (succeeded, failed, cancelled) that finished more than `olderThanSeconds`
-    /// ago. Results, outputs and batch counts are kept. Returns the number deleted.
-    public func prune(olderThanSeconds: Double) async throws -> Int {
-        try await pool.query("""
-            DELETE FROM tokenmill.jobs
-             WHERE state IN ('succeeded', 'failed', 'cancelled')
-               AND finished_at < now() - make_interval(secs => $1)
-            """, [olderThanSeconds]).affectedRows
+    /// Deletes finished job rows that finished more than `olderThanSeconds` ago. Results, outputs and
+    /// batch counts are kept, and so are idempotency keys for `keepKeysSeconds` after the job finished.
+    /// Returns the number deleted.
+    public func prune(olderThanSeconds: Double, keepKeysSeconds: Double = RetentionPolicy().keepKeysSeconds) async throws -> Int {
+        try await prune(RetentionPolicy(keepSucceededSeconds: olderThanSeconds, keepFailedSeconds: olderThanSeconds,
+                                        keepKeysSeconds: keepKeysSeconds))
+    }
+
+    /// Deletes finished job rows past `policy`'s ages (succeeded, then failed and cancelled), at most
+    /// `limit` per statement until none is left; the idempotency key of each deleted job moves to
+    /// tokenmill.idempotency_keys for `policy.keepKeysSeconds` from its finish, so enqueue keeps skipping
+    /// it; expired keys are dropped. Only one caller prunes at a time (others return 0 at once).
+    public func prune(_ policy: RetentionPolicy, limit: Int = 10_000) async throws -> Int {
+        var total = 0
+        while true {
+            let n: Int? = try await pool.withConnection { conn in
+                try await conn.withBlocking { c in
+                    try c.transaction { tx in
+                        let got: Bool = try tx.query("SELECT pg_try_advisory_xact_lock($1)", [JobQueue.pruneLockKey]).rows[0].decode(0)
+                        guard got else { return nil }
+                        let r = try tx.query("""
+                            WITH victims AS (
+                                SELECT id FROM tokenmill.jobs
+                                 WHERE (state = 'succeeded' AND finished_at < now() - make_interval(secs => $1))
+                                    OR (state IN ('failed', 'cancelled') AND finished_at < now() - make_interval(secs => $2))
+                                 ORDER BY finished_at LIMIT $4),
+                            d AS (
+                                DELETE FROM tokenmill.jobs j USING victims v
+                                 WHERE j.id = v.id
+                                   AND ((j.state = 'succeeded' AND j.finished_at < now() - make_interval(secs => $1))
+                                        OR (j.state IN ('failed', 'cancelled') AND j.finished_at < now() - make_interval(secs => $2)))
+                                RETURNING j.id, j.kind, j.idempotency_key, j.finished_at),
+                            k AS (
+                                INSERT INTO tokenmill.idempotency_keys (kind, key, job_id, finished_at, expires_at)
+                                SELECT kind, idempotency_key, id, finished_at, finished_at + make_interval(secs => $3) FROM d
+                                 WHERE idempotency_key IS NOT NULL AND finished_at + make_interval(secs => $3) > now()
+                                ON CONFLICT (kind, key) DO UPDATE
+                                   SET job_id = excluded.job_id, finished_at = excluded.finished_at,
+                                       expires_at = greatest(tokenmill.idempotency_keys.expires_at, excluded.expires_at))
+                            SELECT count(*)::int FROM d
+                            """, [policy.keepSucceededSeconds, policy.keepFailedSeconds, policy.keepKeysSeconds, limit])
+                        let deleted: Int = try r.rows[0].decode(0)
+                        if deleted < limit {
+                            try tx.query("DELETE FROM tokenmill.idempotency_keys WHERE expires_at < now()")
+                        }
+                        return deleted
+                    }
+                }
+            }
+            guard let n else { return total }
+            total += n
+            if n < limit { return total }
+        }
+    }
+
+    /// Advisory lock key of `prune` ("TMPRUNE!").
+    static let pruneLockKey: Int64 = 0x544D_5052_554E_4521
+}
+
+/// How long finished jobs are kept (the worker's retention loop and `tokenmill prune`).
+public struct RetentionPolicy: Sendable, Equatable {
+    /// Succeeded job rows are deleted this long after they finished (default 7 days).
+    public var keepSucceededSeconds: Double = 7 * 86400
+    /// Failed and cancelled job rows are kept longer, for inspection (default 30 days).
+    public var keepFailedSeconds: Double = 30 * 86400
+    /// Idempotency keys of deleted jobs keep blocking re-enqueues this long after the job finished
+    /// (default 30 days; a key whose window already passed is not kept).
+    public var keepKeysSeconds: Double = 30 * 86400
+    /// How often a worker prunes (default every 10 minutes).
+    public var intervalSeconds: Double = 600
+
+    public init(keepSucceededSeconds: Double = 7 * 86400, keepFailedSeconds: Double = 30 * 86400,
+                keepKeysSeconds: Double = 30 * 86400, intervalSeconds: Double = 600) {
+        self.keepSucceededSeconds = keepSucceededSeconds
+        self.keepFailedSeconds = keepFailedSeconds
+        self.keepKeysSeconds = keepKeysSeconds
+        self.intervalSeconds = intervalSeconds
     }
 }

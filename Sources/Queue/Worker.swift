@@ -25,8 +25,20 @@ public struct WorkerOptions: Sendable {
     public var retryPolicy = RetryPolicy()
     /// Unique worker id, used as locked_by (default host:pid:random).
     public var workerID: String = WorkerOptions.defaultWorkerID()
+    /// Most PostgreSQL connections this worker opens, all together (default 4, at least 3): one for
+    /// LISTEN, one for handlers' own queries, the rest for claims, heartbeats, results and pruning.
+    public var maxConnections: Int = 4
+    /// Pruning of finished jobs by this worker (nil: never; `tokenmill prune` by hand).
+    public var retention: RetentionPolicy? = RetentionPolicy()
 
     public init() {}
+
+    /// How `maxConnections` is shared: one LISTEN connection, a quarter (at least one) for handlers'
+    /// own queries, the rest for the queue's statements.
+    public static func connectionSplit(_ maxConnections: Int) -> (listen: Int, handlers: Int, queue: Int) {
+        let handlers = max(1, (maxConnections - 1) / 4)
+        return (1, handlers, maxConnections - 1 - handlers)
+    }
 
     public static func defaultWorkerID() -> String {
         "\(ProcessInfo.processInfo.hostName):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
@@ -81,8 +93,12 @@ public final class Worker: Service, @unchecked Sendable {
         var l = logger
         l[metadataKey: "worker"] = .string(options.workerID)
         self.logger = l
-        self.pool = PostgresPool(url: databaseURL, maxConnections: 4)
-        self.handlerPool = PostgresPool(url: databaseURL, maxConnections: max(2, min(options.concurrency, 8)))
+        guard options.maxConnections >= 3 else {
+            throw QueueError.invalidArgument("--max-connections must be at least 3 (one to LISTEN, one for handlers, one for the queue)")
+        }
+        let split = WorkerOptions.connectionSplit(options.maxConnections)
+        self.pool = PostgresPool(url: databaseURL, maxConnections: split.queue)
+        self.handlerPool = PostgresPool(url: databaseURL, maxConnections: split.handlers)
         self.queue = JobQueue(pool: pool)
         let k = options.kinds ?? registry.kinds
         for kind in k where registry.handler(for: kind) == nil {
@@ -144,7 +160,7 @@ public final class Worker: Service, @unchecked Sendable {
                 try await Migrator.registerKinds(registry, pool: pool)
                 try await queue.registerWorker(id: options.workerID, host: ProcessInfo.processInfo.hostName,
                                                pid: Int(getpid()), kinds: kinds, concurrency: options.concurrency,
-                                               leaseSeconds: options.leaseSeconds)
+                                               leaseSeconds: options.leaseSeconds, maxConnections: options.maxConnections)
                 break
             } catch {
                 if isStopping { await pool.close(); return }
@@ -153,13 +169,14 @@ public final class Worker: Service, @unchecked Sendable {
                 delay = min(delay * 2, 5)
             }
         }
-        logger.info("worker started: kinds \(kinds.joined(separator: ",")), concurrency \(options.concurrency), lease \(options.leaseSeconds)s")
+        logger.info("worker started: kinds \(kinds.joined(separator: ",")), concurrency \(options.concurrency), lease \(options.leaseSeconds)s, at most \(options.maxConnections) connections")
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenLoop() }
             group.addTask { await self.heartbeatLoop() }
             group.addTask { await self.rescueLoop() }
             group.addTask { await self.writeLoop() }
+            if let policy = self.options.retention { group.addTask { await self.retentionLoop(policy) } }
             await self.claimLoop()
             await self.drain()
             self.acquire(); let done = self.running.isEmpty && self.pendingWrites.isEmpty; self.release()
@@ -223,6 +240,13 @@ public final class Worker: Service, @unchecked Sendable {
         release()
         guard let handler = registry.handler(for: job.kind) else {
             finished(job, context, .failed(message: "no handler for job kind '\(job.kind)' in this worker", retryAfterSeconds: nil))
+            return
+        }
+        // The same schema check as enqueue, before any compute: a payload inserted by hand with SQL
+        // fails at once, naming the field.
+        if let problem = registry.payloadProblem(kind: job.kind, payload: job.payload) {
+            logger.warning("job \(job.id): \(problem)")
+            finished(job, context, .failed(message: problem, retryAfterSeconds: nil))
             return
         }
         let task = Task { [self] in
@@ -350,7 +374,8 @@ public final class Worker: Service, @unchecked Sendable {
     private func rescueLoop() async {
         while !Task.isCancelled && !isStopping {
             do {
-                let ids = try await queue.rescueExpired()
+                acquire(); let held = Array(running.keys); release()
+                let ids = try await queue.rescueExpired(held: held)
                 if !ids.isEmpty {
                     logger.warning("rescued \(ids.count) jobs whose lease expired: \(ids.prefix(10).map(String.init).joined(separator: ","))")
                     claimSignal.signal()
@@ -359,6 +384,21 @@ public final class Worker: Service, @unchecked Sendable {
                 logger.debug("rescue failed: \(error)")
             }
             await sleep(options.rescueSeconds)
+        }
+    }
+
+    /// Prunes finished jobs every `policy.intervalSeconds` (the first time shortly after start). Every
+    /// worker runs it; an advisory lock lets one prune at a time.
+    private func retentionLoop(_ policy: RetentionPolicy) async {
+        await sleep(min(5, policy.intervalSeconds))
+        while !Task.isCancelled && !isStopping {
+            do {
+                let n = try await queue.prune(policy)
+                if n > 0 { logger.info("retention: pruned \(n) finished job row(s)") }
+            } catch {
+                logger.warning("retention: pruning failed: \(error)")
+            }
+            await sleep(policy.intervalSeconds)
         }
     }
 

@@ -261,6 +261,8 @@ private struct JSONParser {
                     guard lo >= 0xDC00 && lo < 0xE000 else { throw fail("unpaired surrogate") }
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
                 } else if cp >= 0xDC00 && cp < 0xE000 { throw fail("unpaired surrogate") }
+                // PostgreSQL's jsonb (and text) cannot store NUL: refuse it here, where the line is known.
+                if cp == 0 { throw fail("\\u0000 (NUL) is not allowed: PostgreSQL cannot store it") }
                 guard let s = Unicode.Scalar(cp) else { throw fail("bad code point") }
                 out.append(contentsOf: Array(String(Character(s)).utf8))
             default: throw fail("bad escape")

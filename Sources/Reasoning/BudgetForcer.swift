@@ -1,21 +1,100 @@
 /// Token ids of the thinking markers and the transition text, as the model's vocabulary spells them.
 public struct ThinkingMarkers: Sendable, Equatable {
-    /// Opening marker, e.g. the ids of `<think>` (usually one added token).
+    /// Opening marker, e.g. the ids of `<think>` (usually one added token); empty in plain mode.
     public var open: [Int32]
-    /// Closing marker, e.g. the ids of `</think>`.
+    /// Closing marker, e.g. the ids of `</think>`; empty in plain mode.
     public var close: [Int32]
     /// Text injected before the closing marker when the budget is hit, tokenized.
     public var transition: [Int32]
+    /// Text injected after the closing marker that opens the final answer in the form the verifier
+    /// reads (plain mode: `Final answer: \boxed{`); empty for marker models (today's behaviour).
+    public var answerPrefix: [Int32]
 
-    public init(open: [Int32], close: [Int32], transition: [Int32]) {
+    public init(open: [Int32], close: [Int32], transition: [Int32], answerPrefix: [Int32] = []) {
         self.open = open
         self.close = close
         self.transition = transition
+        self.answerPrefix = answerPrefix
+    }
+
+    /// Plain mode (no markers): the reasoning is closed by `transition` and the answer opened by
+    /// `answerPrefix`.
+    public static func plain(transition: [Int32], answerPrefix: [Int32]) -> ThinkingMarkers {
+        ThinkingMarkers(open: [], close: [], transition: transition, answerPrefix: answerPrefix)
     }
 
     /// The transition the s1 paper and DESIGN.md section 3 suggest.
     public static let defaultTransitionText =
         "\n\nConsidering the limited time, I have to give the solution based on the thinking directly now.\n"
+
+    /// Plain mode: closes the reasoning where it stands (the answer prefix follows).
+    public static let plainTransitionText = "\n\nI have to stop reasoning here and give the final answer now."
+    /// Plain mode: opens the final answer so that the model writes it in the form the verifier reads.
+    public static let plainAnswerPrefixText = "\n\nFinal answer: \\boxed{"
+}
+
+/// Whether the model writes its reasoning inside thinking markers or as plain text before the answer.
+public enum ReasoningMode: String, Sendable, Codable, CaseIterable {
+    /// `<think> ... </think>` (R1-distilled, Qwen3): thinking is what the markers enclose.
+    case markers
+    /// No markers (instruct models asked to reason step by step): thinking is the text before the
+    /// final answer; the answer starts at the first answer cue (see `AnswerCue`).
+    case plain
+    /// No reasoning prompt (plain chat, e.g. OpenAI Batch requests that ask for no reasoning): no
+    /// instruction is added and no marker opened or injected; the output is the answer, except a
+    /// thinking block the model opens by itself, which is still split off and counted as thinking.
+    case none
+}
+
+extension ReasoningMode {
+    /// The `auto` mode: `markers` when the chat template writes `<think>` or the vocabulary has both
+    /// `<think>` and `</think>` as tokens (R1 distills, Qwen3), else `plain` (instruct models such as
+    /// Qwen2.5 and SmolLM2, which reason in the open when asked).
+    public static func detect(chatTemplate: String?, vocabularyHas: (String) -> Bool) -> ReasoningMode {
+        if let t = chatTemplate, t.contains("<think>") { return .markers }
+        return vocabularyHas("<think>") && vocabularyHas("</think>") ? .markers : .plain
+    }
+}
+
+/// Where a plain-mode model's final answer begins: `\boxed{`, "answer is", "final answer"
+/// (ASCII, any case), matched in the decoded text.
+public enum AnswerCue {
+    /// The cues, lower case.
+    public static let cues: [[UInt8]] = ["\\boxed{", "answer is", "final answer"].map { Array($0.utf8) }
+
+    /// If a cue ends inside the last `lastCount` bytes of `text`, the offset where it starts.
+    public static func match(in text: [UInt8], endingWithin lastCount: Int) -> Int? {
+        var best: Int?
+        for cue in cues where text.count >= cue.count {
+            var i = text.count - cue.count
+            while i >= 0 && i + cue.count > text.count - lastCount {
+                var ok = true
+                for k in 0..<cue.count where lowerASCII(text[i + k]) != cue[k] { ok = false; break }
+                if ok { best = min(best ?? i, i); break }
+                i -= 1
+            }
+        }
+        return best
+    }
+
+    @inline(__always) static func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 65 && b <= 90) ? b + 32 : b }
+}
+
+/// Follows a `\boxed{...}` answer that has been opened and reports when its braces balance, so a
+/// forced answer can end as soon as it is complete.
+public struct BoxedAnswerTracker: Sendable, Equatable {
+    /// Open braces of the box still to close (1 right after `\boxed{`).
+    public private(set) var depth: Int
+    public init(depth: Int = 1) { self.depth = depth }
+
+    /// Feeds answer bytes; true once the box's closing brace has been seen.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> Bool {
+        for b in bytes {
+            if b == UInt8(ascii: "{") { depth += 1 }
+            if b == UInt8(ascii: "}") { depth -= 1; if depth == 0 { return true } }
+        }
+        return false
+    }
 }
 
 /// Why a budget-forced sequence ended (the generate job's `finish_reason`).
@@ -36,8 +115,9 @@ public enum FinishReason: String, Sendable, Codable {
 /// character the detokenizer holds after that token. It answers what the engine should do next:
 /// continue, inject tokens (transition text + closing marker) without sampling, or stop.
 ///
-/// Counting: thinking tokens are those after the opening marker; marker tokens are not charged, nor
-/// are injected ones. A model that closes its thinking by itself is left alone.
+/// Counting: thinking tokens are those after the opening marker (plain mode: before the answer cue);
+/// marker tokens are not charged, nor are injected ones. A model that closes its thinking (plain
+/// mode: starts its answer) by itself is left alone.
 public struct BudgetForcer: Sendable {
     public enum Phase: Sendable, Equatable {
         /// Before the opening marker (the prompt did not open thinking).
@@ -56,6 +136,7 @@ public struct BudgetForcer: Sendable {
     }
 
     public let markers: ThinkingMarkers
+    public let mode: ReasoningMode
     public let budget: Budget
     /// Extra thinking tokens allowed past the budget to finish a partial UTF-8 character.
     public let maxCharacterOverrun: Int
@@ -67,8 +148,11 @@ public struct BudgetForcer: Sendable {
     public private(set) var injectedTokens = 0
     /// Whether the thinking budget was hit (and thinking forced closed).
     public private(set) var budgetHit = false
-    /// Whether the model closed its thinking by itself.
+    /// Whether the model closed its thinking by itself (plain mode: reached an answer cue).
     public private(set) var closedNaturally = false
+    /// Plain mode: the model ended its text before giving an answer and was asked for one
+    /// (`endBeforeAnswer()`); the request's tokens count as injected.
+    public private(set) var answerRequested = false
 
     /// Last few tokens, for matching multi-token markers.
     private var recent: [Int32] = []
@@ -78,9 +162,21 @@ public struct BudgetForcer: Sendable {
     ///   (the R1-distill template does this).
     public init(markers: ThinkingMarkers, budget: Budget, startsInThinking: Bool, maxCharacterOverrun: Int = 4) {
         self.markers = markers
+        self.mode = .markers
         self.budget = budget
         self.maxCharacterOverrun = maxCharacterOverrun
         self.phase = startsInThinking ? .thinking : .awaitingThink
+    }
+
+    /// Plain mode: reasoning starts with the first generated token; the caller reports answer cues
+    /// through `observe(_:completesMarker:)`; at the budget `markers.transition + markers.answerPrefix`
+    /// is injected.
+    public init(plain markers: ThinkingMarkers, budget: Budget, maxCharacterOverrun: Int = 4) {
+        self.markers = markers
+        self.mode = .plain
+        self.budget = budget
+        self.maxCharacterOverrun = maxCharacterOverrun
+        self.phase = .thinking
     }
 
     /// Tokens to append to the prompt before generation starts: when thinking starts in the prompt
@@ -117,6 +213,15 @@ public struct BudgetForcer: Sendable {
             phase = .answering
             return chargeAnswer()
         case .thinking:
+            if mode == .plain, let k = completesMarker {
+                // The answer cue's tokens belong to the answer; its earlier pieces were charged as thinking.
+                let moved = min(k - 1, thinkingTokens)
+                thinkingTokens -= moved
+                answerTokens += moved
+                phase = .answering
+                closedNaturally = true
+                return chargeAnswer()
+            }
             if completesMarker != nil || endsWith(markers.close) {
                 thinkingTokens -= (completesMarker ?? markers.close.count) - 1
                 phase = .answering
@@ -133,6 +238,17 @@ public struct BudgetForcer: Sendable {
         case .answering:
             return chargeAnswer()
         }
+    }
+
+    /// Plain mode: the model sampled its end-of-text while still reasoning, so no answer was given.
+    /// Returns the tokens to put in place of the end (`markers.answerPrefix`), once; nil when the end
+    /// should stand (marker mode, an answer already begun, or asked once before).
+    public mutating func endBeforeAnswer() -> [Int32]? {
+        guard mode == .plain, phase == .thinking, !answerRequested, !markers.answerPrefix.isEmpty else { return nil }
+        answerRequested = true
+        phase = .answering
+        injectedTokens += markers.answerPrefix.count
+        return markers.answerPrefix
     }
 
     /// Records that the model ended by itself (end-of-generation token) and returns the finish reason.
@@ -153,7 +269,7 @@ public struct BudgetForcer: Sendable {
     private mutating func forceClose() -> [Int32] {
         budgetHit = true
         phase = .answering
-        let tokens = markers.transition + markers.close
+        let tokens = markers.transition + markers.close + markers.answerPrefix
         injectedTokens += tokens.count
         return tokens
     }

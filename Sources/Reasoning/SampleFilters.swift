@@ -118,30 +118,3 @@ public struct SampleFilters: Sendable, Codable, Equatable {
         return false
     }
 }
-
-/// How a sample's answer is checked against the reference.
-public enum Verifier: Sendable, Equatable, Codable {
-    /// `\boxed{}` (else last line) compared after math normalisation (AnswerCheck).
-    case math
-    /// The extracted answer equals the reference after trimming.
-    case exact
-    /// The answer text matches this regular expression (the reference is not used).
-    case regex(String)
-
-    /// The extracted answer and the verdict.
-    public func verify(answer: String, reference: String?) -> (extracted: String?, correct: Bool?) {
-        switch self {
-        case .math:
-            guard let reference else { return (AnswerCheck.extract(from: answer), nil) }
-            let v = AnswerCheck.verify(output: answer, reference: reference)
-            return (v.extracted, v.correct)
-        case .exact:
-            let e = AnswerCheck.extract(from: answer)
-            guard let reference else { return (e, nil) }
-            return (e, e?.trimmingCharacters(in: .whitespacesAndNewlines) == reference.trimmingCharacters(in: .whitespacesAndNewlines))
-        case .regex(let pattern):
-            let r = answer.range(of: pattern, options: .regularExpression)
-            return (r.map { String(answer[$0]) }, r != nil)
-        }
-    }
-}

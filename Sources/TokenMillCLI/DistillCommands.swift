@@ -5,6 +5,7 @@ import GenerateJobs
 import PostgresClient
 import Queue
 import QueueCore
+import Reasoning
 
 /// Distill commands: distill (start or resume a dataset build), export (JSONL for trainers).
 let distillCommands: [ParsableCommand.Type] = [DistillCommand.self, ExportCommand.self]
@@ -69,12 +70,11 @@ struct DistillCommand: AsyncParsableCommand {
         }
         guard !items.isEmpty else { throw ValidationError("\(prompts): no prompts") }
         let verifierSpec: JSONValue
-        if verifier.hasPrefix("regex:") {
-            verifierSpec = .object([("type", .string("regex")), ("pattern", .string(String(verifier.dropFirst(6))))])
-        } else if verifier == "math" || verifier == "exact" {
-            verifierSpec = .object([("type", .string(verifier))])
-        } else {
-            throw ValidationError("--verifier must be math, exact or regex:PATTERN")
+        switch Verifier(spec: verifier) {
+        case .regex(let p)?: verifierSpec = .object([("type", .string("regex")), ("pattern", .string(p))])
+        case .math?: verifierSpec = .object([("type", .string("math"))])
+        case .exact?: verifierSpec = .object([("type", .string("exact"))])
+        case nil: throw ValidationError("--verifier must be math, exact or regex:PATTERN with a valid regular expression")
         }
         var budget: [(String, JSONValue)] = [("policy", .string(policy))]
         if let thinking { budget.append(("thinking", .integer(Int64(thinking)))) }

@@ -6,9 +6,12 @@ import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
+import Reasoning
 
-/// Generate commands: generate (enqueue a prompt set), results (export), report (per-difficulty usage).
-let generateCommands: [ParsableCommand.Type] = [GenerateCommand.self, ResultsCommand.self, ReportCommand.self]
+/// Generate commands: generate (enqueue a prompt set), results (export), report (accuracy against
+/// thinking tokens), learn-budgets (what the adaptive policy learns), difficulty (fit the estimator).
+let generateCommands: [ParsableCommand.Type] = [GenerateCommand.self, ResultsCommand.self, ReportCommand.self,
+                                                LearnBudgetsCommand.self, DifficultyCommand.self]
 
 /// How job kinds that run models are set up in this process (the worker fills it from its options).
 enum JobKindSettings {
@@ -54,14 +57,37 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Priority (higher runs first).") var priority: Int = 0
     @Option(help: "Attempts before a job is failed.") var maxAttempts: Int = 3
     @Option(help: "Only the first N items.") var limit: Int?
+    @Option(help: "Only the items of this half of an evaluation set (fit or heldout; the fixed rule on each item's id).")
+    var split: String?
+    @Option(help: "Reasoning mode: markers (<think>...</think>), plain (the text before the final answer) or auto (from the model).")
+    var reasoning: String?
+    @Option(help: "Adaptive policy: learn only from this batch's outputs (repeatable), e.g. a run on the fit half.")
+    var historyBatch: [Int64] = []
+    @Option(help: "Adaptive policy: accuracy the learned budgets may give up against unlimited (fraction, default 0.02).")
+    var epsilon: Double?
 
     func run() async throws {
         let text: String
         do { text = try String(contentsOfFile: prompts, encoding: .utf8) } catch {
             throw ValidationError("cannot read \(prompts): \(error.localizedDescription)")
         }
+        let half: EvalSplit?
+        if let split {
+            guard let h = EvalSplit(name: split) else { throw ValidationError("--split must be fit or heldout") }
+            half = h
+        } else {
+            half = nil
+        }
         var settings: [String: JSONValue] = ["model": .string(model)]
+        if let reasoning {
+            guard ["markers", "plain", "auto"].contains(reasoning) else {
+                throw ValidationError("--reasoning must be markers, plain or auto")
+            }
+            settings["reasoning"] = .object([("mode", .string(reasoning))])
+        }
         var budget: [String: JSONValue] = ["policy": .string(policy)]
+        if !historyBatch.isEmpty { budget["history_batches"] = .array(historyBatch.map { .integer($0) }) }
+        if let epsilon { budget["epsilon"] = .number(epsilon) }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }
@@ -80,10 +106,16 @@ struct GenerateCommand: AsyncParsableCommand {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { lines.append(""); continue }
             if let limit, count >= limit { break }
-            count += 1
             guard case .object(var item) = try? JSONValue.parse(line) else {
                 throw ValidationError("\(prompts): line \(i + 1) is not a JSON object")
             }
+            if let half {
+                guard case .string(let id)? = item.first(where: { $0.0 == "id" })?.1 else {
+                    throw ValidationError("\(prompts): line \(i + 1) has no \"id\", which --split needs")
+                }
+                if EvalSplit(itemID: id) != half { lines.append(""); continue }
+            }
+            count += 1
             for (k, v) in settings.sorted(by: { $0.key < $1.key }) where !item.contains(where: { $0.0 == k }) {
                 item.append((k, v))
             }
@@ -166,57 +198,159 @@ struct ResultsCommand: AsyncParsableCommand {
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Per-difficulty usage of a generate batch (tokenmill.generation_usage), optionally against a baseline batch.")
+        abstract: "Accuracy against mean thinking tokens per policy and difficulty, with 95% intervals, as a table and a plot.",
+        discussion: """
+            One row per batch (policy) and difficulty, plus the batch pooled ("all"): items, accuracy with its 95% Wilson
+            interval, mean thinking tokens, budget-hit rate, items without an answer, and the saving in thinking tokens
+            against the first --baseline (with the accuracy change in points). --plot writes the same points as an SVG.
+            """)
     @OptionGroup var db: DatabaseOptions
     @Option(help: "Batch id.") var batch: Int64
-    @Option(help: "Baseline batch id (e.g. the same prompts under a fixed budget).") var baseline: Int64?
+    @Option(parsing: .upToNextOption, help: "Baseline batch ids (e.g. the same prompts unlimited, then fixed); savings are against the first.")
+    var baseline: [Int64] = []
+    @Option(help: "Write the accuracy-against-thinking-tokens plot to this SVG file.") var plot: String?
+    @Option(help: "Plot title.") var title: String?
+    @Flag(help: "Print the table as Markdown.") var markdown = false
 
     func run() async throws {
-        let ids: [Int64] = [batch] + (baseline.map { [$0] } ?? [])
+        let ids: [Int64] = baseline + [batch]
         let rows = try await withQueue(db) { q in
             try await q.pool.query("""
-                SELECT batch_id, difficulty, budget_policy, items, thinking_tokens, answer_tokens,
-                       round(mean_thinking_tokens::numeric, 1), round((budget_hit_rate * 100)::numeric, 1),
-                       round((accuracy * 100)::numeric, 1), judged
-                  FROM tokenmill.generation_usage WHERE batch_id = ANY($1::bigint[])
-                 ORDER BY batch_id, CASE difficulty WHEN 'easy' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END
+                SELECT batch_id, budget_policy, difficulty, items, judged, correct, mean_thinking_tokens,
+                       budget_hit_rate, without_answer, min_thinking_budget, max_thinking_budget, model, reasoning_mode
+                  FROM tokenmill.generation_curve WHERE batch_id = ANY($1::bigint[])
                 """, [ids])
         }
-        struct Line { var policy: String; var items: Int; var thinking: Int; var answer: Int; var mean: String; var hit: String; var acc: String; var judged: Int }
-        var byBatch: [Int64: [String: Line]] = [:]
+        struct Row { var policy: String; var difficulty: String; var point: CurvePoint; var minB: Int?; var maxB: Int?; var model: String; var mode: String }
+        var byBatch: [Int64: [Row]] = [:]
         for r in rows.rows {
-            let b: Int64 = try r.decode(0)
-            byBatch[b, default: [:]][try r.decode(1, as: String.self)] = Line(
-                policy: try r.decode(2), items: try r.decode(3), thinking: try r.decode(4), answer: try r.decode(5),
-                mean: r[6] ?? "-", hit: r[7] ?? "-", acc: r[8] ?? "-", judged: try r.decode(9))
+            let p = CurvePoint(policy: try r.decode(1), difficulty: try r.decode(2), items: try r.decode(3),
+                               judged: try r.decode(4), correct: try r.decode(5), meanThinkingTokens: try r.decode(6),
+                               budgetHitRate: try r.decode(7), withoutAnswer: try r.decode(8))
+            byBatch[try r.decode(0), default: []].append(Row(policy: p.policy, difficulty: p.difficulty, point: p,
+                minB: try r.decodeIfPresent(9), maxB: try r.decodeIfPresent(10), model: try r.decode(11), mode: try r.decode(12)))
         }
-        guard let main = byBatch[batch] else { throw ValidationError("batch \(batch) has no generate outputs yet") }
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        var header = pad("difficulty", 11) + pad("policy", 15) + pad("items", 7) + pad("think tok", 11) + pad("mean think", 12)
-            + pad("hit %", 8) + pad("acc %", 8)
-        if baseline != nil { header += pad("base think", 12) + pad("base acc %", 12) + "saved %" }
-        print(header)
-        var tot = (think: 0, base: 0, ok: 0.0, n: 0, bok: 0.0, bn: 0)
-        for d in ["easy", "medium", "hard"] {
-            guard let l = main[d] else { continue }
-            var line = pad(d, 11) + pad(l.policy, 15) + pad("\(l.items)", 7) + pad("\(l.thinking)", 11) + pad(l.mean, 12)
-                + pad(l.hit, 8) + pad(l.acc, 8)
-            tot.think += l.thinking
-            if let a = Double(l.acc) { tot.ok += a * Double(l.judged) / 100; tot.n += l.judged }
-            if let baseline, let b = byBatch[baseline]?[d] {
-                let saved = b.thinking > 0 ? 100 * Double(b.thinking - l.thinking) / Double(b.thinking) : 0
-                line += pad("\(b.thinking)", 12) + pad(b.acc, 12) + String(format: "%.1f", saved)
-                tot.base += b.thinking
-                if let a = Double(b.acc) { tot.bok += a * Double(b.judged) / 100; tot.bn += b.judged }
+        for id in ids where byBatch[id] == nil { throw ValidationError("batch \(id) has no generate outputs yet") }
+        // A label per batch: its policy (a fixed policy with its budget), made unique with the batch id.
+        var labels: [Int64: String] = [:]
+        for id in ids {
+            let r = byBatch[id]!
+            var label = Set(r.map(\.policy)).sorted().joined(separator: "+")
+            if label == "fixed", let b = r.first?.minB, r.allSatisfy({ $0.minB == b && $0.maxB == b }) { label += " \(b)" }
+            if labels.values.contains(label) { label += " #\(id)" }
+            labels[id] = label
+        }
+        var points: [CurvePoint] = []
+        for id in ids {
+            let rs = byBatch[id]!
+            var tiers: [CurvePoint] = []
+            for d in ["easy", "medium", "hard"] {
+                let same = rs.filter { $0.difficulty == d }.map(\.point)
+                guard !same.isEmpty else { continue }
+                var p = CurvePoint.pooled(same, policy: labels[id]!)
+                p.difficulty = d
+                tiers.append(p)
             }
-            print(line)
+            points += tiers + [CurvePoint.pooled(tiers, policy: labels[id]!)]
         }
-        var total = pad("total", 11) + pad("", 15) + pad("", 7) + pad("\(tot.think)", 11) + pad("", 12) + pad("", 8)
-            + pad(tot.n > 0 ? String(format: "%.1f", 100 * tot.ok / Double(tot.n)) : "-", 8)
-        if baseline != nil {
-            total += pad("\(tot.base)", 12) + pad(tot.bn > 0 ? String(format: "%.1f", 100 * tot.bok / Double(tot.bn)) : "-", 12)
-                + (tot.base > 0 ? String(format: "%.1f", 100 * Double(tot.base - tot.think) / Double(tot.base)) : "-")
+        let reference = baseline.first.flatMap { labels[$0] }
+        for id in ids {
+            let r = byBatch[id]!
+            print("batch \(id): \(labels[id]!), \(Set(r.map(\.mode)).sorted().joined(separator: "+")) reasoning, \(Set(r.map { ($0.model as NSString).lastPathComponent }).sorted().joined(separator: ", "))")
         }
-        print(total)
+        print(markdown ? AccuracyCurve.markdown(points, reference: reference) : AccuracyCurve.table(points, reference: reference))
+        if let plot {
+            let model = Set(byBatch.values.joined().map { ($0.model as NSString).lastPathComponent }).sorted().joined(separator: ", ")
+            let svg = AccuracyCurve.svg(points, title: title ?? "Accuracy against thinking tokens: \(model)")
+            do { try svg.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
+                throw ValidationError("cannot write \(plot): \(error.localizedDescription)")
+            }
+            FileHandle.standardError.write(Data("wrote \(plot)\n".utf8))
+        }
+    }
+}
+
+struct LearnBudgetsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learn-budgets",
+        abstract: "Show the per-difficulty thinking budgets the adaptive policy learns from given batches, and why.")
+    @OptionGroup var db: DatabaseOptions
+    @Option(parsing: .upToNextOption, help: "Batch ids to learn from (e.g. an unlimited run on the fit half).") var batch: [Int64]
+    @Option(help: "Accuracy the learned budget may lose against unlimited (fraction).") var epsilon: Double = 0.02
+    @Option(help: "Fewest natural samples per difficulty.") var minSamples: Int = 8
+
+    func run() async throws {
+        let batches = batch
+        let samples = try await withQueue(db) { q in
+            try await BudgetHistory.samples(model: "", window: Int(Int32.max), batches: batches, pool: q.pool)
+        }
+        let learned = AdaptiveBudget(epsilon: epsilon, minSamples: minSamples).learn(from: samples)
+        print("difficulty  samples  natural  correct  budget  rule")
+        for d in Difficulty.allCases {
+            let all = samples.filter { $0.difficulty == d }
+            let natural = all.filter(\.closedNaturally)
+            let correct = natural.filter { $0.correct == true }.count
+            let line = d.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + "\(all.count)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                + "\(natural.count)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                + "\(correct)".padding(toLength: 9, withPad: " ", startingAt: 0)
+            if let l = learned[d] {
+                var why = l.rule
+                if let e = l.estimatedAccuracy, let u = l.unlimitedAccuracy {
+                    why += String(format: " (natural accuracy %.1f%%, %.1f%% estimated at the budget before headroom)", 100 * u, 100 * e)
+                }
+                print(line + "\(l.thinkingBudget)".padding(toLength: 8, withPad: " ", startingAt: 0) + why)
+            } else {
+                print(line + "-       fewer than \(minSamples) natural samples: the policy's table applies")
+            }
+        }
+    }
+}
+
+struct DifficultyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "difficulty",
+        abstract: "Fit the difficulty estimator's thresholds on the fit half of a tagged prompt set and report it on the held-out half.",
+        discussion: """
+            Items need an "id" (the half is the fixed rule on it), a "prompt" and a "difficulty" tag (easy/medium/hard or
+            1-5). Prints the fitted thresholds and the confusion matrices (rows = tag, columns = estimate) of the fitted
+            estimator on each half and of the built-in one on the held-out half.
+            """)
+    @Option(help: "Tagged JSONL prompt set.") var prompts: String
+
+    func run() throws {
+        let text: String
+        do { text = try String(contentsOfFile: prompts, encoding: .utf8) } catch {
+            throw ValidationError("cannot read \(prompts): \(error.localizedDescription)")
+        }
+        var halves: [EvalSplit: [(prompt: String, tier: Difficulty)]] = [:]
+        for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard case .object(let item)? = try? JSONValue.parse(String(line)),
+                  case .string(let id)? = item.first(where: { $0.0 == "id" })?.1,
+                  case .string(let prompt)? = item.first(where: { $0.0 == "prompt" })?.1,
+                  let tag = item.first(where: { $0.0 == "difficulty" })?.1 else {
+                throw ValidationError("\(prompts): line \(i + 1) needs \"id\", \"prompt\" and \"difficulty\"")
+            }
+            let raw: String
+            switch tag {
+            case .string(let t): raw = t
+            case .integer(let n): raw = String(n)
+            default: raw = ""
+            }
+            guard let tier = Difficulty(tag: raw) else {
+                throw ValidationError("\(prompts): line \(i + 1): difficulty must be easy, medium, hard or 1-5")
+            }
+            halves[EvalSplit(itemID: id), default: []].append((prompt, tier))
+        }
+        let fit = halves[.fit] ?? [], held = halves[.heldout] ?? []
+        guard !fit.isEmpty else { throw ValidationError("\(prompts): no item falls in the fit half") }
+        let builtIn = DifficultyEstimator()
+        let fitted = builtIn.fitted(to: fit)
+        print("items: \(fit.count) fit, \(held.count) held out")
+        print(String(format: "built-in thresholds: medium >= %.3f, hard >= %.3f", builtIn.mediumThreshold, builtIn.hardThreshold))
+        print(String(format: "fitted thresholds (fit half): medium >= %.3f, hard >= %.3f", fitted.mediumThreshold, fitted.hardThreshold))
+        print("\nfitted estimator, fit half:\n" + fitted.confusion(on: fit).table)
+        print("fitted estimator, held-out half:\n" + fitted.confusion(on: held).table)
+        print("built-in estimator, held-out half:\n" + builtIn.confusion(on: held).table)
     }
 }

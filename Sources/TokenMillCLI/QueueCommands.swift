@@ -32,7 +32,13 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+/// swift-log prints through `RedactingLogHandler`: no log line carries a database password.
+private let loggingBootstrap: Void = {
+    LoggingSystem.bootstrap { RedactingLogHandler(StreamLogHandler.standardError(label: $0)) }
+}()
+
 func makeLogger(_ label: String, level: String) -> Logger {
+    _ = loggingBootstrap
     var l = Logger(label: label)
     l.logLevel = Logger.Level(rawValue: level) ?? .info
     return l
@@ -88,8 +94,32 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Retry backoff base in seconds (doubles per attempt, with jitter).") var backoffBase: Double = 1
     @Option(help: "Retry backoff cap in seconds.") var backoffMax: Double = 600
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Most PostgreSQL connections this worker opens in all (at least 3: LISTEN, handlers, queue).")
+    var maxConnections: Int = 4
+    @Option(help: "Retention: delete succeeded job rows this long after they finished (e.g. 7d, 12h).")
+    var keepSucceeded: String = "7d"
+    @Option(help: "Retention: delete failed and cancelled job rows this long after they finished.")
+    var keepFailed: String = "30d"
+    @Option(help: "Retention: idempotency keys of deleted jobs keep blocking re-enqueues this long after the job finished.")
+    var keepKeys: String = "30d"
+    @Option(help: "Retention: how often to prune.") var retentionInterval: String = "10m"
+    @Flag(help: "Do not prune finished jobs from this worker (use `tokenmill prune`).") var noRetention = false
+
+    func retention() throws -> RetentionPolicy? {
+        if noRetention { return nil }
+        func secs(_ v: String, _ name: String) throws -> Double {
+            guard let d = parseDuration(v) else { throw ValidationError("--\(name): '\(v)' is not a duration like 7d, 12h or 30m") }
+            return d
+        }
+        let interval = try secs(retentionInterval, "retention-interval")
+        guard interval > 0 else { throw ValidationError("--retention-interval must be positive") }
+        return RetentionPolicy(keepSucceededSeconds: try secs(keepSucceeded, "keep-succeeded"),
+                               keepFailedSeconds: try secs(keepFailed, "keep-failed"),
+                               keepKeysSeconds: try secs(keepKeys, "keep-keys"), intervalSeconds: interval)
+    }
 
     func run() async throws {
+        guard maxConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (LISTEN, handlers, queue)") }
         JobKindSettings.concurrency = concurrency
         let registry = try buildJobRegistry()
         var o = WorkerOptions()
@@ -100,6 +130,8 @@ struct WorkerCommand: AsyncParsableCommand {
         o.gracePeriodSeconds = graceSeconds
         o.maxClaimBatch = claimBatch
         o.retryPolicy = RetryPolicy(baseSeconds: backoffBase, maxSeconds: backoffMax)
+        o.maxConnections = maxConnections
+        o.retention = try retention()
         let logger = makeLogger("tokenmill.worker", level: logLevel)
         let worker = try Worker(databaseURL: try db.url(), registry: registry, options: o, logger: logger)
         let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -134,17 +166,18 @@ struct EnqueueCommand: AsyncParsableCommand {
             }
             delay = d
         }
-        let text: String
+        // Bytes, not text: a line with invalid UTF-8 or a \u0000 escape is one bad line with its number.
+        let bytes: Data
         do {
             if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                bytes = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                bytes = try Data(contentsOf: URL(fileURLWithPath: file))
             }
         } catch {
             throw ValidationError("cannot read \(file): \(error.localizedDescription)")
         }
-        let v = validateJSONL(text, schema: schema, idempotencyKeyField: idempotencyKeyField)
+        let v = validateJSONL(bytes: bytes, schema: schema, idempotencyKeyField: idempotencyKeyField)
         if !v.bad.isEmpty {
             let err = QueueError.badLines(v.bad, total: v.bad.count + v.valid.count)
             if !skipBadLines { throw err }
@@ -223,13 +256,21 @@ struct StatusCommand: AsyncParsableCommand {
         if batch != nil && b.rows.isEmpty { finished = true }
         let w = try await pool.query("""
             SELECT worker_id, kinds::text, concurrency, state, running_jobs, jobs_succeeded, jobs_failed,
-                   round(seconds_since_heartbeat::numeric, 1)
+                   round(seconds_since_heartbeat::numeric, 1), max_connections, host
               FROM tokenmill.worker_status WHERE alive ORDER BY started_at
             """)
-        out += "WORKERS (\(w.rows.count) alive)\n"
+        var connections = 0, unknown = 0
+        var hosts = Set<String>()
+        for r in w.rows {
+            if let c = r[8].flatMap(Int.init) { connections += c } else { unknown += 1 }
+            hosts.insert(r[9] ?? "")
+        }
+        out += "WORKERS (\(w.rows.count) alive on \(hosts.count) host(s), at most \(connections) PostgreSQL connections in all"
+            + (unknown > 0 ? "; \(unknown) worker(s) of an older version not counted" : "") + ")\n"
         for r in w.rows {
             out += "  \(r[0] ?? "") kinds \(r[1] ?? "") \(r[3] ?? ""), jobs running \(r[4] ?? "0")/\(r[2] ?? "0"), "
-                + "\(r[5] ?? "0") succeeded, \(r[6] ?? "0") failed, heartbeat \(r[7] ?? "?")s ago\n"
+                + "\(r[5] ?? "0") succeeded, \(r[6] ?? "0") failed, heartbeat \(r[7] ?? "?")s ago, "
+                + "at most \(r[8] ?? "?") connections\n"
         }
         return (out, finished)
     }
@@ -279,15 +320,20 @@ struct RetryCommand: AsyncParsableCommand {
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Delete finished job rows older than a duration (results, outputs and batch counts are kept).")
+        abstract: "Delete finished job rows older than a duration (results, outputs, batch counts and, for --keep-keys, idempotency keys are kept).")
     @OptionGroup var db: DatabaseOptions
     @Option(help: "Age, e.g. 7d, 12h, 30m.") var olderThan: String
+    @Option(help: "Idempotency keys of deleted jobs keep blocking re-enqueues this long after the job finished.")
+    var keepKeys: String = "30d"
 
     func run() async throws {
         guard let secs = parseDuration(olderThan) else {
             throw ValidationError("--older-than: '\(olderThan)' is not a duration like 7d, 12h or 30m")
         }
-        let n = try await withQueue(db) { try await $0.prune(olderThanSeconds: secs) }
+        guard let keys = parseDuration(keepKeys) else {
+            throw ValidationError("--keep-keys: '\(keepKeys)' is not a duration like 30d")
+        }
+        let n = try await withQueue(db) { try await $0.prune(olderThanSeconds: secs, keepKeysSeconds: keys) }
         print("pruned \(n) finished job row(s) older than \(olderThan)")
     }
 }

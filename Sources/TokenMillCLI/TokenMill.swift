@@ -9,7 +9,8 @@ struct TokenMill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenmill",
         abstract: "Turn a PostgreSQL job table into an overnight LLM factory.",
-        subcommands: queueCommands + inferenceCommands + tokenizerCommands + generateCommands + distillCommands + quantizeCommands
+        subcommands: queueCommands + inferenceCommands + tokenizerCommands + generateCommands + distillCommands + quantizeCommands + verifyCommands
+            + [BatchCommand.self]
     )
 
     /// Checks the host before running anything built for the x86-64-v3 baseline (this module and

@@ -29,6 +29,19 @@ func rawPayload(_ prompt: String, thinking: Int?, answer: Int?, closeMarker: Str
     return p
 }
 
+/// Checks a cut at `budget` thinking tokens followed by exactly `injected`: the cut comes at the
+/// budget, or up to 4 tokens later when the budget's last token left a character half-written.
+func expectCut(_ out: GenerationOutput, at budget: Int, injected: [Int32], tokenizer: Tokenizer) {
+    let first = out.tokenIDs.prefix(budget).flatMap { tokenizer.pieceBytes($0) }
+    if UTF8Boundary.incompleteSuffixLength(first) == 0 {
+        #expect(out.thinkingTokens == budget)
+    } else {
+        #expect(out.thinkingTokens > budget && out.thinkingTokens <= budget + 4)
+    }
+    #expect(Array(out.tokenIDs.dropFirst(out.thinkingTokens).prefix(injected.count)) == injected)
+    #expect(out.forcedTokens == injected.count)
+}
+
 let handler = GenerateHandler(models: ModelCache(threads: 1, maxSequences: 1, contextLength: 256))
 
 @Test func budgetIsCutAtTheConfiguredCountWithTransitionAndMarkerInserted() async throws {
@@ -41,16 +54,7 @@ let handler = GenerateHandler(models: ModelCache(threads: 1, maxSequences: 1, co
     // Exactly 6 thinking tokens, unless the 6th left a character half-written (then up to 4 more).
     let close = m.tokenizer.encode("</think>", addSpecial: false)
     let transition = m.tokenizer.encode(ThinkingMarkers.defaultTransitionText, addSpecial: false)
-    let thinking = Array(out.tokenIDs.prefix(out.thinkingTokens))
-    let firstSix = thinking.prefix(6).flatMap { m.tokenizer.pieceBytes($0) }
-    if UTF8Boundary.incompleteSuffixLength(firstSix) == 0 {
-        #expect(out.thinkingTokens == 6)
-    } else {
-        #expect(out.thinkingTokens > 6 && out.thinkingTokens <= 10)
-    }
-    let forced = Array(out.tokenIDs.dropFirst(out.thinkingTokens).prefix(transition.count + close.count))
-    #expect(forced == transition + close)
-    #expect(out.forcedTokens == transition.count + close.count)
+    expectCut(out, at: 6, injected: transition + close, tokenizer: m.tokenizer)
     #expect(out.answerTokens <= 5)
     // Every generated token is accounted for: thinking + forced + answer (+ one stop token at most).
     let accounted = out.thinkingTokens + out.forcedTokens + out.answerTokens

@@ -45,7 +45,7 @@ import Testing
     @Test func reportsEachViolation() {
         #expect(errors(#"{}"#) == [#"$: missing required property "prompt""#])
         #expect(errors(#"{"prompt": ""}"#) == ["$.prompt: string shorter than 1 characters"])
-        #expect(errors(#"{"prompt": "12345678901"}"#) == ["$.prompt: string longer than 10 characters"])
+        #expect(errors(#"{"prompt": "12345678901"}"#) == ["$.prompt: string longer than 10 characters (11)"])
         #expect(errors(#"{"prompt": 5}"#) == ["$.prompt: expected string, got integer"])
         #expect(errors(#"{"prompt": "a", "n": 0}"#) == ["$.n: 0 is less than the minimum 1"])
         #expect(errors(#"{"prompt": "a", "n": 9}"#) == ["$.n: 9 is greater than the maximum 5"])

@@ -40,7 +40,9 @@ final class ThrowawayServer: @unchecked Sendable {
             b = "/usr/lib/postgresql/\(v)/bin"
         }
         bin = b
-        port = Int.random(in: 56000...60000)
+        // Below Linux's ephemeral range (32768-60999): a restart must find its port still free, not
+        // taken as the source port of some client connection meanwhile.
+        port = Int.random(in: 21000...29000)
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tm-pg-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []

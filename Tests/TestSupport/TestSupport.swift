@@ -42,9 +42,38 @@ public final class TestDatabase: @unchecked Sendable {
         await pool.close()
         if let c = try? await PostgresConnection.connect(url: admin) {
             _ = try? await c.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            for r in roles.value { _ = try? await c.execute("DROP ROLE IF EXISTS \(r)") }
             await c.close()
         }
     }
+
+    private let roles = RoleList()
+    private final class RoleList: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [String] = []
+        var value: [String] { lock.lock(); defer { lock.unlock() }; return names }
+        func add(_ n: String) { lock.lock(); names.append(n); lock.unlock() }
+    }
+
+    /// A new LOGIN role that is a member of `group` (`tokenmill_worker`, `tokenmill_submitter` or
+    /// `tokenmill_reader`) and nothing else, and this database's URL as that role. Dropped by `drop()`.
+    public func loginRole(_ group: String) async throws -> (name: String, url: String) {
+        let role = "tm_\(group.replacingOccurrences(of: "tokenmill_", with: ""))_\(UInt32.random(in: 0...UInt32.max))"
+        try await pool.query("CREATE ROLE \(role) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT IN ROLE \(group)")
+        roles.add(role)
+        return (role, urlWithUser(url, role))
+    }
+}
+
+/// `url` with its user name replaced by `user` (any password dropped).
+public func urlWithUser(_ url: String, _ user: String) -> String {
+    let schemeEnd = url.range(of: "://")!.upperBound
+    let rest = url[schemeEnd...]
+    let hostStart = rest.firstIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
+    return String(url[..<schemeEnd]) + user + "@" + rest[hostStart...]
+}
+
+extension TestDatabase {
 
     /// The first column of the first row as an integer.
     public func int(_ sql: String, _ params: [(any PostgresEncodable)?] = []) async throws -> Int {

@@ -3,7 +3,7 @@
 the number of reasoning steps, each with its exact answer. Deterministic (fixed seed).
 
 Levels: 1-2 easy (one or two operations), 3 medium, 4-5 hard (multi-step, fractions, percents).
-Usage: python3 ops/prompts/gen_math.py [--per-level N] > jobs/prompts/math-mixed.jsonl
+Usage: python3 ops/prompts/gen_math.py [--per-level N] [--seed S] [--prefix P] > jobs/prompts/math-mixed.jsonl
 """
 import argparse, json, random
 from fractions import Fraction
@@ -68,17 +68,23 @@ def level5(r):
 GEN = {1: level1, 2: level2, 3: level3, 4: level4, 5: level5}
 TIER = {1: "easy", 2: "easy", 3: "medium", 4: "hard", 5: "hard"}
 
-def main():
+def items(per_level, seed, prefix="", gen=GEN):
+    """Items of levels 1-5 from the level generators `gen`, `per_level` each, ids PREFIX + L<level>-<n>."""
+    r = random.Random(seed)
+    for level in range(1, 6):
+        for i in range(per_level):
+            q, v = gen[level](r)
+            yield {"id": f"{prefix}L{level}-{i:03d}", "prompt": q, "difficulty": TIER[level],
+                   "level": level, "reference": fmt(v)}
+
+def main(seed=20261127, prefix="", gen=GEN):
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-level", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--prefix", default=prefix)
     args = ap.parse_args()
-    r = random.Random(args.seed)
-    for level in range(1, 6):
-        for i in range(args.per_level):
-            q, v = GEN[level](r)
-            print(json.dumps({"id": f"L{level}-{i:03d}", "prompt": q, "difficulty": TIER[level],
-                              "level": level, "reference": fmt(v)}))
+    for it in items(args.per_level, args.seed, args.prefix, gen):
+        print(json.dumps(it))
 
 if __name__ == "__main__":
     main()

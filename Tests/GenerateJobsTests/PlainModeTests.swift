@@ -1,0 +1,192 @@
+import Foundation
+import Inference
+import Reasoning
+import Testing
+import Tokenizers
+@testable import GenerateJobs
+
+// Plain reasoning mode: models that write no thinking markers (Qwen2.5-Coder, SmolLM2 instruct).
+
+func plainPayload(_ prompt: String, thinking: Int?, answer: Int?, model: String = TinyGen.path) -> GeneratePayload {
+    var p = GeneratePayload(model: model, prompt: prompt)
+    p.chat = false
+    p.reasoning = .init(mode: "plain")
+    p.budget = .init(policy: thinking == nil ? "unlimited" : "fixed")
+    p.budget?.thinking = thinking
+    p.budget?.answer = answer
+    return p
+}
+
+/// Feeds `texts` (each tokenized as ordinary text) through `c`; returns the actions.
+@discardableResult
+func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, stopAfter: Bool = false) -> [ControlAction] {
+    var actions: [ControlAction] = []
+    var n = 0
+    for text in texts {
+        for id in tk.encode(text, addSpecial: false, parseSpecial: false) {
+            n += 1
+            actions.append(c.next(token: id, context: ControlContext(sampledCount: n, generatedCount: n, isStopToken: false)))
+        }
+    }
+    if stopAfter, let eog = tk.eogIDs.first {
+        n += 1
+        actions.append(c.next(token: eog, context: ControlContext(sampledCount: n, generatedCount: n, isStopToken: true)))
+    }
+    return actions
+}
+
+@Test func plainModeCutsAtTheBudgetExactlyAndAccountsTheTransitionAsForced() async throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let out = try await handler.generate(plainPayload("Q: 2+3?", thinking: 6, answer: 5), jobID: 1, batchID: nil,
+                                         loaded: m, context: nil)
+    #expect(out.reasoningMode == .plain)
+    #expect(out.budgetHit)
+    let transition = m.tokenizer.encode(ThinkingMarkers.plainTransitionText, addSpecial: false)
+    let prefix = m.tokenizer.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false)
+    // Exactly 6 thinking tokens (unless the 6th left a character half-written), then the injection.
+    expectCut(out, at: 6, injected: transition + prefix, tokenizer: m.tokenizer)
+    #expect(out.parts.filter { $0 == .answerPrefix }.count == prefix.count)
+    // The answer's text opens with the injected prefix; the model then writes at least one token.
+    #expect(out.answerText.hasPrefix(ThinkingMarkers.plainAnswerPrefixText))
+    #expect(out.answerTokens > 0 && out.answerTokens <= 5)
+    let accounted = out.thinkingTokens + out.forcedTokens + out.answerTokens
+    #expect(out.tokenIDs.count == accounted || out.tokenIDs.count == accounted + 1)
+}
+
+@Test func plainModeAnswerCueEndsTheReasoningAndNothingIsForced() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let tk = m.tokenizer
+    let markers = ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
+                                        answerPrefix: tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false))
+    let text = "12 + 7 = 19, so the answer is \\boxed{19}. More words after the answer, past the budget of forty thinking tokens, are left alone too."
+    let c = BudgetController(forcer: BudgetForcer(plain: markers, budget: Budget(thinking: 40, answer: 200)), tokenizer: tk)
+    let actions = feed(c, [text], tokenizer: tk)
+    #expect(actions.allSatisfy { $0 == .continue })
+    let f = c.forcer
+    #expect(f.closedNaturally && !f.budgetHit && f.injectedTokens == 0)
+    // Thinking = the tokens that end before the cue "answer is" starts; the rest is the answer.
+    let cueStart = Array(text.utf8).count - Array(text[text.range(of: "answer is")!.lowerBound...].utf8).count
+    var end = 0, reasoningTokens = 0
+    for id in tk.encode(text, addSpecial: false, parseSpecial: false) {
+        end += tk.pieceBytes(id).count
+        if end <= cueStart { reasoningTokens += 1 } else { break }
+    }
+    #expect(reasoningTokens > 5 && f.thinkingTokens == reasoningTokens)
+    #expect(c.parts.prefix(reasoningTokens).allSatisfy { $0 == .thinking })
+    #expect(c.parts.dropFirst(reasoningTokens).allSatisfy { $0 == .answer })
+    #expect(f.answerTokens == c.parts.count - reasoningTokens)
+}
+
+@Test func plainModeEndBeforeAnyAnswerIsReplacedByTheAnswerRequestAndTheBoxEndsIt() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let tk = m.tokenizer
+    let prefix = tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false)
+    let markers = ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
+                                        answerPrefix: prefix)
+    let c = BudgetController(forcer: BudgetForcer(plain: markers, budget: Budget(thinking: 100, answer: 30)), tokenizer: tk)
+    let actions = feed(c, ["Fatima now has 51 + 8 = 59 cards."], tokenizer: tk, stopAfter: true)
+    #expect(actions.last == .replace(prefix))
+    #expect(c.forcer.answerRequested && !c.forcer.budgetHit && c.forcer.injectedTokens == prefix.count)
+    #expect(!c.parts.contains(.stop))
+    // The model answers "59}" and is stopped as soon as the box closes.
+    let after = feed(c, ["59", "}"], tokenizer: tk)
+    #expect(after.dropLast().allSatisfy { $0 == .continue })
+    #expect(after.last == ControlAction.stop(Reasoning.FinishReason.stop.rawValue))
+    #expect(c.forcer.phase == .finished)
+    // The verifier reads the answer's text (injected prefix + what the model wrote) as 59.
+    let answerIDs = prefix + tk.encode("59}", addSpecial: false, parseSpecial: false)
+    #expect(c.parts.filter { $0 == .answerPrefix || $0 == .answer }.count == answerIDs.count)
+    let answerText = tk.decode(answerIDs)
+    #expect(answerText == ThinkingMarkers.plainAnswerPrefixText + "59}")
+    let verdict = Verifier.math.verify(answer: answerText, reference: "59")
+    #expect(verdict.correct == true && verdict.extracted == "59")
+    #expect(c.forcer.answerTokens == tk.encode("59}", addSpecial: false, parseSpecial: false).count)
+}
+
+/// The engine's `.replace`: the sampled token is withdrawn (not recorded, not fed) and the given
+/// tokens take its place.
+@Test func engineReplaceWithdrawsTheSampledToken() async throws {
+    final class ReplaceFirst: SequenceController, @unchecked Sendable {
+        var seen: [Int32] = []
+        func next(token: Int32, context: ControlContext) -> ControlAction {
+            seen.append(token)
+            return seen.count == 1 ? .replace([5, 6]) : .continue
+        }
+    }
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let prompt = m.tokenizer.encode("Q: 1+1?", addSpecial: true)
+    let plain = try await m.engine.generate(GenerationRequest(prompt: prompt, maxTokens: 3))
+    let r = ReplaceFirst()
+    let replaced = try await m.engine.generate(GenerationRequest(prompt: prompt, maxTokens: 3, controller: r))
+    #expect(r.seen.first == plain.tokens.first?.token)
+    let firstTwo = Array(replaced.tokens.prefix(2))
+    #expect(firstTwo.map(\.token) == [5, 6] && firstTwo.filter(\.injected).count == 2)
+    #expect(replaced.tokens.count == 4)   // 2 injected + 2 more sampled; the withdrawn one counted against maxTokens
+    let laterInjected = replaced.tokens.dropFirst(2).filter(\.injected).count
+    #expect(laterInjected == 0)
+}
+
+@Test func reasoningModeComesFromThePayloadOrTheModel() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    #expect(m.reasoningMode == .markers)   // the tiny vocabulary has <think> and </think>
+    var p = GeneratePayload(model: "m", prompt: "x")
+    #expect(try p.reasoningMode(detected: .plain) == .plain)
+    p.markers = .init(open: "<t>", close: "</t>", transition: nil)
+    #expect(try p.reasoningMode(detected: .plain) == .markers)
+    p.reasoning = .init(mode: "plain")
+    #expect(try p.reasoningMode(detected: .markers) == .plain)
+    p.reasoning = .init(mode: "sometimes")
+    let bad = p
+    #expect(throws: GenerateError.self) { try bad.reasoningMode(detected: .plain) }
+    let built = try PromptBuilder.build(plainPayload("What is 2+3?", thinking: 5, answer: 5), tokenizer: m.tokenizer,
+                                        template: m.chatTemplate, openMarker: "<think>", mode: .plain)
+    #expect(!built.text.contains("<think>") && built.startsInThinking)
+    var chat = plainPayload("What is 2+3?", thinking: 5, answer: 5)
+    chat.chat = nil
+    if case .success = m.chatTemplate {
+        let c = try PromptBuilder.build(chat, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain)
+        #expect(c.text.contains(GeneratePayload.plainInstruction) && !c.text.contains("<think>"))
+    }
+}
+
+// MARK: A real small model (SmolLM2-135M Instruct), when $TOKENMILL_MODELS_DIR has it and
+// TOKENMILL_REAL_MODEL_TESTS=1 (a debug build takes minutes to load and run it: about 10 minutes on
+// the 2 shared cores these tests were written on, so they are not part of the default suite).
+
+let smolPath = ModelCache.resolve("smollm2-135m-instruct-q4_1.gguf")
+let haveSmol = ProcessInfo.processInfo.environment["TOKENMILL_REAL_MODEL_TESTS"] == "1"
+    && FileManager.default.fileExists(atPath: smolPath)
+
+@Test(.enabled(if: haveSmol, "needs TOKENMILL_REAL_MODEL_TESTS=1 and smollm2-135m-instruct-q4_1.gguf in $TOKENMILL_MODELS_DIR"))
+func smolLM2AnswersAfterACutInTheFormTheVerifierReads() async throws {
+    let m = try LoadedModel(path: smolPath, threads: 2, maxSequences: 1, contextLength: 512)
+    defer { m.engine.shutdown() }
+    #expect(m.reasoningMode == .plain)
+    var p = plainPayload("What is 2 + 3?", thinking: 8, answer: 16, model: smolPath)
+    p.chat = true
+    p.reasoning = nil   // auto: detected as plain
+    p.reference = "5"
+    let out = try await handler.generate(p, jobID: 1, batchID: nil, loaded: m, context: nil)
+    #expect(out.reasoningMode == .plain && out.budgetHit && out.thinkingTokens == 8)
+    #expect(out.answerTokens > 0)
+    #expect(out.answerText.hasSuffix("}"))   // stopped as soon as the box closed
+    let boxed = try #require(Verifier.math.verify(answer: out.answerText, reference: nil).extracted)
+    #expect(out.extractedAnswer == boxed && !boxed.isEmpty && !boxed.contains("}"))
+}
+
+@Test(.enabled(if: haveSmol, "needs TOKENMILL_REAL_MODEL_TESTS=1 and smollm2-135m-instruct-q4_1.gguf in $TOKENMILL_MODELS_DIR"))
+func smolLM2ReachingItsAnswerEarlyIsLeftAlone() async throws {
+    let m = try LoadedModel(path: smolPath, threads: 2, maxSequences: 1, contextLength: 512)
+    defer { m.engine.shutdown() }
+    var p = plainPayload("What is 12 + 7?", thinking: 200, answer: 32, model: smolPath)
+    p.chat = true
+    let out = try await handler.generate(p, jobID: 2, batchID: nil, loaded: m, context: nil)
+    #expect(!out.budgetHit && out.forcedTokens == 0)
+    #expect(out.thinkingTokens < 200 && out.answerTokens > 0)
+    #expect(!out.answerText.contains(ThinkingMarkers.plainAnswerPrefixText))
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Thinking budgets, proven: accuracy against thinking tokens of the budget policies on the held-out
+# half of the evaluation set (jobs/prompts/math-eval.jsonl, ops/prompts/make_eval.py), greedy.
+#
+# usage: ops/bench/budgets.sh [MODEL.gguf]   (default: Qwen2.5-Coder-0.5B Instruct Q4_K_M)
+# Env: SEQS (worker --concurrency, default 8),
+#      CAP (token cap of the "unlimited" runs, default 1024), ANSWER (answer budget, default 64),
+#      FIXED (three fixed thinking budgets, default "128 256 512"),
+#      TABLE (the per_difficulty table, set by hand before any run: default easy=128:64,medium=256:64,hard=512:64),
+#      EPSILON (accuracy the adaptive policy may give up on the fit half, default 0.02),
+#      REASONING (markers, plain or auto; default auto = detected from the model),
+#      PLOT (SVG output, default ops/bench/budgets-<model>.svg), TOKENMILL_MODELS_DIR, TOKENMILL_BIN,
+#      FIT_BATCH (reuse a finished step-1 batch), REPLAY (1 = greedy replay in the held-out worker, default 1),
+#      CHECK (items re-run with replay off to check that replay changes nothing, default 24; 0 = skip).
+# Needs: a running server (source ops/pg.sh start), a release build (swift build -c release).
+#
+# Steps:
+#  1. fit half, unlimited (thinking ends by itself or at the cap): the history the adaptive policy
+#     learns from; `tokenmill learn-budgets` prints the budgets it learns and why;
+#  2. held-out half, one batch per policy: unlimited, fixed at the three budgets, per_difficulty
+#     (TABLE) and adaptive (learned from step 1 only, TABLE where a tier lacks history), run by one
+#     worker so every slot stays busy. The unlimited batch goes first (priority); with REPLAY=1 the
+#     worker keeps each prompt's greedy tokens (TOKENMILL_GREEDY_REPLAY) and the budgeted runs decode
+#     only from their cut on (the tokens before it are the same under greedy decoding; they are
+#     prefilled instead of decoded). CHECK items of the first fixed budget are run again by a worker
+#     without replay and compared token for token;
+#  3. `tokenmill report`: per policy and difficulty, items, accuracy with its 95% Wilson interval,
+#     mean thinking tokens, budget-hit rate, saving against unlimited; writes the plot;
+#  4. `tokenmill difficulty`: the estimator fitted on the fit half, its confusion matrix on the held-out half.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+source ops/pg.sh start >/dev/null
+export TOKENMILL_MODELS_DIR="${TOKENMILL_MODELS_DIR:-$HOME/.cache/tokenmill/models}"
+TM="${TOKENMILL_BIN:-$ROOT/.build/release/tokenmill}"
+MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
+REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
+SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
+TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
+PROMPTS=jobs/prompts/math-eval.jsonl
+name="$(basename "$MODEL" .gguf)"
+PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
+[ -x "$TM" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+q() { psql "$DATABASE_URL" -tAc "$1"; }
+$TM migrate >/dev/null
+
+gen() { # split policy args... -> batch id
+    local split=$1 policy=$2; shift 2
+    $TM generate --model "$MODEL" --prompts "$PROMPTS" --split "$split" --reasoning "$REASONING" --policy "$policy" \
+        --batch-name "budgets $name $split $policy $*" "$@" 2>/dev/null
+}
+pending() { q "SELECT coalesce(sum(pending), 0) FROM tokenmill.batch_progress WHERE batch_id IN ($(IFS=,; echo "$*"))"; }
+worker=
+start_worker() { # replay(0|1)
+    TOKENMILL_GREEDY_REPLAY="$1" $TM worker --concurrency "$SEQS" --kinds generate --log-level error &
+    worker=$!
+}
+stop_worker() { kill -TERM "$worker"; wait "$worker" 2>/dev/null || true; }
+wait_done() { # batch ids...
+    while [ "$(pending "$@")" != 0 ]; do
+        kill -0 "$worker" 2>/dev/null || { echo "worker exited" >&2; exit 1; }
+        sleep 3
+    done
+}
+elapsed() { q "SELECT round(extract(epoch FROM max(created_at) - min(created_at)))::int FROM tokenmill.generation_outputs WHERE batch_id IN ($(IFS=,; echo "$*"))"; }
+
+echo "== $name, $(date -u '+%Y-%m-%d %H:%M UTC'), $SEQS sequences, reasoning $REASONING, cap $CAP, answer $ANSWER, greedy replay $REPLAY"
+start=$(date +%s)
+# One worker runs everything, in priority order: the fit half, the held-out unlimited run, the
+# budgeted runs; the adaptive batch is enqueued once the fit half is done (it learns from it alone).
+fit=${FIT_BATCH:-$(gen fit unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 20)}
+held=()
+unl=$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 10); held+=("$unl")
+for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); done
+held+=("$(gen heldout per_difficulty --table "$TABLE")")
+start_worker "$REPLAY"
+wait_done "$fit"
+echo "-- 1. fit half, unlimited: batch $fit ($(q "SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id=$fit") items, $(( $(date +%s) - start )) s)"
+$TM learn-budgets --batch "$fit" --epsilon "$EPSILON"
+adaptive=$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON"); held+=("$adaptive")
+wait_done "${held[@]}"
+stop_worker
+echo "-- 2. held-out half: batches ${held[*]} ($(( $(date +%s) - start )) s since the start)"
+echo "adaptive budgets used: $(q "SELECT string_agg(DISTINCT difficulty || '=' || thinking_budget, ', ') FROM tokenmill.generation_outputs WHERE batch_id=$adaptive")"
+if [ "$CHECK" -gt 0 ] && [ "$REPLAY" = 1 ]; then
+    first=$(echo $FIXED | cut -d' ' -f1)
+    check=$($TM generate --model "$MODEL" --prompts "$PROMPTS" --split heldout --reasoning "$REASONING" --policy fixed \
+        --thinking "$first" --answer "$ANSWER" --limit "$CHECK" --batch-name "budgets $name replay check" 2>/dev/null)
+    start_worker 0
+    wait_done "$check"
+    stop_worker
+    echo "replay check: $(q "SELECT count(*) FILTER (WHERE a.thinking_text = b.thinking_text AND a.answer_text = b.answer_text), count(*)
+        FROM tokenmill.generation_outputs a JOIN tokenmill.generation_outputs b USING (item_id)
+        WHERE a.batch_id = $check AND b.batch_id = ${held[1]}" | tr '|' '/') outputs of fixed $first identical with and without replay"
+fi
+echo "-- 3. report (saving and Δacc against unlimited)"
+$TM report --batch "$adaptive" --baseline "${held[@]:0:${#held[@]}-1}" --plot "$PLOT" \
+    --title "Thinking budgets, held-out half ($(q "SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id=$unl") items): $name, greedy"
+echo "-- 4. difficulty estimator"
+$TM difficulty --prompts "$PROMPTS"
+echo "total $(( $(date +%s) - start )) s"
