@@ -1,10 +1,27 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Compute-heavy modules are built for the host CPU: without it FMA and Float16
-/// conversion become library calls (DESIGN.md section 5).
+// One binary for every host of a fleet: nothing is built for the build machine's own CPU.
+//
+// On x86-64 the compute modules are built for x86-64-v3 (AVX2, FMA, F16C, BMI2: every x86 server
+// since 2013-2015); without FMA and F16C, float products and Float16 conversion become slow
+// instruction sequences or library calls. The CLI checks at start that the host has them
+// (`CPUFeatures`, built for plain x86-64) and exits with a message instead of dying on SIGILL.
+// The 8-bit integer kernels come per instruction level in modules of their own: `KernelsAVX2`
+// (x86-64-v3) and `KernelsAVX512` (x86-64-v4 + AVX-512 VNNI), chosen at start from cpuid
+// (`KernelLevel` in TensorKernels); the portable level is plain Swift SIMD in TensorKernels and
+// is what arm64 runs. See docs/kernels.md.
+#if arch(x86_64)
+let baseline = ["-Xcc", "-march=x86-64-v3"]
+let avx512Flags = ["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni"]
+#else
+let baseline: [String] = []
+let avx512Flags: [String] = []
+#endif
+
+/// Compute-heavy modules: the x86-64-v3 baseline, no exclusivity checks in hot loops.
 let fast: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "native", "-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(baseline + ["-enforce-exclusivity=unchecked"]),
 ]
 
 let package = Package(
@@ -40,7 +57,12 @@ let package = Package(
 
         // MARK: Inference core
         .target(name: "GGUF", dependencies: ["TensorKernels"], swiftSettings: fast),
-        .target(name: "TensorKernels", swiftSettings: fast),
+        // Plain x86-64: runs on any host.
+        .target(name: "CPUFeatures"),
+        .target(name: "KernelsAVX2", swiftSettings: fast),
+        .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2"],
+                swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
+        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
@@ -58,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "TokenMillCLI",
             dependencies: [
-                "Queue", "Inference", "Reasoning", "Verification", "GenerateJobs", "DistillJobs", "QuantizeJobs", "OpenAIBatch",
+                "Queue", "Inference", "Reasoning", "Verification", "GenerateJobs", "DistillJobs", "QuantizeJobs", "OpenAIBatch", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,6 +99,7 @@ let package = Package(
         .testTarget(name: "OpenAIBatchTests", dependencies: ["OpenAIBatch", "Inference", "TestSupport"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CPUFeaturesTests", dependencies: ["CPUFeatures"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], resources: [.copy("Fixtures")]),

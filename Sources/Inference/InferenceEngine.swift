@@ -42,10 +42,16 @@ public final class InferenceEngine: @unchecked Sendable {
     public let pool: ComputePool
     let matmul: MatMulEngine
 
+    /// The instruction level the 8-bit kernels run at.
+    public var kernelLevel: KernelLevel { matmul.level }
+
     // Activations, [maxBatchTokens][width].
     private let x, xb, xb2, q, k, v, att, hb, hb2: UnsafeMutablePointer<Float>
     private let ropeCos, ropeSin: UnsafeMutablePointer<Float>  // [maxBatchTokens][ropeDim/2]
     private let scores: UnsafeMutablePointer<Float>  // [threads][GQA group][contextLength]
+    /// Partial results of split attention (`attentionSplit`), `partialCapacity` floats.
+    private let partials: UnsafeMutablePointer<Float>
+    private let partialCapacity: Int
     private let logitsBuf: UnsafeMutablePointer<Float>  // [maxLogitRows][vocab]
     private let normed: UnsafeMutablePointer<Float>  // [maxLogitRows][dim]
     private let kvBase: UnsafeMutableRawPointer
@@ -60,8 +66,11 @@ public final class InferenceEngine: @unchecked Sendable {
     ///   - maxBatchTokens: most tokens in one `forward` step.
     ///   - maxLogitRows: most tokens that may ask for logits in one step (default `max(maxSequences, 1)`).
     ///   - kvType: KV cache precision.
+    ///   - kernelLevel: instruction level of the 8-bit kernels (default: from cpuid, or
+    ///     `TOKENMILL_KERNELS`); must be one the host runs (`KernelLevel.supported()`).
     public init(model: Model, threads: Int, maxSequences: Int = 1, contextLength: Int? = nil,
-                maxBatchTokens: Int = 256, maxLogitRows: Int? = nil, kvType: KVCacheType = .f32) {
+                maxBatchTokens: Int = 256, maxLogitRows: Int? = nil, kvType: KVCacheType = .f32,
+                kernelLevel: KernelLevel = .current) {
         let c = model.config
         self.model = model
         self.config = c
@@ -72,6 +81,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.kvType = kvType
         self.pool = ComputePool(threads: threads)
         self.matmul = MatMulEngine(pool: pool, maxCols: max(c.dim, c.qDim, c.ffn), maxSeq: max(self.maxBatchTokens, self.maxLogitRows))
+        self.matmul.level = kernelLevel
         let B = self.maxBatchTokens
         func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
@@ -83,6 +93,10 @@ public final class InferenceEngine: @unchecked Sendable {
         hb = alloc(B * c.ffn); hb2 = alloc(B * c.ffn)
         ropeCos = alloc(B * c.ropeDim / 2); ropeSin = alloc(B * c.ropeDim / 2)
         scores = alloc(pool.threadCount * (c.heads / max(c.kvHeads, 1)) * self.contextLength)
+        // Split attention: at most 2·threads + items units (see attentionChunks), each a group's
+        // outputs, maxima and sums.
+        partialCapacity = (4 * pool.threadCount + c.kvHeads) * (c.heads / max(c.kvHeads, 1)) * (c.headDim + 2)
+        partials = alloc(partialCapacity)
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
         normed = alloc(self.maxLogitRows * c.dim)
         kvBytes = model.kvBytesPerSequence(contextLength: self.contextLength, type: kvType) * self.maxSequences
@@ -92,7 +106,7 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, k, v, att, hb, hb2, ropeCos, ropeSin, scores, logitsBuf, normed] { p.deallocate() }
+        for p in [x, xb, xb2, q, k, v, att, hb, hb2, ropeCos, ropeSin, scores, partials, logitsBuf, normed] { p.deallocate() }
         kvBase.deallocate()
     }
 
@@ -290,57 +304,144 @@ public final class InferenceEngine: @unchecked Sendable {
     ///
     /// Work is split by (token, KV head): the query heads sharing a KV head (GQA group) are handled
     /// together, so each cached K and V row is read once per group rather than once per head.
+    /// Attention for every token of the batch and every KV head. Work items are (token, KV head);
+    /// when there are fewer than two per thread (one sequence decoding) and the context is long
+    /// enough, each item's positions are split into chunks over the threads as well, each chunk
+    /// computing a partial softmax (its own max and sum) that `mergePartials` combines, so a
+    /// single sequence keeps every thread busy.
     private func attention(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int) {
         let c = config
-        let hd = c.headDim
-        let group = c.heads / c.kvHeads
-        let scale = 1 / Float(hd).squareRoot()
         let items = batch.count * c.kvHeads
         let threads = min(pool.threadCount, items)
-        let ctx = contextLength
+        var longest = 0
+        for t in batch { longest = max(longest, t.pos + 1) }
+        let chunks = attentionChunks(items: items, positions: longest)
+        if chunks > 1 {
+            attentionSplit(batch, layer: layer, chunks: chunks)
+            return
+        }
         pool.parallelFor(threads) { t in
-            let sc = self.scores + t * group * ctx  // [group][ctx]
+            let sc = self.scores + t * (c.heads / c.kvHeads) * self.contextLength
             // Strided, not contiguous: later tokens of a prompt attend to more positions.
             for item in stride(from: t, to: items, by: threads) {
                 let i = item / c.kvHeads, kvh = item % c.kvHeads
-                let tok = batch[i]
-                let npos = tok.pos + 1
-                let q0 = UnsafePointer(self.q + i * c.qDim + kvh * group * hd)
-                let out0 = self.att + i * c.qDim + kvh * group * hd
-                let kBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: false, pos: 0)
-                let vBase = self.kvBase + self.kvOffset(seq: tok.seq, layer: layer, value: true, pos: 0)
-                // Scores for every head of the group, one pass over the cached keys.
-                switch self.kvType {
-                case .f32:
-                    let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
-                    for p in 0..<npos {
-                        let k = UnsafePointer(kp + p * c.kvDim)
-                        for g in 0..<group { sc[g * ctx + p] = VectorOps.dot(q0 + g * hd, k, hd) * scale }
-                    }
-                case .f16:
-                    let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-                    for p in 0..<npos {
-                        let k = UnsafePointer(kp + p * c.kvDim)
-                        for g in 0..<group { sc[g * ctx + p] = VectorOps.dotF16(k, q0 + g * hd, hd) * scale }
-                    }
+                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: 0..<(batch[i].pos + 1), scores: sc,
+                            out: self.att + i * c.qDim + kvh * (c.heads / c.kvHeads) * c.headDim, partial: nil)
+            }
+        }
+    }
+
+    /// Chunks per (token, KV head) item: 1 when the items alone give every thread two, else enough
+    /// for two per thread, each at least `minAttentionChunk` positions long.
+    func attentionChunks(items: Int, positions: Int) -> Int {
+        let threads = pool.threadCount
+        if threads == 1 || items >= 2 * threads { return 1 }
+        return max(1, min((2 * threads + items - 1) / items, positions / minAttentionChunk))
+    }
+
+    /// Positions per chunk below which splitting an item costs more than it saves.
+    var minAttentionChunk = 128
+
+    private func attentionSplit(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int, chunks: Int) {
+        let c = config
+        let group = c.heads / c.kvHeads, hd = c.headDim
+        let units = batch.count * c.kvHeads * chunks
+        let threads = min(pool.threadCount, units)
+        let stride = group * (hd + 2)  // per unit: out [group][hd], then max [group], sum [group]
+        precondition(units * stride <= partialCapacity, "attention: \(units) partial results exceed the scratch")
+        pool.parallelFor(threads) { t in
+            let sc = self.scores + t * group * self.contextLength
+            for unit in Swift.stride(from: t, to: units, by: threads) {
+                let item = unit / chunks, chunk = unit % chunks
+                let i = item / c.kvHeads, kvh = item % c.kvHeads
+                let npos = batch[i].pos + 1
+                let lo = npos * chunk / chunks, hi = npos * (chunk + 1) / chunks
+                let part = self.partials + unit * stride
+                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: lo..<hi, scores: sc, out: part,
+                            partial: (part + group * hd, part + group * hd + group))
+            }
+        }
+        // Merge: out = Σ_c e^(m_c − M) · o_c / Σ_c e^(m_c − M) · l_c per head.
+        for item in 0..<(batch.count * c.kvHeads) {
+            let i = item / c.kvHeads, kvh = item % c.kvHeads
+            let out0 = att + i * c.qDim + kvh * group * hd
+            for g in 0..<group {
+                var m = -Float.infinity
+                for ch in 0..<chunks { m = max(m, partials[(item * chunks + ch) * stride + group * hd + g]) }
+                let out = out0 + g * hd
+                out.update(repeating: 0, count: hd)
+                var l: Float = 0
+                for ch in 0..<chunks {
+                    let part = partials + (item * chunks + ch) * stride
+                    let mc = part[group * hd + g]
+                    if mc == -.infinity { continue }  // an empty chunk
+                    let w = expf(mc - m)
+                    l += w * part[group * hd + group + g]
+                    VectorOps.axpy(w, part + g * hd, out, hd)
                 }
-                for g in 0..<group { VectorOps.softmax(sc + g * ctx, npos) }
-                // Weighted sum of the cached values, again one pass for the group.
-                out0.update(repeating: 0, count: group * hd)
-                switch self.kvType {
-                case .f32:
-                    let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
-                    for p in 0..<npos {
-                        let v = UnsafePointer(vp + p * c.kvDim)
-                        for g in 0..<group { VectorOps.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
-                    }
-                case .f16:
-                    let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-                    for p in 0..<npos {
-                        let v = UnsafePointer(vp + p * c.kvDim)
-                        for g in 0..<group { VectorOps.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
-                    }
-                }
+                VectorOps.scale(out, 1 / l, hd)
+            }
+        }
+    }
+
+    /// Attention of one token's heads of KV head `kvHead` over cached `positions`: writes
+    /// `out[g·hd ..]` for each head g of the group. With `partial` nil the softmax is complete;
+    /// otherwise `out` is the unnormalised Σ e^(s − m)·v and `partial` receives m and Σ e^(s − m)
+    /// per head (m = −∞ for an empty range).
+    private func attend(_ tok: BatchToken, token i: Int, kvHead kvh: Int, layer: Int, positions: Range<Int>,
+                        scores sc: UnsafeMutablePointer<Float>, out out0: UnsafeMutablePointer<Float>,
+                        partial: (max: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>)?) {
+        let c = config
+        let hd = c.headDim
+        let group = c.heads / c.kvHeads
+        let ctx = contextLength
+        let scale = 1 / Float(hd).squareRoot()
+        let n = positions.count, p0 = positions.lowerBound
+        let q0 = UnsafePointer(q + i * c.qDim + kvh * group * hd)
+        let kBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: false, pos: p0)
+        let vBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: true, pos: p0)
+        out0.update(repeating: 0, count: group * hd)
+        if n == 0 {
+            if let partial { for g in 0..<group { partial.max[g] = -.infinity; partial.sum[g] = 0 } }
+            return
+        }
+        // Scores for every head of the group, one pass over the cached keys.
+        switch kvType {
+        case .f32:
+            let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
+            for p in 0..<n {
+                let k = UnsafePointer(kp + p * c.kvDim)
+                for g in 0..<group { sc[g * ctx + p] = VectorOps.dot(q0 + g * hd, k, hd) * scale }
+            }
+        case .f16:
+            let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
+            for p in 0..<n {
+                let k = UnsafePointer(kp + p * c.kvDim)
+                for g in 0..<group { sc[g * ctx + p] = VectorOps.dotF16(k, q0 + g * hd, hd) * scale }
+            }
+        }
+        for g in 0..<group {
+            if let partial {
+                let m = VectorOps.max(sc + g * ctx, n)
+                partial.max[g] = m
+                partial.sum[g] = Float(Ops.expShifted(sc + g * ctx, n, minus: m, scale: 1, into: sc + g * ctx))
+            } else {
+                VectorOps.softmax(sc + g * ctx, n)
+            }
+        }
+        // Weighted sum of the cached values, again one pass for the group.
+        switch kvType {
+        case .f32:
+            let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
+            for p in 0..<n {
+                let v = UnsafePointer(vp + p * c.kvDim)
+                for g in 0..<group { VectorOps.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
+            }
+        case .f16:
+            let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
+            for p in 0..<n {
+                let v = UnsafePointer(vp + p * c.kvDim)
+                for g in 0..<group { VectorOps.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
             }
         }
     }

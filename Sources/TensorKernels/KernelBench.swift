@@ -13,11 +13,15 @@ import Foundation
 /// time on a machine shared with other work. Types whose block size does not divide `cols`
 /// are listed as skipped (llama.cpp cannot store them in that shape either).
 ///
+/// `gemmMinSeq` sets `MatMulEngine.gemmMinSeq` (nil: each level's default crossover), so the
+/// float tiles and the integer kernels can be timed on the same shapes.
+///
 /// Example: `KernelBench.run(types: [.q4_K, .q8_0], rows: 896, cols: 4864, nSeq: [1, 8, 128], threads: [1, 2])`.
 public enum KernelBench {
     /// One measured configuration.
     public struct Result: Sendable {
         public let type: GGMLType
+        public let level: KernelLevel
         public let rows: Int
         public let cols: Int
         public let nSeq: Int
@@ -27,6 +31,8 @@ public enum KernelBench {
         /// Process CPU time per product divided by the thread count: on a shared, overloaded
         /// machine this approximates the time on idle cores (spin-waiting counts as busy).
         public let cpuSecondsPerOp: Double
+        /// Streaming read bandwidth of the same buffer with the same threads (GB/s), for cold runs.
+        public let streamGigabytesPerSecond: Double?
         public var cpuGigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / cpuSecondsPerOp / 1e9 }
         public var cpuGigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / cpuSecondsPerOp / 1e9 }
         public var gigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / secondsPerOp / 1e9 }
@@ -38,25 +44,33 @@ public enum KernelBench {
                            rows: Int = 4864, cols: Int = 896,
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
-                           minSeconds: Double = 0.4) -> String {
-        var lines = ["type   rows x cols  nSeq thr  mode   ms/op      GB/s   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+                           minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> String {
+        var lines = ["type   level     rows x cols  nSeq thr  mode   ms/op      GB/s %stream   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
+        var streams: [Int: Double] = [:]
         for r in measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
-                         coldBytes: coldBytes, minSeconds: minSeconds) {
+                         coldBytes: coldBytes, minSeconds: minSeconds, levels: levels, gemmMinSeq: gemmMinSeq) {
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-            lines.append(pad(r.type.description, 7) + pad("\(r.rows)x\(r.cols)", 13)
+            if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
+            let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.gigabytesPerSecond / $0) } ?? "      -"
+            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue, 9) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
-                + String(format: " %7.3f %9.2f %9.2f |   %7.3f %7.2f %8.2f", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.gigaflopsPerSecond,
-                                r.cpuSecondsPerOp * 1e3, r.cpuGigabytesPerSecond, r.cpuGigaflopsPerSecond))
+                + String(format: " %7.3f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond) + pct
+                + String(format: " %9.2f |   %7.3f %7.2f %8.2f", r.gigaflopsPerSecond,
+                         r.cpuSecondsPerOp * 1e3, r.cpuGigabytesPerSecond, r.cpuGigaflopsPerSecond))
+        }
+        for (t, s) in streams.sorted(by: { $0.key < $1.key }) {
+            lines.append(String(format: "streaming read (same buffers, best pass): %.2f GB/s with %d thread%@", s, t, t == 1 ? "" : "s"))
         }
         return lines.joined(separator: "\n")
     }
 
     /// The measurements behind `run`.
     public static func measure(types: [GGMLType], rows: Int, cols: Int, nSeq: [Int], threads: [Int],
-                               cold: Bool, coldBytes: Int, minSeconds: Double) -> [Result] {
+                               cold: Bool, coldBytes: Int, minSeconds: Double,
+                               levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> [Result] {
         var results: [Result] = []
         let maxSeq = nSeq.max() ?? 1
         var x = [Float](repeating: 0, count: maxSeq * cols)
@@ -75,7 +89,12 @@ public enum KernelBench {
             fillMatrix(type, rows: rows, cols: cols, into: data)
             for c in 1..<max(copies, 1) { (data + c * matBytes).copyMemory(from: data, byteCount: matBytes) }
             for t in threads {
-                let engine = MatMulEngine(pool: ComputePool(threads: t), maxCols: cols, maxSeq: maxSeq)
+              let pool = ComputePool(threads: t)
+              let stream = cold ? streamRead(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool) : nil
+              for level in levels {
+                let engine = MatMulEngine(pool: pool, maxCols: cols, maxSeq: maxSeq)
+                engine.level = level
+                engine.gemmMinSeq = gemmMinSeq
                 for s in nSeq {
                     var copy = 0
                     func once() {
@@ -96,13 +115,40 @@ public enum KernelBench {
                         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     } while elapsed < minSeconds
                     let cpu = processCPUSeconds() - cpuStart
-                    results.append(Result(type: type, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
+                    results.append(Result(type: type, level: level, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
                                           secondsPerOp: elapsed / Double(iterations),
-                                          cpuSecondsPerOp: cpu / Double(iterations) / Double(t)))
+                                          cpuSecondsPerOp: cpu / Double(iterations) / Double(t),
+                                          streamGigabytesPerSecond: stream))
                 }
+              }
             }
         }
         return results
+    }
+
+    /// Best of three passes of summing `bytes` bytes at `p` as 64-bit words, split over the
+    /// pool's threads: the bandwidth a kernel that only streams its weights could reach (GB/s).
+    static func streamRead(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool) -> Double {
+        var best = 0.0
+        let words = bytes / 64 * 8
+        let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount * 8)
+        defer { sink.deallocate() }
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            pool.parallelChunks(words / 8) { range in
+                var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
+                var i = range.lowerBound
+                while i + 2 <= range.upperBound {
+                    a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self)
+                    b &+= p.loadUnaligned(fromByteOffset: 64 * i + 64, as: SIMD8<UInt64>.self)
+                    i += 2
+                }
+                sink[range.lowerBound % pool.threadCount] = (a &+ b).wrappedSum()
+            }
+            let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            best = max(best, Double(words * 8) / s / 1e9)
+        }
+        return best
     }
 
     static func processCPUSeconds() -> Double {

@@ -1,3 +1,5 @@
+import KernelsAVX2
+
 /// A weight matrix stored row-major in ggml layout: `rows` rows of `cols` elements of `type`.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
@@ -50,6 +52,8 @@ public final class MatMulEngine: @unchecked Sendable {
 
     /// Activations quantized to integers, widened to Int16: `[maxSeq][maxCols]`.
     private let xq: UnsafeMutablePointer<Int16>
+    /// The same quants as bytes in natural order, for the integer kernels: `[maxSeq][maxCols]`.
+    private let x8: UnsafeMutablePointer<Int8>
     /// Per-block activation scales: `[maxSeq][maxCols / 32]` (also used for the 256-blocks).
     private let xd: UnsafeMutablePointer<Float>
     /// Per-32-block `scale · Σq` (for weight types with a min), `[maxSeq][maxCols / 32]`.
@@ -66,7 +70,24 @@ public final class MatMulEngine: @unchecked Sendable {
     /// row tile to floats once and run a register-tiled float product over all sequences
     /// (prompt processing, batched decode), instead of 8-bit integer dot products per block and
     /// sequence. Results differ from the integer path only by float summation order.
-    public var gemmMinSeq = 4
+    /// `nil` (the default): `floatTilesMinSeq(for:)`, the measured crossover of the level.
+    public var gemmMinSeq: Int? = nil
+
+    /// Where float tiles start to beat the integer kernels for `type` at this engine's level
+    /// (`bench-kernels --sequences`; docs/kernels.md has the figures): the portable
+    /// 16-bit-lane kernels lose from 4 sequences on, the AVX2/AVX-512 8-bit kernels never did
+    /// on the hosts measured (up to 64 sequences), so those levels keep integers throughout.
+    public func floatTilesMinSeq(for type: GGMLType) -> Int {
+        if let gemmMinSeq { return gemmMinSeq }
+        return DecodeKernels.kernel(type, level) == nil ? 4 : Int.max
+    }
+
+    /// The instruction level of the 8-bit kernels for one-sequence products (and the quantised
+    /// types without float tiles); `portable` runs the plain-Swift kernels of this module.
+    /// Defaults to `KernelLevel.current`; must be a level the host runs.
+    public var level: KernelLevel = .current {
+        didSet { precondition(level.runs(on: .host), "MatMulEngine: this CPU cannot run kernel level \(level)") }
+    }
 
     /// Rows per work item handed to a thread; 0 (the default) picks about eight items per
     /// thread, at least 16 rows each, so dispatch costs little and a slow thread is covered.
@@ -103,6 +124,7 @@ public final class MatMulEngine: @unchecked Sendable {
         let cols = (maxCols + 255) / 256 * 256
         maxBlocks32 = cols / 32
         xq = .allocate(capacity: cols * self.maxSeq)
+        x8 = .allocate(capacity: cols * self.maxSeq)
         xd = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xs = .allocate(capacity: maxBlocks32 * self.maxSeq)
         xbs = .allocate(capacity: cols / 32 * self.maxSeq)
@@ -114,7 +136,7 @@ public final class MatMulEngine: @unchecked Sendable {
     }
 
     deinit {
-        xq.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate(); xf.deallocate()
+        xq.deallocate(); x8.deallocate(); xd.deallocate(); xs.deallocate(); xbs.deallocate(); xb16.deallocate(); xf.deallocate()
     }
 
     /// Which path `multiply` takes for a weight type.
@@ -135,7 +157,7 @@ public final class MatMulEngine: @unchecked Sendable {
         precondition(w.cols % w.type.blockSize == 0, "MatMulEngine: \(w.cols) columns is not a multiple of \(w.type)'s block size")
         if nSeq <= 0 || w.rows <= 0 { return }
         var path = Self.path(for: w.type)
-        if nSeq >= gemmMinSeq && Self.hasFloatTiles(w.type) {
+        if nSeq >= floatTilesMinSeq(for: w.type) && Self.hasFloatTiles(w.type) {
             permuteActivations(x, cols: w.cols, nSeq: nSeq, superBlocks: path == .kquant)
             path = .gemm32
         }
@@ -175,7 +197,8 @@ public final class MatMulEngine: @unchecked Sendable {
         var path = Self.path(for: w0.type)
         // One activation format for all: the same path (32-blocks or K-quant super-blocks).
         let samePath = Self.path(for: w1.type) == path && (w2 == nil || Self.path(for: w2!.type) == path)
-        let floatTiles = nSeq >= gemmMinSeq && Self.hasFloatTiles(w0.type) && Self.hasFloatTiles(w1.type) && (w2 == nil || Self.hasFloatTiles(w2!.type))
+        func tiles(_ w: WeightMatrix) -> Bool { nSeq >= floatTilesMinSeq(for: w.type) && Self.hasFloatTiles(w.type) }
+        let floatTiles = tiles(w0) && tiles(w1) && (w2.map(tiles) ?? true)
         if !samePath {
             multiply(w0, x: x, nSeq: nSeq, y: y0)
             multiply(w1, x: x, nSeq: nSeq, y: y1)
@@ -222,9 +245,15 @@ public final class MatMulEngine: @unchecked Sendable {
         }
         switch cur.path {
         case .float: floatRows(w, x, nSeq, y, r0, r1)
-        case .block32: block32Rows(w, nSeq, y, r0, r1)
+        case .block32, .kquant:
+            if let kernel = DecodeKernels.kernel(w.type, level) {
+                int8Rows(kernel, w, nSeq, y, r0, r1)
+            } else if cur.path == .block32 {
+                block32Rows(w, nSeq, y, r0, r1)
+            } else {
+                kquantRows(w, nSeq, y, r0, r1)
+            }
         case .gemm32: gemmRows(w, nSeq, y, r0, r1)
-        case .kquant: kquantRows(w, nSeq, y, r0, r1)
         case .dequant: dequantRows(w, x, nSeq, y, r0, r1)
         }
     }
@@ -349,14 +378,24 @@ public final class MatMulEngine: @unchecked Sendable {
         let cols = cur.w.cols
         let src = cur.x + s * cols
         let q = xq + s * maxCols
+        let q8: UnsafeMutablePointer<Int8>? = level == .portable ? nil : x8 + s * maxCols
         if cur.superBlocks {
-            ActivationQuant.q8K(src, cols, q, xd + s * maxBlocks32, xbs + s * maxBlocks32, xb16 + 2 * s * maxBlocks32)
+            ActivationQuant.q8K(src, cols, q, xd + s * maxBlocks32, xbs + s * maxBlocks32, xb16 + 2 * s * maxBlocks32, q8: q8)
         } else {
-            ActivationQuant.q8_0(src, cols, q, xd + s * maxBlocks32, xs + s * maxBlocks32)
+            ActivationQuant.q8_0(src, cols, q, xd + s * maxBlocks32, xs + s * maxBlocks32, q8: q8, sums: xbs + s * maxBlocks32)
         }
     }
 
     // MARK: Row loops
+
+    /// Rows `r0..<r1` for every sequence through one of the level's 8-bit kernels (each decoded
+    /// weight block serves up to four sequences; the tile's rows stay in cache between groups).
+    private func int8Rows(_ kernel: DecodeKernels.Kernel, _ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>,
+                          _ r0: Int, _ r1: Int) {
+        let x = DecodeKernels.Activations(q: x8, d: xd, s: xs, sum32: xbs, sum16: xb16)
+        let strides = DecodeKernels.Strides(q: maxCols, d: maxBlocks32, s: maxBlocks32, sum32: maxBlocks32, sum16: 2 * maxBlocks32)
+        kernel(w.data + r0 * w.rowBytes, w.rowBytes, r1 - r0, w.cols / w.type.blockSize, x, strides, nSeq, y + r0, w.rows)
+    }
 
     private func block32Rows(_ w: WeightMatrix, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
         switch w.type {
@@ -476,80 +515,6 @@ private final class EngineJob: ComputeJob {
         case .quantize: engine.quantizeSeq(index)
         case .permute: engine.permuteSeq(index)
         }
-    }
-}
-
-// MARK: - Activation quantization
-
-/// 8-bit activation quantization into the layout the kernels read.
-///
-/// Quants are stored as Int16, and inside every group of 32 elements in the order
-/// "even elements, then odd elements" (element 2i at slot i, element 2i+1 at slot 16+i). That is
-/// the order in which 16-bit lanes over pairs of weight bytes deliver the weights (low byte:
-/// even element, high byte: odd element), so the kernels need no byte shuffles or widening.
-enum ActivationQuant {
-    /// Slot of element `k` (0..<32) of a group in the even/odd layout.
-    @inline(__always) static func slot(_ k: Int) -> Int { (k & 1) == 0 ? k >> 1 : 16 + (k >> 1) }
-
-    /// Blocks of 32 as ggml's x86 `quantize_row_q8_0`/`q8_1`: quants round(x · 127/amax) to nearest
-    /// even, the scale amax/127 rounded to fp16, and `scale · Σq` per block rounded to fp16.
-    @inline(__always)
-    static func q8_0(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
-                     _ s: UnsafeMutablePointer<Float>) {
-        for b in 0..<(n / 32) {
-            let xb = x + 32 * b, qb = q + 32 * b
-            let amax = absMax(xb, 32)
-            let inv: Float = amax > 0 ? 127 / amax : 0
-            var sum = 0
-            for i in 0..<16 {
-                let e = Int16((xb[2 * i] * inv).rounded(.toNearestOrEven))
-                let o = Int16((xb[2 * i + 1] * inv).rounded(.toNearestOrEven))
-                qb[i] = e; qb[16 + i] = o
-                sum += Int(e) + Int(o)
-            }
-            // As ggml stores them in block_q8_0 / block_q8_1: the scale, and scale · Σq, in fp16.
-            let dRaw = amax / 127
-            d[b] = Float(Float16(dRaw))
-            s[b] = Float(Float16(dRaw * Float(sum)))
-        }
-    }
-
-    /// Super-blocks of 256 as ggml's `quantize_row_q8_K`: scale 1/(127/amax) in fp32 per 256 (even/odd layout per 32-group), plus the
-    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
-    @inline(__always)
-    static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
-                    _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>) {
-        for b in 0..<(n / 256) {
-            let xb = x + 256 * b
-            let amax = absMax(xb, 256)
-            let inv: Float = amax > 0 ? 127 / amax : 0
-            d[b] = amax > 0 ? 1 / inv : 0   // ggml's block_q8_K: d = 1/iscale, in fp32
-            for g in 0..<8 {
-                let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
-                var s0: Int32 = 0, s1: Int32 = 0
-                for i in 0..<16 {
-                    let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
-                    let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
-                    qg[i] = e; qg[16 + i] = o
-                    if i < 8 { s0 += Int32(e) + Int32(o) } else { s1 += Int32(e) + Int32(o) }
-                }
-                gsums[8 * b + g] = s0 + s1
-                bsums[16 * b + 2 * g] = s0
-                bsums[16 * b + 2 * g + 1] = s1
-            }
-        }
-    }
-
-    @inline(__always)
-    static func absMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        let r = UnsafeRawPointer(x)
-        var m = SIMD8<Float>()
-        for k in 0..<(n / 8) {
-            let v = unsafeBitCast(unsafeBitCast(r.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self), to: SIMD8<UInt32>.self) & 0x7fff_ffff,
-                                  to: SIMD8<Float>.self)
-            m = m.replacing(with: v, where: v .> m)
-        }
-        return m.max()
     }
 }
 
@@ -676,17 +641,6 @@ protocol KBlock {
     /// Lane-wise min · (activation quant sum) products whose total is the super-block's min
     /// term: `gsums` holds its 8 per-32 activation sums, `bsums` its 16 per-16 sums.
     static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32>
-}
-
-/// The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block (12 bytes at `p`), one per byte.
-@inline(__always) func kScalesMins(_ p: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
-    let w0 = p.loadUnaligned(as: UInt32.self)
-    let w1 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-    let w2 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-    let low6: UInt32 = 0x3f3f_3f3f, low4: UInt32 = 0x0f0f_0f0f, low2: UInt32 = 0x0303_0303
-    let scHi = (w2 & low4) | (((w0 >> 6) & low2) << 4)
-    let mnHi = ((w2 >> 4) & low4) | (((w1 >> 6) & low2) << 4)
-    return (UInt64(w0 & low6) | (UInt64(scHi) << 32), UInt64(w1 & low6) | (UInt64(mnHi) << 32))
 }
 
 enum Q4_KBlock: KBlock {

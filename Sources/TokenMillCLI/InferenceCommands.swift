@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CPUFeatures
 import GGUF
 import Inference
 import TensorKernels
@@ -113,6 +114,14 @@ struct BenchResult: Codable {
     var rss_peak_bytes: Int?
     var weights_bytes: Int?
     var kv_bytes: Int?
+    /// The instruction level of the 8-bit kernels (`KernelLevel`: avx512, avx2, portable).
+    var kernels: String?
+}
+
+/// "kernels: avx2 (cpu: avx2 fma f16c bmi2)" for `bench` and `inspect`.
+func kernelLevelLine(_ level: KernelLevel = .current) -> String {
+    "kernels: \(level) (cpu: \(CPUFeatures.host); levels it runs: \(KernelLevel.supported().map(\.rawValue).joined(separator: ", ")); "
+        + "\(KernelLevel.environmentKey) forces one)"
 }
 
 /// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.
@@ -151,6 +160,7 @@ struct BenchCommand: ParsableCommand {
         if !json {
             printErr(m.config.description)
             printErr(m.memoryPlan(contextLength: context, sequences: maxSeq, kvType: kvType))
+            printErr(kernelLevelLine())
         }
         let e = InferenceEngine(model: m, threads: t, maxSequences: maxSeq, contextLength: context,
                                 maxBatchTokens: max(256, maxSeq), maxLogitRows: maxSeq, kvType: kvType)
@@ -210,6 +220,7 @@ struct BenchCommand: ParsableCommand {
         let rss = peakResidentBytes(), kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
         for i in results.indices {
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
+            results[i].kernels = e.kernelLevel.rawValue
         }
         if !json, let rss {
             printErr("memory: peak resident \(formatBytes(rss)); weights \(formatBytes(m.weightBytes)) mapped + KV cache "
@@ -275,6 +286,7 @@ struct InspectCommand: ParsableCommand {
         do {
             let m = try Model(file: f)
             print("\nmodel: \(m.config)\(m.tiedOutput ? ", tied output" : "")")
+            print(kernelLevelLine())
             for ctx in [m.config.contextLength, 4096] {
                 print("  " + m.memoryPlan(contextLength: ctx, sequences: 1, kvType: .f16)
                     + "; f32 KV: \(formatBytes(m.kvBytesPerSequence(contextLength: ctx, type: .f32)))")
@@ -354,6 +366,8 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated sequence counts.") var sequences = "1"
     @Option(name: .long, help: "Comma-separated thread counts.") var threads = "1"
     @Flag(name: .long, help: "Reuse one copy of the matrix (cache-resident) instead of streaming from memory.") var hot = false
+    @Option(name: .long, help: "Comma-separated kernel levels (default: every level this CPU runs).") var levels: String?
+    @Option(name: .long, help: "Float tiles from this many sequences on (default: each level's crossover; 1 = always).") var floatTilesFrom: Int?
 
     func run() throws {
         func ints(_ s: String, _ what: String) throws -> [Int] {
@@ -367,8 +381,15 @@ struct BenchKernelsCommand: ParsableCommand {
             }
             return t
         }
+        let ls = try (levels?.split(separator: ",").map(String.init) ?? KernelLevel.supported().map(\.rawValue)).map { name in
+            guard let l = KernelLevel(rawValue: name), l.runs(on: .host) else {
+                throw ValidationError("--levels: \(name) is not a level this CPU runs (\(KernelLevel.supported().map(\.rawValue).joined(separator: ", ")))")
+            }
+            return l
+        }
+        print(kernelLevelLine())
         print(KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
-                              threads: try ints(threads, "threads"), cold: !hot))
+                              threads: try ints(threads, "threads"), cold: !hot, levels: ls, gemmMinSeq: floatTilesFrom))
     }
 }
 

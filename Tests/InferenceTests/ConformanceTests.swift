@@ -39,15 +39,18 @@ private func fixture(_ name: String) throws -> URL {
     try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"), "missing fixture \(name)")
 }
 
-@Test(arguments: fixtureNames)
-func logitsMatchLlamaCpp(name: String) throws {
+/// Every kernel level this host can run: each must agree with llama.cpp.
+private let hostLevels = KernelLevel.supported()
+
+@Test(arguments: fixtureNames, hostLevels)
+func logitsMatchLlamaCpp(name: String, level: KernelLevel) throws {
     let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: try fixture(name + ".ref.json")))
     // Regenerate the model from its name: tiny-<arch>-<type>-seed<N>[-<variant>].
     let parts = name.split(separator: "-")
     let arch = String(parts[1])
     let type = try #require(GGMLType(name: String(parts[2])))
     let seed = try #require(UInt64(parts[3].dropFirst(4)))
-    let path = Tiny.dir + "/\(name).gguf"
+    let path = Tiny.dir + "/\(name)-\(level).gguf"  // one file per test case: cases run in parallel
     try TinyModel.write(arch: arch, type: type, path: path, seed: seed, options: options(parts.count > 4 ? String(parts[4]) : nil))
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     try #require(sha256Hex(bytes) == ref.model_sha256,
@@ -60,7 +63,7 @@ func logitsMatchLlamaCpp(name: String) throws {
 
     let n = ref.tokens.count
     let e = InferenceEngine(model: model, threads: testThreads, maxSequences: 1, contextLength: n + ref.greedy.count,
-                            maxBatchTokens: n, maxLogitRows: n)
+                            maxBatchTokens: n, maxLogitRows: n, kernelLevel: level)
     try e.forward(ref.tokens.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
     // F32: float rounding only. F16: llama.cpp rounds activations to f16 for f16 weights, we do
     // not. Quantised types: the same 8-bit activations and integer sums as ggml, so most rows
@@ -78,10 +81,10 @@ func logitsMatchLlamaCpp(name: String) throws {
         if d <= 1e-4 { close += 1 }
         kld += klDivergence(reference: row, candidate: got) / Double(n)
     }
-    #expect(worst <= tolerance, "\(name): max abs logit difference \(worst) vs llama.cpp")
+    #expect(worst <= tolerance, "\(name) \(level): max abs logit difference \(worst) vs llama.cpp")
     if quantized {
-        #expect(close * 4 >= n * 3, "\(name): only \(close) of \(n) positions within 1e-4 of llama.cpp")
-        #expect(kld < 1e-4, "\(name): mean KL divergence \(kld) from llama.cpp")
+        #expect(close * 4 >= n * 3, "\(name) \(level): only \(close) of \(n) positions within 1e-4 of llama.cpp")
+        #expect(kld < 1e-4, "\(name) \(level): mean KL divergence \(kld) from llama.cpp")
     }
 
     // Greedy continuation, one token per step.
@@ -93,7 +96,7 @@ func logitsMatchLlamaCpp(name: String) throws {
         try e.forward([BatchToken(seq: 0, token: next, pos: n + i, wantLogits: true)])
         next = argmax(Array(e.logits(row: 0)))
     }
-    #expect(greedy == ref.greedy, "\(name): greedy continuation differs from llama.cpp")
+    #expect(greedy == ref.greedy, "\(name) \(level): greedy continuation differs from llama.cpp")
 }
 
 // MARK: SHA-256 (FIPS 180-4), for checking regenerated models against the fixtures.

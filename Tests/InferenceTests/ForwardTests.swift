@@ -162,3 +162,33 @@ func twoThreadsGiveTheSameLogitsAsOne(arch: String) throws {
     }
     for r in 0..<11 { #expect(maxAbsDiff(rows[0][r], rows[1][r]) < 1e-5) }
 }
+
+/// One sequence decoding with its attention split over the threads (partial softmaxes merged)
+/// gives the logits of the unsplit attention, for both KV cache types.
+@Test(arguments: ["llama", "qwen2"], [KVCacheType.f32, .f16])
+func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
+    let m = try Tiny.model(arch)
+    let toks = prompt(40, seed: 11)
+    func decode(minChunk: Int) throws -> [[Float]] {
+        let e = InferenceEngine(model: m, threads: 3, maxSequences: 1, contextLength: 64, kvType: kv)
+        e.minAttentionChunk = minChunk
+        var out: [[Float]] = []
+        for (p, t) in toks.enumerated() {
+            try e.forward([BatchToken(seq: 0, token: t, pos: p, wantLogits: true)])
+            out.append(Array(e.logits(row: 0)))
+        }
+        // 2 KV heads, 3 threads: 3 chunks per head once the context has 3 · minChunk positions.
+        #expect(e.attentionChunks(items: m.config.kvHeads, positions: toks.count) == (minChunk == 4 ? 3 : 1))
+        return out
+    }
+    let whole = try decode(minChunk: 1 << 20), split = try decode(minChunk: 4)
+    var worst: Float = 0, scale: Float = 0
+    for (a, b) in zip(whole, split) {
+        worst = max(worst, maxAbsDiff(a, b))
+        scale = max(scale, a.map(abs).max()!)
+    }
+    // Float summation order only, relative to the largest logit: ~1e-6 with an f32 cache; with f16
+    // a last-bit difference in layer 0's output can round a layer-1 key or value to the next f16
+    // (a 1e-3 step), hence the looser bound (the f32 cases hold 1e-5).
+    #expect(worst < (kv == .f32 ? 1e-5 : 1e-4) * scale, "split vs whole attention: max logit difference \(worst), largest logit \(scale)")
+}

@@ -12,9 +12,13 @@ func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
 
 let matmulTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
-@Test(arguments: matmulTypes)
-func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
-    let rows = 37, cols = 512, maxSeq = 6
+/// Every kernel level this host can run (the conformance of each level's kernels).
+let hostLevels = KernelLevel.supported()
+
+@Test(arguments: matmulTypes, hostLevels)
+func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
+    // 17 blocks of 32 for the 32-block types: kernels that take blocks in pairs have a tail.
+    let rows = 37, cols = MatMulEngine.path(for: type) == .block32 ? 544 : 512, maxSeq = 6
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
     let wd = dequantizeRows(type, wq, count: rows * cols)
@@ -22,7 +26,8 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
     for i in stride(from: 0, to: x.count, by: 97) { x[i] *= 6 } // a few outliers, like real activations
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
     engine.rowsPerTask = 8
-    engine.gemmMinSeq = .max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
+    engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
+    engine.level = level
     for nSeq in [1, 3, 4, 6] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
@@ -52,7 +57,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType) {
         }
         // Against the same 8-bit activations the kernels are exact up to float rounding; against
         // the float activations, 8-bit activation rounding costs ~1e-3 of Σ|w·x|.
-        #expect(worstSim < 1e-5, "\(type) nSeq=\(nSeq): worst relative error vs quantized activations \(worstSim)")
+        #expect(worstSim < 1e-5, "\(type) \(level) nSeq=\(nSeq): worst relative error vs quantized activations \(worstSim)")
         #expect(worst < (path == .block32 || path == .kquant ? 8e-3 : 1e-5), "\(type) nSeq=\(nSeq): worst relative error \(worst)")
         #expect(!y.contains { $0.isNaN }, "\(type) nSeq=\(nSeq): output not fully written")
     }
@@ -188,10 +193,15 @@ final class CountingJob: ComputeJob {
 
 @Test func kernelBenchReportsEveryConfiguration() {
     let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
-                                 cold: false, minSeconds: 0.001)
+                                 cold: false, minSeconds: 0.001, levels: hostLevels)
     let lines = report.split(separator: "\n")
-    #expect(lines.count == 1 + 3 * 2 * 2, "\(report)")
-    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 10 })
+    #expect(lines.count == 1 + 3 * 2 * 2 * hostLevels.count, "\(report)")
+    #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 11 })
+    for level in hostLevels { #expect(lines.contains { $0.contains(" \(level.rawValue) ") }, "\(level) missing") }
+    // Cold runs print the streaming bandwidth beside each kernel's.
+    let cold = KernelBench.run(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
+                               minSeconds: 0.001)
+    #expect(cold.contains("streaming read") && cold.contains("%"), "\(cold)")
     let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
 }
@@ -259,8 +269,8 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: nSeq)
     engine.rowsPerTask = 10
     let integer = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: nSeq)
-    integer.gemmMinSeq = .max
-    #expect(engine.gemmMinSeq <= nSeq)
+    integer.gemmMinSeq = Int.max
+    engine.gemmMinSeq = 4  // float tiles, on every level
     var y = [Float](repeating: .nan, count: rows * nSeq), yInt = y
     let y2 = UnsafeMutablePointer<Float>.allocate(capacity: rows * nSeq)
     defer { y2.deallocate() }

@@ -113,8 +113,11 @@ def main() -> int:
         llama = {}  # (n_prompt, n_gen, n_seq) -> (avg, stddev)
         lb = os.path.join(d, stem + ".llama-bench.json")
         if os.path.exists(lb) and os.path.getsize(lb) > 0:
-            for e in json.load(open(lb)):
-                llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
+            try:
+                for e in json.load(open(lb)):
+                    llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
+            except (ValueError, KeyError, TypeError) as err:  # e.g. a run still writing it
+                print(f"warning: {lb} is not complete llama-bench JSON: {err}", file=sys.stderr)
         bb = os.path.join(d, stem + ".batched.jsonl")
         if os.path.exists(bb):
             for line in open(bb):
@@ -123,12 +126,13 @@ def main() -> int:
                 e = json.loads(line)
                 llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
                 llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
-        tm, mem = {}, None
+        tm, mem, level = {}, None, None
         tp = os.path.join(d, stem + ".tokenmill.json")
         if os.path.exists(tp):
             try:
                 for e in json.load(open(tp)):
                     tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
+                    level = e.get("kernels", level)
                     if e.get("rss_peak_bytes"):
                         mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes")}
             except (ValueError, KeyError, TypeError) as err:
@@ -146,7 +150,8 @@ def main() -> int:
                  "tokenmill_decode_gbs": gbs(t[0]) if t else None}
             mrows.append(r)
         rows += mrows
-        out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem}
+        out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem,
+                               "tokenmill_kernels": level}
 
     f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
     if out["membw"]:
@@ -154,6 +159,8 @@ def main() -> int:
             f"{m['threads']} thread(s) read {m['read_gbs']:.1f} GB/s, copy {m['copy_gbs']:.1f} GB/s" for m in out["membw"]))
     for stem, m in out["models"].items():
         print(f"{stem}: {m['decode_weight_bytes'] / 1e6:.1f} MB of weights read per decode step")
+        if m.get("tokenmill_kernels"):
+            print(f"{stem}: TokenMill kernel level {m['tokenmill_kernels']}")
         mem = m.get("tokenmill_memory")
         if mem and mem.get("weights_bytes") is not None:
             print(f"{stem}: TokenMill peak resident {mem['rss_peak_bytes'] / 2**20:.1f} MiB = weights "

@@ -1,0 +1,107 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// The integer kernels of this level, one per weight format (the files named after the formats).
+public enum AVX2 {}
+
+/// A weight format of 32-element blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): each block is an fp16
+/// scale d, maybe an fp16 min m, and 32 quants; weight = d · (quant − offset) + m.
+public protocol Block32Format {
+    /// Bytes per block.
+    static var bytes: Int { get }
+    /// The block's 32 quants as bytes in element order: unsigned, or signed when `signed`.
+    static func quants(_ p: UnsafeRawPointer) -> __m256i
+    /// True for signed quants (Q8_0).
+    static var signed: Bool { get }
+    /// Subtracted from every unsigned quant (8 for Q4_0, 16 for Q5_0).
+    static var offset: Int32 { get }
+    /// True when the block has an fp16 min at byte 2 (Q4_1, Q5_1).
+    static var hasMin: Bool { get }
+}
+
+/// `y[s·ldy + r] = Σ_b d_w·d_x · Σ_i (q_i − offset)·x_i (+ m_w · s_x)`, as ggml's
+/// `ggml_vec_dot_q*_q8_0/q8_1`: the integer block dot product is exact, then scaled in floats.
+@inlinable @inline(__always)
+public func block32Mat<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
+                                                      _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                      _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    bySeqGroups(nSeq,
+                { s in block32Rows(D.self, F.self, W4.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in block32Rows(D.self, F.self, W3.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in block32Rows(D.self, F.self, W2.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in block32Row1(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy) })
+}
+
+/// The block's quants `qw` and the unsigned operand `uw` of the byte products (|qw| when signed).
+@inlinable @inline(__always)
+public func block32Quants<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer) -> (qw: __m256i, uw: __m256i) {
+    let qw = F.quants(p)
+    return (qw, F.signed ? _mm256_sign_epi8(qw, qw) : qw)
+}
+
+/// The dot product of one block with one sequence's activations, accumulated into `acc`/`mins`.
+@inlinable @inline(__always)
+public func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw: __m256i, _ uw: __m256i, _ dw: Float, _ mw: Float,
+                                               _ x: Q8Activations, _ b: Int, _ acc: inout __m256, _ mins: inout Float) {
+    let qy = load256(UnsafeRawPointer(x.q), 32 &* b)
+    // Signed weights: |w| · (x with w's sign), an unsigned × signed product with the same sum.
+    var dot = D.dot(_mm256_setzero_si256(), uw, F.signed ? _mm256_sign_epi8(qy, qw) : qy)
+    if F.offset != 0 {
+        // Σ (u − offset)·x = Σ u·x − offset·Σx, subtracted in lane 0 (exact in integers).
+        dot = _mm256_sub_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(F.offset &* x.sum32[b])))
+    }
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * x.d[b]), acc)
+    if F.hasMin { mins += mw * x.s[b] }
+}
+
+/// One sequence: two blocks per step into separate accumulators, so consecutive FMAs do not wait
+/// on each other.
+@inlinable @inline(__always)
+func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
+                                               _ count: Int, _ nb: Int, _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
+    for r in 0..<count {
+        let row = rows + r &* rowBytes
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var min0: Float = 0, min1: Float = 0
+        @inline(__always) func block(_ b: Int, _ acc: inout __m256, _ mins: inout Float) {
+            let p = row + b &* F.bytes
+            let (qw, uw) = block32Quants(F.self, p)
+            block32Step(D.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, b, &acc, &mins)
+        }
+        var b = 0
+        while b &+ 2 <= nb {
+            block(b, &acc0, &min0)
+            block(b &+ 1, &acc1, &min1)
+            b &+= 2
+        }
+        if b < nb { block(b, &acc0, &min0) }
+        y[r] = hsum(_mm256_add_ps(acc0, acc1)) + (min0 + min1)
+    }
+}
+
+/// `W.n` (2-4) sequences: each block is decoded once for all of them.
+@inlinable @inline(__always)
+func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
+                                                            _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                            _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3)
+    for r in 0..<count {
+        let row = rows + r &* rowBytes
+        var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        for b in 0..<nb {
+            let p = row + b &* F.bytes
+            let (qw, uw) = block32Quants(F.self, p)
+            let dw = half(p, 0), mw: Float = F.hasMin ? half(p, 2) : 0
+            block32Step(D.self, F.self, qw, uw, dw, mw, x, b, &a0, &m0)
+            if W.n > 1 { block32Step(D.self, F.self, qw, uw, dw, mw, x1, b, &a1, &m1) }
+            if W.n > 2 { block32Step(D.self, F.self, qw, uw, dw, mw, x2, b, &a2, &m2) }
+            if W.n > 3 { block32Step(D.self, F.self, qw, uw, dw, mw, x3, b, &a3, &m3) }
+        }
+        y[r] = hsum(a0) + m0
+        if W.n > 1 { y[ldy &+ r] = hsum(a1) + m1 }
+        if W.n > 2 { y[2 &* ldy &+ r] = hsum(a2) + m2 }
+        if W.n > 3 { y[3 &* ldy &+ r] = hsum(a3) + m3 }
+    }
+}
+#endif

@@ -1,0 +1,138 @@
+// 8-bit integer decode kernels for x86-64-v3 (AVX2: vpmaddubsw / vpmaddwd), one file per weight
+// format. This module is built for x86-64-v3; TensorKernels calls it only where cpuid reports
+// AVX2 (see TensorKernels' KernelLevel). On other architectures it is empty.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// One activation row quantized to 8 bits exactly as ggml's `quantize_row_q8_0`/`q8_1`
+/// (blocks of 32) or `quantize_row_q8_K` (super-blocks of 256), in natural element order.
+public struct Q8Activations {
+    /// Quants, one per element.
+    public var q: UnsafePointer<Int8>
+    /// Scale per block (per 32 for Q8_0/Q8_1, per 256 for Q8_K).
+    public var d: UnsafePointer<Float>
+    /// Q8_1's fp16-rounded `d · Σq` per block of 32 (the min terms of Q4_1/Q5_1).
+    public var s: UnsafePointer<Float>
+    /// Σq per 32 elements.
+    public var sum32: UnsafePointer<Int32>
+    /// Σq per 16 elements (Q8_K's `bsums`; only filled for super-blocks).
+    public var sum16: UnsafePointer<Int32>
+
+    public init(q: UnsafePointer<Int8>, d: UnsafePointer<Float>, s: UnsafePointer<Float>,
+                sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int32>) {
+        self.q = q; self.d = d; self.s = s; self.sum32 = sum32; self.sum16 = sum16
+    }
+}
+
+/// Distances between consecutive sequences' activation rows in the arrays of `Q8Activations`, in
+/// elements of each array.
+public struct Q8Strides {
+    public var q: Int, d: Int, s: Int, sum32: Int, sum16: Int
+    public init(q: Int, d: Int, s: Int, sum32: Int, sum16: Int) {
+        self.q = q; self.d = d; self.s = s; self.sum32 = sum32; self.sum16 = sum16
+    }
+    /// Activation row `k` of a product.
+    @inlinable @inline(__always)
+    public func row(_ x: Q8Activations, _ k: Int) -> Q8Activations {
+        Q8Activations(q: x.q + k &* q, d: x.d + k &* d, s: x.s + k &* s, sum32: x.sum32 + k &* sum32, sum16: x.sum16 + k &* sum16)
+    }
+}
+
+/// An integer matrix kernel: `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for `count` rows of `rowBytes`
+/// bytes starting at `rows` (each `blocks` blocks of 32, or super-blocks of 256 for K-quants)
+/// and `nSeq` activation rows (`x`, then every `strides` further). Each decoded weight block
+/// serves up to four sequences.
+public typealias MatRowsKernel = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int,
+                                  _ y: UnsafeMutablePointer<Float>, _ ldy: Int) -> Void
+
+/// How many sequences one pass over a weight block serves (1...4), fixed at compile time so the
+/// accumulators of unused sequences vanish.
+public protocol SeqWidth { static var n: Int { get } }
+public enum W1: SeqWidth { @inlinable public static var n: Int { 1 } }
+public enum W2: SeqWidth { @inlinable public static var n: Int { 2 } }
+public enum W3: SeqWidth { @inlinable public static var n: Int { 3 } }
+public enum W4: SeqWidth { @inlinable public static var n: Int { 4 } }
+
+/// Runs `body` over the sequences in groups of four, then the 1-3 left over, each with its
+/// compile-time width.
+@inlinable @inline(__always)
+public func bySeqGroups(_ nSeq: Int, _ body4: (Int) -> Void, _ body3: (Int) -> Void, _ body2: (Int) -> Void, _ body1: (Int) -> Void) {
+    var s = 0
+    while s &+ 4 <= nSeq { body4(s); s &+= 4 }
+    switch nSeq &- s {
+    case 3: body3(s)
+    case 2: body2(s)
+    case 1: body1(s)
+    default: break
+    }
+}
+
+/// `acc + Σ u·s` over groups of four bytes into eight Int32 lanes, `u` unsigned and `s` signed
+/// bytes: vpmaddubsw + vpmaddwd on AVX2, vpdpbusd with AVX-512 VNNI. Callers keep every pair
+/// sum of `u·s` within Int16 (vpmaddubsw saturates; vpdpbusd does not), so both agree exactly.
+public protocol ByteDot {
+    static func dot(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i
+}
+
+/// vpmaddubsw, then vpmaddwd against ones.
+public enum MaddDot: ByteDot {
+    @inlinable @inline(__always)
+    public static func dot(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
+    }
+}
+
+@inlinable @inline(__always) func load256(_ p: UnsafeRawPointer) -> __m256i {
+    _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
+}
+
+@inlinable @inline(__always) func load256(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
+    _mm256_loadu_si256((p + offset).assumingMemoryBound(to: __m256i.self))
+}
+
+@inlinable @inline(__always) func load128(_ p: UnsafeRawPointer, _ offset: Int) -> __m128i {
+    _mm_loadu_si128((p + offset).assumingMemoryBound(to: __m128i.self))
+}
+
+/// The fp16 at byte `offset` of `p`, as Float.
+@inlinable @inline(__always) public func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+@inlinable @inline(__always) func hsum(_ v: __m256) -> Float {
+    let v8 = unsafeBitCast(v, to: SIMD8<Float>.self)
+    let s4 = v8.lowHalf + v8.highHalf, s2 = s4.lowHalf + s4.highHalf
+    return s2[0] + s2[1]
+}
+
+@inlinable @inline(__always) func splat8(_ v: UInt8) -> __m256i { _mm256_set1_epi8(CChar(bitPattern: v)) }
+
+/// 32 bytes from the 16 at `p + offset`: low nibbles (elements 0..<16), then high nibbles (16..<32).
+@inlinable @inline(__always) func nibbles32(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
+    let t = load128(p, offset)
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), splat8(0xF))
+}
+
+/// 0x10 in byte j where bit j of `qh` is set (the fifth bits of Q5_0/Q5_1), else 0.
+@inlinable @inline(__always) func fifthBits32(_ qh: UInt32) -> __m256i {
+    let shuf = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0)
+    let v = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: qh)), shuf)
+    let set = _mm256_cmpeq_epi8(_mm256_or_si256(v, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe)), _mm256_set1_epi64x(-1))
+    return _mm256_and_si256(set, splat8(0x10))
+}
+
+/// Sixteen Int16 lanes: 8 of scale byte `lo`, then 8 of scale byte `hi`, of the 16 signed scale
+/// bytes in `sc` (the multipliers of the 16 pair sums of one group of 32).
+@inlinable @inline(__always) func scalePair(_ sc: __m128i, _ lo: Int, _ hi: Int) -> __m256i {
+    let k = _mm_set_epi64x(Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(hi)), Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(lo)))
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, k))
+}
+
+/// Σ sc[i] · sums[i] over 16 signed scale bytes and 16 Int32 sums, as eight Int32 lanes.
+@inlinable @inline(__always) func scaledSums16(_ sc: __m128i, _ sums: UnsafePointer<Int32>) -> __m256i {
+    let s0 = _mm256_cvtepi8_epi32(sc), s1 = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc, sc))
+    return _mm256_add_epi32(_mm256_mullo_epi32(s0, load256(sums)), _mm256_mullo_epi32(s1, load256(sums + 8)))
+}
+
+#endif

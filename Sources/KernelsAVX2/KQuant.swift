@@ -1,0 +1,93 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// A K-quant weight format: super-blocks of 256 elements in 8 groups of 32 with small integer
+/// scales (and maybe mins), multiplied as ggml's `ggml_vec_dot_q*_K_q8_K` do: per group, the
+/// unsigned quants · activations (vpmaddubsw) times the group's scales (vpmaddwd), summed in
+/// Int32 over the super-block, then scaled by d · d_x in floats.
+public protocol KQuantFormat {
+    /// What `prepare` unpacks once per super-block (scales, mins).
+    associatedtype Prep
+    /// Bytes per super-block.
+    static var bytes: Int { get }
+    /// True when the format subtracts an integer offset (Q3_K: 4, Q6_K: 32) from its quants.
+    static var hasOffset: Bool { get }
+    /// True when the format has per-group mins (Q2_K, Q4_K, Q5_K).
+    static var hasMins: Bool { get }
+    static func prepare(_ blk: UnsafeRawPointer) -> Prep
+    /// Calls `body(g, quants, scales)` for the 8 groups: the 32 unsigned quants of group g, and
+    /// 16 Int16 lanes with the scales of its pair sums (8 lanes for elements 0..<16, 8 for 16..<32).
+    static func groups(_ blk: UnsafeRawPointer, _ prep: Prep, _ body: (Int, __m256i, __m256i) -> Void)
+    /// Integer lanes added to the super-block's sum for the offset: −offset · Σ scale · Σx.
+    static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
+    /// Integer lanes of Σ min · Σx, multiplied by dmin · d_x and subtracted.
+    static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
+    /// Super-block scale d and min scale dmin.
+    static func d(_ blk: UnsafeRawPointer) -> Float
+    static func dmin(_ blk: UnsafeRawPointer) -> Float
+}
+
+extension KQuantFormat {
+    @inlinable @inline(__always) public static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
+    @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
+    @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { 0 }
+}
+
+/// `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for K-quant rows, the sequences in groups of up to four.
+@inlinable @inline(__always)
+public func kquantMat<F: KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
+                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    bySeqGroups(nSeq,
+                { s in kquantRows(F.self, W4.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in kquantRows(F.self, W3.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in kquantRows(F.self, W2.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
+                { s in kquantRows(F.self, W1.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) })
+}
+
+/// `W.n` sequences: each group is decoded once for all of them.
+@inlinable @inline(__always)
+func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
+                                              _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                              _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3)
+    let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
+    for r in 0..<count {
+        let row = rows + r &* rowBytes
+        var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
+        for i in 0..<nb {
+            let blk = row + i &* F.bytes
+            let prep = F.prepare(blk)
+            var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256(), s3 = _mm256_setzero_si256()
+            if F.hasOffset {
+                s0 = F.offset(prep, x, i)
+                if W.n > 1 { s1 = F.offset(prep, x1, i) }
+                if W.n > 2 { s2 = F.offset(prep, x2, i) }
+                if W.n > 3 { s3 = F.offset(prep, x3, i) }
+            }
+            let xo = 256 &* i
+            F.groups(blk, prep) { g, q, sc in
+                let o = xo &+ 32 &* g
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q0, o)), sc))
+                if W.n > 1 { s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q1, o)), sc)) }
+                if W.n > 2 { s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q2, o)), sc)) }
+                if W.n > 3 { s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q3, o)), sc)) }
+            }
+            let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
+            @inline(__always) func finish(_ xa: Q8Activations, _ s: __m256i, _ a: inout __m256) {
+                let dx = xa.d[i]
+                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * dx), a)
+                if F.hasMins { a = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_set1_ps(dmin * dx), a) }
+            }
+            finish(x, s0, &a0)
+            if W.n > 1 { finish(x1, s1, &a1) }
+            if W.n > 2 { finish(x2, s2, &a2) }
+            if W.n > 3 { finish(x3, s3, &a3) }
+        }
+        y[r] = hsum(a0)
+        if W.n > 1 { y[ldy &+ r] = hsum(a1) }
+        if W.n > 2 { y[2 &* ldy &+ r] = hsum(a2) }
+        if W.n > 3 { y[3 &* ldy &+ r] = hsum(a3) }
+    }
+}
+#endif

@@ -1,0 +1,77 @@
+import CPUFeatures
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The instruction level the 8-bit integer kernels run at, chosen once at start from cpuid.
+///
+/// - `avx512`: x86-64-v4 with AVX-512 VNNI (`vpdpbusd`), module KernelsAVX512;
+/// - `avx2`: x86-64-v3 (`vpmaddubsw` / `vpmaddwd`), module KernelsAVX2;
+/// - `portable`: plain Swift SIMD (16-bit lanes) in this module: every host, and arm64.
+///
+/// `TOKENMILL_KERNELS=avx512|avx2|portable` forces a level (one the host can run), so tests and
+/// benchmarks can compare them on one machine.
+public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible {
+    case avx512, avx2, portable
+
+    /// The environment variable that forces a level.
+    public static let environmentKey = "TOKENMILL_KERNELS"
+
+    /// A forced level the host cannot run, or an unknown name.
+    public struct Unsupported: Error, CustomStringConvertible {
+        public let requested: String
+        public let host: CPUFeatures
+        public var description: String {
+            let known = KernelLevel.allCases.map(\.rawValue).joined(separator: "|")
+            if KernelLevel(rawValue: requested) == nil {
+                return "\(KernelLevel.environmentKey)=\(requested) is not a kernel level (\(known))"
+            }
+            return "\(KernelLevel.environmentKey)=\(requested): this CPU cannot run that level (it has: \(host)); "
+                + "levels it can run: \(KernelLevel.supported(by: host).map(\.rawValue).joined(separator: ", "))"
+        }
+    }
+
+    /// Whether a host with `features` can run this level.
+    public func runs(on features: CPUFeatures) -> Bool {
+        #if arch(x86_64)
+        switch self {
+        case .avx512: return features.meetsBaseline && features.hasAVX512VNNI
+        case .avx2: return features.meetsBaseline
+        case .portable: return true
+        }
+        #else
+        return self == .portable
+        #endif
+    }
+
+    /// Levels a host can run, fastest first.
+    public static func supported(by features: CPUFeatures = .host) -> [KernelLevel] {
+        allCases.filter { $0.runs(on: features) }
+    }
+
+    /// The fastest level the host runs.
+    public static var best: KernelLevel { supported().first ?? .portable }
+
+    /// The level named by `TOKENMILL_KERNELS`, or `best` when it is unset or empty.
+    public static func fromEnvironment(_ value: String? = environmentValue()) throws(Unsupported) -> KernelLevel {
+        guard let value, !value.isEmpty else { return best }
+        guard let level = KernelLevel(rawValue: value.lowercased()), level.runs(on: .host) else {
+            throw Unsupported(requested: value, host: .host)
+        }
+        return level
+    }
+
+    /// The raw value of `TOKENMILL_KERNELS`, if set.
+    public static func environmentValue() -> String? {
+        guard let p = getenv(environmentKey) else { return nil }
+        return String(cString: p)
+    }
+
+    /// The level engines use by default: `fromEnvironment()`, or `best` if the variable names a
+    /// level this host cannot run (the CLI reports that error at start).
+    public static let current: KernelLevel = (try? fromEnvironment()) ?? best
+
+    public var description: String { rawValue }
+}
