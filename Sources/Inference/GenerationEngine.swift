@@ -147,7 +147,9 @@ func monotonicSeconds() -> Double {
 /// Continuous batching over a fixed set of KV slots, on a dedicated compute thread.
 ///
 /// Callers `await generate(...)` concurrently. A request takes a free slot (or waits for one in
-/// FIFO order); its prompt is prefilled in chunks of `prefillChunk` tokens interleaved with the
+/// FIFO order); its prompt is prefilled in chunks of `prefillChunk` tokens (while other sequences
+/// decode, about one decode step's worth: 2 per decoding sequence, at least 16, so a long prompt
+/// delays their next token by about one step) interleaved with the
 /// decode steps of the other sequences; each step then decodes one token for every active sequence
 /// in one batched forward pass. A finished sequence's slot is refilled from the waiting requests
 /// at once. Cancelling the caller's task frees its slot (the result has `.cancelled`).
@@ -391,7 +393,11 @@ public final class GenerationEngine: @unchecked Sendable {
             j.fed += 1
             logitJobs.append(j)
         }
-        var budget = prefillChunk
+        // While others decode, a step carries about as many prompt tokens as it costs to decode one
+        // step (2 per decoding sequence, at least 16), so a long prompt delays their next token by at
+        // most about one step; with nothing decoding, whole chunks.
+        var budget = logitJobs.isEmpty ? prefillChunk : min(prefillChunk, max(16, 2 * logitJobs.count))
+        let fullBudget = budget
         for case let j? in slots where j.pendingCount > 1 && budget > 0 && j.shareFrom == nil {
             let take = min(j.pendingCount, budget)
             for i in 0..<take {
@@ -403,8 +409,8 @@ public final class GenerationEngine: @unchecked Sendable {
             if j.pendingCount == 0 { logitJobs.append(j) }
         }
         if batch.isEmpty { return }
-        profile.decodeTokens += batch.count - (prefillChunk - budget)
-        profile.prefillTokens += prefillChunk - budget
+        profile.decodeTokens += batch.count - (fullBudget - budget)
+        profile.prefillTokens += fullBudget - budget
         let t2 = monotonicSeconds()
         do {
             try engine.forward(batch)
