@@ -70,16 +70,22 @@ final class ThrowawayServer: @unchecked Sendable {
     }
 }
 
+/// Starts `tokenmill worker --database-url <db> <args>` as a child process.
+private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = try tokenmillBinary()
+    p.arguments = ["worker", "--database-url", db.url] + args
+    try p.run()
+    return p
+}
+
 @Suite(.serialized) struct FaultTests {
     @Test func killedWorkerProcessIsRescuedWithinTwoLeases() async throws {
         let db = try await TestDatabase()
         let (ms, mout, merr) = try runTokenmill(["migrate", "--database-url", db.url])
         #expect(ms == 0, "\(mout)\(merr)")
         let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 600}"#, count: 3))
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "4", "--lease-seconds", "1", "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "4", "--lease-seconds", "1", "--log-level", "error"])
         // Wait until the child holds all three jobs, with sleep jobs long enough to still be running.
         try await db.pool.query("UPDATE tokenmill.jobs SET payload = '{\"sleep_ms\": 30000}'")
         let held = try await eventually(timeout: 20) {
@@ -113,11 +119,8 @@ final class ThrowawayServer: @unchecked Sendable {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 30000}"#, count: 6))
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "2", "--reserve", "3", "--lease-seconds", "1",
-                       "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "2", "--reserve", "3", "--lease-seconds", "1",
+                       "--log-level", "error"])
         // Two run, three wait in reserve (claimed, leased), one stays available.
         let mine = "%:\(p.processIdentifier):%"
         let held = try await eventually(timeout: 20) {
@@ -150,11 +153,8 @@ final class ThrowawayServer: @unchecked Sendable {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 4000}"#, count: 3))
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "1", "--reserve", "2", "--grace-seconds", "30",
-                       "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "1", "--reserve", "2", "--grace-seconds", "30",
+                       "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 3 })
         kill(p.processIdentifier, SIGTERM)
         // The two reserved jobs come back while the running one still has its grace period to finish.
@@ -176,10 +176,7 @@ final class ThrowawayServer: @unchecked Sendable {
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 400}"#])
         let long = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 60000}"#])
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)

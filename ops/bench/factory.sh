@@ -6,7 +6,7 @@
 #   (3) llama-batched-bench at the batch's mean prompt and generation lengths and SEQS sequences
 # and prints tokens/s ((prompt + generated) / wall) and items/s for each, with the ratios.
 # With DISTILL=1 also: DISTILL_PROMPTS prompts x DISTILL_SAMPLES samples (temperature 0.8) as a
-# TokenMill batch against llama-server with the samples of each prompt posted together.
+# TokenMill batch (one job per sample) against llama-server with one n=DISTILL_SAMPLES request per prompt.
 #
 # usage: ops/bench/factory.sh [MODEL.gguf ...]   (default: Qwen2.5-Coder 0.5B Q4_K_M)
 # Env: ITEMS (48, from jobs/prompts/math-mixed.jsonl), SEQS (8), THREADS (2, llama.cpp; the worker
@@ -125,8 +125,8 @@ for model in "${models[@]}"; do
         read -r dw dp dg dn < <(tokenmill_batch "$model" "$OUT_DIR/distill-tm.jsonl" "$name-distill" --temp 0.8)
         grep -h "profile" "$OUT_DIR/worker-$name-distill.err" | tail -n 2 || true
         read -r lw lp lg ln < <(llama_server_run "$model" "$OUT_DIR/distill-prompts.jsonl" "$name-distill" \
-            --samples "$DISTILL_SAMPLES" --temperature 0.8)
-        report "TokenMill samples batch" "$dw" "$dp" "$dg" "$dn" "llama-server, samples posted" "$lw" "$lp" "$lg" "$ln"
+            --samples "$DISTILL_SAMPLES" --temperature 0.8 --n --parallel $(( SEQS / DISTILL_SAMPLES > 0 ? SEQS / DISTILL_SAMPLES : 1 )))
+        report "TokenMill samples batch" "$dw" "$dp" "$dg" "$dn" "llama-server n=$DISTILL_SAMPLES" "$lw" "$lp" "$lg" "$ln"
     fi
 done
 echo "raw outputs: $OUT_DIR"

@@ -4,7 +4,8 @@ greedy, with the same max_tokens TokenMill's batch used; prints one JSON line of
 
 usage: factory_client.py URL ITEMS.jsonl --max-tokens M [--parallel 8] [--samples N --temperature T]
 Each item: {"id", "messages": [...]}. With --samples N each item is posted N times (distill-style:
-N samples of one prompt, seeds 0..N-1).
+N samples of one prompt, seeds 0..N-1), or with --n once asking for N choices (llama-server's
+parallel sampling of one prompt); then --parallel counts requests and outputs are counted per choice.
 """
 import argparse
 import json
@@ -28,10 +29,15 @@ def main():
     ap.add_argument("--parallel", type=int, default=8)
     ap.add_argument("--samples", type=int, default=1)
     ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--n", action="store_true", help="one request with n = samples per item")
     a = ap.parse_args()
     items = [json.loads(l) for l in open(a.items) if l.strip()]
     bodies = []
     for it in items:
+        if a.n:
+            bodies.append({"messages": it["messages"], "max_tokens": a.max_tokens, "temperature": a.temperature,
+                           "cache_prompt": True, "n": a.samples})
+            continue
         for s in range(a.samples):
             b = {"messages": it["messages"], "max_tokens": a.max_tokens, "temperature": a.temperature,
                  "cache_prompt": True}
@@ -46,7 +52,8 @@ def main():
     wall = time.monotonic() - t0
     prompt = sum(r["usage"]["prompt_tokens"] for r in results)
     gen = sum(r["usage"]["completion_tokens"] for r in results)
-    print(json.dumps({"requests": len(results), "wall_s": wall, "prompt_tokens": prompt, "generated_tokens": gen}))
+    outputs = sum(len(r["choices"]) for r in results)
+    print(json.dumps({"requests": outputs, "wall_s": wall, "prompt_tokens": prompt, "generated_tokens": gen}))
 
 
 if __name__ == "__main__":
