@@ -305,7 +305,9 @@ public final class GenerationEngine: @unchecked Sendable {
             if !active && finished.isEmpty {
                 if printProfile && profile.steps > 0 && !profile.reported {
                     profile.reported = true
-                    FileHandle.standardError.write(Data("tokenmill engine profile (\(maxSequences) slots): \(profile)\n".utf8))
+                    let c = counters
+                    FileHandle.standardError.write(Data(("tokenmill engine profile (\(maxSequences) slots): \(profile); prompts \(c.promptTokens)"
+                        + " tokens: \(c.keptTokens) kept in their slot, \(c.copiedTokens) copied from another sequence\n").utf8))
                 }
                 let idleFrom = monotonicSeconds()
                 cond.wait()
