@@ -147,15 +147,25 @@ func monotonicSeconds() -> Double {
 /// Continuous batching over a fixed set of KV slots, on a dedicated compute thread.
 ///
 /// Callers `await generate(...)` concurrently. A request takes a free slot (or waits for one in
-/// FIFO order); its prompt is prefilled in chunks of `prefillChunk` tokens interleaved with the
+/// FIFO order); its prompt is prefilled in chunks of `prefillChunk` tokens (while other sequences
+/// decode, about one decode step's worth: 2 per decoding sequence, at least 16, so a long prompt
+/// delays their next token by about one step) interleaved with the
 /// decode steps of the other sequences; each step then decodes one token for every active sequence
 /// in one batched forward pass. A finished sequence's slot is refilled from the waiting requests
 /// at once. Cancelling the caller's task frees its slot (the result has `.cancelled`).
+///
+/// Shared prompt prefixes are prefilled once (as vLLM's prefix caching and parallel sampling do): a
+/// request is placed in the free slot whose KV rows left by its last sequence share the longest
+/// prefix with its prompt (those rows are kept), and when another sequence holds (or is about to
+/// compute) a longer common prefix, its KV rows are copied over instead of recomputed. At least one
+/// prompt token is always fed, so the first sampled token comes from the request's own forward.
 public final class GenerationEngine: @unchecked Sendable {
     public let model: Model
     public let maxSequences: Int
     public let contextLength: Int
     public let prefillChunk: Int
+    /// Shortest common prefix (tokens) worth reusing; 0 turns prefix sharing off.
+    public let minSharedPrefix: Int
     let engine: InferenceEngine
 
     private let cond = NSCondition()
@@ -164,6 +174,13 @@ public final class GenerationEngine: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let samplers: [Sampler]
+    /// Per free slot: the tokens whose KV rows its last sequence left valid (positions 0..<count).
+    private var slotTokens: [[Int32]]
+    private var counters = PrefixCounters()
+    /// Where the compute thread's time goes (`TOKENMILL_PROFILE=1` prints it to stderr whenever the
+    /// engine runs out of work).
+    private var profile = EngineProfile()
+    private let printProfile = ProcessInfo.processInfo.environment["TOKENMILL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
     // Compute-thread scratch, reused every step.
     private var batch: [BatchToken] = []
@@ -174,11 +191,14 @@ public final class GenerationEngine: @unchecked Sendable {
     ///   - maxSequences: KV slots (sequences decoded together).
     ///   - contextLength: positions per slot (default: the model's context length, at most 4096).
     ///   - prefillChunk: most prompt tokens processed per step.
+    ///   - minSharedPrefix: shortest common prompt prefix reused from another slot's KV rows (0 = never).
     public init(model: Model, threads: Int, maxSequences: Int, contextLength: Int? = nil,
-                prefillChunk: Int = 256, kvType: KVCacheType = .f32) {
+                prefillChunk: Int = 256, kvType: KVCacheType = .f32, minSharedPrefix: Int = 8) {
         self.model = model
         self.maxSequences = max(1, maxSequences)
         self.prefillChunk = max(1, prefillChunk)
+        self.minSharedPrefix = max(0, minSharedPrefix)
+        self.slotTokens = Array(repeating: [], count: max(1, maxSequences))
         self.engine = InferenceEngine(model: model, threads: threads, maxSequences: self.maxSequences,
                                       contextLength: contextLength, maxBatchTokens: self.prefillChunk + self.maxSequences,
                                       maxLogitRows: self.maxSequences, kvType: kvType)
@@ -235,6 +255,14 @@ public final class GenerationEngine: @unchecked Sendable {
         }
     }
 
+    /// Prompt tokens admitted so far and how many of them were not computed because their KV rows
+    /// were reused (kept in the slot or copied from another one).
+    public var prefixStats: PrefixCounters {
+        cond.lock()
+        defer { cond.unlock() }
+        return counters
+    }
+
     /// Requests waiting for a slot and sequences running, for monitoring.
     public var load: (waiting: Int, active: Int) {
         cond.lock()
@@ -264,17 +292,26 @@ public final class GenerationEngine: @unchecked Sendable {
             for s in slots.indices {
                 if let j = slots[s], j.cancelled {
                     finished.append((j, .cancelled))
-                    slots[s] = nil
+                    vacate(s, keeping: j)
                 }
             }
-            for s in slots.indices where slots[s] == nil && !waiting.isEmpty {
+            while !waiting.isEmpty, let s = chooseSlot(for: waiting[0].request.prompt) {
                 let j = waiting.removeFirst()
                 j.admit(slot: s, sampler: samplers[s], contextLength: contextLength)
                 slots[s] = j
+                planPrefixReuse(j)
             }
             let active = slots.contains { $0 != nil }
             if !active && finished.isEmpty {
+                if printProfile && profile.steps > 0 && !profile.reported {
+                    profile.reported = true
+                    let c = counters
+                    FileHandle.standardError.write(Data(("tokenmill engine profile (\(maxSequences) slots): \(profile); prompts \(c.promptTokens)"
+                        + " tokens: \(c.keptTokens) kept in their slot, \(c.copiedTokens) copied from another sequence\n").utf8))
+                }
+                let idleFrom = monotonicSeconds()
                 cond.wait()
+                profile.idleSeconds += monotonicSeconds() - idleFrom
                 cond.unlock()
                 continue
             }
@@ -284,17 +321,86 @@ public final class GenerationEngine: @unchecked Sendable {
         }
     }
 
+    // MARK: Prefix sharing (compute thread; slot changes under the lock)
+
+    /// Frees slot `s`, remembering which tokens' KV rows the leaving sequence left there.
+    private func vacate(_ s: Int, keeping j: Job?) {
+        slots[s] = nil
+        if minSharedPrefix > 0, let j, j.fed > 0 { slotTokens[s] = Array(j.history[0..<min(j.fed, j.history.count)]) } else { slotTokens[s] = [] }
+    }
+
+    /// The free slot for a prompt: the one whose kept KV rows share the longest prefix with it.
+    private func chooseSlot(for prompt: [Int32]) -> Int? {
+        var best: Int?, bestLength = -1
+        for s in slots.indices where slots[s] == nil {
+            let l = minSharedPrefix > 0 ? commonPrefixLength(slotTokens[s], prompt) : 0
+            if l > bestLength { best = s; bestLength = l }
+        }
+        return best
+    }
+
+    /// Reuses the slot's own kept rows, and plans a copy from another sequence with a longer common prefix.
+    private func planPrefixReuse(_ j: Job) {
+        let prompt = j.request.prompt
+        counters.promptTokens += prompt.count
+        guard minSharedPrefix > 0 else { return }
+        let cap = prompt.count - 1   // the last prompt token is always fed: its logits give the first token
+        let own = min(commonPrefixLength(slotTokens[j.slot], prompt), cap)
+        slotTokens[j.slot] = []
+        if own >= minSharedPrefix {
+            j.fed = own
+            counters.keptTokens += own
+        }
+        var best = max(j.fed, minSharedPrefix - 1)
+        for case let k? in slots where k !== j {
+            let l = min(commonPrefixLength(k.history, prompt), cap)
+            if l > best { best = l; j.shareFrom = k; j.shareUpTo = l }
+        }
+    }
+
+    /// Copies planned shared prefixes whose source rows are computed; drops plans whose source left.
+    private func resolvePrefixCopies() {
+        for case let j? in slots {
+            guard let k = j.shareFrom else { continue }
+            if k.slot < 0 || slots[k.slot] !== k {
+                j.shareFrom = nil          // the source ended first: prefill the prompt itself
+            } else if k.fed >= j.shareUpTo {
+                engine.copyKVRows(from: k.slot, to: j.slot, count: j.shareUpTo)
+                cond.lock()
+                counters.copiedTokens += j.shareUpTo - j.fed
+                cond.unlock()
+                j.fed = j.shareUpTo
+                j.shareFrom = nil
+            }
+        }
+    }
+
     /// One batched forward: a token for every decoding sequence, then prompt/injected chunks up to the budget.
     private func step() {
+        let t0 = monotonicSeconds()
+        resolvePrefixCopies()
+        let t1 = monotonicSeconds()
+        profile.copySeconds += t1 - t0
+        profile.steps += 1
+        profile.reported = false
+        var occupied = 0
+        for case _? in slots { occupied += 1 }
+        profile.occupiedSlotSteps += occupied
+        profile.slotSteps += maxSequences
+        defer { profile.stepSeconds += monotonicSeconds() - t0 }
         batch.removeAll(keepingCapacity: true)
         logitJobs.removeAll(keepingCapacity: true)
-        for case let j? in slots where j.pendingCount == 1 {
+        for case let j? in slots where j.pendingCount == 1 && j.shareFrom == nil {
             batch.append(BatchToken(seq: j.slot, token: j.history[j.fed], pos: j.fed, wantLogits: true))
             j.fed += 1
             logitJobs.append(j)
         }
-        var budget = prefillChunk
-        for case let j? in slots where j.pendingCount > 1 && budget > 0 {
+        // While others decode, a step carries about as many prompt tokens as it costs to decode one
+        // step (2 per decoding sequence, at least 16), so a long prompt delays their next token by at
+        // most about one step; with nothing decoding, whole chunks.
+        var budget = logitJobs.isEmpty ? prefillChunk : min(prefillChunk, max(16, 2 * logitJobs.count))
+        let fullBudget = budget
+        for case let j? in slots where j.pendingCount > 1 && budget > 0 && j.shareFrom == nil {
             let take = min(j.pendingCount, budget)
             for i in 0..<take {
                 let p = j.fed + i
@@ -305,15 +411,20 @@ public final class GenerationEngine: @unchecked Sendable {
             if j.pendingCount == 0 { logitJobs.append(j) }
         }
         if batch.isEmpty { return }
+        profile.decodeTokens += batch.count - (fullBudget - budget)
+        profile.prefillTokens += fullBudget - budget
+        let t2 = monotonicSeconds()
         do {
             try engine.forward(batch)
+            profile.forwardSeconds += monotonicSeconds() - t2
         } catch {
             let message = "\(error)"
             cond.lock()
             var failed: [Job] = []
             for case let j? in slots where batch.contains(where: { $0.seq == j.slot }) {
                 failed.append(j)
-                slots[j.slot] = nil
+                j.fed = 0   // its rows may be half written: keep none
+                vacate(j.slot, keeping: nil)
             }
             cond.unlock()
             for j in failed { j.fail(GenerationError.forwardFailed(message)) }
@@ -325,18 +436,71 @@ public final class GenerationEngine: @unchecked Sendable {
         precondition(engine.logitRows == logitJobs.count)
         let jobs = logitJobs
         let eng = engine
+        let t3 = monotonicSeconds()
         eng.pool.parallelFor(jobs.count) { i in jobs[i].draw(logits: eng.logits(row: i)) }
+        let t4 = monotonicSeconds()
         var done: [(Job, FinishReason)] = []
         for j in jobs {
             if let reason = j.applyDrawn(vocab: model.config.vocab) { done.append((j, reason)) }
         }
+        profile.sampleSeconds += t4 - t3
+        profile.applySeconds += monotonicSeconds() - t4
         if !done.isEmpty {
             cond.lock()
-            for (j, _) in done { slots[j.slot] = nil }
+            for (j, _) in done { vacate(j.slot, keeping: j) }
             cond.unlock()
             for (j, r) in done { j.finish(r) }
         }
     }
+}
+
+/// Where a generation engine's compute thread spent its time (seconds; cumulative).
+struct EngineProfile: CustomStringConvertible {
+    var steps = 0
+    var stepSeconds = 0.0
+    var forwardSeconds = 0.0
+    /// Sampling from the logits (parallel over sequences).
+    var sampleSeconds = 0.0
+    /// Recording tokens: controllers (budget forcing, detokenising, marker and stop matching) and callbacks.
+    var applySeconds = 0.0
+    var copySeconds = 0.0
+    /// Waiting with no sequence to run.
+    var idleSeconds = 0.0
+    var prefillTokens = 0
+    var decodeTokens = 0
+    var occupiedSlotSteps = 0
+    var slotSteps = 0
+    var reported = false
+
+    var description: String {
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        let other = stepSeconds - forwardSeconds - sampleSeconds - applySeconds - copySeconds
+        return "steps \(steps), step \(f(stepSeconds))s = forward \(f(forwardSeconds))s + sampling \(f(sampleSeconds))s"
+            + " + tokens/controllers \(f(applySeconds))s + prefix copies \(f(copySeconds))s + other \(f(other))s;"
+            + " idle \(f(idleSeconds))s; prefill \(prefillTokens) tokens, decode \(decodeTokens) tokens;"
+            + String(format: " slots occupied %.1f%%", slotSteps > 0 ? 100 * Double(occupiedSlotSteps) / Double(slotSteps) : 0)
+    }
+}
+
+/// How much prompt prefill prefix sharing saved.
+public struct PrefixCounters: Sendable, Equatable {
+    /// Prompt tokens of every admitted request.
+    public var promptTokens = 0
+    /// Prompt tokens whose KV rows a slot still held from its previous sequence.
+    public var keptTokens = 0
+    /// Prompt tokens whose KV rows were copied from another sequence.
+    public var copiedTokens = 0
+    /// Prompt tokens not computed.
+    public var savedTokens: Int { keptTokens + copiedTokens }
+    public init() {}
+}
+
+/// Length of the common prefix of two token sequences.
+func commonPrefixLength(_ a: [Int32], _ b: [Int32]) -> Int {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i < n && a[i] == b[i] { i += 1 }
+    return i
 }
 
 /// One request's state. After admission only the compute thread touches it (`cancelled` is under the engine lock).
@@ -354,6 +518,9 @@ final class Job {
     var history: [Int32] = []
     /// Tokens of `history` already fed through the model.
     var fed = 0
+    /// A sequence whose KV rows `0..<shareUpTo` this one copies once they are computed (prefix sharing).
+    var shareFrom: Job?
+    var shareUpTo = 0
     var tokens: [GeneratedToken] = []
     var sampled = 0
     var stopDetail: String?

@@ -446,3 +446,26 @@ public final class InferenceEngine: @unchecked Sendable {
         }
     }
 }
+
+// MARK: - KV row copy (prefix sharing)
+
+extension InferenceEngine {
+    /// Copies the KV rows of positions `0..<count` from slot `source` to slot `destination` in every
+    /// layer, so `destination` continues from a prefix that `source` already computed (shared prompt
+    /// prefixes, parallel samples of one prompt). Rows from `count` on in `destination` are left as
+    /// they are; the caller feeds them next.
+    public func copyKVRows(from source: Int, to destination: Int, count: Int) {
+        precondition(source >= 0 && source < maxSequences && destination >= 0 && destination < maxSequences,
+                     "KV slot out of range")
+        precondition(count >= 0 && count <= contextLength, "KV row count out of range")
+        if count == 0 || source == destination { return }
+        let rowBytes = count * config.kvDim * kvType.bytes
+        for layer in 0..<config.layers {
+            for value in [false, true] {
+                let from = kvBase + kvOffset(seq: source, layer: layer, value: value, pos: 0)
+                let to = kvBase + kvOffset(seq: destination, layer: layer, value: value, pos: 0)
+                to.copyMemory(from: UnsafeRawPointer(from), byteCount: rowBytes)
+            }
+        }
+    }
+}

@@ -8,6 +8,11 @@ import ServiceLifecycle
 public struct WorkerOptions: Sendable {
     /// Handler invocations run at once.
     public var concurrency: Int = 4
+    /// Jobs claimed ahead and held ready beyond `concurrency`, so a freed slot is refilled at once
+    /// instead of after a claim round trip. A reserved job holds a lease like a running one (it is
+    /// heartbeated; if the worker dies it is rescued when the lease lapses, that attempt counted) and
+    /// is handed back at once on graceful shutdown (attempt not counted).
+    public var reserve: Int = 0
     /// Kinds to claim (nil = every kind in the registry). Must be registered kinds.
     public var kinds: [String]? = nil
     /// Lease a claim holds; heartbeats extend it. A lapsed lease is rescued by any worker.
@@ -67,6 +72,8 @@ public final class Worker: Service, @unchecked Sendable {
         var task: Task<Void, Never>?
         /// Finished and waiting for its write; still heartbeated so the lease holds until written.
         var awaitingWrite = false
+        /// Claimed and held in reserve: no handler started yet.
+        var reserved = false
     }
 
     private let lock = NSLock()
@@ -75,6 +82,13 @@ public final class Worker: Service, @unchecked Sendable {
     private func release() { lock.unlock() }
     private var running: [Int64: Running] = [:]
     private var executing = 0
+    /// Reserved jobs in claim order (also in `running`, with `reserved` set).
+    private var reserveQueue: [Int64] = []
+    /// Time spent in claim and result-writing round trips (reported when the worker stops).
+    private var claimTime = (calls: 0, seconds: 0.0, jobs: 0)
+    private var writeTime = (calls: 0, seconds: 0.0, jobs: 0)
+    /// Handler starts that found a job waiting in reserve vs. slots that had to wait for a claim.
+    private var startsFromReserve = 0
     private var pendingWrites: [Completion] = []
     private var stopping = false
     private var succeededCount = 0
@@ -106,6 +120,7 @@ public final class Worker: Service, @unchecked Sendable {
         }
         guard !k.isEmpty else { throw QueueError.invalidArgument("the worker has no job kinds to run") }
         guard options.concurrency >= 1 else { throw QueueError.invalidArgument("--concurrency must be at least 1") }
+        guard options.reserve >= 0 else { throw QueueError.invalidArgument("--reserve must be 0 or more") }
         self.kinds = k
     }
 
@@ -169,7 +184,7 @@ public final class Worker: Service, @unchecked Sendable {
                 delay = min(delay * 2, 5)
             }
         }
-        logger.info("worker started: kinds \(kinds.joined(separator: ",")), concurrency \(options.concurrency), lease \(options.leaseSeconds)s, at most \(options.maxConnections) connections")
+        logger.info("worker started: kinds \(kinds.joined(separator: ",")), concurrency \(options.concurrency), reserve \(options.reserve), lease \(options.leaseSeconds)s, at most \(options.maxConnections) connections")
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenLoop() }
@@ -193,7 +208,15 @@ public final class Worker: Service, @unchecked Sendable {
         }
         await pool.close()
         await handlerPool.close()
-        logger.info("worker stopped: \(c.succeeded) succeeded, \(c.failed) failed")
+        acquire()
+        let timing = String(format: "claims %d (%d jobs, %.3fs), result writes %d (%d jobs, %.3fs), %d starts from reserve",
+                            claimTime.calls, claimTime.jobs, claimTime.seconds, writeTime.calls, writeTime.jobs, writeTime.seconds,
+                            startsFromReserve)
+        release()
+        logger.info("worker stopped: \(c.succeeded) succeeded, \(c.failed) failed; \(timing)")
+        if let p = ProcessInfo.processInfo.environment["TOKENMILL_PROFILE"], !p.isEmpty, p != "0" {
+            FileHandle.standardError.write(Data("tokenmill worker profile: \(timing)\n".utf8))
+        }
     }
 
     // MARK: Claiming and running
@@ -202,7 +225,7 @@ public final class Worker: Service, @unchecked Sendable {
         var errorDelay = 0.2
         while !isStopping {
             acquire()
-            let free = options.concurrency - executing
+            let free = options.concurrency + options.reserve - executing - reserveQueue.count
             release()
             if free <= 0 {
                 await claimSignal.wait(timeout: options.pollSeconds)
@@ -211,7 +234,11 @@ public final class Worker: Service, @unchecked Sendable {
             let want = min(free, options.maxClaimBatch)
             let jobs: [ClaimedJob]
             do {
+                let t0 = Date()
                 jobs = try await queue.claim(workerID: options.workerID, kinds: kinds, limit: want, leaseSeconds: options.leaseSeconds)
+                acquire()
+                claimTime.calls += 1; claimTime.seconds += Date().timeIntervalSince(t0); claimTime.jobs += jobs.count
+                release()
                 errorDelay = 0.2
             } catch {
                 logger.error("claim failed: \(error); retrying in \(String(format: "%.1f", errorDelay))s")
@@ -219,14 +246,15 @@ public final class Worker: Service, @unchecked Sendable {
                 errorDelay = min(errorDelay * 2, 5)
                 continue
             }
-            for job in jobs { start(job) }
+            for job in jobs { admit(job) }
             if jobs.count < want {
                 await claimSignal.wait(timeout: options.pollSeconds)
             }
         }
     }
 
-    private func start(_ job: ClaimedJob) {
+    /// Takes a freshly claimed job: runs it when a slot is free, else holds it in reserve.
+    private func admit(_ job: ClaimedJob) {
         let context = JobContext(workerID: options.workerID, pool: handlerPool, logger: logger)
         acquire()
         if stopping {
@@ -235,9 +263,33 @@ public final class Worker: Service, @unchecked Sendable {
             release()
             return
         }
+        if executing >= options.concurrency {
+            running[job.id] = Running(job: job, context: context, task: nil, reserved: true)
+            reserveQueue.append(job.id)
+            release()
+            return
+        }
         executing += 1
         running[job.id] = Running(job: job, context: context, task: nil)
         release()
+        start(job, context)
+    }
+
+    /// Starts the oldest reserved job if a slot is free (called when a job finishes).
+    private func startFromReserve() {
+        acquire()
+        guard !stopping, executing < options.concurrency, !reserveQueue.isEmpty else { release(); return }
+        let id = reserveQueue.removeFirst()
+        guard let r = running[id], r.reserved else { release(); return }
+        running[id]!.reserved = false
+        executing += 1
+        startsFromReserve += 1
+        release()
+        start(r.job, r.context)
+    }
+
+    /// Runs a job's handler; the caller has counted it in `executing`.
+    private func start(_ job: ClaimedJob, _ context: JobContext) {
         guard let handler = registry.handler(for: job.kind) else {
             finished(job, context, .failed(message: "no handler for job kind '\(job.kind)' in this worker", retryAfterSeconds: nil))
             return
@@ -283,12 +335,14 @@ public final class Worker: Service, @unchecked Sendable {
             // Cancelled, lease lost or handed back: nothing to write.
             running[job.id] = nil
             release()
+            startFromReserve()
             claimSignal.signal()
             return
         }
         running[job.id]!.awaitingWrite = true
         pendingWrites.append(Completion(jobID: job.id, attempt: job.attempt, outcome: outcome))
         release()
+        startFromReserve()
         writeSignal.signal()
         claimSignal.signal()
     }
@@ -309,9 +363,11 @@ public final class Worker: Service, @unchecked Sendable {
                 continue
             }
             do {
+                let t0 = Date()
                 let accepted = try await queue.finish(workerID: options.workerID, batch)
                 errorDelay = 0.1
                 acquire()
+                writeTime.calls += 1; writeTime.seconds += Date().timeIntervalSince(t0); writeTime.jobs += batch.count
                 for c in batch {
                     running[c.jobID] = nil
                     guard accepted.contains(c.jobID) else { continue }
@@ -356,6 +412,12 @@ public final class Worker: Service, @unchecked Sendable {
             acquire()
             for h in held where !kept.contains(h.id) {
                 if let r = running[h.id] {
+                    if r.reserved {
+                        // Cancelled or taken over before it started: just forget it.
+                        running[h.id] = nil
+                        reserveQueue.removeAll { $0 == h.id }
+                        continue
+                    }
                     lost.append(r)
                     if r.awaitingWrite { continue } // the write will be fenced out and logged
                     r.context.markCancelled()
@@ -432,6 +494,16 @@ public final class Worker: Service, @unchecked Sendable {
 
     private func drain() async {
         let deadline = Date().addingTimeInterval(options.gracePeriodSeconds)
+        // Reserved jobs never started: hand them back at once, before waiting for the running ones.
+        acquire()
+        let reserved = reserveQueue.compactMap { running[$0] }.map { (id: $0.job.id, attempt: $0.job.attempt) }
+        for id in reserveQueue { running[id] = nil }
+        reserveQueue.removeAll()
+        release()
+        if !reserved.isEmpty {
+            logger.info("handing back \(reserved.count) reserved job(s) that had not started")
+            await handBack(reserved)
+        }
         while true {
             acquire()
             let n = executing
@@ -455,20 +527,7 @@ public final class Worker: Service, @unchecked Sendable {
         for t in tasks { t.cancel() }
         if !back.isEmpty {
             logger.warning("grace period over: handing back \(back.count) running jobs")
-            var tries = 0
-            while true {
-                do {
-                    try await queue.handBack(workerID: options.workerID, jobs: back)
-                    break
-                } catch {
-                    tries += 1
-                    if tries >= 5 {
-                        logger.error("could not hand back jobs (\(error)); their leases will lapse and they will be rescued")
-                        break
-                    }
-                    try? await Task.sleep(nanoseconds: 500_000_000)
-                }
-            }
+            await handBack(back)
         }
         // Let pending writes go out (bounded: their leases lapse anyway if the database is gone).
         let writeDeadline = Date().addingTimeInterval(max(5, options.leaseSeconds))
@@ -479,6 +538,24 @@ public final class Worker: Service, @unchecked Sendable {
             if !busy { break }
             writeSignal.signal()
             await claimSignal.wait(timeout: 0.05)
+        }
+    }
+
+    /// Hands jobs back (a few tries; if the database stays away their leases lapse and they are rescued).
+    private func handBack(_ jobs: [(id: Int64, attempt: Int)]) async {
+        var tries = 0
+        while true {
+            do {
+                try await queue.handBack(workerID: options.workerID, jobs: jobs)
+                return
+            } catch {
+                tries += 1
+                if tries >= 5 {
+                    logger.error("could not hand back jobs (\(error)); their leases will lapse and they will be rescued")
+                    return
+                }
+                try? await Task.sleep(nanoseconds: 500_000_000)
+            }
         }
     }
 }

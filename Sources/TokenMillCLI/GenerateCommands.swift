@@ -59,7 +59,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Only the first N items.") var limit: Int?
     @Option(help: "Only the items of this half of an evaluation set (fit or heldout; the fixed rule on each item's id).")
     var split: String?
-    @Option(help: "Reasoning mode: markers (<think>...</think>), plain (the text before the final answer) or auto (from the model).")
+    @Option(help: "Reasoning mode: markers (<think>...</think>), plain (the text before the final answer), none (plain chat: the whole output is the answer) or auto (from the model).")
     var reasoning: String?
     @Option(help: "Adaptive policy: learn only from this batch's outputs (repeatable), e.g. a run on the fit half.")
     var historyBatch: [Int64] = []
@@ -80,8 +80,8 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         var settings: [String: JSONValue] = ["model": .string(model)]
         if let reasoning {
-            guard ["markers", "plain", "auto"].contains(reasoning) else {
-                throw ValidationError("--reasoning must be markers, plain or auto")
+            guard ["markers", "plain", "none", "auto"].contains(reasoning) else {
+                throw ValidationError("--reasoning must be markers, plain, none or auto")
             }
             settings["reasoning"] = .object([("mode", .string(reasoning))])
         }

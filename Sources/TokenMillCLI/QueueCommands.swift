@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GenerateJobs
+import Inference
 import Logging
 import PostgresClient
 import Queue
@@ -85,7 +87,10 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run the worker daemon: claim and run jobs until SIGTERM/SIGINT (graceful shutdown).")
     @OptionGroup var db: DatabaseOptions
-    @Option(help: "Jobs run at once.") var concurrency: Int = 4
+    @Option(help: "Jobs run at once (sequences decoded together per model), or 'auto': sized from the models pending jobs name, their KV cache per sequence and the free memory (printed at start).")
+    var concurrency: String = "auto"
+    @Option(help: "Jobs claimed ahead and held ready (heartbeated, handed back on shutdown) so a finished job's slot is refilled at once.")
+    var reserve: Int = 2
     @Option(help: "Comma-separated kinds to run (default: every kind this binary knows).") var kinds: String?
     @Option(help: "Lease of a claimed job in seconds; heartbeats extend it.") var leaseSeconds: Double = 10
     @Option(help: "Polling fallback period in seconds (NOTIFY wakes the worker sooner).") var pollSeconds: Double = 2
@@ -120,10 +125,22 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard maxConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (LISTEN, handlers, queue)") }
+        let concurrency: Int
+        if self.concurrency == "auto" {
+            let plan = try await autoConcurrency(url: try db.url())
+            concurrency = plan.sequences
+            FileHandle.standardError.write(Data("tokenmill worker: --concurrency auto: \(plan)\n".utf8))
+        } else {
+            guard let n = Int(self.concurrency), n >= 1 else {
+                throw ValidationError("--concurrency: '\(self.concurrency)' is neither 'auto' nor a number of at least 1")
+            }
+            concurrency = n
+        }
         JobKindSettings.concurrency = concurrency
         let registry = try buildJobRegistry()
         var o = WorkerOptions()
         o.concurrency = concurrency
+        o.reserve = reserve
         o.kinds = kinds.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         o.leaseSeconds = leaseSeconds
         o.pollSeconds = pollSeconds
@@ -137,6 +154,32 @@ struct WorkerCommand: AsyncParsableCommand {
         let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
+}
+
+/// `--concurrency auto`: sizes for the models that pending generate/distill jobs name (their GGUF
+/// headers, read in place) and the memory available now.
+func autoConcurrency(url: String) async throws -> ConcurrencyPlan {
+    let pool = PostgresPool(url: url, maxConnections: 1)
+    var names: [String] = []
+    do {
+        names = try await pool.query("""
+            SELECT DISTINCT coalesce(payload->>'model', payload->'generate'->>'model') FROM tokenmill.jobs
+             WHERE kind IN ('generate', 'distill') AND state IN ('available', 'retryable', 'running')
+               AND coalesce(payload->>'model', payload->'generate'->>'model') IS NOT NULL LIMIT 8
+            """).rows.compactMap { $0[0] }
+    } catch {
+        // No schema yet or no database: size without models (the worker reports the database itself).
+    }
+    await pool.close()
+    var needs: [ConcurrencyPlan.ModelNeeds] = []
+    for name in names {
+        let path = ModelCache.resolve(name)
+        guard let m = try? Model.load(path: path) else { continue }
+        let ctx = min(m.config.contextLength, JobKindSettings.contextLength ?? m.config.contextLength)
+        needs.append(.init(name: (path as NSString).lastPathComponent, weightsBytes: m.weightBytes,
+                           kvBytesPerSequence: m.kvBytesPerSequence(contextLength: ctx, type: .f32)))
+    }
+    return ConcurrencyPlan.plan(models: needs, availableBytes: ConcurrencyPlan.availableMemory())
 }
 
 struct EnqueueCommand: AsyncParsableCommand {

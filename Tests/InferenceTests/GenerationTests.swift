@@ -246,3 +246,41 @@ private struct StopAfter: SequenceController {
     if let w = try? await waiting.value { #expect(w.finishReason == .cancelled) }
     await #expect(throws: GenerationError.self) { try await engine.generate(GenerationRequest(prompt: [1], maxTokens: 1)) }
 }
+
+/// Greedy tokens of `prompts` on one engine, all submitted at once, with the engine's prefix counters.
+private func generateAll(_ m: Model, _ prompts: [[Int32]], n: Int, seqs: Int, minShared: Int) async throws -> ([[Int32]], PrefixCounters) {
+    let e = GenerationEngine(model: m, threads: testThreads, maxSequences: seqs, contextLength: 128, prefillChunk: 16,
+                             minSharedPrefix: minShared)
+    defer { e.shutdown() }
+    let out = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { g in
+        for (i, p) in prompts.enumerated() {
+            g.addTask { (i, try await e.generate(GenerationRequest(prompt: p, maxTokens: n)).tokenIds) }
+        }
+        var r = [[Int32]](repeating: [], count: prompts.count)
+        for try await (i, t) in g { r[i] = t }
+        return r
+    }
+    return (out, e.prefixStats)
+}
+
+@Test(arguments: ["llama", "qwen2"])
+func sharedPromptPrefixesGiveTheSameGreedyTokensAsPrefillingEachPrompt(arch: String) async throws {
+    let m = try Tiny.model(arch)
+    let head = prompt(20, seed: 100)   // a system prompt and template head
+    // Four items sharing the head, then four samples of one prompt (a distill prompt's N samples),
+    // on four slots: the items copy the head from the first one; the samples land in freed slots
+    // that still hold the head and copy the rest of their prompt from the first sample.
+    var prompts = (0..<4).map { head + prompt(3 + $0, seed: 110 + UInt64($0)) }
+    prompts += Array(repeating: head + prompt(6, seed: 120), count: 4)
+    let n = 8
+    let (alone, none) = try await generateAll(m, prompts, n: n, seqs: 4, minShared: 0)
+    #expect(none.savedTokens == 0 && none.promptTokens == prompts.map(\.count).reduce(0, +))
+    let (shared, stats) = try await generateAll(m, prompts, n: n, seqs: 4, minShared: 8)
+    for i in prompts.indices { #expect(shared[i] == alone[i], "request \(i)") }
+    #expect(Set(alone.joined()).count > 3)
+    #expect(stats.copiedTokens >= 3 * 20, "items 1-3 copy the head: \(stats)")
+    #expect(stats.keptTokens >= 20, "a freed slot keeps its head: \(stats)")
+    #expect(stats.promptTokens == none.promptTokens)
+    // Each item alone on a one-slot engine, prefilled token by token: the same tokens.
+    for i in [1, 7] { #expect(try referenceGreedy(m, prompt: prompts[i], n: n) == alone[i]) }
+}

@@ -70,16 +70,22 @@ final class ThrowawayServer: @unchecked Sendable {
     }
 }
 
+/// Starts `tokenmill worker --database-url <db> <args>` as a child process.
+private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = try tokenmillBinary()
+    p.arguments = ["worker", "--database-url", db.url] + args
+    try p.run()
+    return p
+}
+
 @Suite(.serialized) struct FaultTests {
     @Test func killedWorkerProcessIsRescuedWithinTwoLeases() async throws {
         let db = try await TestDatabase()
         let (ms, mout, merr) = try runTokenmill(["migrate", "--database-url", db.url])
         #expect(ms == 0, "\(mout)\(merr)")
         let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 600}"#, count: 3))
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "4", "--lease-seconds", "1", "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "4", "--lease-seconds", "1", "--log-level", "error"])
         // Wait until the child holds all three jobs, with sleep jobs long enough to still be running.
         try await db.pool.query("UPDATE tokenmill.jobs SET payload = '{\"sleep_ms\": 30000}'")
         let held = try await eventually(timeout: 20) {
@@ -109,15 +115,68 @@ final class ThrowawayServer: @unchecked Sendable {
         await db.drop()
     }
 
+    @Test func killedWorkerHoldingReservedJobsLosesNoneOfThem() async throws {
+        let db = try await TestDatabase()
+        _ = try runTokenmill(["migrate", "--database-url", db.url])
+        let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 30000}"#, count: 6))
+        let p = try workerProcess(db, ["--concurrency", "2", "--reserve", "3", "--lease-seconds", "1",
+                       "--log-level", "error"])
+        // Two run, three wait in reserve (claimed, leased), one stays available.
+        let mine = "%:\(p.processIdentifier):%"
+        let held = try await eventually(timeout: 20) {
+            try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running' AND locked_by LIKE $1", [mine]) == 5
+        }
+        #expect(held)
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'available'") == 1)
+        // Reserved jobs are heartbeated like running ones: every lease stays in the future past several lease periods.
+        try await Task.sleep(nanoseconds: 2_500_000_000)
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running' AND locked_until > now() AND locked_by LIKE $1", [mine]) == 5)
+        #expect(try await db.int("SELECT running_jobs FROM tokenmill.workers WHERE pid = $1", [Int(p.processIdentifier)]) == 2,
+                "only `concurrency` handlers run; the rest wait in reserve")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try await db.pool.query("UPDATE tokenmill.jobs SET payload = '{}'")
+        var o = options(lease: 1)
+        o.rescueSeconds = 0.2
+        let w = try RunningWorker(url: db.url, registry: try registry(), options: o)
+        let done = try await eventually(timeout: 20) {
+            try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'succeeded'") == 6
+        }
+        await w.stop()
+        #expect(done, "every job, reserved ones included, ran again after its lease lapsed")
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE id = ANY($1::bigint[]) AND attempt = 2 AND errors->0->>'error' = 'lease expired'",
+                                 [PostgresArray(ids)]) == 5)
+        await db.drop()
+    }
+
+    @Test func gracefulShutdownHandsReservedJobsBackAtOnce() async throws {
+        let db = try await TestDatabase()
+        _ = try runTokenmill(["migrate", "--database-url", db.url])
+        let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 4000}"#, count: 3))
+        let p = try workerProcess(db, ["--concurrency", "1", "--reserve", "2", "--grace-seconds", "30",
+                       "--log-level", "error"])
+        #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 3 })
+        kill(p.processIdentifier, SIGTERM)
+        // The two reserved jobs come back while the running one still has its grace period to finish.
+        let back = try await eventually(timeout: 3) {
+            try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'available' AND attempt = 0") == 2
+        }
+        #expect(back)
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running' AND attempt = 1") == 1)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        let rows = try await db.pool.query("SELECT state::text, attempt, errors->-1->>'error' FROM tokenmill.jobs WHERE id = ANY($1::bigint[]) ORDER BY state::text", [PostgresArray(ids)]).rows
+        #expect(rows.map { $0[0] } == ["available", "available", "succeeded"])
+        #expect(rows.filter { $0[0] == "available" }.allSatisfy { $0[1] == "0" && $0[2]?.contains("handed back") == true })
+        await db.drop()
+    }
+
     @Test func sigtermShutsTheWorkerBinaryDownGracefully() async throws {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 400}"#])
         let long = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 60000}"#])
-        let p = Process()
-        p.executableURL = try tokenmillBinary()
-        p.arguments = ["worker", "--database-url", db.url, "--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"]
-        try p.run()
+        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)
@@ -136,8 +195,9 @@ final class ThrowawayServer: @unchecked Sendable {
         // The first attempt aborts the whole worker process; the second one succeeds.
         let crash = try await insertJobs(db, kind: "noop", payloads: [#"{"crash_times": 1}"#], maxAttempts: 3)
         let others = try await insertJobs(db, kind: "noop", payloads: ["{}", "{}"])
-        let (status, _, err) = try runTokenmill(["worker", "--database-url", db.url, "--concurrency", "1", "--lease-seconds", "1",
-                                                 "--claim-batch", "1", "--log-level", "error"])
+        // No reserve: a job held in reserve by the crashing process would have that attempt counted.
+        let (status, _, err) = try runTokenmill(["worker", "--database-url", db.url, "--concurrency", "1", "--reserve", "0",
+                                                 "--lease-seconds", "1", "--claim-batch", "1", "--log-level", "error"])
         #expect(status != 0)
         #expect(err.contains("crashes the worker on purpose"))
         let reg = try registry()

@@ -53,7 +53,7 @@ fi
 
 # 4. Build only the targets the project uses. llama-completion is new; older trees
 #    have llama-cli / llama-simple instead.
-targets=(llama-bench llama-batched-bench llama-quantize llama-perplexity llama-tokenize llama-imatrix)
+targets=(llama-bench llama-batched-bench llama-quantize llama-perplexity llama-tokenize llama-imatrix llama-server)
 available=$(ninja -C "$BUILD" -t targets all 2>/dev/null | sed -n 's/^\(llama-[a-z-]*\): phony$/\1/p' | sort -u)
 if grep -qx llama-completion <<<"$available"; then
     targets+=(llama-completion)
