@@ -227,9 +227,11 @@ func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
         let rec = Recorder()
         let reg = try registry(rec)
         try await db.register(reg)
-        let lease = 1.0
+        // A 3 s lease: the workers run inside this test process, whose scheduling in a parallel suite on
+        // 2 cores can lag by more than a second; the outage is still four leases long.
+        let lease = 3.0
         // One job ends during the outage, one after it.
-        let ids = try await insertJobs(db, kind: "rec", payloads: [#"{"sleep_ms": 2500}"#, #"{"sleep_ms": 7000}"#])
+        let ids = try await insertJobs(db, kind: "rec", payloads: [#"{"sleep_ms": 7500}"#, #"{"sleep_ms": 21000}"#])
         var oa = options(lease: lease, concurrency: 2)
         oa.workerID = "A"
         let a = try RunningWorker(url: db.url, registry: reg, options: oa)
@@ -242,7 +244,7 @@ func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
         try server.stop()
         try await Task.sleep(nanoseconds: UInt64(4 * lease * 1e9)) // down for four leases
         try server.start()
-        let done = try await eventually(timeout: 30) {
+        let done = try await eventually(timeout: 60) {
             (try? await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'succeeded'")) == 2
         }
         await a.stop()
