@@ -181,7 +181,9 @@ private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Proce
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 400}"#])
         let long = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 60000}"#])
-        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "1", "--log-level", "error"])
+        // A 3 s grace: the 400 ms job finishes well inside it even when a parallel suite slows this child
+        // process down; the 60 s job cannot, and is handed back.
+        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "3", "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)
