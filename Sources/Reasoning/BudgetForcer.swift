@@ -23,7 +23,7 @@ public struct ThinkingMarkers: Sendable, Equatable {
         ThinkingMarkers(open: [], close: [], transition: transition, answerPrefix: answerPrefix)
     }
 
-    /// The transition the s1 paper and DESIGN.md section 3 suggest.
+    /// The transition text of the s1 paper's budget forcing (also what Qwen3's thinking budget uses).
     public static let defaultTransitionText =
         "\n\nConsidering the limited time, I have to give the solution based on the thinking directly now.\n"
 
@@ -109,7 +109,7 @@ public enum FinishReason: String, Sendable, Codable {
     case error
 }
 
-/// Budget forcing as a pure state machine over the generated token stream (DESIGN.md section 3).
+/// Budget forcing as a pure state machine over the generated token stream (README, "Generate jobs").
 ///
 /// Feed it every token the model samples, in order, with the count of bytes of an unfinished UTF-8
 /// character the detokenizer holds after that token. It answers what the engine should do next:
