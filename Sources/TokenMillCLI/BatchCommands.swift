@@ -104,10 +104,18 @@ enum BatchRecords {
         var badLines: [(BadLine, String?)]
         var declaredTotal: Int?
         var endpoint: BatchEndpoint
+        /// The batch row: its status (in_progress/completed/cancelled) and times (Unix seconds).
+        var batchStatus: String
+        var createdAt: Int64
+        var finishedAt: Int64?
+        var inputFile: String?
     }
 
     static func load(_ q: JobQueue, batch: Int64) async throws -> Loaded {
-        let b = try await q.pool.query("SELECT metadata->'openai' FROM tokenmill.batches WHERE id = $1", [batch])
+        let b = try await q.pool.query("""
+            SELECT metadata->'openai', status, extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint
+              FROM tokenmill.batches WHERE id = $1
+            """, [batch])
         guard let row = b.rows.first else { throw QueueError.notFound("batch \(batch) does not exist") }
         guard let metaText = row[0], let meta = try? JSONValue.parse(metaText) else {
             throw QueueError.invalidArgument("batch \(batch) was not submitted with `tokenmill batch submit`")
@@ -173,7 +181,11 @@ enum BatchRecords {
                                               model: r[4] ?? "", created: try r.decode(5), choices: [c]))
             }
         }
-        return Loaded(requests: requests, badLines: bad, declaredTotal: total, endpoint: endpoint)
+        var inputFile: String? = nil
+        if case .string(let f)? = meta["input_file"] { inputFile = f }
+        return Loaded(requests: requests, badLines: bad, declaredTotal: total, endpoint: endpoint,
+                      batchStatus: row[1] ?? "in_progress", createdAt: try row.decode(2), finishedAt: try row.decodeIfPresent(3),
+                      inputFile: inputFile)
     }
 }
 
@@ -215,14 +227,7 @@ struct BatchStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parseBatchID(batch)
-        let (loaded, row) = try await withQueue(db) { q in
-            let l = try await BatchRecords.load(q, batch: id)
-            let r = try await q.pool.query("""
-                SELECT status, extract(epoch FROM created_at)::bigint, extract(epoch FROM finished_at)::bigint,
-                       metadata->'openai'->>'input_file' FROM tokenmill.batches WHERE id = $1
-                """, [id])
-            return (l, r.rows[0])
-        }
+        let loaded = try await withQueue(db) { q in try await BatchRecords.load(q, batch: id) }
         var completed = 0, failed = loaded.badLines.count
         for r in loaded.requests {
             switch r.outcome {
@@ -233,8 +238,8 @@ struct BatchStatusCommand: AsyncParsableCommand {
         }
         let status = BatchStatus(id: id, endpoint: loaded.endpoint,
                                  total: loaded.declaredTotal ?? (loaded.requests.count + loaded.badLines.count),
-                                 completed: completed, failed: failed, cancelledBatch: row[0] == "cancelled",
-                                 createdAt: try row.decode(1), finishedAt: try row.decodeIfPresent(2), inputFile: row[3])
+                                 completed: completed, failed: failed, cancelledBatch: loaded.batchStatus == "cancelled",
+                                 createdAt: loaded.createdAt, finishedAt: loaded.finishedAt, inputFile: loaded.inputFile)
         print(status.json.jsonText)
     }
 }
