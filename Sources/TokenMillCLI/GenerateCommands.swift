@@ -278,13 +278,21 @@ struct LearnBudgetsCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch ids to learn from (e.g. an unlimited run on the fit half).") var batch: [Int64]
     @Option(help: "Accuracy the learned budget may lose against unlimited (fraction).") var epsilon: Double = 0.02
     @Option(help: "Fewest natural samples per difficulty.") var minSamples: Int = 8
+    @Option(help: "Where the margin applies: overall (budgets chosen jointly across tiers) or per_tier.")
+    var scope: String = AdaptiveBudget.Scope.overall.rawValue
+
+    func validate() throws {
+        guard AdaptiveBudget.Scope(rawValue: scope) != nil else {
+            throw ValidationError("--scope must be one of: \(AdaptiveBudget.Scope.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         let batches = batch
         let samples = try await withQueue(db) { q in
             try await BudgetHistory.samples(model: "", window: Int(Int32.max), batches: batches, pool: q.pool)
         }
-        let learned = AdaptiveBudget(epsilon: epsilon, minSamples: minSamples).learn(from: samples)
+        let learned = AdaptiveBudget(epsilon: epsilon, minSamples: minSamples, scope: AdaptiveBudget.Scope(rawValue: scope)!).learn(from: samples)
         print("difficulty  samples  natural  correct  budget  rule")
         for d in Difficulty.allCases {
             let all = samples.filter { $0.difficulty == d }
