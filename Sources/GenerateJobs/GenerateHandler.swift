@@ -76,7 +76,8 @@ public struct GenerateHandler: JobHandler {
         let budget = policy.budget(for: difficulty, override: payload.overrideBudget)
 
         var prompt = try PromptBuilder.build(payload, tokenizer: tokenizer, template: loaded.chatTemplate,
-                                             openMarker: markerText.open, mode: mode)
+                                             openMarker: markerText.open, mode: mode,
+                                             budgetHint: payload.budget?.hint == true ? budget.thinking : nil)
         let ctx = loaded.engine.contextLength
         let room = 16
         guard prompt.tokens.count + room <= ctx else {

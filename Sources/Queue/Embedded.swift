@@ -699,7 +699,11 @@ ALTER TABLE tokenmill.generation_outputs
         "percentile": {"type": "number", "minimum": 0, "maximum": 1},
         "min_samples": {"type": "integer", "minimum": 1, "maximum": 1000000},
         "history_batches": {"type": "array", "maxItems": 1000, "items": {"type": "integer", "minimum": 1},
-                            "description": "Adaptive policy: learn from these batches only (default: the model's whole history)."}
+                            "description": "Adaptive policy: learn from these batches only (default: the model's whole history)."},
+        "scope": {"type": "string", "enum": ["overall", "per_tier"],
+                  "description": "Adaptive policy: epsilon applies to the accuracy over all difficulties, budgets chosen jointly (overall, default), or within each difficulty (per_tier)."},
+        "hint": {"type": "boolean",
+                 "description": "State the item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\")."}
       }
     },
     "override": {

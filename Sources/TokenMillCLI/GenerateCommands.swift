@@ -65,6 +65,10 @@ struct GenerateCommand: AsyncParsableCommand {
     var historyBatch: [Int64] = []
     @Option(help: "Adaptive policy: accuracy the learned budgets may give up against unlimited (fraction, default 0.02).")
     var epsilon: Double?
+    @Option(help: "Adaptive policy: where --epsilon applies, overall (budgets chosen jointly across difficulties; default) or per_tier.")
+    var scope: String?
+    @Flag(help: "State each item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\").")
+    var hintBudget = false
 
     func run() async throws {
         let text: String
@@ -88,6 +92,8 @@ struct GenerateCommand: AsyncParsableCommand {
         var budget: [String: JSONValue] = ["policy": .string(policy)]
         if !historyBatch.isEmpty { budget["history_batches"] = .array(historyBatch.map { .integer($0) }) }
         if let epsilon { budget["epsilon"] = .number(epsilon) }
+        if let scope { budget["scope"] = .string(scope) }
+        if hintBudget { budget["hint"] = .bool(true) }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }

@@ -154,6 +154,30 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     }
 }
 
+@Test func budgetHintStatesTheItemsThinkingBudgetInTheInstruction() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
+    var p = plainPayload("What is 2+3?", thinking: 40, answer: 5)
+    p.chat = nil
+    let hint = GeneratePayload.budgetHint(thinkingTokens: 40)
+    let plain = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain)
+    #expect(!plain.text.contains("Use less than"))
+    let hinted = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain,
+                                         budgetHint: 40)
+    #expect(hinted.text.contains(GeneratePayload.plainInstruction + " " + hint))
+    #expect(hinted.tokens.count > plain.tokens.count)
+    // A conversation gets the hint alone (no instruction of the payload's own to join).
+    p.prompt = nil
+    p.messages = [.init(role: "user", content: "What is 2+3?")]
+    let conv = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain,
+                                       budgetHint: 40)
+    #expect(conv.text.contains("What is 2+3?\n\n" + hint) && !conv.text.contains(GeneratePayload.plainInstruction))
+    // Plain chat (`none`) asks for no reasoning, so there is no budget to state.
+    let none = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .none,
+                                       budgetHint: 40)
+    #expect(!none.text.contains("Use less than"))
+}
+
 // MARK: A real small model (SmolLM2-135M Instruct), when $TOKENMILL_MODELS_DIR has it and
 // TOKENMILL_REAL_MODEL_TESTS=1 (a debug build takes minutes to load and run it: about 10 minutes on
 // the 2 shared cores these tests were written on, so they are not part of the default suite).
