@@ -91,7 +91,9 @@ echo "-- 1. fit half, unlimited: batch $fit ($(q "SELECT count(*) FROM tokenmill
 $TM learn-budgets --batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"
 adaptive=$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"); held+=("$adaptive")
 for h in $HINTED; do
-    [ "$h" = adaptive ] && held+=("$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE" --hint-budget)")
+    if [ "$h" = adaptive ]; then
+        held+=("$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE" --hint-budget)")
+    fi
 done
 wait_done "${held[@]}"
 stop_worker
