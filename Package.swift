@@ -68,7 +68,7 @@ let package = Package(
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Verification"),
-        .target(name: "Reasoning", dependencies: ["Verification"]),
+        .target(name: "Reasoning", dependencies: ["Verification", "Inference"]),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
         .target(name: "DistillJobs", dependencies: ["GenerateJobs", "Verification"]),
         .target(name: "QuantizeJobs", dependencies: ["Queue", "QueueCore", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),

@@ -134,12 +134,13 @@ public struct GenerateHandler: JobHandler {
         // A zero budget's prefilled answer prefix (plain mode) opens the answer too.
         if mode == .plain, !prefill.isEmpty { answerPrefixIDs = markers.answerPrefix + answerPrefixIDs }
         let f = controller.forcer
-        let finish: Reasoning.FinishReason
+        let finish: FinishReason
         switch engineFinish {
         case .stop: finish = f.budgetHit ? .budget : .stop
         case .length, .contextFull: finish = .length
         case .cancelled: finish = .cancelled
         case .controller: finish = stopper?.matched == true ? .stop : controller.stopReason ?? .length
+        case .budget, .error: finish = engineFinish  // budget forcing's and jobs' own; the engine never reports them
         }
         var answerText = tokenizer.decode(answerPrefixIDs + answerIDs)
         if let stops = payload.stop { answerText = StopSequenceMatcher.truncate(answerText, at: stops) }
