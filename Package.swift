@@ -64,7 +64,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
         .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
-        .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
+        .target(name: "Inference", dependencies: ["GGUF", "TensorKernels"], swiftSettings: fast),
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Verification"),

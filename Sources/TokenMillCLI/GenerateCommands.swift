@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import DistillJobs
 import GenerateJobs
-import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
