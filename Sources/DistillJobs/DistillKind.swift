@@ -9,7 +9,7 @@ public enum DistillKind: JobKind {
     public static let payloadSchema = EmbeddedResources.payloadSchemas[DistillHandler.kind]!
     public static let migrations = EmbeddedResources.migrations
 
-    /// The handler, on the generate kind's machinery and the environment's one model cache.
+    /// The handler, on the environment's generate handler (its model cache, history and replay).
     public static func makeHandler(_ environment: JobKindEnvironment) -> DistillHandler {
         DistillHandler(generator: GenerateKind.makeHandler(environment))
     }

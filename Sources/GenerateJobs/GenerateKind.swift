@@ -8,16 +8,19 @@ public enum GenerateKind: JobKind {
     public static let payloadSchema = EmbeddedResources.payloadSchemas[GenerateHandler.kind]!
     public static let migrations = EmbeddedResources.migrations
 
-    /// The handler, on the environment's one model cache (shared with `distill`).
+    /// The environment's one generate handler: `distill` runs on it too, so both kinds share its model
+    /// cache (each model loaded once), adaptive-budget history and greedy replay.
     public static func makeHandler(_ environment: JobKindEnvironment) -> GenerateHandler {
-        GenerateHandler(models: environment.modelCache)
+        environment.shared {
+            let s = environment.settings
+            return SharedHandler(GenerateHandler(models: ModelCache(threads: s.threads, maxSequences: s.concurrency,
+                                                                    contextLength: s.contextLength)))
+        }.handler
     }
-}
 
-extension JobKindEnvironment {
-    /// The one model cache of this environment: every kind that runs models loads each model once.
-    public var modelCache: ModelCache {
-        shared { ModelCache(threads: settings.threads, maxSequences: settings.concurrency, contextLength: settings.contextLength) }
+    private final class SharedHandler {
+        let handler: GenerateHandler
+        init(_ handler: GenerateHandler) { self.handler = handler }
     }
 }
 
