@@ -15,8 +15,12 @@ owners=(
     "DistillJobs|0030_distill 0053_distill_roles|distill"
 )
 
-check_delimiter() {
+# Prints file $1 as a Swift raw string literal between the lines $2 and $3.
+embed_file() {
     if grep -q '"""##' "$1"; then echo "ops/embed.sh: $1 contains the delimiter" >&2; exit 1; fi
+    printf '%s\n' "$2"
+    cat "$1"
+    printf '%s\n' "$3"
 }
 
 # Every file has exactly one owner.
@@ -48,22 +52,14 @@ for row in "${owners[@]}"; do
         echo "    /// Migrations in order: file name and SQL text."
         echo "    static let migrations: [Migration] = ["
         for m in $(echo "$row" | cut -d'|' -f2); do
-            f="migrations/$m.sql"
-            check_delimiter "$f"
-            printf '        Migration(name: "%s", sql: ##"""\n' "$m.sql"
-            cat "$f"
-            printf '"""##),\n'
+            embed_file "migrations/$m.sql" "        Migration(name: \"$m.sql\", sql: ##\"\"\"" '"""##),'
         done
         echo "    ]"
         echo ""
         echo "    /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json)."
         echo "    static let payloadSchemas: [String: String] = ["
         for k in $(echo "$row" | cut -d'|' -f3); do
-            f="jobs/schemas/$k.schema.json"
-            check_delimiter "$f"
-            printf '        "%s": ##"""\n' "$k"
-            cat "$f"
-            printf '"""##,\n'
+            embed_file "jobs/schemas/$k.schema.json" "        \"$k\": ##\"\"\"" '"""##,'
         done
         echo "    ]"
         echo "}"
