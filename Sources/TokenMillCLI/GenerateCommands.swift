@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import DistillJobs
 import GenerateJobs
-import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
@@ -12,24 +10,6 @@ import Reasoning
 /// thinking tokens), learn-budgets (what the adaptive policy learns), difficulty (fit the estimator).
 let generateCommands: [ParsableCommand.Type] = [GenerateCommand.self, ResultsCommand.self, ReportCommand.self,
                                                 LearnBudgetsCommand.self, DifficultyCommand.self]
-
-/// How job kinds that run models are set up in this process (the worker fills it from its options).
-enum JobKindSettings {
-    nonisolated(unsafe) static var concurrency = 4
-    nonisolated(unsafe) static var threads = ProcessInfo.processInfo.activeProcessorCount
-    nonisolated(unsafe) static var contextLength: Int? = 4096
-}
-
-/// Registers the model-running kinds (generate, ...) next to the queue's own.
-func registerModelKinds(_ registry: inout JobRegistry) throws {
-    let models = ModelCache(threads: JobKindSettings.threads, maxSequences: JobKindSettings.concurrency,
-                            contextLength: JobKindSettings.contextLength)
-    let generate = GenerateHandler(models: models)
-    try registry.register(generate)
-    try registry.register(DistillHandler(generator: generate))
-    try registry.register(QuantizeHandler(threads: JobKindSettings.threads))
-    try registry.register(ImatrixHandler(threads: JobKindSettings.threads))
-}
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -127,8 +107,7 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             lines.append(JSONValue.object(item).jsonText)
         }
-        var registry = JobRegistry()
-        try registerModelKinds(&registry)
+        let registry = try buildJobRegistry()
         let v = validateJSONL(lines.joined(separator: "\n"), schema: registry.schema(for: GenerateHandler.kind)!)
         if !v.bad.isEmpty { throw QueueError.badLines(v.bad, total: v.bad.count + v.valid.count) }
         let opts = EnqueueOptions(batchName: batchName ?? "generate \(policy) \((prompts as NSString).lastPathComponent)",

@@ -94,7 +94,7 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     // The model answers "59}" and is stopped as soon as the box closes.
     let after = feed(c, ["59", "}"], tokenizer: tk)
     #expect(after.dropLast().allSatisfy { $0 == .continue })
-    #expect(after.last == ControlAction.stop(Reasoning.FinishReason.stop.rawValue))
+    #expect(after.last == ControlAction.stop(FinishReason.stop.rawValue))
     #expect(c.forcer.phase == .finished)
     // The verifier reads the answer's text (injected prefix + what the model wrote) as 59.
     let answerIDs = prefix + tk.encode("59}", addSpecial: false, parseSpecial: false)
