@@ -221,7 +221,9 @@ struct ReportCommand: AsyncParsableCommand {
         for id in ids {
             let r = byBatch[id]!
             var label = Set(r.map(\.policy)).sorted().joined(separator: "+")
-            if label == "fixed", let b = r.first?.minB, r.allSatisfy({ $0.minB == b && $0.maxB == b }) { label += " \(b)" }
+            if label == "fixed" || label == "fixed+hint", let b = r.first?.minB, r.allSatisfy({ $0.minB == b && $0.maxB == b }) {
+                label = label.replacingOccurrences(of: "fixed", with: "fixed \(b)")
+            }
             if labels.values.contains(label) { label += " #\(id)" }
             labels[id] = label
         }
