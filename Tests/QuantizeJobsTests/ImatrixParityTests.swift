@@ -1,0 +1,72 @@
+import Foundation
+import GGUF
+import Inference
+import TensorKernels
+import Testing
+@testable import QuantizeJobs
+
+/// The importance matrix of the tiny models against the files the earlier collector (a layer loop of
+/// its own, before the activation observer) wrote for the same models and tokens, recorded in
+/// Fixtures/imatrix-<model>.gguf. Record again with TOKENMILL_RECORD_IMATRIX=1 (writes into the source tree).
+@Suite struct ImatrixParityTests {
+    /// Fixture models: tiny-<arch>-<type>-seed7[-yarn], written by `TinyModel`.
+    static let models = ["tiny-llama-f32-seed7", "tiny-qwen2-f32-seed7", "tiny-llama-q4_K-seed7", "tiny-qwen2-f32-seed7-yarn"]
+
+    static func fixturePath(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/imatrix-\(name).gguf").path
+    }
+
+    /// 2 chunks of 32 pseudo-random ids below the tiny vocabulary.
+    static let tokens: [Int32] = {
+        var x: UInt64 = 12345
+        return (0..<64).map { _ in
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            return Int32((x >> 33) % 314)
+        }
+    }()
+
+    static func collect(_ name: String, dir: String) throws -> ImportanceMatrix {
+        let parts = name.split(separator: "-")
+        let type = try #require(GGMLType(name: String(parts[2])))
+        let options = parts.count > 4 ? TinyModel.Options(ropeScaling: "yarn", ropeFactor: 4, originalContext: 16) : TinyModel.Options()
+        let path = dir + "/\(name).gguf"
+        try TinyModel.write(arch: String(parts[1]), type: type, path: path, seed: 7, options: options)
+        var im = try ImatrixCollector.collect(model: try Model.load(path: path), tokens: tokens, chunkSize: 32, threads: 1)
+        im.datasets = ["tokens"]
+        return im
+    }
+
+    @Test(arguments: models)
+    func sameFileAsTheEarlierCollector(name: String) throws {
+        let dir = tempDir("imatrix-parity")
+        let im = try Self.collect(name, dir: dir)
+        if ProcessInfo.processInfo.environment["TOKENMILL_RECORD_IMATRIX"] != nil {
+            try im.write(to: Self.fixturePath(name))
+        }
+        let mine = dir + "/mine.imatrix.gguf"
+        try im.write(to: mine)
+        let got = try GGUFFile(path: mine), want = try GGUFFile(path: Self.fixturePath(name))
+        #expect(got.tensors.map(\.name) == want.tensors.map(\.name))
+        let yarn = name.hasSuffix("-yarn")
+        for t in want.tensors {
+            let g = try #require(got.tensor(named: t.name))
+            #expect(g.dims == t.dims)
+            let a = UnsafeBufferPointer(start: got.data(for: g).assumingMemoryBound(to: Float.self), count: g.elementCount)
+            let b = UnsafeBufferPointer(start: want.data(for: t).assumingMemoryBound(to: Float.self), count: t.elementCount)
+            var worst: Float = 0
+            for (x, y) in zip(a, b) { worst = max(worst, abs(x - y) / max(abs(y), 1e-6)) }
+            if t.name.hasPrefix("blk.0.attn_q.") || t.name.hasPrefix("blk.0.attn_k.") || t.name.hasPrefix("blk.0.attn_v.")
+                || t.name.hasSuffix(".counts") {
+                // Before any attention: the same embedding rows, norm and sums, so the same bits.
+                #expect(worst == 0, "\(name) \(t.name): relative difference \(worst)")
+            } else if yarn {
+                // The earlier collector did not apply YaRN: from layer 0's attention output on the
+                // sums differ by more than rounding (see Fixtures/README.md).
+                #expect(worst < 0.5, "\(name) \(t.name): relative difference \(worst)")
+            } else {
+                // Float summation order of attention only.
+                #expect(worst < 1e-4, "\(name) \(t.name): relative difference \(worst)")
+            }
+        }
+    }
+}
