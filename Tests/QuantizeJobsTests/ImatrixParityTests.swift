@@ -60,12 +60,13 @@ import Testing
                 // Before any attention: the same embedding rows, norm and sums, so the same bits.
                 #expect(worst == 0, "\(name) \(t.name): relative difference \(worst)")
             } else if yarn {
-                // The earlier collector did not apply YaRN: from layer 0's attention output on the
-                // sums differ by more than rounding (see Fixtures/README.md).
-                #expect(worst < 0.5, "\(name) \(t.name): relative difference \(worst)")
+                // The earlier collector did not apply YaRN (only its linear position scale): every sum
+                // after the first attention differs by more than rounding. The engine's YaRN agrees
+                // with llama.cpp (InferenceTests conformance fixture tiny-qwen2-f32-seed7-yarn).
+                #expect(worst > 1e-3, "\(name) \(t.name): relative difference \(worst)")
             } else {
-                // Float summation order of attention only.
-                #expect(worst < 1e-4, "\(name) \(t.name): relative difference \(worst)")
+                // Float summation order of attention only (measured: 1.7e-6 at most).
+                #expect(worst < 1e-5, "\(name) \(t.name): relative difference \(worst)")
             }
         }
     }
