@@ -63,12 +63,17 @@ public enum TinyModel {
         public var originalContext: Int?
         /// Adds a Llama-3.1-style `rope_freqs.weight` (llama only).
         public var ropeFreqs: Bool
+        /// The K-quant shape (dim 256, FFN 512) whatever the type: full-precision sources for
+        /// quantizer tests (`tokenmill dev-quant-model`).
+        public var kQuantShape: Bool
 
-        public init(ropeScaling: String? = nil, ropeFactor: Float = 1, originalContext: Int? = nil, ropeFreqs: Bool = false) {
+        public init(ropeScaling: String? = nil, ropeFactor: Float = 1, originalContext: Int? = nil, ropeFreqs: Bool = false,
+                    kQuantShape: Bool = false) {
             self.ropeScaling = ropeScaling
             self.ropeFactor = ropeFactor
             self.originalContext = originalContext
             self.ropeFreqs = ropeFreqs
+            self.kQuantShape = kQuantShape
         }
     }
 
@@ -86,7 +91,7 @@ public enum TinyModel {
             throw Failure(description: "tiny model: unsupported architecture '\(arch)' (\(known))")
         }
         let traits = family.tiny
-        let s = shape(for: type)
+        let s = shape(for: options.kQuantShape ? .q4_K : type)
         let headDim = s.dim / s.heads * (traits.wideHeads ? 2 : 1)
         let qDim = headDim * s.heads
         let kvDim = headDim * s.kvHeads
@@ -304,21 +309,4 @@ public enum TinyModel {
         w.add("tokenizer.ggml.add_bos_token", .bool(!traits.qwenTokens))
         w.add("tokenizer.chat_template", .string(traits.chatTemplate ?? chatTemplate))
     }
-}
-
-/// A small seeded generator (SplitMix64), the same on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 24 bits.
-    public mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-    /// Uniform in [-1, 1).
-    public mutating func nextSymmetric() -> Float { nextUnit() * 2 - 1 }
 }
