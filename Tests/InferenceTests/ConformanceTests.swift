@@ -25,7 +25,7 @@ private let fixtureNames = [
     "tiny-qwen2-q5_K-seed7", "tiny-qwen2-q6_K-seed7",
     "tiny-llama-q8_0-seed7", "tiny-llama-q4_1-seed7", "tiny-llama-q4_K-seed7", "tiny-llama-q6_K-seed7",
     // Qwen3: per-head q/k RMSNorm, no biases, heads wider than dim / heads.
-    "tiny-qwen3-f32-seed7", "tiny-qwen3-q8_0-seed7", "tiny-qwen3-q4_K-seed7",
+    "tiny-qwen3-f32-seed7", "tiny-qwen3-q8_0-seed7", "tiny-qwen3-q6_K-seed7",
 ]
 
 /// The options a fixture name's suffix stands for (the same as the dev-tiny-model flags in Fixtures/README.md).
