@@ -229,3 +229,39 @@ func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
     #expect(a[0] == b[0], "one token attends only to itself: q's scale cannot matter")
     #expect(maxAbsDiff(a[5], b[5]) > 1e-3)
 }
+
+/// Records what the engine hands to an activation observer.
+private final class Recorder: ActivationObserver {
+    var calls: [(weight: String, rows: Int, cols: Int, first: Float)] = []
+    func observe(weight: String, input: UnsafePointer<Float>, rows: Int, cols: Int) {
+        calls.append((weight, rows, cols, input[0]))
+    }
+}
+
+@Test(arguments: ["llama", "qwen3"])
+func activationObserverSeesEveryProductAndChangesNothing(arch: String) throws {
+    let m = try Tiny.model(arch)
+    let c = m.config
+    let toks = prompt(5, seed: 4)
+    let batch = toks.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: $0 >= 3) }
+    let plain = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16, maxLogitRows: 2)
+    try plain.forward(batch)
+    let observed = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16, maxLogitRows: 2)
+    let r = Recorder()
+    observed.activationObserver = r
+    try observed.forward(batch)
+    for row in 0..<2 { #expect(Array(plain.logits(row: row)) == Array(observed.logits(row: row))) }
+
+    var expected: [(String, Int, Int)] = []
+    for l in 0..<c.layers {
+        let p = "blk.\(l)."
+        expected += [(p + "attn_q.weight", 5, c.dim), (p + "attn_k.weight", 5, c.dim), (p + "attn_v.weight", 5, c.dim),
+                     (p + "attn_output.weight", 5, c.qDim), (p + "ffn_gate.weight", 5, c.dim), (p + "ffn_up.weight", 5, c.dim),
+                     (p + "ffn_down.weight", 5, c.ffn)]
+    }
+    expected.append((m.tiedOutput ? "token_embd.weight" : "output.weight", 2, c.dim))
+    #expect(r.calls.map { "\($0.weight) \($0.rows)x\($0.cols)" } == expected.map { "\($0.0) \($0.1)x\($0.2)" })
+    // q, k and v read the same normalised input; attention output is another.
+    #expect(r.calls[0].first == r.calls[1].first && r.calls[1].first == r.calls[2].first)
+    #expect(r.calls[3].first != r.calls[0].first)
+}

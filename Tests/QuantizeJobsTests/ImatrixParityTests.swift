@@ -70,3 +70,16 @@ import Testing
         }
     }
 }
+
+/// Qwen3 (per-head q/k norms, heads wider than dim / heads): the collector sees what the engine runs.
+@Test func imatrixOfAQwen3Model() throws {
+    let dir = tempDir("imatrix-qwen3")
+    let path = dir + "/qwen3.gguf"
+    try TinyModel.write(arch: "qwen3", type: .f32, path: path, seed: 7)
+    let model = try Model.load(path: path)
+    let im = try ImatrixCollector.collect(model: model, tokens: ImatrixParityTests.tokens, chunkSize: 32, threads: 1)
+    #expect(im.sums.count == 2 * 7 && im.chunkCount == 2)
+    #expect(im.sums["blk.0.attn_output.weight"]?.count == model.config.qDim && model.config.qDim == 2 * model.config.dim)
+    #expect(im.counts.values.allSatisfy { $0 == 64 })
+    #expect(im.sums.values.allSatisfy { $0.allSatisfy { $0 > 0 && $0.isFinite } })
+}
