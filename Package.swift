@@ -68,7 +68,7 @@ let package = Package(
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Verification"),
-        .target(name: "Reasoning", dependencies: ["Verification"]),
+        .target(name: "Reasoning", dependencies: ["Verification", "Inference"]),
         .target(name: "GenerateJobs", dependencies: ["Queue", "Inference", "Tokenizers", "Reasoning"]),
         .target(name: "DistillJobs", dependencies: ["GenerateJobs", "Verification"]),
         .target(name: "QuantizeJobs", dependencies: ["Queue", "QueueCore", "Inference", "GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
@@ -88,7 +88,8 @@ let package = Package(
         ),
 
         // MARK: Tests: one target per module, plus shared support for tests on a real PostgreSQL
-        .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Queue", "PostgresClient", "GenerateJobs", "DistillJobs", "QuantizeJobs"],
+                path: "Tests/TestSupport"),
         .testTarget(name: "ReasoningTests", dependencies: ["Reasoning"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
@@ -97,7 +98,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "OpenAIBatchTests", dependencies: ["OpenAIBatch", "Inference", "TestSupport"]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUFeaturesTests", dependencies: ["CPUFeatures"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),

@@ -1,5 +1,6 @@
 -- Hardening: least-privilege roles that cover every table, idempotency keys that outlive pruning,
--- and each worker's connection limit.
+-- and each worker's connection limit. What the roles need on the job kinds' own tables is granted by
+-- each kind's migrations (0051_generate_roles, 0052_quantize_roles, 0053_distill_roles).
 --
 -- Privilege convention (README "Roles"): every migration that creates a table or view grants what the
 -- three roles need on it, in the same file. Default privileges below also give tokenmill_worker
@@ -40,20 +41,15 @@ SELECT w.id AS worker_id, w.host, w.pid, w.kinds, w.concurrency, w.state, w.runn
 
 GRANT USAGE ON SCHEMA tokenmill TO tokenmill_submitter;
 
--- tokenmill_worker: claim, heartbeat, complete (and prune: the retention loop), write every kind's outputs.
+-- tokenmill_worker: claim, heartbeat, complete (and prune: the retention loop).
 GRANT SELECT, UPDATE, DELETE ON tokenmill.jobs TO tokenmill_worker;
 GRANT SELECT, UPDATE ON tokenmill.batches TO tokenmill_worker;
 GRANT SELECT, INSERT, UPDATE ON tokenmill.workers, tokenmill.job_kinds, tokenmill.job_results TO tokenmill_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tokenmill.idempotency_keys TO tokenmill_worker;
-GRANT SELECT, INSERT ON tokenmill.generation_outputs, tokenmill.quantization_results, tokenmill.distill_samples
-    TO tokenmill_worker;
-GRANT SELECT ON tokenmill.datasets, tokenmill.dataset_prompts TO tokenmill_worker;
 
--- tokenmill_submitter: enqueue (jobs, batches, datasets of distill builds), cancel and retry, read results.
-GRANT SELECT, INSERT, UPDATE ON tokenmill.jobs, tokenmill.batches, tokenmill.datasets TO tokenmill_submitter;
-GRANT SELECT, INSERT ON tokenmill.dataset_prompts TO tokenmill_submitter;
-GRANT SELECT ON tokenmill.job_kinds, tokenmill.idempotency_keys, tokenmill.job_results, tokenmill.generation_outputs,
-               tokenmill.quantization_results, tokenmill.distill_samples TO tokenmill_submitter;
+-- tokenmill_submitter: enqueue (jobs, batches), cancel and retry, read results.
+GRANT SELECT, INSERT, UPDATE ON tokenmill.jobs, tokenmill.batches TO tokenmill_submitter;
+GRANT SELECT ON tokenmill.job_kinds, tokenmill.idempotency_keys, tokenmill.job_results TO tokenmill_submitter;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA tokenmill TO tokenmill_worker, tokenmill_submitter;
 
 -- Tables of migrations before this one that granted nothing themselves: readable by workers and

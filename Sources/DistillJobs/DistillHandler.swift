@@ -52,7 +52,7 @@ public struct DistillHandler: JobHandler {
     }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
-        let p = try job.decode(DistillPayload.self)
+        let p = try DistillKind.payload(of: job)
         let verifier = try p.resolvedVerifier()
         // Early stop: enough samples of this prompt were kept already.
         let kept: Int = try await context.pool.query(
@@ -61,17 +61,11 @@ public struct DistillHandler: JobHandler {
         if kept >= p.keep_per_prompt {
             return JobResult(resultJSON: #"{"status":"skipped"}"#, statements: [DistillSample.skipped(p, jobID: job.id).insert()])
         }
-        let loaded: LoadedModel
-        do { loaded = try await generator.models.model(p.generate.model) } catch { throw JobError.permanent("\(error)") }
+        let loaded = try await generator.models.jobModel(p.generate.model)
         let k = min(max(p.soft_targets?.k ?? 0, 0), 128)
         let temperature = Float(p.soft_targets?.temperature ?? 1)
-        let out: GenerationOutput
-        do {
-            out = try await generator.generate(p.generate, jobID: job.id, batchID: job.batchID, loaded: loaded,
+        let out = try await generator.generate(p.generate, jobID: job.id, batchID: job.batchID, loaded: loaded,
                                                context: context, topLogprobs: k, logprobTemperature: temperature)
-        } catch let e as GenerateError {
-            throw JobError.permanent(e.description)
-        }
         if context.isCancelled { throw JobError.cancelled }
         let sample = DistillSample.judge(p, output: out, verifier: verifier, softTargetsK: k, temperature: temperature)
         return JobResult(resultJSON: #"{"status":"\#(sample.status)"}"#, statements: [sample.insert()])

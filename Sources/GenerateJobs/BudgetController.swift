@@ -28,7 +28,7 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
     private let isCancelled: @Sendable () -> Bool
     private var pendingBytes: [UInt8] = []
     /// Set when the controller stopped the sequence.
-    public private(set) var stopReason: Reasoning.FinishReason?
+    public private(set) var stopReason: FinishReason?
 
     /// Marker texts, matched in the decoded output as well as by token ids.
     private let openText: [UInt8]

@@ -8,7 +8,7 @@ public actor BudgetHistory {
     private struct CacheKey: Hashable {
         var model: String
         var batches: [Int64]?
-        var epsilon: Double?, percentile: Double?, minSamples: Int?
+        var epsilon: Double?, percentile: Double?, minSamples: Int?, scope: String?
     }
     public let ttl: TimeInterval
     /// Most recent outputs read per model and difficulty.
@@ -23,11 +23,14 @@ public actor BudgetHistory {
     /// per-difficulty table elsewhere.
     public func adaptivePolicy(model: String, payload: GeneratePayload, pool: PostgresPool) async throws -> BudgetPolicy {
         let b = payload.budget
+        guard let scope = AdaptiveBudget.Scope(rawValue: b?.scope ?? AdaptiveBudget.Scope.overall.rawValue) else {
+            throw GenerateError.badPayload("unknown budget.scope '\(b?.scope ?? "")' (use overall or per_tier)")
+        }
         let learner = AdaptiveBudget(epsilon: b?.epsilon ?? 0.02, percentile: b?.percentile ?? 0.9,
-                                     minSamples: b?.min_samples ?? 8)
+                                     minSamples: b?.min_samples ?? 8, scope: scope)
         let learned: [Difficulty: AdaptiveBudget.Learned]
         let key = CacheKey(model: model, batches: b?.history_batches, epsilon: b?.epsilon, percentile: b?.percentile,
-                           minSamples: b?.min_samples)
+                           minSamples: b?.min_samples, scope: b?.scope)
         if let c = cache[key], Date().timeIntervalSince(c.at) < ttl {
             learned = c.learned
         } else {

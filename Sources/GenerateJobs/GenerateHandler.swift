@@ -28,23 +28,10 @@ public struct GenerateHandler: JobHandler {
     }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
-        let payload = try job.decode(GeneratePayload.self)
-        let loaded: LoadedModel
-        do {
-            loaded = try await models.model(payload.model)
-        } catch {
-            throw JobError.permanent("\(error)")
-        }
-        let output: GenerationOutput
-        do {
-            output = try await generate(payload, jobID: job.id, batchID: job.batchID, loaded: loaded, context: context,
+        let payload = try GenerateKind.payload(of: job)
+        let loaded = try await models.jobModel(payload.model)
+        let output = try await generate(payload, jobID: job.id, batchID: job.batchID, loaded: loaded, context: context,
                                         topLogprobs: payload.top_logprobs.map { max(1, $0) } ?? 0)
-        } catch let e as GenerateError {
-            throw JobError.permanent(e.description)
-        } catch let e as GenerationError {
-            if case .engineStopped = e { throw JobError.retryable(e.description) }
-            throw JobError.permanent(e.description)
-        }
         if context.isCancelled { throw JobError.cancelled }
         return try JobResult.encoding(output.summary, statements: [output.insertStatement()])
     }
@@ -76,7 +63,8 @@ public struct GenerateHandler: JobHandler {
         let budget = policy.budget(for: difficulty, override: payload.overrideBudget)
 
         var prompt = try PromptBuilder.build(payload, tokenizer: tokenizer, template: loaded.chatTemplate,
-                                             openMarker: markerText.open, mode: mode)
+                                             openMarker: markerText.open, mode: mode,
+                                             budgetHint: payload.budget?.hint == true ? budget.thinking : nil)
         let ctx = loaded.engine.contextLength
         let room = 16
         guard prompt.tokens.count + room <= ctx else {
@@ -147,12 +135,13 @@ public struct GenerateHandler: JobHandler {
         // A zero budget's prefilled answer prefix (plain mode) opens the answer too.
         if mode == .plain, !prefill.isEmpty { answerPrefixIDs = markers.answerPrefix + answerPrefixIDs }
         let f = controller.forcer
-        let finish: Reasoning.FinishReason
+        let finish: FinishReason
         switch engineFinish {
         case .stop: finish = f.budgetHit ? .budget : .stop
         case .length, .contextFull: finish = .length
         case .cancelled: finish = .cancelled
         case .controller: finish = stopper?.matched == true ? .stop : controller.stopReason ?? .length
+        case .budget, .error: finish = engineFinish  // budget forcing's and jobs' own; the engine never reports them
         }
         var answerText = tokenizer.decode(answerPrefixIDs + answerIDs)
         if let stops = payload.stop { answerText = StopSequenceMatcher.truncate(answerText, at: stops) }
@@ -166,7 +155,8 @@ public struct GenerateHandler: JobHandler {
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
-            forcedTokens: f.injectedTokens, budgetPolicy: policy.name, budget: budget, budgetHit: f.budgetHit,
+            forcedTokens: f.injectedTokens,
+            budgetPolicy: policy.name + (payload.budget?.hint == true && budget.thinking != nil ? "+hint" : ""), budget: budget, budgetHit: f.budgetHit,
             extractedAnswer: verdict.extracted, reference: payload.reference,
             correct: verdict.correct, ttftMs: timeToFirstToken * 1000,
             decodeTokensPerSecond: decodeTokensPerSecond, sampling: sampling, seed: seed,

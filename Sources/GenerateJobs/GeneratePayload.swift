@@ -45,6 +45,12 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         /// Adaptive policy: learn only from these batches' outputs (e.g. a run on the fit half),
         /// instead of the model's whole history.
         public var history_batches: [Int64]?
+        /// Adaptive policy: where `epsilon` applies, `overall` (default: budgets chosen jointly across
+        /// difficulties) or `per_tier`.
+        public var scope: String?
+        /// Tell the model its thinking budget in the instruction ("use less than N tokens"), as
+        /// token-budget-aware prompting does, so that it plans a shorter solution instead of being cut.
+        public var hint: Bool?
         public init(policy: String? = nil) { self.policy = policy }
     }
 
@@ -92,6 +98,10 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         "Think step by step inside <think> </think> tags first, then give only the final answer in \\boxed{}."
     /// The default instruction in plain mode: reason in the open, answer in the form the verifier reads.
     public static let plainInstruction = "Please reason step by step, and put your final answer within \\boxed{}."
+    /// Appended to the instruction when `budget.hint` is set and the item has a thinking budget.
+    public static func budgetHint(thinkingTokens n: Int) -> String {
+        "Use less than \(n) tokens for your reasoning."
+    }
 
     /// The reasoning mode this job runs in: the payload's `reasoning.mode`, else (`auto`) markers when
     /// the payload names markers, else what was detected for the model.

@@ -18,7 +18,7 @@ public struct GenerationOutput: Sendable {
     public var prompt: String
     public var thinkingText: String
     public var answerText: String
-    public var finishReason: Reasoning.FinishReason
+    public var finishReason: FinishReason
     public var promptTokens: Int
     public var thinkingTokens: Int
     public var answerTokens: Int

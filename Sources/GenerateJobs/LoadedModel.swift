@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Inference
+import Queue
 import Reasoning
 import Tokenizers
 
@@ -81,6 +82,11 @@ public actor ModelCache {
             models[path] = nil   // a later job may find the file fixed
             throw error
         }
+    }
+
+    /// `model(name)` for a job: a model that does not load fails the job without a retry.
+    public func jobModel(_ name: String) async throws -> LoadedModel {
+        do { return try await model(name) } catch { throw JobError.permanent("\(error)") }
     }
 
     /// Stops every engine's compute thread.

@@ -14,14 +14,19 @@ public struct BuiltPrompt: Sendable {
 public enum PromptBuilder {
     /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker;
     ///   `.none` adds nothing to the conversation (no instruction, no marker).
+    /// - Parameter budgetHint: a thinking budget to state in the instruction (`budget.hint`), or nil.
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
-                             openMarker: String, mode: ReasoningMode = .markers) throws -> BuiltPrompt {
-        let instruction: String
+                             openMarker: String, mode: ReasoningMode = .markers, budgetHint: Int? = nil) throws -> BuiltPrompt {
+        var instruction: String
         switch mode {
         case .markers: instruction = p.instruction ?? GeneratePayload.defaultInstruction
         case .plain: instruction = p.instruction ?? GeneratePayload.plainInstruction
         case .none: instruction = p.instruction ?? ""
         }
+        // The hint joins the instruction; with `messages`, where only a payload's own instruction is
+        // appended, it is appended alone.
+        let hint = budgetHint.flatMap { mode == .none ? nil : GeneratePayload.budgetHint(thinkingTokens: $0) }
+        if let hint { instruction += (instruction.isEmpty ? "" : " ") + hint }
         var text: String
         if p.chat ?? true {
             var tpl: ChatTemplate
@@ -38,8 +43,9 @@ public enum PromptBuilder {
                     }
                     return ChatMessage(role: role, content: m.content)
                 }
-                if p.instruction != nil, let i = messages.lastIndex(where: { $0.role == .user }) {
-                    messages[i] = .user(messages[i].content + "\n\n" + instruction)
+                let appended = p.instruction != nil ? instruction : hint
+                if let appended, let i = messages.lastIndex(where: { $0.role == .user }) {
+                    messages[i] = .user(messages[i].content + "\n\n" + appended)
                 }
             } else if let prompt = p.prompt {
                 messages = [.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction)]

@@ -15,6 +15,11 @@ public enum FinishReason: String, Sendable, Codable {
     case contextFull
     /// The request's controller returned `.stop`.
     case controller
+    /// Budget forcing (Reasoning's `BudgetForcer`) closed the thinking at its budget and the answer then
+    /// ended normally. Reported by budget forcing, never by the engine.
+    case budget
+    /// A generate job's output that failed. Recorded by jobs, never reported by the engine.
+    case error
 }
 
 /// What a `SequenceController` wants after a sampled token.

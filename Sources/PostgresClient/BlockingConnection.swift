@@ -61,9 +61,6 @@ public final class BlockingPostgresConnection {
         return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE
     }
 
-    /// The server process id of this connection.
-    public var backendPID: Int32 { conn.map { PQbackendPID($0) } ?? 0 }
-
     private func live() throws -> OpaquePointer {
         guard let c = conn else { throw PostgresError(kind: .connectionLost, message: "connection is closed") }
         return c
@@ -224,10 +221,5 @@ public final class BlockingPostgresConnection {
     /// Wakes a thread blocked in `waitForNotifications`. Safe to call from any thread.
     public func interrupt() {
         if wakeWrite >= 0 { var b: UInt8 = 1; _ = write(wakeWrite, &b, 1) }
-    }
-
-    /// Quotes a string as a SQL literal (for the rare statement that cannot take parameters).
-    public static func quoteLiteral(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
     }
 }

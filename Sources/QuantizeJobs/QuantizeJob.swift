@@ -236,16 +236,6 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
     }
 }
 
-/// Maps the module's errors to the queue's: bad requests fail permanently, cancellation is cancellation.
-func jobError(_ e: Error, cancelled: Bool) -> Error {
-    if cancelled { return JobError.cancelled }
-    if let q = e as? QuantizeError {
-        if case .io(let m) = q, !m.contains("cancelled") { return JobError.retryable(m) }
-        return JobError.permanent(q.description)
-    }
-    return e
-}
-
 /// Runs `quantize` jobs: every requested type of one source, scored against it; one row per type in
 /// tokenmill.quantization_results, written in the job's completion transaction.
 public struct QuantizeHandler: JobHandler {
@@ -254,17 +244,12 @@ public struct QuantizeHandler: JobHandler {
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) { self.threads = threads }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
-        var payload = try job.decode(QuantizePayload.self)
+        var payload = try QuantizeKind.payload(of: job)
         if payload.threads == nil { payload.threads = threads }
         let runner = QuantizeRunner(payload: payload)
-        do { _ = try runner.validate() } catch { throw jobError(error, cancelled: false) }
-        let rows: [QuantizationRow]
-        do {
-            rows = try await onThread {
-                try runner.run(progress: { context.reportProgress($0, $1) }, isCancelled: { context.isCancelled })
-            }
-        } catch {
-            throw jobError(error, cancelled: context.isCancelled)
+        _ = try runner.validate()
+        let rows = try await onThread {
+            try runner.run(progress: { context.reportProgress($0, $1) }, isCancelled: { context.isCancelled })
         }
         if context.isCancelled { throw JobError.cancelled }
         struct Summary: Encodable { var outputs: [String: String]; var mean_kld: [String: Double]; var reference: String }
@@ -321,15 +306,10 @@ public struct ImatrixHandler: JobHandler {
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) { self.threads = threads }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
-        var p = try job.decode(ImatrixPayload.self)
+        var p = try ImatrixKind.payload(of: job)
         if p.threads == nil { p.threads = threads }
         let payload = p
-        let im: ImportanceMatrix
-        do {
-            im = try await onThread { try payload.run(progress: { context.reportProgress($0, $1) }, isCancelled: { context.isCancelled }) }
-        } catch {
-            throw jobError(error, cancelled: context.isCancelled)
-        }
+        let im = try await onThread { try payload.run(progress: { context.reportProgress($0, $1) }, isCancelled: { context.isCancelled }) }
         struct Summary: Encodable { var output: String; var tensors: Int; var chunks: Int; var chunk_size: Int }
         return try JobResult.encoding(Summary(output: payload.output, tensors: im.sums.count, chunks: im.chunkCount, chunk_size: im.chunkSize))
     }

@@ -75,7 +75,8 @@ public struct JobResult: Sendable {
     }
 }
 
-/// Errors a handler throws to control what happens next. Any other error is retried with backoff.
+/// Errors a handler throws to control what happens next. A `JobFailure` says itself whether it is
+/// retried; any other error is retried with backoff (`JobError.classifying`).
 public enum JobError: Error, CustomStringConvertible, Sendable {
     /// Fail now, no retry (bad payload, unsupported request, ...).
     case permanent(String)
@@ -93,8 +94,8 @@ public enum JobError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Runs one kind of job. Register an instance in a `JobRegistry`; adding a kind means one handler
-/// type and one payload schema (jobs/schemas/<kind>.schema.json, embedded by ops/embed.sh).
+/// Runs one kind of job. A kind's `JobKind` descriptor names its handler type and makes the instance a
+/// `JobRegistry` holds (docs/extending.md, "A job kind").
 public protocol JobHandler: Sendable {
     /// The `kind` column value this handler runs.
     static var kind: String { get }
@@ -170,14 +171,29 @@ public struct JobRegistry: Sendable {
 
     public init() {}
 
-    /// Registers `handler` for its kind. The payload schema is `schemaJSON` if given, else the embedded
-    /// jobs/schemas/<kind>.schema.json. Fails if the kind is already registered or the schema is invalid.
-    public mutating func register<H: JobHandler>(_ handler: H, schemaJSON: String? = nil) throws {
-        let kind = H.kind
+    /// The handlers of `kinds`, each made by its kind's factory in `environment`.
+    public init(kinds: [any JobKind.Type], environment: JobKindEnvironment = JobKindEnvironment()) throws {
+        for k in kinds { try register(k, in: environment) }
+    }
+
+    /// Registers `kind` with a handler made by its factory in `environment`.
+    public mutating func register<K: JobKind>(_ kind: K.Type, in environment: JobKindEnvironment) throws {
+        try register(kind, handler: try K.makeHandler(environment))
+    }
+
+    /// Registers `kind` with `handler` (made by the caller) and the kind's payload schema.
+    public mutating func register<K: JobKind>(_ kind: K.Type, handler: K.Handler) throws {
+        try add(handler, kind: K.name, schemaJSON: K.payloadSchema)
+    }
+
+    /// Registers `handler` for its kind with the payload schema `schemaJSON`, for a handler that has no
+    /// `JobKind` (tests' stand-ins). Fails if the kind is already registered or the schema is invalid.
+    public mutating func register<H: JobHandler>(_ handler: H, schemaJSON: String) throws {
+        try add(handler, kind: H.kind, schemaJSON: schemaJSON)
+    }
+
+    private mutating func add(_ handler: any JobHandler, kind: String, schemaJSON text: String) throws {
         guard handlers[kind] == nil else { throw QueueError.invalidArgument("job kind '\(kind)' registered twice") }
-        guard let text = schemaJSON ?? EmbeddedResources.payloadSchemas[kind] else {
-            throw QueueError.invalidArgument("no payload schema for job kind '\(kind)': add jobs/schemas/\(kind).schema.json and run bash ops/embed.sh")
-        }
         let schema: JSONSchema
         do { schema = try JSONSchema(text: text) } catch {
             throw QueueError.invalidArgument("payload schema of job kind '\(kind)' is not valid JSON: \(error)")

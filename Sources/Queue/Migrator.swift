@@ -1,16 +1,38 @@
 import PostgresClient
 
-/// Applies the embedded migrations (migrations/NNNN_name.sql) to schema `tokenmill`.
+/// Applies migrations (migrations/NNNN_name.sql) to schema `tokenmill`: the queue's own and those of
+/// the job kinds a binary runs, in one order of file names.
 public enum Migrator {
     /// Advisory lock key shared by every `tokenmill migrate` ("TOKNMILL" as 64-bit integer).
     static let lockKey: Int64 = 0x544F_4B4E_4D49_4C4C
+
+    /// The queue's own migrations (its tables, views and roles), which every binary applies.
+    public static let queueMigrations: [Migration] = EmbeddedResources.migrations
+
+    /// The queue's migrations and every kind's, each file once, in version (file name) order. Throws if
+    /// two different migrations share a name (two modules claiming one file).
+    public static func migrations(for kinds: [any JobKind.Type]) throws -> [Migration] {
+        var byName: [String: Migration] = [:]
+        for m in queueMigrations + kinds.flatMap({ $0.migrations }) {
+            if let seen = byName[m.name], seen != m {
+                throw QueueError.invalidArgument("two different migrations are named \(m.name): give one of them a new number")
+            }
+            byName[m.name] = m
+        }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+
+    /// Applies the queue's migrations and those of `kinds` (see `migrations(for:)`).
+    @discardableResult
+    public static func migrate(url: String, kinds: [any JobKind.Type]) async throws -> [String] {
+        try await migrate(url: url, migrations: try migrations(for: kinds))
+    }
 
     /// Applies pending migrations in order, each in its own transaction, recorded in
     /// tokenmill.schema_migrations. Safe to run twice and from several processes at once (a session
     /// advisory lock serialises them). Returns the names applied by this call.
     @discardableResult
-    public static func migrate(url: String,
-                               migrations: [(name: String, sql: String)] = EmbeddedResources.migrations) async throws -> [String] {
+    public static func migrate(url: String, migrations: [Migration]) async throws -> [String] {
         let conn = try await PostgresConnection.connect(url: url, label: "tokenmill.migrate")
         defer { Task { await conn.close() } }
         return try await conn.withBlocking { c in

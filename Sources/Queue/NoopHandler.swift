@@ -9,17 +9,18 @@ public struct NoopHandler: JobHandler {
 
     public init() {}
 
-    struct Payload: Decodable {
-        var sleep_ms: Int?
-        var fail_times: Int?
-        var fail_permanently: Bool?
-        var crash_times: Int?
+    /// The fields the handler reads (`result`, `tag` and `n` are read as JSON or not at all).
+    public struct Payload: Decodable {
+        public var sleep_ms: Int?
+        public var fail_times: Int?
+        public var fail_permanently: Bool?
+        public var crash_times: Int?
     }
 
     public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobResult {
         // Fast path for empty payloads (the benchmark's jobs).
         if job.payload.count <= 2 { return .empty }
-        let p: Payload = try job.decode()
+        let p = try NoopKind.payload(of: job)
         if let c = p.crash_times, job.attempt <= c {
             FileHandle.standardError.write(Data("noop: job \(job.id) crashes the worker on purpose (attempt \(job.attempt) <= crash_times \(c))\n".utf8))
             abort()

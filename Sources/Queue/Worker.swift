@@ -310,15 +310,16 @@ public final class Worker: Service, @unchecked Sendable {
                 } else {
                     outcome = .succeeded(r)
                 }
-            } catch let JobError.permanent(m) {
-                outcome = .failed(message: m, retryAfterSeconds: nil)
             } catch {
-                let msg: String
-                if let je = error as? JobError { msg = je.description } else { msg = "\(type(of: error)): \(error)" }
-                switch failureDisposition(attempt: job.attempt, maxAttempts: job.maxAttempts, permanent: false,
-                                          policy: options.retryPolicy) {
-                case .fail: outcome = .failed(message: msg, retryAfterSeconds: nil)
-                case let .retry(after): outcome = .failed(message: msg, retryAfterSeconds: after)
+                let failure = JobError.classifying(error, cancelled: context.isCancelled)
+                if case let .permanent(m) = failure {
+                    outcome = .failed(message: m, retryAfterSeconds: nil)
+                } else {
+                    switch failureDisposition(attempt: job.attempt, maxAttempts: job.maxAttempts, permanent: false,
+                                              policy: options.retryPolicy) {
+                    case .fail: outcome = .failed(message: failure.description, retryAfterSeconds: nil)
+                    case let .retry(after): outcome = .failed(message: failure.description, retryAfterSeconds: after)
+                    }
                 }
             }
             finished(job, context, outcome)

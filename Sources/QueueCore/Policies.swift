@@ -1,13 +1,5 @@
 import Foundation
 
-/// The states of a job row (`tokenmill.job_state`).
-public enum JobState: String, Sendable, CaseIterable {
-    case available, running, succeeded, retryable, failed, cancelled
-
-    /// True for succeeded, failed and cancelled: the job will not run again by itself.
-    public var isFinal: Bool { self == .succeeded || self == .failed || self == .cancelled }
-}
-
 /// Exponential backoff with jitter for retries: attempt n waits about `base * 2^(n-1)`, capped at `max`,
 /// multiplied by a random factor in `[1 - jitter, 1]`.
 public struct RetryPolicy: Sendable, Equatable {

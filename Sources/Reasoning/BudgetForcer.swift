@@ -1,3 +1,5 @@
+import Inference
+
 /// Token ids of the thinking markers and the transition text, as the model's vocabulary spells them.
 public struct ThinkingMarkers: Sendable, Equatable {
     /// Opening marker, e.g. the ids of `<think>` (usually one added token); empty in plain mode.
@@ -95,18 +97,6 @@ public struct BoxedAnswerTracker: Sendable, Equatable {
         }
         return false
     }
-}
-
-/// Why a budget-forced sequence ended (the generate job's `finish_reason`).
-public enum FinishReason: String, Sendable, Codable {
-    /// The model emitted an end-of-generation token.
-    case stop
-    /// The answer budget or the context ran out.
-    case length
-    /// The thinking budget was hit and forced closed; the answer then ended normally.
-    case budget
-    case cancelled
-    case error
 }
 
 /// Budget forcing as a pure state machine over the generated token stream (README, "Generate jobs").

@@ -125,8 +125,7 @@ struct DistillCommand: AsyncParsableCommand {
                 lines.append(JSONValue.object(job).jsonText)
             }
         }
-        var registry = JobRegistry()
-        try registerModelKinds(&registry)
+        let registry = try buildJobRegistry()
         let v = validateJSONL(lines.joined(separator: "\n"), schema: registry.schema(for: DistillHandler.kind)!,
                               idempotencyKeyField: "key")
         if !v.bad.isEmpty { throw QueueError.badLines(v.bad, total: lines.count) }

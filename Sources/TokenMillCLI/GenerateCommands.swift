@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import DistillJobs
 import GenerateJobs
-import QuantizeJobs
 import PostgresClient
 import Queue
 import QueueCore
@@ -12,24 +10,6 @@ import Reasoning
 /// thinking tokens), learn-budgets (what the adaptive policy learns), difficulty (fit the estimator).
 let generateCommands: [ParsableCommand.Type] = [GenerateCommand.self, ResultsCommand.self, ReportCommand.self,
                                                 LearnBudgetsCommand.self, DifficultyCommand.self]
-
-/// How job kinds that run models are set up in this process (the worker fills it from its options).
-enum JobKindSettings {
-    nonisolated(unsafe) static var concurrency = 4
-    nonisolated(unsafe) static var threads = ProcessInfo.processInfo.activeProcessorCount
-    nonisolated(unsafe) static var contextLength: Int? = 4096
-}
-
-/// Registers the model-running kinds (generate, ...) next to the queue's own.
-func registerModelKinds(_ registry: inout JobRegistry) throws {
-    let models = ModelCache(threads: JobKindSettings.threads, maxSequences: JobKindSettings.concurrency,
-                            contextLength: JobKindSettings.contextLength)
-    let generate = GenerateHandler(models: models)
-    try registry.register(generate)
-    try registry.register(DistillHandler(generator: generate))
-    try registry.register(QuantizeHandler(threads: JobKindSettings.threads))
-    try registry.register(ImatrixHandler(threads: JobKindSettings.threads))
-}
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,6 +45,10 @@ struct GenerateCommand: AsyncParsableCommand {
     var historyBatch: [Int64] = []
     @Option(help: "Adaptive policy: accuracy the learned budgets may give up against unlimited (fraction, default 0.02).")
     var epsilon: Double?
+    @Option(help: "Adaptive policy: where --epsilon applies, overall (budgets chosen jointly across difficulties; default) or per_tier.")
+    var scope: String?
+    @Flag(help: "State each item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\").")
+    var hintBudget = false
 
     func run() async throws {
         let text: String
@@ -88,6 +72,8 @@ struct GenerateCommand: AsyncParsableCommand {
         var budget: [String: JSONValue] = ["policy": .string(policy)]
         if !historyBatch.isEmpty { budget["history_batches"] = .array(historyBatch.map { .integer($0) }) }
         if let epsilon { budget["epsilon"] = .number(epsilon) }
+        if let scope { budget["scope"] = .string(scope) }
+        if hintBudget { budget["hint"] = .bool(true) }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }
@@ -121,8 +107,7 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             lines.append(JSONValue.object(item).jsonText)
         }
-        var registry = JobRegistry()
-        try registerModelKinds(&registry)
+        let registry = try buildJobRegistry()
         let v = validateJSONL(lines.joined(separator: "\n"), schema: registry.schema(for: GenerateHandler.kind)!)
         if !v.bad.isEmpty { throw QueueError.badLines(v.bad, total: v.bad.count + v.valid.count) }
         let opts = EnqueueOptions(batchName: batchName ?? "generate \(policy) \((prompts as NSString).lastPathComponent)",
@@ -278,13 +263,21 @@ struct LearnBudgetsCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch ids to learn from (e.g. an unlimited run on the fit half).") var batch: [Int64]
     @Option(help: "Accuracy the learned budget may lose against unlimited (fraction).") var epsilon: Double = 0.02
     @Option(help: "Fewest natural samples per difficulty.") var minSamples: Int = 8
+    @Option(help: "Where the margin applies: overall (budgets chosen jointly across tiers) or per_tier.")
+    var scope: String = AdaptiveBudget.Scope.overall.rawValue
+
+    func validate() throws {
+        guard AdaptiveBudget.Scope(rawValue: scope) != nil else {
+            throw ValidationError("--scope must be one of: \(AdaptiveBudget.Scope.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         let batches = batch
         let samples = try await withQueue(db) { q in
             try await BudgetHistory.samples(model: "", window: Int(Int32.max), batches: batches, pool: q.pool)
         }
-        let learned = AdaptiveBudget(epsilon: epsilon, minSamples: minSamples).learn(from: samples)
+        let learned = AdaptiveBudget(epsilon: epsilon, minSamples: minSamples, scope: AdaptiveBudget.Scope(rawValue: scope)!).learn(from: samples)
         print("difficulty  samples  natural  correct  budget  rule")
         for d in Difficulty.allCases {
             let all = samples.filter { $0.difficulty == d }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import DistillJobs
 import GenerateJobs
 import Inference
 import Logging
 import PostgresClient
+import QuantizeJobs
 import Queue
 import QueueCore
 import ServiceLifecycle
@@ -14,13 +16,13 @@ let queueCommands: [ParsableCommand.Type] = [
     CancelCommand.self, RetryCommand.self, PruneCommand.self,
 ]
 
-/// Every job kind this binary can run. A new kind = one `JobHandler` type registered here plus
-/// jobs/schemas/<kind>.schema.json (then `bash ops/embed.sh`).
-func buildJobRegistry() throws -> JobRegistry {
-    var registry = JobRegistry()
-    try registry.register(NoopHandler())
-    try registerModelKinds(&registry)
-    return registry
+/// Every job kind this binary runs: the one registration list. Each kind is declared in its own module
+/// with its payload schema, migrations and handler factory (docs/extending.md, "A job kind").
+let jobKinds: [any JobKind.Type] = [NoopKind.self, GenerateKind.self, DistillKind.self, QuantizeKind.self, ImatrixKind.self]
+
+/// The handlers of `jobKinds`, set up with `settings` (the worker's options; defaults elsewhere).
+func buildJobRegistry(_ settings: JobKindSettings = JobKindSettings()) throws -> JobRegistry {
+    try JobRegistry(kinds: jobKinds, environment: JobKindEnvironment(settings))
 }
 
 /// `--database-url`, defaulting to $DATABASE_URL.
@@ -70,12 +72,13 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try db.url()
-        let applied = try await Migrator.migrate(url: url)
+        let migrations = try Migrator.migrations(for: jobKinds)
+        let applied = try await Migrator.migrate(url: url, migrations: migrations)
         let pool = PostgresPool(url: url, maxConnections: 1)
         try await Migrator.registerKinds(try buildJobRegistry(), pool: pool)
         await pool.close()
         if applied.isEmpty {
-            print("schema tokenmill is up to date (\(EmbeddedResources.migrations.count) migrations)")
+            print("schema tokenmill is up to date (\(migrations.count) migrations)")
         } else {
             print("applied \(applied.count) migration(s): \(applied.joined(separator: ", "))")
         }
@@ -125,21 +128,20 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard maxConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (LISTEN, handlers, queue)") }
-        let concurrency: Int
+        var settings = JobKindSettings()
         if self.concurrency == "auto" {
-            let plan = try await autoConcurrency(url: try db.url())
-            concurrency = plan.sequences
+            let plan = try await autoConcurrency(url: try db.url(), contextLength: settings.contextLength)
+            settings.concurrency = plan.sequences
             FileHandle.standardError.write(Data("tokenmill worker: --concurrency auto: \(plan)\n".utf8))
         } else {
             guard let n = Int(self.concurrency), n >= 1 else {
                 throw ValidationError("--concurrency: '\(self.concurrency)' is neither 'auto' nor a number of at least 1")
             }
-            concurrency = n
+            settings.concurrency = n
         }
-        JobKindSettings.concurrency = concurrency
-        let registry = try buildJobRegistry()
+        let registry = try buildJobRegistry(settings)
         var o = WorkerOptions()
-        o.concurrency = concurrency
+        o.concurrency = settings.concurrency
         o.reserve = reserve
         o.kinds = kinds.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         o.leaseSeconds = leaseSeconds
@@ -157,8 +159,8 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 /// `--concurrency auto`: sizes for the models that pending generate/distill jobs name (their GGUF
-/// headers, read in place) and the memory available now.
-func autoConcurrency(url: String) async throws -> ConcurrencyPlan {
+/// headers, read in place), loaded with `contextLength`, and the memory available now.
+func autoConcurrency(url: String, contextLength: Int?) async throws -> ConcurrencyPlan {
     let pool = PostgresPool(url: url, maxConnections: 1)
     var names: [String] = []
     do {
@@ -175,7 +177,7 @@ func autoConcurrency(url: String) async throws -> ConcurrencyPlan {
     for name in names {
         let path = ModelCache.resolve(name)
         guard let m = try? Model.load(path: path) else { continue }
-        let ctx = min(m.config.contextLength, JobKindSettings.contextLength ?? m.config.contextLength)
+        let ctx = min(m.config.contextLength, contextLength ?? m.config.contextLength)
         needs.append(.init(name: (path as NSString).lastPathComponent, weightsBytes: m.weightBytes,
                            kvBytesPerSequence: m.kvBytesPerSequence(contextLength: ctx, type: .f32)))
     }

@@ -19,7 +19,6 @@ public struct ExtractedAnswer: Sendable {
 /// The patterns follow Math-Verify's (HuggingFace, Apache-2.0; `math_verify/parser.py`) so that the
 /// same answer is found; group names drop the underscores ICU does not allow.
 enum AnswerExtraction {
-    typealias Pattern = (re: NSRegularExpression, kind: Kind)
     enum Kind { case latex, expr }
 
     static func rx(_ p: String, dotAll: Bool = false) -> NSRegularExpression {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Decides whether a predicted answer equals the gold answer, by Math-Verify's rules:
 ///
-/// - numbers: a decimal literal on either side → both rounded to 6 decimals (`floatRounding`)
+/// - numbers: a decimal literal on either side → both rounded to 6 decimals (`rounded`)
 ///   and compared, except against an integer literal, which must match exactly; integers and
 ///   fractions exactly; a percentage equals its number (`50\%` = 50) and its fraction (`50\%` = 1/2);
 /// - other constant expressions by value, to 10⁻¹⁰ relative (`2^{10}` = 1024, `\sqrt{8}` = `2\sqrt2`);
@@ -24,8 +24,6 @@ struct Equivalence {
         self.limits = limits
         self.budget = limits.evaluationBudget
     }
-
-    static let floatRounding = 6
 
     mutating func equal(gold g0: MathExpr, pred p0: MathExpr, depth: Int = 0) -> Bool {
         guard depth < 32, budget > 0 else { return false }

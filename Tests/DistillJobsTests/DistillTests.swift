@@ -56,7 +56,7 @@ func payload(_ prompt: String, reference: String?, k: Int) -> DistillPayload {
     #expect(throws: SoftTargetsError.self) { try SoftTargets(decoding: Array(blob.dropLast())) }
 }
 
-func fakeOutput(thinking: String, answer: String, budgetHit: Bool = false, finish: Reasoning.FinishReason = .stop) -> GenerationOutput {
+func fakeOutput(thinking: String, answer: String, budgetHit: Bool = false, finish: FinishReason = .stop) -> GenerationOutput {
     GenerationOutput(jobID: 1, batchID: nil, itemID: "p1", model: "m", difficulty: .easy, difficultySource: "tag",
                      prompt: "q", thinkingText: thinking, answerText: answer, finishReason: finish, promptTokens: 3,
                      thinkingTokens: 5, answerTokens: 2, forcedTokens: 0, budgetPolicy: "fixed",

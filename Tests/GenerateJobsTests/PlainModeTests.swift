@@ -94,7 +94,7 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     // The model answers "59}" and is stopped as soon as the box closes.
     let after = feed(c, ["59", "}"], tokenizer: tk)
     #expect(after.dropLast().allSatisfy { $0 == .continue })
-    #expect(after.last == ControlAction.stop(Reasoning.FinishReason.stop.rawValue))
+    #expect(after.last == ControlAction.stop(FinishReason.stop.rawValue))
     #expect(c.forcer.phase == .finished)
     // The verifier reads the answer's text (injected prefix + what the model wrote) as 59.
     let answerIDs = prefix + tk.encode("59}", addSpecial: false, parseSpecial: false)
@@ -152,6 +152,30 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
         let c = try PromptBuilder.build(chat, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain)
         #expect(c.text.contains(GeneratePayload.plainInstruction) && !c.text.contains("<think>"))
     }
+}
+
+@Test func budgetHintStatesTheItemsThinkingBudgetInTheInstruction() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
+    var p = plainPayload("What is 2+3?", thinking: 40, answer: 5)
+    p.chat = nil
+    let hint = GeneratePayload.budgetHint(thinkingTokens: 40)
+    let plain = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain)
+    #expect(!plain.text.contains("Use less than"))
+    let hinted = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain,
+                                         budgetHint: 40)
+    #expect(hinted.text.contains(GeneratePayload.plainInstruction + " " + hint))
+    #expect(hinted.tokens.count > plain.tokens.count)
+    // A conversation gets the hint alone (no instruction of the payload's own to join).
+    p.prompt = nil
+    p.messages = [.init(role: "user", content: "What is 2+3?")]
+    let conv = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .plain,
+                                       budgetHint: 40)
+    #expect(conv.text.contains("What is 2+3?\n\n" + hint) && !conv.text.contains(GeneratePayload.plainInstruction))
+    // Plain chat (`none`) asks for no reasoning, so there is no budget to state.
+    let none = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>", mode: .none,
+                                       budgetHint: 40)
+    #expect(!none.text.contains("Use less than"))
 }
 
 // MARK: A real small model (SmolLM2-135M Instruct), when $TOKENMILL_MODELS_DIR has it and

@@ -38,9 +38,18 @@ func workerKilledMidBatchLosesNoItemAndDuplicatesNone() async throws {
     #expect(try await db.int("SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id = $1", [batch]) == items)
     #expect(try await db.int("SELECT count(DISTINCT item_id) FROM tokenmill.generation_outputs WHERE batch_id = $1", [batch]) == items)
     #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1 AND state = 'succeeded'", [batch]) == items)
-    // Every output belongs to its job's final attempt, and counts add up per row.
+    // The killed worker's jobs ran again: some job needed a second attempt.
+    #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1 AND attempt >= 2", [batch]) >= 1)
+    // Every output belongs to its job's final attempt: written in the transaction (same now()) that
+    // recorded that attempt's result.
     #expect(try await db.int("""
         SELECT count(*) FROM tokenmill.generation_outputs o JOIN tokenmill.jobs j ON j.id = o.job_id
+         WHERE o.batch_id = $1 AND NOT EXISTS (SELECT 1 FROM tokenmill.job_results r
+                                WHERE r.job_id = o.job_id AND r.attempt = j.attempt AND r.created_at = o.created_at)
+        """, [batch]) == 0)
+    // Counts add up per row.
+    #expect(try await db.int("""
+        SELECT count(*) FROM tokenmill.generation_outputs o
          WHERE o.thinking_tokens > 150 + 4 OR o.answer_tokens > 40 OR (o.budget_hit AND o.thinking_tokens < 150)
         """) == 0)
     await db.drop()

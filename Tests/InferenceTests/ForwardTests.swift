@@ -145,7 +145,15 @@ private func rewrite(_ src: String, dropping: Set<String> = [], metadata: [Strin
     let m = try Tiny.model("qwen2")
     // 2 (k,v) × 2 layers × 256 positions × 32 kv dims × 2 bytes.
     #expect(m.kvBytesPerSequence(contextLength: 256, type: .f16) == 2 * 2 * 256 * 32 * 2)
-    #expect(m.weightBytes == m.file.tensors.reduce(0) { $0 + $1.byteCount })
+    // Weights, counted from the architecture: embeddings, per layer the norms, Q/K/V (with qwen2's
+    // biases), O and the three FFN matrices, the output norm; the output is tied. All F32.
+    let c = m.config
+    let perLayer = 2 * c.dim + c.dim * c.qDim + 2 * c.dim * c.kvDim + (c.qDim + 2 * c.kvDim) + c.qDim * c.dim + 3 * c.dim * c.ffn
+    let parameters = c.vocab * c.dim + c.layers * perLayer + c.dim
+    #expect(m.weightBytes == 4 * parameters)
+    // ... and from the file: the tensor data region holds them, with at most alignment padding per tensor.
+    let region = m.file.fileSize - m.file.dataOffset
+    #expect(m.weightBytes <= region && m.weightBytes > region - m.file.alignment * m.file.tensors.count)
     #expect(m.memoryPlan(contextLength: 256, sequences: 4, kvType: .f16).contains("per sequence"))
     #expect(formatBytes(1536) == "1.5 KiB")
 }

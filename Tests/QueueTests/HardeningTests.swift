@@ -5,7 +5,7 @@ import Testing
 @testable import Queue
 import QueueCore
 
-/// Stand-ins registered under the real kinds, so the real (embedded) payload schemas are checked;
+/// Stand-ins registered under the real kinds with the kinds' payload schemas, so those are checked;
 /// they record that they ran and do nothing else.
 protocol Probe: JobHandler { var recorder: Recorder { get } }
 extension Probe {
@@ -30,8 +30,8 @@ struct PoolUser: JobHandler {
 
 func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
     var r = try registry(recorder)
-    try r.register(GenerateProbe(recorder: recorder))
-    try r.register(DistillProbe(recorder: recorder))
+    try r.register(GenerateProbe(recorder: recorder), schemaJSON: payloadSchema(of: GenerateProbe.kind)!)
+    try r.register(DistillProbe(recorder: recorder), schemaJSON: payloadSchema(of: DistillProbe.kind)!)
     try r.register(PoolUser(), schemaJSON: PoolUser.schema)
     return r
 }

@@ -9,30 +9,62 @@ import QueueCore
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("migrations").path)
             .filter { $0.hasSuffix(".sql") }.sorted()
-        #expect(files == EmbeddedResources.migrations.map(\.name), "run bash ops/embed.sh")
-        for m in EmbeddedResources.migrations {
+        // Every file is embedded by exactly one module, and the binary's kinds gather all of them.
+        let gathered = try Migrator.migrations(for: testJobKinds)
+        #expect(files == gathered.map(\.name), "run bash ops/embed.sh")
+        #expect(Migrator.queueMigrations.map(\.name) == ["0001_queue.sql", "0050_hardening.sql"])
+        for m in gathered {
             let text = try String(contentsOf: root.appendingPathComponent("migrations/\(m.name)"), encoding: .utf8)
             #expect(text.trimmingCharacters(in: .newlines) == m.sql.trimmingCharacters(in: .newlines), "\(m.name) differs: run bash ops/embed.sh")
         }
         let schemas = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("jobs/schemas").path)
             .filter { $0.hasSuffix(".schema.json") }
-        #expect(Set(schemas.map { String($0.dropLast(".schema.json".count)) }) == Set(EmbeddedResources.payloadSchemas.keys))
-        for (k, v) in EmbeddedResources.payloadSchemas {
-            let text = try String(contentsOf: root.appendingPathComponent("jobs/schemas/\(k).schema.json"), encoding: .utf8)
-            #expect(text.trimmingCharacters(in: .newlines) == v.trimmingCharacters(in: .newlines), "\(k) schema differs: run bash ops/embed.sh")
+        #expect(Set(schemas.map { String($0.dropLast(".schema.json".count)) }) == Set(testJobKinds.map { $0.name }))
+        #expect(testJobKinds.count == Set(testJobKinds.map { $0.name }).count)
+        for k in testJobKinds {
+            let text = try String(contentsOf: root.appendingPathComponent("jobs/schemas/\(k.name).schema.json"), encoding: .utf8)
+            #expect(text.trimmingCharacters(in: .newlines) == k.payloadSchema.trimmingCharacters(in: .newlines),
+                    "\(k.name) schema differs: run bash ops/embed.sh")
         }
+    }
+
+    /// Each kind's example payloads (jobs/examples/<kind>.jsonl) pass its schema and decode as its `Payload`.
+    @Test func examplePayloadsFitTheirKinds() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let registry = try JobRegistry(kinds: testJobKinds)
+        func decodes<K: JobKind>(_ kind: K.Type, _ line: String) -> Bool {
+            (try? JSONDecoder().decode(K.Payload.self, from: Data(line.utf8))) != nil
+        }
+        var checked = 0
+        for k in testJobKinds {
+            let path = root.appendingPathComponent("jobs/examples/\(k.name).jsonl").path
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            let v = validateJSONL(text, schema: registry.schema(for: k.name)!)
+            #expect(v.bad.isEmpty, "\(k.name): \(v.bad)")
+            for line in lines {
+                let ok = decodes(k, line)
+                #expect(ok, "\(k.name) example does not decode as its payload: \(line)")
+                checked += 1
+            }
+            // A payload of another shape does not decode.
+            let other = decodes(k, #"{"no_such_field": 1}"#)
+            #expect(k.name == "noop" || !other)
+        }
+        #expect(checked >= 6)
     }
 
     @Test func migrateIsIdempotentAndConcurrent() async throws {
         let db = try await TestDatabase(migrate: false)
         let url = db.url
-        async let a = Migrator.migrate(url: url)
-        async let b = Migrator.migrate(url: url)
-        async let c = Migrator.migrate(url: url)
+        let all = try Migrator.migrations(for: testJobKinds)
+        async let a = Migrator.migrate(url: url, migrations: all)
+        async let b = Migrator.migrate(url: url, migrations: all)
+        async let c = Migrator.migrate(url: url, migrations: all)
         let results = try await [a, b, c]
-        #expect(results.map(\.count).sorted() == [0, 0, EmbeddedResources.migrations.count])
-        #expect(try await Migrator.migrate(url: url).isEmpty)
-        #expect(try await db.int("SELECT count(*) FROM tokenmill.schema_migrations") == EmbeddedResources.migrations.count)
+        #expect(results.map(\.count).sorted() == [0, 0, all.count])
+        #expect(try await Migrator.migrate(url: url, migrations: all).isEmpty)
+        #expect(try await db.int("SELECT count(*) FROM tokenmill.schema_migrations") == all.count)
         #expect(try await db.int("SELECT count(*) FROM pg_roles WHERE rolname IN ('tokenmill_worker', 'tokenmill_reader')") == 2)
         // The reader role can read the views and nothing else.
         #expect(try await db.int("SELECT count(*) FROM (VALUES (has_table_privilege('tokenmill_reader', 'tokenmill.batch_progress', 'SELECT')), (NOT has_table_privilege('tokenmill_reader', 'tokenmill.jobs', 'SELECT')), (has_table_privilege('tokenmill_worker', 'tokenmill.jobs', 'UPDATE'))) v(ok) WHERE ok") == 3)

@@ -37,7 +37,7 @@ struct RecordingHandler: JobHandler {
 
 func registry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
     var r = JobRegistry()
-    try r.register(NoopHandler())
+    try r.register(NoopKind.self, handler: NoopHandler())
     try r.register(RecordingHandler(recorder: recorder), schemaJSON: RecordingHandler.schema)
     return r
 }

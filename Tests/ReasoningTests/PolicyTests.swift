@@ -33,6 +33,29 @@ import Testing
     #expect(strict[.easy]?.thinkingBudget == 80)
 }
 
+@Test func overallScopeSpendsTheAccuracyMarginWhereItSavesTheMost() {
+    // easy: 20 samples, all correct, 50..240 tokens (cutting any loses an item and saves little);
+    // hard: 20 samples, 4 correct at 100..400 and 16 wrong rambling to 900 tokens.
+    var h: [HistorySample] = (1...20).map { HistorySample(difficulty: .easy, thinkingTokens: 40 + $0 * 10, closedNaturally: true, correct: true) }
+    h += [100, 200, 300, 400].map { HistorySample(difficulty: .hard, thinkingTokens: $0, closedNaturally: true, correct: true) }
+    h += (0..<16).map { _ in HistorySample(difficulty: .hard, thinkingTokens: 900, closedNaturally: true, correct: false) }
+    // epsilon 0.025 of 40 samples = 1 item may be lost overall: the best place is hard's 400-token
+    // item (budget 300 cuts 16 x 600 tokens of rambling plus 100 of it), not an easy one.
+    let joint = AdaptiveBudget(epsilon: 0.025, minSamples: 8, headroom: 0).learn(from: h)
+    #expect(joint[.hard]?.thinkingBudget == 300)
+    #expect(joint[.easy]?.thinkingBudget == 240)
+    #expect(joint[.hard]?.estimatedAccuracy == 0.15)
+    #expect(joint[.hard]?.rule.contains("jointly") == true)
+    // Per tier, hard may lose 2.5% of 20 = 0.5 items: nothing; so no cut below its longest correct.
+    let perTier = AdaptiveBudget(epsilon: 0.025, minSamples: 8, headroom: 0, scope: .perTier).learn(from: h)
+    #expect(perTier[.hard]?.thinkingBudget == 400)
+    #expect(perTier[.easy]?.thinkingBudget == 240)
+    // With no margin at all, the joint rule keeps every correct sample too.
+    let strict = AdaptiveBudget(epsilon: 0, minSamples: 8, headroom: 0).learn(from: h)
+    #expect(strict[.hard]?.thinkingBudget == 400)
+    #expect(strict[.easy]?.thinkingBudget == 240)
+}
+
 @Test func adaptiveBudgetUsesPercentileWithoutReferences() {
     let h = (1...10).map { HistorySample(difficulty: .medium, thinkingTokens: $0 * 100, closedNaturally: true, correct: nil) }
     let learned = AdaptiveBudget(percentile: 0.9, minSamples: 8, headroom: 0.1).learn(from: h)

@@ -1,6 +1,18 @@
+import DistillJobs
 import Foundation
+import GenerateJobs
 import PostgresClient
+import QuantizeJobs
 import Queue
+
+/// The job kinds of the `tokenmill` binary (its `jobKinds` list, which an executable cannot export):
+/// test databases get their migrations, and QueueTests checks that `tokenmill migrate` builds the same schema.
+public let testJobKinds: [any JobKind.Type] = [NoopKind.self, GenerateKind.self, DistillKind.self, QuantizeKind.self, ImatrixKind.self]
+
+/// The payload schema of the registered kind `kind` (for stand-in handlers registered under a real kind).
+public func payloadSchema(of kind: String) -> String? {
+    testJobKinds.first { $0.name == kind }?.payloadSchema
+}
 
 /// Shared by the test targets that need a real PostgreSQL: throwaway databases and the built binary.
 /// The server comes from $DATABASE_URL (ops/test.sh starts one).
@@ -34,7 +46,7 @@ public final class TestDatabase: @unchecked Sendable {
         pool = PostgresPool(url: url, maxConnections: 4)
         queue = JobQueue(pool: pool)
         if migrate {
-            try await Migrator.migrate(url: url)
+            try await Migrator.migrate(url: url, kinds: testJobKinds)
         }
     }
 

@@ -8,6 +8,9 @@
 #      FIXED (three fixed thinking budgets, default "128 256 512"),
 #      TABLE (the per_difficulty table, set by hand before any run: default easy=128:64,medium=256:64,hard=512:64),
 #      EPSILON (accuracy the adaptive policy may give up on the fit half, default 0.02),
+#      SCOPE (where EPSILON applies for the adaptive policy: overall, default, or per_tier),
+#      HINTED (policies run a second time with their budget stated in the instruction, "Use less than N
+#      tokens for your reasoning."; any of "fixed:N per_difficulty adaptive"; default "per_difficulty adaptive"),
 #      REASONING (markers, plain or auto; default auto = detected from the model),
 #      PLOT (SVG output, default ops/bench/budgets-<model>.svg), TOKENMILL_MODELS_DIR, TOKENMILL_BIN,
 #      FIT_BATCH (reuse a finished step-1 batch), REPLAY (1 = greedy replay in the held-out worker, default 1),
@@ -37,6 +40,7 @@ MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
 SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
 TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
+SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-per_difficulty adaptive}"
 PROMPTS=jobs/prompts/math-eval.jsonl
 name="$(basename "$MODEL" .gguf)"
 PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
@@ -73,11 +77,24 @@ held=()
 unl=$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 10); held+=("$unl")
 for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); done
 held+=("$(gen heldout per_difficulty --table "$TABLE")")
+for h in $HINTED; do
+    case "$h" in
+        fixed:*) held+=("$(gen heldout fixed --thinking "${h#fixed:}" --answer "$ANSWER" --hint-budget)") ;;
+        per_difficulty) held+=("$(gen heldout per_difficulty --table "$TABLE" --hint-budget)") ;;
+        adaptive) ;;   # after the fit half, below
+        *) echo "HINTED: unknown policy '$h' (use fixed:N, per_difficulty, adaptive)" >&2; exit 2 ;;
+    esac
+done
 start_worker "$REPLAY"
 wait_done "$fit"
 echo "-- 1. fit half, unlimited: batch $fit ($(q "SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id=$fit") items, $(( $(date +%s) - start )) s)"
-$TM learn-budgets --batch "$fit" --epsilon "$EPSILON"
-adaptive=$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON"); held+=("$adaptive")
+$TM learn-budgets --batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"
+adaptive=$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"); held+=("$adaptive")
+for h in $HINTED; do
+    if [ "$h" = adaptive ]; then
+        held+=("$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE" --hint-budget)")
+    fi
+done
 wait_done "${held[@]}"
 stop_worker
 echo "-- 2. held-out half: batches ${held[*]} ($(( $(date +%s) - start )) s since the start)"
@@ -94,7 +111,8 @@ if [ "$CHECK" -gt 0 ] && [ "$REPLAY" = 1 ]; then
         WHERE a.batch_id = $check AND b.batch_id = ${held[1]}" | tr '|' '/') outputs of fixed $first identical with and without replay"
 fi
 echo "-- 3. report (saving and Δacc against unlimited)"
-$TM report --batch "$adaptive" --baseline "${held[@]:0:${#held[@]}-1}" --plot "$PLOT" \
+others=(); for b in "${held[@]}"; do [ "$b" != "$adaptive" ] && others+=("$b"); done
+$TM report --batch "$adaptive" --baseline "${others[@]}" --plot "$PLOT" \
     --title "Thinking budgets, held-out half ($(q "SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id=$unl") items): $name, greedy"
 echo "-- 4. difficulty estimator"
 $TM difficulty --prompts "$PROMPTS"
