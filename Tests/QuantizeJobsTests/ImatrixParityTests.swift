@@ -83,3 +83,29 @@ import Testing
     #expect(im.counts.values.allSatisfy { $0 == 64 })
     #expect(im.sums.values.allSatisfy { $0.allSatisfy { $0 > 0 && $0.isFinite } })
 }
+
+/// Against llama.cpp's own imatrix tool: Fixtures/llama-imatrix-*.gguf were written by llama-imatrix
+/// (`-c 64 --chunks 4 -t 1 -ctk f32 -ctv f32 -fa off`, calibration.txt) for a Qwen3 model (q/k norms,
+/// wide heads) and a YaRN model (Fixtures/README.md); the observer-based collector gives the same sums.
+@Test(arguments: ["tiny-qwen3-kq", "tiny-qwen2-f32-seed7-yarn"])
+func imatrixMatchesLlamaImatrix(name: String) throws {
+    let dir = tempDir("imatrix-llama")
+    let model = dir + "/\(name).gguf"
+    if name == "tiny-qwen3-kq" {
+        try TinyModel.write(arch: "qwen3", type: .f32, path: model, seed: 3, options: TinyModel.Options(kQuantShape: true))
+    } else {
+        try TinyModel.write(arch: "qwen2", type: .f32, path: model, seed: 7,
+                            options: TinyModel.Options(ropeScaling: "yarn", ropeFactor: 4, originalContext: 16))
+    }
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    let mine = try ImatrixPayload(model: model, text: fixtures.appendingPathComponent("calibration.txt").path,
+                                  output: dir + "/mine.gguf", chunk_size: 64, chunks: 4, threads: 1).run()
+    let theirs = try ImportanceMatrix.read(path: fixtures.appendingPathComponent("llama-imatrix-\(name).gguf").path)
+    #expect(Set(mine.sums.keys) == Set(theirs.sums.keys) && mine.sums.count == 14)
+    #expect(mine.counts == theirs.counts)
+    for (tensor, want) in theirs.sums {
+        let got = try #require(mine.sums[tensor])
+        let worst = zip(got, want).map { abs($0 - $1) / max(abs($1), 1e-9) }.max() ?? 0
+        #expect(worst < 1e-5, "\(name) \(tensor): relative difference \(worst) from llama-imatrix")
+    }
+}
