@@ -64,7 +64,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
         .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
-        .target(name: "Inference", dependencies: ["GGUF", "TensorKernels"], swiftSettings: fast),
+        .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 
         // MARK: Job kinds: pure reasoning-budget logic, then the handlers on queue + core
         .target(name: "Verification"),
@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "VerificationTests", dependencies: ["Verification"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GenerateJobsTests", dependencies: ["GenerateJobs", "TestSupport"]),
         .testTarget(name: "DistillJobsTests", dependencies: ["DistillJobs", "TestSupport"]),
-        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"]),
+        .testTarget(name: "QuantizeJobsTests", dependencies: ["QuantizeJobs", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
         .testTarget(name: "OpenAIBatchTests", dependencies: ["OpenAIBatch", "Inference", "TestSupport"]),

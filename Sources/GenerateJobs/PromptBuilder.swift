@@ -29,7 +29,7 @@ public enum PromptBuilder {
         if let hint { instruction += (instruction.isEmpty ? "" : " ") + hint }
         var text: String
         if p.chat ?? true {
-            let tpl: ChatTemplate
+            var tpl: ChatTemplate
             switch template {
             case .success(let t): tpl = t
             case .failure(let e):
@@ -52,10 +52,18 @@ public enum PromptBuilder {
             } else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
             }
+            // Qwen3 switches thinking itself: off (`enable_thinking` false, an empty block closed in the
+            // prompt) when no reasoning is wanted; in marker mode a `/no_think` in the conversation is left
+            // to the model, which then writes the empty block itself.
+            var openThinking = mode == .markers
+            if case .qwen3 = tpl {
+                tpl = .qwen3(enableThinking: mode != .none)
+                if ChatTemplate.qwen3ThinkingSwitch(messages) == false { openThinking = false }
+            }
             // BOS once: by the tokenizer when it adds one, else where the template writes it.
             let bos = (tpl.writesBOS && !tokenizer.addBOS) ? tokenizer.bosID.map { tokenizer.tokenText($0) } ?? "" : ""
             text = tpl.render(messages, addGenerationPrompt: true, bosToken: bos)
-            if mode == .markers, !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
+            if openThinking, !endsWithMarker(text, openMarker) { text += openMarker + "\n" }
         } else {
             guard let prompt = p.prompt ?? p.messages?.map(\.content).joined(separator: "\n") else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")

@@ -21,6 +21,14 @@ public struct BatchToken: Sendable, Equatable {
     }
 }
 
+/// Receives the input activations of each matrix product of a forward step, before the product:
+/// `rows` tokens of `cols` floats (row-major), for the weight named `weight` (its GGUF name,
+/// `blk.0.attn_q.weight`). The pointer is valid only during the call. Products that share an input
+/// (q/k/v, gate/up) report it once per weight.
+public protocol ActivationObserver: AnyObject {
+    func observe(weight: String, input: UnsafePointer<Float>, rows: Int, cols: Int)
+}
+
 /// Runs the transformer over batches of tokens from several sequences, each with its own KV cache slot.
 ///
 /// All buffers are allocated here, once: activations for `maxBatchTokens` tokens, logits for
@@ -41,6 +49,10 @@ public final class InferenceEngine: @unchecked Sendable {
     public let kvType: KVCacheType
     public let pool: ComputePool
     let matmul: MatMulEngine
+
+    /// Sees the input of every matrix product of `forward` (llama.cpp's eval callback, as its imatrix
+    /// tool uses it); nil, the default, costs one check per product.
+    public var activationObserver: ActivationObserver?
 
     /// The instruction level the 8-bit kernels run at.
     public var kernelLevel: KernelLevel { matmul.level }
@@ -177,16 +189,22 @@ public final class InferenceEngine: @unchecked Sendable {
             w.attnNorm.withUnsafeBufferPointer { nw in
                 for i in 0..<n { VectorOps.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
+            observe(w.names.q, xb, n, dim)
+            observe(w.names.k, xb, n, dim)
+            observe(w.names.v, xb, n, dim)
             matmul.multiply(w.wq, y0: q, w.wk, y1: k, w.wv, y2: v, x: xb, nSeq: n)
             addBias(w.bq, q, c.qDim, n)
             addBias(w.bk, k, c.kvDim, n)
             addBias(w.bv, v, c.kvDim, n)
+            headNorm(w.qNorm, q, heads: c.heads, n)
+            headNorm(w.kNorm, k, heads: c.kvHeads, n)
             for i in 0..<n {
                 applyRope(q + i * c.qDim, heads: c.heads, token: i)
                 applyRope(k + i * c.kvDim, heads: c.kvHeads, token: i)
                 storeKV(seq: batch[i].seq, layer: l, pos: batch[i].pos, k: k + i * c.kvDim, v: v + i * c.kvDim)
             }
             attention(batch, layer: l)
+            observe(w.names.output, att, n, c.qDim)
             matmul.multiply(w.wo, x: att, nSeq: n, y: xb2)
             VectorOps.add(xb2, into: x, n * dim)
 
@@ -194,8 +212,11 @@ public final class InferenceEngine: @unchecked Sendable {
             w.ffnNorm.withUnsafeBufferPointer { nw in
                 for i in 0..<n { VectorOps.rmsNorm(x + i * dim, nw.baseAddress!, xb + i * dim, dim, eps: c.rmsEps) }
             }
+            observe(w.names.gate, xb, n, dim)
+            observe(w.names.up, xb, n, dim)
             matmul.multiply(w.gate, y0: hb, w.up, y1: hb2, x: xb, nSeq: n)
             VectorOps.swiglu(hb, hb2, hb, n * c.ffn)
+            observe(w.names.down, hb, n, c.ffn)
             matmul.multiply(w.down, x: hb, nSeq: n, y: xb2)
             VectorOps.add(xb2, into: x, n * dim)
         }
@@ -209,7 +230,26 @@ public final class InferenceEngine: @unchecked Sendable {
             }
         }
         logitRowCount = rows
-        if rows > 0 { matmul.multiply(model.output, x: normed, nSeq: rows, y: logitsBuf) }
+        if rows > 0 {
+            observe(model.outputName, normed, rows, dim)
+            matmul.multiply(model.output, x: normed, nSeq: rows, y: logitsBuf)
+        }
+    }
+
+    /// Hands a matrix product's input (`rows` tokens of `cols` values) to the observer, if any.
+    @inline(__always)
+    private func observe(_ weight: String, _ input: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int) {
+        guard let o = activationObserver else { return }
+        o.observe(weight: weight, input: UnsafePointer(input), rows: rows, cols: cols)
+    }
+
+    /// RMSNorm of every head of every token with the family's per-head weights (Qwen3's q/k norm), in place.
+    private func headNorm(_ weight: [Float]?, _ y: UnsafeMutablePointer<Float>, heads: Int, _ n: Int) {
+        guard let weight else { return }
+        let hd = config.headDim
+        weight.withUnsafeBufferPointer { w in
+            for h in 0..<(n * heads) { VectorOps.rmsNorm(y + h * hd, w.baseAddress!, y + h * hd, hd, eps: config.rmsEps) }
+        }
     }
 
     private func addBias(_ b: [Float]?, _ y: UnsafeMutablePointer<Float>, _ width: Int, _ n: Int) {

@@ -8,16 +8,6 @@ public struct InferenceError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The transformer architectures TokenMill runs.
-public enum Architecture: String, Sendable, CaseIterable {
-    case llama, qwen2
-
-    /// RoPE layout: llama rotates consecutive pairs ("normal"), qwen2 pairs split by n_rot/2 ("neox").
-    public var ropeStyle: RopeStyle { self == .llama ? .normal : .neox }
-}
-
-public enum RopeStyle: String, Sendable { case normal, neox }
-
 /// YaRN RoPE scaling parameters (llama.cpp's defaults: ext factor 1, beta fast 32, beta slow 1).
 public struct YarnParams: Sendable, Equatable {
     public var extFactor: Float
@@ -57,10 +47,11 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
         guard let archName = file.architecture else {
             throw InferenceError("\(path): missing metadata key 'general.architecture'")
         }
-        guard let arch = Architecture(rawValue: archName) else {
-            throw InferenceError("\(path): unsupported architecture '\(archName)' (supported: llama, qwen2)")
+        guard let arch = Architecture.named(archName) else {
+            let supported = Architecture.known.map(\.name).joined(separator: ", ")
+            throw InferenceError("\(path): unsupported architecture '\(archName)' (supported: \(supported))")
         }
-        let a = arch.rawValue
+        let a = arch.name
         func int(_ key: String) throws -> Int {
             guard let v = file.int("\(a).\(key)") else {
                 throw InferenceError("\(path): missing or non-integer metadata key '\(a).\(key)'")
@@ -75,11 +66,15 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
             throw InferenceError("\(path): head_count \(heads) is not a multiple of head_count_kv \(kvHeads)")
         }
         let headDim = file.int("\(a).attention.key_length") ?? dim / heads
-        guard let embd = file.tensor(named: "token_embd.weight") else {
-            throw InferenceError("\(path): missing tensor 'token_embd.weight'")
+        if let valueLength = file.int("\(a).attention.value_length"), valueLength != headDim {
+            throw InferenceError("\(path): attention.value_length \(valueLength) differs from key_length \(headDim) (not supported)")
+        }
+        let embdName = TensorName.tokenEmbedding.weight()
+        guard let embd = file.tensor(named: embdName) else {
+            throw InferenceError("\(path): missing tensor '\(embdName)'")
         }
         guard embd.dims.count == 2, embd.dims[0] == dim else {
-            throw InferenceError("\(path): tensor 'token_embd.weight' has dims \(embd.dims), expected [\(dim), vocab]")
+            throw InferenceError("\(path): tensor '\(embdName)' has dims \(embd.dims), expected [\(dim), vocab]")
         }
         guard let eps = file.double("\(a).attention.layer_norm_rms_epsilon") else {
             throw InferenceError("\(path): missing metadata key '\(a).attention.layer_norm_rms_epsilon'")
@@ -115,20 +110,39 @@ public struct ModelConfig: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(architecture.rawValue): dim \(dim), \(layers) layers, \(heads) heads (\(kvHeads) KV, head dim \(headDim)), "
+        "\(architecture.name): dim \(dim), \(layers) layers, \(heads) heads (\(kvHeads) KV, head dim \(headDim)), "
             + "ffn \(ffn), vocab \(vocab), context \(contextLength), rope base \(ropeBase) \(architecture.ropeStyle)"
             + (ropeFreqScale != 1 ? " scale \(ropeFreqScale)" : "")
             + (yarn != nil ? " yarn (original context \(yarn!.originalContext))" : "")
     }
 }
 
-/// The weights of one transformer block.
+/// The weights of one transformer block; what a family lacks is nil.
 struct LayerWeights {
     var attnNorm: [Float]
     var wq, wk, wv, wo: WeightMatrix
     var bq, bk, bv: [Float]?
+    /// Per-head RMSNorm weights of q and k (`head_dim` each), when the family has them.
+    var qNorm, kNorm: [Float]?
     var ffnNorm: [Float]
     var gate, up, down: WeightMatrix
+    /// GGUF names of the matrices, for the activation observer (made once, at load).
+    var names: MatrixNames
+}
+
+/// GGUF names of one block's weight matrices.
+public struct MatrixNames: Sendable {
+    public let q, k, v, output, gate, up, down: String
+
+    init(layer l: Int) {
+        q = TensorName.attnQ.weight(layer: l)
+        k = TensorName.attnK.weight(layer: l)
+        v = TensorName.attnV.weight(layer: l)
+        output = TensorName.attnOutput.weight(layer: l)
+        gate = TensorName.ffnGate.weight(layer: l)
+        up = TensorName.ffnUp.weight(layer: l)
+        down = TensorName.ffnDown.weight(layer: l)
+    }
 }
 
 /// Precision of the KV cache.
@@ -145,6 +159,8 @@ public final class Model: @unchecked Sendable {
     let layers: [LayerWeights]
     let outputNorm: [Float]
     let output: WeightMatrix
+    /// The GGUF name of the output matrix (the token embedding's when tied), for the observer.
+    let outputName: String
     /// Per-pair RoPE frequency divisors (`rope_freqs.weight`, Llama 3.1 style), if the model has them.
     let ropeFreqFactors: [Float]?
     /// True when the model has no `output.weight` and reuses the token embedding.
@@ -181,32 +197,48 @@ public final class Model: @unchecked Sendable {
             return v
         }
 
-        tokenEmbedding = try matrix("token_embd.weight", cols: c.dim, rows: c.vocab)
+        // Tensor names and which are required: Architectures/Catalogue.swift and the family's file.
+        let arch = c.architecture
+        tokenEmbedding = try matrix(TensorName.tokenEmbedding.weight(), cols: c.dim, rows: c.vocab)
         var layers: [LayerWeights] = []
         for l in 0..<c.layers {
-            let p = "blk.\(l)."
+            func m(_ t: TensorName, cols: Int, rows: Int) throws -> WeightMatrix {
+                try matrix(t.weight(layer: l), cols: cols, rows: rows)
+            }
+            func norm(_ t: TensorName, count: Int, required: Bool = true) throws -> [Float]? {
+                try vector(t.weight(layer: l), count: count, required: required)
+            }
+            func bias(_ t: TensorName, count: Int) throws -> [Float]? {
+                try vector(t.bias(layer: l), count: count, required: arch.qkvBias == .required)
+            }
             layers.append(LayerWeights(
-                attnNorm: try vector(p + "attn_norm.weight", count: c.dim)!,
-                wq: try matrix(p + "attn_q.weight", cols: c.dim, rows: c.qDim),
-                wk: try matrix(p + "attn_k.weight", cols: c.dim, rows: c.kvDim),
-                wv: try matrix(p + "attn_v.weight", cols: c.dim, rows: c.kvDim),
-                wo: try matrix(p + "attn_output.weight", cols: c.qDim, rows: c.dim),
-                bq: try vector(p + "attn_q.bias", count: c.qDim, required: c.architecture == .qwen2),
-                bk: try vector(p + "attn_k.bias", count: c.kvDim, required: c.architecture == .qwen2),
-                bv: try vector(p + "attn_v.bias", count: c.kvDim, required: c.architecture == .qwen2),
-                ffnNorm: try vector(p + "ffn_norm.weight", count: c.dim)!,
-                gate: try matrix(p + "ffn_gate.weight", cols: c.dim, rows: c.ffn),
-                up: try matrix(p + "ffn_up.weight", cols: c.dim, rows: c.ffn),
-                down: try matrix(p + "ffn_down.weight", cols: c.ffn, rows: c.dim)))
+                attnNorm: try norm(.attnNorm, count: c.dim)!,
+                wq: try m(.attnQ, cols: c.dim, rows: c.qDim),
+                wk: try m(.attnK, cols: c.dim, rows: c.kvDim),
+                wv: try m(.attnV, cols: c.dim, rows: c.kvDim),
+                wo: try m(.attnOutput, cols: c.qDim, rows: c.dim),
+                bq: try bias(.attnQ, count: c.qDim),
+                bk: try bias(.attnK, count: c.kvDim),
+                bv: try bias(.attnV, count: c.kvDim),
+                qNorm: arch.qkNorm ? try norm(.attnQNorm, count: c.headDim) : nil,
+                kNorm: arch.qkNorm ? try norm(.attnKNorm, count: c.headDim) : nil,
+                ffnNorm: try norm(.ffnNorm, count: c.dim)!,
+                gate: try m(.ffnGate, cols: c.dim, rows: c.ffn),
+                up: try m(.ffnUp, cols: c.dim, rows: c.ffn),
+                down: try m(.ffnDown, cols: c.ffn, rows: c.dim),
+                names: MatrixNames(layer: l)))
         }
         self.layers = layers
-        outputNorm = try vector("output_norm.weight", count: c.dim)!
-        ropeFreqFactors = try vector("rope_freqs.weight", count: c.ropeDim / 2, required: false)
-        if file.tensor(named: "output.weight") != nil {
-            output = try matrix("output.weight", cols: c.dim, rows: c.vocab)
+        outputNorm = try vector(TensorName.outputNorm.weight(), count: c.dim)!
+        ropeFreqFactors = try vector(TensorName.ropeFreqs.weight(), count: c.ropeDim / 2, required: false)
+        let outputName = TensorName.output.weight()
+        if file.tensor(named: outputName) != nil {
+            output = try matrix(outputName, cols: c.dim, rows: c.vocab)
+            self.outputName = outputName
             tiedOutput = false
         } else {
             output = tokenEmbedding
+            self.outputName = TensorName.tokenEmbedding.weight()
             tiedOutput = true
         }
     }

@@ -4,7 +4,8 @@ import Glibc
 import GGUF
 import TensorKernels
 
-/// Writes small, complete, random-weight llama/qwen2 GGUF models for tests and fixtures.
+/// Writes small, complete, random-weight GGUF models of every family in `Architecture.known`, for
+/// tests, fixtures and `tokenmill dev-tiny-model`.
 ///
 /// Shapes (chosen so every weight row length is a multiple of the type's block size):
 /// - block size 1 or 32 (F32, F16, Q8_0, Q4_0, ...): dim 64, 2 layers, 4 heads (head dim 16),
@@ -13,8 +14,10 @@ import TensorKernels
 ///
 /// All 2-D weight matrices (token embedding, attention and FFN projections, output) are stored as
 /// the requested type; norms and biases stay F32, as llama.cpp's quantizer leaves them.
-/// `qwen2` has Q/K/V biases and a tied output (no `output.weight`); `llama` has no biases and an
-/// untied `output.weight`. The vocabulary (320 tokens) is a complete byte-level BPE tokenizer:
+/// What a family has comes from its description: `qwen2` has Q/K/V biases and a tied output (no
+/// `output.weight`); `llama` has no biases and an untied `output.weight`; `qwen3` has q/k norms, no
+/// biases, a tied output and heads twice `dim / heads` wide (`attention.key_length`), and carries
+/// Qwen3's chat template (`Architecture.TinyTraits`). The vocabulary (320 tokens) is a complete byte-level BPE tokenizer:
 /// 256 byte tokens in GPT-2's byte-to-unicode order, 58 merges, 6 special tokens.
 public enum TinyModel {
     /// Shapes of a tiny model.
@@ -60,16 +63,21 @@ public enum TinyModel {
         public var originalContext: Int?
         /// Adds a Llama-3.1-style `rope_freqs.weight` (llama only).
         public var ropeFreqs: Bool
+        /// The K-quant shape (dim 256, FFN 512) whatever the type: full-precision sources for
+        /// quantizer tests (`tokenmill dev-quant-model`).
+        public var kQuantShape: Bool
 
-        public init(ropeScaling: String? = nil, ropeFactor: Float = 1, originalContext: Int? = nil, ropeFreqs: Bool = false) {
+        public init(ropeScaling: String? = nil, ropeFactor: Float = 1, originalContext: Int? = nil, ropeFreqs: Bool = false,
+                    kQuantShape: Bool = false) {
             self.ropeScaling = ropeScaling
             self.ropeFactor = ropeFactor
             self.originalContext = originalContext
             self.ropeFreqs = ropeFreqs
+            self.kQuantShape = kQuantShape
         }
     }
 
-    /// Writes a model to `path` (atomically). `arch` is "llama" or "qwen2".
+    /// Writes a model to `path` (atomically). `arch` is a `general.architecture` of `Architecture.known`.
     public static func write(arch: String, type: GGMLType, path: String, seed: UInt64 = 1, options: Options = Options()) throws {
         var w = try builder(arch: arch, type: type, seed: seed, options: options)
         w.add("general.name", .string("tinymill-\(arch)-\(type)-seed\(seed)"))
@@ -78,13 +86,16 @@ public enum TinyModel {
 
     /// The writer holding the model, for callers that want the bytes (`serialized()`).
     public static func builder(arch: String, type: GGMLType, seed: UInt64, options: Options = Options()) throws -> GGUFWriter {
-        guard arch == "llama" || arch == "qwen2" else {
-            throw Failure(description: "tiny model: unsupported architecture '\(arch)' (llama, qwen2)")
+        guard let family = Architecture.named(arch) else {
+            let known = Architecture.known.map(\.name).joined(separator: ", ")
+            throw Failure(description: "tiny model: unsupported architecture '\(arch)' (\(known))")
         }
-        let s = shape(for: type)
-        let headDim = s.dim / s.heads
+        let traits = family.tiny
+        let s = shape(for: options.kQuantShape ? .q4_K : type)
+        let headDim = s.dim / s.heads * (traits.wideHeads ? 2 : 1)
+        let qDim = headDim * s.heads
         let kvDim = headDim * s.kvHeads
-        var rng = SplitMix64(seed: seed ^ (arch == "llama" ? 0x1111 : 0x2222))
+        var rng = SplitMix64(seed: seed ^ traits.seedSalt)
         var w = GGUFWriter()
         w.add("general.architecture", .string(arch))
         w.add("general.alignment", .uint32(32))
@@ -96,7 +107,11 @@ public enum TinyModel {
         w.add("\(arch).attention.head_count", .uint32(UInt32(s.heads)))
         w.add("\(arch).attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
         w.add("\(arch).attention.layer_norm_rms_epsilon", .float32(1e-6))
-        w.add("\(arch).rope.freq_base", .float32(arch == "qwen2" ? 1_000_000 : 10_000))
+        if traits.wideHeads {
+            w.add("\(arch).attention.key_length", .uint32(UInt32(headDim)))
+            w.add("\(arch).attention.value_length", .uint32(UInt32(headDim)))
+        }
+        w.add("\(arch).rope.freq_base", .float32(traits.ropeBase))
         w.add("\(arch).rope.dimension_count", .uint32(UInt32(headDim)))
         if let t = options.ropeScaling {
             w.add("\(arch).rope.scaling.type", .string(t))
@@ -105,10 +120,10 @@ public enum TinyModel {
                 w.add("\(arch).rope.scaling.original_context_length", .uint32(UInt32(o)))
             }
         }
-        if options.ropeFreqs && arch != "llama" {
+        if options.ropeFreqs && !family.ropeFreqs {
             throw Failure(description: "tiny model: rope_freqs.weight is a llama tensor (llama.cpp rejects it in \(arch))")
         }
-        addTokenizer(&w, arch: arch)
+        addTokenizer(&w, traits)
 
         func matrix(_ name: String, cols: Int, rows: Int, scale: Float) throws {
             var v = [Float](repeating: 0, count: cols * rows)
@@ -125,33 +140,39 @@ public enum TinyModel {
         let inScale = 1.5 / Float(s.dim).squareRoot()
         let qkScale = 3 / Float(s.dim).squareRoot()
         let voScale = 3 / Float(s.dim).squareRoot()
-        try matrix("token_embd.weight", cols: s.dim, rows: s.vocab, scale: 0.35)
+        let outScale = 3 / Float(qDim).squareRoot()
+        try matrix(TensorName.tokenEmbedding.weight(), cols: s.dim, rows: s.vocab, scale: 0.35)
         for l in 0..<s.layers {
-            let p = "blk.\(l)."
-            try vector(p + "attn_norm.weight", count: s.dim, center: 1, spread: 0.2)
-            try matrix(p + "attn_q.weight", cols: s.dim, rows: s.dim, scale: qkScale)
-            try matrix(p + "attn_k.weight", cols: s.dim, rows: kvDim, scale: qkScale)
-            try matrix(p + "attn_v.weight", cols: s.dim, rows: kvDim, scale: voScale)
-            if arch == "qwen2" {
-                try vector(p + "attn_q.bias", count: s.dim, center: 0, spread: 0.3)
-                try vector(p + "attn_k.bias", count: kvDim, center: 0, spread: 0.3)
-                try vector(p + "attn_v.bias", count: kvDim, center: 0, spread: 0.3)
+            func name(_ t: TensorName) -> String { t.weight(layer: l) }
+            try vector(name(.attnNorm), count: s.dim, center: 1, spread: 0.2)
+            try matrix(name(.attnQ), cols: s.dim, rows: qDim, scale: qkScale)
+            try matrix(name(.attnK), cols: s.dim, rows: kvDim, scale: qkScale)
+            try matrix(name(.attnV), cols: s.dim, rows: kvDim, scale: voScale)
+            if family.qkvBias == .required {
+                try vector(TensorName.attnQ.bias(layer: l), count: qDim, center: 0, spread: 0.3)
+                try vector(TensorName.attnK.bias(layer: l), count: kvDim, center: 0, spread: 0.3)
+                try vector(TensorName.attnV.bias(layer: l), count: kvDim, center: 0, spread: 0.3)
             }
-            try matrix(p + "attn_output.weight", cols: s.dim, rows: s.dim, scale: voScale)
-            try vector(p + "ffn_norm.weight", count: s.dim, center: 1, spread: 0.2)
-            try matrix(p + "ffn_gate.weight", cols: s.dim, rows: s.ffn, scale: inScale)
-            try matrix(p + "ffn_up.weight", cols: s.dim, rows: s.ffn, scale: inScale)
-            try matrix(p + "ffn_down.weight", cols: s.ffn, rows: s.dim, scale: 1.5 / Float(s.ffn).squareRoot())
+            if family.qkNorm {
+                // Normalised q and k have unit RMS: weights above 1 keep attention sharp.
+                try vector(name(.attnQNorm), count: headDim, center: 2, spread: 0.4)
+                try vector(name(.attnKNorm), count: headDim, center: 1.5, spread: 0.3)
+            }
+            try matrix(name(.attnOutput), cols: qDim, rows: s.dim, scale: outScale)
+            try vector(name(.ffnNorm), count: s.dim, center: 1, spread: 0.2)
+            try matrix(name(.ffnGate), cols: s.dim, rows: s.ffn, scale: inScale)
+            try matrix(name(.ffnUp), cols: s.dim, rows: s.ffn, scale: inScale)
+            try matrix(name(.ffnDown), cols: s.ffn, rows: s.dim, scale: 1.5 / Float(s.ffn).squareRoot())
         }
-        try vector("output_norm.weight", count: s.dim, center: 1, spread: 0.2)
+        try vector(TensorName.outputNorm.weight(), count: s.dim, center: 1, spread: 0.2)
         if options.ropeFreqs {
             // Llama 3.1 style: high-frequency pairs unscaled, low-frequency pairs divided by up to 8.
             let half = headDim / 2
             let f = (0..<half).map { j -> Float in 1 + 7 * powf(Float(j) / Float(half - 1), 2) }
-            try w.addTensor(name: "rope_freqs.weight", dims: [half], floats: f)
+            try w.addTensor(name: TensorName.ropeFreqs.weight(), dims: [half], floats: f)
         }
-        if arch == "llama" {
-            try matrix("output.weight", cols: s.dim, rows: s.vocab, scale: 0.6)
+        if !traits.tiedOutput {
+            try matrix(TensorName.output.weight(), cols: s.dim, rows: s.vocab, scale: 0.6)
         }
         return w
     }
@@ -274,35 +295,18 @@ public enum TinyModel {
     {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
     """
 
-    static func addTokenizer(_ w: inout GGUFWriter, arch: String) {
+    static func addTokenizer(_ w: inout GGUFWriter, _ traits: Architecture.TinyTraits) {
         let v = vocabulary
         w.add("tokenizer.ggml.model", .string("gpt2"))
-        w.add("tokenizer.ggml.pre", .string(arch == "qwen2" ? "qwen2" : "llama-bpe"))
+        w.add("tokenizer.ggml.pre", .string(traits.tokenizerPre))
         w.add("tokenizer.ggml.tokens", strings: v.tokens)
         w.add("tokenizer.ggml.token_type", .array(elementType: .int32, v.types.map { .int32($0) }))
         w.add("tokenizer.ggml.merges", strings: v.merges)
-        let bos = arch == "qwen2" ? Special.endOfText : Special.beginOfText
+        let bos = traits.qwenTokens ? Special.endOfText : Special.beginOfText
         w.add("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos)))
         w.add("tokenizer.ggml.eos_token_id", .uint32(UInt32(Special.imEnd)))
         w.add("tokenizer.ggml.padding_token_id", .uint32(UInt32(Special.endOfText)))
-        w.add("tokenizer.ggml.add_bos_token", .bool(arch == "llama"))
-        w.add("tokenizer.chat_template", .string(chatTemplate))
+        w.add("tokenizer.ggml.add_bos_token", .bool(!traits.qwenTokens))
+        w.add("tokenizer.chat_template", .string(traits.chatTemplate ?? chatTemplate))
     }
-}
-
-/// A small seeded generator (SplitMix64), the same on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 24 bits.
-    public mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-    /// Uniform in [-1, 1).
-    public mutating func nextSymmetric() -> Float { nextUnit() * 2 - 1 }
 }

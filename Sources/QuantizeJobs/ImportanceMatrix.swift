@@ -88,4 +88,21 @@ public struct ImportanceMatrix: Sendable, Equatable {
         guard !m.sums.isEmpty else { throw QuantizeError.badImatrix("\(path): no '<tensor>.in_sum2' entries") }
         return m
     }
+
+    /// A synthetic, exactly representable importance matrix for every weight matrix of the model at
+    /// `model` (except output.weight and token_embd.weight): importance[j] = ((7 j + k) mod 13) + 1,
+    /// k the tensor's index. For byte-exact comparisons with llama-quantize --imatrix
+    /// (`tokenmill dev-quant-model --imatrix-out`).
+    public static func synthetic(model: String) throws -> ImportanceMatrix {
+        let f = try ModelQuantizer.openModel(model)
+        var im = ImportanceMatrix()
+        im.datasets = ["synthetic"]
+        im.chunkCount = 1
+        im.chunkSize = 10
+        for (k, t) in f.tensors.enumerated() where t.dims.count == 2 && t.name.hasPrefix("blk.") {
+            im.sums[t.name] = (0..<t.dims[0]).map { j in Double(((7 * j + k) % 13) + 1) * 10 }
+            im.counts[t.name] = 10
+        }
+        return im
+    }
 }

@@ -397,10 +397,10 @@ struct BenchKernelsCommand: ParsableCommand {
 
 struct DevTinyModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dev-tiny-model", abstract: "Write a small random-weight llama/qwen2 GGUF for tests.",
+        commandName: "dev-tiny-model", abstract: "Write a small random-weight llama/qwen2/qwen3 GGUF for tests.",
         shouldDisplay: false)
 
-    @Option(name: .long, help: "llama or qwen2.") var arch: String
+    @Option(name: .long, help: "llama, qwen2 or qwen3.") var arch: String
     @Option(name: .long, help: "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K ... q6_K.") var type = "f32"
     @Option(name: .long) var out: String
     @Option(name: .long) var seed: UInt64 = 1

@@ -125,15 +125,15 @@ struct DevQuantModelCommand: ParsableCommand {
         commandName: "dev-quant-model",
         abstract: "Write the tiny K-quant-shaped F32 test model (and optionally its synthetic imatrix), for fixtures.",
         shouldDisplay: false)
-    @Option(help: "llama or qwen2.") var arch = "llama"
+    @Option(help: "llama, qwen2 or qwen3.") var arch = "llama"
     @Option(help: "Output GGUF.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 3
     @Option(help: "Also write the synthetic imatrix here.") var imatrixOut: String?
 
     func run() throws {
         do {
-            try QuantTestModel.writeF32(arch: arch, path: out, seed: seed)
-            if let i = imatrixOut { try QuantTestModel.syntheticImatrix(model: out).write(to: i) }
+            try TinyModel.write(arch: arch, type: .f32, path: out, seed: seed, options: TinyModel.Options(kQuantShape: true))
+            if let i = imatrixOut { try ImportanceMatrix.synthetic(model: out).write(to: i) }
         } catch { fail(error) }
     }
 }

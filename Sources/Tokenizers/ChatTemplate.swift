@@ -38,6 +38,12 @@ public enum ChatTemplate: Sendable, Equatable {
     /// the generation prompt `<｜Assistant｜><think>\n` opens the reasoning. Earlier answers lose their reasoning
     /// (text up to the last `</think>`).
     case deepseekR1
+    /// Qwen3 (hybrid thinking): ChatML; answers after the last user message keep their reasoning as
+    /// `<think>\nreasoning\n</think>\n\n` (the last one always, with an empty block if it has none),
+    /// earlier answers lose it. With `enableThinking` false (the template's `enable_thinking`) the
+    /// generation prompt closes an empty reasoning block, `<think>\n\n</think>\n\n`. The soft
+    /// switches `/think` and `/no_think` stay in the text (`qwen3ThinkingSwitch` reads them).
+    case qwen3(enableThinking: Bool)
 
     /// Qwen2.5 Instruct's ChatML with its default system prompt.
     public static let qwen25 = ChatTemplate.chatml(defaultSystemPrompt: qwen25SystemPrompt)
@@ -57,15 +63,19 @@ public enum ChatTemplate: Sendable, Equatable {
             }
             return .llama3
         }
+        if t.contains("<|im_start|>") && t.contains("enable_thinking is false") && t.contains("<think>\\n\\n</think>\\n\\n")
+            && t.contains("last_query_index") && t.contains("reasoning_content") {
+            return .qwen3(enableThinking: true)
+        }
         if t.contains("<|im_start|>") {
-            // ChatML variants that manage reasoning themselves (Qwen3, QwQ, SmolLM3) would be rendered wrongly.
+            // Other ChatML variants that manage reasoning themselves (Qwen3, QwQ, SmolLM3) would be rendered wrongly.
             guard !t.contains("<think>") else {
-                throw ChatTemplateError("unsupported ChatML template with its own <think> handling (as in Qwen3, QwQ, "
-                    + "SmolLM3); supported: plain ChatML as in Qwen2.5/SmolLM2; it starts with: \(start(of: t))")
+                throw ChatTemplateError("unsupported ChatML template with its own <think> handling (as in QwQ, "
+                    + "SmolLM3); supported: plain ChatML as in Qwen2.5/SmolLM2, and Qwen3's; it starts with: \(start(of: t))")
             }
             return .chatml(defaultSystemPrompt: chatmlDefaultSystemPrompt(t))
         }
-        throw ChatTemplateError("unrecognised chat template (supported: ChatML as in Qwen2.5/SmolLM2, Llama 3, "
+        throw ChatTemplateError("unrecognised chat template (supported: ChatML as in Qwen2.5/SmolLM2, Qwen3, Llama 3, "
             + "DeepSeek-R1); it starts with: \(start(of: t))")
     }
 
@@ -159,8 +169,79 @@ public enum ChatTemplate: Sendable, Equatable {
                 }
             }
             if addGenerationPrompt { out += "<｜Assistant｜><think>\n" }
+        case .qwen3(let enableThinking):
+            out += ChatTemplate.renderQwen3(messages)
+            if addGenerationPrompt {
+                out += "<|im_start|>assistant\n"
+                if !enableThinking { out += "<think>\n\n</think>\n\n" }
+            }
         }
         return out
+    }
+
+    /// Qwen3's conversation (without the generation prompt), as its template writes it without tools.
+    static func renderQwen3(_ messages: [ChatMessage]) -> String {
+        var out = ""
+        if let first = messages.first, first.role == .system {
+            out += "<|im_start|>system\n" + first.content + "<|im_end|>\n"
+        }
+        // The last user message that is not a tool response; answers after it keep their reasoning.
+        let lastQuery = messages.lastIndex { m in
+            m.role == .user && !(m.content.hasPrefix("<tool_response>") && m.content.hasSuffix("</tool_response>"))
+        } ?? messages.count - 1
+        for (i, m) in messages.enumerated() {
+            switch m.role {
+            case .user:
+                out += "<|im_start|>user\n" + m.content + "<|im_end|>\n"
+            case .system:
+                if i > 0 { out += "<|im_start|>system\n" + m.content + "<|im_end|>\n" }
+            case .assistant:
+                var content = Substring(m.content)
+                var reasoning: Substring = ""
+                if m.content.contains("</think>") {
+                    // content.split('</think>')[-1].lstrip('\n'), and the text between the last <think> before
+                    // the first </think> and that </think>, newlines trimmed.
+                    content = strip(m.content.ranges(of: "</think>").last.map { m.content[$0.upperBound...] } ?? "", leading: true)
+                    let beforeClose = strip(m.content[..<m.content.firstRange(of: "</think>")!.lowerBound], trailing: true)
+                    let afterOpen = beforeClose.ranges(of: "<think>").last.map { beforeClose[$0.upperBound...] } ?? beforeClose
+                    reasoning = strip(afterOpen, leading: true)
+                }
+                if i > lastQuery && (i == messages.count - 1 || !reasoning.isEmpty) {
+                    out += "<|im_start|>assistant\n<think>\n" + strip(reasoning, leading: true, trailing: true) + "\n</think>\n\n"
+                        + strip(content, leading: true)
+                } else {
+                    out += "<|im_start|>assistant\n" + content
+                }
+                out += "<|im_end|>\n"
+            }
+        }
+        return out
+    }
+
+    /// Python's `str.strip('\n')` / `lstrip` / `rstrip`: newlines only.
+    private static func strip(_ s: Substring, leading: Bool = false, trailing: Bool = false) -> Substring {
+        var r = s.unicodeScalars  // by scalar: "\r\n" is one Character but only its "\n" goes
+        if leading { while r.first == "\n" { r = r.dropFirst() } }
+        if trailing { while r.last == "\n" { r = r.dropLast() } }
+        return Substring(r)
+    }
+
+    /// Qwen3's soft thinking switch: true when the latest `/think` or `/no_think` in the system and user
+    /// messages is `/think`, false when it is `/no_think`, nil when there is none (the model follows the
+    /// most recent instruction).
+    public static func qwen3ThinkingSwitch(_ messages: [ChatMessage]) -> Bool? {
+        var latest: Bool?
+        for m in messages where m.role != .assistant {
+            let think = m.content.ranges(of: "/think").last?.lowerBound
+            let noThink = m.content.ranges(of: "/no_think").last?.lowerBound
+            switch (think, noThink) {
+            case let (t?, n?): latest = t > n
+            case (_?, nil): latest = true
+            case (nil, _?): latest = false
+            case (nil, nil): break
+            }
+        }
+        return latest
     }
 
     /// Whether the generation prompt already opens a reasoning block (`<think>\n`), so the model starts thinking.
@@ -172,7 +253,7 @@ public enum ChatTemplate: Sendable, Equatable {
     /// Whether `render` writes `bos_token` itself.
     public var writesBOS: Bool {
         switch self {
-        case .chatml: return false
+        case .chatml, .qwen3: return false
         case .llama3, .llama31, .deepseekR1: return true
         }
     }
@@ -199,4 +280,98 @@ extension Tokenizer {
         let text = template.render(messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosText)
         return encode(text, addSpecial: true, parseSpecial: true)
     }
+}
+
+extension ChatTemplate {
+    /// Qwen3's chat template as the released models carry it in `tokenizer.chat_template` (Qwen3-0.6B;
+    /// the same text is in llama.cpp's models/templates/Qwen-Qwen3-0.6B.jinja). TokenMill does not run
+    /// it; it recognises it (`detect`) and renders its output natively (`.qwen3`). The tiny qwen3
+    /// test models carry it.
+    public static let qwen3Source = #"""
+{%- if tools %}
+    {{- '<|im_start|>system\n' }}
+    {%- if messages[0].role == 'system' %}
+        {{- messages[0].content + '\n\n' }}
+    {%- endif %}
+    {{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}
+{%- else %}
+    {%- if messages[0].role == 'system' %}
+        {{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}
+    {%- endif %}
+{%- endif %}
+{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.multi_step_tool and message.role == "user" and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+        {%- set ns.multi_step_tool = false %}
+        {%- set ns.last_query_index = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set content = message.content %}
+        {%- set reasoning_content = '' %}
+        {%- if message.reasoning_content is defined and message.reasoning_content is not none %}
+            {%- set reasoning_content = message.reasoning_content %}
+        {%- else %}
+            {%- if '</think>' in message.content %}
+                {%- set content = message.content.split('</think>')[-1].lstrip('\n') %}
+                {%- set reasoning_content = message.content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') %}
+            {%- endif %}
+        {%- endif %}
+        {%- if loop.index0 > ns.last_query_index %}
+            {%- if loop.last or (not loop.last and reasoning_content) %}
+                {{- '<|im_start|>' + message.role + '\n<think>\n' + reasoning_content.strip('\n') + '\n</think>\n\n' + content.lstrip('\n') }}
+            {%- else %}
+                {{- '<|im_start|>' + message.role + '\n' + content }}
+            {%- endif %}
+        {%- else %}
+            {{- '<|im_start|>' + message.role + '\n' + content }}
+        {%- endif %}
+        {%- if message.tool_calls %}
+            {%- for tool_call in message.tool_calls %}
+                {%- if (loop.first and content) or (not loop.first) %}
+                    {{- '\n' }}
+                {%- endif %}
+                {%- if tool_call.function %}
+                    {%- set tool_call = tool_call.function %}
+                {%- endif %}
+                {{- '<tool_call>\n{"name": "' }}
+                {{- tool_call.name }}
+                {{- '", "arguments": ' }}
+                {%- if tool_call.arguments is string %}
+                    {{- tool_call.arguments }}
+                {%- else %}
+                    {{- tool_call.arguments | tojson }}
+                {%- endif %}
+                {{- '}\n</tool_call>' }}
+            {%- endfor %}
+        {%- endif %}
+        {{- '<|im_end|>\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if loop.first or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\n<tool_response>\n' }}
+        {{- message.content }}
+        {{- '\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\n\n</think>\n\n' }}
+    {%- endif %}
+{%- endif %}
+"""#
 }

@@ -2,13 +2,14 @@ import Foundation
 import GGUF
 import Testing
 import TensorKernels
+import Tokenizers
 @testable import Inference
 
 @Test func tinyModelIsCompleteAndLoads() throws {
     for arch in ["llama", "qwen2"] {
         let m = try Tiny.model(arch)
         let c = m.config
-        #expect(c.architecture.rawValue == arch)
+        #expect(c.architecture.name == arch)
         #expect(c.dim == 64 && c.layers == 2 && c.heads == 4 && c.kvHeads == 2 && c.ffn == 160)
         #expect(c.vocab == 320 && c.contextLength == 256)
         #expect(m.tiedOutput == (arch == "qwen2"))
@@ -39,7 +40,7 @@ import TensorKernels
     #expect(TinyModel.shape(for: .q4_K).dim == 256)
 }
 
-@Test(arguments: ["llama", "qwen2"], [KVCacheType.f32, .f16])
+@Test(arguments: ["llama", "qwen2", "qwen3"], [KVCacheType.f32, .f16])
 func wholePromptInOneStepEqualsTokenByToken(arch: String, kv: KVCacheType) throws {
     let m = try Tiny.model(arch)
     let toks = prompt(12, seed: 3)
@@ -58,7 +59,7 @@ func wholePromptInOneStepEqualsTokenByToken(arch: String, kv: KVCacheType) throw
     #expect(Set(single.map(argmax)).count > 3)
 }
 
-@Test(arguments: ["llama", "qwen2"])
+@Test(arguments: ["llama", "qwen2", "qwen3"])
 func batchedDecodeOfThreeSequencesEqualsEachAlone(arch: String) throws {
     let m = try Tiny.model(arch)
     let prompts = [prompt(5, seed: 10), prompt(9, seed: 11), prompt(2, seed: 12)]
@@ -199,4 +200,76 @@ func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
     // a last-bit difference in layer 0's output can round a layer-1 key or value to the next f16
     // (a 1e-3 step), hence the looser bound (the f32 cases hold 1e-5).
     #expect(worst < (kv == .f32 ? 1e-5 : 1e-4) * scale, "split vs whole attention: max logit difference \(worst), largest logit \(scale)")
+}
+
+@Test func qwen3TinyModelHasHeadNormsWideHeadsAndNoBiases() throws {
+    let m = try Tiny.model("qwen3")
+    let c = m.config
+    #expect(c.architecture == .qwen3 && c.architecture.ropeStyle == .neox)
+    #expect(c.dim == 64 && c.heads == 4 && c.kvHeads == 2 && c.headDim == 32 && c.qDim == 128 && c.ropeDim == 32)
+    #expect(m.tiedOutput)
+    for l in m.layers {
+        #expect(l.qNorm?.count == 32 && l.kNorm?.count == 32)
+        #expect(l.bq == nil && l.bk == nil && l.bv == nil)
+    }
+    #expect(m.file.string("tokenizer.chat_template") == ChatTemplate.qwen3Source)
+
+    // The head norms are required, and they act: other norm weights give other logits.
+    let src = try Tiny.path("qwen3")
+    do {
+        _ = try Model.load(path: try rewrite(src, dropping: ["blk.1.attn_k_norm.weight"]))
+        Issue.record("loaded without blk.1.attn_k_norm.weight")
+    } catch {
+        #expect("\(error)".contains("missing tensor 'blk.1.attn_k_norm.weight'"))
+    }
+    let f = try GGUFFile(path: src)
+    var w = GGUFWriter()
+    w.addMetadata(from: f)
+    for t in f.tensors {
+        var bytes = Array(UnsafeRawBufferPointer(start: f.data(for: t), count: t.byteCount))
+        if t.name == "blk.0.attn_q_norm.weight" { bytes = [Float](repeating: 1, count: 32).withUnsafeBytes { Array($0) } }
+        try w.addTensor(name: t.name, dims: t.dims, type: t.type, bytes: bytes)
+    }
+    let flat = Tiny.dir + "/qwen3-flat-qnorm.gguf"
+    try w.write(to: flat)
+    let toks = prompt(6, seed: 9)
+    let a = try logitsOneByOne(m, toks), b = try logitsOneByOne(try Model.load(path: flat), toks)
+    #expect(a[0] == b[0], "one token attends only to itself: q's scale cannot matter")
+    #expect(maxAbsDiff(a[5], b[5]) > 1e-3)
+}
+
+/// Records what the engine hands to an activation observer.
+private final class Recorder: ActivationObserver {
+    var calls: [(weight: String, rows: Int, cols: Int, first: Float)] = []
+    func observe(weight: String, input: UnsafePointer<Float>, rows: Int, cols: Int) {
+        calls.append((weight, rows, cols, input[0]))
+    }
+}
+
+@Test(arguments: ["llama", "qwen3"])
+func activationObserverSeesEveryProductAndChangesNothing(arch: String) throws {
+    let m = try Tiny.model(arch)
+    let c = m.config
+    let toks = prompt(5, seed: 4)
+    let batch = toks.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: $0 >= 3) }
+    let plain = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16, maxLogitRows: 2)
+    try plain.forward(batch)
+    let observed = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16, maxLogitRows: 2)
+    let r = Recorder()
+    observed.activationObserver = r
+    try observed.forward(batch)
+    for row in 0..<2 { #expect(Array(plain.logits(row: row)) == Array(observed.logits(row: row))) }
+
+    var expected: [(String, Int, Int)] = []
+    for l in 0..<c.layers {
+        let p = "blk.\(l)."
+        expected += [(p + "attn_q.weight", 5, c.dim), (p + "attn_k.weight", 5, c.dim), (p + "attn_v.weight", 5, c.dim),
+                     (p + "attn_output.weight", 5, c.qDim), (p + "ffn_gate.weight", 5, c.dim), (p + "ffn_up.weight", 5, c.dim),
+                     (p + "ffn_down.weight", 5, c.ffn)]
+    }
+    expected.append((m.tiedOutput ? "token_embd.weight" : "output.weight", 2, c.dim))
+    #expect(r.calls.map { "\($0.weight) \($0.rows)x\($0.cols)" } == expected.map { "\($0.0) \($0.1)x\($0.2)" })
+    // q, k and v read the same normalised input; attention output is another.
+    #expect(r.calls[0].first == r.calls[1].first && r.calls[1].first == r.calls[2].first)
+    #expect(r.calls[3].first != r.calls[0].first)
 }

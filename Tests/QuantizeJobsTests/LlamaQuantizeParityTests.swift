@@ -1,29 +1,32 @@
 import Foundation
 import GGUF
+import Inference
 import Testing
+import TestSupport
 @testable import QuantizeJobs
 
 /// TokenMill's quantizer against llama-quantize's output for the same F32 model: every tensor gets the
 /// same type and the same bytes (fixture hashes from ops/bench/quantize-fixtures.sh).
 @Suite struct LlamaQuantizeParityTests {
-    static func fnv(_ p: UnsafeRawPointer, _ n: Int) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let b = p.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<n { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+    /// The fixture's tensor hash: the first 16 hex digits of SHA-256 of the tensor bytes.
+    static func hash(_ p: UnsafeRawPointer, _ n: Int) -> String {
+        String(sha256Hex(Data(bytes: p, count: n)).prefix(16))
     }
 
-    @Test(arguments: ["llama", "qwen2"])
+    @Test(arguments: ["llama", "qwen2", "qwen3"])
     func sameTypesAndBytesAsLlamaQuantize(arch: String) throws {
         let dir = tempDir("parity-\(arch)")
         let src = dir + "/\(arch).gguf"
-        try QuantTestModel.writeF32(arch: arch, path: src)
-        let im = try QuantTestModel.syntheticImatrix(model: src)
+        try TinyModel.write(arch: arch, type: .f32, path: src, seed: 3, options: TinyModel.Options(kQuantShape: true))
+        let im = try ImportanceMatrix.synthetic(model: src)
         var keys = llamaQuantizeFixtures.keys.filter { $0.hasPrefix(arch + " ") }.sorted()
         #expect(keys.count == 23)
-        // Every type for llama; for qwen2 (biases, tied output) a few, to keep debug tests fast.
-        if arch == "qwen2" { keys = keys.filter { ["qwen2 Q8_0", "qwen2 Q4_K_M", "qwen2 Q2_K", "qwen2 Q3_K_M imat", "qwen2 F16"].contains($0) } }
+        // Every type for llama; for qwen2 (biases, tied output) and qwen3 (q/k norms, wide heads) a few,
+        // to keep debug tests fast.
+        if arch != "llama" {
+            keys = keys.filter { ["Q8_0", "Q4_K_M", "Q2_K", "Q3_K_M imat", "F16"].map { arch + " " + $0 }.contains($0) }
+            #expect(keys.count == 5)
+        }
         for key in keys {
             let parts = key.split(separator: " ")
             let ft = try QuantFileType.parse(String(parts[1]))
@@ -35,7 +38,7 @@ import Testing
             let expected = llamaQuantizeFixtures[key]!
             #expect(f.tensors.count == expected.count, "\(key)")
             for t in f.tensors {
-                let got = "\(t.type):\(Self.fnv(f.data(for: t), t.byteCount))"
+                let got = "\(t.type):\(Self.hash(f.data(for: t), t.byteCount))"
                 #expect(got == expected[t.name], "\(key) \(t.name)")
             }
             try? FileManager.default.removeItem(atPath: dst)

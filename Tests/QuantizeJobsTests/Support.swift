@@ -16,20 +16,19 @@ func evalText(words: Int = 900, seed: UInt64 = 7) -> String {
     let vocab = ["the", "mill", "turns", "grain", "into", "flour", "while", "water", "runs", "under", "a", "stone",
                  "wheel", "and", "miller", "counts", "sacks", "of", "wheat", "at", "night", "river", "is", "cold",
                  "bread", "rises", "slowly", "in", "warm", "ovens", "every", "morning"]
-    var x = seed
+    var rng = SplitMix64(seed: seed)
     var out: [String] = []
     for i in 0..<words {
-        x = x &* 6364136223846793005 &+ 1442695040888963407
-        out.append(vocab[Int((x >> 33) % UInt64(vocab.count))])
+        out.append(vocab[Int(rng.next() % UInt64(vocab.count))])
         if i % 11 == 10 { out[out.count - 1] += "." }
     }
     return out.joined(separator: " ")
 }
 
-/// The K-quant-shaped tiny F32 model (QuantTestModel), written into `dir`.
+/// The K-quant-shaped tiny F32 model (as `tokenmill dev-quant-model` writes it), written into `dir`.
 func tinyF32Model(dir: String, arch: String = "llama", seed: UInt64 = 3) throws -> String {
     let out = dir + "/tiny-\(arch)-f32.gguf"
-    try QuantTestModel.writeF32(arch: arch, path: out, seed: seed)
+    try TinyModel.write(arch: arch, type: .f32, path: out, seed: seed, options: TinyModel.Options(kQuantShape: true))
     return out
 }
 

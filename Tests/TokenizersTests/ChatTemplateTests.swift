@@ -54,13 +54,45 @@ struct ChatTemplateTests {
             #expect("\(error)".contains("[INST]"))
         }
         #expect(throws: ChatTemplateError.self) { try ChatTemplate.detect(from: nil) }
-        // Qwen3's ChatML manages <think> itself; rendering it as plain ChatML would be wrong, so it is refused.
+        // Qwen3's ChatML manages <think> itself: recognised as Qwen3, not as plain ChatML.
+        #expect(try detect("Qwen-Qwen3-0.6B.jinja") == .qwen3(enableThinking: true))
+        #expect(try String(contentsOf: Fixtures.url("Qwen-Qwen3-0.6B.jinja", ""), encoding: .utf8) == ChatTemplate.qwen3Source)
+        // Other ChatML templates with their own <think> handling (QwQ: always opens <think>) are still refused.
         do {
-            _ = try detect("Qwen-Qwen3-0.6B.jinja")
-            Issue.record("Qwen3's template was accepted")
+            _ = try ChatTemplate.detect(from: "{{ '<|im_start|>assistant\\n<think>\\n' }}")
+            Issue.record("a ChatML template with its own <think> was accepted")
         } catch {
             #expect("\(error)".contains("<think>"))
         }
+    }
+
+    /// Qwen3's template as Jinja2 renders it (Fixtures/make_qwen3_expectations.py; the same bytes from
+    /// llama.cpp's Jinja engine, Fixtures/README.md), thinking and not, byte for byte.
+    @Test func qwen3RendersLikeItsTemplate() throws {
+        let data = try Data(contentsOf: Fixtures.url("qwen3_expected", "json"))
+        let root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let convs = (root["conversations"] as! [[[String: String]]]).map { conv in
+            conv.map { ChatMessage(role: ChatMessage.Role(rawValue: $0["role"]!)!, content: $0["content"]!) }
+        }
+        let cases = root["cases"] as! [[String: Any]]
+        #expect(cases.count == 16)
+        for c in cases {
+            let thinking = c["enable_thinking"] as! Bool, gen = c["add_generation_prompt"] as! Bool
+            let conv = convs[c["conversation"] as! Int]
+            let got = ChatTemplate.qwen3(enableThinking: thinking).render(conv, addGenerationPrompt: gen)
+            #expect(Array(got.utf8) == Array((c["expected"] as! String).utf8),
+                    "conversation \(c["conversation"]!) gen=\(gen) thinking=\(thinking)")
+        }
+        #expect(!ChatTemplate.qwen3(enableThinking: true).writesBOS)
+    }
+
+    @Test func qwen3SoftSwitchIsTheLatestOne() {
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.user("hi")]) == nil)
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.user("hi /no_think")]) == false)
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.system("/no_think"), .user("hi /think")]) == true)
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.user("a /think then /no_think")]) == false)
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.user("/no_think"), .assistant("/think"), .user("again")]) == false)
+        #expect(ChatTemplate.qwen3ThinkingSwitch([.user("/no_think first"), .user("later /think")]) == true)
     }
 
     @Test func r1DistillPrompt() {
