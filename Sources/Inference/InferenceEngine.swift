@@ -342,12 +342,11 @@ public final class InferenceEngine: @unchecked Sendable {
 
     /// `att[i][h] = Σ_t softmax_t(q_i,h · k_t / √d) v_t` over positions `0...pos_i` of token i's sequence.
     ///
-    /// Work is split by (token, KV head): the query heads sharing a KV head (GQA group) are handled
-    /// together, so each cached K and V row is read once per group rather than once per head.
-    /// Attention for every token of the batch and every KV head. Work items are (token, KV head);
-    /// when there are fewer than two per thread (one sequence decoding) and the context is long
+    /// Work items are (token, KV head): the query heads sharing a KV head (GQA group) are handled
+    /// together, so each cached K and V row is read once per group rather than once per head. When
+    /// there are fewer than two items per thread (one sequence decoding) and the context is long
     /// enough, each item's positions are split into chunks over the threads as well, each chunk
-    /// computing a partial softmax (its own max and sum) that `mergePartials` combines, so a
+    /// computing a partial softmax (its own max and sum) that `attentionSplit` then merges, so a
     /// single sequence keeps every thread busy.
     private func attention(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int) {
         let c = config
