@@ -12,7 +12,11 @@ func block32Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
                                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     var s = 0
     while s &+ 8 <= nSeq {
-        block32Rows512(F.self, W8.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy)
+        if F.hasMin {
+            block32Rows512(F.self, W8.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy)
+        } else {
+            block32RowPairs512(F.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy)
+        }
         s &+= 8
     }
     let xs = st.row(x, s), ys = y + s &* ldy
@@ -98,5 +102,60 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
             y[7 &* ldy &+ r] = _mm512_reduce_add_ps(a7) + hsum256(t7) + m7
         }
     }
+}
+/// Eight sequences, two rows at a time, for formats without a min (Q4_0, Q5_0, Q8_0): the
+/// activations are loaded and flipped to unsigned (x + 128) once for both rows, each sequence's
+/// two activation scales spread once for both rows. The weights stay signed (`q − offset`):
+/// vpdpbusd of (x + 128) with w, started from −128 · Σw (one vpdpbusd per row and block pair),
+/// is Σ x · w exactly.
+@inline(__always)
+func block32RowPairs512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                          _ x: Q8Activations, _ st: Q8Strides, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
+    let zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8(-128)
+    var r = 0
+    while r &+ 2 <= count {
+        let rowA = rows + r &* rowBytes, rowB = rowA + rowBytes
+        var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
+        var a4 = _mm512_setzero_ps(), a5 = _mm512_setzero_ps(), a6 = _mm512_setzero_ps(), a7 = _mm512_setzero_ps()
+        var b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps()
+        var b4 = _mm512_setzero_ps(), b5 = _mm512_setzero_ps(), b6 = _mm512_setzero_ps(), b7 = _mm512_setzero_ps()
+        var b = 0
+        while b &+ 2 <= nb {
+            @inline(__always) func weights(_ row: UnsafeRawPointer) -> (__m512i, __m512i, __m512) {
+                let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
+                var w = join512(F.quants(p0), F.quants(p1))
+                if F.offset != 0 { w = _mm512_sub_epi8(w, _mm512_set1_epi8(Int8(truncatingIfNeeded: F.offset))) }
+                // −128 · Σw per lane: the start of each sequence's vpdpbusd.
+                let start = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, flip, w))
+                return (w, start, _mm512_mask_mov_ps(_mm512_set1_ps(half(p0, 0)), 0xFF00, _mm512_set1_ps(half(p1, 0))))
+            }
+            let (wA, sA, dA) = weights(rowA), (wB, sB, dB) = weights(rowB)
+            @inline(__always) func seq(_ xa: Q8Activations, _ a: inout __m512, _ c: inout __m512) {
+                let xu = _mm512_xor_si512(load512(UnsafeRawPointer(xa.q), 32 &* b), flip)
+                let dx = spreadPair(xa.d + b)
+                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(sA, xu, wA)), _mm512_mul_ps(dA, dx), a)
+                c = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(sB, xu, wB)), _mm512_mul_ps(dB, dx), c)
+            }
+            seq(x, &a0, &b0); seq(x1, &a1, &b1); seq(x2, &a2, &b2); seq(x3, &a3, &b3)
+            seq(x4, &a4, &b4); seq(x5, &a5, &b5); seq(x6, &a6, &b6); seq(x7, &a7, &b7)
+            b &+= 2
+        }
+        @inline(__always) func store(_ k: Int, _ xa: Q8Activations, _ a: __m512, _ c: __m512) {
+            var ta = _mm256_setzero_ps(), tc = _mm256_setzero_ps(), ma: Float = 0, mc: Float = 0
+            if b < nb {
+                let pA = rowA + b &* F.bytes, pB = rowB + b &* F.bytes
+                let (qA, uA) = block32Quants(F.self, pA), (qB, uB) = block32Quants(F.self, pB)
+                block32Step(VNNIDot.self, F.self, qA, uA, half(pA, 0), 0, xa, b, &ta, &ma)
+                block32Step(VNNIDot.self, F.self, qB, uB, half(pB, 0), 0, xa, b, &tc, &mc)
+            }
+            y[k &* ldy &+ r] = _mm512_reduce_add_ps(a) + hsum256(ta)
+            y[k &* ldy &+ r &+ 1] = _mm512_reduce_add_ps(c) + hsum256(tc)
+        }
+        store(0, x, a0, b0); store(1, x1, a1, b1); store(2, x2, a2, b2); store(3, x3, a3, b3)
+        store(4, x4, a4, b4); store(5, x5, a5, b5); store(6, x6, a6, b6); store(7, x7, a7, b7)
+        r &+= 2
+    }
+    if r < count { block32Rows512(F.self, W8.self, rows + r &* rowBytes, rowBytes, 1, nb, x, st, y + r, ldy) }
 }
 #endif
