@@ -24,7 +24,9 @@ func block32Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
                 { s in block32Rows512(F.self, W4.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
                 { s in block32Rows512(F.self, W3.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
                 { s in block32Rows512(F.self, W2.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
-                { s in block32Rows512(F.self, W1.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) })
+                // One sequence: the 256-bit kernel (two blocks in flight in separate accumulators)
+                // beats one 512-bit accumulator.
+                { s in block32Mat(VNNIDot.self, F.self, rows, rowBytes, count, nb, st.row(xs, s), st, 1, ys + s &* ldy, ldy) })
 }
 
 /// Floats `p[0]` in lanes 0..<8 and `p[1]` in lanes 8..<16 (one load, one permute).
@@ -44,7 +46,7 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
                                                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
     let zero = _mm512_setzero_si512()
-    let signed = F.signed || F.offset != 0
+    let signed = block32Signed(F.self)
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
