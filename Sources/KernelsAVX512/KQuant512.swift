@@ -96,11 +96,9 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             var s4 = _mm512_setzero_si512(), s5 = _mm512_setzero_si512(), s6 = _mm512_setzero_si512(), s7 = _mm512_setzero_si512()
             let xo = 256 &* i
-            var pq = _mm256_setzero_si256(), ps = _mm256_setzero_si256()
-            F.groups(blk, prep) { g, q, sc in
-                if g & 1 == 0 { pq = q; ps = sc; return }
-                let qq = join512(pq, q), ss = join512(ps, sc)
-                let o = xo &+ 32 &* (g &- 1)
+            /// Groups g and g + 1 (quants `qq`, pair-sum scales `ss`) for every sequence.
+            @inline(__always) func pair(_ g: Int, _ qq: __m512i, _ ss: __m512i) {
+                let o = xo &+ 32 &* g
                 @inline(__always) func step(_ qx: UnsafeRawPointer, _ acc: inout __m512i) {
                     acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(qq, load512(qx, o)), ss))
                 }
@@ -109,6 +107,27 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 if W.n > 2 { step(q2, &s2) }
                 if W.n > 3 { step(q3, &s3) }
                 if W.n > 4 { step(q4, &s4); step(q5, &s5); step(q6, &s6); step(q7, &s7) }
+            }
+            if F.self == Q4_KFormat.self {
+                // Q4_K: chunk c holds groups 2c (low nibbles) and 2c + 1 (high nibbles): one
+                // 256-bit load into both halves, one variable shift, one mask; the scales of both
+                // groups from one permute of the eight scales as Int16.
+                let sc = unsafeBitCast(prep, to: (__m128i, UInt64).self).0
+                let sc16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(sc))
+                let shift = _mm512_mask_mov_epi16(_mm512_setzero_si512(), 0xFFFF_0000, _mm512_set1_epi16(4))
+                let m4 = _mm512_set1_epi8(0xF)
+                for c in 0..<4 {
+                    let raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((blk + (16 &+ 32 &* c)).assumingMemoryBound(to: __m256i.self)))
+                    let qq = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), m4)
+                    let idx = _mm512_mask_mov_epi16(_mm512_set1_epi16(Int16(2 &* c)), 0xFFFF_0000, _mm512_set1_epi16(Int16(2 &* c &+ 1)))
+                    pair(2 &* c, qq, _mm512_permutexvar_epi16(idx, sc16))
+                }
+            } else {
+                var pq = _mm256_setzero_si256(), ps = _mm256_setzero_si256()
+                F.groups(blk, prep) { g, q, sc in
+                    if g & 1 == 0 { pq = q; ps = sc; return }
+                    pair(g &- 1, join512(pq, q), join512(ps, sc))
+                }
             }
             let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512) {
