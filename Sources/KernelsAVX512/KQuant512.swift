@@ -99,8 +99,9 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
             /// Groups g and g + 1 (quants `qq`, pair-sum scales `ss`) for every sequence.
             @inline(__always) func pair(_ g: Int, _ qq: __m512i, _ ss: __m512i) {
                 let o = xo &+ 32 &* g
+                // vpdpwssd (AVX-512 VNNI) = vpmaddwd + vpaddd in one instruction.
                 @inline(__always) func step(_ qx: UnsafeRawPointer, _ acc: inout __m512i) {
-                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(qq, load512(qx, o)), ss))
+                    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(qq, load512(qx, o)), ss)
                 }
                 step(q0, &s0)
                 if W.n > 1 { step(q1, &s1) }
