@@ -32,11 +32,19 @@ public func block32Mat<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ row
                 { s in block32Row1(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy) })
 }
 
-/// The block's quants `qw` and the unsigned operand `uw` of the byte products (|qw| when signed).
+/// True when the kernels multiply `F`'s quants as signed bytes: Q8_0's, and the offset formats'
+/// `q − offset` (Q4_0, Q5_0), so the offset costs one subtraction per block instead of a
+/// correction per block and sequence.
+@inlinable @inline(__always)
+public func block32Signed<F: Block32Format>(_: F.Type) -> Bool { F.signed || F.offset != 0 }
+
+/// The block's quants `qw` (signed `q − offset` for the offset formats) and the unsigned
+/// operand `uw` of the byte products (|qw| when signed).
 @inlinable @inline(__always)
 public func block32Quants<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer) -> (qw: __m256i, uw: __m256i) {
-    let qw = F.quants(p)
-    return (qw, F.signed ? _mm256_sign_epi8(qw, qw) : qw)
+    var qw = F.quants(p)
+    if F.offset != 0 { qw = _mm256_sub_epi8(qw, _mm256_set1_epi8(Int8(truncatingIfNeeded: F.offset))) }
+    return (qw, block32Signed(F.self) ? _mm256_sign_epi8(qw, qw) : qw)
 }
 
 /// The dot product of one block with one sequence's activations, accumulated into `acc`/`mins`.
@@ -45,11 +53,7 @@ public func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw
                                                _ x: Q8Activations, _ b: Int, _ acc: inout __m256, _ mins: inout Float) {
     let qy = load256(UnsafeRawPointer(x.q), 32 &* b)
     // Signed weights: |w| · (x with w's sign), an unsigned × signed product with the same sum.
-    var dot = D.dot(_mm256_setzero_si256(), uw, F.signed ? _mm256_sign_epi8(qy, qw) : qy)
-    if F.offset != 0 {
-        // Σ (u − offset)·x = Σ u·x − offset·Σx, subtracted in lane 0 (exact in integers).
-        dot = _mm256_sub_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(F.offset &* x.sum32[b])))
-    }
+    let dot = D.dot(_mm256_setzero_si256(), uw, block32Signed(F.self) ? _mm256_sign_epi8(qy, qw) : qy)
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * x.d[b]), acc)
     if F.hasMin { mins += mw * x.s[b] }
 }

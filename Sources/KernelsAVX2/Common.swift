@@ -46,13 +46,15 @@ public typealias MatRowsKernel = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ c
                                   _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int,
                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) -> Void
 
-/// How many sequences one pass over a weight block serves (1...4), fixed at compile time so the
+/// How many sequences one pass over a weight block serves (1...4, 8), fixed at compile time so the
 /// accumulators of unused sequences vanish.
 public protocol SeqWidth { static var n: Int { get } }
 public enum W1: SeqWidth { @inlinable public static var n: Int { 1 } }
 public enum W2: SeqWidth { @inlinable public static var n: Int { 2 } }
 public enum W3: SeqWidth { @inlinable public static var n: Int { 3 } }
 public enum W4: SeqWidth { @inlinable public static var n: Int { 4 } }
+/// Eight sequences: the AVX-512 tiles (32 vector registers) keep eight sequences' accumulators.
+public enum W8: SeqWidth { @inlinable public static var n: Int { 8 } }
 
 /// Runs `body` over the sequences in groups of four, then the 1-3 left over, each with its
 /// compile-time width.
@@ -101,8 +103,7 @@ public enum MaddDot: ByteDot {
 }
 
 @inlinable @inline(__always) func hsum(_ v: __m256) -> Float {
-    let v8 = unsafeBitCast(v, to: SIMD8<Float>.self)
-    let s4 = v8.lowHalf + v8.highHalf, s2 = s4.lowHalf + s4.highHalf
+    let s4 = v.lowHalf + v.highHalf, s2 = s4.lowHalf + s4.highHalf
     return s2[0] + s2[1]
 }
 

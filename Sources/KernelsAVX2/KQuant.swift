@@ -25,6 +25,15 @@ public protocol KQuantFormat {
     /// Super-block scale d and min scale dmin.
     static func d(_ blk: UnsafeRawPointer) -> Float
     static func dmin(_ blk: UnsafeRawPointer) -> Float
+    /// The integer coefficients of the super-block's offset or min term as 16-bit lanes, for
+    /// kernels that multiply them with 16-bit activation sums of several sequences at once:
+    /// the 8 mins per 32 elements (Q4_K, Q5_K; lanes 0..<8), or the 16 mins or scales per 16
+    /// elements (Q2_K mins, Q3_K and Q6_K scales) when `termPer16`.
+    static func termCoefficients(_ prep: Prep) -> __m256i
+    /// True when `termCoefficients` has 16 coefficients, one per 16 elements.
+    static var termPer16: Bool { get }
+    /// The float factor of the term (before the activation scale): −dmin, or −offset · d.
+    static func termFactor(_ blk: UnsafeRawPointer) -> Float
 }
 
 extension KQuantFormat {

@@ -31,6 +31,9 @@ public enum Q3_KFormat: KQuantFormat {
         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(scaledSums16(sc, x.sum16 + 16 &* i), 2))
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 108) }
+    @inlinable @inline(__always) public static func termCoefficients(_ sc: __m128i) -> __m256i { _mm256_cvtepi8_epi16(sc) }
+    @inlinable public static var termPer16: Bool { true }
+    @inlinable @inline(__always) public static func termFactor(_ blk: UnsafeRawPointer) -> Float { -4 * half(blk, 108) }
 }
 
 /// The sixteen signed scales of a Q3_K block (12 bytes at `p`), one per byte, as ggml's x86 code

@@ -22,6 +22,11 @@ public enum Q4_KFormat: KQuantFormat {
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
+    @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
+        _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
+    }
+    @inlinable public static var termPer16: Bool { false }
+    @inlinable @inline(__always) public static func termFactor(_ blk: UnsafeRawPointer) -> Float { -half(blk, 2) }
 }
 
 /// Q5_K super-block (176 bytes): Q4_K's header, 32 bytes of fifth bits (bit g of byte i for
@@ -40,6 +45,11 @@ public enum Q5_KFormat: KQuantFormat {
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
+    @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
+        _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
+    }
+    @inlinable public static var termPer16: Bool { false }
+    @inlinable @inline(__always) public static func termFactor(_ blk: UnsafeRawPointer) -> Float { -half(blk, 2) }
 }
 
 /// The 8 groups of a Q4_K/Q5_K super-block: nibbles at `quantsAt`, fifth bits `h` when `highBits`.

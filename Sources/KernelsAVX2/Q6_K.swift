@@ -33,6 +33,9 @@ public enum Q6_KFormat: KQuantFormat {
         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(scaledSums16(sc, x.sum16 + 16 &* i), 5))
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 208) }
+    @inlinable @inline(__always) public static func termCoefficients(_ sc: __m128i) -> __m256i { _mm256_cvtepi8_epi16(sc) }
+    @inlinable public static var termPer16: Bool { true }
+    @inlinable @inline(__always) public static func termFactor(_ blk: UnsafeRawPointer) -> Float { -32 * half(blk, 208) }
 }
 
 extension AVX2 {

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import KernelsAVX2
+#endif
+
 /// 8-bit activation quantization into the layout the kernels read.
 ///
 /// Quants are stored as Int16, and inside every group of 32 elements in the order
@@ -19,20 +23,50 @@ enum ActivationQuant {
             let xb = x + 32 * b, qb = q + 32 * b
             let amax = absMax(xb, 32)
             let inv: Float = amax > 0 ? 127 / amax : 0
-            var sum = 0
-            for i in 0..<16 {
-                let e = Int16((xb[2 * i] * inv).rounded(.toNearestOrEven))
-                let o = Int16((xb[2 * i + 1] * inv).rounded(.toNearestOrEven))
-                qb[i] = e; qb[16 + i] = o
-                sum += Int(e) + Int(o)
-            }
-            if let q8 { copyBytes(qb, q8 + 32 * b) }
+            let (s0, s1) = group(xb, inv, qb, q8.map { $0 + 32 * b })
+            let sum = Int(s0 &+ s1)
             sums?[b] = Int32(sum)
             // As ggml stores them in block_q8_0 / block_q8_1: the scale, and scale · Σq, in fp16.
             let dRaw = amax / 127
             d[b] = Float(Float16(dRaw))
             s[b] = Float(Float16(dRaw * Float(sum)))
         }
+    }
+
+    /// Quantizes the 32 elements at `x` to round(x · inv) (nearest, ties to even; |x · inv| ≤ 127),
+    /// stores them as Int16 in even/odd slots at `q` and, with `q8`, as bytes in element order;
+    /// returns the sums of elements 0..<16 and 16..<32.
+    @inline(__always)
+    static func group(_ x: UnsafePointer<Float>, _ inv: Float, _ q: UnsafeMutablePointer<Int16>, _ q8: UnsafeMutablePointer<Int8>?) -> (Int32, Int32) {
+        #if arch(x86_64)
+        if let q8 { return quantizeGroup32(x, inv, q, q8) }
+        #endif
+        let r = UnsafeRawPointer(x)
+        @inline(__always) func quarter(_ k: Int) -> SIMD8<Int32> {
+            // Adding 1.5 · 2^23 rounds to an integer (ties to even) in the low mantissa bits.
+            let v = r.loadUnaligned(fromByteOffset: 32 &* k, as: SIMD8<Float>.self) * inv + 12_582_912
+            return unsafeBitCast(v, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        }
+        let q0 = quarter(0), q1 = quarter(1), q2 = quarter(2), q3 = quarter(3)
+        var e = SIMD16<Int16>(), o = SIMD16<Int16>()
+        var v = SIMD32<Int8>()
+        for i in 0..<4 {
+            e[i] = Int16(truncatingIfNeeded: q0[2 * i]); o[i] = Int16(truncatingIfNeeded: q0[2 * i + 1])
+            e[4 + i] = Int16(truncatingIfNeeded: q1[2 * i]); o[4 + i] = Int16(truncatingIfNeeded: q1[2 * i + 1])
+            e[8 + i] = Int16(truncatingIfNeeded: q2[2 * i]); o[8 + i] = Int16(truncatingIfNeeded: q2[2 * i + 1])
+            e[12 + i] = Int16(truncatingIfNeeded: q3[2 * i]); o[12 + i] = Int16(truncatingIfNeeded: q3[2 * i + 1])
+        }
+        let w = UnsafeMutableRawPointer(q)
+        w.storeBytes(of: e, as: SIMD16<Int16>.self)
+        w.storeBytes(of: o, toByteOffset: 32, as: SIMD16<Int16>.self)
+        if let q8 {
+            for i in 0..<8 {
+                v[i] = Int8(truncatingIfNeeded: q0[i]); v[8 + i] = Int8(truncatingIfNeeded: q1[i])
+                v[16 + i] = Int8(truncatingIfNeeded: q2[i]); v[24 + i] = Int8(truncatingIfNeeded: q3[i])
+            }
+            UnsafeMutableRawPointer(q8).storeBytes(of: v, as: SIMD32<Int8>.self)
+        }
+        return ((q0 &+ q1).wrappedSum(), (q2 &+ q3).wrappedSum())
     }
 
     /// Super-blocks of 256 as ggml's `quantize_row_q8_K`: scale 1/(127/amax) in fp32 per 256 (even/odd layout per 32-group), plus the
@@ -47,31 +81,12 @@ enum ActivationQuant {
             let inv: Float = amax > 0 ? 127 / amax : 0
             d[b] = amax > 0 ? 1 / inv : 0   // ggml's block_q8_K: d = 1/iscale, in fp32
             for g in 0..<8 {
-                let xg = xb + 32 * g, qg = q + 256 * b + 32 * g
-                var s0: Int32 = 0, s1: Int32 = 0
-                for i in 0..<16 {
-                    let e = Int16((xg[2 * i] * inv).rounded(.toNearestOrEven))
-                    let o = Int16((xg[2 * i + 1] * inv).rounded(.toNearestOrEven))
-                    qg[i] = e; qg[16 + i] = o
-                    if i < 8 { s0 += Int32(e) + Int32(o) } else { s1 += Int32(e) + Int32(o) }
-                }
-                if let q8 { copyBytes(qg, q8 + 256 * b + 32 * g) }
-                gsums[8 * b + g] = s0 + s1
+                let (s0, s1) = group(xb + 32 * g, inv, q + 256 * b + 32 * g, q8.map { $0 + 256 * b + 32 * g })
+                gsums[8 * b + g] = s0 &+ s1
                 bsums[16 * b + 2 * g] = s0
                 bsums[16 * b + 2 * g + 1] = s1
             }
         }
-    }
-
-    /// The 32 quants of a group (even/odd slots) as bytes in element order.
-    @inline(__always)
-    static func copyBytes(_ q: UnsafePointer<Int16>, _ out: UnsafeMutablePointer<Int8>) {
-        let r = UnsafeRawPointer(q)
-        let e = SIMD16<Int8>(truncatingIfNeeded: r.loadUnaligned(as: SIMD16<Int16>.self))
-        let o = SIMD16<Int8>(truncatingIfNeeded: r.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self))
-        var v = SIMD32<Int8>()
-        for i in 0..<16 { v[2 * i] = e[i]; v[2 * i + 1] = o[i] }
-        UnsafeMutableRawPointer(out).storeBytes(of: v, as: SIMD32<Int8>.self)
     }
 
     @inline(__always)
