@@ -81,8 +81,14 @@ llama_server_run() { # MODEL FILE TAG client args... -> prints "wall prompt gene
     python3 ops/bench/factory_client.py "http://127.0.0.1:$PORT" "$file" --max-tokens "$MAX_TOKENS" --parallel "$SEQS" "$@" \
         > "$OUT_DIR/client-$tag.json"
     kill $s; wait $s 2>/dev/null || true
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["wall_s"], r["prompt_tokens"], r["generated_tokens"], r["requests"])' \
-        "$OUT_DIR/client-$tag.json"
+    # Generated tokens from the server's own per-slot timings: with n > 1 its responses' `usage`
+    # counts one choice's tokens, not all of them.
+    python3 - "$OUT_DIR/client-$tag.json" "$OUT_DIR/server-$tag.log" <<'PY'
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+decoded = [int(m.group(1)) for m in re.finditer(r"\|\s+eval time =\s+[\d.]+ ms /\s+(\d+) tokens", open(sys.argv[2]).read())]
+print(r["wall_s"], r["prompt_tokens"], max(r["generated_tokens"], sum(decoded)), r["requests"])
+PY
 }
 
 report() { # label wall prompt gen items  (rows of one comparison; the first is TokenMill)
