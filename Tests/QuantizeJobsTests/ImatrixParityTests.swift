@@ -63,9 +63,15 @@ import Testing
                 // after the first attention differs by more than rounding. The engine's YaRN agrees
                 // with llama.cpp (InferenceTests conformance fixture tiny-qwen2-f32-seed7-yarn).
                 #expect(worst > 1e-3, "\(name) \(t.name): relative difference \(worst)")
-            } else {
+            } else if name.contains("-f32-") {
                 // Float summation order of attention only (measured: 1.7e-6 at most).
                 #expect(worst < 1e-5, "\(name) \(t.name): relative difference \(worst)")
+            } else {
+                // Quantised weights multiply 8-bit activations: the 8-bit kernels' own summation order
+                // (it changed with the eight-sequence AVX-512 kernels, after the fixture was recorded)
+                // moves an activation across a Q8_K rounding step now and then, and the layers after it
+                // see a slightly different input (measured: 2.5e-3 at most).
+                #expect(worst < 1e-2, "\(name) \(t.name): relative difference \(worst)")
             }
         }
     }
