@@ -301,9 +301,12 @@ public struct JobQueue: Sendable {
     /// Also marks workers that stopped heartbeating as stopped. Returns the rescued job ids.
     ///
     /// A lease does not run out while the database itself is down: after a server restart every lease
-    /// gets one more lease period (the holder's, from tokenmill.workers) from the moment the server came
-    /// back, so workers that kept computing through the outage reconnect and heartbeat before anyone
-    /// rescues their jobs. `held` are jobs the calling worker itself still runs: never rescued by it.
+    /// gets two more lease periods (the holder's, from tokenmill.workers; at least one period plus 6 s,
+    /// more than the workers' 5 s reconnect back-off) from the moment the server came back, so workers
+    /// that kept computing through the outage reconnect and heartbeat before anyone rescues their jobs
+    /// (one period was not always enough: the server's start time is taken before its recovery ends,
+    /// and a worker's next heartbeat may be a back-off away, more on a loaded host). `held` are jobs
+    /// the calling worker itself still runs: never rescued by it.
     @discardableResult
     public func rescueExpired(limit: Int = 1000, held: [Int64] = []) async throws -> [Int64] {
         let r = try await pool.query("""
@@ -311,7 +314,7 @@ public struct JobQueue: Sendable {
                 SELECT j.id FROM tokenmill.jobs j LEFT JOIN tokenmill.workers w ON w.id = j.locked_by
                  WHERE j.state = 'running' AND j.locked_until < now()
                    AND NOT (j.id = ANY($2::bigint[]))
-                   AND pg_postmaster_start_time() + make_interval(secs => coalesce(w.lease_seconds, 0)) < now()
+                   AND pg_postmaster_start_time() + make_interval(secs => greatest(2 * coalesce(w.lease_seconds, 0), coalesce(w.lease_seconds, 0) + 6)) < now()
                  ORDER BY j.locked_until LIMIT $1
                  FOR UPDATE OF j SKIP LOCKED)
             UPDATE tokenmill.jobs j
