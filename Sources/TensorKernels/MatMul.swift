@@ -103,8 +103,9 @@ public final class MatMulEngine: @unchecked Sendable {
         var path = Path.float
         var tile = 1
         var superBlocks = false
-        /// Up to three matrices sharing the activations (fused products): part i covers tiles
-        /// `firstTile.i ..< firstTile.(i+1)`; part 0 is `w`/`y`/`tile` above.
+        /// Up to three matrices sharing the activations (fused products): part 0 (`w`/`y`/`tile` above)
+        /// covers the tiles before `first1`, part 1 (`w1`/`y1`/`tile1`) those from `first1` on, part 2
+        /// (`w2`/`y2`/`tile2`) those from `first2` on.
         var parts = 1
         var w1 = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
         var y1 = UnsafeMutablePointer<Float>(bitPattern: 1)!
@@ -887,7 +888,7 @@ enum Kernels {
         return SIMD4<Float>(VectorOps.hsum(a0 - mv0), VectorOps.hsum(a1 - mv1), VectorOps.hsum(a2 - mv2), VectorOps.hsum(a3 - mv3))
     }
 
-    /// One row of 32-blocks decoded to floats, each group in `MatMulEngine.gemmSlot` order.
+    /// One row of 32-blocks decoded to floats, each group in `ActivationQuant.slot` order.
     @inline(__always)
     static func decodeFloats<B: Block32>(_: B.Type, _ row: UnsafeRawPointer, _ nb: Int, _ out: UnsafeMutablePointer<Float>,
                                          withMin: Bool = true) {
