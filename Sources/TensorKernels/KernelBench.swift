@@ -74,11 +74,8 @@ public enum KernelBench {
         var results: [Result] = []
         let maxSeq = nSeq.max() ?? 1
         var x = [Float](repeating: 0, count: maxSeq * cols)
-        var state: UInt64 = 42
-        for i in x.indices {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            x[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
-        }
+        var rng = SplitMix64(seed: 42)
+        for i in x.indices { x[i] = rng.nextSymmetric() }
         var y = [Float](repeating: 0, count: maxSeq * rows)
         for type in types where cols % type.blockSize == 0 {
             let rowBytes = type.byteCount(elements: cols)
@@ -162,12 +159,9 @@ public enum KernelBench {
     static func fillMatrix(_ type: GGMLType, rows: Int, cols: Int, into data: UnsafeMutableRawPointer) {
         let rowBytes = type.byteCount(elements: cols)
         var src = [Float](repeating: 0, count: cols)
-        var state: UInt64 = 7
+        var rng = SplitMix64(seed: 7)
         for r in 0..<min(rows, 16) {
-            for i in 0..<cols {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                src[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.05
-            }
+            for i in 0..<cols { src[i] = rng.nextSymmetric() * 0.05 }
             src.withUnsafeBufferPointer { Quantize.row(type, $0.baseAddress!, into: data + r * rowBytes, count: cols) }
         }
         for r in 16..<max(rows, 16) where r < rows {

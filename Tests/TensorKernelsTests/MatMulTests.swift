@@ -5,9 +5,8 @@ import Testing
 
 /// Deterministic pseudo-random floats in roughly [-1, 1] (bell-shaped).
 func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
-    var s = seed
-    func u() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(s >> 40) / Float(1 << 24) }
-    return (0..<n).map { _ in (u() + u() + u() - 1.5) / 1.5 }
+    var r = SplitMix64(seed: seed)
+    return (0..<n).map { _ in (r.nextUnit() + r.nextUnit() + r.nextUnit() - 1.5) / 1.5 }
 }
 
 let matmulTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]

@@ -121,8 +121,8 @@ let roundTripBound: [GGMLType: Double] = [
 func roundTripErrorIsWithinTypeBound(_ type: GGMLType) throws {
     // A smooth-ish Gaussian-like row (different from the fixture generator).
     let n = 1024
-    var s: UInt64 = 0x9E37_79B9_7F4A_7C15
-    func u() -> Double { s = s &* 6364136223846793005 &+ 1442695040888963407; return Double(s >> 11) / Double(1 << 53) }
+    var r = SplitMix64(seed: 1)
+    func u() -> Double { Double(r.next() >> 11) / Double(1 << 53) }
     let x: [Float] = (0..<n).map { _ in Float((-2 * log(max(u(), 1e-12))).squareRoot() * cos(2 * Double.pi * u())) }
     for withImportance in [false, true] where !withImportance || imatrixTypes.contains(type) {
         let imp: [Float]? = withImportance ? [Float](repeating: 1, count: n) : nil
