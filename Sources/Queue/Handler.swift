@@ -85,6 +85,12 @@ public enum JobError: Error, CustomStringConvertible, Sendable {
     /// The job was cancelled or its lease lost; the handler stopped. Nothing is written.
     case cancelled
 
+    /// True for `.permanent`: the job fails without another attempt.
+    public var isPermanent: Bool {
+        if case .permanent = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case let .permanent(m): return m

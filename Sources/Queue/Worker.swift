@@ -312,14 +312,10 @@ public final class Worker: Service, @unchecked Sendable {
                 }
             } catch {
                 let failure = JobError.classifying(error, cancelled: context.isCancelled)
-                if case let .permanent(m) = failure {
-                    outcome = .failed(message: m, retryAfterSeconds: nil)
-                } else {
-                    switch failureDisposition(attempt: job.attempt, maxAttempts: job.maxAttempts, permanent: false,
-                                              policy: options.retryPolicy) {
-                    case .fail: outcome = .failed(message: failure.description, retryAfterSeconds: nil)
-                    case let .retry(after): outcome = .failed(message: failure.description, retryAfterSeconds: after)
-                    }
+                switch failureDisposition(attempt: job.attempt, maxAttempts: job.maxAttempts, permanent: failure.isPermanent,
+                                          policy: options.retryPolicy) {
+                case .fail: outcome = .failed(message: failure.description, retryAfterSeconds: nil)
+                case let .retry(after): outcome = .failed(message: failure.description, retryAfterSeconds: after)
                 }
             }
             finished(job, context, outcome)
