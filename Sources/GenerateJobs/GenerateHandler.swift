@@ -61,10 +61,12 @@ public struct GenerateHandler: JobHandler {
             policy = try await history.adaptivePolicy(model: loaded.path, payload: payload, pool: pool)
         }
         let budget = policy.budget(for: difficulty, override: payload.overrideBudget)
+        // `budget.hint`: the thinking budget stated in the instruction (none to state when unlimited).
+        let hintedBudget = payload.budget?.hint == true ? budget.thinking : nil
 
         var prompt = try PromptBuilder.build(payload, tokenizer: tokenizer, template: loaded.chatTemplate,
                                              openMarker: markerText.open, mode: mode,
-                                             budgetHint: payload.budget?.hint == true ? budget.thinking : nil)
+                                             budgetHint: hintedBudget)
         let ctx = loaded.engine.contextLength
         let room = 16
         guard prompt.tokens.count + room <= ctx else {
@@ -155,8 +157,8 @@ public struct GenerateHandler: JobHandler {
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
-            forcedTokens: f.injectedTokens,
-            budgetPolicy: policy.name + (payload.budget?.hint == true && budget.thinking != nil ? "+hint" : ""), budget: budget, budgetHit: f.budgetHit,
+            forcedTokens: f.injectedTokens, budgetPolicy: policy.name + (hintedBudget != nil ? "+hint" : ""),
+            budget: budget, budgetHit: f.budgetHit,
             extractedAnswer: verdict.extracted, reference: payload.reference,
             correct: verdict.correct, ttftMs: timeToFirstToken * 1000,
             decodeTokensPerSecond: decodeTokensPerSecond, sampling: sampling, seed: seed,

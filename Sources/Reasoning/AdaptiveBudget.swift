@@ -117,10 +117,7 @@ public struct AdaptiveBudget: Sendable {
         func search(_ tier: Int, correct: Int, tokens: Int) {
             if let b = best, tokens >= b.tokens { return }
             if Double(fullCorrect - correct - keepable[tier]) > allowedLoss { return }
-            if tier == order.count {
-                if Double(fullCorrect - correct) <= allowedLoss { best = (tokens, choice) }
-                return
-            }
+            if tier == order.count { best = (tokens, choice); return }   // feasible: keepable[order.count] is 0
             // Largest budgets first, so a feasible combination is found at once and bounds the rest.
             for i in candidates[tier].indices.reversed() {
                 choice[tier] = i
