@@ -204,11 +204,16 @@ extension AVX512 {
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kquantMat512(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
-    /// Q4_K rows · Q8_K activations.
+    /// Q4_K rows · Q8_K activations: eight-row tiles from `q4KTilesMinSeq` sequences on
+    /// (Q4_KTiles512.swift), else a row at a time.
     @inline(never)
     public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kquantMat512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= q4KTilesMinSeq {
+            q4KTiles512(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            kquantMat512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
     /// Q5_K rows · Q8_K activations.
     @inline(never)

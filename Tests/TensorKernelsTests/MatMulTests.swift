@@ -17,7 +17,7 @@ let hostLevels = KernelLevel.supported()
 @Test(arguments: matmulTypes, hostLevels)
 func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
     // 17 blocks of 32 for the 32-block types: kernels that take blocks in pairs have a tail.
-    let rows = 37, cols = MatMulEngine.path(for: type) == .block32 ? 544 : 512, maxSeq = 11
+    let rows = 37, cols = MatMulEngine.path(for: type) == .block32 ? 544 : 512, maxSeq = 19
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
     let wd = dequantizeRows(type, wq, count: rows * cols)
@@ -27,8 +27,10 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: Kernel
     engine.rowsPerTask = 8
     engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     engine.level = level
-    // 11 = a group of eight (the AVX-512 tiles) and three left over.
-    for nSeq in [1, 3, 4, 6, 11] {
+    // 11 = a group of eight (the AVX-512 tiles) and three left over; 19 = the AVX-512 Q4_K
+    // eight-row tiles (from 16 sequences), pairs of sequences and one left over, and 37 rows in
+    // tiles of 8 leave 5 rows to the row-at-a-time kernel.
+    for nSeq in [1, 3, 4, 6, 11, 19] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
             let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
