@@ -204,13 +204,13 @@ extension AVX512 {
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kquantMat512(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
-    /// Q4_K rows · Q8_K activations: eight-row tiles from `q4KTilesMinSeq` sequences on
-    /// (Q4_KTiles512.swift), else a row at a time.
+    /// Q4_K rows · Q8_K activations: eight-row tiles from `rowTilesMinSeq` sequences on
+    /// (RowTiles512.swift), else a row at a time.
     @inline(never)
     public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= q4KTilesMinSeq {
-            q4KTiles512(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            rowTiles512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             kquantMat512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         }
@@ -221,11 +221,16 @@ extension AVX512 {
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kquantMat512(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
-    /// Q6_K rows · Q8_K activations.
+    /// Q6_K rows · Q8_K activations: eight-row tiles from `rowTilesMinSeq` sequences on
+    /// (RowTiles512.swift), else a row at a time.
     @inline(never)
     public static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kquantMat512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            rowTiles512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            kquantMat512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
 }
 #endif
