@@ -18,37 +18,58 @@ public enum VNNIDot: ByteDot {
     }
 }
 
-/// The decode kernels of this level.
+/// The integer kernels of this level; from `rowTilesMinSeq` sequences on, eight-row tiles
+/// (Block32Tiles512.swift, RowTiles512.swift).
 public enum AVX512 {
     /// Q4_0 rows · Q8_0 activations.
     @inline(never)
     public static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            block32Tiles512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            block32Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
     /// Q4_1 rows · Q8_1 activations.
     @inline(never)
     public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            block32Tiles512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            block32Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
     /// Q5_0 rows · Q8_0 activations.
     @inline(never)
     public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            block32Tiles512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            block32Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
     /// Q5_1 rows · Q8_1 activations.
     @inline(never)
     public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            block32Tiles512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            block32Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
     /// Q8_0 rows · Q8_0 activations.
     @inline(never)
     public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        if nSeq >= rowTilesMinSeq {
+            block32Tiles512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            block32Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
     }
 }
 #endif

@@ -28,7 +28,7 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: Kernel
     engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     engine.level = level
     // 11 = a group of eight (the AVX-512 tiles) and three left over; 19 = the AVX-512 Q4_K
-    // and Q6_K eight-row tiles (from 12 sequences), four groups of four sequences and three left over, and 37 rows in
+    // Q6_K and 32-block eight-row tiles (from 12 sequences), four groups of four sequences and three left over, and 37 rows in
     // tiles of 8 leave 5 rows to the row-at-a-time kernel.
     for nSeq in [1, 3, 4, 6, 11, 19] {
         var y = [Float](repeating: .nan, count: rows * nSeq)

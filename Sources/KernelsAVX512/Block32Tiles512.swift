@@ -1,0 +1,121 @@
+// 32-block formats × Q8_0/Q8_1 for many sequences (prompt processing, wide batched decode): eight
+// weight rows interleaved at a time, as RowTiles512.swift does for the K-quants.
+//
+// Per block of eight rows the weights are repacked once into four vectors of 8 bytes × 8 rows,
+// as unsigned bytes u = q + offset' (Q4_0/Q5_0: the stored quants 0...15 / 0...31, offset 8 / 16;
+// Q8_0: q + 128, offset 128; Q4_1/Q5_1: the quants, offset 0). Each sequence then needs four
+// vpdpbusd per block for all eight rows (u · x with x broadcast 8 bytes at a time), started from
+// −offset' · Σx of the block (the activations' per-32 sums), and one float scale: the row-at-a-time
+// kernels need one vpdpbusd per row and two blocks plus the sign handling and a float scale per
+// row and block pair.
+//
+// A repacked block of eight rows (`block32TileBytes`, 64-aligned):
+//   quants [element / 8][row 8][8 bytes]   256 bytes
+//   d      [16 × Float], lanes 2r and 2r+1 = row r's scale
+//   m      [16 × Float], lane 2r = row r's min, lane 2r+1 = 0 (formats with a min)
+// Per sequence 16 Int32 lanes (row r in lanes 2r, 2r+1) per block, then floats.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import KernelsAVX2
+
+/// Bytes of one repacked block of eight rows.
+let block32TileBytes = 256 &+ 64 &+ 64
+
+/// What `u` adds to a weight quant of `F` (the byte products are `u · x`).
+@inline(__always) func block32UnsignedOffset<F: Block32Format>(_: F.Type) -> Int32 { F.signed ? 128 : F.offset }
+
+/// `y[s·ldy + r] = W[r] · x_s` for eight rows of a 32-block format and `nSeq` activation rows:
+/// the rows' `nb` blocks repacked into `tiles` (`nb · block32TileBytes`, 64-aligned), then four
+/// sequences at a time over them.
+@inline(__always)
+func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ nb: Int, _ x: Q8Activations,
+                                           _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                           _ tiles: UnsafeMutableRawPointer) {
+    let flip = _mm256_set1_epi8(-128)
+    for b in 0..<nb {
+        let dst = tiles + b &* block32TileBytes
+        @inline(__always) func u(_ r: Int) -> __m256i {
+            let q = F.quants(rows + (r &* rowBytes &+ b &* F.bytes))
+            return F.signed ? _mm256_xor_si256(q, flip) : q
+        }
+        let q = transposeQwords((u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7)))
+        _mm512_store_si512(dst, q.0); _mm512_store_si512(dst + 64, q.1)
+        _mm512_store_si512(dst + 128, q.2); _mm512_store_si512(dst + 192, q.3)
+        let ds = (dst + 256).assumingMemoryBound(to: Float.self), ms = ds + 16
+        for r in 0..<8 {
+            let p = rows + (r &* rowBytes &+ b &* F.bytes)
+            let d = half(p, 0)
+            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
+            if F.hasMin { ms[2 &* r] = half(p, 2); ms[2 &* r &+ 1] = 0 }
+        }
+    }
+    let offset = block32UnsignedOffset(F.self)
+    @inline(__always) func ld(_ p: UnsafeRawPointer, _ o: Int) -> __m512i { _mm512_load_si512(p + o) }
+    @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
+        let n = W.n
+        let x0 = st.row(x, s), x1 = st.row(x, s &+ min(1, n &- 1)), x2 = st.row(x, s &+ min(2, n &- 1)), x3 = st.row(x, s &+ min(3, n &- 1))
+        let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
+        var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
+        for b in 0..<nb {
+            let t = UnsafeRawPointer(tiles + b &* block32TileBytes)
+            // −offset · Σx once per row (the even lane of its pair).
+            @inline(__always) func start(_ xs: Q8Activations) -> __m512i {
+                offset == 0 ? _mm512_setzero_si512() : _mm512_maskz_set1_epi32(0x5555, 0 &- offset &* xs.sum32[b])
+            }
+            var i0 = start(x0), i1 = n > 1 ? start(x1) : i0, i2 = n > 2 ? start(x2) : i0, i3 = n > 3 ? start(x3) : i0
+            let xo = 32 &* b
+            for step in 0..<4 {
+                let w = ld(t, 64 &* step)
+                let o = xo &+ 8 &* step
+                @inline(__always) func mac(_ q: UnsafeRawPointer, _ acc: inout __m512i) {
+                    acc = _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi64(q.loadUnaligned(fromByteOffset: o, as: Int64.self)))
+                }
+                mac(q0, &i0)
+                if n > 1 { mac(q1, &i1) }
+                if n > 2 { mac(q2, &i2) }
+                if n > 3 { mac(q3, &i3) }
+            }
+            let d = _mm512_load_ps(t + 256)
+            @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m512i, _ f: inout __m512) {
+                f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(d, _mm512_set1_ps(xs.d[b])), f)
+                if F.hasMin { f = _mm512_fmadd_ps(_mm512_load_ps(t + 320), _mm512_set1_ps(xs.s[b]), f) }
+            }
+            finish(x0, i0, &f0)
+            if n > 1 { finish(x1, i1, &f1) }
+            if n > 2 { finish(x2, i2, &f2) }
+            if n > 3 { finish(x3, i3, &f3) }
+        }
+        @inline(__always) func store(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
+            let pairs = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
+            _mm256_storeu_ps(out, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_castps_si512(pairs))))
+        }
+        store(f0, y + s &* ldy)
+        if n > 1 { store(f1, y + (s &+ 1) &* ldy) }
+        if n > 2 { store(f2, y + (s &+ 2) &* ldy) }
+        if n > 3 { store(f3, y + (s &+ 3) &* ldy) }
+    }
+    bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
+}
+
+/// 32-block rows · Q8_0/Q8_1 activations for `nSeq >= rowTilesMinSeq`: eight-row tiles, the
+/// rows left over (count mod 8) by the row-at-a-time kernels.
+@inline(__always)
+func block32Tiles512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
+                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let full = count & ~7
+    if full > 0 {
+        withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes, alignment: 64) { buf in
+            let tiles = buf.baseAddress!
+            var r = 0
+            while r < full {
+                block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles)
+                r &+= 8
+            }
+        }
+    }
+    if full < count {
+        block32Mat512(F.self, rows + full &* rowBytes, rowBytes, count &- full, nb, x, st, nSeq, y + full, ldy)
+    }
+}
+#endif
