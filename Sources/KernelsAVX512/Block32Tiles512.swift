@@ -18,6 +18,13 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
+/// From this many sequences on, the 32-block kernels of `AVX512` run the eight-row tiles. Measured
+/// with `bench-kernels --types q5_0,q8_0,q4_1 --rows 4864 --cols 896 --sequences 4,8 --levels
+/// avx512`, one thread, Xeon with AVX-512 VNNI, ms per product row kernel -> tiles: 4 sequences
+/// q5_0 0.82 -> 0.79, q8_0 0.96 -> 0.79, q4_1 0.90 -> 0.73; 8: 1.15 -> 1.03, 1.27 -> 1.06,
+/// 1.52 -> 0.91; 128 (GFLOP/s): q5_0 68 -> 154, q8_0 88 -> 155, q4_0 74 -> 175, q4_1 48 -> 202.
+public let block32TilesMinSeq = 4
+
 /// Bytes of one repacked block of eight rows.
 let block32TileBytes = 256 &+ 64 &+ 64
 
@@ -97,7 +104,7 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// 32-block rows · Q8_0/Q8_1 activations for `nSeq >= rowTilesMinSeq`: eight-row tiles, the
+/// 32-block rows · Q8_0/Q8_1 activations for `nSeq >= block32TilesMinSeq`: eight-row tiles, the
 /// rows left over (count mod 8) by the row-at-a-time kernels.
 @inline(__always)
 func block32Tiles512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,

@@ -25,7 +25,7 @@ import KernelsAVX2
 /// --rows 1536 --cols 1536 --sequences 4,6,8,12,16,128 --levels avx512`, one thread, Xeon with
 /// AVX-512 VNNI, GFLOP/s row kernel -> tiles: 4: 62 -> 57, 8: 88 -> 85, 12: 86 -> 98,
 /// 16: 106 -> 112-131, 128: 84 -> 247.
-public let rowTilesMinSeq = 12
+public let kquantTilesMinSeq = 12
 
 /// A K-quant format the eight-row tiles can run: its repacking and the shape of its groups.
 protocol RowTileFormat {
@@ -244,7 +244,7 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Rows · Q8_K activations for `nSeq >= rowTilesMinSeq`: eight-row tiles, the rows left over
+/// Rows · Q8_K activations for `nSeq >= kquantTilesMinSeq`: eight-row tiles, the rows left over
 /// (count mod 8) by the row-at-a-time kernel.
 @inline(__always)
 func rowTiles512<F: RowTileFormat & KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,

@@ -18,14 +18,14 @@ public enum VNNIDot: ByteDot {
     }
 }
 
-/// The integer kernels of this level; from `rowTilesMinSeq` sequences on, eight-row tiles
-/// (Block32Tiles512.swift, RowTiles512.swift).
+/// The integer kernels of this level; from `block32TilesMinSeq` / `kquantTilesMinSeq` sequences
+/// on, eight-row tiles (Block32Tiles512.swift, RowTiles512.swift).
 public enum AVX512 {
     /// Q4_0 rows · Q8_0 activations.
     @inline(never)
     public static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= rowTilesMinSeq {
+        if nSeq >= block32TilesMinSeq {
             block32Tiles512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             block32Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
@@ -35,7 +35,7 @@ public enum AVX512 {
     @inline(never)
     public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= rowTilesMinSeq {
+        if nSeq >= block32TilesMinSeq {
             block32Tiles512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             block32Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
@@ -45,7 +45,7 @@ public enum AVX512 {
     @inline(never)
     public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= rowTilesMinSeq {
+        if nSeq >= block32TilesMinSeq {
             block32Tiles512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             block32Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
@@ -55,7 +55,7 @@ public enum AVX512 {
     @inline(never)
     public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= rowTilesMinSeq {
+        if nSeq >= block32TilesMinSeq {
             block32Tiles512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             block32Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
@@ -65,7 +65,7 @@ public enum AVX512 {
     @inline(never)
     public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= rowTilesMinSeq {
+        if nSeq >= block32TilesMinSeq {
             block32Tiles512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
         } else {
             block32Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)

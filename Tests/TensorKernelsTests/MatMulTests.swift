@@ -27,9 +27,9 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: Kernel
     engine.rowsPerTask = 8
     engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     engine.level = level
-    // 11 = a group of eight (the AVX-512 tiles) and three left over; 19 = the AVX-512 Q4_K
-    // Q6_K and 32-block eight-row tiles (from 12 sequences), four groups of four sequences and three left over, and 37 rows in
-    // tiles of 8 leave 5 rows to the row-at-a-time kernel.
+    // AVX-512: 4, 6 and 11 run the 32-block eight-row tiles (from 4 sequences: groups of four,
+    // then 2 or 3), 19 the K-quant ones (from 12), 11 the K-quants' group of eight and three left
+    // over; 37 rows in tiles of 8 leave 5 rows to the row-at-a-time kernels.
     for nSeq in [1, 3, 4, 6, 11, 19] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
