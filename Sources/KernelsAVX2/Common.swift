@@ -70,6 +70,23 @@ public func bySeqGroups(_ nSeq: Int, _ body4: (Int) -> Void, _ body3: (Int) -> V
     }
 }
 
+/// The row-tile driver of the tiled kernels (this level's and KernelsAVX512's): `tile(r, scratch)`
+/// for each whole tile of `rowsPerTile` rows starting at row `r`, all with one scratch buffer of
+/// `scratchBytes` bytes (64-aligned, on the stack where it fits), then `rest(r)` for the rows
+/// left over from row `r` on, if any. With `tiled` false, `rest(0)` does everything.
+@inlinable @inline(__always)
+public func byRowTiles(_ count: Int, rowsPerTile: Int, scratchBytes: Int, tiled: Bool,
+                       _ tile: (Int, UnsafeMutableRawPointer) -> Void, _ rest: (Int) -> Void) {
+    let full = tiled ? count / rowsPerTile &* rowsPerTile : 0
+    if full > 0 {
+        withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { buf in
+            var r = 0
+            while r < full { tile(r, buf.baseAddress!); r &+= rowsPerTile }
+        }
+    }
+    if full < count { rest(full) }
+}
+
 /// `acc + Σ u·s` over groups of four bytes into eight Int32 lanes, `u` unsigned and `s` signed
 /// bytes: vpmaddubsw + vpmaddwd on AVX2, vpdpbusd with AVX-512 VNNI. Callers keep every pair
 /// sum of `u·s` within Int16 (vpmaddubsw saturates; vpdpbusd does not), so both agree exactly.

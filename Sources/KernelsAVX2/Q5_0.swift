@@ -18,7 +18,7 @@ extension AVX2 {
     @inline(never)
     public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(MaddDot.self, Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32TiledMat(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -17,7 +17,7 @@ extension AVX2 {
     @inline(never)
     public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        block32Mat(MaddDot.self, Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        block32TiledMat(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

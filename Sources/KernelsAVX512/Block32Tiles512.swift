@@ -110,19 +110,8 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
 func block32Tiles512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let full = count & ~7
-    if full > 0 {
-        withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes, alignment: 64) { buf in
-            let tiles = buf.baseAddress!
-            var r = 0
-            while r < full {
-                block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles)
-                r &+= 8
-            }
-        }
-    }
-    if full < count {
-        block32Mat512(F.self, rows + full &* rowBytes, rowBytes, count &- full, nb, x, st, nSeq, y + full, ldy)
-    }
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: true,
+               { r, tiles in block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
+               { r in block32Mat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }
 #endif

@@ -250,19 +250,8 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
 func rowTiles512<F: RowTileFormat & KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let full = count & ~7
-    if full > 0 {
-        withUnsafeTemporaryAllocation(byteCount: nb &* F.tileBytes, alignment: 64) { buf in
-            let tiles = buf.baseAddress!
-            var r = 0
-            while r < full {
-                eightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles)
-                r &+= 8
-            }
-        }
-    }
-    if full < count {
-        kquantMat512(F.self, rows + full &* rowBytes, rowBytes, count &- full, nb, x, st, nSeq, y + full, ldy)
-    }
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: true,
+               { r, tiles in eightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
+               { r in kquantMat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }
 #endif
