@@ -92,14 +92,7 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
             if n > 2 { finish(x2, i2, &f2) }
             if n > 3 { finish(x3, i3, &f3) }
         }
-        @inline(__always) func store(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
-            let pairs = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
-            _mm256_storeu_ps(out, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_castps_si512(pairs))))
-        }
-        store(f0, y + s &* ldy)
-        if n > 1 { store(f1, y + (s &+ 1) &* ldy) }
-        if n > 2 { store(f2, y + (s &+ 2) &* ldy) }
-        if n > 3 { store(f3, y + (s &+ 3) &* ldy) }
+        storeRowPairs512(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }

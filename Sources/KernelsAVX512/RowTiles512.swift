@@ -75,6 +75,21 @@ func spreadBytes(_ v: __m512i, _ first: Int, sameByte: Bool, signed: Bool) -> __
     return _mm512_shuffle_epi8(v, _mm512_or_si512(src, _mm512_set1_epi16(Int16(bitPattern: 0x8000))))
 }
 
+/// Stores the results of `n` (1-4) sequences of an eight-row tile: sequence k's accumulator holds
+/// row r in lanes 2r and 2r+1, summed into `y[k·ldy + r]`.
+@inline(__always)
+func storeRowPairs512(_ n: Int, _ f: (__m512, __m512, __m512, __m512), _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    @inline(__always) func store(_ v: __m512, _ out: UnsafeMutablePointer<Float>) {
+        // Add the odd lanes onto the even ones, keep the eight even lanes.
+        let pairs = _mm512_add_ps(v, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(v), 32)))
+        _mm256_storeu_ps(out, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_castps_si512(pairs))))
+    }
+    store(f.0, y)
+    if n > 1 { store(f.1, y + ldy) }
+    if n > 2 { store(f.2, y + 2 &* ldy) }
+    if n > 3 { store(f.3, y + 3 &* ldy) }
+}
+
 extension Q4_KFormat: RowTileFormat {
     static var blockBytes: Int { bytes }
     static var groups: Int { 8 }
@@ -231,15 +246,7 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
             if n > 2 { finish(x2, i2, &f2) }
             if n > 3 { finish(x3, i3, &f3) }
         }
-        @inline(__always) func store(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
-            // Row r = lanes 2r + 2r+1: add the odd lanes onto the even ones, keep the eight sums.
-            let pairs = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
-            _mm256_storeu_ps(out, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_castps_si512(pairs))))
-        }
-        store(f0, y + s &* ldy)
-        if n > 1 { store(f1, y + (s &+ 1) &* ldy) }
-        if n > 2 { store(f2, y + (s &+ 2) &* ldy) }
-        if n > 3 { store(f3, y + (s &+ 3) &* ldy) }
+        storeRowPairs512(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
