@@ -76,7 +76,7 @@ extension AVX2 {
     @inline(never)
     public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kquantMat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        kquantTiledMat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 
     /// Q5_K rows · Q8_K activations.

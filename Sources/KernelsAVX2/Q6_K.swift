@@ -43,7 +43,7 @@ extension AVX2 {
     @inline(never)
     public static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kquantMat(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        kquantTiledMat(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -1,0 +1,213 @@
+// Q4_K and Q6_K × Q8_K for many sequences on AVX2: four weight rows interleaved at a time, the
+// 256-bit counterpart of KernelsAVX512/RowTiles512.swift (docs/kernels.md, "Eight-row tiles").
+// One vector holds 8 bytes of one scale group from four rows, so the `vpmaddubsw` products of a
+// group add up in Int16 (Q4_K: four steps, ≤ 4 · 2 · 15 · 128; Q6_K: two, ≤ 2 · 2 · 63 · 128) before
+// one `vpmaddwd` applies the four rows' group scales; mins (Q4_K) and the −32 offset (Q6_K, quants
+// stored unsigned) are `vpmaddwd` of coefficient vectors with the activation sums.
+//
+// A repacked super-block of four rows (`F.avx2TileBytes`, 32-aligned):
+//   quants [element / 8][row 4][8 bytes]   1024 bytes
+//   scales [group][16 × Int16], lane 4r+p = row r's scale of the group
+//   terms  [F.termVectors][16 × Int16], lane 4r+j = row r's coefficient of activation sum 4v+j
+//   d, t   [8 × Float] each, lanes 2r and 2r+1 = row r's d, and its factor of the sum terms
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles.
+/// `bench-kernels --types q4_K,q6_K --rows 1536 --cols 1536 --sequences 8,12,16,128 --levels avx2`,
+/// one thread (Xeon, avx2 level forced), GFLOP/s row kernel -> tiles: 8 sequences q4_K 62 -> 51,
+/// q6_K 55 -> 50 (the row kernel wins); 12: 64 -> 71, 50 -> 64; 16: 65 -> 98, 54 -> 77;
+/// 128: 67 -> 104, 61 -> 111.
+public let avx2KQuantTilesMinSeq = 12
+
+/// A K-quant format the AVX2 four-row tiles can run.
+protocol QuadTileFormat: KQuantFormat {
+    static var groups: Int { get }
+    static var termVectors: Int { get }
+    static var termsPer16: Bool { get }
+    /// Repacks super-block `i` of the four rows at `rows` into `dst` (layout above).
+    static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
+}
+
+extension QuadTileFormat {
+    static var avx2TileBytes: Int { 1024 &+ 32 &* (groups &+ termVectors) &+ 64 }
+}
+
+/// Four rows' 8 bytes (row r in qword r of `v`) spread to Int16 lanes 4r+p: byte `first + p` of
+/// row r (`sameByte`: byte `first` for all four), zero- or sign-extended.
+@inline(__always)
+func spreadBytes4(_ v: __m256i, _ first: Int, sameByte: Bool, signed: Bool) -> __m256i {
+    // Rows 2l and 2l+1 sit in 128-bit lane l at bytes 0-7 and 8-15 (vpshufb stays within a lane).
+    @inline(__always) func control(_ base: Int) -> Int64 {
+        var v: UInt64 = 0
+        for p in 0..<4 {
+            let b = UInt64(base &+ (sameByte ? 0 : p))
+            v |= (signed ? (b << 8 | 0x80) : (b | 0x8000)) << (16 &* UInt64(p))
+        }
+        return Int64(bitPattern: v)
+    }
+    let even = control(first), odd = control(8 &+ first)
+    let spread = _mm256_shuffle_epi8(v, _mm256_set_epi64x(odd, even, odd, even))
+    return signed ? _mm256_srai_epi16(spread, 8) : spread
+}
+
+@inline(__always) func store256(_ p: UnsafeMutableRawPointer, _ o: Int, _ v: __m256i) {
+    _mm256_storeu_si256((p + o).assumingMemoryBound(to: __m256i.self), v)
+}
+
+extension Q4_KFormat: QuadTileFormat {
+    static var groups: Int { 8 }
+    static var termVectors: Int { 2 }
+    static var termsPer16: Bool { false }
+    @inline(__always)
+    static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        let base = rows + i &* bytes
+        let m4 = _mm256_set1_epi8(0xF)
+        @inline(__always) func chunk(_ r: Int, _ c: Int) -> __m256i { load256(base, r &* rowBytes &+ 16 &+ 32 &* c) }
+        for c in 0..<4 {
+            let q = transposeQwords4(chunk(0, c), chunk(1, c), chunk(2, c), chunk(3, c))
+            @inline(__always) func put(_ t: Int, _ raw: __m256i) {
+                store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
+                store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
+            }
+            put(0, q.0); put(1, q.1); put(2, q.2); put(3, q.3)
+        }
+        var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
+        let ds = (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self), ts = ds + 8
+        for r in 0..<4 {
+            let blk = base + r &* rowBytes
+            (sc[r], mn[r]) = kScalesMins(blk + 4)
+            let d = half(blk, 0), dmin = half(blk, 2)
+            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
+            ts[2 &* r] = -dmin; ts[2 &* r &+ 1] = -dmin
+        }
+        let scv = unsafeBitCast(sc, to: __m256i.self), mnv = unsafeBitCast(mn, to: __m256i.self)
+        for g in 0..<8 { store256(dst, 1024 &+ 32 &* g, spreadBytes4(scv, g, sameByte: true, signed: false)) }
+        store256(dst, 1024 &+ 256, spreadBytes4(mnv, 0, sameByte: false, signed: false))
+        store256(dst, 1024 &+ 288, spreadBytes4(mnv, 4, sameByte: false, signed: false))
+    }
+}
+
+extension Q6_KFormat: QuadTileFormat {
+    static var groups: Int { 16 }
+    static var termVectors: Int { 4 }
+    static var termsPer16: Bool { true }
+    @inline(__always)
+    static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        let base = rows + i &* bytes
+        let m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3)
+        /// Elements 128n + 32k ..< +32 of row r, unsigned (q, not q − 32).
+        @inline(__always) func decoded(_ r: Int, _ n: Int, _ k: Int) -> __m256i {
+            let l = load256(base, r &* rowBytes &+ 64 &* n &+ 32 &* (k & 1))
+            let h = load256(base, r &* rowBytes &+ 128 &+ 32 &* n)
+            let low = k < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4)
+            return _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(2 &* k)), m3), 4))
+        }
+        for n in 0..<2 {
+            for k in 0..<4 {
+                let q = transposeQwords4(decoded(0, n, k), decoded(1, n, k), decoded(2, n, k), decoded(3, n, k))
+                let o = 32 &* (16 &* n &+ 4 &* k)  // element 128n + 32k, 8 per 32 bytes
+                store256(dst, o, q.0); store256(dst, o &+ 32, q.1); store256(dst, o &+ 64, q.2); store256(dst, o &+ 96, q.3)
+            }
+        }
+        var s0 = SIMD4<UInt64>(), s1 = SIMD4<UInt64>()
+        let ds = (dst + (1024 &+ 32 &* 20)).assumingMemoryBound(to: Float.self), ts = ds + 8
+        for r in 0..<4 {
+            let blk = base + r &* rowBytes
+            s0[r] = blk.loadUnaligned(fromByteOffset: 192, as: UInt64.self)
+            s1[r] = blk.loadUnaligned(fromByteOffset: 200, as: UInt64.self)
+            let d = half(blk, 208)
+            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
+            ts[2 &* r] = -32 * d; ts[2 &* r &+ 1] = -32 * d
+        }
+        let v0 = unsafeBitCast(s0, to: __m256i.self), v1 = unsafeBitCast(s1, to: __m256i.self)
+        for g in 0..<8 {
+            store256(dst, 1024 &+ 32 &* g, spreadBytes4(v0, g, sameByte: true, signed: true))
+            store256(dst, 1024 &+ 32 &* (8 &+ g), spreadBytes4(v1, g, sameByte: true, signed: true))
+        }
+        store256(dst, 1024 &+ 512, spreadBytes4(v0, 0, sameByte: false, signed: true))
+        store256(dst, 1024 &+ 544, spreadBytes4(v0, 4, sameByte: false, signed: true))
+        store256(dst, 1024 &+ 576, spreadBytes4(v1, 0, sameByte: false, signed: true))
+        store256(dst, 1024 &+ 608, spreadBytes4(v1, 4, sameByte: false, signed: true))
+    }
+}
+
+/// `y[s·ldy + r] = W[r] · x_s` for four rows and `nSeq` Q8_K activation rows: the rows' `nb`
+/// super-blocks repacked into `tiles`, then two sequences at a time over them.
+@inline(__always)
+func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ nb: Int, _ x: Q8Activations,
+                                       _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                       _ tiles: UnsafeMutableRawPointer) {
+    let tileBytes = F.avx2TileBytes, groups = F.groups, steps = 32 / F.groups
+    let termsAt = 1024 &+ 32 &* groups, dAt = termsAt &+ 32 &* F.termVectors
+    for i in 0..<nb { F.repack4(rows, rowBytes, i, tiles + i &* tileBytes) }
+    /// Four Int16 activation sums from `p` as one broadcast qword.
+    @inline(__always) func sums4(_ p: UnsafePointer<Int32>) -> __m256i {
+        let v = SIMD4<Int16>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Int32>.self))
+        return _mm256_set1_epi64x(unsafeBitCast(v, to: Int64.self))
+    }
+    @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
+        let two = W.n > 1
+        let x0 = st.row(x, s), x1 = st.row(x, s &+ (two ? 1 : 0))
+        let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q)
+        var f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps()
+        for i in 0..<nb {
+            let t = UnsafeRawPointer(tiles + i &* tileBytes)
+            var i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256()
+            let xo = 256 &* i
+            for g in 0..<groups {
+                var p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256()
+                for step in 0..<steps {
+                    let e = 8 &* (steps &* g &+ step)
+                    let w = load256(t, 4 &* e)
+                    p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(w, _mm256_set1_epi64x(q0.loadUnaligned(fromByteOffset: xo &+ e, as: Int64.self))))
+                    if two { p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(w, _mm256_set1_epi64x(q1.loadUnaligned(fromByteOffset: xo &+ e, as: Int64.self)))) }
+                }
+                let sc = load256(t, 1024 &+ 32 &* g)
+                i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(p0, sc))
+                if two { i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(p1, sc)) }
+            }
+            let d = _mm256_loadu_ps((t + dAt).assumingMemoryBound(to: Float.self))
+            let tf = _mm256_loadu_ps((t + (dAt &+ 32)).assumingMemoryBound(to: Float.self))
+            @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m256i, _ f: inout __m256) {
+                @inline(__always) func term(_ v: Int, _ sums: __m256i) -> __m256i { _mm256_madd_epi16(load256(t, termsAt &+ 32 &* v), sums) }
+                var m: __m256i
+                if F.termsPer16 {
+                    let p = xs.sum16 + 16 &* i
+                    m = _mm256_add_epi32(_mm256_add_epi32(term(0, sums4(p)), term(1, sums4(p + 4))),
+                                         _mm256_add_epi32(term(2, sums4(p + 8)), term(3, sums4(p + 12))))
+                } else {
+                    let p = xs.sum32 + 8 &* i
+                    m = _mm256_add_epi32(term(0, sums4(p)), term(1, sums4(p + 4)))
+                }
+                let dx = _mm256_set1_ps(xs.d[i])
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_mul_ps(d, dx), f)
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(tf, dx), f)
+            }
+            finish(x0, i0, &f0)
+            if two { finish(x1, i1, &f1) }
+        }
+        @inline(__always) func store(_ f: __m256, _ out: UnsafeMutablePointer<Float>) {
+            // Row r = lanes 2r + 2r+1: pairwise sums, then the even lanes.
+            let pairs = _mm256_hadd_ps(f, f)  // [r0 r1 r0 r1 | r2 r3 r2 r3]
+            _mm_storeu_ps(out, _mm256_castps256_ps128(_mm256_permutevar8x32_ps(pairs, _mm256_set_epi32(0, 0, 0, 0, 5, 4, 1, 0))))
+        }
+        store(f0, y + s &* ldy)
+        if two { store(f1, y + (s &+ 1) &* ldy) }
+    }
+    var s = 0
+    while s &+ 2 <= nSeq { run(W2.self, s); s &+= 2 }
+    if s < nSeq { run(W1.self, s) }
+}
+
+/// Q4_K/Q6_K rows · Q8_K activations: four-row tiles from `avx2KQuantTilesMinSeq` sequences on
+/// (the rows left over, count mod 4, by the row kernel), else the row kernel.
+@inline(__always)
+func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
+                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: nSeq >= avx2KQuantTilesMinSeq,
+               { r, tiles in kquantFourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
+               { r in kquantMat(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
+}
+#endif
