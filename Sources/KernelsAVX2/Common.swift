@@ -70,6 +70,23 @@ public func bySeqGroups(_ nSeq: Int, _ body4: (Int) -> Void, _ body3: (Int) -> V
     }
 }
 
+/// The per-row header part of a K-quant tile repack (this level's four-row tiles and
+/// KernelsAVX512's eight-row ones): for each of `rows` rows, `factors(block)` gives the row's
+/// super-block scale d and the factor t of its sum terms, written to lanes 2r and 2r+1 of `d`
+/// (`2 · rows` floats) and of the `2 · rows` floats after them; `each(r, block)` reads the rest.
+@inlinable @inline(__always)
+public func tileRowHeaders(_ rows: Int, _ base: UnsafeRawPointer, _ rowBytes: Int, _ d: UnsafeMutablePointer<Float>,
+                           _ factors: (UnsafeRawPointer) -> (d: Float, t: Float), _ each: (Int, UnsafeRawPointer) -> Void) {
+    let t = d + 2 &* rows
+    for r in 0..<rows {
+        let blk = base + r &* rowBytes
+        let f = factors(blk)
+        d[2 &* r] = f.d; d[2 &* r &+ 1] = f.d
+        t[2 &* r] = f.t; t[2 &* r &+ 1] = f.t
+        each(r, blk)
+    }
+}
+
 /// The row-tile driver of the tiled kernels (this level's and KernelsAVX512's): `tile(r, scratch)`
 /// for each whole tile of `rowsPerTile` rows starting at row `r`, all with one scratch buffer of
 /// `scratchBytes` bytes (64-aligned, on the stack where it fits), then `rest(r)` for the rows

@@ -113,14 +113,8 @@ extension Q4_KFormat: RowTileFormat {
             put(0, q.0); put(1, q.1); put(2, q.2); put(3, q.3)
         }
         var sc = SIMD8<UInt64>(), mn = SIMD8<UInt64>()
-        let ds = (dst + (2048 &+ 64 &* 10)).assumingMemoryBound(to: Float.self), ts = ds + 16
-        for r in 0..<8 {
-            let blk = base + r &* rowBytes
-            (sc[r], mn[r]) = kScalesMins(blk + 4)
-            let d = half(blk, 0), dmin = half(blk, 2)
-            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
-            ts[2 &* r] = -dmin; ts[2 &* r &+ 1] = -dmin
-        }
+        tileRowHeaders(8, base, rowBytes, (dst + (2048 &+ 64 &* 10)).assumingMemoryBound(to: Float.self),
+                       { blk in (half(blk, 0), -half(blk, 2)) }, { r, blk in (sc[r], mn[r]) = kScalesMins(blk + 4) })
         let scv = unsafeBitCast(sc, to: __m512i.self), mnv = unsafeBitCast(mn, to: __m512i.self)
         for g in 0..<8 { _mm512_store_si512(dst + (2048 &+ 64 &* g), spreadBytes(scv, g, sameByte: true, signed: false)) }
         _mm512_store_si512(dst + (2048 &+ 512), spreadBytes(mnv, 0, sameByte: false, signed: false))
@@ -157,15 +151,11 @@ extension Q6_KFormat: RowTileFormat {
             }
         }
         var s0 = SIMD8<UInt64>(), s1 = SIMD8<UInt64>()
-        let ds = (dst + (2048 &+ 64 &* 20)).assumingMemoryBound(to: Float.self), ts = ds + 16
-        for r in 0..<8 {
-            let blk = base + r &* rowBytes
+        tileRowHeaders(8, base, rowBytes, (dst + (2048 &+ 64 &* 20)).assumingMemoryBound(to: Float.self),
+                       { blk in (half(blk, 208), -32 * half(blk, 208)) }, { r, blk in
             s0[r] = blk.loadUnaligned(fromByteOffset: 192, as: UInt64.self)
             s1[r] = blk.loadUnaligned(fromByteOffset: 200, as: UInt64.self)
-            let d = half(blk, 208)
-            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
-            ts[2 &* r] = -32 * d; ts[2 &* r &+ 1] = -32 * d
-        }
+        })
         let v0 = unsafeBitCast(s0, to: __m512i.self), v1 = unsafeBitCast(s1, to: __m512i.self)
         for g in 0..<8 {
             _mm512_store_si512(dst + (2048 &+ 64 &* g), spreadBytes(v0, g, sameByte: true, signed: true))
