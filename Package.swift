@@ -59,8 +59,10 @@ let package = Package(
         .target(name: "GGUF", dependencies: ["TensorKernels"], swiftSettings: fast),
         // Plain x86-64: runs on any host.
         .target(name: "CPUFeatures"),
-        .target(name: "KernelsAVX2", swiftSettings: fast),
-        .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2"],
+        // `-parse-stdlib`: reaches LLVM's prefetch intrinsic (Sources/Prefetch/Prefetch.swift).
+        .target(name: "Prefetch", swiftSettings: [.unsafeFlags(["-parse-stdlib"])]),
+        .target(name: "KernelsAVX2", dependencies: ["Prefetch"], swiftSettings: fast),
+        .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2", "Prefetch"],
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
         .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),

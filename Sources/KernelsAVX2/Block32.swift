@@ -74,6 +74,7 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
         }
         var b = 0
         while b &+ 2 <= nb {
+            prefetchAhead(row + b &* F.bytes, 2 &* F.bytes)
             block(b, &acc0, &min0)
             block(b &+ 1, &acc1, &min1)
             b &+= 2

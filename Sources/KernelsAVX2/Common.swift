@@ -3,6 +3,7 @@
 // AVX2 (see TensorKernels' KernelLevel). On other architectures it is empty.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 /// One activation row quantized to 8 bits exactly as ggml's `quantize_row_q8_0`/`q8_1`
 /// (blocks of 32) or `quantize_row_q8_K` (super-blocks of 256), in natural element order.
@@ -85,6 +86,17 @@ public func tileRowHeaders(_ rows: Int, _ base: UnsafeRawPointer, _ rowBytes: In
         t[2 &* r] = f.t; t[2 &* r &+ 1] = f.t
         each(r, blk)
     }
+}
+
+/// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.
+public let decodePrefetchBytes = 1024
+
+/// Prefetches the cache lines of the `bytes`-byte block `decodePrefetchBytes` after `blk` (the
+/// weight rows of a tile are consecutive, so this runs on into the next rows).
+@inlinable @inline(__always)
+public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
+    var o = 0
+    while o < bytes { prefetch(blk + (decodePrefetchBytes &+ o)); o &+= 64 }
 }
 
 /// The row-tile driver of the tiled kernels (this level's and KernelsAVX512's): `tile(r, scratch)`

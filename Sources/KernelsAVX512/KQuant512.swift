@@ -3,6 +3,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
+import Prefetch
 
 /// `[lo | hi]` as one 512-bit vector.
 @inline(__always) func join512(_ lo: __m256i, _ hi: __m256i) -> __m512i {
@@ -92,6 +93,8 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
         var t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps(), t2 = _mm512_setzero_ps(), t3 = _mm512_setzero_ps()
         for i in 0..<nb {
             let blk = row + i &* F.bytes
+            // One sequence (decode): the weights are the whole stream; ask for them ahead.
+            if W.n == 1 { prefetchAhead(blk, F.bytes) }
             let prep = F.prepare(blk)
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             var s4 = _mm512_setzero_si512(), s5 = _mm512_setzero_si512(), s6 = _mm512_setzero_si512(), s7 = _mm512_setzero_si512()
