@@ -157,13 +157,16 @@ private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Proce
     @Test func gracefulShutdownHandsReservedJobsBackAtOnce() async throws {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
-        let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 4000}"#, count: 3))
+        let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 8000}"#, count: 3))
         let p = try workerProcess(db, ["--concurrency", "1", "--reserve", "2", "--grace-seconds", "30",
                        "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 3 })
+        // Claimed is not started: give the one handler time to start (on a loaded CI machine a SIGTERM
+        // between the claim and the start would rightly hand back all three). The 8 s job leaves room.
+        try await Task.sleep(nanoseconds: 1_500_000_000)
         kill(p.processIdentifier, SIGTERM)
         // The two reserved jobs come back while the running one still has its grace period to finish.
-        let back = try await eventually(timeout: 3) {
+        let back = try await eventually(timeout: 5) {
             try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'available' AND attempt = 0") == 2
         }
         #expect(back)
