@@ -35,6 +35,25 @@ func transposeQwords4(_ r0: __m256i, _ r1: __m256i, _ r2: __m256i, _ r3: __m256i
             _mm256_blendv_epi8(swap(a), c, high), _mm256_blendv_epi8(swap(b), d, high))
 }
 
+@inline(__always) func store256(_ p: UnsafeMutableRawPointer, _ o: Int, _ v: __m256i) {
+    _mm256_storeu_si256((p + o).assumingMemoryBound(to: __m256i.self), v)
+}
+
+/// Stores the results of `n` (1-4) sequences of a four-row tile: sequence k's accumulator holds
+/// row r in lanes 2r and 2r+1, summed into `y[k·ldy + r]`.
+@inline(__always)
+func storeRowPairs256(_ n: Int, _ f: (__m256, __m256, __m256, __m256), _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    @inline(__always) func store(_ v: __m256, _ out: UnsafeMutablePointer<Float>) {
+        // Pairwise sums, then the even lanes.
+        let pairs = _mm256_hadd_ps(v, v)  // [r0 r1 r0 r1 | r2 r3 r2 r3]
+        _mm_storeu_ps(out, _mm256_castps256_ps128(_mm256_permutevar8x32_ps(pairs, _mm256_set_epi32(0, 0, 0, 0, 5, 4, 1, 0))))
+    }
+    store(f.0, y)
+    if n > 1 { store(f.1, y + ldy) }
+    if n > 2 { store(f.2, y + 2 &* ldy) }
+    if n > 3 { store(f.3, y + 3 &* ldy) }
+}
+
 /// `y[s·ldy + r] = W[r] · x_s` for four rows and `nSeq` activation rows: the rows' `nb` blocks
 /// repacked into `tiles` (`nb · avx2Block32TileBytes`, 32-aligned), then four sequences at a time.
 @inline(__always)
@@ -45,15 +64,8 @@ func block32FourRows<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
         let dst = tiles + b &* avx2Block32TileBytes
         @inline(__always) func q(_ r: Int) -> __m256i { F.quants(rows + (r &* rowBytes &+ b &* F.bytes)) }
         let t = transposeQwords4(q(0), q(1), q(2), q(3))
-        @inline(__always) func put(_ o: Int, _ v: __m256i) { _mm256_storeu_si256((dst + o).assumingMemoryBound(to: __m256i.self), v) }
-        put(0, t.0); put(32, t.1); put(64, t.2); put(96, t.3)
-        let ds = (dst + 128).assumingMemoryBound(to: Float.self), ms = ds + 8
-        for r in 0..<4 {
-            let p = rows + (r &* rowBytes &+ b &* F.bytes)
-            let d = half(p, 0)
-            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
-            if F.hasMin { ms[2 &* r] = half(p, 2); ms[2 &* r &+ 1] = 0 }
-        }
+        store256(dst, 0, t.0); store256(dst, 32, t.1); store256(dst, 64, t.2); store256(dst, 96, t.3)
+        block32TileHeaders(F.self, 4, rows, rowBytes, b, (dst + 128).assumingMemoryBound(to: Float.self))
     }
     let offset = F.offset, ones = _mm256_set1_epi16(1), evenLanes = _mm256_set_epi32(0, -1, 0, -1, 0, -1, 0, -1)
     @inline(__always) func ld(_ p: UnsafeRawPointer, _ o: Int) -> __m256i { load256(p, o) }
@@ -90,16 +102,7 @@ func block32FourRows<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             if n > 2 { finish(x2, p2, &f2) }
             if n > 3 { finish(x3, p3, &f3) }
         }
-        @inline(__always) func store(_ f: __m256, _ out: UnsafeMutablePointer<Float>) {
-            // Row r = lanes 2r + 2r+1: pairwise sums, then the even lanes.
-            let pairs = _mm256_hadd_ps(f, f)  // [r0 r1 r0 r1 | r2 r3 r2 r3]
-            let four = _mm256_castps256_ps128(_mm256_permutevar8x32_ps(pairs, _mm256_set_epi32(0, 0, 0, 0, 5, 4, 1, 0)))
-            _mm_storeu_ps(out, four)
-        }
-        store(f0, y + s &* ldy)
-        if n > 1 { store(f1, y + (s &+ 1) &* ldy) }
-        if n > 2 { store(f2, y + (s &+ 2) &* ldy) }
-        if n > 3 { store(f3, y + (s &+ 3) &* ldy) }
+        storeRowPairs256(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }

@@ -88,6 +88,22 @@ public func tileRowHeaders(_ rows: Int, _ base: UnsafeRawPointer, _ rowBytes: In
     }
 }
 
+/// The per-row header part of a 32-block tile repack (this level's four-row tiles and
+/// KernelsAVX512's eight-row ones): block `b` of each of `rows` rows gives its scale d to lanes 2r
+/// and 2r+1 of `d` (`2 · rows` floats) and, for formats with a min, its min to lane 2r (lane 2r+1
+/// zero) of the `2 · rows` floats after them.
+@inlinable @inline(__always)
+public func block32TileHeaders<F: Block32Format>(_: F.Type, _ rows: Int, _ base: UnsafeRawPointer, _ rowBytes: Int, _ b: Int,
+                                                 _ d: UnsafeMutablePointer<Float>) {
+    let m = d + 2 &* rows
+    for r in 0..<rows {
+        let p = base + (r &* rowBytes &+ b &* F.bytes)
+        let scale = half(p, 0)
+        d[2 &* r] = scale; d[2 &* r &+ 1] = scale
+        if F.hasMin { m[2 &* r] = half(p, 2); m[2 &* r &+ 1] = 0 }
+    }
+}
+
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.
 public let decodePrefetchBytes = 1024
 

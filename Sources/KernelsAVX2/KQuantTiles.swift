@@ -51,10 +51,6 @@ func spreadBytes4(_ v: __m256i, _ first: Int, sameByte: Bool, signed: Bool) -> _
     return signed ? _mm256_srai_epi16(spread, 8) : spread
 }
 
-@inline(__always) func store256(_ p: UnsafeMutableRawPointer, _ o: Int, _ v: __m256i) {
-    _mm256_storeu_si256((p + o).assumingMemoryBound(to: __m256i.self), v)
-}
-
 extension Q4_KFormat: QuadTileFormat {
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
@@ -177,13 +173,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             finish(x0, i0, &f0)
             if two { finish(x1, i1, &f1) }
         }
-        @inline(__always) func store(_ f: __m256, _ out: UnsafeMutablePointer<Float>) {
-            // Row r = lanes 2r + 2r+1: pairwise sums, then the even lanes.
-            let pairs = _mm256_hadd_ps(f, f)  // [r0 r1 r0 r1 | r2 r3 r2 r3]
-            _mm_storeu_ps(out, _mm256_castps256_ps128(_mm256_permutevar8x32_ps(pairs, _mm256_set_epi32(0, 0, 0, 0, 5, 4, 1, 0))))
-        }
-        store(f0, y + s &* ldy)
-        if two { store(f1, y + (s &+ 1) &* ldy) }
+        storeRowPairs256(W.n, (f0, f1, f1, f1), y + s &* ldy, ldy)
     }
     var s = 0
     while s &+ 2 <= nSeq { run(W2.self, s); s &+= 2 }

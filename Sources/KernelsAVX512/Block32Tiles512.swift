@@ -48,13 +48,7 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
         let q = transposeQwords((u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7)))
         _mm512_store_si512(dst, q.0); _mm512_store_si512(dst + 64, q.1)
         _mm512_store_si512(dst + 128, q.2); _mm512_store_si512(dst + 192, q.3)
-        let ds = (dst + 256).assumingMemoryBound(to: Float.self), ms = ds + 16
-        for r in 0..<8 {
-            let p = rows + (r &* rowBytes &+ b &* F.bytes)
-            let d = half(p, 0)
-            ds[2 &* r] = d; ds[2 &* r &+ 1] = d
-            if F.hasMin { ms[2 &* r] = half(p, 2); ms[2 &* r &+ 1] = 0 }
-        }
+        block32TileHeaders(F.self, 8, rows, rowBytes, b, (dst + 256).assumingMemoryBound(to: Float.self))
     }
     let offset = block32UnsignedOffset(F.self)
     @inline(__always) func ld(_ p: UnsafeRawPointer, _ o: Int) -> __m512i { _mm512_load_si512(p + o) }
@@ -97,13 +91,13 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// 32-block rows · Q8_0/Q8_1 activations for `nSeq >= block32TilesMinSeq`: eight-row tiles, the
-/// rows left over (count mod 8) by the row-at-a-time kernels.
+/// 32-block rows · Q8_0/Q8_1 activations: eight-row tiles from `block32TilesMinSeq` sequences on
+/// (the rows left over, count mod 8, by the row-at-a-time kernels), else the row-at-a-time kernels.
 @inline(__always)
-func block32Tiles512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func block32TiledMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: true,
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: nSeq >= block32TilesMinSeq,
                { r, tiles in block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in block32Mat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

@@ -212,11 +212,7 @@ extension AVX512 {
     @inline(never)
     public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= kquantTilesMinSeq {
-            rowTiles512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            kquantMat512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        kquantTiledMat512(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_K rows · Q8_K activations.
     @inline(never)
@@ -229,11 +225,7 @@ extension AVX512 {
     @inline(never)
     public static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= kquantTilesMinSeq {
-            rowTiles512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            kquantMat512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        kquantTiledMat512(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

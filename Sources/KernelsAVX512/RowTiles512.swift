@@ -241,13 +241,13 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Rows · Q8_K activations for `nSeq >= kquantTilesMinSeq`: eight-row tiles, the rows left over
-/// (count mod 8) by the row-at-a-time kernel.
+/// Q4_K/Q6_K rows · Q8_K activations: eight-row tiles from `kquantTilesMinSeq` sequences on (the
+/// rows left over, count mod 8, by the row-at-a-time kernel), else the row-at-a-time kernel.
 @inline(__always)
-func rowTiles512<F: RowTileFormat & KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func kquantTiledMat512<F: RowTileFormat & KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: true,
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: nSeq >= kquantTilesMinSeq,
                { r, tiles in eightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

@@ -25,51 +25,31 @@ public enum AVX512 {
     @inline(never)
     public static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= block32TilesMinSeq {
-            block32Tiles512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            block32Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        block32TiledMat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q4_1 rows · Q8_1 activations.
     @inline(never)
     public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= block32TilesMinSeq {
-            block32Tiles512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            block32Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        block32TiledMat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_0 rows · Q8_0 activations.
     @inline(never)
     public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= block32TilesMinSeq {
-            block32Tiles512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            block32Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        block32TiledMat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_1 rows · Q8_1 activations.
     @inline(never)
     public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= block32TilesMinSeq {
-            block32Tiles512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            block32Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        block32TiledMat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q8_0 rows · Q8_0 activations.
     @inline(never)
     public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if nSeq >= block32TilesMinSeq {
-            block32Tiles512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            block32Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        block32TiledMat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif
