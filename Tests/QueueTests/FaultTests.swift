@@ -79,6 +79,16 @@ private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Proce
     return p
 }
 
+/// Waits until `n` running noop jobs have started their handlers. Claimed is not started: under load a
+/// claim can come well before its handler starts, and a SIGTERM in between rightly hands the job back.
+/// The noop handler reports progress from its first 50 ms step; the worker writes it at its next
+/// heartbeat (lease / 3).
+private func handlersStarted(_ db: TestDatabase, _ n: Int) async throws -> Bool {
+    try await eventually {
+        try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running' AND progress IS NOT NULL") == n
+    }
+}
+
 @Suite(.serialized) struct FaultTests {
     @Test func killedWorkerProcessIsRescuedWithinTwoLeases() async throws {
         let db = try await TestDatabase()
@@ -159,11 +169,10 @@ private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Proce
         _ = try runTokenmill(["migrate", "--database-url", db.url])
         let ids = try await insertJobs(db, kind: "noop", payloads: Array(repeating: #"{"sleep_ms": 8000}"#, count: 3))
         let p = try workerProcess(db, ["--concurrency", "1", "--reserve", "2", "--grace-seconds", "30",
-                       "--log-level", "error"])
+                       "--lease-seconds", "3", "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 3 })
-        // Claimed is not started: give the one handler time to start (on a loaded CI machine a SIGTERM
-        // between the claim and the start would rightly hand back all three). The 8 s job leaves room.
-        try await Task.sleep(nanoseconds: 1_500_000_000)
+        // The one handler has started (8 s of work leave room for the checks below on a loaded machine).
+        #expect(try await handlersStarted(db, 1))
         kill(p.processIdentifier, SIGTERM)
         // The two reserved jobs come back while the running one still has its grace period to finish.
         let back = try await eventually(timeout: 5) {
@@ -182,12 +191,15 @@ private func workerProcess(_ db: TestDatabase, _ args: [String]) throws -> Proce
     @Test func sigtermShutsTheWorkerBinaryDownGracefully() async throws {
         let db = try await TestDatabase()
         _ = try runTokenmill(["migrate", "--database-url", db.url])
-        let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 400}"#])
+        let short = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 2000}"#])
         let long = try await insertJobs(db, kind: "noop", payloads: [#"{"sleep_ms": 60000}"#])
-        // A 3 s grace: the 400 ms job finishes well inside it even when a parallel suite slows this child
+        // A 3 s grace: the short job, started before the SIGTERM (its progress is written within a
+        // 0.5 s heartbeat of its start), finishes inside it even when a parallel suite slows this child
         // process down; the 60 s job cannot, and is handed back.
-        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "3", "--log-level", "error"])
+        let p = try workerProcess(db, ["--concurrency", "2", "--grace-seconds", "3", "--lease-seconds", "1.5",
+                                       "--log-level", "error"])
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
+        #expect(try await handlersStarted(db, 2))
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
