@@ -124,6 +124,12 @@ ALTER TABLE tokenmill.generation_outputs DROP CONSTRAINT generation_outputs_reas
 ALTER TABLE tokenmill.generation_outputs
     ADD CONSTRAINT generation_outputs_reasoning_mode_check CHECK (reasoning_mode IN ('markers', 'plain', 'none'));
 """##),
+        Migration(name: "0070_reasoning_effort.sql", sql: ##"""
+-- The reasoning effort each generate output's instruction asked for (`budget.effort`: low, medium or
+-- high); NULL where the payload set none (the default instruction, as before this migration).
+ALTER TABLE tokenmill.generation_outputs
+    ADD COLUMN IF NOT EXISTS reasoning_effort text CHECK (reasoning_effort IN ('low', 'medium', 'high'));
+"""##),
     ]
 
     /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json).
@@ -217,7 +223,17 @@ ALTER TABLE tokenmill.generation_outputs
         "scope": {"type": "string", "enum": ["overall", "per_tier"],
                   "description": "Adaptive policy: epsilon applies to the accuracy over all difficulties, budgets chosen jointly (overall, default), or within each difficulty (per_tier)."},
         "hint": {"type": "boolean",
-                 "description": "State the item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\")."}
+                 "description": "State the item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\")."},
+        "effort": {
+          "description": "How much reasoning the instruction asks for: low (a line or two), medium (only the calculations needed), high (step by step; the default). One value for every item, or one per difficulty. A payload's own instruction wins.",
+          "anyOf": [
+            {"type": "string", "enum": ["low", "medium", "high"]},
+            {"type": "object", "additionalProperties": false,
+             "properties": {"easy": {"type": "string", "enum": ["low", "medium", "high"]},
+                            "medium": {"type": "string", "enum": ["low", "medium", "high"]},
+                            "hard": {"type": "string", "enum": ["low", "medium", "high"]}}}
+          ]
+        }
       }
     },
     "override": {

@@ -63,10 +63,12 @@ public struct GenerateHandler: JobHandler {
         let budget = policy.budget(for: difficulty, override: payload.overrideBudget)
         // `budget.hint`: the thinking budget stated in the instruction (none to state when unlimited).
         let hintedBudget = payload.budget?.hint == true ? budget.thinking : nil
+        // `budget.effort`: how much reasoning the instruction asks for (nil when not set: `high`).
+        let effort = payload.budget?.effort?.effort(for: difficulty)
 
         var prompt = try PromptBuilder.build(payload, tokenizer: tokenizer, template: loaded.chatTemplate,
                                              openMarker: markerText.open, mode: mode,
-                                             budgetHint: hintedBudget)
+                                             budgetHint: hintedBudget, effort: effort ?? .high)
         let ctx = loaded.engine.contextLength
         let room = 16
         guard prompt.tokens.count + room <= ctx else {
@@ -157,7 +159,8 @@ public struct GenerateHandler: JobHandler {
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
-            forcedTokens: f.injectedTokens, budgetPolicy: policy.name + (hintedBudget != nil ? "+hint" : ""),
+            forcedTokens: f.injectedTokens, budgetPolicy: policy.name + (hintedBudget != nil ? "+hint" : "") + (effort != nil ? "+effort" : ""),
+            reasoningEffort: effort,
             budget: budget, budgetHit: f.budgetHit,
             extractedAnswer: verdict.extracted, reference: payload.reference,
             correct: verdict.correct, ttftMs: timeToFirstToken * 1000,

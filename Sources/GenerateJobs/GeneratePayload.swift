@@ -51,7 +51,49 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         /// Tell the model its thinking budget in the instruction ("use less than N tokens"), as
         /// token-budget-aware prompting does, so that it plans a shorter solution instead of being cut.
         public var hint: Bool?
+        /// How much reasoning the instruction asks for (`low`, `medium`, `high`), for every item or per
+        /// difficulty; absent = `high`, each mode's default instruction. It chooses the instruction added
+        /// to a `prompt` item; a payload's own `instruction`, and `messages` (to which no default
+        /// instruction is added), are left as they are.
+        public var effort: EffortSetting?
         public init(policy: String? = nil) { self.policy = policy }
+    }
+
+    /// `budget.effort`: one effort for every item (`"medium"`) or one per difficulty
+    /// (`{"easy": "low", "hard": "high"}`; a tier left out gets `high`).
+    public struct EffortSetting: Codable, Sendable, Equatable {
+        public var all: ReasoningEffort?
+        public var tiers: [Difficulty: ReasoningEffort]
+
+        public init(all: ReasoningEffort) { self.all = all; self.tiers = [:] }
+        public init(tiers: [Difficulty: ReasoningEffort]) { self.all = nil; self.tiers = tiers }
+
+        /// The effort asked of an item of difficulty `d`.
+        public func effort(for d: Difficulty) -> ReasoningEffort { all ?? tiers[d] ?? .high }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let one = try? c.decode(ReasoningEffort.self) {
+                self.init(all: one)
+                return
+            }
+            let raw = try c.decode([String: ReasoningEffort].self)
+            var tiers: [Difficulty: ReasoningEffort] = [:]
+            for (k, v) in raw {
+                guard let d = Difficulty(rawValue: k) else {
+                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "budget.effort: unknown difficulty '\(k)' (use easy, medium, hard)")
+                }
+                tiers[d] = v
+            }
+            self.init(tiers: tiers)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            if let all { try c.encode(all) } else {
+                try c.encode(Dictionary(uniqueKeysWithValues: tiers.map { ($0.key.rawValue, $0.value) }))
+            }
+        }
     }
 
     /// How the model's reasoning is read: `markers` (`<think>`...`</think>`), `plain` (the text before
@@ -94,10 +136,9 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
     }
 
     /// The default instruction appended to the user's prompt (marker mode).
-    public static let defaultInstruction =
-        "Think step by step inside <think> </think> tags first, then give only the final answer in \\boxed{}."
+    public static let defaultInstruction = ReasoningEffort.high.instruction(mode: .markers)!
     /// The default instruction in plain mode: reason in the open, answer in the form the verifier reads.
-    public static let plainInstruction = "Please reason step by step, and put your final answer within \\boxed{}."
+    public static let plainInstruction = ReasoningEffort.high.instruction(mode: .plain)!
     /// Appended to the instruction when `budget.hint` is set and the item has a thinking budget.
     public static func budgetHint(thinkingTokens n: Int) -> String {
         "Use less than \(n) tokens for your reasoning."

@@ -24,6 +24,8 @@ public struct GenerationOutput: Sendable {
     public var answerTokens: Int
     public var forcedTokens: Int
     public var budgetPolicy: String
+    /// The reasoning effort the instruction asked for (`budget.effort`), nil when the payload set none.
+    public var reasoningEffort: ReasoningEffort? = nil
     public var budget: Budget
     public var budgetHit: Bool
     public var extractedAnswer: String?
@@ -63,8 +65,8 @@ public struct GenerationOutput: Sendable {
               (job_id, batch_id, item_id, model, difficulty, difficulty_source, prompt, thinking_text, answer_text,
                finish_reason, prompt_tokens, thinking_tokens, answer_tokens, forced_tokens, budget_policy,
                thinking_budget, answer_budget, budget_hit, extracted_answer, reference, correct, ttft_ms,
-               decode_tokens_per_s, sampling, seed, reasoning_mode, logprobs)
-            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25,$26,$27::jsonb)
+               decode_tokens_per_s, sampling, seed, reasoning_mode, logprobs, reasoning_effort)
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24::jsonb,$25,$26,$27::jsonb,$28)
             ON CONFLICT (job_id) DO NOTHING
             """, [
             jobID, batchID, itemID, model, difficulty.rawValue, difficultySource, prompt.pgSafe, thinkingText.pgSafe,
@@ -72,7 +74,7 @@ public struct GenerationOutput: Sendable {
             finishReason.rawValue, promptTokens, thinkingTokens, answerTokens, forcedTokens, budgetPolicy,
             budget.thinking, budget.answer, budgetHit, extractedAnswer?.pgSafe, reference, correct, ttftMs,
             decodeTokensPerSecond.isFinite ? decodeTokensPerSecond : nil, samplingJSON, Int64(bitPattern: seed),
-            reasoningMode.rawValue, answerLogprobsJSON,
+            reasoningMode.rawValue, answerLogprobsJSON, reasoningEffort?.rawValue,
         ])
     }
 

@@ -15,14 +15,12 @@ public enum PromptBuilder {
     /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker;
     ///   `.none` adds nothing to the conversation (no instruction, no marker).
     /// - Parameter budgetHint: a thinking budget to state in the instruction (`budget.hint`), or nil.
+    /// - Parameter effort: how much reasoning the default instruction asks for (`budget.effort`); a
+    ///   payload's own instruction is used as it is.
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
-                             openMarker: String, mode: ReasoningMode = .markers, budgetHint: Int? = nil) throws -> BuiltPrompt {
-        var instruction: String
-        switch mode {
-        case .markers: instruction = p.instruction ?? GeneratePayload.defaultInstruction
-        case .plain: instruction = p.instruction ?? GeneratePayload.plainInstruction
-        case .none: instruction = p.instruction ?? ""
-        }
+                             openMarker: String, mode: ReasoningMode = .markers, budgetHint: Int? = nil,
+                             effort: ReasoningEffort = .high) throws -> BuiltPrompt {
+        var instruction = p.instruction ?? effort.instruction(mode: mode) ?? ""
         // The hint joins the instruction; with `messages`, where only a payload's own instruction is
         // appended, it is appended alone.
         let hint = budgetHint.flatMap { mode == .none ? nil : GeneratePayload.budgetHint(thinkingTokens: $0) }

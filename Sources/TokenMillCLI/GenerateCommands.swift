@@ -49,6 +49,8 @@ struct GenerateCommand: AsyncParsableCommand {
     var scope: String?
     @Flag(help: "State each item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\").")
     var hintBudget = false
+    @Option(help: "Reasoning effort the instruction asks for: low, medium or high for every item, or per difficulty, e.g. easy=low,medium=medium,hard=high (default high).")
+    var effort: String?
 
     func run() async throws {
         let text: String
@@ -74,6 +76,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let epsilon { budget["epsilon"] = .number(epsilon) }
         if let scope { budget["scope"] = .string(scope) }
         if hintBudget { budget["hint"] = .bool(true) }
+        if let effort { budget["effort"] = try Self.parseEffort(effort) }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }
@@ -115,6 +118,21 @@ struct GenerateCommand: AsyncParsableCommand {
         let s = try await withQueue(db) { q in try await q.enqueue(kind: GenerateHandler.kind, payloads: v.valid, options: opts) }
         print(s.batchID)
         FileHandle.standardError.write(Data("batch \(s.batchID): enqueued \(s.inserted) generate job(s), policy \(policy)\n".utf8))
+    }
+
+    /// `--effort`: `medium` (every item) or `easy=low,medium=medium,hard=high` (per difficulty).
+    static func parseEffort(_ s: String) throws -> JSONValue {
+        let levels = ReasoningEffort.allCases.map(\.rawValue)
+        if levels.contains(s) { return .string(s) }
+        var tiers: [(String, JSONValue)] = []
+        for part in s.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, Difficulty(rawValue: kv[0]) != nil, levels.contains(kv[1]) else {
+                throw ValidationError("--effort: '\(part)' is not like easy=low (difficulty easy, medium or hard; effort low, medium or high), and '\(s)' is not one effort")
+            }
+            tiers.append((kv[0], .string(kv[1])))
+        }
+        return .object(tiers)
     }
 
     static func parseTable(_ s: String) throws -> JSONValue {
@@ -221,8 +239,8 @@ struct ReportCommand: AsyncParsableCommand {
         for id in ids {
             let r = byBatch[id]!
             var label = Set(r.map(\.policy)).sorted().joined(separator: "+")
-            if label == "fixed" || label == "fixed+hint", let b = r.first?.minB, r.allSatisfy({ $0.minB == b && $0.maxB == b }) {
-                label = label.replacingOccurrences(of: "fixed", with: "fixed \(b)")
+            if label.hasPrefix("fixed"), !label.contains(" "), let b = r.first?.minB, r.allSatisfy({ $0.minB == b && $0.maxB == b }) {
+                label = "fixed \(b)" + label.dropFirst("fixed".count)
             }
             if labels.values.contains(label) { label += " #\(id)" }
             labels[id] = label

@@ -318,6 +318,8 @@ import QueueCore
         let long = try await insertJobs(db, kind: "rec", payloads: [#"{"until_cancelled": true}"#])
         let w = try RunningWorker(url: db.url, registry: reg, options: options(grace: 1))
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
+        // Both handlers have started (a claim is not a start: a stop in between rightly hands a job back).
+        #expect(try await eventually { await rec.runs.count == 2 })
         let t0 = Date()
         await w.stop()
         #expect(Date().timeIntervalSince(t0) < 5)

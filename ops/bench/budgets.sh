@@ -10,7 +10,10 @@
 #      EPSILON (accuracy the adaptive policy may give up on the fit half, default 0.02),
 #      SCOPE (where EPSILON applies for the adaptive policy: overall, default, or per_tier),
 #      HINTED (policies run a second time with their budget stated in the instruction, "Use less than N
-#      tokens for your reasoning."; any of "fixed:N per_difficulty adaptive"; default "per_difficulty adaptive"),
+#      tokens for your reasoning."; any of "fixed:N per_difficulty adaptive"; default none: on these models
+#      the stated number does not shorten the reasoning, see ops/bench/README.md),
+#      EFFORT (the reasoning effort per difficulty for the +effort runs, `generate --effort`; default
+#      easy=low,medium=medium,hard=high; "" = no +effort runs),
 #      REASONING (markers, plain or auto; default auto = detected from the model),
 #      PLOT (SVG output, default ops/bench/budgets-<model>.svg), TOKENMILL_MODELS_DIR, TOKENMILL_BIN,
 #      FIT_BATCH (reuse a finished step-1 batch), REPLAY (1 = greedy replay in the held-out worker, default 1),
@@ -19,14 +22,16 @@
 #
 # Steps:
 #  1. fit half, unlimited (thinking ends by itself or at the cap): the history the adaptive policy
-#     learns from; `tokenmill learn-budgets` prints the budgets it learns and why;
+#     learns from; `tokenmill learn-budgets` prints the budgets it learns and why; the same with EFFORT
+#     (the history of adaptive+effort);
 #  2. held-out half, one batch per policy: unlimited, fixed at the three budgets, per_difficulty
 #     (TABLE) and adaptive (learned from step 1 only, TABLE where a tier lacks history), run by one
 #     worker so every slot stays busy. The unlimited batch goes first (priority); with REPLAY=1 the
 #     worker keeps each prompt's greedy tokens (TOKENMILL_GREEDY_REPLAY) and the budgeted runs decode
 #     only from their cut on (the tokens before it are the same under greedy decoding; they are
 #     prefilled instead of decoded). CHECK items of the first fixed budget are run again by a worker
-#     without replay and compared token for token;
+#     without replay and compared token for token. With EFFORT: unlimited, per_difficulty (TABLE) and
+#     adaptive once more with the effort's instructions (unlimited+effort first, for replay);
 #  3. `tokenmill report`: per policy and difficulty, items, accuracy with its 95% Wilson interval,
 #     mean thinking tokens, budget-hit rate, saving against unlimited; writes the plot;
 #  4. `tokenmill difficulty`: the estimator fitted on the fit half, its confusion matrix on the held-out half.
@@ -40,7 +45,7 @@ MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
 SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
 TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
-SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-per_difficulty adaptive}"
+SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=medium,hard=high}"
 PROMPTS=jobs/prompts/math-eval.jsonl
 name="$(basename "$MODEL" .gguf)"
 PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
@@ -68,15 +73,22 @@ wait_done() { # batch ids...
 }
 elapsed() { q "SELECT round(extract(epoch FROM max(created_at) - min(created_at)))::int FROM tokenmill.generation_outputs WHERE batch_id IN ($(IFS=,; echo "$*"))"; }
 
-echo "== $name, $(date -u '+%Y-%m-%d %H:%M UTC'), $SEQS sequences, reasoning $REASONING, cap $CAP, answer $ANSWER, greedy replay $REPLAY"
+echo "== $name, $(date -u '+%Y-%m-%d %H:%M UTC'), $SEQS sequences, reasoning $REASONING, cap $CAP, answer $ANSWER, greedy replay $REPLAY, effort ${EFFORT:-none}"
 start=$(date +%s)
 # One worker runs everything, in priority order: the fit half, the held-out unlimited run, the
 # budgeted runs; the adaptive batch is enqueued once the fit half is done (it learns from it alone).
 fit=${FIT_BATCH:-$(gen fit unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 20)}
+fits=("$fit")
+if [ -n "$EFFORT" ]; then
+    fite=${FIT_EFFORT_BATCH:-$(gen fit unlimited --answer "$ANSWER" --max-tokens "$CAP" --effort "$EFFORT" --priority 20)}
+    fits+=("$fite")
+fi
 held=()
 unl=$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 10); held+=("$unl")
+[ -n "$EFFORT" ] && held+=("$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --effort "$EFFORT" --priority 10)")
 for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); done
 held+=("$(gen heldout per_difficulty --table "$TABLE")")
+[ -n "$EFFORT" ] && held+=("$(gen heldout per_difficulty --table "$TABLE" --effort "$EFFORT")")
 for h in $HINTED; do
     case "$h" in
         fixed:*) held+=("$(gen heldout fixed --thinking "${h#fixed:}" --answer "$ANSWER" --hint-budget)") ;;
@@ -86,10 +98,16 @@ for h in $HINTED; do
     esac
 done
 start_worker "$REPLAY"
-wait_done "$fit"
+wait_done "${fits[@]}"
 echo "-- 1. fit half, unlimited: batch $fit ($(q "SELECT count(*) FROM tokenmill.generation_outputs WHERE batch_id=$fit") items, $(( $(date +%s) - start )) s)"
 $TM learn-budgets --batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"
 adaptive=$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE"); held+=("$adaptive")
+if [ -n "$EFFORT" ]; then
+    echo "-- 1b. fit half, unlimited, effort $EFFORT: batch $fite"
+    $TM learn-budgets --batch "$fite" --epsilon "$EPSILON" --scope "$SCOPE"
+    adaptivee=$(gen heldout adaptive --table "$TABLE" --history-batch "$fite" --epsilon "$EPSILON" --scope "$SCOPE" --effort "$EFFORT")
+    held+=("$adaptivee")
+fi
 for h in $HINTED; do
     if [ "$h" = adaptive ]; then
         held+=("$(gen heldout adaptive --table "$TABLE" --history-batch "$fit" --epsilon "$EPSILON" --scope "$SCOPE" --hint-budget)")
@@ -99,6 +117,7 @@ wait_done "${held[@]}"
 stop_worker
 echo "-- 2. held-out half: batches ${held[*]} ($(( $(date +%s) - start )) s since the start)"
 echo "adaptive budgets used: $(q "SELECT string_agg(DISTINCT difficulty || '=' || thinking_budget, ', ') FROM tokenmill.generation_outputs WHERE batch_id=$adaptive")"
+[ -n "$EFFORT" ] && echo "adaptive+effort budgets used: $(q "SELECT string_agg(DISTINCT difficulty || '=' || thinking_budget, ', ') FROM tokenmill.generation_outputs WHERE batch_id=$adaptivee")"
 if [ "$CHECK" -gt 0 ] && [ "$REPLAY" = 1 ]; then
     first=$(echo $FIXED | cut -d' ' -f1)
     check=$($TM generate --model "$MODEL" --prompts "$PROMPTS" --split heldout --reasoning "$REASONING" --policy fixed \

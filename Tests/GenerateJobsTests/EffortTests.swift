@@ -1,0 +1,71 @@
+import Foundation
+import GenerateJobs
+import QueueCore
+import Reasoning
+import Testing
+
+@Test func effortChoosesTheInstructionPerDifficultyAndIsRecorded() async throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
+    var p = plainPayload("What is 2+3?", thinking: 8, answer: 4)
+    p.chat = nil
+    p.difficulty = .init("easy")
+    p.budget?.effort = .init(tiers: [.easy: .low, .hard: .high])
+    // Each effort is its own instruction, in both modes; `high` is each mode's default.
+    for mode in [ReasoningMode.plain, .markers] {
+        let texts = ReasoningEffort.allCases.map { $0.instruction(mode: mode)! }
+        #expect(Set(texts).count == 3)
+    }
+    #expect(ReasoningEffort.high.instruction(mode: .plain) == GeneratePayload.plainInstruction)
+    #expect(ReasoningEffort.high.instruction(mode: .markers) == GeneratePayload.defaultInstruction)
+    #expect(ReasoningEffort.low.instruction(mode: .none) == nil)
+
+    let low = ReasoningEffort.low.instruction(mode: .plain)!
+    let out = try await handler.generate(p, jobID: 1, batchID: nil, loaded: m, context: nil)
+    #expect(out.reasoningEffort == .low)
+    #expect(out.budgetPolicy == "fixed+effort")
+    let built = try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                                        mode: .plain, effort: .low)
+    #expect(built.text.contains("What is 2+3?\n\n" + low) && !built.text.contains(GeneratePayload.plainInstruction))
+
+    // A tier the setting leaves out asks for `high`; without the setting nothing is recorded.
+    p.difficulty = .init("medium")
+    #expect(p.budget?.effort?.effort(for: .medium) == .high)
+    p.budget?.effort = nil
+    let plain = try await handler.generate(p, jobID: 2, batchID: nil, loaded: m, context: nil)
+    #expect(plain.reasoningEffort == nil && plain.budgetPolicy == "fixed")
+
+    // The payload's own instruction and a conversation are left as they are.
+    var own = p
+    own.instruction = "Answer in French."
+    let ownBuilt = try PromptBuilder.build(own, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                                           mode: .plain, effort: .low)
+    #expect(ownBuilt.text.contains("Answer in French.") && !ownBuilt.text.contains(low))
+    var conv = p
+    conv.prompt = nil
+    conv.messages = [.init(role: "user", content: "What is 2+3?")]
+    let convBuilt = try PromptBuilder.build(conv, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                                            mode: .plain, effort: .low)
+    #expect(!convBuilt.text.contains(low))
+}
+
+@Test func effortSettingDecodesOneEffortOrOnePerDifficultyAndTheSchemaChecksIt() throws {
+    let one = try JSONDecoder().decode(GeneratePayload.EffortSetting.self, from: Data(#""medium""#.utf8))
+    #expect(Difficulty.allCases.allSatisfy { one.effort(for: $0) == .medium })
+    let tiers = try JSONDecoder().decode(GeneratePayload.EffortSetting.self, from: Data(#"{"easy": "low", "hard": "high"}"#.utf8))
+    #expect(tiers.effort(for: .easy) == .low && tiers.effort(for: .medium) == .high && tiers.effort(for: .hard) == .high)
+    // Round trip.
+    let again = try JSONDecoder().decode(GeneratePayload.EffortSetting.self, from: JSONEncoder().encode(tiers))
+    #expect(again == tiers)
+    #expect(throws: (any Error).self) {
+        try JSONDecoder().decode(GeneratePayload.EffortSetting.self, from: Data(#"{"trivial": "low"}"#.utf8))
+    }
+
+    let schema = try JSONSchema(text: GenerateKind.payloadSchema)
+    let good = #"{"model": "m", "prompt": "x", "budget": {"policy": "fixed", "effort": {"easy": "low"}}}"#
+    let bad = #"{"model": "m", "prompt": "x", "budget": {"policy": "fixed", "effort": "extreme"}}"#
+    let badTier = #"{"model": "m", "prompt": "x", "budget": {"effort": {"easy": "max"}}}"#
+    let v = validateJSONL([good, bad, badTier].joined(separator: "\n"), schema: schema)
+    #expect(v.valid.count == 1 && v.bad.count == 2)
+}
