@@ -49,6 +49,7 @@ enum W4: SeqWidth { static var n: Int { 4 } }
 
 /// A 32-element weight block decoded to integers: value = d · q + m.
 protocol Block32: BlockLayout {
+    /// Whether the block has a min m (an fp16 at byte 2, as Q4_1/Q5_1 lay it out: the float tiles read it there).
     static var hasMin: Bool { get }
     /// Quants of the even and the odd elements (see `ActivationQuant`), the scale d and offset m.
     static func decode(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>, Float, Float)
