@@ -1,5 +1,8 @@
 /// The ggml tensor element types that appear in GGUF files, with their block layouts.
 ///
+/// Each case's layout, conversions and kernels are its `FormatTraits` entry (`traits`, in
+/// `Formats/`): the properties here read that table.
+///
 /// Raw values are ggml's `enum ggml_type` numbers, as stored in GGUF tensor infos.
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0
@@ -19,33 +22,10 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case bf16 = 30
 
     /// Elements per block (1 for the plain float types).
-    public var blockSize: Int {
-        switch self {
-        case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return 256
-        }
-    }
+    public var blockSize: Int { traits.blockSize }
 
     /// Bytes per block, as ggml lays them out.
-    public var bytesPerBlock: Int {
-        switch self {
-        case .f32: return 4
-        case .f16, .bf16: return 2
-        case .q4_0: return 18
-        case .q4_1: return 20
-        case .q5_0: return 22
-        case .q5_1: return 24
-        case .q8_0: return 34
-        case .q8_1: return 36
-        case .q2_K: return 84
-        case .q3_K: return 110
-        case .q4_K: return 144
-        case .q5_K: return 176
-        case .q6_K: return 210
-        case .q8_K: return 292
-        }
-    }
+    public var bytesPerBlock: Int { traits.bytesPerBlock }
 
     /// Bits per weight, for size reports.
     public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(blockSize) }
@@ -60,23 +40,5 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// The name llama.cpp prints for the type (`q4_K`, `f16`, ...).
-    public var description: String {
-        switch self {
-        case .f32: return "f32"
-        case .f16: return "f16"
-        case .bf16: return "bf16"
-        case .q4_0: return "q4_0"
-        case .q4_1: return "q4_1"
-        case .q5_0: return "q5_0"
-        case .q5_1: return "q5_1"
-        case .q8_0: return "q8_0"
-        case .q8_1: return "q8_1"
-        case .q2_K: return "q2_K"
-        case .q3_K: return "q3_K"
-        case .q4_K: return "q4_K"
-        case .q5_K: return "q5_K"
-        case .q6_K: return "q6_K"
-        case .q8_K: return "q8_K"
-        }
-    }
+    public var description: String { traits.name }
 }

@@ -1,0 +1,161 @@
+/// Everything this module knows about one ggml weight format (ggml-cpu's `type_traits` entry):
+/// its block layout, its conversions to and from floats, and the matrix kernels that read it.
+///
+/// Each format defines its entry in its own file (`Formats/<Type>.swift`, next to its block
+/// decoder, dequantiser and quantiser); `GGMLType.traits` is the one table from types to entries.
+/// `Dequantize.row`, `Quantize.row`, `MatMulEngine` and the `GGMLType` properties read the table.
+///
+/// The functions are built in the format's file (or by the family initialisers below) with the
+/// concrete block type, so every generic kernel is specialised where the entry is built: a call
+/// through an entry costs one indirect call per row (or row range), as a `switch` did.
+struct FormatTraits: @unchecked Sendable {
+    /// Writes the floats of `count` elements (a multiple of `blockSize`) read from `src` to `dst`.
+    typealias DequantizeRow = (_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+    /// Writes `count` floats from `src` as blocks to `dst`.
+    typealias QuantizeRow = (_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ count: Int) -> Void
+    /// `QuantizeRow` with an importance weight per element.
+    typealias WeightedQuantizeRow = (_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ count: Int,
+                                     _ importance: UnsafePointer<Float>) -> Void
+    /// Rows `r0..<r1` of `w` times every sequence of the engine's current product (`x`: the float
+    /// activations, `[nSeq][w.cols]`; the quantized ones are in the engine's scratch), into `y`.
+    typealias RowsKernel = (_ engine: MatMulEngine, _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int,
+                            _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) -> Void
+
+    /// What a format's weights are multiplied against.
+    enum Activations {
+        /// The float activations (float weights, and formats only decoded to floats).
+        case float
+        /// Activations quantized to 8 bits in blocks of 32 (ggml's Q8_0 / Q8_1).
+        case blocks32
+        /// Activations quantized to 8 bits in super-blocks of 256 (ggml's Q8_K).
+        case superBlocks
+    }
+
+    /// The name llama.cpp prints (`q4_K`, `f16`, ...).
+    let name: String
+    /// Elements per block (1 for the plain float types).
+    let blockSize: Int
+    /// Bytes per block, as ggml lays them out.
+    let bytesPerBlock: Int
+    /// Blocks to floats; results equal ggml's `dequantize_row_*`.
+    let dequantize: DequantizeRow
+    /// Floats to blocks, bit-exact with llama-quantize without an imatrix; nil for a format that
+    /// is never produced (an activation-only format).
+    let quantize: QuantizeRow?
+    /// Floats to blocks weighted by an imatrix row; nil where the format ignores importance.
+    let quantizeWeighted: WeightedQuantizeRow?
+    /// The activation format of `MatMulEngine`'s products with these weights.
+    let activations: Activations
+    /// The portable row kernel (plain Swift): float dot products, or 8-bit dot products on the
+    /// quantized activations.
+    let rows: RowsKernel
+    /// The float-tile row kernel for many sequences (rows decoded to floats once, 4×4 register
+    /// tiles); nil where the format has none.
+    let floatTiles: RowsKernel?
+    /// The 8-bit integer kernels of the AVX2 and the AVX-512 level (KernelsAVX2, KernelsAVX512);
+    /// nil where the portable `rows` serve that level.
+    let avx2: DecodeKernels.Kernel?, avx512: DecodeKernels.Kernel?
+
+    init(name: String, blockSize: Int, bytesPerBlock: Int, dequantize: @escaping DequantizeRow,
+         quantize: QuantizeRow?, quantizeWeighted: WeightedQuantizeRow?, activations: Activations,
+         rows: @escaping RowsKernel, floatTiles: RowsKernel? = nil, kernels: LevelKernels = LevelKernels()) {
+        self.name = name
+        self.blockSize = blockSize
+        self.bytesPerBlock = bytesPerBlock
+        self.dequantize = dequantize
+        self.quantize = quantize
+        self.quantizeWeighted = quantizeWeighted
+        self.activations = activations
+        self.rows = rows
+        self.floatTiles = floatTiles
+        self.avx2 = kernels.avx2
+        self.avx512 = kernels.avx512
+    }
+
+    /// The per-level 8-bit kernels of a format (what a format's file passes in; empty off x86-64).
+    struct LevelKernels {
+        var avx2: DecodeKernels.Kernel? = nil
+        var avx512: DecodeKernels.Kernel? = nil
+    }
+
+    /// The integer kernel of `level`; nil where the portable `rows` serve it.
+    @inline(__always)
+    func kernel(_ level: KernelLevel) -> DecodeKernels.Kernel? {
+        switch level {
+        case .portable: return nil
+        case .avx2: return avx2
+        case .avx512: return avx512
+        }
+    }
+
+    /// A format of 32-element blocks multiplied in 8 bits against Q8_0-style activations, decoded
+    /// by `B` (portable kernels, float tiles and the dequantiser all from `B`).
+    init<B: Block32>(block32 _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: WeightedQuantizeRow?,
+                     kernels: LevelKernels) {
+        self.init(name: name, blockSize: B.elements, bytesPerBlock: B.bytes,
+                  dequantize: { src, dst, count in dequantizeBlocks(B.self, src, dst, count) },
+                  quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
+                  rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
+                  floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
+                  kernels: kernels)
+    }
+
+    /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
+    /// activations, decoded by `B`; `floatTiles`: whether `Kernels.decodeFloatsK` handles it.
+    init<B: KBlock>(kquant _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: @escaping WeightedQuantizeRow,
+                    floatTiles: Bool = true, kernels: LevelKernels) {
+        self.init(name: name, blockSize: B.elements, bytesPerBlock: B.bytes,
+                  dequantize: { src, dst, count in dequantizeBlocks(B.self, src, dst, count) },
+                  quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .superBlocks,
+                  rows: { e, w, _, nSeq, y, r0, r1 in e.kquantRows(B.self, w, nSeq, y, r0, r1) },
+                  floatTiles: floatTiles ? { e, w, _, nSeq, y, r0, r1 in e.gemmRowsK(B.self, w, nSeq, y, r0, r1) } : nil,
+                  kernels: kernels)
+    }
+}
+
+extension GGMLType {
+    /// The format's entry: the one table from types to formats (ggml-cpu's `type_traits`).
+    /// A borrowing accessor: reading one field (`blockSize`, `rows`, ...) reads that field in
+    /// place, without copying the entry (and retaining its functions).
+    var traits: FormatTraits {
+        @inline(__always) _read {
+            switch self {
+            case .f32: yield F32Block.traits
+            case .f16: yield F16Block.traits
+            case .bf16: yield BF16Block.traits
+            case .q4_0: yield Q4_0Block.traits
+            case .q4_1: yield Q4_1Block.traits
+            case .q5_0: yield Q5_0Block.traits
+            case .q5_1: yield Q5_1Block.traits
+            case .q8_0: yield Q8_0Block.traits
+            case .q8_1: yield Q8_1Block.traits
+            case .q2_K: yield Q2_KBlock.traits
+            case .q3_K: yield Q3_KBlock.traits
+            case .q4_K: yield Q4_KBlock.traits
+            case .q5_K: yield Q5_KBlock.traits
+            case .q6_K: yield Q6_KBlock.traits
+            case .q8_K: yield Q8_KBlock.traits
+            }
+        }
+    }
+}
+
+/// A block format: `elements` values in `bytes` bytes.
+protocol BlockLayout {
+    static var elements: Int { get }
+    static var bytes: Int { get }
+    /// Writes the `elements` floats of the block at `b` to `y`.
+    static func dequantize(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>)
+}
+
+/// Calls `body(first element, first byte)` for each block of a row of `count` elements.
+@inline(__always)
+func forEachBlock<B: BlockLayout>(_: B.Type, _ count: Int, _ body: (Int, Int) -> Void) {
+    for i in 0..<(count / B.elements) { body(i &* B.elements, i &* B.bytes) }
+}
+
+/// A row of `count` elements of `B` blocks to floats, block by block.
+@inline(__always)
+func dequantizeBlocks<B: BlockLayout>(_: B.Type, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    forEachBlock(B.self, count) { e, b in B.dequantize(src + b, dst + e) }
+}

@@ -1,0 +1,176 @@
+import KernelsAVX2
+#if arch(x86_64)
+import KernelsAVX512
+#endif
+
+/// Q3_K: 256 weights of 3 bits (2 low bits in qs, the third in hmask) in 16 groups of 16 with signed
+/// 6-bit scales under one fp16 scale d (ggml `block_q3_K`: hmask[32], qs[64], scales[12], d).
+enum Q3_KBlock: KBlock {
+    static let traits = FormatTraits(
+        kquant: Q3_KBlock.self, name: "q3_K",
+        quantize: { x, y, count in forEachBlock(Q3_KBlock.self, count) { Q3_KBlock.quantize(x + $0, y + $1) } },
+        quantizeWeighted: { x, y, count, qw in forEachBlock(Q3_KBlock.self, count) { Q3_KBlock.quantizeWeighted(x + $0, qw + $0, y + $1) } },
+        kernels: kernels)
+    #if arch(x86_64)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K)
+    #else
+    private static let kernels = FormatTraits.LevelKernels()
+    #endif
+
+    // MARK: Portable 8-bit decoding (`KBlock`)
+
+    static var bytes: Int { 110 }
+    static var hasMins: Bool { false }
+    @inline(__always) static func groups(_ p: UnsafeRawPointer, _ group: (Int, SIMD16<Int16>, SIMD16<Int16>, Int32, Int32) -> Void) {
+        let sc = (p + 96).assumingMemoryBound(to: UInt8.self)
+        let hm = p.loadUnaligned(as: SIMD16<UInt16>.self)
+        let four = SIMD16<UInt16>(repeating: 4)
+        @inline(__always) func emit(_ n: Int, _ j4: Int, _ v: SIMD16<UInt16>) {
+            let (le, lo) = twoBits(v, UInt16(truncatingIfNeeded: j4))
+            let bit = UInt16(truncatingIfNeeded: 4 &* n &+ j4)
+            // High bit set: value = low bits; clear: low bits - 4.
+            let e = asInt16(le | (((hm &>> bit) & 1) &<< 2)) &- asInt16(four)
+            let o = asInt16(lo | (((hm &>> (bit &+ 8)) & 1) &<< 2)) &- asInt16(four)
+            let g = 4 &* n &+ j4
+            group(g, e, o, Int32(q3KScale(2 &* g, sc)), Int32(q3KScale(2 &* g &+ 1, sc)))
+        }
+        @inline(__always) func half(_ n: Int) {
+            let v = p.loadUnaligned(fromByteOffset: 32 &+ 32 &* n, as: SIMD16<UInt16>.self)
+            emit(n, 0, v); emit(n, 1, v); emit(n, 2, v); emit(n, 3, v)
+        }
+        half(0)
+        half(1)
+    }
+    @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 108), 0) }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+
+    // MARK: Floats
+
+    /// One block to floats (ggml `dequantize_row_q3_K`).
+    static func dequantize(_ b: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let hm = b.assumingMemoryBound(to: UInt8.self)
+        var q = (b + 32).assumingMemoryBound(to: UInt8.self)
+        let sc = (b + 96).assumingMemoryBound(to: UInt8.self)
+        let d = loadHalf(b, 108)
+        var y = out
+        var isc = 0
+        var m: UInt8 = 1
+        for _ in 0..<2 {
+            var shift: UInt8 = 0
+            for _ in 0..<4 {
+                for half in 0..<2 {
+                    let dl = d * Float(q3KScale(isc, sc)); isc += 1
+                    for l in 0..<16 {
+                        let k = l + 16 * half
+                        let v = Int((q[k] >> shift) & 3) - ((hm[k] & m) != 0 ? 0 : 4)
+                        y[l] = dl * Float(v)
+                    }
+                    y += 16
+                }
+                shift += 2
+                m <<= 1
+            }
+            q += 32
+        }
+    }
+
+    // MARK: Quantization
+
+    /// One super-block from floats (ggml `quantize_row_q3_K_ref`).
+    static func quantize(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+        withScratch { Lu, _, _, scales, _ in
+            let L = UnsafeMutableRawPointer(Lu).assumingMemoryBound(to: Int8.self)
+            let sc = (y + 96).assumingMemoryBound(to: UInt8.self)
+            var maxScale: Float = 0, amax: Float = 0
+            for j in 0..<16 {
+                scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j)
+                let s = abs(scales[j])
+                if s > amax { amax = s; maxScale = scales[j] }
+            }
+            for j in 0..<12 { sc[j] = 0 }
+            if maxScale != 0 {
+                let iscale = -32 / maxScale
+                for j in 0..<16 {
+                    var l = Int(Int8(truncatingIfNeeded: nearestInt(iscale * scales[j])))
+                    l = Swift.max(-32, Swift.min(31, l)) + 32
+                    packQ3Scale(j, l, sc)
+                }
+                storeHalf(1 / iscale, y, 108)
+            } else {
+                storeHalf(0, y, 108)
+            }
+            finish(x, y, L)
+        }
+    }
+
+    /// One super-block from floats weighted by `qw` (ggml `quantize_row_q3_K_impl`).
+    static func quantizeWeighted(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+        withScratch { Lu, Lsu, weight, scales, sw in
+            let L = UnsafeMutableRawPointer(Lu).assumingMemoryBound(to: Int8.self)
+            let Ls = UnsafeMutableRawPointer(Lsu).assumingMemoryBound(to: Int8.self)
+            var sumx2: Float = 0
+            for j in 0..<256 { sumx2 += x[j] * x[j] }
+            let sigma2 = 2 * sumx2 / 256
+            for j in 0..<16 {
+                for l in 0..<16 { weight[l] = qw[16 * j + l] * (sigma2 + x[16 * j + l] * x[16 * j + l]).squareRoot() }
+                var s: Float = 0
+                for l in 0..<16 { s += weight[l] }
+                sw[j] = s
+                scales[j] = makeQxQuants(16, 4, x + 16 * j, L + 16 * j, weight)
+            }
+            let sc = (y + 96).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<12 { sc[j] = 0 }
+            let dBlock = makeQxQuants(16, 32, scales, Ls, sw)
+            for j in 0..<16 { packQ3Scale(j, Int(Ls[j]), sc) }
+            storeHalf(dBlock, y, 108)
+            finish(x, y, L)
+        }
+    }
+
+    /// Stores 6-bit scale `l` (0..<64) of sub-block `j` into the 12 Q3_K scale bytes.
+    @inline(__always)
+    static func packQ3Scale(_ j: Int, _ l: Int, _ sc: UnsafeMutablePointer<UInt8>) {
+        if j < 8 {
+            sc[j] = UInt8(l & 0xF)
+        } else {
+            sc[j - 8] |= UInt8((l & 0xF) << 4)
+        }
+        sc[j % 4 + 8] |= UInt8(truncatingIfNeeded: (l >> 4) << (2 * (j / 4)))
+    }
+
+    static func finish(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, _ L: UnsafeMutablePointer<Int8>) {
+        let sc = (y + 96).assumingMemoryBound(to: UInt8.self)
+        let dAll = loadHalf(y, 108)
+        for j in 0..<16 {
+            let d = dAll * Float(q3KScale(j, sc))
+            if d == 0 { continue }
+            for ii in 0..<16 {
+                let l = nearestInt(x[16 * j + ii] / d)
+                L[16 * j + ii] = Int8(Swift.max(-4, Swift.min(3, l)) + 4)
+            }
+        }
+        let hmask = y.assumingMemoryBound(to: UInt8.self)
+        for j in 0..<32 { hmask[j] = 0 }
+        var m = 0
+        var hm: UInt8 = 1
+        for j in 0..<256 {
+            if L[j] > 3 {
+                hmask[m] |= hm
+                L[j] -= 4
+            }
+            m += 1
+            if m == 32 { m = 0; hm <<= 1 }
+        }
+        UnsafeMutableRawPointer(L).withMemoryRebound(to: UInt8.self, capacity: 256) {
+            pack2Bit($0, (y + 32).assumingMemoryBound(to: UInt8.self))
+        }
+    }
+}
+
+/// Unpacks the sixteen signed 6-bit scales of a Q3_K block (12 bytes at `q`), already minus 32.
+@inline(__always)
+func q3KScale(_ j: Int, _ q: UnsafePointer<UInt8>) -> Int8 {
+    let low = j < 8 ? q[j] & 0xF : q[j - 8] >> 4
+    let high = (q[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
+    return Int8(bitPattern: low | (high << 4)) &- 32
+}
