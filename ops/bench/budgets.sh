@@ -13,7 +13,7 @@
 #      tokens for your reasoning."; any of "fixed:N per_difficulty adaptive"; default none: on these models
 #      the stated number does not shorten the reasoning, see ops/bench/README.md),
 #      EFFORT (the reasoning effort per difficulty for the +effort runs, `generate --effort`; default
-#      easy=low,medium=medium,hard=high; "" = no +effort runs),
+#      easy=low,medium=low,hard=high; "" = no +effort runs),
 #      REASONING (markers, plain or auto; default auto = detected from the model),
 #      PLOT (SVG output, default ops/bench/budgets-<model>.svg), TOKENMILL_MODELS_DIR, TOKENMILL_BIN,
 #      FIT_BATCH (reuse a finished step-1 batch), REPLAY (1 = greedy replay in the held-out worker, default 1),
@@ -45,7 +45,7 @@ MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
 SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
 TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
-SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=medium,hard=high}"
+SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=low,hard=high}"
 PROMPTS=jobs/prompts/math-eval.jsonl
 name="$(basename "$MODEL" .gguf)"
 PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
