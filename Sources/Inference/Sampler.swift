@@ -268,7 +268,7 @@ public final class Sampler {
     private func selectTop(_ k: Int) -> Int {
         let n = vocab
         let l = logits
-        var id = UnsafeMutableBufferPointer(start: ids, count: n)
+        let id = UnsafeMutableBufferPointer(start: ids, count: n)
         func before(_ a: Int32, _ b: Int32) -> Bool {
             let la = l[Int(a)], lb = l[Int(b)]
             return la > lb || (la == lb && a < b)
