@@ -111,10 +111,7 @@ enum Q2_KBlock: KBlock {
                 for j in 0..<256 { sumx2 += x[j] * x[j] }
                 let sigma2 = sumx2 / 256
                 for j in 0..<16 {
-                    for l in 0..<16 { weight[l] = qw[16 * j + l] * (sigma2 + x[16 * j + l] * x[16 * j + l]).squareRoot() }
-                    var s: Float = 0
-                    for l in 0..<16 { s += weight[l] }
-                    sw[j] = s
+                    sw[j] = importanceWeights(x + 16 * j, qw + 16 * j, 16, sigma2, into: weight)
                     scales[j] = makeQkxQuants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9, 0.05, 36, false)
                 }
                 let dm = makeQpQuants(16, 15, scales, Ls, sw)

@@ -112,10 +112,7 @@ enum Q3_KBlock: KBlock {
             for j in 0..<256 { sumx2 += x[j] * x[j] }
             let sigma2 = 2 * sumx2 / 256
             for j in 0..<16 {
-                for l in 0..<16 { weight[l] = qw[16 * j + l] * (sigma2 + x[16 * j + l] * x[16 * j + l]).squareRoot() }
-                var s: Float = 0
-                for l in 0..<16 { s += weight[l] }
-                sw[j] = s
+                sw[j] = importanceWeights(x + 16 * j, qw + 16 * j, 16, sigma2, into: weight)
                 scales[j] = makeQxQuants(16, 4, x + 16 * j, L + 16 * j, weight)
             }
             let sc = (y + 96).assumingMemoryBound(to: UInt8.self)

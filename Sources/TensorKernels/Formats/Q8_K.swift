@@ -23,11 +23,7 @@ enum Q8_KBlock: BlockLayout {
 
     /// One super-block from floats (ggml `quantize_row_q8_K_ref`).
     static func quantize(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
-        var max: Float = 0, amax: Float = 0
-        for j in 0..<256 {
-            let ax = abs(x[j])
-            if ax > amax { amax = ax; max = x[j] }
-        }
+        let (max, amax) = signedAbsMax(x, 256)
         let qs = (y + 4).assumingMemoryBound(to: Int8.self)
         let bsums = (y + 260).assumingMemoryBound(to: Int16.self)
         if amax == 0 {

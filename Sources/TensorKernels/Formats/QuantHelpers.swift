@@ -25,16 +25,34 @@ func nearestInt(_ f: Float) -> Int {
     return Int(v.bitPattern & 0x007f_ffff) - 0x0040_0000
 }
 
-/// Symmetric quantization of `n` values to `-nmax..<nmax` (stored +nmax in `L`) with a
-/// weighted least-squares scale search (ggml `make_qx_quants`, rmse_type 1).
-/// Weights are `qw[i]` when given, else `x[i]²`.
-func makeQxQuants(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>,
-                  _ qw: UnsafePointer<Float>?) -> Float {
+/// The value of largest magnitude among `x[0..<n]` (the first on ties) and that magnitude.
+@inline(__always)
+func signedAbsMax(_ x: UnsafePointer<Float>, _ n: Int) -> (max: Float, amax: Float) {
     var max: Float = 0, amax: Float = 0
     for i in 0..<n {
         let ax = abs(x[i])
         if ax > amax { amax = ax; max = x[i] }
     }
+    return (max, amax)
+}
+
+/// ggml's importance weights of one group, `qw[i] · √(σ² + x[i]²)`, written to `w`; returns their sum.
+@inline(__always)
+@discardableResult
+func importanceWeights(_ x: UnsafePointer<Float>, _ qw: UnsafePointer<Float>, _ n: Int, _ sigma2: Float,
+                       into w: UnsafeMutablePointer<Float>) -> Float {
+    for i in 0..<n { w[i] = qw[i] * (sigma2 + x[i] * x[i]).squareRoot() }
+    var s: Float = 0
+    for i in 0..<n { s += w[i] }
+    return s
+}
+
+/// Symmetric quantization of `n` values to `-nmax..<nmax` (stored +nmax in `L`) with a
+/// weighted least-squares scale search (ggml `make_qx_quants`, rmse_type 1).
+/// Weights are `qw[i]` when given, else `x[i]²`.
+func makeQxQuants(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>,
+                  _ qw: UnsafePointer<Float>?) -> Float {
+    let (max, amax) = signedAbsMax(x, n)
     if amax < groupMaxEps {
         for i in 0..<n { L[i] = 0 }
         return 0
@@ -77,11 +95,7 @@ func makeQxQuants(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeM
 /// ggml `make_q3_quants` with do_rmse: start from the max-based scale, then move single
 /// values while the weighted (x²) least-squares fit improves.
 func makeQ3Quants(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
-    var max: Float = 0, amax: Float = 0
-    for i in 0..<n {
-        let ax = abs(x[i])
-        if ax > amax { amax = ax; max = x[i] }
-    }
+    let (max, amax) = signedAbsMax(x, n)
     if amax < groupMaxEps {
         for i in 0..<n { L[i] = 0 }
         return 0
@@ -345,7 +359,7 @@ func legacyWeighted(_ bits: Int, _ withMin: Bool, _ x: UnsafePointer<Float>, _ q
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { wb in
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { lb in
             let weight = wb.baseAddress!, L = lb.baseAddress!, Laux = L + 32
-            for j in 0..<32 { weight[j] = qw[j] * (sigma2 + x[j] * x[j]).squareRoot() }
+            importanceWeights(x, qw, 32, sigma2, into: weight)
             if !withMin {
                 let nmax = bits == 4 ? 8 : 16
                 let d = L.withMemoryRebound(to: Int8.self, capacity: 32) { makeQxQuants(32, nmax, x, $0, weight) }
@@ -428,10 +442,7 @@ func q45_KWeighted(_ nmax: Int, _ x: UnsafePointer<Float>, _ qw: UnsafePointer<F
             for l in 0..<256 { sumx2 += x[l] * x[l] }
             let sigma2 = 2 * sumx2 / 256
             for j in 0..<8 {
-                for l in 0..<32 { weights[l] = qw[32 * j + l] * (sigma2 + x[32 * j + l] * x[32 * j + l]).squareRoot() }
-                var s: Float = 0
-                for l in 0..<32 { s += weights[l] }
-                sw[j] = s
+                sw[j] = importanceWeights(x + 32 * j, qw + 32 * j, 32, sigma2, into: weights)
                 scales[j] = makeQkxQuants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9, 0.05, 36, false)
             }
             let dBlock = makeQpQuants(8, 63, scales, Ls, sw)
