@@ -39,6 +39,15 @@ public actor PostgresPool {
         } else {
             open -= 1
             await c.close()
+            // A connection that broke usually means the server went away (restart, failover): its idle
+            // siblings date from before that too. Dropping them now makes the next caller connect afresh
+            // instead of finding the dead ones one failed statement at a time (after an outage a
+            // worker's first heartbeat must get through, before its leases are rescued).
+            let stale = idle
+            idle.removeAll()
+            open -= stale.count
+            for s in stale { await s.close() }
+            for _ in stale { wakeOne() }
         }
         wakeOne()
     }

@@ -120,6 +120,25 @@ let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "postgr
         await pool.close(); await killer.close()
     }
 
+    @Test func aBrokenConnectionDropsItsIdleSiblings() async throws {
+        // Three idle connections, then a server-side outage kills all three backends.
+        let pool = PostgresPool(url: databaseURL, maxConnections: 3)
+        let pids = try await withThrowingTaskGroup(of: Int.self) { g in
+            for _ in 0..<3 { g.addTask { try await pool.query("SELECT pg_backend_pid() FROM pg_sleep(0.3)").rows[0].decode(0, as: Int.self) } }
+            return try await g.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(Set(pids).count == 3)
+        let killer = try await PostgresConnection.connect(url: databaseURL)
+        for pid in pids { try await killer.query("SELECT pg_terminate_backend($1)", [pid]) }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        // One statement meets a dead connection; the next one gets a fresh connection, not the next
+        // dead sibling (after a restart a worker's first heartbeat must get through).
+        _ = try? await pool.query("SELECT 1")
+        let fresh = try await pool.query("SELECT pg_backend_pid()").rows[0].decode(0, as: Int.self)
+        #expect(!pids.contains(fresh))
+        await pool.close(); await killer.close()
+    }
+
     @Test func transactionRollsBack() async throws {
         let c = try await PostgresConnection.connect(url: databaseURL)
         try await c.execute("CREATE TEMP TABLE tx (n int)")

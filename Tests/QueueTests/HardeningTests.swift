@@ -227,11 +227,12 @@ func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
         let rec = Recorder()
         let reg = try registry(rec)
         try await db.register(reg)
-        // A 3 s lease: the workers run inside this test process, whose scheduling in a parallel suite on
-        // 2 cores can lag by more than a second; the outage is still four leases long.
-        let lease = 3.0
+        // A 4 s lease: the workers run inside this test process, whose scheduling in a parallel suite on
+        // 2 cores can lag by seconds (a 3 s lease once let B rescue a job before A's first heartbeat
+        // after the restart got through); the outage is still four leases long.
+        let lease = 4.0
         // One job ends during the outage, one after it.
-        let ids = try await insertJobs(db, kind: "rec", payloads: [#"{"sleep_ms": 7500}"#, #"{"sleep_ms": 21000}"#])
+        let ids = try await insertJobs(db, kind: "rec", payloads: [#"{"sleep_ms": 10000}"#, #"{"sleep_ms": 28000}"#])
         var oa = options(lease: lease, concurrency: 2)
         oa.workerID = "A"
         let a = try RunningWorker(url: db.url, registry: reg, options: oa)
