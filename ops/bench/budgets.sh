@@ -86,7 +86,8 @@ fi
 held=()
 unl=$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 10); held+=("$unl")
 [ -n "$EFFORT" ] && held+=("$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --effort "$EFFORT" --priority 10)")
-for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); done
+fixed1=
+for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); fixed1=${fixed1:-${held[-1]}}; done
 held+=("$(gen heldout per_difficulty --table "$TABLE")")
 [ -n "$EFFORT" ] && held+=("$(gen heldout per_difficulty --table "$TABLE" --effort "$EFFORT")")
 for h in $HINTED; do
@@ -127,7 +128,7 @@ if [ "$CHECK" -gt 0 ] && [ "$REPLAY" = 1 ]; then
     stop_worker
     echo "replay check: $(q "SELECT count(*) FILTER (WHERE a.thinking_text = b.thinking_text AND a.answer_text = b.answer_text), count(*)
         FROM tokenmill.generation_outputs a JOIN tokenmill.generation_outputs b USING (item_id)
-        WHERE a.batch_id = $check AND b.batch_id = ${held[1]}" | tr '|' '/') outputs of fixed $first identical with and without replay"
+        WHERE a.batch_id = $check AND b.batch_id = $fixed1" | tr '|' '/') outputs of fixed $first identical with and without replay"
 fi
 echo "-- 3. report (saving and Δacc against unlimited)"
 others=(); for b in "${held[@]}"; do [ "$b" != "$adaptive" ] && others+=("$b"); done
