@@ -17,6 +17,9 @@ public protocol Block32Format {
     static var offset: Int32 { get }
     /// True when the block has an fp16 min at byte 2 (Q4_1, Q5_1).
     static var hasMin: Bool { get }
+    /// Bits per quant: 4 (nibbles in the block's last 16 bytes), 5 (nibbles as for 4, the fifth
+    /// bits as a 32-bit mask right after the header), or 8 (32 signed bytes after the scale).
+    static var quantBits: Int { get }
 }
 
 /// `y[s·ldy + r] = Σ_b d_w·d_x · Σ_i (q_i − offset)·x_i (+ m_w · s_x)`, as ggml's
@@ -29,7 +32,13 @@ public func block32Mat<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ row
                 { s in block32Rows(D.self, F.self, W4.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
                 { s in block32Rows(D.self, F.self, W3.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
                 { s in block32Rows(D.self, F.self, W2.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
-                { s in block32Row1(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy) })
+                { s in
+                    if F.signed {
+                        block32Row1(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy)
+                    } else {
+                        block32Row1Unsigned(D.self, F.self, rows, rowBytes, count, nb, st.row(x, s), y + s &* ldy)
+                    }
+                })
 }
 
 /// True when the kernels multiply `F`'s quants as signed bytes: Q8_0's, and the offset formats'

@@ -7,6 +7,7 @@ public enum Q5_0Format: Block32Format {
     @inlinable public static var bytes: Int { 22 }
     @inlinable public static var signed: Bool { false }
     @inlinable public static var offset: Int32 { 16 }
+    @inlinable public static var quantBits: Int { 5 }
     @inlinable public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i {
         _mm256_or_si256(nibbles32(p, 6), fifthBits32(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))

@@ -6,6 +6,7 @@ public enum Q5_1Format: Block32Format {
     @inlinable public static var bytes: Int { 24 }
     @inlinable public static var signed: Bool { false }
     @inlinable public static var offset: Int32 { 0 }
+    @inlinable public static var quantBits: Int { 5 }
     @inlinable public static var hasMin: Bool { true }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i {
         _mm256_or_si256(nibbles32(p, 8), fifthBits32(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))

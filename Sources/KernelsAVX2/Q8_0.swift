@@ -6,6 +6,7 @@ public enum Q8_0Format: Block32Format {
     @inlinable public static var bytes: Int { 34 }
     @inlinable public static var signed: Bool { true }
     @inlinable public static var offset: Int32 { 0 }
+    @inlinable public static var quantBits: Int { 8 }
     @inlinable public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i { load256(p, 2) }
 }

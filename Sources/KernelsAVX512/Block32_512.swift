@@ -24,9 +24,16 @@ func block32Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
                 { s in block32Rows512(F.self, W4.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
                 { s in block32Rows512(F.self, W3.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
                 { s in block32Rows512(F.self, W2.self, rows, rowBytes, count, nb, st.row(xs, s), st, ys + s &* ldy, ldy) },
-                // One sequence: the 256-bit kernel (two blocks in flight in separate accumulators)
-                // beats one 512-bit accumulator.
-                { s in block32Mat(VNNIDot.self, F.self, rows, rowBytes, count, nb, st.row(xs, s), st, 1, ys + s &* ldy, ldy) })
+                // One sequence: two blocks per vector, per pair only what the weights need
+                // (Block32Decode512.swift); Q8_0, whose quants need the sign handling either way, keeps
+                // the 256-bit kernel (two blocks in flight in separate accumulators), which is as fast.
+                { s in
+                    if F.signed {
+                        block32Mat(VNNIDot.self, F.self, rows, rowBytes, count, nb, st.row(xs, s), st, 1, ys + s &* ldy, ldy)
+                    } else {
+                        block32Row1x512(F.self, rows, rowBytes, count, nb, st.row(xs, s), ys + s &* ldy)
+                    }
+                })
 }
 
 /// Floats `p[0]` in lanes 0..<8 and `p[1]` in lanes 8..<16 (one load, one permute).

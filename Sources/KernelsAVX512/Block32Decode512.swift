@@ -1,0 +1,121 @@
+// One-sequence decode of the 32-block formats on 512-bit vectors: two blocks per vector, and
+// per block pair only what the weights themselves need.
+//
+// The row-at-a-time kernels spend most of their instructions per block on things other than the
+// byte products: unpacking one block's nibbles at a time, turning offset quants into signed ones
+// (q − 8, then the sign trick), and building each block's float scale from two scalars. At 40 GB/s
+// and two cores a Q4_0 block (18 bytes) has about three cycles, so those instructions, not memory,
+// set the pace. Here, per pair of blocks:
+// - the nibbles of both blocks are unpacked together (one 256-bit shift, one two-source permute,
+//   one mask; Q5's fifth bits are one masked byte add from the two 32-bit masks);
+// - offset formats (Q4_0, Q5_0) multiply the stored quants 0...15 / 0...31 as unsigned bytes,
+//   started from −offset · Σx of each block, so there is no sign handling (Σx and the activation
+//   scales are laid out per block pair once per call, for all rows);
+// - both blocks' fp16 scale (and min) headers are converted by one vcvtph2ps and spread over
+//   their eight lanes by one permute; the mins accumulate in a vector, not a scalar chain.
+// Q8_0 keeps the sign trick (its quants are signed bytes). The integer block dot products are
+// exact, and each block's float scale is `d_w · d_x` as in the row-at-a-time kernels.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import KernelsAVX2
+
+/// Bytes per block pair of the per-call activation table: the activation scales spread over the
+/// pair's lanes, the start of the byte products (−offset · Σx), the Q8_1 sums for the mins.
+let block32PairTableBytes = 192
+
+/// The 64 quants of blocks `p0` and `p0 + F.bytes`, block 0's in bytes 0..<32 and block 1's in
+/// 32..<64 (each as its elements 0...31): the stored unsigned quants (4 and 5 bits) or the signed
+/// bytes (8 bits).
+@inline(__always)
+func block32PairQuants<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> __m512i {
+    let p1 = p0 + F.bytes
+    if F.quantBits == 8 {
+        return join512(_mm256_loadu_si256((p0 + 2).assumingMemoryBound(to: __m256i.self)),
+                       _mm256_loadu_si256((p1 + 2).assumingMemoryBound(to: __m256i.self)))
+    }
+    let o = F.bytes &- 16
+    let t = _mm256_set_m128i(_mm_loadu_si128((p1 + o).assumingMemoryBound(to: __m128i.self)),
+                             _mm_loadu_si128((p0 + o).assumingMemoryBound(to: __m128i.self)))
+    let h = _mm256_srli_epi16(t, 4)
+    // Low nibbles of block 0, its high nibbles, then block 1's: qwords t0 t1 h0 h1 t2 t3 h2 h3.
+    let order = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0)
+    var v = _mm512_and_si512(_mm512_permutex2var_epi64(_mm512_castsi256_si512(t), order, _mm512_castsi256_si512(h)),
+                             _mm512_set1_epi8(0xF))
+    if F.quantBits == 5 {
+        let at = F.hasMin ? 4 : 2
+        let k = UInt64(p0.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+            | UInt64(p1.loadUnaligned(fromByteOffset: at, as: UInt32.self)) << 32
+        v = _mm512_mask_add_epi8(v, k, v, _mm512_set1_epi8(0x10))
+    }
+    return v
+}
+
+/// `y[r] = W[r] · x` for one sequence: two blocks per step, the pairs alternating between two
+/// accumulators; an odd last block by the 256-bit step.
+@inline(__always)
+func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
+    let pairs = nb / 2
+    let offset = F.signed ? 0 : F.offset
+    withUnsafeTemporaryAllocation(byteCount: max(pairs, 1) &* block32PairTableBytes, alignment: 64) { buf in
+        let table = buf.baseAddress!
+        for i in 0..<pairs {
+            let b = 2 &* i, e = table + i &* block32PairTableBytes
+            _mm512_store_ps(e, spreadPair(x.d + b))
+            let start = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(0x0001, 0 &- offset &* x.sum32[b]),
+                                               0x0100, 0 &- offset &* x.sum32[b &+ 1])
+            _mm512_store_si512(e + 64, start)
+            if F.hasMin {
+                _mm512_store_ps(e + 128, _mm512_mask_mov_ps(_mm512_maskz_mov_ps(0x0001, _mm512_set1_ps(x.s[b])),
+                                                             0x0100, _mm512_set1_ps(x.s[b &+ 1])))
+            }
+        }
+        let t = UnsafeRawPointer(table)
+        let zero = _mm512_setzero_si512()
+        // Lanes 0..<8 from float 0, 8..<16 from float 1 (no min: the two scales; with a min: d0 m0 d1 m1).
+        let scaleLanes = F.hasMin ? _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0)
+                                  : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+        let minLanes = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)
+        for r in 0..<count {
+            let row = rows + r &* rowBytes
+            var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm512_setzero_ps()
+            @inline(__always) func pair(_ i: Int, _ acc: inout __m512) {
+                let p0 = row + 2 &* i &* F.bytes, e = t + i &* block32PairTableBytes
+                prefetchAhead(p0, 2 &* F.bytes)
+                let q = block32PairQuants(F.self, p0)
+                let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
+                let dot: __m512i
+                if F.signed {
+                    // |w| · (x with w's sign).
+                    dot = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(q), _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(q), zero, xq))
+                } else {
+                    dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)
+                }
+                // Both blocks' headers (fp16 d, or d and m) in one vcvtph2ps.
+                let hdr: __m128
+                if F.hasMin {
+                    hdr = _mm_cvtph_ps(_mm_cvtsi64_si128(Int64(bitPattern: UInt64(p0.loadUnaligned(as: UInt32.self))
+                        | UInt64((p0 + F.bytes).loadUnaligned(as: UInt32.self)) << 32)))
+                } else {
+                    hdr = _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: UInt32(p0.loadUnaligned(as: UInt16.self))
+                        | UInt32((p0 + F.bytes).loadUnaligned(as: UInt16.self)) << 16)))
+                }
+                let h = _mm512_castps128_ps512(hdr)
+                let d = _mm512_mul_ps(_mm512_permutexvar_ps(scaleLanes, h), _mm512_load_ps(e))
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc)
+                if F.hasMin { mins = _mm512_fmadd_ps(_mm512_permutexvar_ps(minLanes, h), _mm512_load_ps(e + 128), mins) }
+            }
+            var i = 0
+            while i &+ 2 <= pairs { pair(i, &acc0); pair(i &+ 1, &acc1); i &+= 2 }
+            if i < pairs { pair(i, &acc0) }
+            var tail = _mm256_setzero_ps(), tailMin: Float = 0
+            if nb & 1 != 0 {
+                let p = row + (nb &- 1) &* F.bytes
+                let (qw, uw) = block32Quants(F.self, p)
+                block32Step(VNNIDot.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, nb &- 1, &tail, &tailMin)
+            }
+            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), mins)) + hsum256(tail) + tailMin
+        }
+    }
+}
+#endif
