@@ -115,6 +115,8 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
         var a4 = _mm512_setzero_ps(), a5 = _mm512_setzero_ps(), a6 = _mm512_setzero_ps(), a7 = _mm512_setzero_ps()
         // Offset/min terms of eight sequences (tables only).
         var t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps(), t2 = _mm512_setzero_ps(), t3 = _mm512_setzero_ps()
+        // Min terms of 1-4 sequences (no tables).
+        var m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps(), m2 = _mm256_setzero_ps(), m3 = _mm256_setzero_ps()
         for i in 0..<nb {
             let blk = row + i &* F.bytes
             // One sequence (decode): the weights are the whole stream; ask for them ahead.
@@ -141,7 +143,7 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 // 256-bit load into both halves, one variable shift, one mask; the scales of both
                 // groups from one permute of the eight scales as Int16.
                 let sc = unsafeBitCast(prep, to: (__m128i, UInt64).self).0
-                let sc16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(sc))
+                let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sc))  // vpermw reads words 0..<8 only
                 let shift = _mm512_mask_mov_epi16(_mm512_setzero_si512(), 0xFFFF_0000, _mm512_set1_epi16(4))
                 let m4 = _mm512_set1_epi8(0xF)
                 for c in 0..<4 {
@@ -154,7 +156,7 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 // Q5_K: Q4_K's nibbles (at byte 48) plus the fifth bits: bit c of byte l is element
                 // l of group c, so one byte test against `1 << g` per half gives the mask of 16s.
                 let sc = unsafeBitCast(prep, to: (__m128i, UInt64).self).0
-                let sc16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(sc))
+                let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sc))  // vpermw reads words 0..<8 only
                 let shift = halves16(0, 4)
                 let m4 = _mm512_set1_epi8(0xF), sixteen = _mm512_set1_epi8(16)
                 let hb = broadcast256(blk, 16)
@@ -170,7 +172,7 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 // is one variable shift of those bytes in both halves and one mask; the 16 scales
                 // (one per 16 elements) of the pair's four sixteens from one word permute.
                 let sc = unsafeBitCast(prep, to: (__m128i, __m128i).self).0
-                let sc16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(sc))
+                let sc16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sc))  // vpermw reads words 0..<16 only
                 let m3 = _mm512_set1_epi8(3)
                 for n in 0..<2 {
                     let raw = broadcast256(blk, 16 &+ 32 &* n)
@@ -184,7 +186,7 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 // Q3_K: Q2_K's layout of the low bits (at byte 32) plus a high bit, bit 4n + j of
                 // the 32 mask bytes, added as 4 under a byte-test mask; signed scales.
                 let sc = unsafeBitCast(prep, to: __m128i.self)
-                let sc16 = _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(sc))
+                let sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc))  // vpermw reads words 0..<16 only
                 let m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4)
                 let hm = broadcast256(blk, 0)
                 for n in 0..<2 {
@@ -204,23 +206,23 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 }
             }
             let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
-            @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512) {
+            @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
                 let dx = xa.d[i]
                 var t = s
                 if !tables {
-                    // Offset and min terms in the low 8 lanes of the same accumulator.
-                    if F.hasOffset { t = _mm512_add_epi32(t, _mm512_zextsi256_si512(F.offset(prep, xa, i))) }
-                    if F.hasMins {
-                        a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(F.mins(prep, xa, i))), _mm512_set1_ps(dmin * dx), a)
-                    }
+                    // The offset term in the low 8 lanes of the same sum (masked: a zero extension of the
+                    // 256-bit term compiles to a vpexpandq); the min term into its own accumulator `m`,
+                    // so the float chain per super-block is one FMA.
+                    if F.hasOffset { t = _mm512_mask_add_epi32(t, 0x00FF, t, _mm512_castsi256_si512(F.offset(prep, xa, i))) }
+                    if F.hasMins { m = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_set1_ps(dmin * dx), m) }
                 }
                 a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * dx), a)
             }
-            finish(x, s0, &a0)
-            if W.n > 1 { finish(x1, s1, &a1) }
-            if W.n > 2 { finish(x2, s2, &a2) }
-            if W.n > 3 { finish(x3, s3, &a3) }
-            if W.n > 4 { finish(x4, s4, &a4); finish(x5, s5, &a5); finish(x6, s6, &a6); finish(x7, s7, &a7) }
+            finish(x, s0, &a0, &m0)
+            if W.n > 1 { finish(x1, s1, &a1, &m1) }
+            if W.n > 2 { finish(x2, s2, &a2, &m2) }
+            if W.n > 3 { finish(x3, s3, &a3, &m3) }
+            if W.n > 4 { finish(x4, s4, &a4, &m0); finish(x5, s5, &a5, &m0); finish(x6, s6, &a6, &m0); finish(x7, s7, &a7, &m0) }
             if tables {
                 let coef = F.termCoefficients(prep), f = _mm512_set1_ps(F.termFactor(blk))
                 let unit = F.termPer16 ? 2 &* i : i
@@ -252,6 +254,13 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 a4 = _mm512_mask_add_ps(a4, 0x000F, a4, t1); a5 = _mm512_mask_add_ps(a5, 0x00F0, a5, t1)
                 a6 = _mm512_mask_add_ps(a6, 0x0F00, a6, t1); a7 = _mm512_mask_add_ps(a7, 0xF000, a7, t1)
             }
+        }
+        if F.hasMins && !tables {
+            @inline(__always) func fold(_ a: inout __m512, _ m: __m256) { a = _mm512_add_ps(a, _mm512_zextps256_ps512(m)) }
+            fold(&a0, m0)
+            if W.n > 1 { fold(&a1, m1) }
+            if W.n > 2 { fold(&a2, m2) }
+            if W.n > 3 { fold(&a3, m3) }
         }
         y[r] = _mm512_reduce_add_ps(a0)
         if W.n > 1 { y[ldy &+ r] = _mm512_reduce_add_ps(a1) }
