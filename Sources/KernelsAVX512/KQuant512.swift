@@ -198,6 +198,25 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                         pair(g, qq, _mm512_permutexvar_epi16(quarters16(2 &* g), sc16))
                     }
                 }
+            } else if F.self == Q6_KFormat.self {
+                // Q6_K: half n's 64 nibble bytes are one zmm whose halves are groups 4n and 4n + 1
+                // (low nibbles) or 4n + 2 and 4n + 3 (high nibbles); their high bit pairs (bits 2k, 2k + 1
+                // of the half's 32 qh bytes, k the group in the half) move to bits 4-5 by one variable
+                // shift of the qh bytes broadcast to both halves, and join with one or.
+                let sc = unsafeBitCast(prep, to: __m128i.self)
+                let sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc))  // vpermw reads words 0..<16 only
+                let m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30)
+                for n in 0..<2 {
+                    let l = _mm512_loadu_si512(blk + 64 &* n)
+                    let h = broadcast256(blk, 128 &+ 32 &* n)
+                    @inline(__always) func join(_ nib: __m512i, _ hi: __m512i) -> __m512i {
+                        _mm512_or_si512(_mm512_and_si512(nib, m4), _mm512_and_si512(hi, m30))
+                    }
+                    let g = 4 &* n
+                    pair(g, join(l, _mm512_sllv_epi16(h, halves16(4, 2))), _mm512_permutexvar_epi16(quarters16(2 &* g), sc16))
+                    pair(g &+ 2, join(_mm512_srli_epi16(l, 4), _mm512_srlv_epi16(h, halves16(0, 2))),
+                         _mm512_permutexvar_epi16(quarters16(2 &* g &+ 4), sc16))
+                }
             } else {
                 var pq = _mm256_setzero_si256(), ps = _mm256_setzero_si256()
                 F.groups(blk, prep) { g, q, sc in
