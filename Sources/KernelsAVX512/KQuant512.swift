@@ -23,7 +23,7 @@ import Prefetch
 /// four, then the 1-3 left over): each group of a super-block is decoded once per row for all
 /// sequences of a group.
 @inline(__always)
-func kquantMat512<F: KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func kquantMat512<F: KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     var s = 0
@@ -63,30 +63,6 @@ func kquantMat512<F: KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
                 { s in kquantRows512(F.self, W1.self, rows, rowBytes, count, nb, st.row(xs, s), st, none, noScales, ys + s &* ldy, ldy) })
 }
 
-/// The 32 bytes at `p + offset` in both halves of a 512-bit vector.
-@inline(__always) func broadcast256(_ p: UnsafeRawPointer, _ offset: Int) -> __m512i {
-    _mm512_broadcast_i64x4(_mm256_loadu_si256((p + offset).assumingMemoryBound(to: __m256i.self)))
-}
-
-/// Word lanes 0..<16 `lo`, 16..<32 `hi`.
-@inline(__always) func halves16(_ lo: Int16, _ hi: Int16) -> __m512i {
-    _mm512_mask_mov_epi16(_mm512_set1_epi16(lo), 0xFFFF_0000, _mm512_set1_epi16(hi))
-}
-
-/// Byte lanes 0..<32 `lo`, 32..<64 `hi`.
-@inline(__always) func halves8(_ lo: Int, _ hi: Int) -> __m512i {
-    _mm512_mask_mov_epi8(_mm512_set1_epi8(CChar(truncatingIfNeeded: lo)), 0xFFFF_FFFF_0000_0000,
-                         _mm512_set1_epi8(CChar(truncatingIfNeeded: hi)))
-}
-
-/// Word lanes in four runs of eight: `s`, `s + 1`, `s + 2`, `s + 3` (the word indices of the
-/// scales of four sixteens, for a pair of 32-element groups' pair sums).
-@inline(__always) func quarters16(_ s: Int) -> __m512i {
-    let a = _mm512_mask_mov_epi16(_mm512_set1_epi16(Int16(s)), 0x0000_FF00, _mm512_set1_epi16(Int16(s &+ 1)))
-    return _mm512_mask_mov_epi16(_mm512_mask_mov_epi16(a, 0x00FF_0000, _mm512_set1_epi16(Int16(s &+ 2))),
-                                 0xFF00_0000, _mm512_set1_epi16(Int16(s &+ 3)))
-}
-
 /// Eight Int32 sums at `src` stored as eight Int16 at `dst`.
 @inline(__always) func narrowSums(_ src: UnsafePointer<Int32>, _ dst: UnsafeMutablePointer<Int16>) {
     let v = _mm256_loadu_si256(UnsafeRawPointer(src).assumingMemoryBound(to: __m256i.self))
@@ -100,7 +76,7 @@ func kquantMat512<F: KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
 /// term of four sequences (8 terms each) or two (16 terms each), accumulated per row and
 /// added to each sequence's lanes at the end.
 @inline(__always)
-func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
+func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
                                                  _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                  _ sums: UnsafePointer<Int16>, _ scales: UnsafePointer<Float>,
                                                  _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -138,92 +114,7 @@ func kquantRows512<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: U
                 if W.n > 3 { step(q3, &s3) }
                 if W.n > 4 { step(q4, &s4); step(q5, &s5); step(q6, &s6); step(q7, &s7) }
             }
-            if F.self == Q4_KFormat.self {
-                // Q4_K: chunk c holds groups 2c (low nibbles) and 2c + 1 (high nibbles): one
-                // 256-bit load into both halves, one variable shift, one mask; the scales of both
-                // groups from one permute of the eight scales as Int16.
-                let sc = unsafeBitCast(prep, to: (__m128i, UInt64).self).0
-                let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sc))  // vpermw reads words 0..<8 only
-                let shift = _mm512_mask_mov_epi16(_mm512_setzero_si512(), 0xFFFF_0000, _mm512_set1_epi16(4))
-                let m4 = _mm512_set1_epi8(0xF)
-                for c in 0..<4 {
-                    let raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((blk + (16 &+ 32 &* c)).assumingMemoryBound(to: __m256i.self)))
-                    let qq = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), m4)
-                    let idx = _mm512_mask_mov_epi16(_mm512_set1_epi16(Int16(2 &* c)), 0xFFFF_0000, _mm512_set1_epi16(Int16(2 &* c &+ 1)))
-                    pair(2 &* c, qq, _mm512_permutexvar_epi16(idx, sc16))
-                }
-            } else if F.self == Q5_KFormat.self {
-                // Q5_K: Q4_K's nibbles (at byte 48) plus the fifth bits: bit c of byte l is element
-                // l of group c, so one byte test against `1 << g` per half gives the mask of 16s.
-                let sc = unsafeBitCast(prep, to: (__m128i, UInt64).self).0
-                let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sc))  // vpermw reads words 0..<8 only
-                let shift = halves16(0, 4)
-                let m4 = _mm512_set1_epi8(0xF), sixteen = _mm512_set1_epi8(16)
-                let hb = broadcast256(blk, 16)
-                for c in 0..<4 {
-                    let raw = broadcast256(blk, 48 &+ 32 &* c)
-                    var qq = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), m4)
-                    let k = _mm512_test_epi8_mask(hb, halves8(1 << (2 &* c), 1 << (2 &* c &+ 1)))
-                    qq = _mm512_mask_add_epi8(qq, k, qq, sixteen)
-                    pair(2 &* c, qq, _mm512_permutexvar_epi16(halves16(Int16(2 &* c), Int16(2 &* c &+ 1)), sc16))
-                }
-            } else if F.self == Q2_KFormat.self {
-                // Q2_K: group 4n + j is bits 2j..<2j+2 of the 32 bytes of half n; a pair of groups
-                // is one variable shift of those bytes in both halves and one mask; the 16 scales
-                // (one per 16 elements) of the pair's four sixteens from one word permute.
-                let sc = unsafeBitCast(prep, to: (__m128i, __m128i).self).0
-                let sc16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sc))  // vpermw reads words 0..<16 only
-                let m3 = _mm512_set1_epi8(3)
-                for n in 0..<2 {
-                    let raw = broadcast256(blk, 16 &+ 32 &* n)
-                    for j in stride(from: 0, to: 4, by: 2) {
-                        let g = 4 &* n &+ j
-                        let qq = _mm512_and_si512(_mm512_srlv_epi16(raw, halves16(Int16(2 &* j), Int16(2 &* j &+ 2))), m3)
-                        pair(g, qq, _mm512_permutexvar_epi16(quarters16(2 &* g), sc16))
-                    }
-                }
-            } else if F.self == Q3_KFormat.self {
-                // Q3_K: Q2_K's layout of the low bits (at byte 32) plus a high bit, bit 4n + j of
-                // the 32 mask bytes, added as 4 under a byte-test mask; signed scales.
-                let sc = unsafeBitCast(prep, to: __m128i.self)
-                let sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc))  // vpermw reads words 0..<16 only
-                let m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4)
-                let hm = broadcast256(blk, 0)
-                for n in 0..<2 {
-                    let raw = broadcast256(blk, 32 &+ 32 &* n)
-                    for j in stride(from: 0, to: 4, by: 2) {
-                        let g = 4 &* n &+ j
-                        var qq = _mm512_and_si512(_mm512_srlv_epi16(raw, halves16(Int16(2 &* j), Int16(2 &* j &+ 2))), m3)
-                        qq = _mm512_mask_add_epi8(qq, _mm512_test_epi8_mask(hm, halves8(1 << g, 1 << (g &+ 1))), qq, four)
-                        pair(g, qq, _mm512_permutexvar_epi16(quarters16(2 &* g), sc16))
-                    }
-                }
-            } else if F.self == Q6_KFormat.self {
-                // Q6_K: half n's 64 nibble bytes are one zmm whose halves are groups 4n and 4n + 1
-                // (low nibbles) or 4n + 2 and 4n + 3 (high nibbles); their high bit pairs (bits 2k, 2k + 1
-                // of the half's 32 qh bytes, k the group in the half) move to bits 4-5 by one variable
-                // shift of the qh bytes broadcast to both halves, and join with one or.
-                let sc = unsafeBitCast(prep, to: __m128i.self)
-                let sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc))  // vpermw reads words 0..<16 only
-                let m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30)
-                for n in 0..<2 {
-                    let l = _mm512_loadu_si512(blk + 64 &* n)
-                    let h = broadcast256(blk, 128 &+ 32 &* n)
-                    @inline(__always) func join(_ nib: __m512i, _ hi: __m512i) -> __m512i {
-                        _mm512_or_si512(_mm512_and_si512(nib, m4), _mm512_and_si512(hi, m30))
-                    }
-                    let g = 4 &* n
-                    pair(g, join(l, _mm512_sllv_epi16(h, halves16(4, 2))), _mm512_permutexvar_epi16(quarters16(2 &* g), sc16))
-                    pair(g &+ 2, join(_mm512_srli_epi16(l, 4), _mm512_srlv_epi16(h, halves16(0, 2))),
-                         _mm512_permutexvar_epi16(quarters16(2 &* g &+ 4), sc16))
-                }
-            } else {
-                var pq = _mm256_setzero_si256(), ps = _mm256_setzero_si256()
-                F.groups(blk, prep) { g, q, sc in
-                    if g & 1 == 0 { pq = q; ps = sc; return }
-                    pair(g &- 1, join512(pq, q), join512(ps, sc))
-                }
-            }
+            F.pairs512(blk, prep, pair)
             let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
                 let dx = xa.d[i]

@@ -244,7 +244,7 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
 /// Q4_K/Q6_K rows · Q8_K activations: eight-row tiles from `kquantTilesMinSeq` sequences on (the
 /// rows left over, count mod 8, by the row-at-a-time kernel), else the row-at-a-time kernel.
 @inline(__always)
-func kquantTiledMat512<F: RowTileFormat & KQuantFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func kquantTiledMat512<F: RowTileFormat & KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: nSeq >= kquantTilesMinSeq,
