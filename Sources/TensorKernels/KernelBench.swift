@@ -97,7 +97,7 @@ public enum KernelBench {
             for c in 1..<max(copies, 1) { (data + c * matBytes).copyMemory(from: data, byteCount: matBytes) }
             for t in threads {
               let pool = ComputePool(threads: t)
-              let stream = cold ? streamRead(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool) : nil
+              let stream = cold ? streamRead(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool, minSeconds: minSeconds) : nil
               for level in levels {
                 let engine = MatMulEngine(pool: pool, maxCols: cols, maxSeq: maxSeq)
                 engine.level = level
@@ -144,14 +144,19 @@ public enum KernelBench {
         return results
     }
 
-    /// Best of three passes of summing `bytes` bytes at `p` as 64-bit words, split over the
+    /// Best pass (of at least three, for `minSeconds`) of summing `bytes` bytes at `p` as 64-bit words, split over the
     /// pool's threads: the bandwidth a kernel that only streams its weights could reach (GB/s).
-    static func streamRead(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool) -> Double {
+    static func streamRead(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool, minSeconds: Double) -> Double {
         var best = 0.0
         let words = bytes / 64 * 8
         let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount * 8)
         defer { sink.deallocate() }
-        for _ in 0..<3 {
+        let begin = DispatchTime.now().uptimeNanoseconds
+        var passes = 0
+        // As many passes as the kernels get time (at least three), so both best passes come from
+        // windows of the same length.
+        while passes < 3 || Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 < minSeconds {
+            passes += 1
             let start = DispatchTime.now().uptimeNanoseconds
             pool.parallelChunks(words / 8) { range in
                 var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
