@@ -13,6 +13,19 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+/// The fp16 headers of blocks `p0` and `p0 + F.bytes` in one vcvtph2ps: `d0 d1` (no min) or
+/// `d0 m0 d1 m1`.
+@inlinable @inline(__always)
+public func block32PairHeaders<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> __m128 {
+    let p1 = p0 + F.bytes
+    if F.hasMin {
+        return _mm_cvtph_ps(_mm_cvtsi64_si128(Int64(bitPattern: UInt64(p0.loadUnaligned(as: UInt32.self))
+            | UInt64(p1.loadUnaligned(as: UInt32.self)) << 32)))
+    }
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: UInt32(p0.loadUnaligned(as: UInt16.self))
+        | UInt32(p1.loadUnaligned(as: UInt16.self)) << 16)))
+}
+
 /// `y[r] = W[r] · x` for one sequence of an unsigned 32-block format (not Q8_0).
 @inlinable @inline(__always)
 func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
@@ -45,15 +58,8 @@ func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ r
             while b &+ 2 <= nb {
                 let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
                 prefetchAhead(p0, 2 &* F.bytes)
-                let hdr: __m128
-                if F.hasMin {
-                    hdr = _mm_cvtph_ps(_mm_cvtsi64_si128(Int64(bitPattern: UInt64(p0.loadUnaligned(as: UInt32.self))
-                        | UInt64(p1.loadUnaligned(as: UInt32.self)) << 32)))
-                    mins = _mm_fmadd_ps(hdr, _mm_load_ps((sums + 8 &* b).assumingMemoryBound(to: Float.self)), mins)
-                } else {
-                    hdr = _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: UInt32(p0.loadUnaligned(as: UInt16.self))
-                        | UInt32(p1.loadUnaligned(as: UInt16.self)) << 16)))
-                }
+                let hdr = block32PairHeaders(F.self, p0)
+                if F.hasMin { mins = _mm_fmadd_ps(hdr, _mm_load_ps((sums + 8 &* b).assumingMemoryBound(to: Float.self)), mins) }
                 let w0 = _mm256_broadcastss_ps(hdr), w1 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(hdr), second)
                 acc0 = _mm256_fmadd_ps(dot(b, p0), _mm256_mul_ps(w0, _mm256_broadcast_ss(x.d + b)), acc0)
                 acc1 = _mm256_fmadd_ps(dot(b &+ 1, p1), _mm256_mul_ps(w1, _mm256_broadcast_ss(x.d + (b &+ 1))), acc1)

@@ -13,7 +13,7 @@
 //   scales are laid out per block pair once per call, for all rows);
 // - both blocks' fp16 scale (and min) headers are converted by one vcvtph2ps and spread over
 //   their eight lanes by one permute; the mins accumulate in a vector, not a scalar chain.
-// Q8_0 keeps the sign trick (its quants are signed bytes). The integer block dot products are
+// Q8_0 keeps the 256-bit kernel (its quants are signed bytes). The integer block dot products are
 // exact, and each block's float scale is `d_w · d_x` as in the row-at-a-time kernels.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -23,16 +23,11 @@ import KernelsAVX2
 /// pair's lanes, the start of the byte products (−offset · Σx), the Q8_1 sums for the mins.
 let block32PairTableBytes = 192
 
-/// The 64 quants of blocks `p0` and `p0 + F.bytes`, block 0's in bytes 0..<32 and block 1's in
-/// 32..<64 (each as its elements 0...31): the stored unsigned quants (4 and 5 bits) or the signed
-/// bytes (8 bits).
+/// The 64 stored unsigned quants (4 or 5 bits) of blocks `p0` and `p0 + F.bytes`, block 0's in
+/// bytes 0..<32 and block 1's in 32..<64 (each as its elements 0...31).
 @inline(__always)
 func block32PairQuants<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> __m512i {
     let p1 = p0 + F.bytes
-    if F.quantBits == 8 {
-        return join512(_mm256_loadu_si256((p0 + 2).assumingMemoryBound(to: __m256i.self)),
-                       _mm256_loadu_si256((p1 + 2).assumingMemoryBound(to: __m256i.self)))
-    }
     let o = F.bytes &- 16
     let t = _mm256_set_m128i(_mm_loadu_si128((p1 + o).assumingMemoryBound(to: __m128i.self)),
                              _mm_loadu_si128((p0 + o).assumingMemoryBound(to: __m128i.self)))
@@ -50,13 +45,13 @@ func block32PairQuants<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> _
     return v
 }
 
-/// `y[r] = W[r] · x` for one sequence: two blocks per step, the pairs alternating between two
-/// accumulators; an odd last block by the 256-bit step.
+/// `y[r] = W[r] · x` for one sequence of an unsigned 32-block format (not Q8_0): two blocks per
+/// step, the pairs alternating between two accumulators; an odd last block by the 256-bit step.
 @inline(__always)
 func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
     let pairs = nb / 2
-    let offset = F.signed ? 0 : F.offset
+    let offset = F.offset
     withUnsafeTemporaryAllocation(byteCount: max(pairs, 1) &* block32PairTableBytes, alignment: 64) { buf in
         let table = buf.baseAddress!
         for i in 0..<pairs {
@@ -84,23 +79,8 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                 prefetchAhead(p0, 2 &* F.bytes)
                 let q = block32PairQuants(F.self, p0)
                 let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
-                let dot: __m512i
-                if F.signed {
-                    // |w| · (x with w's sign).
-                    dot = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(q), _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(q), zero, xq))
-                } else {
-                    dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)
-                }
-                // Both blocks' headers (fp16 d, or d and m) in one vcvtph2ps.
-                let hdr: __m128
-                if F.hasMin {
-                    hdr = _mm_cvtph_ps(_mm_cvtsi64_si128(Int64(bitPattern: UInt64(p0.loadUnaligned(as: UInt32.self))
-                        | UInt64((p0 + F.bytes).loadUnaligned(as: UInt32.self)) << 32)))
-                } else {
-                    hdr = _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: UInt32(p0.loadUnaligned(as: UInt16.self))
-                        | UInt32((p0 + F.bytes).loadUnaligned(as: UInt16.self)) << 16)))
-                }
-                let h = _mm512_castps128_ps512(hdr)
+                let dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)
+                let h = _mm512_castps128_ps512(block32PairHeaders(F.self, p0))
                 let d = _mm512_mul_ps(_mm512_permutexvar_ps(scaleLanes, h), _mm512_load_ps(e))
                 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc)
                 if F.hasMin { mins = _mm512_fmadd_ps(_mm512_permutexvar_ps(minLanes, h), _mm512_load_ps(e + 128), mins) }
