@@ -105,6 +105,15 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
                 tail.removeAll()
                 return .replace(request)
             }
+            if let cue = forcer.endAfterAnswer() {
+                // Plain mode, continuation: the end is withdrawn, the answer written so far joins the
+                // reasoning, and the cue (kept with the thinking text) lets the model reason on.
+                for i in parts.indices where parts[i] == .answer { parts[i] = .thinking }
+                parts.append(contentsOf: cue.map { _ in TokenPart.thinking })
+                pendingBytes.removeAll()
+                tail.removeAll()
+                return .replace(cue)
+            }
             parts.append(.stop)
             return .continue
         }
@@ -121,6 +130,13 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         let whitespace = !bytes.isEmpty && bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }
         let completes = markerCompletion(bytes)
         let action = forcer.observe(token, pendingUTF8Bytes: incomplete, isWhitespace: whitespace, completesMarker: completes)
+        if case .replace(let cue) = action {
+            // Marker mode, continuation: the closing marker is withdrawn and the cue (thinking text) fed instead.
+            parts.append(contentsOf: cue.map { _ in TokenPart.thinking })
+            pendingBytes.removeAll()
+            tail.removeAll()
+            return .replace(cue)
+        }
         if let k = completes, forcer.mode == .markers, forcer.phase != phaseBefore {
             // The marker's earlier pieces were recorded as thinking/answer; they are the marker.
             for i in max(0, parts.count - (k - 1))..<parts.count { parts[i] = .marker }
@@ -157,6 +173,8 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         case .stop(let reason):
             stopReason = reason
             return .stop(reason.rawValue)
+        case .replace:
+            return .continue   // handled above
         }
     }
 

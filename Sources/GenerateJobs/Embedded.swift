@@ -233,6 +233,18 @@ ALTER TABLE tokenmill.generation_outputs
                             "medium": {"type": "string", "enum": ["low", "medium", "high"]},
                             "hard": {"type": "string", "enum": ["low", "medium", "high"]}}}
           ]
+        },
+        "wait": {
+          "description": "Budget forcing's continuation (the s1 paper's \"Wait\"), off when absent: an item of one of these difficulties whose reasoning ends below `below` x its thinking budget (the token cap's room when unlimited) is not let end once; a blank line and `cue` are appended and it reasons on. Marker mode: a one-token closing marker is withdrawn; plain mode: the end-of-text after the model's own answer is, and that answer joins the reasoning.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "below": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Default 0.5."},
+            "cue": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Default \"Wait\"."},
+            "difficulties": {"type": "array", "minItems": 1, "maxItems": 3,
+                             "items": {"type": "string", "enum": ["easy", "medium", "hard"]},
+                             "description": "Default [\"hard\"]."}
+          }
         }
       }
     },

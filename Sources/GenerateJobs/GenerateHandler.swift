@@ -80,6 +80,12 @@ public struct GenerateHandler: JobHandler {
             ?? ((budget.thinking.map { $0 + forcedSlack } ?? ctx) + (budget.answer ?? ctx))
         let maxTokens = max(1, min(wanted, ctx - prompt.tokens.count))
         var forcer: BudgetForcer
+        // `budget.wait`: the continuation of reasoning that ends early, for the difficulties it names.
+        let wait = payload.budget?.wait
+        func continuation(thinking: Int?) -> BudgetForcer.Continuation? {
+            guard let wait, wait.applies(to: difficulty) else { return nil }
+            return .init(cue: encode(wait.cueText), below: wait.threshold(thinking: thinking ?? maxTokens))
+        }
         if mode == .plain {
             // Without a thinking budget the token cap still ends the reasoning: it is cut where the
             // answer (its budget, else `plainAnswerReserve`) still fits, so every output has an answer.
@@ -87,10 +93,11 @@ public struct GenerateHandler: JobHandler {
             if limits.thinking == nil {
                 limits.thinking = max(0, maxTokens - forcedSlack - (budget.answer ?? GenerateHandler.plainAnswerReserve))
             }
-            forcer = BudgetForcer(plain: markers, budget: limits, maxCharacterOverrun: overrun)
+            forcer = BudgetForcer(plain: markers, budget: limits, maxCharacterOverrun: overrun,
+                                  continuation: continuation(thinking: limits.thinking))
         } else {
             forcer = BudgetForcer(markers: markers, budget: budget, startsInThinking: prompt.startsInThinking,
-                                  maxCharacterOverrun: overrun)
+                                  maxCharacterOverrun: overrun, continuation: continuation(thinking: budget.thinking))
         }
         let prefill = forcer.prefill()
         prompt.tokens += prefill
@@ -159,7 +166,8 @@ public struct GenerateHandler: JobHandler {
             prompt: payload.prompt ?? payload.messages?.last?.content ?? "",
             thinkingText: thinkingText, answerText: answerText, finishReason: finish,
             promptTokens: prompt.tokens.count, thinkingTokens: f.thinkingTokens, answerTokens: f.answerTokens,
-            forcedTokens: f.injectedTokens, budgetPolicy: policy.name + (hintedBudget != nil ? "+hint" : "") + (effort != nil ? "+effort" : ""),
+            forcedTokens: f.injectedTokens, budgetPolicy: policy.name + (hintedBudget != nil ? "+hint" : "") + (effort != nil ? "+effort" : "")
+                + (wait != nil ? "+wait" : ""),
             reasoningEffort: effort,
             budget: budget, budgetHit: f.budgetHit,
             extractedAnswer: verdict.extracted, reference: payload.reference,

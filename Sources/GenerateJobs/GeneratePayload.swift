@@ -56,7 +56,38 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         /// to a `prompt` item; a payload's own `instruction`, and `messages` (to which no default
         /// instruction is added), are left as they are.
         public var effort: EffortSetting?
+        /// Budget forcing's continuation (the s1 paper's "Wait"), off when absent: an item of one of
+        /// `difficulties` whose reasoning ends below `below` × its thinking budget is not let end once;
+        /// `cue` is appended and it reasons on.
+        public var wait: WaitSetting?
         public init(policy: String? = nil) { self.policy = policy }
+    }
+
+    /// `budget.wait`: when reasoning that ends early is continued, and with what cue.
+    public struct WaitSetting: Codable, Sendable, Equatable {
+        /// Fraction of the item's thinking budget (the token cap's room when unlimited) below which an
+        /// ended reasoning is continued (default 0.5).
+        public var below: Double?
+        /// The text appended in place of the end (default "Wait"), after a blank line.
+        public var cue: String?
+        /// The difficulties it applies to (default: hard only).
+        public var difficulties: [Difficulty]?
+
+        public init(below: Double? = nil, cue: String? = nil, difficulties: [Difficulty]? = nil) {
+            self.below = below
+            self.cue = cue
+            self.difficulties = difficulties
+        }
+
+        public static let defaultBelow = 0.5
+        public static let defaultCue = "Wait"
+
+        /// Whether an item of difficulty `d` is continued.
+        public func applies(to d: Difficulty) -> Bool { (difficulties ?? [.hard]).contains(d) }
+        /// The injected text: a blank line, then the cue.
+        public var cueText: String { "\n\n" + (cue ?? Self.defaultCue) }
+        /// The thinking-token threshold for a thinking budget of `thinking` tokens.
+        public func threshold(thinking: Int) -> Int { Int((Double(thinking) * (below ?? Self.defaultBelow)).rounded(.down)) }
     }
 
     /// `budget.effort`: one effort for every item (`"medium"`) or one per difficulty

@@ -121,13 +121,34 @@ public struct BudgetForcer: Sendable {
         case proceed
         /// Feed these tokens through the model without sampling, then carry on sampling.
         case inject([Int32])
+        /// Withdraw the token just observed (it is not fed through the model) and feed these instead:
+        /// a closing marker suppressed by the continuation (`Continuation`).
+        case replace([Int32])
         /// End the sequence now.
         case stop(FinishReason)
+    }
+
+    /// Budget forcing's other half (the s1 paper's "Wait"): reasoning that ends well below its budget
+    /// is not let end once; the end is suppressed and `cue` appended, so the model reasons on. In
+    /// marker mode the suppressed end is a one-token closing marker (the R1 distills' `</think>`); in
+    /// plain mode, where the end of reasoning is an answer already written, it is the end-of-text
+    /// after that answer, and the answer joins the reasoning (`endAfterAnswer()`).
+    public struct Continuation: Sendable, Equatable {
+        /// Tokens appended in place of the end (e.g. "\n\nWait").
+        public var cue: [Int32]
+        /// Reasoning that ends with fewer thinking tokens than this is continued.
+        public var below: Int
+        public init(cue: [Int32], below: Int) {
+            self.cue = cue
+            self.below = below
+        }
     }
 
     public let markers: ThinkingMarkers
     public let mode: ReasoningMode
     public let budget: Budget
+    /// The continuation, when on (off by default).
+    public let continuation: Continuation?
     /// Extra thinking tokens allowed past the budget to finish a partial UTF-8 character.
     public let maxCharacterOverrun: Int
 
@@ -143,6 +164,8 @@ public struct BudgetForcer: Sendable {
     /// Plain mode: the model ended its text before giving an answer and was asked for one
     /// (`endBeforeAnswer()`); the request's tokens count as injected.
     public private(set) var answerRequested = false
+    /// Whether the end of reasoning was suppressed and the continuation cue appended (at most once).
+    public private(set) var continued = false
 
     /// Last few tokens, for matching multi-token markers.
     private var recent: [Int32] = []
@@ -150,10 +173,12 @@ public struct BudgetForcer: Sendable {
 
     /// - Parameter startsInThinking: true when the prompt already ends with the opening marker
     ///   (the R1-distill template does this).
-    public init(markers: ThinkingMarkers, budget: Budget, startsInThinking: Bool, maxCharacterOverrun: Int = 4) {
+    public init(markers: ThinkingMarkers, budget: Budget, startsInThinking: Bool, maxCharacterOverrun: Int = 4,
+                continuation: Continuation? = nil) {
         self.markers = markers
         self.mode = .markers
         self.budget = budget
+        self.continuation = continuation
         self.maxCharacterOverrun = maxCharacterOverrun
         self.phase = startsInThinking ? .thinking : .awaitingThink
     }
@@ -161,10 +186,12 @@ public struct BudgetForcer: Sendable {
     /// Plain mode: reasoning starts with the first generated token; the caller reports answer cues
     /// through `observe(_:completesMarker:)`; at the budget `markers.transition + markers.answerPrefix`
     /// is injected.
-    public init(plain markers: ThinkingMarkers, budget: Budget, maxCharacterOverrun: Int = 4) {
+    public init(plain markers: ThinkingMarkers, budget: Budget, maxCharacterOverrun: Int = 4,
+                continuation: Continuation? = nil) {
         self.markers = markers
         self.mode = .plain
         self.budget = budget
+        self.continuation = continuation
         self.maxCharacterOverrun = maxCharacterOverrun
         self.phase = .thinking
     }
@@ -213,6 +240,11 @@ public struct BudgetForcer: Sendable {
                 return chargeAnswer()
             }
             if completesMarker != nil || endsWith(markers.close) {
+                // A one-token closing marker can be withdrawn before the model sees it.
+                if (completesMarker ?? markers.close.count) == 1, let cue = continueReasoning() {
+                    recent.removeLast()
+                    return .replace(cue)
+                }
                 thinkingTokens -= (completesMarker ?? markers.close.count) - 1
                 phase = .answering
                 closedNaturally = true
@@ -239,6 +271,28 @@ public struct BudgetForcer: Sendable {
         phase = .answering
         injectedTokens += markers.answerPrefix.count
         return markers.answerPrefix
+    }
+
+    /// Plain mode with a continuation: the model ended its text after an answer it reached by itself,
+    /// with its reasoning below `continuation.below`. Returns the cue to put in place of the end, once:
+    /// the answer written so far joins the reasoning (its tokens become thinking tokens) and the model
+    /// reasons on until a new answer or the budget. Nil when the end should stand.
+    public mutating func endAfterAnswer() -> [Int32]? {
+        guard mode == .plain, phase == .answering, closedNaturally, !answerRequested, let cue = continueReasoning() else { return nil }
+        thinkingTokens += answerTokens
+        answerTokens = 0
+        closedNaturally = false
+        phase = .thinking
+        return cue
+    }
+
+    /// The continuation cue when reasoning may be continued here (on, not yet used, no cut, below the
+    /// threshold); marks it used.
+    private mutating func continueReasoning() -> [Int32]? {
+        guard let c = continuation, !continued, !budgetHit, thinkingTokens < c.below else { return nil }
+        continued = true
+        injectedTokens += c.cue.count
+        return c.cue
     }
 
     /// Records that the model ended by itself (end-of-generation token) and returns the finish reason.

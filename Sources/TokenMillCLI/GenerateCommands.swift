@@ -52,6 +52,12 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Reasoning effort the instruction asks for: low, medium or high for every item, or per difficulty, e.g. easy=low,medium=medium,hard=high (default high).")
     var effort: String?
 
+    @Option(help: "Continue the reasoning of hard items that ends below this fraction of their thinking budget (the s1 paper's \"Wait\"): the end is suppressed once and the cue appended (budget.wait; off by default).")
+    var waitBelow: Double?
+
+    @Option(help: "The cue appended when reasoning is continued (with --wait-below; default Wait).")
+    var waitCue: String?
+
     func run() async throws {
         let text: String
         do { text = try String(contentsOfFile: prompts, encoding: .utf8) } catch {
@@ -77,6 +83,15 @@ struct GenerateCommand: AsyncParsableCommand {
         if let scope { budget["scope"] = .string(scope) }
         if hintBudget { budget["hint"] = .bool(true) }
         if let effort { budget["effort"] = try Self.parseEffort(effort) }
+        if waitBelow != nil || waitCue != nil {
+            var wait: [(String, JSONValue)] = []
+            if let waitBelow {
+                guard waitBelow > 0, waitBelow <= 1 else { throw ValidationError("--wait-below must be a fraction in (0, 1]") }
+                wait.append(("below", .number(waitBelow)))
+            }
+            if let waitCue { wait.append(("cue", .string(waitCue))) }
+            budget["wait"] = .object(wait)
+        }
         if let thinking { budget["thinking"] = .integer(Int64(thinking)) }
         if let answer { budget["answer"] = .integer(Int64(answer)) }
         if let table { budget["table"] = try Self.parseTable(table) }

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QueueCore
 import Reasoning
 import Testing
 import Tokenizers
@@ -213,4 +214,49 @@ func smolLM2ReachingItsAnswerEarlyIsLeftAlone() async throws {
     #expect(!out.budgetHit && out.forcedTokens == 0)
     #expect(out.thinkingTokens < 200 && out.answerTokens > 0)
     #expect(!out.answerText.contains(ThinkingMarkers.plainAnswerPrefixText))
+}
+
+@Test func plainModeContinuationMovesTheEarlyAnswerIntoTheReasoningAndAppendsTheCue() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    let tk = m.tokenizer
+    let markers = ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
+                                        answerPrefix: tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false))
+    let wait = GeneratePayload.WaitSetting()
+    let cue = tk.encode(wait.cueText, addSpecial: false)
+    let forcer = BudgetForcer(plain: markers, budget: Budget(thinking: 400, answer: 60),
+                              continuation: .init(cue: cue, below: wait.threshold(thinking: 400)))
+    let c = BudgetController(forcer: forcer, tokenizer: tk)
+    let first = feed(c, ["3 + 4 = 7, so the answer is \\boxed{7}."], tokenizer: tk, stopAfter: true)
+    #expect(first.last == .replace(cue))
+    #expect(c.forcer.continued && c.forcer.phase == .thinking && c.forcer.answerTokens == 0)
+    #expect(!c.parts.contains(.answer) && !c.parts.contains(.stop))
+    // It checks, answers again, and this time its end stands.
+    let second = feed(c, [" Checking: 7 - 4 = 3. The answer is \\boxed{7}."], tokenizer: tk, stopAfter: true)
+    #expect(second.allSatisfy { $0 == .continue })
+    #expect(c.parts.last == .stop && c.forcer.closedNaturally)
+    // Thinking = everything up to the second cue (the first answer and the cue included); the answer
+    // is the second one.
+    let answerIDs = zip(c.parts, [Int32](repeating: 0, count: c.parts.count)).filter { $0.0 == .answer }.count
+    #expect(answerIDs == c.forcer.answerTokens)
+    #expect(c.forcer.thinkingTokens + c.forcer.answerTokens + cue.count + 1 == c.parts.count)
+    #expect(c.forcer.injectedTokens == cue.count)
+}
+
+@Test func waitSettingDecodesWithDefaultsAndRejectsBadFractions() throws {
+    let p = try JSONDecoder().decode(GeneratePayload.BudgetSettings.self, from: Data(#"{"policy":"unlimited","wait":{}}"#.utf8))
+    #expect(p.wait?.applies(to: .hard) == true && p.wait?.applies(to: .easy) == false)
+    #expect(p.wait?.threshold(thinking: 901) == 450 && p.wait?.cueText == "\n\nWait")
+    let some = try JSONDecoder().decode(GeneratePayload.WaitSetting.self,
+                                        from: Data(#"{"below":0.25,"cue":"Hmm","difficulties":["easy","medium"]}"#.utf8))
+    #expect(some.applies(to: .easy) && !some.applies(to: .hard) && some.threshold(thinking: 400) == 100 && some.cueText == "\n\nHmm")
+    // The payload schema refuses what the handler could not use.
+    let schema = try JSONSchema(text: GenerateKind.payloadSchema)
+    let lines = [#"{"model": "m", "prompt": "x", "budget": {"policy": "unlimited", "wait": {"below": 0.5}}}"#,
+                 #"{"model": "m", "prompt": "x", "budget": {"wait": {"below": 0}}}"#,
+                 #"{"model": "m", "prompt": "x", "budget": {"wait": {"below": 1.5}}}"#,
+                 #"{"model": "m", "prompt": "x", "budget": {"wait": {"difficulties": ["extreme"]}}}"#,
+                 #"{"model": "m", "prompt": "x", "budget": {"wait": {"after": 3}}}"#]
+    let v = validateJSONL(lines.joined(separator: "\n"), schema: schema)
+    #expect(v.valid.count == 1 && v.bad.count == 4)
 }

@@ -156,3 +156,65 @@ let plainMarkers = ThinkingMarkers.plain(transition: [7, 8], answerPrefix: [50, 
     #expect(svg.components(separatedBy: "<g stroke=").count - 1 == 2)
     #expect(AccuracyCurve.markdown(points, reference: "unlimited").split(separator: "\n").count == 5)
 }
+
+// The continuation (s1's "Wait"): cue 90, 91; continue reasoning that ended below 6 thinking tokens.
+let waitCue = BudgetForcer.Continuation(cue: [90, 91], below: 6)
+
+@Test func plainModeContinuationTurnsAnEarlyEndIntoMoreReasoningOnce() {
+    var f = BudgetForcer(plain: plainMarkers, budget: Budget(thinking: 12, answer: 8), continuation: waitCue)
+    for t in 1...3 { #expect(f.observe(Int32(t)) == .proceed) }
+    #expect(f.observe(4, completesMarker: 1) == .proceed)   // the model answers after 3 thinking tokens
+    #expect(f.observe(5) == .proceed)
+    #expect(f.thinkingTokens == 3 && f.answerTokens == 2)
+    // Its end-of-text is withdrawn: the answer joins the reasoning, the cue is forced.
+    #expect(f.endAfterAnswer() == [90, 91])
+    #expect(f.continued && f.phase == .thinking && !f.closedNaturally)
+    #expect(f.thinkingTokens == 5 && f.answerTokens == 0 && f.injectedTokens == 2)
+    // It reasons on and answers again; the second end stands.
+    #expect(f.observe(6) == .proceed)
+    #expect(f.observe(7, completesMarker: 1) == .proceed)
+    #expect(f.thinkingTokens == 6 && f.answerTokens == 1 && f.closedNaturally)
+    #expect(f.endAfterAnswer() == nil)
+    #expect(f.finish() == .stop && !f.budgetHit)
+}
+
+@Test func plainModeContinuationLeavesLongReasoningAndCutsAlone() {
+    // Ended at the threshold: the end stands.
+    var f = BudgetForcer(plain: plainMarkers, budget: Budget(thinking: 12, answer: 8), continuation: waitCue)
+    for t in 1...6 { _ = f.observe(Int32(t)) }
+    _ = f.observe(7, completesMarker: 1)
+    #expect(f.thinkingTokens == 6 && f.endAfterAnswer() == nil && !f.continued)
+    // A cut answer is not continued (the budget is spent).
+    var cut = BudgetForcer(plain: plainMarkers, budget: Budget(thinking: 3, answer: 8),
+                           continuation: .init(cue: [90], below: 100))
+    for t in 1...2 { _ = cut.observe(Int32(t)) }
+    #expect(cut.observe(3) == .inject([7, 8, 50, 51]))
+    _ = cut.observe(60)
+    #expect(cut.endAfterAnswer() == nil)
+    // No continuation configured: today's behaviour.
+    var off = BudgetForcer(plain: plainMarkers, budget: Budget(thinking: 12, answer: 8))
+    _ = off.observe(1); _ = off.observe(2, completesMarker: 1)
+    #expect(off.endAfterAnswer() == nil)
+    // The answer request after an end without answer is not a continuation either.
+    var asked = BudgetForcer(plain: plainMarkers, budget: Budget(thinking: 12, answer: 8), continuation: waitCue)
+    _ = asked.observe(1)
+    #expect(asked.endBeforeAnswer() == [50, 51])
+    _ = asked.observe(60)
+    #expect(asked.endAfterAnswer() == nil)
+}
+
+@Test func markerModeContinuationWithdrawsAOneTokenClosingMarker() {
+    let m = ThinkingMarkers(open: [900], close: [901], transition: [7])
+    var f = BudgetForcer(markers: m, budget: Budget(thinking: 20, answer: 5), startsInThinking: true, continuation: waitCue)
+    for t in 1...3 { _ = f.observe(Int32(t)) }
+    #expect(f.observe(901) == .replace([90, 91]))   // </think> after 3 tokens: withdrawn, cue instead
+    #expect(f.phase == .thinking && f.continued && f.thinkingTokens == 3 && f.injectedTokens == 2)
+    _ = f.observe(4)
+    #expect(f.observe(901) == .proceed)   // the second close stands
+    #expect(f.phase == .answering && f.closedNaturally && f.thinkingTokens == 4)
+    // A closing marker spelled over several tokens cannot be withdrawn: it stands.
+    var multi = BudgetForcer(markers: ThinkingMarkers(open: [900], close: [901, 902], transition: [7]),
+                             budget: Budget(thinking: 20, answer: 5), startsInThinking: true, continuation: waitCue)
+    _ = multi.observe(1); _ = multi.observe(901)
+    #expect(multi.observe(902) == .proceed && multi.phase == .answering && !multi.continued)
+}
