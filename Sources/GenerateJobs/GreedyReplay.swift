@@ -8,10 +8,16 @@ import Inference
 /// them without the model and hands the engine only what comes after the point where its course
 /// departs, as a longer prompt (prefill instead of decode).
 ///
-/// The outcome equals a fresh run because decoding is batch-invariant and greedy (the engine's test
-/// `batchedRunGivesTheSameGreedyOutputAsOneByOne`); a prefilled prefix computes the same values as
-/// decoded ones up to floating-point order, which `ops/bench/budgets.sh` checks on a sample with
-/// replay off. Off by default: `TOKENMILL_GREEDY_REPLAY=1` turns it on for a worker.
+/// The outcome is the run that continues the stored greedy course, which is what a budget sweep
+/// compares: every policy cuts the same reasoning. A fresh run equals it where decoding is
+/// batch-invariant (float weights: the engine's test `batchedRunGivesTheSameGreedyOutputAsOneByOne`).
+/// On quantized weights it is not quite: the multi-sequence kernels add a row's min/offset terms in
+/// an order that depends on how many sequences share the step, so a near-tie between two tokens can
+/// go either way, and a fresh run in another batch composition (or a prefilled prefix instead of a
+/// decoded one) may take another course from there. `ops/bench/budgets.sh` measures how often on a
+/// sample with replay off (on Qwen2.5-Coder-1.5B: same verdicts, different wording in most items;
+/// two one-at-a-time runs are identical). Off by default: `TOKENMILL_GREEDY_REPLAY=1` turns it on for
+/// a worker.
 public actor GreedyReplay {
     public struct Key: Hashable, Sendable {
         public var model: String

@@ -14,10 +14,14 @@
 #      the stated number does not shorten the reasoning, see ops/bench/README.md),
 #      EFFORT (the reasoning effort per difficulty for the +effort runs, `generate --effort`; default
 #      easy=low,medium=low,hard=high; "" = no +effort runs),
+#      WAIT (a fraction, e.g. 0.5: one more held-out batch, unlimited with budget forcing's continuation,
+#      `generate --wait-below WAIT`: hard items whose reasoning ends below WAIT x the room are continued once
+#      with "Wait"; default none),
 #      REASONING (markers, plain or auto; default auto = detected from the model),
 #      PLOT (SVG output, default ops/bench/budgets-<model>.svg), TOKENMILL_MODELS_DIR, TOKENMILL_BIN,
 #      FIT_BATCH (reuse a finished step-1 batch), REPLAY (1 = greedy replay in the held-out worker, default 1),
-#      CHECK (items re-run with replay off to check that replay changes nothing, default 24; 0 = skip).
+#      CHECK (items re-run with replay off, compared with the replayed ones: identical text and same verdict,
+#      default 24; 0 = skip).
 # Needs: a running server (source ops/pg.sh start), a release build (swift build -c release).
 #
 # Steps:
@@ -45,7 +49,7 @@ MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
 SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
 TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
-SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=low,hard=high}"
+SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=low,hard=high}"; WAIT="${WAIT-}"
 PROMPTS=jobs/prompts/math-eval.jsonl
 name="$(basename "$MODEL" .gguf)"
 PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
@@ -73,7 +77,7 @@ wait_done() { # batch ids...
 }
 elapsed() { q "SELECT round(extract(epoch FROM max(created_at) - min(created_at)))::int FROM tokenmill.generation_outputs WHERE batch_id IN ($(IFS=,; echo "$*"))"; }
 
-echo "== $name, $(date -u '+%Y-%m-%d %H:%M UTC'), $SEQS sequences, reasoning $REASONING, cap $CAP, answer $ANSWER, greedy replay $REPLAY, effort ${EFFORT:-none}"
+echo "== $name, $(date -u '+%Y-%m-%d %H:%M UTC'), $SEQS sequences, reasoning $REASONING, cap $CAP, answer $ANSWER, greedy replay $REPLAY, effort ${EFFORT:-none}, wait ${WAIT:-off}"
 start=$(date +%s)
 # One worker runs everything, in priority order: the fit half, the held-out unlimited run, the
 # budgeted runs; the adaptive batch is enqueued once the fit half is done (it learns from it alone).
@@ -86,6 +90,7 @@ fi
 held=()
 unl=$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --priority 10); held+=("$unl")
 [ -n "$EFFORT" ] && held+=("$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --effort "$EFFORT" --priority 10)")
+[ -n "$WAIT" ] && held+=("$(gen heldout unlimited --answer "$ANSWER" --max-tokens "$CAP" --wait-below "$WAIT" --priority 5)")
 fixed1=
 for b in $FIXED; do held+=("$(gen heldout fixed --thinking "$b" --answer "$ANSWER")"); fixed1=${fixed1:-${held[-1]}}; done
 held+=("$(gen heldout per_difficulty --table "$TABLE")")
@@ -126,9 +131,13 @@ if [ "$CHECK" -gt 0 ] && [ "$REPLAY" = 1 ]; then
     start_worker 0
     wait_done "$check"
     stop_worker
-    echo "replay check: $(q "SELECT count(*) FILTER (WHERE a.thinking_text = b.thinking_text AND a.answer_text = b.answer_text), count(*)
+    # Identical text where decoding is batch-invariant; on quantized weights a fresh run in another batch
+    # composition can take another wording at a near-tie (GreedyReplay's doc), so the verdicts are counted too.
+    echo "replay check: $(q "SELECT count(*) FILTER (WHERE a.thinking_text = b.thinking_text AND a.answer_text = b.answer_text)
+            || '/' || count(*) || ' outputs of fixed $first identical with and without replay, '
+            || count(*) FILTER (WHERE a.correct IS NOT DISTINCT FROM b.correct) || '/' || count(*) || ' with the same verdict'
         FROM tokenmill.generation_outputs a JOIN tokenmill.generation_outputs b USING (item_id)
-        WHERE a.batch_id = $check AND b.batch_id = $fixed1" | tr '|' '/') outputs of fixed $first identical with and without replay"
+        WHERE a.batch_id = $check AND b.batch_id = $fixed1")"
 fi
 echo "-- 3. report (saving and Δacc against unlimited)"
 others=(); for b in "${held[@]}"; do [ "$b" != "$adaptive" ] && others+=("$b"); done
