@@ -18,6 +18,12 @@ func plainPayload(_ prompt: String, thinking: Int?, answer: Int?, model: String 
     return p
 }
 
+/// The plain-mode markers (transition, answer prefix) as `tk` spells them.
+func plainModeMarkers(_ tk: Tokenizer) -> ThinkingMarkers {
+    ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
+                          answerPrefix: tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false))
+}
+
 /// Feeds `texts` (each tokenized as ordinary text) through `c`; returns the actions.
 @discardableResult
 func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, stopAfter: Bool = false) -> [ControlAction] {
@@ -59,8 +65,7 @@ func feed(_ c: BudgetController, _ texts: [String], tokenizer tk: Tokenizer, sto
     let m = try TinyGen.loaded(sequences: 1)
     defer { m.engine.shutdown() }
     let tk = m.tokenizer
-    let markers = ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
-                                        answerPrefix: tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false))
+    let markers = plainModeMarkers(tk)
     let text = "12 + 7 = 19, so the answer is \\boxed{19}. More words after the answer, past the budget of forty thinking tokens, are left alone too."
     let c = BudgetController(forcer: BudgetForcer(plain: markers, budget: Budget(thinking: 40, answer: 200)), tokenizer: tk)
     let actions = feed(c, [text], tokenizer: tk)
@@ -220,8 +225,7 @@ func smolLM2ReachingItsAnswerEarlyIsLeftAlone() async throws {
     let m = try TinyGen.loaded(sequences: 1)
     defer { m.engine.shutdown() }
     let tk = m.tokenizer
-    let markers = ThinkingMarkers.plain(transition: tk.encode(ThinkingMarkers.plainTransitionText, addSpecial: false),
-                                        answerPrefix: tk.encode(ThinkingMarkers.plainAnswerPrefixText, addSpecial: false))
+    let markers = plainModeMarkers(tk)
     let wait = GeneratePayload.WaitSetting()
     let cue = tk.encode(wait.cueText, addSpecial: false)
     let forcer = BudgetForcer(plain: markers, budget: Budget(thinking: 400, answer: 60),
