@@ -11,10 +11,11 @@ import Inference
 /// The outcome is the run that continues the stored greedy course, which is what a budget sweep
 /// compares: every policy cuts the same reasoning. A fresh run equals it where decoding is
 /// batch-invariant (float weights: the engine's test `batchedRunGivesTheSameGreedyOutputAsOneByOne`).
-/// On quantized weights it is not quite: the multi-sequence kernels add a row's min/offset terms in
-/// an order that depends on how many sequences share the step, so a near-tie between two tokens can
-/// go either way, and a fresh run in another batch composition (or a prefilled prefix instead of a
-/// decoded one) may take another course from there. `ops/bench/budgets.sh` measures how often on a
+/// On quantized weights it is not quite: which kernel path a sequence's activations take (eight-row
+/// tiles, the eight-sequence tables, rows of 1-4 sequences) depends on how many activation rows share
+/// the step, and the paths add the block products and min/offset terms in different orders, so a
+/// near-tie between two tokens can go either way, and a fresh run in another batch composition (or a
+/// prefilled prefix instead of a decoded one) may take another course from there. `ops/bench/budgets.sh` measures how often on a
 /// sample with replay off (on Qwen2.5-Coder-1.5B: same verdicts, different wording in most items;
 /// two one-at-a-time runs are identical). Off by default: `TOKENMILL_GREEDY_REPLAY=1` turns it on for
 /// a worker.
