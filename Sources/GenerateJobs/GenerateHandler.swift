@@ -157,9 +157,8 @@ public struct GenerateHandler: JobHandler {
         var answerText = tokenizer.decode(answerPrefixIDs + answerIDs)
         if let stops = payload.stop { answerText = StopSequenceMatcher.truncate(answerText, at: stops) }
         let thinkingText = tokenizer.decode(thinkingIDs)
-        // A model that ended without ever closing its thinking answered inside it: check that text.
-        let judged = answerIDs.isEmpty && !f.budgetHit ? thinkingText : answerText
-        let verdict = Verifier.math.verify(answer: judged, reference: payload.reference)
+        let verdict = GenerateHandler.judge(thinking: thinkingText, answer: answerText, answerGiven: !answerIDs.isEmpty,
+                                            budgetHit: f.budgetHit, mode: mode, reference: payload.reference)
         return GenerationOutput(
             jobID: jobID, batchID: batchID, itemID: payload.id, model: loaded.path,
             difficulty: difficulty, difficultySource: difficultySource, reasoningMode: mode,
@@ -178,6 +177,20 @@ public struct GenerateHandler: JobHandler {
                 answerLogprobs(zip(generated, controller.parts).filter { $0.1 == .answer }.compactMap(\.0.logprobs),
                                top: k, tokenizer: tokenizer)
             })
+    }
+}
+
+extension GenerateHandler {
+    /// The verdict on one output. A model that ended without ever closing its thinking answered inside
+    /// it: that text is checked. Plain mode, reasoning not cut: an answer cue with no answer after it
+    /// (a phrase such as "the answer is correct." after an answer given in the reasoning, typical of a
+    /// check after a continuation) is read from the whole output, its last answer, as a reader would.
+    static func judge(thinking: String, answer: String, answerGiven: Bool, budgetHit: Bool, mode: ReasoningMode,
+                      reference: String?) -> (extracted: String?, correct: Bool?) {
+        let judged = !answerGiven && !budgetHit ? thinking : answer
+        let verdict = Verifier.math.verify(answer: judged, reference: reference)
+        guard verdict.extracted == nil, answerGiven, !budgetHit, mode == .plain else { return verdict }
+        return Verifier.math.verify(answer: thinking + answer, reference: reference)
     }
 }
 

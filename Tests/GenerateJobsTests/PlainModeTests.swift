@@ -264,3 +264,23 @@ func smolLM2ReachingItsAnswerEarlyIsLeftAlone() async throws {
     let v = validateJSONL(lines.joined(separator: "\n"), schema: schema)
     #expect(v.valid.count == 1 && v.bad.count == 4)
 }
+
+@Test func plainModeAnswerCueWithoutAnAnswerIsJudgedFromTheWholeOutput() {
+    let thinking = "10 x 18 = 180; 180 x 0.9 = 162; 500 - 162 = 338, so the change is \\boxed{338}.\n\nLet me check this: 162 + 338 = 500, so the "
+    // The cue "answer is" opened an answer with no value in it: the reasoning's last answer is read.
+    let v = GenerateHandler.judge(thinking: thinking, answer: "answer is correct.", answerGiven: true, budgetHit: false,
+                                  mode: .plain, reference: "338")
+    #expect(v.extracted == "338" && v.correct == true)
+    // An answer with a value is judged alone, even when the reasoning had another.
+    let own = GenerateHandler.judge(thinking: thinking, answer: "answer is \\boxed{340}.", answerGiven: true, budgetHit: false,
+                                    mode: .plain, reference: "338")
+    #expect(own.extracted == "340" && own.correct == false)
+    // A cut answer is judged by what the model wrote after the cut only.
+    let cut = GenerateHandler.judge(thinking: thinking, answer: "\n\nFinal answer: \\boxed{}", answerGiven: true, budgetHit: true,
+                                    mode: .plain, reference: "338")
+    #expect(cut.correct != true)
+    // Marker mode keeps reading the answer alone.
+    let markers = GenerateHandler.judge(thinking: thinking, answer: "The answer is correct.", answerGiven: true, budgetHit: false,
+                                        mode: .markers, reference: "338")
+    #expect(markers.correct != true)
+}
