@@ -99,20 +99,14 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         if context.isStopToken {
             if let request = forcer.endBeforeAnswer() {
                 // Plain mode, no answer yet: the end is withdrawn and the answer asked for.
-                parts.append(contentsOf: request.map { _ in TokenPart.answerPrefix })
                 forcedBox = BoxedAnswerTracker()
-                pendingBytes.removeAll()
-                tail.removeAll()
-                return .replace(request)
+                return .replace(injected(request, as: .answerPrefix))
             }
             if let cue = forcer.endAfterAnswer() {
                 // Plain mode, continuation: the end is withdrawn, the answer written so far joins the
                 // reasoning, and the cue (kept with the thinking text) lets the model reason on.
                 for i in parts.indices where parts[i] == .answer { parts[i] = .thinking }
-                parts.append(contentsOf: cue.map { _ in TokenPart.thinking })
-                pendingBytes.removeAll()
-                tail.removeAll()
-                return .replace(cue)
+                return .replace(injected(cue, as: .thinking))
             }
             parts.append(.stop)
             return .continue
@@ -130,14 +124,9 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
         let whitespace = !bytes.isEmpty && bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }
         let completes = markerCompletion(bytes)
         let action = forcer.observe(token, pendingUTF8Bytes: incomplete, isWhitespace: whitespace, completesMarker: completes)
-        if case .replace(let cue) = action {
-            // Marker mode, continuation: the closing marker is withdrawn and the cue (thinking text) fed instead.
-            parts.append(contentsOf: cue.map { _ in TokenPart.thinking })
-            pendingBytes.removeAll()
-            tail.removeAll()
-            return .replace(cue)
-        }
-        if let k = completes, forcer.mode == .markers, forcer.phase != phaseBefore {
+        if case .replace = action {
+            // Withdrawn (a closing marker the continuation suppresses): not part of the output.
+        } else if let k = completes, forcer.mode == .markers, forcer.phase != phaseBefore {
             // The marker's earlier pieces were recorded as thinking/answer; they are the marker.
             for i in max(0, parts.count - (k - 1))..<parts.count { parts[i] = .marker }
             parts.append(.marker)
@@ -167,15 +156,29 @@ public final class BudgetController: SequenceController, @unchecked Sendable {
             parts.append(contentsOf: m.close.map { _ in TokenPart.marker })
             parts.append(contentsOf: m.answerPrefix.map { _ in TokenPart.answerPrefix })
             if !m.answerPrefix.isEmpty { forcedBox = BoxedAnswerTracker() }
-            pendingBytes.removeAll()
-            tail.removeAll()
+            resetTextTracking()
             return .inject(tokens)
         case .stop(let reason):
             stopReason = reason
             return .stop(reason.rawValue)
-        case .replace:
-            return .continue   // handled above
+        case .replace(let cue):
+            // Marker mode, continuation: the cue (thinking text) is fed in the closing marker's place.
+            return .replace(injected(cue, as: .thinking))
         }
+    }
+
+    /// Records `tokens`, fed without sampling, as `part` and starts the text tracking afresh after them;
+    /// returns them.
+    private func injected(_ tokens: [Int32], as part: TokenPart) -> [Int32] {
+        parts.append(contentsOf: tokens.map { _ in part })
+        resetTextTracking()
+        return tokens
+    }
+
+    /// After injected tokens: no half-written character and no marker pieces carry over.
+    private func resetTextTracking() {
+        pendingBytes.removeAll()
+        tail.removeAll()
     }
 
     private func part(of token: Int32, before: BudgetForcer.Phase, after: BudgetForcer.Phase) -> TokenPart {

@@ -15,10 +15,10 @@ import Inference
 /// tiles, the eight-sequence tables, rows of 1-4 sequences) depends on how many activation rows share
 /// the step, and the paths add the block products and min/offset terms in different orders, so a
 /// near-tie between two tokens can go either way, and a fresh run in another batch composition (or a
-/// prefilled prefix instead of a decoded one) may take another course from there. `ops/bench/budgets.sh` measures how often on a
-/// sample with replay off (on Qwen2.5-Coder-1.5B: same verdicts, different wording in most items;
-/// two one-at-a-time runs are identical). Off by default: `TOKENMILL_GREEDY_REPLAY=1` turns it on for
-/// a worker.
+/// prefilled prefix instead of a decoded one) may take another course from there.
+/// `ops/bench/budgets.sh` measures how often on a sample with replay off (on Qwen2.5-Coder-1.5B: same
+/// verdicts, different wording in most items; two one-at-a-time runs are identical). Off by default:
+/// `TOKENMILL_GREEDY_REPLAY=1` turns it on for a worker.
 public actor GreedyReplay {
     public struct Key: Hashable, Sendable {
         public var model: String

@@ -55,7 +55,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Continue the reasoning of hard items that ends below this fraction of their thinking budget (the s1 paper's \"Wait\"): the end is suppressed once and the cue appended (budget.wait; off by default).")
     var waitBelow: Double?
 
-    @Option(help: "The cue appended when reasoning is continued (with --wait-below; default Wait).")
+    @Option(help: "The cue appended when reasoning is continued (default Wait); given alone it turns the continuation on at the default fraction, 0.5.")
     var waitCue: String?
 
     func run() async throws {
