@@ -12,6 +12,8 @@ public protocol KQuantFormat {
     static var bytes: Int { get }
     /// True when the format subtracts an integer offset (Q3_K: 4, Q6_K: 32) from its quants.
     static var hasOffset: Bool { get }
+    /// log2 of that offset (Q3_K: 2, Q6_K: 5; 0 without one).
+    static var offsetShift: Int32 { get }
     /// True when the format has per-group mins (Q2_K, Q4_K, Q5_K).
     static var hasMins: Bool { get }
     static func prepare(_ blk: UnsafeRawPointer) -> Prep
@@ -40,6 +42,7 @@ extension KQuantFormat {
     @inlinable @inline(__always) public static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { 0 }
+    @inlinable public static var offsetShift: Int32 { 0 }
 }
 
 /// `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for K-quant rows, the sequences in groups of up to four.
