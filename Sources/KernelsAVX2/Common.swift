@@ -16,11 +16,11 @@ public struct Q8Activations {
     public var s: UnsafePointer<Float>
     /// Σq per 32 elements.
     public var sum32: UnsafePointer<Int32>
-    /// Σq per 16 elements (Q8_K's `bsums`; only filled for super-blocks).
-    public var sum16: UnsafePointer<Int32>
+    /// Σq per 16 elements as Int16 (Q8_K's `bsums`; only filled for super-blocks).
+    public var sum16: UnsafePointer<Int16>
 
     public init(q: UnsafePointer<Int8>, d: UnsafePointer<Float>, s: UnsafePointer<Float>,
-                sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int32>) {
+                sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int16>) {
         self.q = q; self.d = d; self.s = s; self.sum32 = sum32; self.sum16 = sum16
     }
 }
@@ -190,12 +190,6 @@ public enum MaddDot: ByteDot {
 @inlinable @inline(__always) func scalePair(_ sc: __m128i, _ lo: Int, _ hi: Int) -> __m256i {
     let k = _mm_set_epi64x(Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(hi)), Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(lo)))
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, k))
-}
-
-/// Σ sc[i] · sums[i] over 16 signed scale bytes and 16 Int32 sums, as eight Int32 lanes.
-@inlinable @inline(__always) func scaledSums16(_ sc: __m128i, _ sums: UnsafePointer<Int32>) -> __m256i {
-    let s0 = _mm256_cvtepi8_epi32(sc), s1 = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc, sc))
-    return _mm256_add_epi32(_mm256_mullo_epi32(s0, load256(sums)), _mm256_mullo_epi32(s1, load256(sums + 8)))
 }
 
 #endif

@@ -43,6 +43,11 @@ extension KQuantFormat {
     @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { 0 }
     @inlinable public static var offsetShift: Int32 { 0 }
+    /// Σ coefficient · Σx over the super-block's sixteen groups of 16 (`termPer16` formats), as
+    /// eight Int32 lanes: one vpmaddwd of `termCoefficients` with Q8_K's Int16 per-16 sums.
+    @inlinable @inline(__always) public static func sixteenTerm(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i {
+        _mm256_madd_epi16(termCoefficients(prep), load256(x.sum16 + 16 &* i))
+    }
 }
 
 /// `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for K-quant rows, the sequences in groups of up to four.

@@ -132,6 +132,9 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
         let v = SIMD4<Int16>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Int32>.self))
         return _mm256_set1_epi64x(unsafeBitCast(v, to: Int64.self))
     }
+    @inline(__always) func sums4(_ p: UnsafePointer<Int16>) -> __m256i {
+        _mm256_set1_epi64x(UnsafeRawPointer(p).loadUnaligned(as: Int64.self))
+    }
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
         let two = W.n > 1
         let x0 = st.row(x, s), x1 = st.row(x, s &+ (two ? 1 : 0))

@@ -27,7 +27,7 @@ public enum Q2_KFormat: KQuantFormat {
         half128(0); half128(1)
     }
     @inlinable @inline(__always) public static func mins(_ prep: (__m128i, __m128i), _ x: Q8Activations, _ i: Int) -> __m256i {
-        scaledSums16(prep.1, x.sum16 + 16 &* i)
+        sixteenTerm(prep, x, i)
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 80) }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 82) }

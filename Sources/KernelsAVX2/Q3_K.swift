@@ -29,7 +29,7 @@ public enum Q3_KFormat: KQuantFormat {
     }
     /// Σ scale·(u − 4)·x = Σ scale·u·x − 4 · Σ_g scale_g · Σx_g.
     @inlinable @inline(__always) public static func offset(_ sc: __m128i, _ x: Q8Activations, _ i: Int) -> __m256i {
-        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(scaledSums16(sc, x.sum16 + 16 &* i), offsetShift))
+        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sixteenTerm(sc, x, i), offsetShift))
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 108) }
     @inlinable @inline(__always) public static func termCoefficients(_ sc: __m128i) -> __m256i { _mm256_cvtepi8_epi16(sc) }

@@ -31,7 +31,7 @@ public enum Q6_KFormat: KQuantFormat {
     }
     /// Σ scale·(q − 32)·x = Σ scale·q·x − 32 · Σ_g scale_g · Σx_g.
     @inlinable @inline(__always) public static func offset(_ sc: __m128i, _ x: Q8Activations, _ i: Int) -> __m256i {
-        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(scaledSums16(sc, x.sum16 + 16 &* i), offsetShift))
+        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sixteenTerm(sc, x, i), offsetShift))
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 208) }
     @inlinable @inline(__always) public static func termCoefficients(_ sc: __m128i) -> __m256i { _mm256_cvtepi8_epi16(sc) }

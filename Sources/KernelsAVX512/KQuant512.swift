@@ -41,8 +41,8 @@ func kquantMat512<F: KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
                 for i in 0..<nb {
                     let o = (i &* 8 &+ k) &* terms
                     if F.termPer16 {
-                        narrowSums(xa.sum16 + 16 &* i, sums + o)
-                        narrowSums(xa.sum16 + (16 &* i &+ 8), sums + (o &+ 8))
+                        _mm256_storeu_si256(UnsafeMutableRawPointer(sums + o).assumingMemoryBound(to: __m256i.self),
+                                            _mm256_loadu_si256(UnsafeRawPointer(xa.sum16 + 16 &* i).assumingMemoryBound(to: __m256i.self)))
                         _mm256_storeu_ps(scales + o / 2, _mm256_set1_ps(xa.d[i]))
                     } else {
                         narrowSums(xa.sum32 + 8 &* i, sums + o)
@@ -54,32 +54,13 @@ func kquantMat512<F: KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
             s &+= 8
         }
     }
-    let rest = nSeq &- s
-    guard rest > 0 else { return }
     let xs = st.row(x, s), ys = y + s &* ldy
-    let noScales = UnsafePointer<Float>(bitPattern: 16)!
-    @inline(__always) func run(_ sums: UnsafePointer<Int16>) {
-        bySeqGroups(rest,
-                    { s in kquantRows512(F.self, W4.self, rows, rowBytes, count, nb, st.row(xs, s), st, sums + s &* 16 &* nb, noScales, ys + s &* ldy, ldy) },
-                    { s in kquantRows512(F.self, W3.self, rows, rowBytes, count, nb, st.row(xs, s), st, sums + s &* 16 &* nb, noScales, ys + s &* ldy, ldy) },
-                    { s in kquantRows512(F.self, W2.self, rows, rowBytes, count, nb, st.row(xs, s), st, sums + s &* 16 &* nb, noScales, ys + s &* ldy, ldy) },
-                    { s in kquantRows512(F.self, W1.self, rows, rowBytes, count, nb, st.row(xs, s), st, sums + s &* 16 &* nb, noScales, ys + s &* ldy, ldy) })
-    }
-    guard F.termPer16 else { run(UnsafePointer<Int16>(bitPattern: 16)!); return }
-    // Per16 terms (Q2_K mins, Q3_K/Q6_K offsets) of 1-7 sequences: each sequence's per-16
-    // activation sums as Int16 (16 per super-block), so a super-block's term is one vpmaddwd with
-    // its coefficients instead of two widenings and two 32-bit multiplies.
-    withUnsafeTemporaryAllocation(of: Int16.self, capacity: rest &* nb &* 16) { buf in
-        let t = buf.baseAddress!
-        for k in 0..<rest {
-            let xa = st.row(xs, k)
-            for i in 0..<nb {
-                narrowSums(xa.sum16 + 16 &* i, t + (k &* nb &+ i) &* 16)
-                narrowSums(xa.sum16 + (16 &* i &+ 8), t + ((k &* nb &+ i) &* 16 &+ 8))
-            }
-        }
-        run(UnsafePointer(t))
-    }
+    let none = UnsafePointer<Int16>(bitPattern: 16)!, noScales = UnsafePointer<Float>(bitPattern: 16)!
+    bySeqGroups(nSeq &- s,
+                { s in kquantRows512(F.self, W4.self, rows, rowBytes, count, nb, st.row(xs, s), st, none, noScales, ys + s &* ldy, ldy) },
+                { s in kquantRows512(F.self, W3.self, rows, rowBytes, count, nb, st.row(xs, s), st, none, noScales, ys + s &* ldy, ldy) },
+                { s in kquantRows512(F.self, W2.self, rows, rowBytes, count, nb, st.row(xs, s), st, none, noScales, ys + s &* ldy, ldy) },
+                { s in kquantRows512(F.self, W1.self, rows, rowBytes, count, nb, st.row(xs, s), st, none, noScales, ys + s &* ldy, ldy) })
 }
 
 /// Eight Int32 sums at `src` stored as eight Int16 at `dst`.
@@ -135,35 +116,23 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
             }
             F.pairs512(blk, prep, pair)
             let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
-            @inline(__always) func finish(_ xa: Q8Activations, _ seqSums: UnsafePointer<Int16>, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
+            @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
                 let dx = xa.d[i]
                 var t = s
                 if !tables {
                     // The offset term in the low 8 lanes of the same sum (masked: a zero extension of the
                     // 256-bit term compiles to a vpexpandq); the min term into its own accumulator `m`,
-                    // so the float chain per super-block is one FMA. Per16 terms come from the
-                    // sequence's Int16 sums (`kquantMat512`): one vpmaddwd.
-                    let term: __m256i
-                    if F.termPer16 {
-                        term = _mm256_madd_epi16(F.termCoefficients(prep), _mm256_loadu_si256((UnsafeRawPointer(seqSums) + 32 &* i).assumingMemoryBound(to: __m256i.self)))
-                    } else {
-                        term = F.hasOffset ? F.offset(prep, xa, i) : F.mins(prep, xa, i)
-                    }
-                    if F.hasOffset {
-                        let o = F.termPer16 ? _mm256_slli_epi32(term, F.offsetShift) : term
-                        t = F.termPer16 ? _mm512_mask_sub_epi32(t, 0x00FF, t, _mm512_castsi256_si512(o))
-                                        : _mm512_mask_add_epi32(t, 0x00FF, t, _mm512_castsi256_si512(o))
-                    }
-                    if F.hasMins { m = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(term), _mm256_set1_ps(dmin * dx), m) }
+                    // so the float chain per super-block is one FMA.
+                    if F.hasOffset { t = _mm512_mask_add_epi32(t, 0x00FF, t, _mm512_castsi256_si512(F.offset(prep, xa, i))) }
+                    if F.hasMins { m = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_set1_ps(dmin * dx), m) }
                 }
                 a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * dx), a)
             }
-            let n16 = 16 &* nb
-            finish(x, sums, s0, &a0, &m0)
-            if W.n > 1 { finish(x1, sums + n16, s1, &a1, &m1) }
-            if W.n > 2 { finish(x2, sums + 2 &* n16, s2, &a2, &m2) }
-            if W.n > 3 { finish(x3, sums + 3 &* n16, s3, &a3, &m3) }
-            if W.n > 4 { finish(x4, sums, s4, &a4, &m0); finish(x5, sums, s5, &a5, &m0); finish(x6, sums, s6, &a6, &m0); finish(x7, sums, s7, &a7, &m0) }
+            finish(x, s0, &a0, &m0)
+            if W.n > 1 { finish(x1, s1, &a1, &m1) }
+            if W.n > 2 { finish(x2, s2, &a2, &m2) }
+            if W.n > 3 { finish(x3, s3, &a3, &m3) }
+            if W.n > 4 { finish(x4, s4, &a4, &m0); finish(x5, s5, &a5, &m0); finish(x6, s6, &a6, &m0); finish(x7, s7, &a7, &m0) }
             if tables {
                 let coef = F.termCoefficients(prep), f = _mm512_set1_ps(F.termFactor(blk))
                 let unit = F.termPer16 ? 2 &* i : i

@@ -215,6 +215,9 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
                 @inline(__always) func sums8(_ p: UnsafePointer<Int32>) -> __m128i {
                     _mm256_cvtepi32_epi16(_mm256_loadu_si256(UnsafeRawPointer(p).assumingMemoryBound(to: __m256i.self)))
                 }
+                @inline(__always) func sums8(_ p: UnsafePointer<Int16>) -> __m128i {
+                    _mm_loadu_si128(UnsafeRawPointer(p).assumingMemoryBound(to: __m128i.self))
+                }
                 @inline(__always) func term(_ v: Int, _ s4: __m128i, _ acc: __m512i) -> __m512i {
                     _mm512_dpwssd_epi32(acc, ld(t, termsAt &+ 64 &* v), _mm512_broadcastq_epi64(s4))
                 }

@@ -70,11 +70,12 @@ enum ActivationQuant {
     }
 
     /// Super-blocks of 256 as ggml's `quantize_row_q8_K`: scale 1/(127/amax) in fp32 per 256 (even/odd layout per 32-group), plus the
-    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (mins of Q2_K).
+    /// sums of the quants of every group of 32 (mins of Q4_K/Q5_K) and of 16 (Q2_K's mins, Q3_K's and Q6_K's
+    /// offsets; Int16, as ggml's `bsums`).
     /// With `q8` also writes the quants as bytes in natural order.
     @inline(__always)
     static func q8K(_ x: UnsafePointer<Float>, _ n: Int, _ q: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
-                    _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int32>, q8: UnsafeMutablePointer<Int8>? = nil) {
+                    _ gsums: UnsafeMutablePointer<Int32>, _ bsums: UnsafeMutablePointer<Int16>, q8: UnsafeMutablePointer<Int8>? = nil) {
         for b in 0..<(n / 256) {
             let xb = x + 256 * b
             let amax = absMax(xb, 256)
@@ -83,8 +84,8 @@ enum ActivationQuant {
             for g in 0..<8 {
                 let (s0, s1) = group(xb + 32 * g, inv, q + 256 * b + 32 * g, q8.map { $0 + 256 * b + 32 * g })
                 gsums[8 * b + g] = s0 &+ s1
-                bsums[16 * b + 2 * g] = s0
-                bsums[16 * b + 2 * g + 1] = s1
+                bsums[16 * b + 2 * g] = Int16(truncatingIfNeeded: s0)  // |Σ| ≤ 16 · 127: ggml's int16 bsums
+                bsums[16 * b + 2 * g + 1] = Int16(truncatingIfNeeded: s1)
             }
         }
     }

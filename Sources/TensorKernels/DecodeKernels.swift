@@ -16,9 +16,9 @@ enum DecodeKernels {
     typealias Kernel = (UnsafeRawPointer, Int, Int, Int, Activations, Strides, Int, UnsafeMutablePointer<Float>, Int) -> Void
     struct Activations {
         var q: UnsafePointer<Int8>, d: UnsafePointer<Float>, s: UnsafePointer<Float>
-        var sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int32>
+        var sum32: UnsafePointer<Int32>, sum16: UnsafePointer<Int16>
         init(q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
-             sum32: UnsafeMutablePointer<Int32>, sum16: UnsafeMutablePointer<Int32>) {
+             sum32: UnsafeMutablePointer<Int32>, sum16: UnsafeMutablePointer<Int16>) {
             self.q = UnsafePointer(q); self.d = UnsafePointer(d); self.s = UnsafePointer(s)
             self.sum32 = UnsafePointer(sum32); self.sum16 = UnsafePointer(sum16)
         }

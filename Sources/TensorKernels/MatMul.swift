@@ -61,7 +61,7 @@ public final class MatMulEngine: @unchecked Sendable {
     /// Per-32 sums of quantized activations for K-quants with mins, `[maxSeq][maxCols / 32]`.
     private let xbs: UnsafeMutablePointer<Int32>
     /// Per-16 sums of quantized activations (Q2_K mins), `[maxSeq][maxCols / 16]`.
-    private let xb16: UnsafeMutablePointer<Int32>
+    private let xb16: UnsafeMutablePointer<Int16>
     private let maxBlocks32: Int
     /// Float activations permuted into the order `gemmRows` decodes weights in, `[maxSeq][maxCols]`.
     private let xf: UnsafeMutablePointer<Float>

@@ -77,7 +77,7 @@ protocol KBlock: BlockLayout {
     static func scales(_ p: UnsafeRawPointer) -> (Float, Float)
     /// Lane-wise min · (activation quant sum) products whose total is the super-block's min
     /// term: `gsums` holds its 8 per-32 activation sums, `bsums` its 16 per-16 sums.
-    static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32>
+    static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int16>) -> SIMD8<Int32>
 }
 
 extension KBlock {
@@ -147,7 +147,7 @@ enum Kernels {
                                                  _ x: UnsafePointer<Int16>, _ xStride: Int,
                                                  _ xd: UnsafePointer<Float>, _ dStride: Int,
                                                  _ gsums: UnsafePointer<Int32>, _ gStride: Int,
-                                                 _ bsums: UnsafePointer<Int32>) -> SIMD4<Float> {
+                                                 _ bsums: UnsafePointer<Int16>) -> SIMD4<Float> {
         let rx = UnsafeRawPointer(x)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var mv0 = SIMD8<Float>(), mv1 = SIMD8<Float>(), mv2 = SIMD8<Float>(), mv3 = SIMD8<Float>()

@@ -83,7 +83,7 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> ([Float
     var out = [Float](repeating: 0, count: x.count), sums: [Float] = []
     var q = [Int16](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
     var s = [Float](repeating: 0, count: cols / 32), bs = [Int32](repeating: 0, count: cols / 32)
-    var b16 = [Int32](repeating: 0, count: cols / 16)
+    var b16 = [Int16](repeating: 0, count: cols / 16)
     for seq in 0..<nSeq {
         x.withUnsafeBufferPointer { xb in
             let src = xb.baseAddress! + seq * cols

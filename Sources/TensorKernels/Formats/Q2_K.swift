@@ -37,13 +37,14 @@ enum Q2_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 80), loadHalf(p, 82)) }
-    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int16>) -> SIMD8<Int32> {
         // Mins are the high nibbles of the 16 scale bytes.
         let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
         let m0 = unsafeBitCast(spreadBytes(w[0], w[1], shift: 4) & 0xF, to: SIMD8<Int32>.self)
         let m1 = unsafeBitCast(spreadBytes(w[2], w[3], shift: 4) & 0xF, to: SIMD8<Int32>.self)
         let b = UnsafeRawPointer(bsums)
-        return m0 &* b.loadUnaligned(as: SIMD8<Int32>.self) &+ m1 &* b.loadUnaligned(fromByteOffset: 32, as: SIMD8<Int32>.self)
+        return m0 &* SIMD8<Int32>(truncatingIfNeeded: b.loadUnaligned(as: SIMD8<Int16>.self))
+            &+ m1 &* SIMD8<Int32>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int16>.self))
     }
 
     // MARK: Floats

@@ -42,7 +42,7 @@ enum Q3_KBlock: KBlock {
         half(1)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 108), 0) }
-    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> { SIMD8() }
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int16>) -> SIMD8<Int32> { SIMD8() }
 
     // MARK: Floats
 

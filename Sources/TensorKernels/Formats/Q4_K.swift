@@ -33,7 +33,7 @@ enum Q4_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int16>) -> SIMD8<Int32> {
         let mins = kScalesMins(p + 4).mins
         let v = spreadBytes(UInt32(truncatingIfNeeded: mins), UInt32(truncatingIfNeeded: mins >> 32), shift: 0) & 0xFF
         return unsafeBitCast(v, to: SIMD8<Int32>.self) &* UnsafeRawPointer(gsums).loadUnaligned(as: SIMD8<Int32>.self)

@@ -37,7 +37,7 @@ enum Q5_KBlock: KBlock {
         chunk(0); chunk(1); chunk(2); chunk(3)
     }
     @inline(__always) static func scales(_ p: UnsafeRawPointer) -> (Float, Float) { (loadHalf(p, 0), loadHalf(p, 2)) }
-    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int32>) -> SIMD8<Int32> {
+    @inline(__always) static func minTerms(_ p: UnsafeRawPointer, _ gsums: UnsafePointer<Int32>, _ bsums: UnsafePointer<Int16>) -> SIMD8<Int32> {
         Q4_KBlock.minTerms(p, gsums, bsums)
     }
 
