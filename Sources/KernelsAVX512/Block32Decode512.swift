@@ -29,13 +29,13 @@ let block32PairTableBytes = 192
 func block32PairQuants<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> __m512i {
     let p1 = p0 + F.bytes
     let o = F.bytes &- 16
-    let t = _mm256_set_m128i(_mm_loadu_si128((p1 + o).assumingMemoryBound(to: __m128i.self)),
-                             _mm_loadu_si128((p0 + o).assumingMemoryBound(to: __m128i.self)))
-    let h = _mm256_srli_epi16(t, 4)
-    // Low nibbles of block 0, its high nibbles, then block 1's: qwords t0 t1 h0 h1 t2 t3 h2 h3.
-    let order = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0)
-    var v = _mm512_and_si512(_mm512_permutex2var_epi64(_mm512_castsi256_si512(t), order, _mm512_castsi256_si512(h)),
-                             _mm512_set1_epi8(0xF))
+    // Block 0's 16 quant bytes in lanes 0 and 1, block 1's in lanes 2 and 3 (broadcast loads: no
+    // shuffle instruction), then lanes 1 and 3 shifted to their high nibbles: low nibbles of block 0,
+    // its high nibbles, then block 1's.
+    let b0 = _mm512_broadcast_i32x4(_mm_loadu_si128((p0 + o).assumingMemoryBound(to: __m128i.self)))
+    let b01 = _mm512_mask_broadcast_i32x4(b0, 0xFF00, _mm_loadu_si128((p1 + o).assumingMemoryBound(to: __m128i.self)))
+    let shifts = _mm512_maskz_mov_epi16(0xFF00_FF00, _mm512_set1_epi16(4))  // words of lanes 1 and 3
+    var v = _mm512_and_si512(_mm512_srlv_epi16(b01, shifts), _mm512_set1_epi8(0xF))
     if F.quantBits == 5 {
         let at = F.hasMin ? 4 : 2
         let k = UInt64(p0.loadUnaligned(fromByteOffset: at, as: UInt32.self))
@@ -61,29 +61,28 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                                                0x0100, 0 &- offset &* x.sum32[b &+ 1])
             _mm512_store_si512(e + 64, start)
             if F.hasMin {
-                _mm512_store_ps(e + 128, _mm512_mask_mov_ps(_mm512_maskz_mov_ps(0x0001, _mm512_set1_ps(x.s[b])),
-                                                             0x0100, _mm512_set1_ps(x.s[b &+ 1])))
+                // Lanes 1 and 3: beside the mins in the headers (d0 m0 d1 m1).
+                _mm512_store_ps(e + 128, _mm512_mask_mov_ps(_mm512_maskz_mov_ps(0x0002, _mm512_set1_ps(x.s[b])),
+                                                             0x0008, _mm512_set1_ps(x.s[b &+ 1])))
             }
         }
         let t = UnsafeRawPointer(table)
         let zero = _mm512_setzero_si512()
-        // Lanes 0..<8 from float 0, 8..<16 from float 1 (no min: the two scales; with a min: d0 m0 d1 m1).
-        let scaleLanes = F.hasMin ? _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0)
-                                  : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
-        let minLanes = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)
         for r in 0..<count {
             let row = rows + r &* rowBytes
-            var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm512_setzero_ps()
+            var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm_setzero_ps()
             @inline(__always) func pair(_ i: Int, _ acc: inout __m512) {
                 let p0 = row + 2 &* i &* F.bytes, e = t + i &* block32PairTableBytes
                 prefetchAhead(p0, 2 &* F.bytes)
                 let q = block32PairQuants(F.self, p0)
                 let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
                 let dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)
-                let h = _mm512_castps128_ps512(block32PairHeaders(F.self, p0))
-                let d = _mm512_mul_ps(_mm512_permutexvar_ps(scaleLanes, h), _mm512_load_ps(e))
-                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc)
-                if F.hasMin { mins = _mm512_fmadd_ps(_mm512_permutexvar_ps(minLanes, h), _mm512_load_ps(e + 128), mins) }
+                // The two fp16 scales broadcast as words into lanes 0..<8 and 8..<16, then converted.
+                let p1 = p0 + F.bytes
+                let dw = _mm512_cvtph_ps(_mm256_mask_set1_epi16(_mm256_set1_epi16(p0.loadUnaligned(as: Int16.self)), 0xFF00,
+                                                                p1.loadUnaligned(as: Int16.self)))
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, _mm512_load_ps(e)), acc)
+                if F.hasMin { mins = _mm_fmadd_ps(block32PairHeaders(F.self, p0), _mm_load_ps((e + 128).assumingMemoryBound(to: Float.self)), mins) }
             }
             var i = 0
             while i &+ 2 <= pairs { pair(i, &acc0); pair(i &+ 1, &acc1); i &+= 2 }
@@ -94,7 +93,7 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                 let (qw, uw) = block32Quants(F.self, p)
                 block32Step(VNNIDot.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, nb &- 1, &tail, &tailMin)
             }
-            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), mins)) + hsum256(tail) + tailMin
+            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (F.hasMin ? hsum128(mins) : 0) + hsum256(tail) + tailMin
         }
     }
 }

@@ -19,6 +19,11 @@ import Prefetch
     return s2[0] + s2[1]
 }
 
+@inline(__always) func hsum128(_ v: __m128) -> Float {
+    let s2 = v.lowHalf + v.highHalf
+    return s2[0] + s2[1]
+}
+
 /// As KernelsAVX2's `kquantMat`, on 512-bit vectors, the sequences in groups of eight (then
 /// four, then the 1-3 left over): each group of a super-block is decoded once per row for all
 /// sequences of a group.
