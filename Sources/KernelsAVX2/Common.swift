@@ -173,8 +173,10 @@ public enum MaddDot: ByteDot {
 
 /// 32 bytes from the 16 at `p + offset`: low nibbles (elements 0..<16), then high nibbles (16..<32).
 @inlinable @inline(__always) func nibbles32(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
-    let t = load128(p, offset)
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), splat8(0xF))
+    // The 16 bytes in both lanes (a broadcast load: no shuffle instruction), the high lane shifted
+    // to the high nibbles.
+    let t = _mm256_broadcastsi128_si256(load128(p, offset))
+    return _mm256_and_si256(_mm256_srlv_epi32(t, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)), splat8(0xF))
 }
 
 /// 0x10 in byte j where bit j of `qh` is set (the fifth bits of Q5_0/Q5_1), else 0.
@@ -190,6 +192,25 @@ public enum MaddDot: ByteDot {
 @inlinable @inline(__always) func scalePair(_ sc: __m128i, _ lo: Int, _ hi: Int) -> __m256i {
     let k = _mm_set_epi64x(Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(hi)), Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(lo)))
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, k))
+}
+
+/// The sixteen scale bytes of a per-16 K-quant super-block (Q2_K, Q3_K, Q6_K) widened once to
+/// words and laid out for `groupScales`: words 0..<8 in both lanes, words 8..<16 in both lanes.
+/// Three shuffles per super-block, then one in-lane vpshufb per group (`scalePair` costs two per
+/// group: a vpshufb and a cross-lane widening).
+public struct Scales16 {
+    @usableFromInline let low: __m256i, high: __m256i
+    @inlinable @inline(__always) init(_ sc: __m128i, signed: Bool) {
+        let w = signed ? _mm256_cvtepi8_epi16(sc) : _mm256_cvtepu8_epi16(sc)
+        low = _mm256_permutevar8x32_epi32(w, _mm256_set_epi32(3, 2, 1, 0, 3, 2, 1, 0))
+        high = _mm256_permutevar8x32_epi32(w, _mm256_set_epi32(7, 6, 5, 4, 7, 6, 5, 4))
+    }
+    /// The 16 pair-sum scales of group g (0..<8): scale 2g in the low lane, 2g + 1 in the high one.
+    @inlinable @inline(__always) func group(_ g: Int) -> __m256i {
+        let w0 = (2 &* g) & 7, w1 = w0 &+ 1
+        let k0 = Int16(truncatingIfNeeded: 2 &* w0 | (2 &* w0 &+ 1) << 8), k1 = Int16(truncatingIfNeeded: 2 &* w1 | (2 &* w1 &+ 1) << 8)
+        return _mm256_shuffle_epi8(g < 4 ? low : high, _mm256_set_m128i(_mm_set1_epi16(k1), _mm_set1_epi16(k0)))
+    }
 }
 
 #endif

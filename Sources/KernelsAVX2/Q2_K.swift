@@ -15,12 +15,12 @@ public enum Q2_KFormat: KQuantFormat {
     }
     @inlinable @inline(__always)
     public static func groups(_ blk: UnsafeRawPointer, _ prep: (__m128i, __m128i), _ body: (Int, __m256i, __m256i) -> Void) {
-        let m3 = splat8(3)
+        let m3 = splat8(3), scales = Scales16(prep.0, signed: false)
         @inline(__always) func half128(_ n: Int) {
             let qs = load256(blk, 16 &+ 32 &* n)
             @inline(__always) func group(_ j: Int32) {
                 let g = 4 &* n &+ Int(j)
-                body(g, _mm256_and_si256(_mm256_srli_epi16(qs, 2 &* j), m3), scalePair(prep.0, 2 &* g, 2 &* g &+ 1))
+                body(g, _mm256_and_si256(_mm256_srli_epi16(qs, 2 &* j), m3), scales.group(g))
             }
             group(0); group(1); group(2); group(3)
         }

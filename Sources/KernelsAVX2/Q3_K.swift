@@ -13,15 +13,17 @@ public enum Q3_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func prepare(_ blk: UnsafeRawPointer) -> __m128i { q3Scales(blk + 96) }
     @inlinable @inline(__always)
     public static func groups(_ blk: UnsafeRawPointer, _ sc: __m128i, _ body: (Int, __m256i, __m256i) -> Void) {
-        let m3 = splat8(3), one = splat8(1)
+        let m3 = splat8(3), four = splat8(4), scales = Scales16(sc, signed: true)
         let hm = load256(blk, 0)
         @inline(__always) func half128(_ n: Int) {
             let qs = load256(blk, 32 &+ 32 &* n)
             @inline(__always) func group(_ j: Int32) {
                 let low = _mm256_and_si256(_mm256_srli_epi16(qs, 2 &* j), m3)
-                let high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 &* Int32(n) &+ j), one), 2)
+                // Bit 4n + j of each mask byte moved to bit 2 (worth 4) by one shift, then masked.
+                let b = 4 &* Int32(n) &+ j
+                let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hm, b &- 2) : _mm256_slli_epi16(hm, 2 &- b), four)
                 let g = 4 &* n &+ Int(j)
-                body(g, _mm256_or_si256(low, high), scalePair(sc, 2 &* g, 2 &* g &+ 1))
+                body(g, _mm256_or_si256(low, high), scales.group(g))
             }
             group(0); group(1); group(2); group(3)
         }

@@ -13,14 +13,14 @@ public enum Q6_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func prepare(_ blk: UnsafeRawPointer) -> __m128i { load128(blk, 192) }
     @inlinable @inline(__always)
     public static func groups(_ blk: UnsafeRawPointer, _ sc: __m128i, _ body: (Int, __m256i, __m256i) -> Void) {
-        let m4 = splat8(0xF), m3 = splat8(3)
+        let m4 = splat8(0xF), m3 = splat8(3), scales = Scales16(sc, signed: true)
         @inline(__always) func half128(_ n: Int) {
             let l0 = load256(blk, 64 &* n), l1 = load256(blk, 64 &* n &+ 32)
             let h = load256(blk, 128 &+ 32 &* n)
             @inline(__always) func group(_ k: Int, _ low: __m256i, _ hs: Int32) {
                 let q = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, hs), m3), 4))
                 let g = 4 &* n &+ k
-                body(g, q, scalePair(sc, 2 &* g, 2 &* g &+ 1))
+                body(g, q, scales.group(g))
             }
             group(0, _mm256_and_si256(l0, m4), 0)
             group(1, _mm256_and_si256(l1, m4), 2)
