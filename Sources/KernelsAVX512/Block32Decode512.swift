@@ -6,13 +6,13 @@
 // (q − 8, then the sign trick), and building each block's float scale from two scalars. At 40 GB/s
 // and two cores a Q4_0 block (18 bytes) has about three cycles, so those instructions, not memory,
 // set the pace. Here, per pair of blocks:
-// - the nibbles of both blocks are unpacked together (one 256-bit shift, one two-source permute,
-//   one mask; Q5's fifth bits are one masked byte add from the two 32-bit masks);
+// - the nibbles of both blocks are unpacked together (two broadcast loads, one variable shift, one
+//   mask; Q5's fifth bits are one masked byte add from the two 32-bit masks);
 // - offset formats (Q4_0, Q5_0) multiply the stored quants 0...15 / 0...31 as unsigned bytes,
 //   started from −offset · Σx of each block, so there is no sign handling (Σx and the activation
 //   scales are laid out per block pair once per call, for all rows);
-// - both blocks' fp16 scale (and min) headers are converted by one vcvtph2ps and spread over
-//   their eight lanes by one permute; the mins accumulate in a vector, not a scalar chain.
+// - both blocks' fp16 scales are broadcast as words over their eight lanes and converted by one
+//   vcvtph2ps (no permute); the mins accumulate in a vector, not a scalar chain.
 // Q8_0 keeps the 256-bit kernel (its quants are signed bytes). The integer block dot products are
 // exact, and each block's float scale is `d_w · d_x` as in the row-at-a-time kernels.
 #if arch(x86_64)
