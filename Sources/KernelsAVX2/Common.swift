@@ -187,17 +187,10 @@ public enum MaddDot: ByteDot {
     return _mm256_and_si256(set, splat8(0x10))
 }
 
-/// Sixteen Int16 lanes: 8 of scale byte `lo`, then 8 of scale byte `hi`, of the 16 signed scale
-/// bytes in `sc` (the multipliers of the 16 pair sums of one group of 32).
-@inlinable @inline(__always) func scalePair(_ sc: __m128i, _ lo: Int, _ hi: Int) -> __m256i {
-    let k = _mm_set_epi64x(Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(hi)), Int64(bitPattern: 0x0101_0101_0101_0101 &* UInt64(lo)))
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, k))
-}
-
 /// The sixteen scale bytes of a per-16 K-quant super-block (Q2_K, Q3_K, Q6_K) widened once to
-/// words and laid out for `groupScales`: words 0..<8 in both lanes, words 8..<16 in both lanes.
-/// Three shuffles per super-block, then one in-lane vpshufb per group (`scalePair` costs two per
-/// group: a vpshufb and a cross-lane widening).
+/// words and laid out for `group(_:)`: words 0..<8 in both lanes, words 8..<16 in both lanes.
+/// Three shuffles per super-block, then one in-lane vpshufb per group (instead of a vpshufb and a
+/// cross-lane widening per group). Q4_K/Q5_K, one scale per group, do the same in `nibbleGroups`.
 public struct Scales16 {
     @usableFromInline let low: __m256i, high: __m256i
     @inlinable @inline(__always) init(_ sc: __m128i, signed: Bool) {
