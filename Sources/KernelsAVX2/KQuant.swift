@@ -27,6 +27,8 @@ public protocol KQuantFormat {
     /// Super-block scale d and min scale dmin.
     static func d(_ blk: UnsafeRawPointer) -> Float
     static func dmin(_ blk: UnsafeRawPointer) -> Float
+    /// d and dmin in lanes 0 and 1 (formats with mins).
+    static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128
     /// The integer coefficients of the super-block's offset or min term as 16-bit lanes, for
     /// kernels that multiply them with 16-bit activation sums of several sequences at once:
     /// the 8 mins per 32 elements (Q4_K, Q5_K; lanes 0..<8), or the 16 mins or scales per 16
@@ -42,12 +44,18 @@ extension KQuantFormat {
     @inlinable @inline(__always) public static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { 0 }
+    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { _mm_set_ps(0, 0, dmin(blk), d(blk)) }
     @inlinable public static var offsetShift: Int32 { 0 }
     /// Σ coefficient · Σx over the super-block's sixteen groups of 16 (`termPer16` formats), as
     /// eight Int32 lanes: one vpmaddwd of `termCoefficients` with Q8_K's Int16 per-16 sums.
     @inlinable @inline(__always) public static func sixteenTerm(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i {
         _mm256_madd_epi16(termCoefficients(prep), load256(x.sum16 + 16 &* i))
     }
+}
+
+/// The fp16 pair (d, dmin) at `p + offset` converted by one vcvtph2ps into lanes 0 and 1.
+@inlinable @inline(__always) func halfPair(_ p: UnsafeRawPointer, _ offset: Int) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt32.self))))
 }
 
 /// `y[s·ldy + r] = Σ_k W[r][k] · x_s[k]` for K-quant rows, the sequences in groups of up to four.
@@ -92,11 +100,12 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
                 if W.n > 2 { s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q2, o)), sc)) }
                 if W.n > 3 { s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q3, o)), sc)) }
             }
-            let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
+            // d (lane 0) and dmin (lane 1), each times the sequence's activation scale in `finish`.
+            let dd = F.hasMins ? F.dAndDmin(blk) : _mm_set_ss(F.d(blk))
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m256i, _ a: inout __m256) {
-                let dx = xa.d[i]
-                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * dx), a)
-                if F.hasMins { a = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_set1_ps(dmin * dx), a) }
+                let f = _mm_mul_ps(dd, _mm_set1_ps(xa.d[i]))
+                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(f), a)
+                if F.hasMins { a = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_broadcastss_ps(_mm_movehdup_ps(f)), a) }
             }
             finish(x, s0, &a0)
             if W.n > 1 { finish(x1, s1, &a1) }

@@ -22,6 +22,7 @@ public enum Q4_KFormat: KQuantFormat {
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
+    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
     }
@@ -45,6 +46,7 @@ public enum Q5_KFormat: KQuantFormat {
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
+    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
     }

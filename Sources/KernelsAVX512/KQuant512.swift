@@ -120,18 +120,19 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
                 if W.n > 4 { step(q4, &s4); step(q5, &s5); step(q6, &s6); step(q7, &s7) }
             }
             F.pairs512(blk, prep, pair)
-            let d = F.d(blk), dmin = F.hasMins ? F.dmin(blk) : 0
+            // d (lane 0) and dmin (lane 1), each times the sequence's activation scale in `finish`.
+            let dd = F.hasMins ? F.dAndDmin(blk) : _mm_set_ss(F.d(blk))
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
-                let dx = xa.d[i]
+                let f = _mm_mul_ps(dd, _mm_set1_ps(xa.d[i]))
                 var t = s
                 if !tables {
                     // The offset term in the low 8 lanes of the same sum (masked: a zero extension of the
                     // 256-bit term compiles to a vpexpandq); the min term into its own accumulator `m`,
                     // so the float chain per super-block is one FMA.
                     if F.hasOffset { t = _mm512_mask_add_epi32(t, 0x00FF, t, _mm512_castsi256_si512(F.offset(prep, xa, i))) }
-                    if F.hasMins { m = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_set1_ps(dmin * dx), m) }
+                    if F.hasMins { m = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(F.mins(prep, xa, i)), _mm256_broadcastss_ps(_mm_movehdup_ps(f)), m) }
                 }
-                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * dx), a)
+                a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_broadcastss_ps(f), a)
             }
             finish(x, s0, &a0, &m0)
             if W.n > 1 { finish(x1, s1, &a1, &m1) }
