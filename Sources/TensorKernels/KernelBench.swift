@@ -11,7 +11,10 @@ import Foundation
 /// from DRAM as in a real model; "hot" reuses one copy (cache-resident for small shapes).
 /// `best` is the GB/s of the fastest pass (one product per copy), and `%stream` sets it beside the
 /// streaming read's fastest pass over the same buffers: best against best, so that a shared host's
-/// busy moments do not count against the kernel only.
+/// busy moments do not count against the kernel only. `%paired` (cold runs) is steadier on a shared
+/// host: after every kernel pass one streaming read of the same buffers runs right away, and the
+/// column is the median over the run of each pass's bandwidth against the read just after it, so a
+/// neighbour's burst moves both sides of each ratio alike.
 /// The `cpu:` columns divide process CPU time by the thread count, a better guide than wall
 /// time on a machine shared with other work. Types whose block size does not divide `cols`
 /// are listed as skipped (llama.cpp cannot store them in that shape either).
@@ -40,6 +43,9 @@ public enum KernelBench {
         public let cpuSecondsPerOp: Double
         /// Streaming read bandwidth of the same buffer with the same threads (GB/s), for cold runs.
         public let streamGigabytesPerSecond: Double?
+        /// Cold runs: the median over the kernel's passes of its bandwidth against the streaming read
+        /// of the same buffers run right after that pass (1 = the read's pace).
+        public let pairedStreamShare: Double?
         public var cpuGigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / cpuSecondsPerOp / 1e9 }
         public var cpuGigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / cpuSecondsPerOp / 1e9 }
         public var gigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / secondsPerOp / 1e9 }
@@ -54,7 +60,7 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
                            minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> String {
-        var lines = ["type   level     rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+        var lines = ["type   level     rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
@@ -65,9 +71,10 @@ public enum KernelBench {
             if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
             // Best pass against the stream's best pass: both see the host at its quietest.
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.bestGigabytesPerSecond / $0) } ?? "      -"
+            let paired = r.pairedStreamShare.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -"
             lines.append(pad(r.type.description, 7) + pad(r.level.rawValue, 9) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
-                + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct
+                + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct + paired
                 + String(format: " %9.2f |   %7.3f %7.2f %8.2f", r.gigaflopsPerSecond,
                          r.cpuSecondsPerOp * 1e3, r.cpuGigabytesPerSecond, r.cpuGigaflopsPerSecond))
         }
@@ -119,24 +126,35 @@ public enum KernelBench {
                     // A pass is one product per copy (the whole cold buffer once, as a pass of
                     // `streamRead`); the best pass is what the stream's best pass compares with.
                     var passStart = start, passOps = 0, bestPass = Double.infinity
+                    // Cold: a streaming read of the same buffers after each pass (its time is not the
+                    // kernel's: `readSeconds` leaves the measuring window).
+                    var ratios: [Double] = [], readSeconds = 0.0
                     repeat {
                         once()
                         iterations += 1
                         passOps += 1
-                        let now = DispatchTime.now().uptimeNanoseconds
+                        var now = DispatchTime.now().uptimeNanoseconds
                         if passOps == copies {
-                            bestPass = min(bestPass, Double(now - passStart) / 1e9 / Double(passOps))
+                            let pass = Double(now - passStart) / 1e9
+                            bestPass = min(bestPass, pass / Double(passOps))
+                            if cold {
+                                let read = streamPass(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool)
+                                ratios.append(read / pass)  // same bytes: the bandwidth ratio
+                                readSeconds += read
+                                now = DispatchTime.now().uptimeNanoseconds
+                            }
                             passStart = now
                             passOps = 0
                         }
-                        elapsed = Double(now - start) / 1e9
-                    } while elapsed < minSeconds
+                        elapsed = Double(now - start) / 1e9 - readSeconds
+                    } while elapsed < minSeconds || (cold && ratios.isEmpty)  // cold: one whole pass at least
                     let cpu = processCPUSeconds() - cpuStart
                     results.append(Result(type: type, level: level, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
                                           secondsPerOp: elapsed / Double(iterations),
                                           bestSecondsPerOp: min(bestPass, elapsed / Double(iterations)),
                                           cpuSecondsPerOp: cpu / Double(iterations) / Double(t),
-                                          streamGigabytesPerSecond: stream))
+                                          streamGigabytesPerSecond: stream,
+                                          pairedStreamShare: ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]))
                 }
               }
             }
@@ -148,30 +166,36 @@ public enum KernelBench {
     /// pool's threads: the bandwidth a kernel that only streams its weights could reach (GB/s).
     static func streamRead(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool, minSeconds: Double) -> Double {
         var best = 0.0
-        let words = bytes / 64 * 8
-        let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount * 8)
-        defer { sink.deallocate() }
         let begin = DispatchTime.now().uptimeNanoseconds
         var passes = 0
         // As many passes as the kernels get time (at least three), so both best passes come from
         // windows of the same length.
         while passes < 3 || Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 < minSeconds {
             passes += 1
-            let start = DispatchTime.now().uptimeNanoseconds
-            pool.parallelChunks(words / 8) { range in
-                var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
-                var i = range.lowerBound
-                while i + 2 <= range.upperBound {
-                    a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self)
-                    b &+= p.loadUnaligned(fromByteOffset: 64 * i + 64, as: SIMD8<UInt64>.self)
-                    i += 2
-                }
-                sink[range.lowerBound % pool.threadCount] = (a &+ b).wrappedSum()
-            }
-            let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            best = max(best, Double(words * 8) / s / 1e9)
+            best = max(best, Double(bytes / 64 * 64) / streamPass(p, bytes: bytes, pool: pool) / 1e9)
         }
         return best
+    }
+
+    /// Seconds to sum the whole 64-byte lines of `bytes` bytes at `p` as 64-bit words, split over
+    /// the pool's threads (one streaming read).
+    static func streamPass(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool) -> Double {
+        let lines = bytes / 64
+        let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount * 8)
+        defer { sink.deallocate() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        pool.parallelChunks(lines) { range in
+            var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
+            var i = range.lowerBound
+            while i + 2 <= range.upperBound {
+                a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self)
+                b &+= p.loadUnaligned(fromByteOffset: 64 * i + 64, as: SIMD8<UInt64>.self)
+                i += 2
+            }
+            if i < range.upperBound { a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self) }
+            sink[range.lowerBound % pool.threadCount] = (a &+ b).wrappedSum()
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     static func processCPUSeconds() -> Double {
