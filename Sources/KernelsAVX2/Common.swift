@@ -200,10 +200,12 @@ public struct Scales16 {
     }
     /// The 16 pair-sum scales of group g (0..<8): scale 2g in the low lane, 2g + 1 in the high one.
     @inlinable @inline(__always) func group(_ g: Int) -> __m256i {
-        let w0 = (2 &* g) & 7, w1 = w0 &+ 1
-        let k0 = Int16(truncatingIfNeeded: 2 &* w0 | (2 &* w0 &+ 1) << 8), k1 = Int16(truncatingIfNeeded: 2 &* w1 | (2 &* w1 &+ 1) << 8)
-        return _mm256_shuffle_epi8(g < 4 ? low : high, _mm256_set_m128i(_mm_set1_epi16(k1), _mm_set1_epi16(k0)))
+        let w0 = (2 &* g) & 7
+        return _mm256_shuffle_epi8(g < 4 ? low : high, _mm256_set_m128i(_mm_set1_epi16(wordPicker(w0 &+ 1)), _mm_set1_epi16(wordPicker(w0))))
     }
 }
+
+/// The vpshufb control word that copies word `w` (0..<8) of a 128-bit lane.
+@inlinable @inline(__always) func wordPicker(_ w: Int) -> Int16 { Int16(truncatingIfNeeded: 2 &* w | (2 &* w &+ 1) << 8) }
 
 #endif

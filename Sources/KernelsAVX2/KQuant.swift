@@ -24,10 +24,9 @@ public protocol KQuantFormat {
     static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
     /// Integer lanes of Σ min · Σx, multiplied by dmin · d_x and subtracted.
     static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
-    /// Super-block scale d and min scale dmin.
+    /// Super-block scale d.
     static func d(_ blk: UnsafeRawPointer) -> Float
-    static func dmin(_ blk: UnsafeRawPointer) -> Float
-    /// d and dmin in lanes 0 and 1 (formats with mins).
+    /// d in lane 0 and, for formats with mins, the min scale dmin in lane 1 (else 0).
     static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128
     /// The integer coefficients of the super-block's offset or min term as 16-bit lanes, for
     /// kernels that multiply them with 16-bit activation sums of several sequences at once:
@@ -43,8 +42,7 @@ public protocol KQuantFormat {
 extension KQuantFormat {
     @inlinable @inline(__always) public static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
-    @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { 0 }
-    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { _mm_set_ps(0, 0, dmin(blk), d(blk)) }
+    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { _mm_set_ss(d(blk)) }
     @inlinable public static var offsetShift: Int32 { 0 }
     /// Σ coefficient · Σx over the super-block's sixteen groups of 16 (`termPer16` formats), as
     /// eight Int32 lanes: one vpmaddwd of `termCoefficients` with Q8_K's Int16 per-16 sums.
@@ -101,7 +99,7 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
                 if W.n > 3 { s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(q3, o)), sc)) }
             }
             // d (lane 0) and dmin (lane 1), each times the sequence's activation scale in `finish`.
-            let dd = F.hasMins ? F.dAndDmin(blk) : _mm_set_ss(F.d(blk))
+            let dd = F.dAndDmin(blk)
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m256i, _ a: inout __m256) {
                 let f = _mm_mul_ps(dd, _mm_set1_ps(xa.d[i]))
                 a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(f), a)

@@ -30,7 +30,6 @@ public enum Q2_KFormat: KQuantFormat {
         sixteenTerm(prep, x, i)
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 80) }
-    @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 82) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 80) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, __m128i)) -> __m256i { _mm256_cvtepu8_epi16(prep.1) }
     @inlinable public static var termPer16: Bool { true }

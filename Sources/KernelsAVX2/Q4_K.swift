@@ -21,7 +21,6 @@ public enum Q4_KFormat: KQuantFormat {
         _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))), load256(x.sum32 + 8 &* i))
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
-    @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
@@ -45,7 +44,6 @@ public enum Q5_KFormat: KQuantFormat {
         Q4_KFormat.mins(prep, x, i)
     }
     @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
-    @inlinable @inline(__always) public static func dmin(_ blk: UnsafeRawPointer) -> Float { half(blk, 2) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
@@ -63,7 +61,7 @@ func nibbleGroups(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ sc: __m128i, _ h: 
     // in-lane vpshufb (was a vpshufb and a cross-lane widening per group).
     let scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc))
     @inline(__always) func scale(_ g: Int) -> __m256i {
-        _mm256_shuffle_epi8(scales, _mm256_set1_epi16(Int16(truncatingIfNeeded: 2 &* g | (2 &* g &+ 1) << 8)))
+        _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPicker(g)))
     }
     /// Bit g of each fifth-bit byte moved to bit 4 (worth 16) by one shift, then masked.
     @inline(__always) func fifth(_ g: Int32) -> __m256i {

@@ -46,8 +46,7 @@ func kquantMat512<F: KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowB
                 for i in 0..<nb {
                     let o = (i &* 8 &+ k) &* terms
                     if F.termPer16 {
-                        _mm256_storeu_si256(UnsafeMutableRawPointer(sums + o).assumingMemoryBound(to: __m256i.self),
-                                            _mm256_loadu_si256(UnsafeRawPointer(xa.sum16 + 16 &* i).assumingMemoryBound(to: __m256i.self)))
+                        (sums + o).update(from: xa.sum16 + 16 &* i, count: 16)
                         _mm256_storeu_ps(scales + o / 2, _mm256_set1_ps(xa.d[i]))
                     } else {
                         narrowSums(xa.sum32 + 8 &* i, sums + o)
@@ -121,7 +120,7 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
             }
             F.pairs512(blk, prep, pair)
             // d (lane 0) and dmin (lane 1), each times the sequence's activation scale in `finish`.
-            let dd = F.hasMins ? F.dAndDmin(blk) : _mm_set_ss(F.d(blk))
+            let dd = F.dAndDmin(blk)
             @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ a: inout __m512, _ m: inout __m256) {
                 let f = _mm_mul_ps(dd, _mm_set1_ps(xa.d[i]))
                 var t = s
