@@ -109,8 +109,13 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
             @inline(__always) func pair(_ g: Int, _ qq: __m512i, _ ss: __m512i) {
                 let o = xo &+ 32 &* g
                 // vpdpwssd (AVX-512 VNNI) = vpmaddwd + vpaddd in one instruction.
+                // vpdpbusd for quants that carry their scales.
                 @inline(__always) func step(_ qx: UnsafeRawPointer, _ acc: inout __m512i) {
-                    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(qq, load512(qx, o)), ss)
+                    if F.prescaled {
+                        acc = _mm512_dpbusd_epi32(acc, qq, load512(qx, o))
+                    } else {
+                        acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(qq, load512(qx, o)), ss)
+                    }
                 }
                 step(q0, &s0)
                 if W.n > 1 { step(q1, &s1) }

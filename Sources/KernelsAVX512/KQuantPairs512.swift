@@ -11,6 +11,14 @@ protocol KQuantPairs512: KQuantFormat {
     /// Calls `body(g, quants, scales)` for g = 0, 2, 4, 6: the unsigned quants of groups g (bytes
     /// 0..<32) and g + 1 (32..<64), and the 32 word scales of their pair sums (16 per group).
     static func pairs512(_ blk: UnsafeRawPointer, _ prep: Prep, _ body: (Int, __m512i, __m512i) -> Void)
+    /// True when `pairs512` hands over each quant already multiplied by its scale (a byte: Q2_K's
+    /// 2-bit quants times 4-bit scales are at most 45), so one vpdpbusd per sequence takes the
+    /// place of vpmaddubsw and vpmaddwd, and the scales argument is unused.
+    static var prescaled: Bool { get }
+}
+
+extension KQuantPairs512 {
+    @inline(__always) static var prescaled: Bool { false }
 }
 
 extension Q4_KFormat: KQuantPairs512 {
@@ -28,16 +36,32 @@ extension Q5_KFormat: KQuantPairs512 {
 }
 
 extension Q2_KFormat: KQuantPairs512 {
-    /// Group 4n + j is bits 2j..<2j+2 of the 32 bytes at 16 + 32n; a scale per 16 elements.
+    @inline(__always) static var prescaled: Bool { true }
+    /// A scale per 16 elements, so each 128-bit lane of a pair (groups g, g + 1) is one sixteen
+    /// with one scale s, and a vpshufb of the lane's table [0, s, 2s, 3s] turns its quants into
+    /// quant · scale. The tables of all sixteen scales fill one zmm: dword 4j + p (lane j, dword p)
+    /// serves lane j of pair p, so the pair's indices are quant + 4p.
     @inline(__always) static func pairs512(_ blk: UnsafeRawPointer, _ prep: (__m128i, __m128i), _ body: (Int, __m512i, __m512i) -> Void) {
-        crumbPairs512(blk, 16, _mm256_cvtepu8_epi16(prep.0), nil, body)
+        // Byte 4j + p = scale of sixteen 4p + j; widened to dwords and times 0x03020100: [0, s, 2s, 3s].
+        let transposed = _mm_shuffle_epi8(prep.0, _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15))
+        let tables = _mm512_mullo_epi32(_mm512_cvtepu8_epi32(transposed), _mm512_set1_epi32(0x0302_0100))
+        let unused = _mm512_setzero_si512()
+        crumbPairs512(blk, 16) { g, q in
+            body(g, _mm512_shuffle_epi8(tables, _mm512_or_si512(q, _mm512_set1_epi8(CChar(2 &* g)))), unused)  // + 4p, p = g / 2
+        }
     }
 }
 
 extension Q3_KFormat: KQuantPairs512 {
-    /// Q2_K's low bits at byte 32, a high bit (bit 4n + j of the 32 mask bytes) worth 4, signed scales.
+    /// Q2_K's low bits at byte 32, a high bit (bit g of the 32 mask bytes, for group g) worth 4;
+    /// signed scales, one per 16 elements, widened once to words for the pairs' vpermw.
     @inline(__always) static func pairs512(_ blk: UnsafeRawPointer, _ prep: __m128i, _ body: (Int, __m512i, __m512i) -> Void) {
-        crumbPairs512(blk, 32, _mm256_cvtepi8_epi16(prep), broadcast256(blk, 0), body)
+        let scales = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(prep))  // vpermw reads words 0..<16 only
+        let high = broadcast256(blk, 0), four = _mm512_set1_epi8(4)
+        crumbPairs512(blk, 32) { g, q in
+            let qq = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(high, halves8(1 << g, 1 << (g &+ 1))), q, four)
+            body(g, qq, _mm512_permutexvar_epi16(quarters16(2 &* g), scales))
+        }
     }
 }
 
@@ -82,23 +106,15 @@ func nibblePairs512(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ sc: __m128i, _ f
 }
 
 /// Q2_K/Q3_K: group 4n + j is bits 2j..<2j+2 of the 32 bytes at `quantsAt + 32n`, so a pair of
-/// groups is one variable shift of those bytes in both halves and one mask; with `high` (the 32 mask
-/// bytes in both halves), bit 4n + j adds 4. One scale per 16 elements: `sc16` holds the sixteen
-/// as words.
+/// groups is one variable shift of those bytes in both halves and one mask: calls `body(g, quants)`
+/// for g = 0, 2, 4, 6 with the 2-bit quants of groups g (bytes 0..<32) and g + 1 (32..<64).
 @inline(__always)
-func crumbPairs512(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ sc16: __m256i, _ high: __m512i?,
-                   _ body: (Int, __m512i, __m512i) -> Void) {
-    let scales = _mm512_castsi256_si512(sc16)  // vpermw reads words 0..<16 only
+func crumbPairs512(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ body: (Int, __m512i) -> Void) {
     let m3 = _mm512_set1_epi8(3)
     for n in 0..<2 {
         let raw = broadcast256(blk, quantsAt &+ 32 &* n)
         for j in stride(from: 0, to: 4, by: 2) {
-            let g = 4 &* n &+ j
-            var qq = _mm512_and_si512(_mm512_srlv_epi16(raw, halves16(Int16(2 &* j), Int16(2 &* j &+ 2))), m3)
-            if let h = high {
-                qq = _mm512_mask_add_epi8(qq, _mm512_test_epi8_mask(h, halves8(1 << g, 1 << (g &+ 1))), qq, _mm512_set1_epi8(4))
-            }
-            body(g, qq, _mm512_permutexvar_epi16(quarters16(2 &* g), scales))
+            body(4 &* n &+ j, _mm512_and_si512(_mm512_srlv_epi16(raw, halves16(Int16(2 &* j), Int16(2 &* j &+ 2))), m3))
         }
     }
 }
