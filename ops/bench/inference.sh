@@ -17,6 +17,9 @@
 # decode GB/s (weight bytes per decode step x steps/s; batched steps serve n sequences).
 #
 # Env: TOKENMILL_PEER_DIR, TOKENMILL_MODELS_DIR, TOKENMILL_BIN, THREADS (2), REPS (3),
+#      ROUNDS (1: each model's llama.cpp and TokenMill runs are repeated ROUNDS times, alternating
+#      which engine goes first; the table then gives the median ratio of the rounds and each
+#      round's, since a single pair taken a minute apart can move with the host's neighbours),
 #      OUT_DIR (default /tmp/tokenmill-bench-<UTC time>; results and summary.json go there),
 #      WAIT_IDLE (seconds to wait before each model for the 1-minute load average to drop
 #      below QUIET_LOAD (default 1.0); default 0 = do not wait). The machine is shared:
@@ -35,6 +38,7 @@ MODELS_DIR="${TOKENMILL_MODELS_DIR:-$HOME/.cache/tokenmill/models}"
 BIN="$PEER_DIR/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin"
 THREADS="${THREADS:-2}"
 REPS="${REPS:-3}"
+ROUNDS="${ROUNDS:-1}"
 OUT="${OUT_DIR:-/tmp/tokenmill-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 RUN_LLAMA=1; RUN_TM=1
 models=()
@@ -42,7 +46,7 @@ for a in "$@"; do
     case "$a" in
         --llama-only) RUN_TM=0 ;;
         --tokenmill-only) RUN_LLAMA=0 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) models+=("$a") ;;
     esac
 done
@@ -112,28 +116,38 @@ if wait_quiet; then
     for t in $(printf '%s\n' 1 "$THREADS" | sort -un); do "$MEMBW" 1024 "$t" 5 >>"$OUT/membw.jsonl"; done
 fi
 
+run_llama() { # STEM MODEL PREFIX
+    echo "[bench] $1: llama-bench${3:+ (round ${3%.})}" >&2
+    "$BIN/llama-bench" -m "$2" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$1.$3llama-bench.json" 2>"$OUT/$1.$3llama-bench.log"
+    echo "[bench] $1: llama-batched-bench" >&2
+    "$BIN/llama-batched-bench" -m "$2" -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16 \
+        -t "$THREADS" -tb "$THREADS" --output-format jsonl >"$OUT/$1.$3batched.out" 2>&1
+    grep '^{' "$OUT/$1.$3batched.out" >"$OUT/$1.$3batched.jsonl" || {
+        echo "[bench] llama-batched-bench gave no results; see $OUT/$1.$3batched.out" >&2; }
+}
+run_tokenmill() { # STEM MODEL PREFIX
+    echo "[bench] $1: tokenmill bench ($TM)${3:+ (round ${3%.})}" >&2
+    if ! "$TM" bench --model "$2" -p 128 -n 64 --sequences 1,8,16 --threads "$THREADS" --json \
+            >"$OUT/$1.$3tokenmill.json" 2>"$OUT/$1.$3tokenmill.log"; then
+        echo "[bench] tokenmill bench failed for $1; see $OUT/$1.$3tokenmill.log" >&2
+        rm -f "$OUT/$1.$3tokenmill.json"
+    fi
+}
+
 for m in "${models[@]}"; do
     stem="$(basename "$m" .gguf)"
     wait_quiet || continue
     echo "$m" >"$OUT/$stem.path"
     echo "$stem: load before $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
-    if [ "$RUN_LLAMA" = 1 ]; then
-        echo "[bench] $stem: llama-bench" >&2
-        "$BIN/llama-bench" -m "$m" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$stem.llama-bench.json" 2>"$OUT/$stem.llama-bench.log"
-        echo "[bench] $stem: llama-batched-bench" >&2
-        "$BIN/llama-batched-bench" -m "$m" -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16 \
-            -t "$THREADS" -tb "$THREADS" --output-format jsonl >"$OUT/$stem.batched.out" 2>&1
-        grep '^{' "$OUT/$stem.batched.out" >"$OUT/$stem.batched.jsonl" || {
-            echo "[bench] llama-batched-bench gave no results; see $OUT/$stem.batched.out" >&2; }
-    fi
-    if [ "$RUN_TM" = 1 ]; then
-        echo "[bench] $stem: tokenmill bench ($TM)" >&2
-        if ! "$TM" bench --model "$m" -p 128 -n 64 --sequences 1,8,16 --threads "$THREADS" --json \
-                >"$OUT/$stem.tokenmill.json" 2>"$OUT/$stem.tokenmill.log"; then
-            echo "[bench] tokenmill bench failed for $stem; see $OUT/$stem.tokenmill.log" >&2
-            rm -f "$OUT/$stem.tokenmill.json"
-        fi
-    fi
+    # Round 1 writes STEM.*, round r > 1 STEM.r<r>.*; odd rounds run llama.cpp first, even rounds
+    # TokenMill first, so a slow drift of the host's speed does not favour one engine.
+    for r in $(seq 1 "$ROUNDS"); do
+        prefix=""; [ "$r" -gt 1 ] && prefix="r$r."
+        for engine in $(if [ $((r % 2)) = 1 ]; then echo llama tokenmill; else echo tokenmill llama; fi); do
+            if [ "$engine" = llama ] && [ "$RUN_LLAMA" = 1 ]; then run_llama "$stem" "$m" "$prefix"; fi
+            if [ "$engine" = tokenmill ] && [ "$RUN_TM" = 1 ]; then run_tokenmill "$stem" "$m" "$prefix"; fi
+        done
+    done
     echo "$stem: load after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 done
 if [ "$RUN_LLAMA" = 0 ]; then

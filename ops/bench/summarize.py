@@ -6,13 +6,15 @@ usage: summarize.py RESULT_DIR
 Reads, per model stem S (one per S.path file, holding the model path): S.llama-bench.json (llama-bench -o json), S.batched.jsonl
 (llama-batched-bench --output-format jsonl), optional S.tokenmill.json (tokenmill bench
 --json: array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences}), and
-membw.jsonl. Prints model, test, llama.cpp t/s, TokenMill t/s, ratio
+membw.jsonl; with inference.sh's ROUNDS, also S.r<r>.* of every further round (then each row
+gives the medians over the rounds and the ratio of each round). Prints model, test, llama.cpp t/s, TokenMill t/s, ratio
 (TokenMill / llama.cpp) and decode GB/s (weight bytes read per decode step x steps/s).
 Writes summary.json next to the inputs.
 """
 import glob
 import json
 import os
+import statistics
 import struct
 import sys
 
@@ -100,6 +102,38 @@ def test_name(n_prompt, n_gen, n_seq):
     return base if n_seq == 1 else f"{base} x{n_seq}"
 
 
+def load_round(d: str, stem: str, prefix: str):
+    """One round's figures: llama.cpp and TokenMill as {(n_prompt, n_gen, n_seq): (t/s, stddev)},
+    TokenMill's memory record and kernel level."""
+    llama, tm, mem, level = {}, {}, None, None
+    lb = os.path.join(d, f"{stem}.{prefix}llama-bench.json")
+    if os.path.exists(lb) and os.path.getsize(lb) > 0:
+        try:
+            for e in json.load(open(lb)):
+                llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
+        except (ValueError, KeyError, TypeError) as err:  # e.g. a run still writing it
+            print(f"warning: {lb} is not complete llama-bench JSON: {err}", file=sys.stderr)
+    bb = os.path.join(d, f"{stem}.{prefix}batched.jsonl")
+    if os.path.exists(bb):
+        for line in open(bb):
+            if not line.startswith("{"):
+                continue
+            e = json.loads(line)
+            llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
+            llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
+    tp = os.path.join(d, f"{stem}.{prefix}tokenmill.json")
+    if os.path.exists(tp):
+        try:
+            for e in json.load(open(tp)):
+                tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
+                level = e.get("kernels", level)
+                if e.get("rss_peak_bytes"):
+                    mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes")}
+        except (ValueError, KeyError, TypeError) as err:
+            print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
+    return llama, tm, mem, level
+
+
 def main() -> int:
     d = sys.argv[1] if len(sys.argv) > 1 else "."
     rows, out = [], {"models": {}, "membw": []}
@@ -110,48 +144,35 @@ def main() -> int:
         stem = os.path.basename(pp)[: -len(".path")]
         model_path = open(pp).read().strip()
         wbytes = decode_bytes(model_path)
-        llama = {}  # (n_prompt, n_gen, n_seq) -> (avg, stddev)
-        lb = os.path.join(d, stem + ".llama-bench.json")
-        if os.path.exists(lb) and os.path.getsize(lb) > 0:
-            try:
-                for e in json.load(open(lb)):
-                    llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
-            except (ValueError, KeyError, TypeError) as err:  # e.g. a run still writing it
-                print(f"warning: {lb} is not complete llama-bench JSON: {err}", file=sys.stderr)
-        bb = os.path.join(d, stem + ".batched.jsonl")
-        if os.path.exists(bb):
-            for line in open(bb):
-                if not line.startswith("{"):
-                    continue
-                e = json.loads(line)
-                llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
-                llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
-        tm, mem, level = {}, None, None
-        tp = os.path.join(d, stem + ".tokenmill.json")
-        if os.path.exists(tp):
-            try:
-                for e in json.load(open(tp)):
-                    tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
-                    level = e.get("kernels", level)
-                    if e.get("rss_peak_bytes"):
-                        mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes")}
-            except (ValueError, KeyError, TypeError) as err:
-                print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
-        keys = sorted(set(llama) | set(tm), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
+        # Round 1's files are STEM.*, round r's STEM.r<r>.* (inference.sh ROUNDS).
+        extra = set()
+        for suffix in ("llama-bench.json", "batched.jsonl", "tokenmill.json"):
+            for p in glob.glob(os.path.join(d, f"{stem}.r*.{suffix}")):
+                tag = os.path.basename(p)[len(stem) + 1:].split(".")[0]
+                if tag[1:].isdigit():
+                    extra.add(int(tag[1:]))
+        rounds = [load_round(d, stem, "")] + [load_round(d, stem, f"r{r}.") for r in sorted(extra)]
+        mem = next((r[2] for r in rounds if r[2]), None)
+        level = next((r[3] for r in rounds if r[3]), None)
+        keys = sorted(set().union(*(set(r[0]) | set(r[1]) for r in rounds)), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
         mrows = []
         for k in keys:
-            l, t = llama.get(k), tm.get(k)
+            ls = [r[0][k] for r in rounds if k in r[0]]
+            ts = [r[1][k] for r in rounds if k in r[1]]
+            ratios = [r[1][k][0] / r[0][k][0] for r in rounds if k in r[0] and k in r[1] and r[0][k][0]]
+            l = (statistics.median(v[0] for v in ls), ls[0][1] if len(ls) == 1 else None) if ls else None
+            t = (statistics.median(v[0] for v in ts), ts[0][1] if len(ts) == 1 else None) if ts else None
             gbs = lambda v: (v / k[2]) * wbytes / 1e9 if (v and k[0] == 0) else None
             r = {"model": stem, "test": test_name(*k), "n_prompt": k[0], "n_gen": k[1], "n_sequences": k[2],
                  "llama_ts": l[0] if l else None, "llama_stddev": l[1] if l else None,
                  "tokenmill_ts": t[0] if t else None, "tokenmill_stddev": t[1] if t else None,
-                 "ratio": (t[0] / l[0]) if (l and t and l[0]) else None,
+                 "ratio": statistics.median(ratios) if ratios else None, "round_ratios": ratios,
                  "llama_decode_gbs": gbs(l[0]) if l else None,
                  "tokenmill_decode_gbs": gbs(t[0]) if t else None}
             mrows.append(r)
         rows += mrows
         out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem,
-                               "tokenmill_kernels": level}
+                               "tokenmill_kernels": level, "rounds": len(rounds)}
 
     f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
     if out["membw"]:
@@ -166,12 +187,19 @@ def main() -> int:
             print(f"{stem}: TokenMill peak resident {mem['rss_peak_bytes'] / 2**20:.1f} MiB = weights "
                   f"{mem['weights_bytes'] / 2**20:.1f} MiB mapped + KV cache {mem['kv_bytes'] / 2**20:.1f} MiB "
                   f"+ {(mem['rss_peak_bytes'] - mem['weights_bytes'] - mem['kv_bytes']) / 2**20:.1f} MiB other")
+    rounds = max((m["rounds"] for m in out["models"].values()), default=1)
     hdr = ("model", "test", "llama.cpp t/s", "TokenMill t/s", "ratio", "llama GB/s", "TM GB/s")
+    if rounds > 1:
+        print(f"{rounds} rounds per model, engines alternating: t/s and ratio are the medians of the rounds")
+        hdr += ("ratio per round",)
     print("| " + " | ".join(hdr) + " |")
     print("|" + "|".join("---" for _ in hdr) + "|")
     for r in rows:
-        print(f"| {r['model']} | {r['test']} | {f(r['llama_ts'], 2)} | {f(r['tokenmill_ts'], 2)} | "
-              f"{f(r['ratio'], 2)} | {f(r['llama_decode_gbs'])} | {f(r['tokenmill_decode_gbs'])} |")
+        line = (f"| {r['model']} | {r['test']} | {f(r['llama_ts'], 2)} | {f(r['tokenmill_ts'], 2)} | "
+                f"{f(r['ratio'], 2)} | {f(r['llama_decode_gbs'])} | {f(r['tokenmill_decode_gbs'])} |")
+        if rounds > 1:
+            line += " " + (" ".join(f"{x:.2f}" for x in r["round_ratios"]) or "-") + " |"
+        print(line)
     json.dump(out, open(os.path.join(d, "summary.json"), "w"), indent=1)
     return 0
 
