@@ -117,7 +117,7 @@ if wait_quiet; then
 fi
 
 run_llama() { # STEM MODEL PREFIX
-    echo "[bench] $1: llama-bench${3:+ (round ${3%.})}" >&2
+    echo "[bench] $1: llama-bench${3:+ (round $(tr -dc 0-9 <<<"$3"))}" >&2
     "$BIN/llama-bench" -m "$2" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$1.$3llama-bench.json" 2>"$OUT/$1.$3llama-bench.log"
     echo "[bench] $1: llama-batched-bench" >&2
     "$BIN/llama-batched-bench" -m "$2" -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16 \
@@ -126,7 +126,7 @@ run_llama() { # STEM MODEL PREFIX
         echo "[bench] llama-batched-bench gave no results; see $OUT/$1.$3batched.out" >&2; }
 }
 run_tokenmill() { # STEM MODEL PREFIX
-    echo "[bench] $1: tokenmill bench ($TM)${3:+ (round ${3%.})}" >&2
+    echo "[bench] $1: tokenmill bench ($TM)${3:+ (round $(tr -dc 0-9 <<<"$3"))}" >&2
     if ! "$TM" bench --model "$2" -p 128 -n 64 --sequences 1,8,16 --threads "$THREADS" --json \
             >"$OUT/$1.$3tokenmill.json" 2>"$OUT/$1.$3tokenmill.log"; then
         echo "[bench] tokenmill bench failed for $1; see $OUT/$1.$3tokenmill.log" >&2
