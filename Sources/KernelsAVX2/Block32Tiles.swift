@@ -61,6 +61,7 @@ func block32FourRows<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                                        _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                        _ tiles: UnsafeMutableRawPointer) {
     for b in 0..<nb {
+        prefetchNextTile(rows, rowBytes, 4, b, nb)
         let dst = tiles + b &* avx2Block32TileBytes
         @inline(__always) func q(_ r: Int) -> __m256i { F.quants(rows + (r &* rowBytes &+ b &* F.bytes)) }
         let t = transposeQwords4(q(0), q(1), q(2), q(3))

@@ -13,15 +13,16 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles.
-/// `bench-kernels --types q4_K,q6_K --rows 1536 --cols 1536 --sequences 8,12,16,128 --levels avx2`,
-/// one thread (Xeon, avx2 level forced), GFLOP/s row kernel -> tiles: 8 sequences q4_K 62 -> 51,
-/// q6_K 55 -> 50 (the row kernel wins); 12: 64 -> 71, 50 -> 64; 16: 65 -> 98, 54 -> 77;
-/// 128: 67 -> 104, 61 -> 111.
-public let avx2KQuantTilesMinSeq = 12
-
+/// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles:
+/// `QuadTileFormat.tilesMinSeq`, Q4_K 4 and Q6_K 8. `bench-kernels --types q4_K,q6_K --hot --rows
+/// 1024 --cols 1536 --sequences 3,4,5,6,8 --threads 1 --levels avx2`, Zen 5, two alternating runs,
+/// ms row kernel -> tiles: Q4_K 3: 0.064 -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 ->
+/// 0.121; Q6_K 4: 0.103 -> 0.106, 6: 0.162 -> 0.160, 8: 0.212 -> 0.163. (An earlier Xeon, with the
+/// kernels of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
 /// A K-quant format the AVX2 four-row tiles can run.
 protocol QuadTileFormat: KQuantFormat {
+    /// The fewest sequences for which the tiles beat the row kernel (above).
+    static var tilesMinSeq: Int { get }
     static var groups: Int { get }
     static var termVectors: Int { get }
     static var termsPer16: Bool { get }
@@ -52,6 +53,7 @@ func spreadBytes4(_ v: __m256i, _ first: Int, sameByte: Bool, signed: Bool) -> _
 }
 
 extension Q4_KFormat: QuadTileFormat {
+    static var tilesMinSeq: Int { 4 }
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
     static var termsPer16: Bool { false }
@@ -79,6 +81,7 @@ extension Q4_KFormat: QuadTileFormat {
 }
 
 extension Q6_KFormat: QuadTileFormat {
+    static var tilesMinSeq: Int { 8 }
     static var groups: Int { 16 }
     static var termVectors: Int { 4 }
     static var termsPer16: Bool { true }
@@ -126,7 +129,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                                        _ tiles: UnsafeMutableRawPointer) {
     let tileBytes = F.avx2TileBytes, groups = F.groups, steps = 32 / F.groups
     let termsAt = 1024 &+ 32 &* groups, dAt = termsAt &+ 32 &* F.termVectors
-    for i in 0..<nb { F.repack4(rows, rowBytes, i, tiles + i &* tileBytes) }
+    for i in 0..<nb { prefetchNextTile(rows, rowBytes, 4, i, nb); F.repack4(rows, rowBytes, i, tiles + i &* tileBytes) }
     /// Four Int16 activation sums from `p` as one broadcast qword.
     @inline(__always) func sums4(_ p: UnsafePointer<Int32>) -> __m256i {
         let v = SIMD4<Int16>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Int32>.self))
@@ -183,13 +186,13 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
     if s < nSeq { run(W1.self, s) }
 }
 
-/// Q4_K/Q6_K rows · Q8_K activations: four-row tiles from `avx2KQuantTilesMinSeq` sequences on
+/// Q4_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on
 /// (the rows left over, count mod 4, by the row kernel), else the row kernel.
 @inline(__always)
 func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: nSeq >= avx2KQuantTilesMinSeq,
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: nSeq >= F.tilesMinSeq,
                { r, tiles in kquantFourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

@@ -40,6 +40,7 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
                                            _ tiles: UnsafeMutableRawPointer) {
     let flip = _mm256_set1_epi8(-128)
     for b in 0..<nb {
+        prefetchNextTile(rows, rowBytes, 8, b, nb)
         let dst = tiles + b &* block32TileBytes
         @inline(__always) func u(_ r: Int) -> __m256i {
             let q = F.quants(rows + (r &* rowBytes &+ b &* F.bytes))

@@ -206,7 +206,7 @@ extension AVX512 {
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kquantMat512(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
-    /// Q4_K rows · Q8_K activations: eight-row tiles from `kquantTilesMinSeq` sequences on
+    /// Q4_K rows · Q8_K activations: eight-row tiles from `RowTileFormat.tilesMinSeq` sequences on
     /// (RowTiles512.swift), else a row at a time.
     @inline(never)
     public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
@@ -219,7 +219,7 @@ extension AVX512 {
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kquantMat512(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
-    /// Q6_K rows · Q8_K activations: eight-row tiles from `kquantTilesMinSeq` sequences on
+    /// Q6_K rows · Q8_K activations: eight-row tiles from `RowTileFormat.tilesMinSeq` sequences on
     /// (RowTiles512.swift), else a row at a time.
     @inline(never)
     public static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,

@@ -21,12 +21,14 @@ import _Builtin_intrinsics.intel
 import KernelsAVX2
 
 /// From this many sequences on, `AVX512.q4_K` and `AVX512.q6_K` run the eight-row tiles (below
-/// it, the cost of repacking eight rows is not repaid). Measured with `bench-kernels --types q4_K
-/// --rows 1536 --cols 1536 --sequences 4,6,8,12,16,128 --levels avx512`, one thread, Xeon with
-/// AVX-512 VNNI, GFLOP/s row kernel -> tiles: 4: 62 -> 57, 8: 88 -> 85, 12: 86 -> 98,
-/// 16: 106 -> 112-131, 128: 84 -> 247.
-public let kquantTilesMinSeq = 12
-
+/// it, the cost of repacking eight rows is not repaid): `RowTileFormat.tilesMinSeq`, Q4_K 4 and
+/// Q6_K 8. Per sequence the tiles spend five multiply instructions per super-block and row where
+/// the row kernel spends eight (docs/kernels.md, "Eight-row tiles"); the repack is paid once per
+/// call. Measured with `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences
+/// 3,4,5,6,8 --threads 1 --levels avx512`, Zen 5, two alternating runs, ms row kernel -> tiles:
+/// Q4_K 3: 0.047 -> 0.041, 4: 0.060 -> 0.047, 6: 0.093 -> 0.059, 8: 0.119 -> 0.068; Q6_K 3: 0.048 ->
+/// 0.061, 4: 0.062 -> 0.066, 6: 0.092 -> 0.082, 8: 0.102 -> 0.094. (An earlier Xeon, with the
+/// kernels of 2026-12-02, had Q4_K even at 8 and the tiles ahead from 12.)
 /// A K-quant format the eight-row tiles can run: its repacking and the shape of its groups.
 protocol RowTileFormat {
     /// Bytes of one super-block of one row in the model file.
@@ -37,6 +39,8 @@ protocol RowTileFormat {
     static var termVectors: Int { get }
     /// The sum terms use the activations' sums per 16 elements (else per 32).
     static var termsPer16: Bool { get }
+    /// The fewest sequences for which the tiles beat the row kernel (above).
+    static var tilesMinSeq: Int { get }
     /// Repacks super-block `i` of the eight rows at `rows` into `dst` (layout above).
     static func repack(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
 }
@@ -91,6 +95,7 @@ func storeRowPairs512(_ n: Int, _ f: (__m512, __m512, __m512, __m512), _ y: Unsa
 }
 
 extension Q4_KFormat: RowTileFormat {
+    static var tilesMinSeq: Int { 4 }
     static var blockBytes: Int { bytes }
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
@@ -123,6 +128,7 @@ extension Q4_KFormat: RowTileFormat {
 }
 
 extension Q6_KFormat: RowTileFormat {
+    static var tilesMinSeq: Int { 8 }
     static var blockBytes: Int { bytes }
     static var groups: Int { 16 }
     static var termVectors: Int { 4 }
@@ -177,7 +183,7 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
                                     _ tiles: UnsafeMutableRawPointer) {
     let tileBytes = F.tileBytes, groups = F.groups, steps = F.steps
     let scalesAt = 2048, termsAt = 2048 &+ 64 &* groups, dAt = termsAt &+ 64 &* F.termVectors
-    for i in 0..<nb { F.repack(rows, rowBytes, i, tiles + i &* tileBytes) }
+    for i in 0..<nb { prefetchNextTile(rows, rowBytes, 8, i, nb); F.repack(rows, rowBytes, i, tiles + i &* tileBytes) }
     @inline(__always) func ld(_ p: UnsafeRawPointer, _ o: Int) -> __m512i { _mm512_load_si512(p + o) }
     /// `W.n` (1-4) sequences from `s` on; each keeps sixteen float lanes (row r in lanes 2r, 2r+1).
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
@@ -244,13 +250,13 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Q4_K/Q6_K rows · Q8_K activations: eight-row tiles from `kquantTilesMinSeq` sequences on (the
+/// Q4_K/Q6_K rows · Q8_K activations: eight-row tiles from `F.tilesMinSeq` sequences on (the
 /// rows left over, count mod 8, by the row-at-a-time kernel), else the row-at-a-time kernel.
 @inline(__always)
 func kquantTiledMat512<F: RowTileFormat & KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: nSeq >= kquantTilesMinSeq,
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: nSeq >= F.tilesMinSeq,
                { r, tiles in eightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }
