@@ -17,8 +17,13 @@ import _Builtin_intrinsics.intel
 /// tiles. `bench-kernels --types q5_0,q4_0,q4_1,q5_1 --rows 4864 --cols 896 --sequences 4,8,16,128
 /// --levels avx2`, one thread (Xeon, avx2 level forced), ms row kernel -> tiles: 4 sequences 0.92 ->
 /// 0.86, 0.77 -> 0.68, 0.79 -> 0.77, 0.92 -> 1.10 (q5_1 loses); 8: 1.78 -> 1.20, 1.49 -> 0.96,
-/// 1.53 -> 1.05, 1.77 -> 1.31; 128 (GFLOP/s): 41 -> 114, 48 -> 122, 47 -> 123, 41 -> 107.
-public let avx2Block32TilesMinSeq = 8
+/// 1.53 -> 1.05, 1.77 -> 1.31; 128 (GFLOP/s): 41 -> 114, 48 -> 122, 47 -> 123, 41 -> 107. That set
+/// 8; since the tiles prefetch the next tile (`prefetchNextTile`) they win from 4 from memory:
+/// `bench-kernels --types q4_0,q4_1,q5_0 --rows 8960 --cols 1536 --sequences 2,3,4,6 --threads 2
+/// --levels avx2`, Zen 5, ms row kernel -> tiles, 4: 1.11 -> 0.74, 0.83 -> 0.67, 1.10 -> 0.82 (a second
+/// run: a tie), 6: 1.35 -> 1.08, 1.45 -> 0.86, 2.19 -> 1.07; SmolLM2-135M Q4_1 on this level, `tokenmill
+/// bench -n 32 --sequences 4,6 --threads 2`, three alternating runs, median: x4 359 -> 452, x6 370 -> 426 t/s.
+public let avx2Block32TilesMinSeq = 4
 
 let avx2Block32TileBytes = 128 &+ 32 &+ 32
 

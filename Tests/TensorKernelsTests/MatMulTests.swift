@@ -30,8 +30,8 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: Kernel
     // AVX-512: 4, 6 and 11 run the 32-block eight-row tiles (from 4 sequences: groups of four,
     // then 2 or 3), 4, 6, 11 and 19 the Q4_K ones and 11 and 19 the Q6_K ones (from 4 and 8), 11
     // the other K-quants' group of eight and three left over; 37 rows in tiles of 8 leave 5 rows to
-    // the row-at-a-time kernels (so 11 and 19 run their group of eight for Q4_K/Q6_K too). AVX2: 11
-    // and 19 run the 32-block four-row tiles (from 8 sequences; Q4_0, Q4_1, Q5_0, Q5_1), 4-19 the
+    // the row-at-a-time kernels (so 11 and 19 run their group of eight for Q4_K/Q6_K too). AVX2: 4, 6,
+    // 11 and 19 run the 32-block four-row tiles (from 4 sequences; Q4_0, Q4_1, Q5_0, Q5_1), 4-19 the
     // Q4_K ones and 11, 19 the Q6_K ones (from 4 and 8, in pairs of sequences and one left over).
     for nSeq in [1, 3, 4, 6, 11, 19] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
