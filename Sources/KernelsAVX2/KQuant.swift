@@ -80,8 +80,8 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
         var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
         for i in 0..<nb {
             let blk = row + i &* F.bytes
-            // One sequence (decode): the weights are the whole stream; ask for them ahead.
-            if W.n == 1 { prefetchAhead(blk, F.bytes) }
+            // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
+            prefetchAhead(blk, F.bytes)
             let prep = F.prepare(blk)
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256(), s3 = _mm256_setzero_si256()
             if F.hasOffset {

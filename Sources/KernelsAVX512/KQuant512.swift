@@ -99,8 +99,8 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
         var m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps(), m2 = _mm256_setzero_ps(), m3 = _mm256_setzero_ps()
         for i in 0..<nb {
             let blk = row + i &* F.bytes
-            // One sequence (decode): the weights are the whole stream; ask for them ahead.
-            if W.n == 1 { prefetchAhead(blk, F.bytes) }
+            // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
+            prefetchAhead(blk, F.bytes)
             let prep = F.prepare(blk)
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             var s4 = _mm512_setzero_si512(), s5 = _mm512_setzero_si512(), s6 = _mm512_setzero_si512(), s7 = _mm512_setzero_si512()
