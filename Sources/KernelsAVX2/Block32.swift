@@ -105,6 +105,7 @@ func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         for b in 0..<nb {
             let p = row + b &* F.bytes
+            prefetchAhead(p, F.bytes)  // the rows stream from memory below the tiles' crossover
             let (qw, uw) = block32Quants(F.self, p)
             let dw = half(p, 0), mw: Float = F.hasMin ? half(p, 2) : 0
             block32Step(D.self, F.self, qw, uw, dw, mw, x, b, &a0, &m0)
