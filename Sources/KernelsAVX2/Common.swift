@@ -111,8 +111,14 @@ public let decodePrefetchBytes = 1024
 /// weight rows of a tile are consecutive, so this runs on into the next rows).
 @inlinable @inline(__always)
 public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
+    prefetchLines(blk + decodePrefetchBytes, bytes)
+}
+
+/// Prefetches the cache lines of the `bytes` bytes at `p`, one per 64 bytes.
+@inlinable @inline(__always)
+public func prefetchLines(_ p: UnsafeRawPointer, _ bytes: Int) {
     var o = 0
-    while o < bytes { prefetch(blk + (decodePrefetchBytes &+ o)); o &+= 64 }
+    while o < bytes { prefetch(p + o); o &+= 64 }
 }
 
 /// Prefetches slice `i` of `n` of the next tile's weights (the `rowsPerTile` rows after the tile at
@@ -122,10 +128,8 @@ public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
 /// kernel at 8960x1536, as fast from cache).
 @inlinable @inline(__always)
 public func prefetchNextTile(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ rowsPerTile: Int, _ i: Int, _ n: Int) {
-    let span = rowsPerTile &* rowBytes, next = rows + span
-    var o = span &* i / n
-    let end = span &* (i &+ 1) / n
-    while o < end { prefetch(next + o); o &+= 64 }
+    let span = rowsPerTile &* rowBytes, from = span &* i / n
+    prefetchLines(rows + (span &+ from), span &* (i &+ 1) / n &- from)
 }
 
 /// The row-tile driver of the tiled kernels (this level's and KernelsAVX512's): `tile(r, scratch)`

@@ -24,9 +24,8 @@ public protocol KQuantFormat {
     static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
     /// Integer lanes of Σ min · Σx, multiplied by dmin · d_x and subtracted.
     static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i
-    /// Super-block scale d.
-    static func d(_ blk: UnsafeRawPointer) -> Float
-    /// d in lane 0 and, for formats with mins, the min scale dmin in lane 1 (else 0).
+    /// The super-block scale d in lane 0 and, for formats with mins, the min scale dmin in lane 1
+    /// (else 0).
     static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128
     /// The integer coefficients of the super-block's offset or min term as 16-bit lanes, for
     /// kernels that multiply them with 16-bit activation sums of several sequences at once:
@@ -42,7 +41,6 @@ public protocol KQuantFormat {
 extension KQuantFormat {
     @inlinable @inline(__always) public static func offset(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
     @inlinable @inline(__always) public static func mins(_ prep: Prep, _ x: Q8Activations, _ i: Int) -> __m256i { _mm256_setzero_si256() }
-    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { _mm_set_ss(d(blk)) }
     @inlinable public static var offsetShift: Int32 { 0 }
     /// Σ coefficient · Σx over the super-block's sixteen groups of 16 (`termPer16` formats), as
     /// eight Int32 lanes: one vpmaddwd of `termCoefficients` with Q8_K's Int16 per-16 sums.

@@ -13,15 +13,13 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles:
-/// `QuadTileFormat.tilesMinSeq`, Q4_K 4 and Q6_K 8. `bench-kernels --types q4_K,q6_K --hot --rows
-/// 1024 --cols 1536 --sequences 3,4,5,6,8 --threads 1 --levels avx2`, Zen 5, two alternating runs,
-/// ms row kernel -> tiles: Q4_K 3: 0.064 -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 ->
-/// 0.121; Q6_K 4: 0.103 -> 0.106, 6: 0.162 -> 0.160, 8: 0.212 -> 0.163. (An earlier Xeon, with the
-/// kernels of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
 /// A K-quant format the AVX2 four-row tiles can run.
 protocol QuadTileFormat: KQuantFormat {
-    /// The fewest sequences for which the tiles beat the row kernel (above).
+    /// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles: Q4_K 4,
+    /// Q6_K 8. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
+    /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064 -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 ->
+    /// 0.121; Q6_K 4: 0.103 -> 0.106, 6: 0.162 -> 0.160, 8: 0.212 -> 0.163. (An earlier Xeon, with the
+    /// kernels of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
     static var tilesMinSeq: Int { get }
     static var groups: Int { get }
     static var termVectors: Int { get }

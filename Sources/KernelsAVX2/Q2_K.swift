@@ -29,7 +29,6 @@ public enum Q2_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func mins(_ prep: (__m128i, __m128i), _ x: Q8Activations, _ i: Int) -> __m256i {
         sixteenTerm(prep, x, i)
     }
-    @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 80) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 80) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, __m128i)) -> __m256i { _mm256_cvtepu8_epi16(prep.1) }
     @inlinable public static var termPer16: Bool { true }

@@ -33,7 +33,7 @@ public enum Q3_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func offset(_ sc: __m128i, _ x: Q8Activations, _ i: Int) -> __m256i {
         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sixteenTerm(sc, x, i), offsetShift))
     }
-    @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 108) }
+    @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { _mm_set_ss(half(blk, 108)) }
     @inlinable @inline(__always) public static func termCoefficients(_ sc: __m128i) -> __m256i { _mm256_cvtepi8_epi16(sc) }
     @inlinable public static var termPer16: Bool { true }
     @inlinable @inline(__always) public static func termFactor(_ blk: UnsafeRawPointer) -> Float { -4 * half(blk, 108) }

@@ -20,7 +20,6 @@ public enum Q4_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func mins(_ prep: (__m128i, UInt64), _ x: Q8Activations, _ i: Int) -> __m256i {
         _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))), load256(x.sum32 + 8 &* i))
     }
-    @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))
@@ -43,7 +42,6 @@ public enum Q5_KFormat: KQuantFormat {
     @inlinable @inline(__always) public static func mins(_ prep: (__m128i, UInt64), _ x: Q8Activations, _ i: Int) -> __m256i {
         Q4_KFormat.mins(prep, x, i)
     }
-    @inlinable @inline(__always) public static func d(_ blk: UnsafeRawPointer) -> Float { half(blk, 0) }
     @inlinable @inline(__always) public static func dAndDmin(_ blk: UnsafeRawPointer) -> __m128 { halfPair(blk, 0) }
     @inlinable @inline(__always) public static func termCoefficients(_ prep: (__m128i, UInt64)) -> __m256i {
         _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: prep.1))))

@@ -108,8 +108,8 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
             /// Groups g and g + 1 (quants `qq`, pair-sum scales `ss`) for every sequence.
             @inline(__always) func pair(_ g: Int, _ qq: __m512i, _ ss: __m512i) {
                 let o = xo &+ 32 &* g
-                // vpdpwssd (AVX-512 VNNI) = vpmaddwd + vpaddd in one instruction.
-                // vpdpbusd for quants that carry their scales.
+                // vpdpwssd (AVX-512 VNNI) = vpmaddwd + vpaddd in one instruction; quants that carry
+                // their scales need only the byte products, one vpdpbusd.
                 @inline(__always) func step(_ qx: UnsafeRawPointer, _ acc: inout __m512i) {
                     if F.prescaled {
                         acc = _mm512_dpbusd_epi32(acc, qq, load512(qx, o))

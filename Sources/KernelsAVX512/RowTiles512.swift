@@ -20,15 +20,6 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// From this many sequences on, `AVX512.q4_K` and `AVX512.q6_K` run the eight-row tiles (below
-/// it, the cost of repacking eight rows is not repaid): `RowTileFormat.tilesMinSeq`, Q4_K 4 and
-/// Q6_K 8. Per sequence the tiles spend five multiply instructions per super-block and row where
-/// the row kernel spends eight (docs/kernels.md, "Eight-row tiles"); the repack is paid once per
-/// call. Measured with `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences
-/// 3,4,5,6,8 --threads 1 --levels avx512`, Zen 5, two alternating runs, ms row kernel -> tiles:
-/// Q4_K 3: 0.047 -> 0.041, 4: 0.060 -> 0.047, 6: 0.093 -> 0.059, 8: 0.119 -> 0.068; Q6_K 3: 0.048 ->
-/// 0.061, 4: 0.062 -> 0.066, 6: 0.092 -> 0.082, 8: 0.102 -> 0.094. (An earlier Xeon, with the
-/// kernels of 2026-12-02, had Q4_K even at 8 and the tiles ahead from 12.)
 /// A K-quant format the eight-row tiles can run: its repacking and the shape of its groups.
 protocol RowTileFormat {
     /// Bytes of one super-block of one row in the model file.
@@ -39,7 +30,14 @@ protocol RowTileFormat {
     static var termVectors: Int { get }
     /// The sum terms use the activations' sums per 16 elements (else per 32).
     static var termsPer16: Bool { get }
-    /// The fewest sequences for which the tiles beat the row kernel (above).
+    /// From this many sequences on, `AVX512.q4_K` and `AVX512.q6_K` run the eight-row tiles (below
+    /// it, the cost of repacking eight rows is not repaid): Q4_K 4, Q6_K 8. Per sequence the tiles
+    /// spend five multiply instructions per super-block and row where the row kernel spends eight
+    /// (docs/kernels.md, "Eight-row tiles"); the repack is paid once per call. Measured with `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences
+    /// 3,4,5,6,8 --threads 1 --levels avx512`, Zen 5, two alternating runs, ms row kernel -> tiles:
+    /// Q4_K 3: 0.047 -> 0.041, 4: 0.060 -> 0.047, 6: 0.093 -> 0.059, 8: 0.119 -> 0.068; Q6_K 3: 0.048 ->
+    /// 0.061, 4: 0.062 -> 0.066, 6: 0.092 -> 0.082, 8: 0.102 -> 0.094. (An earlier Xeon, with the
+    /// kernels of 2026-12-02, had Q4_K even at 8 and the tiles ahead from 12.)
     static var tilesMinSeq: Int { get }
     /// Repacks super-block `i` of the eight rows at `rows` into `dst` (layout above).
     static func repack(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
