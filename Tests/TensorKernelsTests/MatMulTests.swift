@@ -16,8 +16,14 @@ let hostLevels = KernelLevel.supported()
 
 @Test(arguments: matmulTypes, hostLevels)
 func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
-    // 17 blocks of 32 for the 32-block types: kernels that take blocks in pairs have a tail.
-    let rows = 37, cols = MatMulEngine.path(for: type) == .block32 ? 544 : 512, maxSeq = 19
+    // 17 blocks of 32 for the 32-block types (kernels that take blocks in pairs have a tail), and 16.
+    for cols in MatMulEngine.path(for: type) == .block32 ? [544, 512] : [512] {
+        multiplyMatchesReference(type, level, rows: 37, cols: cols)
+    }
+}
+
+func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int) {
+    let maxSeq = 19
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
     let wd = dequantizeRows(type, wq, count: rows * cols)
