@@ -19,26 +19,6 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// The sums of the sixteen lanes of `a`, `b`, `c` and `d`, in that order: two 128-bit lane
-/// shuffles per pair of vectors, then the in-lane sums, fourteen instructions for the four instead
-/// of nine for each.
-@inline(__always)
-func reduce4(_ a: __m512, _ b: __m512, _ c: __m512, _ d: __m512) -> __m128 {
-    // 128-bit lanes 0 and 1 of the first vector then of the second, and lanes 2 and 3 likewise.
-    let low = _mm512_set_epi32(23, 22, 21, 20, 19, 18, 17, 16, 7, 6, 5, 4, 3, 2, 1, 0)
-    let high = _mm512_set_epi32(31, 30, 29, 28, 27, 26, 25, 24, 15, 14, 13, 12, 11, 10, 9, 8)
-    // Lanes: a0+a2 a1+a3 b0+b2 b1+b3, and the same of c and d.
-    let ab = _mm512_add_ps(_mm512_permutex2var_ps(a, low, b), _mm512_permutex2var_ps(a, high, b))
-    let cd = _mm512_add_ps(_mm512_permutex2var_ps(c, low, d), _mm512_permutex2var_ps(c, high, d))
-    // One 128-bit lane per vector: a's four partial sums, then b's, c's, d's.
-    let even = _mm512_set_epi32(27, 26, 25, 24, 19, 18, 17, 16, 11, 10, 9, 8, 3, 2, 1, 0)
-    let odd = _mm512_set_epi32(31, 30, 29, 28, 23, 22, 21, 20, 15, 14, 13, 12, 7, 6, 5, 4)
-    let s = _mm512_add_ps(_mm512_permutex2var_ps(ab, even, cd), _mm512_permutex2var_ps(ab, odd, cd))
-    let s2 = _mm512_add_ps(s, _mm512_permutevar_ps(s, _mm512_set_epi32(1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2)))
-    let s1 = _mm512_add_ps(s2, _mm512_permutevar_ps(s2, _mm512_set_epi32(2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1)))
-    return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), s1))
-}
-
 /// Bytes per block pair of the per-call activation table: the activation scales spread over the
 /// pair's lanes, the start of the byte products (−offset · Σx), the Q8_1 sums for the mins.
 let block32PairTableBytes = 192
@@ -66,8 +46,7 @@ func block32PairQuants<F: Block32Format>(_: F.Type, _ p0: UnsafeRawPointer) -> _
 }
 
 /// `y[r] = W[r] · x` for one sequence of an unsigned 32-block format (not Q8_0): two blocks per
-/// step, four rows at a time (one accumulator each), the rows left over one at a time (the pairs
-/// alternating between two accumulators); an odd last block by the 256-bit step.
+/// step, the pairs alternating between two accumulators; an odd last block by the 256-bit step.
 @inline(__always)
 func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
@@ -89,46 +68,7 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
         }
         let t = UnsafeRawPointer(table)
         let zero = _mm512_setzero_si512()
-        // An odd last block's product (the 256-bit step).
-        @inline(__always) func tail(_ row: UnsafeRawPointer) -> Float {
-            var acc = _mm256_setzero_ps(), mins: Float = 0
-            let p = row + (nb &- 1) &* F.bytes
-            let (qw, uw) = block32Quants(F.self, p)
-            block32Step(VNNIDot.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, nb &- 1, &acc, &mins)
-            return hsum256(acc) + mins
-        }
-        // Four rows at a time: the activations and the table are loaded once per pair for the four,
-        // and the four sums are reduced together (`reduce4`), which on rows of a few dozen block pairs
-        // costs a fifth of a row's time when each row reduces alone.
-        var r0 = 0
-        while r0 &+ 4 <= count {
-            let row0 = rows + r0 &* rowBytes, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes
-            var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
-            var m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps(), m2 = _mm_setzero_ps(), m3 = _mm_setzero_ps()
-            for i in 0..<pairs {
-                let e = t + i &* block32PairTableBytes
-                let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
-                let start = offset == 0 ? zero : _mm512_load_si512(e + 64)
-                let dx = _mm512_load_ps(e)
-                let sx = F.hasMin ? _mm_load_ps((e + 128).assumingMemoryBound(to: Float.self)) : _mm_setzero_ps()
-                @inline(__always) func pair(_ row: UnsafeRawPointer, _ acc: inout __m512, _ mins: inout __m128) {
-                    let p0 = row + 2 &* i &* F.bytes, p1 = p0 + F.bytes
-                    prefetchAhead(p0, 2 &* F.bytes)
-                    let dot = _mm512_dpbusd_epi32(start, block32PairQuants(F.self, p0), xq)
-                    let dw = _mm512_cvtph_ps(_mm256_mask_set1_epi16(_mm256_set1_epi16(p0.loadUnaligned(as: Int16.self)), 0xFF00,
-                                                                    p1.loadUnaligned(as: Int16.self)))
-                    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, dx), acc)
-                    if F.hasMin { mins = _mm_fmadd_ps(block32PairHeaders(F.self, p0), sx, mins) }
-                }
-                pair(row0, &a0, &m0); pair(row1, &a1, &m1); pair(row2, &a2, &m2); pair(row3, &a3, &m3)
-            }
-            var sums = reduce4(a0, a1, a2, a3)
-            if F.hasMin { sums = _mm_add_ps(sums, _mm_hadd_ps(_mm_hadd_ps(m0, m1), _mm_hadd_ps(m2, m3))) }
-            if nb & 1 != 0 { sums = _mm_add_ps(sums, _mm_set_ps(tail(row3), tail(row2), tail(row1), tail(row0))) }
-            _mm_storeu_ps(y + r0, sums)
-            r0 &+= 4
-        }
-        for r in r0..<count {
+        for r in 0..<count {
             let row = rows + r &* rowBytes
             var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm_setzero_ps()
             @inline(__always) func pair(_ i: Int, _ acc: inout __m512) {
@@ -147,7 +87,13 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             var i = 0
             while i &+ 2 <= pairs { pair(i, &acc0); pair(i &+ 1, &acc1); i &+= 2 }
             if i < pairs { pair(i, &acc0) }
-            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (F.hasMin ? hsum128(mins) : 0) + (nb & 1 != 0 ? tail(row) : 0)
+            var tail = _mm256_setzero_ps(), tailMin: Float = 0
+            if nb & 1 != 0 {
+                let p = row + (nb &- 1) &* F.bytes
+                let (qw, uw) = block32Quants(F.self, p)
+                block32Step(VNNIDot.self, F.self, qw, uw, half(p, 0), F.hasMin ? half(p, 2) : 0, x, nb &- 1, &tail, &tailMin)
+            }
+            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (F.hasMin ? hsum128(mins) : 0) + hsum256(tail) + tailMin
         }
     }
 }
