@@ -4,6 +4,11 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import Prefetch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One activation row quantized to 8 bits exactly as ggml's `quantize_row_q8_0`/`q8_1`
 /// (blocks of 32) or `quantize_row_q8_K` (super-blocks of 256), in natural element order.
@@ -102,6 +107,26 @@ public func block32TileHeaders<F: Block32Format>(_: F.Type, _ rows: Int, _ base:
         d[2 &* r] = scale; d[2 &* r &+ 1] = scale
         if F.hasMin { m[2 &* r] = half(p, 2); m[2 &* r &+ 1] = 0 }
     }
+}
+
+/// The environment variable that moves every integer tile crossover: `TOKENMILL_INT_TILES_FROM=N`
+/// runs the integer GEMM tiles from N sequences on, for every format and level, in place of each
+/// format's measured crossover (`tilesMinSeq`); `1` always, a large N never. For measuring a host's
+/// own crossovers (`bench-kernels --sequences 2,3,4,6,8`, `bench --sequences ...`), not for serving.
+public let integerTilesFromKey = "TOKENMILL_INT_TILES_FROM"
+
+/// `TOKENMILL_INT_TILES_FROM` as a positive count, or nil (unset, empty or not a positive number:
+/// the measured crossovers). Read once, at first use.
+public let integerTilesFromOverride: Int? = {
+    guard let raw = getenv(integerTilesFromKey), let n = Int(String(cString: raw)), n > 0 else { return nil }
+    return n
+}()
+
+/// Whether `nSeq` sequences run a format's integer tiles: from its measured crossover `measured`,
+/// or from `TOKENMILL_INT_TILES_FROM` where that is set.
+@inlinable @inline(__always)
+public func integerTiles(_ nSeq: Int, from measured: Int) -> Bool {
+    nSeq >= (integerTilesFromOverride ?? measured)
 }
 
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.

@@ -16,10 +16,14 @@ import _Builtin_intrinsics.intel
 /// A K-quant format the AVX2 four-row tiles can run.
 protocol QuadTileFormat: KQuantFormat {
     /// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles: Q4_K 4,
-    /// Q6_K 8. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
-    /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064 -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 ->
-    /// 0.121; Q6_K 4: 0.103 -> 0.106, 6: 0.162 -> 0.160, 8: 0.212 -> 0.163. (An earlier Xeon, with the
-    /// kernels of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
+    /// Q6_K 6. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
+    /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064
+    /// -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 -> 0.121; Q6_K 4: 0.103 -> 0.106, 6:
+    /// 0.162 -> 0.160, 8: 0.212 -> 0.163. From memory (`TOKENMILL_INT_TILES_FROM=99` against `=1`,
+    /// `--rows 8960 --cols 1536 --threads 2`, three alternating runs, median GB/s row kernel -> tiles):
+    /// Q4_K 2: 28.5 -> 27.0, 3: 22.7 -> 21.4, 4: 16.0 -> 19.4; Q6_K 4: 20.3 -> 19.5 (18.6 -> 18.2), 5:
+    /// 13.8 -> 16.5, 6: 13.4 -> 14.4 (12.1 -> 13.4), 8: 10.4 -> 11.9. (An earlier Xeon, with the kernels
+    /// of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
     static var tilesMinSeq: Int { get }
     static var groups: Int { get }
     static var termVectors: Int { get }
@@ -79,7 +83,7 @@ extension Q4_KFormat: QuadTileFormat {
 }
 
 extension Q6_KFormat: QuadTileFormat {
-    static var tilesMinSeq: Int { 8 }
+    static var tilesMinSeq: Int { 6 }
     static var groups: Int { 16 }
     static var termVectors: Int { 4 }
     static var termsPer16: Bool { true }
@@ -190,7 +194,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
 func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: nSeq >= F.tilesMinSeq,
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq),
                { r, tiles in kquantFourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

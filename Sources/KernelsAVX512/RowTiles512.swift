@@ -36,8 +36,12 @@ protocol RowTileFormat {
     /// (docs/kernels.md, "Eight-row tiles"); the repack is paid once per call. Measured with `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences
     /// 3,4,5,6,8 --threads 1 --levels avx512`, Zen 5, two alternating runs, ms row kernel -> tiles:
     /// Q4_K 3: 0.047 -> 0.041, 4: 0.060 -> 0.047, 6: 0.093 -> 0.059, 8: 0.119 -> 0.068; Q6_K 3: 0.048 ->
-    /// 0.061, 4: 0.062 -> 0.066, 6: 0.092 -> 0.082, 8: 0.102 -> 0.094. (An earlier Xeon, with the
-    /// kernels of 2026-12-02, had Q4_K even at 8 and the tiles ahead from 12.)
+    /// 0.061, 4: 0.062 -> 0.066, 6: 0.092 -> 0.082, 8: 0.102 -> 0.094. From memory
+    /// (`TOKENMILL_INT_TILES_FROM=99` against `=1`, `--rows 8960 --cols 1536 --threads 2`, three
+    /// alternating runs, median GB/s row kernel -> tiles): Q4_K 3: 28.2 -> 24.6, 4: 22.9 -> 22.8, 6:
+    /// 14.5 -> 20.4; Q6_K 4: 32.6 -> 25.1 (28.5 -> 21.2), 6: 20.9 -> 19.6 (17.7 -> 17.9), 8: 19.3 ->
+    /// 18.1 (16.3 -> 16.8), 12: 10.9 -> 14.2, so 8 stays. (An earlier Xeon, with the kernels of
+    /// 2026-12-02, had Q4_K even at 8 and the tiles ahead from 12.)
     static var tilesMinSeq: Int { get }
     /// Repacks super-block `i` of the eight rows at `rows` into `dst` (layout above).
     static func repack(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
@@ -254,7 +258,7 @@ func eightRows512<F: RowTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBy
 func kquantTiledMat512<F: RowTileFormat & KQuantPairs512>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                                   _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: nSeq >= F.tilesMinSeq,
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* F.tileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq),
                { r, tiles in eightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

@@ -1,4 +1,5 @@
 import CPUFeatures
+import KernelsAVX2
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -72,6 +73,17 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
     /// The level engines use by default: `fromEnvironment()`, or `best` if the variable names a
     /// level this host cannot run (the CLI reports that error at start).
     public static let current: KernelLevel = (try? fromEnvironment()) ?? best
+
+    /// `TOKENMILL_INT_TILES_FROM` where it is set: the sequence count from which every format's
+    /// integer tiles run, forced for measuring a host's crossovers (nil: each format's measured
+    /// crossover; always nil where there are no tiles, off x86-64).
+    public static var integerTilesFrom: Int? {
+        #if arch(x86_64)
+        integerTilesFromOverride
+        #else
+        nil
+        #endif
+    }
 
     public var description: String { rawValue }
 }

@@ -122,6 +122,7 @@ struct BenchResult: Codable {
 func kernelLevelLine(_ level: KernelLevel = .current) -> String {
     "kernels: \(level) (cpu: \(CPUFeatures.host); levels it runs: \(KernelLevel.supported().map(\.rawValue).joined(separator: ", ")); "
         + "\(KernelLevel.environmentKey) forces one)"
+        + (KernelLevel.integerTilesFrom.map { "; integer tiles from \($0) sequences (TOKENMILL_INT_TILES_FROM)" } ?? "")
 }
 
 /// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.

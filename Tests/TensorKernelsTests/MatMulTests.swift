@@ -33,13 +33,13 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     engine.rowsPerTask = 8
     engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     engine.level = level
-    // AVX-512: 4, 6 and 11 run the 32-block eight-row tiles (from 4 sequences: groups of four,
-    // then 2 or 3), 4, 6, 11 and 19 the Q4_K ones and 11 and 19 the Q6_K ones (from 4 and 8), 11
-    // the other K-quants' group of eight and three left over; 37 rows in tiles of 8 leave 5 rows to
-    // the row-at-a-time kernels (so 11 and 19 run their group of eight for Q4_K/Q6_K too). AVX2: 4, 6,
-    // 11 and 19 run the 32-block four-row tiles (from 4 sequences; Q4_0, Q4_1, Q5_0, Q5_1), 4-19 the
-    // Q4_K ones and 11, 19 the Q6_K ones (from 4 and 8, in pairs of sequences and one left over).
-    for nSeq in [1, 3, 4, 6, 11, 19] {
+    // Which counts run which path (each format's crossover, `tilesMinSeq`): AVX-512 32-block eight-row
+    // tiles from 2 (Q4_0, Q5_0, Q5_1), 3 (Q4_1) and 4 (Q8_0), in groups of four then 1-3; Q4_K tiles
+    // from 4, Q6_K from 8; below those, and for the other K-quants always, the row-at-a-time kernels
+    // (11: a group of eight and three left over). 37 rows in tiles of 8 leave 5 rows to the row
+    // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q6_K from
+    // 6 (in pairs of sequences and one left over); Q8_0 never.
+    for nSeq in [1, 2, 3, 4, 6, 11, 19] {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
             let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
