@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "QueueTests", dependencies: ["Queue", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CPUFeaturesTests", dependencies: ["CPUFeatures"]),
-        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),
+        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "KernelsAVX2"], exclude: ["gen"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

@@ -117,10 +117,13 @@ public let integerTilesFromKey = "TOKENMILL_INT_TILES_FROM"
 
 /// `TOKENMILL_INT_TILES_FROM` as a positive count, or nil (unset, empty or not a positive number:
 /// the measured crossovers). Read once, at first use.
-public let integerTilesFromOverride: Int? = {
-    guard let raw = getenv(integerTilesFromKey), let n = Int(String(cString: raw)), n > 0 else { return nil }
+public let integerTilesFromOverride: Int? = integerTilesFrom(parsing: getenv(integerTilesFromKey).map { String(cString: $0) })
+
+/// A value of `TOKENMILL_INT_TILES_FROM` as a sequence count: a positive integer, else nil.
+public func integerTilesFrom(parsing raw: String?) -> Int? {
+    guard let raw, let n = Int(raw), n > 0 else { return nil }
     return n
-}()
+}
 
 /// Whether `nSeq` sequences run a format's integer tiles: from its measured crossover `measured`,
 /// or from `TOKENMILL_INT_TILES_FROM` where that is set.

@@ -2,6 +2,9 @@ import Foundation
 import Synchronization
 import Testing
 @testable import TensorKernels
+#if arch(x86_64)
+import KernelsAVX2
+#endif
 
 /// Deterministic pseudo-random floats in roughly [-1, 1] (bell-shaped).
 func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
@@ -319,3 +322,18 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
     #expect(worst < (floatTiles ? 1e-6 : 1e-5), "\(type): worst relative difference from the reference \(worst)")
     #expect(worstInt < 1e-5, "\(type): integer kernels' worst relative difference from the double-precision reference \(worstInt)")
 }
+
+#if arch(x86_64)
+/// `TOKENMILL_INT_TILES_FROM` takes a positive sequence count; anything else leaves the measured
+/// crossovers in place (nil), so a typo cannot switch the tiles off by accident.
+@Test func integerTilesOverrideParsesPositiveCountsOnly() {
+    #expect(integerTilesFrom(parsing: "2") == 2)
+    #expect(integerTilesFrom(parsing: "99") == 99)
+    for bad in [nil, "", "0", "-3", "four", "2x"] as [String?] {
+        #expect(integerTilesFrom(parsing: bad) == nil, "\(bad ?? "nil")")
+    }
+    // Unset in the test run: every format's own crossover applies.
+    #expect(integerTiles(3, from: 4) == (integerTilesFromOverride.map { 3 >= $0 } ?? false))
+    #expect(integerTiles(4, from: 4) == (integerTilesFromOverride.map { 4 >= $0 } ?? true))
+}
+#endif
