@@ -20,6 +20,10 @@ public protocol Block32Format {
     /// Bits per quant: 4 (nibbles in the block's last 16 bytes), 5 (nibbles as for 4, the fifth
     /// bits as a 32-bit mask right after the header), or 8 (32 signed bytes after the scale).
     static var quantBits: Int { get }
+    /// From this many sequences on, the tiles run instead of the row kernels: AVX2's four-row tiles
+    /// (`Int.max`: none, Q8_0) and AVX-512's eight-row tiles. Measured from memory per format and
+    /// level with `TOKENMILL_INT_TILES_FROM` (docs/kernels.md, "Crossovers per format from memory").
+    static var tilesMinSeq: (avx2: Int, avx512: Int) { get }
 }
 
 /// `y[s·ldy + r] = Σ_b d_w·d_x · Σ_i (q_i − offset)·x_i (+ m_w · s_x)`, as ggml's

@@ -13,25 +13,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// A 32-block format the AVX2 four-row tiles run (the unsigned ones: Q8_0's quants + 128 would
-/// overflow `vpmaddubsw`'s Int16 pairs).
-protocol Block32QuadTiles: Block32Format {
-    /// From this many sequences on, the format's AVX2 kernel runs the four-row tiles: Q4_0 4, Q4_1
-    /// 3, Q5_0 2, Q5_1 3. From memory, `TOKENMILL_INT_TILES_FROM=99` (row kernel) against `=1`
-    /// (tiles) `tokenmill bench-kernels --types q4_0,q4_1,q5_0,q5_1 --rows 8960 --cols 1536
-    /// --sequences 2,3,4,6,8 --threads 2 --levels avx2`, Zen 5, three alternating runs, median GB/s
-    /// row kernel -> tiles: Q4_0 2: 18.6 -> 16.6, 3: 13.0 -> 12.8, 4: 10.6 -> 10.7, 6: 6.6 -> 8.5;
-    /// Q4_1 2: 18.3 -> 17.6, 3: 13.6 -> 15.5, 4: 10.9 -> 13.8; Q5_0 2: 15.6 -> 18.0, 3: 12.6 -> 16.1;
-    /// Q5_1 2: 16.7 -> 17.2, 3: 13.5 -> 16.3, 4: 9.9 -> 14.1. (Before the tiles prefetched their
-    /// next tile, one crossover for the four was 8, from a Xeon's one-thread figures.)
-    static var tilesMinSeq: Int { get }
-}
-
-extension Q4_0Format: Block32QuadTiles { static var tilesMinSeq: Int { 4 } }
-extension Q4_1Format: Block32QuadTiles { static var tilesMinSeq: Int { 3 } }
-extension Q5_0Format: Block32QuadTiles { static var tilesMinSeq: Int { 2 } }
-extension Q5_1Format: Block32QuadTiles { static var tilesMinSeq: Int { 3 } }
-
 let avx2Block32TileBytes = 128 &+ 32 &+ 32
 
 /// `[r0.q[t], r1.q[t], r2.q[t], r3.q[t]]` for t = 0...3: qword t of four rows' 32 bytes in one vector.
@@ -120,13 +101,13 @@ func block32FourRows<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Q4_0/Q4_1/Q5_0/Q5_1 rows · Q8_0/Q8_1 activations: four-row tiles from `F.tilesMinSeq`
+/// Q4_0/Q4_1/Q5_0/Q5_1 rows · Q8_0/Q8_1 activations: four-row tiles from `F.tilesMinSeq.avx2`
 /// sequences on (the rows left over, count mod 4, by the row kernel), else the row kernel.
 @inline(__always)
-func block32TiledMat<F: Block32QuadTiles>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func block32TiledMat<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* avx2Block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq),
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* avx2Block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx2) && !F.signed,
                { r, tiles in block32FourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in block32Mat(MaddDot.self, F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

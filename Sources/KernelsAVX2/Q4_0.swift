@@ -8,6 +8,7 @@ public enum Q4_0Format: Block32Format {
     @inlinable public static var signed: Bool { false }
     @inlinable public static var offset: Int32 { 8 }
     @inlinable public static var quantBits: Int { 4 }
+    @inlinable public static var tilesMinSeq: (avx2: Int, avx512: Int) { (avx2: 4, avx512: 2) }
     @inlinable public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i { nibbles32(p, 2) }
 }

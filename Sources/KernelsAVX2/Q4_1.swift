@@ -7,6 +7,7 @@ public enum Q4_1Format: Block32Format {
     @inlinable public static var signed: Bool { false }
     @inlinable public static var offset: Int32 { 0 }
     @inlinable public static var quantBits: Int { 4 }
+    @inlinable public static var tilesMinSeq: (avx2: Int, avx512: Int) { (avx2: 3, avx512: 3) }
     @inlinable public static var hasMin: Bool { true }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i { nibbles32(p, 4) }
 }

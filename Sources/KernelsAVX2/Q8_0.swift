@@ -7,6 +7,7 @@ public enum Q8_0Format: Block32Format {
     @inlinable public static var signed: Bool { true }
     @inlinable public static var offset: Int32 { 0 }
     @inlinable public static var quantBits: Int { 8 }
+    @inlinable public static var tilesMinSeq: (avx2: Int, avx512: Int) { (avx2: .max, avx512: 4) }
     @inlinable public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ p: UnsafeRawPointer) -> __m256i { load256(p, 2) }
 }

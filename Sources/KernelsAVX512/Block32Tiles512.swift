@@ -18,26 +18,6 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// A 32-block format the AVX-512 eight-row tiles run (all five).
-protocol Block32EightTiles: Block32Format {
-    /// From this many sequences on, the format's AVX-512 kernel runs the eight-row tiles: Q4_0, Q5_0
-    /// and Q5_1 2, Q4_1 3, Q8_0 4. From memory, `TOKENMILL_INT_TILES_FROM=99` (row kernels) against
-    /// `=1` (tiles) `tokenmill bench-kernels --types q4_0,q4_1,q5_0,q5_1,q8_0 --rows 8960 --cols 1536
-    /// --sequences 2,3,4,6,8 --threads 2 --levels avx512`, Zen 5, three alternating runs, median GB/s
-    /// row kernels -> tiles: Q4_0 2: 23.0 -> 27.6, 3: 17.7 -> 19.2, 4: 14.9 -> 20.2; Q4_1 2: 22.2 ->
-    /// 22.9, 3: 17.1 -> 19.8, 4: 13.9 -> 17.4; Q5_0 2: 20.1 -> 24.1, 3: 17.0 -> 22.1; Q5_1 2: 20.4 ->
-    /// 24.2, 3: 16.7 -> 22.1; Q8_0 2: 35.4 -> 30.7, 3: 34.4 -> 27.4, 4: 29.4 -> 27.7 (a second run
-    /// 27.3 -> 28.5), 5: 19.9 -> 25.2, 6: 17.9 -> 28.3. (Before the tiles prefetched their next tile,
-    /// one crossover for the five was 4, from a Xeon's one-thread figures.)
-    static var tilesMinSeq: Int { get }
-}
-
-extension Q4_0Format: Block32EightTiles { static var tilesMinSeq: Int { 2 } }
-extension Q4_1Format: Block32EightTiles { static var tilesMinSeq: Int { 3 } }
-extension Q5_0Format: Block32EightTiles { static var tilesMinSeq: Int { 2 } }
-extension Q5_1Format: Block32EightTiles { static var tilesMinSeq: Int { 2 } }
-extension Q8_0Format: Block32EightTiles { static var tilesMinSeq: Int { 4 } }
-
 /// Bytes of one repacked block of eight rows.
 let block32TileBytes = 256 &+ 64 &+ 64
 
@@ -105,13 +85,13 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// 32-block rows · Q8_0/Q8_1 activations: eight-row tiles from `F.tilesMinSeq` sequences on
+/// 32-block rows · Q8_0/Q8_1 activations: eight-row tiles from `F.tilesMinSeq.avx512` sequences on
 /// (the rows left over, count mod 8, by the row-at-a-time kernels), else the row-at-a-time kernels.
 @inline(__always)
-func block32TiledMat512<F: Block32EightTiles>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func block32TiledMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq),
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx512),
                { r, tiles in block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in block32Mat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

@@ -18,7 +18,7 @@ public enum VNNIDot: ByteDot {
     }
 }
 
-/// The integer kernels of this level; from `Block32EightTiles.tilesMinSeq` / `RowTileFormat.tilesMinSeq` sequences
+/// The integer kernels of this level; from `Block32Format.tilesMinSeq` / `RowTileFormat.tilesMinSeq` sequences
 /// on, eight-row tiles (Block32Tiles512.swift, RowTiles512.swift).
 public enum AVX512 {
     /// Q4_0 rows · Q8_0 activations.
