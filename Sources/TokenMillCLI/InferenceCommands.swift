@@ -359,6 +359,9 @@ struct LogitsCommand: ParsableCommand {
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-kernels", abstract: "Time the matrix kernels per weight type (GB/s, GFLOP/s).",
+        discussion: "TOKENMILL_KERNELS=avx512|avx2|portable forces the kernel level; TOKENMILL_INT_TILES_FROM=N runs "
+            + "the integer tiles from N sequences on (1: always, 99: never), so two runs with --sequences 2,3,4,6,8 "
+            + "show this host's tile crossovers.",
         shouldDisplay: false)
 
     @Option(name: .long, help: "Comma-separated weight types.") var types = "q8_0,q5_0,q4_0,q4_1,q4_K,q6_K"
