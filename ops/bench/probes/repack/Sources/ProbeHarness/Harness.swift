@@ -15,14 +15,20 @@ public let blockBytes = 18, rowBytes = nb * blockBytes
 public let matBytes = rows * rowBytes
 let copies = max(2, (512 << 20) / matBytes)   // from memory: cycle through 512 MB
 
+/// `count` bytes (a multiple of 8) of xorshift noise, 64-aligned: quants before their headers are set.
+public func randomBytes(_ count: Int, seed: UInt64) -> UnsafeMutableRawPointer {
+    let m = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
+    var st = seed
+    for i in 0..<(count / 8) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; m.storeBytes(of: st, toByteOffset: 8 * i, as: UInt64.self) }
+    return m
+}
+
 /// Copies of a random Q4_0 matrix in the GGUF layout.
 public let orig: UnsafeMutableRawPointer = {
-    let m = UnsafeMutableRawPointer.allocate(byteCount: copies * matBytes, alignment: 64)
-    var st: UInt64 = 0x9E37_79B9_7F4A_7C15
-    for i in 0..<(copies * matBytes / 8) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; m.storeBytes(of: st, toByteOffset: 8 * i, as: UInt64.self) }
+    let m = randomBytes(copies * matBytes, seed: 0x9E37_79B9_7F4A_7C15)
     for c in 0..<copies { for r in 0..<rows { for b in 0..<nb {
-        let p = m + c * matBytes + r * rowBytes + b * blockBytes
-        p.storeBytes(of: Float16(Float(0.001) + Float((r &* 31 &+ b) % 97) * 0.0001).bitPattern, as: UInt16.self)
+        m.storeBytes(of: Float16(Float(0.001) + Float((r &* 31 &+ b) % 97) * 0.0001).bitPattern,
+                     toByteOffset: c * matBytes + r * rowBytes + b * blockBytes, as: UInt16.self)
     } } }
     return m
 }()
@@ -105,36 +111,51 @@ public func runProbe(groupRows: Int, _ kernel: @escaping (UnsafeRawPointer, Int,
     var worst: Float = 0
     for r in 0..<rows { worst = max(worst, abs(y1[r] - y2[r]) / max(abs(y1[r]), 1e-3)) }
     print("max relative difference row vs repacked (float summation order):", worst)
-    let threads = Int(CommandLine.arguments.dropFirst().first ?? "2") ?? 2
-    let hot = CommandLine.arguments.contains("hot")
+    let threads = probeThreads, hot = probeHot
     func time(_ m0: UnsafeRawPointer, _ body: (UnsafeRawPointer, Int, Int) -> Void) -> Double {
-        var total = 0.0, n = 0, c = 0
-        let t0 = Date()
-        while Date().timeIntervalSince(t0) < 1.5 {
-            let s = Date()
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                for k in 0..<8 { body(m0 + (hot ? 0 : ((8 * c + k) % copies) * matBytes), t, threads) }
-            }
-            total += Date().timeIntervalSince(s) / 8; n += 1; c += 1
-        }
-        return Double(matBytes) / (total / Double(n)) / 1e9
+        gbPerSecond(m0, bytes: matBytes, copies: copies, threads: threads, hot: hot, body)
     }
     let groups = rows / groupRows
     for _ in 0..<3 {
         let gr = time(orig) { m, t, n in rowKernel(m, rows * t / n, rows * (t + 1) / n, y1) }
         let gp = time(rep) { m, t, n in kernel(m, groups * t / n, groups * (t + 1) / n, y2) }
-        let gs = time(orig) { m, t, n in
-            var acc = _mm256_setzero_si256()
-            var o = (matBytes * t / n) & ~63
-            let e = matBytes * (t + 1) / n
-            while o + 128 <= e {
-                acc = _mm256_xor_si256(acc, _mm256_xor_si256(ld(m + o), ld(m + o + 32)))
-                acc = _mm256_xor_si256(acc, _mm256_xor_si256(ld(m + o + 64), ld(m + o + 96)))
-                o += 128
-            }
-            if _mm256_testz_si256(acc, acc) == 2 { print("") }
-        }
+        let gs = streamRead(orig, bytes: matBytes, copies: copies, threads: threads, hot: hot)
         print(String(format: "%@, %d thread(s): row kernel %.1f GB/s, repacked (%d rows) %.1f GB/s, stream %.1f GB/s",
                      hot ? "from cache" : "from memory", threads, gr, groupRows, gp, gs))
+    }
+}
+
+/// The probe's arguments: [threads] [hot].
+public let probeThreads = Int(CommandLine.arguments.dropFirst().first ?? "2") ?? 2
+public let probeHot = CommandLine.arguments.contains("hot")
+
+/// GB/s of `bytes` per call of `body(matrix, thread, threads)` over 1.5 s, eight matrices per dispatch
+/// (copy k of `copies` at `base + k · bytes`, or always the first when `hot`).
+public func gbPerSecond(_ base: UnsafeRawPointer, bytes: Int, copies: Int, threads: Int, hot: Bool,
+                        _ body: (UnsafeRawPointer, Int, Int) -> Void) -> Double {
+    var total = 0.0, n = 0, c = 0
+    let t0 = Date()
+    while Date().timeIntervalSince(t0) < 1.5 {
+        let s = Date()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for k in 0..<8 { body(base + (hot ? 0 : ((8 * c + k) % copies) * bytes), t, threads) }
+        }
+        total += Date().timeIntervalSince(s) / 8; n += 1; c += 1
+    }
+    return Double(bytes) / (total / Double(n)) / 1e9
+}
+
+/// GB/s of a plain 256-bit read of the same buffers, timed as `gbPerSecond` times a kernel.
+public func streamRead(_ base: UnsafeRawPointer, bytes: Int, copies: Int, threads: Int, hot: Bool) -> Double {
+    gbPerSecond(base, bytes: bytes, copies: copies, threads: threads, hot: hot) { m, t, n in
+        var acc = _mm256_setzero_si256()
+        var o = (bytes * t / n) & ~63
+        let e = bytes * (t + 1) / n
+        while o + 128 <= e {
+            acc = _mm256_xor_si256(acc, _mm256_xor_si256(ld(m + o), ld(m + o + 32)))
+            acc = _mm256_xor_si256(acc, _mm256_xor_si256(ld(m + o + 64), ld(m + o + 96)))
+            o += 128
+        }
+        if _mm256_testz_si256(acc, acc) == 2 { print("") }
     }
 }
