@@ -74,7 +74,8 @@ public func activations() -> (UnsafeMutablePointer<Int8>, UnsafeMutablePointer<F
     (xqStorage, xdStorage, startStorage)
 }
 
-@inline(__always) func ld(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
+/// 32 bytes at `p`, unaligned.
+@inlinable @inline(__always) public func ld(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
 @inline(__always) func half(_ p: UnsafeRawPointer) -> Float { Float(Float16(bitPattern: p.loadUnaligned(as: UInt16.self))) }
 
 /// Rows r0..<r1 one at a time on the GGUF layout (unsigned nibbles, −8Σx start, two accumulators,
@@ -95,7 +96,7 @@ public func activations() -> (UnsafeMutablePointer<Int8>, UnsafeMutablePointer<F
         }
         var b = 0
         while b + 2 <= nb { prefetch(row + b * blockBytes + 1024); blk(b, &a0); blk(b + 1, &a1); b += 2 }
-        let v = unsafeBitCast(_mm256_add_ps(a0, a1), to: SIMD8<Float>.self)
+        let v: SIMD8<Float> = _mm256_add_ps(a0, a1)
         let s4 = v.lowHalf + v.highHalf, s2 = s4.lowHalf + s4.highHalf
         y[r] = s2[0] + s2[1]
     }

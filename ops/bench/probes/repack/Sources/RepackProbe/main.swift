@@ -6,8 +6,6 @@ import Swift
 import _Builtin_intrinsics.intel
 import ProbeHarness
 
-@inline(__always) func ld(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
-
 /// Groups g0..<g1 of eight rows.
 @inline(never) func repacked8(_ m: UnsafeRawPointer, _ g0: Int, _ g1: Int, _ y: UnsafeMutablePointer<Float>) {
     let (xq, xd, start) = activations()

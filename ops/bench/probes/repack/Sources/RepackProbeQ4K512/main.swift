@@ -12,7 +12,8 @@ import _Builtin_intrinsics.intel
 import Foundation
 import ProbeHarness
 
-let rows = 8960, cols = 1536, nsb = cols / 256, sbBytes = 144, rowBytes = nsb * sbBytes, matBytes = rows * rowBytes
+// The harness's shape (`rows` x `cols`), in super-blocks of 256.
+let nsb = cols / 256, sbBytes = 144, rowBytes = nsb * sbBytes, matBytes = rows * rowBytes
 let copies = max(2, (512 << 20) / matBytes)
 let g16 = 16, groupSB = 64 + 256 + 2048  // repacked bytes per sixteen rows and super-block
 let pfAhead = Int(ProcessInfo.processInfo.environment["PF"] ?? "2") ?? 2
