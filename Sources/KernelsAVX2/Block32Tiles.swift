@@ -107,7 +107,7 @@ func block32FourRows<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
 func block32TiledMat<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* avx2Block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx2) && !F.signed,
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* avx2Block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx2),
                { r, tiles in block32FourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in block32Mat(MaddDot.self, F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

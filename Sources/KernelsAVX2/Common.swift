@@ -126,10 +126,11 @@ public func integerTilesFrom(parsing raw: String?) -> Int? {
 }
 
 /// Whether `nSeq` sequences run a format's integer tiles: from its measured crossover `measured`,
-/// or from `TOKENMILL_INT_TILES_FROM` where that is set.
+/// or from `TOKENMILL_INT_TILES_FROM` where that is set; never where the format has none on the
+/// level (`measured == Int.max`), whatever the override says.
 @inlinable @inline(__always)
 public func integerTiles(_ nSeq: Int, from measured: Int) -> Bool {
-    nSeq >= (integerTilesFromOverride ?? measured)
+    measured != .max && nSeq >= (integerTilesFromOverride ?? measured)
 }
 
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.

@@ -335,5 +335,7 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
     // Unset in the test run: every format's own crossover applies.
     #expect(integerTiles(3, from: 4) == (integerTilesFromOverride.map { 3 >= $0 } ?? false))
     #expect(integerTiles(4, from: 4) == (integerTilesFromOverride.map { 4 >= $0 } ?? true))
+    // A format without tiles on a level (AVX2 Q8_0: `Int.max`) never runs them, override or not.
+    #expect(!integerTiles(1_000, from: .max))
 }
 #endif
