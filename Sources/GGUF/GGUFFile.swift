@@ -101,6 +101,16 @@ public final class GGUFFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_WILLNEED))
     }
 
+    /// Drops the tensor's pages from the process's resident memory (whole pages inside it only):
+    /// for a tensor copied elsewhere at load (repacked), so its mapped pages do not count twice.
+    /// Reading it again later faults them back in from the file.
+    public func release(_ tensor: GGUFTensorInfo) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (dataOffset + tensor.offset + page - 1) / page * page
+        let end = (dataOffset + tensor.offset + tensor.byteCount) / page * page
+        if end > start { _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED)) }
+    }
+
     // MARK: Typed metadata access
 
     public func string(_ key: String) -> String? { metadata[key]?.stringValue }

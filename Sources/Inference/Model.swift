@@ -165,6 +165,10 @@ public final class Model: @unchecked Sendable {
     let ropeFreqFactors: [Float]?
     /// True when the model has no `output.weight` and reuses the token embedding.
     public let tiedOutput: Bool
+    /// The copies of the matrices repacked at load (`Repack`): their mapped pages are released.
+    private let repacked: [UnsafeMutableRawPointer]
+    /// Bytes of weights held repacked in memory instead of mapped from the file.
+    public let repackedBytes: Int
 
     /// Loads the model at `path`.
     public static func load(path: String) throws -> Model {
@@ -177,12 +181,21 @@ public final class Model: @unchecked Sendable {
         self.config = c
         let path = file.path
 
-        func matrix(_ name: String, cols: Int, rows: Int) throws -> WeightMatrix {
+        var repacked: [UnsafeMutableRawPointer] = [], repackedBytes = 0
+        /// A matrix as the file has it, or, for the products only (`repack`), repacked for this
+        /// host's kernels where its format has a `rows8` kernel (the file's pages then released).
+        func matrix(_ name: String, cols: Int, rows: Int, repack: Bool = false) throws -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
             }
-            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
+            let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
+            guard repack, Repack.applies(to: t.type, rows: rows) else { return m }
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
+            repacked.append(copy)
+            repackedBytes += m.byteCount
+            defer { file.release(t) }
+            return Repack.rows8(m, into: copy)
         }
         func vector(_ name: String, count: Int, required: Bool = true) throws -> [Float]? {
             guard let t = file.tensor(named: name) else {
@@ -203,7 +216,7 @@ public final class Model: @unchecked Sendable {
         var layers: [LayerWeights] = []
         for l in 0..<c.layers {
             func m(_ t: TensorName, cols: Int, rows: Int) throws -> WeightMatrix {
-                try matrix(t.weight(layer: l), cols: cols, rows: rows)
+                try matrix(t.weight(layer: l), cols: cols, rows: rows, repack: true)
             }
             func norm(_ t: TensorName, count: Int, required: Bool = true) throws -> [Float]? {
                 try vector(t.weight(layer: l), count: count, required: required)
@@ -233,7 +246,7 @@ public final class Model: @unchecked Sendable {
         ropeFreqFactors = try vector(TensorName.ropeFreqs.weight(), count: c.ropeDim / 2, required: false)
         let outputName = TensorName.output.weight()
         if file.tensor(named: outputName) != nil {
-            output = try matrix(outputName, cols: c.dim, rows: c.vocab)
+            output = try matrix(outputName, cols: c.dim, rows: c.vocab, repack: true)
             self.outputName = outputName
             tiedOutput = false
         } else {
@@ -241,6 +254,12 @@ public final class Model: @unchecked Sendable {
             self.outputName = TensorName.tokenEmbedding.weight()
             tiedOutput = true
         }
+        self.repacked = repacked
+        self.repackedBytes = repackedBytes
+    }
+
+    deinit {
+        repacked.forEach { $0.deallocate() }
     }
 
     /// Bytes of tensor data mapped from the file.
@@ -254,7 +273,8 @@ public final class Model: @unchecked Sendable {
     /// A human-readable memory plan, printed before a run.
     public func memoryPlan(contextLength: Int, sequences: Int, kvType: KVCacheType) -> String {
         let kv = kvBytesPerSequence(contextLength: contextLength, type: kvType)
-        return "memory plan: weights \(formatBytes(weightBytes)) mapped from \(file.path); "
+        let held = repackedBytes > 0 ? " (\(formatBytes(repackedBytes)) of them repacked in memory for this CPU's kernels)" : ""
+        return "memory plan: weights \(formatBytes(weightBytes)) mapped from \(file.path)\(held); "
             + "KV cache (\(kvType.rawValue)) \(formatBytes(kv)) per sequence at context \(contextLength), "
             + "× \(sequences) sequences = \(formatBytes(kv * sequences))"
     }

@@ -44,23 +44,51 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
         _mm512_store_si512(dst + 128, q.2); _mm512_store_si512(dst + 192, q.3)
         block32TileHeaders(F.self, 8, rows, rowBytes, b, (dst + 256).assumingMemoryBound(to: Float.self))
     }
+    block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y, ldy)
+}
+
+/// Where the eight-row kernel reads a block of eight rows: its byte operands as four vectors
+/// (vector `step`: elements 8·step..<8·step+8 of the eight rows, row r in qword r, as unsigned
+/// bytes), the scales (row r's d in lanes 2r and 2r+1) and the mins (row r's m in lane 2r, 0 in
+/// lane 2r+1; formats with a min).
+protocol EightRowBlocks {
+    func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i)
+    func scales(_ b: Int) -> __m512
+    func mins(_ b: Int) -> __m512
+}
+
+/// Blocks repacked per call into a 64-aligned buffer (`block32EightRows512`).
+struct TileBuffer: EightRowBlocks {
+    let tiles: UnsafeRawPointer
+    @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
+        let t = tiles + b &* block32TileBytes
+        return (_mm512_load_si512(t), _mm512_load_si512(t + 64), _mm512_load_si512(t + 128), _mm512_load_si512(t + 192))
+    }
+    @inline(__always) func scales(_ b: Int) -> __m512 { _mm512_load_ps(tiles + (b &* block32TileBytes &+ 256)) }
+    @inline(__always) func mins(_ b: Int) -> __m512 { _mm512_load_ps(tiles + (b &* block32TileBytes &+ 320)) }
+}
+
+/// `nSeq` sequences, four at a time, over the `nb` blocks of eight rows that `blocks` reads.
+@inline(__always)
+func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ blocks: B, _ nb: Int, _ x: Q8Activations,
+                                                               _ st: Q8Strides, _ nSeq: Int,
+                                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let offset = block32UnsignedOffset(F.self)
-    @inline(__always) func ld(_ p: UnsafeRawPointer, _ o: Int) -> __m512i { _mm512_load_si512(p + o) }
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
         let n = W.n
         let x0 = st.row(x, s), x1 = st.row(x, s &+ min(1, n &- 1)), x2 = st.row(x, s &+ min(2, n &- 1)), x3 = st.row(x, s &+ min(3, n &- 1))
         let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
         var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
         for b in 0..<nb {
-            let t = UnsafeRawPointer(tiles + b &* block32TileBytes)
             // −offset · Σx once per row (the even lane of its pair).
             @inline(__always) func start(_ xs: Q8Activations) -> __m512i {
                 offset == 0 ? _mm512_setzero_si512() : _mm512_maskz_set1_epi32(0x5555, 0 &- offset &* xs.sum32[b])
             }
             var i0 = start(x0), i1 = n > 1 ? start(x1) : i0, i2 = n > 2 ? start(x2) : i0, i3 = n > 3 ? start(x3) : i0
             let xo = 32 &* b
+            let w4 = blocks.quants(b)
             for step in 0..<4 {
-                let w = ld(t, 64 &* step)
+                let w = step == 0 ? w4.0 : step == 1 ? w4.1 : step == 2 ? w4.2 : w4.3
                 let o = xo &+ 8 &* step
                 @inline(__always) func mac(_ q: UnsafeRawPointer, _ acc: inout __m512i) {
                     acc = _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi64(q.loadUnaligned(fromByteOffset: o, as: Int64.self)))
@@ -70,10 +98,10 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
                 if n > 2 { mac(q2, &i2) }
                 if n > 3 { mac(q3, &i3) }
             }
-            let d = _mm512_load_ps(t + 256)
+            let d = blocks.scales(b), m = F.hasMin ? blocks.mins(b) : _mm512_setzero_ps()
             @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m512i, _ f: inout __m512) {
                 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(d, _mm512_set1_ps(xs.d[b])), f)
-                if F.hasMin { f = _mm512_fmadd_ps(_mm512_load_ps(t + 320), _mm512_set1_ps(xs.s[b]), f) }
+                if F.hasMin { f = _mm512_fmadd_ps(m, _mm512_set1_ps(xs.s[b]), f) }
             }
             finish(x0, i0, &f0)
             if n > 1 { finish(x1, i1, &f1) }

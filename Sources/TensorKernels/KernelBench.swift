@@ -19,6 +19,9 @@ import Foundation
 /// time on a machine shared with other work. Types whose block size does not divide `cols`
 /// are listed as skipped (llama.cpp cannot store them in that shape either).
 ///
+/// A type that a level repacks at load (`Repack`) is timed in both layouts: the level's name
+/// alone for the GGUF layout, `-r8` after it for the `rows8` layout that models load into.
+///
 /// `gemmMinSeq` sets `MatMulEngine.gemmMinSeq` (nil: each level's default crossover), so the
 /// float tiles and the integer kernels can be timed on the same shapes.
 ///
@@ -28,6 +31,8 @@ public enum KernelBench {
     public struct Result: Sendable {
         public let type: GGMLType
         public let level: KernelLevel
+        /// The weights' layout: the GGUF layout, or repacked at load (`Repack`).
+        public let layout: WeightLayout
         public let rows: Int
         public let cols: Int
         public let nSeq: Int
@@ -60,7 +65,7 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
                            minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> String {
-        var lines = ["type   level     rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+        var lines = ["type   level      rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
@@ -72,7 +77,7 @@ public enum KernelBench {
             // Best pass against the stream's best pass: both see the host at its quietest.
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.bestGigabytesPerSecond / $0) } ?? "      -"
             let paired = r.pairedStreamShare.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -"
-            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue, 9) + pad("\(r.rows)x\(r.cols)", 13)
+            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), 10) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
                 + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct + paired
                 + String(format: " %9.2f |   %7.3f %7.2f %8.2f", r.gigaflopsPerSecond,
@@ -102,17 +107,27 @@ public enum KernelBench {
             defer { data.deallocate() }
             fillMatrix(type, rows: rows, cols: cols, into: data)
             for c in 1..<max(copies, 1) { (data + c * matBytes).copyMemory(from: data, byteCount: matBytes) }
+            // The same copies repacked, for the levels that repack this type at load.
+            let repacked: UnsafeMutableRawPointer? = levels.contains { Repack.applies(to: type, rows: rows, level: $0) }
+                ? .allocate(byteCount: matBytes * copies, alignment: 64) : nil
+            defer { repacked?.deallocate() }
+            if let repacked {
+                _ = Repack.rows8(WeightMatrix(type: type, rows: rows, cols: cols, data: data), into: repacked)
+                for c in 1..<max(copies, 1) { (repacked + c * matBytes).copyMemory(from: repacked, byteCount: matBytes) }
+            }
             for t in threads {
               let pool = ComputePool(threads: t)
               let stream = cold ? streamRead(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool, minSeconds: minSeconds) : nil
               for level in levels {
+               for layout in Repack.applies(to: type, rows: rows, level: level) ? [WeightLayout.ggml, .rows8] : [.ggml] {
+                let base = layout == .rows8 ? repacked! : data
                 let engine = MatMulEngine(pool: pool, maxCols: cols, maxSeq: maxSeq)
                 engine.level = level
                 engine.gemmMinSeq = gemmMinSeq
                 for s in nSeq {
                     var copy = 0
                     func once() {
-                        let w = WeightMatrix(type: type, rows: rows, cols: cols, data: data + copy * matBytes)
+                        let w = WeightMatrix(type: type, rows: rows, cols: cols, data: base + copy * matBytes, layout: layout)
                         copy = (copy + 1) % copies
                         x.withUnsafeBufferPointer { xb in
                             y.withUnsafeMutableBufferPointer { engine.multiply(w, x: xb.baseAddress!, nSeq: s, y: $0.baseAddress!) }
@@ -149,13 +164,14 @@ public enum KernelBench {
                         elapsed = Double(now - start) / 1e9 - readSeconds
                     } while elapsed < minSeconds || (cold && ratios.isEmpty)  // cold: one whole pass at least
                     let cpu = processCPUSeconds() - cpuStart
-                    results.append(Result(type: type, level: level, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
+                    results.append(Result(type: type, level: level, layout: layout, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
                                           secondsPerOp: elapsed / Double(iterations),
                                           bestSecondsPerOp: min(bestPass, elapsed / Double(iterations)),
                                           cpuSecondsPerOp: cpu / Double(iterations) / Double(t),
                                           streamGigabytesPerSecond: stream,
                                           pairedStreamShare: ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]))
                 }
+               }
               }
             }
         }

@@ -1,17 +1,21 @@
 import KernelsAVX2
 
-/// A weight matrix stored row-major in ggml layout: `rows` rows of `cols` elements of `type`.
+/// A weight matrix: `rows` rows of `cols` elements of `type`, row-major in ggml layout, or
+/// repacked at load in groups of eight rows (`Repack`).
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
+    /// How the rows are laid out in `data`.
+    public let layout: WeightLayout
 
-    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, layout: WeightLayout = .ggml) {
         self.type = type
         self.rows = rows
         self.cols = cols
         self.data = data
+        self.layout = layout
     }
 
     /// Bytes of one row.
@@ -170,18 +174,19 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         // 2. Rows in tiles, sequences in groups of four sharing each decoded weight block.
-        let tile = tileRows(w.rows, total: w.rows)
+        let tile = tileRows(w, total: w.rows)
         cur.w = w; cur.x = x; cur.y = y; cur.nSeq = nSeq; cur.path = path; cur.tile = tile
         cur.parts = 1; cur.first1 = Int.max; cur.first2 = Int.max
         pool.parallelFor((w.rows + tile - 1) / tile, job: tileJob)
     }
 
     /// Rows per tile for a matrix of `rows` rows in a product of `total` rows: about eight
-    /// tiles per thread over the whole product, at least 16 rows each, multiples of 4.
-    private func tileRows(_ rows: Int, total: Int) -> Int {
-        if rowsPerTask > 0 { return rowsPerTask }
+    /// tiles per thread over the whole product, at least 16 rows each, multiples of 8 (whole
+    /// groups of a `rows8` matrix).
+    private func tileRows(_ w: WeightMatrix, total: Int) -> Int {
+        if rowsPerTask > 0 { return w.layout == .rows8 ? (rowsPerTask + 7) / 8 * 8 : rowsPerTask }
         let per = (total + 8 * pool.threadCount - 1) / (8 * pool.threadCount)
-        return min(rows, max(16, (per + 3) / 4 * 4))
+        return min(w.rows, max(16, (per + 7) / 8 * 8))
     }
 
     /// Fused products of two or three matrices with the same activations (q/k/v projections,
@@ -218,14 +223,14 @@ public final class MatMulEngine: @unchecked Sendable {
         default: break
         }
         let total = w0.rows + w1.rows + (w2?.rows ?? 0)
-        let t0 = tileRows(w0.rows, total: total), t1 = tileRows(w1.rows, total: total)
+        let t0 = tileRows(w0, total: total), t1 = tileRows(w1, total: total)
         let n0 = (w0.rows + t0 - 1) / t0, n1 = (w1.rows + t1 - 1) / t1
         cur.w = w0; cur.y = y0; cur.tile = t0
         cur.w1 = w1; cur.y1 = y1; cur.tile1 = t1; cur.first1 = n0
         var tiles = n0 + n1
         cur.parts = 2; cur.first2 = Int.max
         if let w2, let y2 {
-            let t2 = tileRows(w2.rows, total: total)
+            let t2 = tileRows(w2, total: total)
             cur.w2 = w2; cur.y2 = y2; cur.tile2 = t2; cur.first2 = tiles
             tiles += (w2.rows + t2 - 1) / t2
             cur.parts = 3
@@ -245,6 +250,16 @@ public final class MatMulEngine: @unchecked Sendable {
         } else {
             w = cur.w; y = cur.y; r0 = t * cur.tile; r1 = min(w.rows, r0 + cur.tile)
         }
+        if w.layout == .rows8 {
+            rows8Tile(w, x, nSeq, y, r0, r1)
+        } else {
+            ggmlTile(w, x, nSeq, y, r0, r1)
+        }
+    }
+
+    /// Rows `r0..<r1` of a matrix in the GGUF layout.
+    @inline(__always)
+    private func ggmlTile(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
         // One indirect call per tile through the type's entry (its kernels are specialised there).
         switch cur.path {
         case .float: w.type.traits.rows(self, w, x, nSeq, y, r0, r1)
@@ -255,6 +270,33 @@ public final class MatMulEngine: @unchecked Sendable {
                 w.type.traits.rows(self, w, x, nSeq, y, r0, r1)
             }
         case .gemm32: w.type.traits.floatTiles!(self, w, x, nSeq, y, r0, r1)
+        }
+    }
+
+    /// Rows `r0..<r1` (whole groups of eight) of a matrix in the `rows8` layout: the level's
+    /// `rows8` kernel, or, on a path or level without one, each group unpacked to the GGUF layout
+    /// on the stack and multiplied by the GGUF-layout kernels.
+    private func rows8Tile(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        if cur.path == .block32, let kernel = w.type.traits.rows8Kernel(level, nSeq: nSeq) {
+            int8Rows(kernel, w, nSeq, y, r0, r1)
+            return
+        }
+        // Whole groups in chunks of about 64 KiB, so the kernels' per-call set-up is spread over many rows.
+        let rowBytes = w.rowBytes, chunk = max(8, (64 << 10) / (8 * rowBytes) * 8)
+        withUnsafeTemporaryAllocation(byteCount: min(chunk, r1 - r0) * rowBytes, alignment: 64) { buf in
+            let rows = buf.baseAddress!
+            var r = r0
+            while r < r1 {
+                let n = min(chunk, r1 - r)
+                for g in stride(from: 0, to: n, by: 8) {
+                    Repack.unpack(w.type, w.data + (r + g) * rowBytes, rowBytes, into: rows + g * rowBytes)
+                }
+                // Row r of this view is the scratch's first row (the view is only read at rows r..<r+n).
+                let view = WeightMatrix(type: w.type, rows: w.rows, cols: w.cols,
+                                        data: UnsafeRawPointer(bitPattern: Int(bitPattern: rows) &- r * rowBytes)!)
+                ggmlTile(view, x, nSeq, y, r, r + n)
+                r += n
+            }
         }
     }
 

@@ -25,7 +25,44 @@ func multiplyMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: Kernel
     }
 }
 
-func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int) {
+/// Types with a kernel on the `rows8` layout on some level (repacked at load there).
+let repackedTypes = matmulTypes.filter { t in KernelLevel.allCases.contains { t.traits.rows8Kernel($0) != nil } }
+
+/// The same conformance on matrices repacked into the `rows8` layout, on every level: the levels with
+/// a `rows8` kernel run it, the others (portable) unpack eight rows at a time for their own kernels.
+/// 40 rows in tiles of 8 (five groups); 17 blocks: odd block counts.
+@Test(arguments: repackedTypes, hostLevels)
+func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
+    for cols in [544, 512] {
+        multiplyMatchesReference(type, level, rows: 40, cols: cols, repack: true)
+    }
+}
+
+/// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
+/// packed group differs from them (the layout is not the identity).
+@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+func repackRoundTripsEveryByte(_ type: GGMLType) {
+    let cols = 96, rows = 16
+    let wq = quantizeRows(type, randomFloats(rows * cols, seed: 3), rows: rows, cols: cols)
+    let rowBytes = type.byteCount(elements: cols)
+    var packed = [UInt8](repeating: 0, count: wq.count), back = [UInt8](repeating: 0, count: wq.count)
+    wq.withUnsafeBytes { src in
+        packed.withUnsafeMutableBytes { dst in
+            _ = Repack.rows8(WeightMatrix(type: type, rows: rows, cols: cols, data: src.baseAddress!), into: dst.baseAddress!)
+        }
+    }
+    packed.withUnsafeBytes { src in
+        back.withUnsafeMutableBytes { dst in
+            for g in 0..<(rows / 8) { Repack.unpack(type, src.baseAddress! + 8 * g * rowBytes, rowBytes, into: dst.baseAddress! + 8 * g * rowBytes) }
+        }
+    }
+    #expect(back == wq.map { $0 })
+    #expect(packed != back)
+    // Block 0 of the first group starts with the eight rows' scales, side by side.
+    for r in 0..<8 { #expect(packed[2 * r] == wq[r * rowBytes] && packed[2 * r + 1] == wq[r * rowBytes + 1]) }
+}
+
+func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false) {
     let maxSeq = 19
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
@@ -46,7 +83,13 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
             let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
-            engine.multiply(m, x: x, nSeq: nSeq, y: &y)
+            if repack {
+                let packed = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
+                defer { packed.deallocate() }
+                engine.multiply(Repack.rows8(m, into: packed), x: x, nSeq: nSeq, y: &y)
+            } else {
+                engine.multiply(m, x: x, nSeq: nSeq, y: &y)
+            }
         }
         let path = MatMulEngine.path(for: type)
         let (xsim, sums) = path == .block32 || path == .kquant ? simulatedActivations(x, cols: cols, superBlocks: path == .kquant) : (x, [])
@@ -209,7 +252,10 @@ final class CountingJob: ComputeJob {
     let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
                                  cold: false, minSeconds: 0.001, levels: hostLevels)
     let lines = report.split(separator: "\n")
-    #expect(lines.count == 1 + 3 * 2 * 2 * hostLevels.count, "\(report)")
+    // Q4_0 a second time in the `rows8` layout on the levels that repack it (`-r8` after the level).
+    let repacking = hostLevels.filter { Repack.applies(to: .q4_0, rows: 8, level: $0) }
+    #expect(lines.count == 1 + 3 * 2 * 2 * hostLevels.count + 2 * 2 * repacking.count, "\(report)")
+    for level in repacking { #expect(lines.contains { $0.hasPrefix("q4_0") && $0.contains(" \(level.rawValue)-r8 ") }, "\(report)") }
     #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 11 })
     for level in hostLevels { #expect(lines.contains { $0.contains(" \(level.rawValue) ") }, "\(level) missing") }
     // Cold runs print the streaming bandwidth beside each kernel's.
@@ -226,8 +272,10 @@ final class CountingJob: ComputeJob {
 /// exactly (same kernels, same activation quantization), for matching and mixed weight formats.
 let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16], [.q5_0, .q5_0, .q6_K]]
 
-@Test(arguments: fusedTypeSets)
-func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
+/// The sets, each in the GGUF layout; and one whose 32-block matrices are repacked (`rows8`) beside
+/// one that is not.
+@Test(arguments: fusedTypeSets.map { ($0, false) } + [([GGMLType.q4_0, .q4_1, .q8_0], true)])
+func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType], _ repack: Bool) {
     let cols = 512, maxSeq = 6
     let rowCounts = [40, 24, 72]
     var x = randomFloats(maxSeq * cols, seed: 5)
@@ -236,10 +284,13 @@ func fusedMultiplyEqualsSeparateProducts(_ types: [GGMLType]) {
     let weights = types.enumerated().map { i, t in
         quantizeRows(t, randomFloats(rowCounts[i] * cols, seed: 11 &+ UInt64(i)), rows: rowCounts[i], cols: cols)
     }
+    let packed = types.indices.map { UnsafeMutableRawPointer.allocate(byteCount: weights[$0].count, alignment: 64) }
+    defer { packed.forEach { $0.deallocate() } }
     for nSeq in [1, 4, 5] {
         var separate: [[Float]] = []
         func matrix(_ i: Int, _ p: UnsafeRawBufferPointer) -> WeightMatrix {
-            WeightMatrix(type: types[i], rows: rowCounts[i], cols: cols, data: p.baseAddress!)
+            let m = WeightMatrix(type: types[i], rows: rowCounts[i], cols: cols, data: p.baseAddress!)
+            return repack && Repack.applies(to: types[i], rows: rowCounts[i]) ? Repack.rows8(m, into: packed[i]) : m
         }
         for i in types.indices {
             var y = [Float](repeating: .nan, count: rowCounts[i] * nSeq)

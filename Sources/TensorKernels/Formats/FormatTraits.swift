@@ -55,10 +55,20 @@ struct FormatTraits: @unchecked Sendable {
     /// The 8-bit integer kernels of the AVX2 and the AVX-512 level (KernelsAVX2, KernelsAVX512);
     /// nil where the portable `rows` serve that level.
     let avx2: DecodeKernels.Kernel?, avx512: DecodeKernels.Kernel?
+    /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
+    /// layout (`Repack`); nil where the format is not repacked on that level.
+    let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
+    /// Up to how many sequences the `rows8` kernel of each level runs; beyond, the level's
+    /// GGUF-layout tiles run on rows unpacked from the `rows8` layout (`MatMulEngine.rows8Tile`).
+    let rows8UpTo: (avx2: Int, avx512: Int)
+    /// The bytes of fp16 header fields at the start of a block (scale, min) that the `rows8`
+    /// layout gathers field by field; the rest of the block is interleaved in 4-byte words.
+    let rows8HeaderBytes: Int
 
     init(name: String, blockSize: Int, bytesPerBlock: Int, dequantize: @escaping DequantizeRow,
          quantize: QuantizeRow?, quantizeWeighted: WeightedQuantizeRow?, activations: Activations,
-         rows: @escaping RowsKernel, floatTiles: RowsKernel? = nil, kernels: LevelKernels = LevelKernels()) {
+         rows: @escaping RowsKernel, floatTiles: RowsKernel? = nil, kernels: LevelKernels = LevelKernels(),
+         rows8HeaderBytes: Int = 0) {
         self.name = name
         self.blockSize = blockSize
         self.bytesPerBlock = bytesPerBlock
@@ -70,12 +80,22 @@ struct FormatTraits: @unchecked Sendable {
         self.floatTiles = floatTiles
         self.avx2 = kernels.avx2
         self.avx512 = kernels.avx512
+        self.avx2Rows8 = kernels.avx2Rows8
+        self.avx512Rows8 = kernels.avx512Rows8
+        self.rows8UpTo = kernels.rows8UpTo
+        self.rows8HeaderBytes = rows8HeaderBytes
     }
 
     /// The per-level 8-bit kernels of a format (what a format's file passes in; empty off x86-64).
     struct LevelKernels {
         var avx2: DecodeKernels.Kernel? = nil
         var avx512: DecodeKernels.Kernel? = nil
+        /// Kernels on the `rows8` layout (a format with them is repacked at load on that level).
+        var avx2Rows8: DecodeKernels.Kernel? = nil
+        var avx512Rows8: DecodeKernels.Kernel? = nil
+        /// Measured per format and level (`bench-kernels --sequences`: the `-r8` rows against the
+        /// level's own).
+        var rows8UpTo: (avx2: Int, avx512: Int) = (avx2: .max, avx512: .max)
     }
 
     /// The integer kernel of `level`; nil where the portable `rows` serve it.
@@ -88,6 +108,17 @@ struct FormatTraits: @unchecked Sendable {
         }
     }
 
+    /// The `rows8`-layout kernel of `level` (for `nSeq` sequences: nil beyond `rows8UpTo`); nil
+    /// where matrices of this format keep the GGUF layout.
+    @inline(__always)
+    func rows8Kernel(_ level: KernelLevel, nSeq: Int = 1) -> DecodeKernels.Kernel? {
+        switch level {
+        case .portable: return nil
+        case .avx2: return nSeq <= rows8UpTo.avx2 ? avx2Rows8 : nil
+        case .avx512: return nSeq <= rows8UpTo.avx512 ? avx512Rows8 : nil
+        }
+    }
+
     /// A format of 32-element blocks multiplied in 8 bits against Q8_0-style activations, decoded
     /// by `B` (portable kernels, float tiles and the dequantiser all from `B`).
     init<B: Block32>(block32 _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: WeightedQuantizeRow?,
@@ -97,7 +128,7 @@ struct FormatTraits: @unchecked Sendable {
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
-                  kernels: kernels)
+                  kernels: kernels, rows8HeaderBytes: B.hasMin ? 4 : 2)
     }
 
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K

@@ -11,7 +11,9 @@ enum Q4_0Block: Block32 {
         quantizeWeighted: { legacyQuantizeRow(4, false, Q4_0Block.bytes, $0, $1, $2, $3) },
         kernels: kernels)
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_0, avx512: AVX512.q4_0)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_0, avx512: AVX512.q4_0,
+                                                           avx2Rows8: AVX2.q4_0Rows8, avx512Rows8: AVX512.q4_0Rows8,
+                                                           rows8UpTo: (avx2: .max, avx512: .max))
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

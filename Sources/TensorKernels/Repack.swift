@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a `WeightMatrix` lays out its rows.
+public enum WeightLayout: Sendable, Equatable {
+    /// Row after row, each row its blocks in ggml's layout (as the GGUF file has them).
+    case ggml
+    /// Repacked at load in groups of eight rows (`Repack`): the same bytes as the eight GGUF
+    /// rows, reordered so a vector load holds the same elements of eight rows.
+    case rows8
+}
+
+/// Repacking weight matrices at load into the `rows8` layout, which the one-sequence and batched
+/// decode kernels of a format read at the memory's streaming rate where the GGUF layout leaves them
+/// bound by instructions per block (docs/kernels.md, "Repacking at load").
+///
+/// The layout, for a 32-block format whose blocks start with `h` bytes of fp16 fields (scale d,
+/// maybe min m: `FormatTraits.rows8HeaderBytes`), maybe a 4-byte word (a Q5 format's fifth bits),
+/// then the quant bytes: rows 8g..<8g+8 occupy the bytes the eight GGUF rows occupied (group g at
+/// `8g · rowBytes`), and within the group block b of the eight rows starts at `8b · blockBytes`
+/// and holds
+/// - each fp16 field of the eight rows side by side (16 bytes per field, row r at 2r), then
+/// - the 4-byte word of the eight rows, if the block has one (32 bytes, row r at 4r), then
+/// - each 8-byte word of the quants for the eight rows (64 bytes per word, row r at 8r): a
+///   512-bit load holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles),
+///   the order the AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each.
+/// Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
+/// kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
+/// product of a repacked matrix (another level, the float tiles) unpacks eight rows at a time
+/// into scratch and runs the GGUF-layout kernels on them, so results do not depend on the layout
+/// beyond float summation order.
+public enum Repack {
+    /// Set to `0` to keep every matrix in the GGUF layout (for measuring both layouts).
+    public static let environmentKey = "TOKENMILL_REPACK"
+
+    /// False when `TOKENMILL_REPACK=0`.
+    public static let enabled: Bool = getenv(environmentKey).map { String(cString: $0) != "0" } ?? true
+
+    /// Whether a `rows` × `cols` matrix of `type` is repacked for kernels of `level` (and
+    /// `TOKENMILL_REPACK` allows it).
+    public static func applies(to type: GGMLType, rows: Int, level: KernelLevel = .current) -> Bool {
+        enabled && rows > 0 && rows % 8 == 0 && type.traits.rows8Kernel(level) != nil
+    }
+
+    /// `w` (GGUF layout) repacked into `dst` (`w.byteCount` bytes, not overlapping `w.data`).
+    public static func rows8(_ w: WeightMatrix, into dst: UnsafeMutableRawPointer) -> WeightMatrix {
+        precondition(w.layout == .ggml && w.rows % 8 == 0, "Repack: \(w.rows) rows of \(w.type) cannot be repacked")
+        let rowBytes = w.rowBytes
+        for g in 0..<(w.rows / 8) {
+            pack(w.type, w.data + 8 * g * rowBytes, rowBytes, into: dst + 8 * g * rowBytes)
+        }
+        return WeightMatrix(type: w.type, rows: w.rows, cols: w.cols, data: UnsafeRawPointer(dst), layout: .rows8)
+    }
+
+    /// Eight GGUF rows at `src` into one `rows8` group at `dst`.
+    static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, into dst: UnsafeMutableRawPointer) {
+        shuffle(type, rowBytes) { row, b, rowOffset, groupOffset, n in
+            copy(src + row * rowBytes + b + rowOffset, dst + 8 * b + groupOffset, n)
+        }
+    }
+
+    /// One `rows8` group at `src` back into eight GGUF rows at `dst` (`8 · rowBytes` bytes).
+    public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, into dst: UnsafeMutableRawPointer) {
+        shuffle(type, rowBytes) { row, b, rowOffset, groupOffset, n in
+            copy(src + 8 * b + groupOffset, dst + row * rowBytes + b + rowOffset, n)
+        }
+    }
+
+    /// Calls `move(row, block offset in a row, offset in the block, offset in the group block,
+    /// bytes)` for every field and word of a group's blocks: the layout in one place.
+    @inline(__always)
+    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ move: (Int, Int, Int, Int, Int) -> Void) {
+        let blockBytes = type.bytesPerBlock, header = type.traits.rows8HeaderBytes
+        precondition(header > 0 && (blockBytes - header) % 4 == 0, "Repack: \(type) has no rows8 layout")
+        // A 4-byte word after the header when the rest is not whole 8-byte words.
+        let quants = (blockBytes - header) % 8 == 0 ? header : header + 4
+        var b = 0
+        while b < rowBytes {
+            for row in 0..<8 {
+                for f in stride(from: 0, to: header, by: 2) { move(row, b, f, 8 * f + 2 * row, 2) }
+                if quants > header { move(row, b, header, 8 * header + 4 * row, 4) }
+                for w in stride(from: quants, to: blockBytes, by: 8) { move(row, b, w, 8 * w + 8 * row, 8) }
+            }
+            b += blockBytes
+        }
+    }
+
+    @inline(__always)
+    private static func copy(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ n: Int) {
+        switch n {
+        case 2: dst.storeBytes(of: src.loadUnaligned(as: UInt16.self), as: UInt16.self)
+        case 4: dst.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+        default: dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+        }
+    }
+}
