@@ -123,6 +123,7 @@ func kernelLevelLine(_ level: KernelLevel = .current) -> String {
     "kernels: \(level) (cpu: \(CPUFeatures.host); levels it runs: \(KernelLevel.supported().map(\.rawValue).joined(separator: ", ")); "
         + "\(KernelLevel.environmentKey) forces one)"
         + (KernelLevel.integerTilesFrom.map { "; integer tiles from \($0) sequences (TOKENMILL_INT_TILES_FROM)" } ?? "")
+        + (Repack.enabled ? "" : "; no repacking at load (\(Repack.environmentKey)=0)")
 }
 
 /// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.
@@ -361,7 +362,8 @@ struct BenchKernelsCommand: ParsableCommand {
         commandName: "bench-kernels", abstract: "Time the matrix kernels per weight type (GB/s, GFLOP/s).",
         discussion: "TOKENMILL_KERNELS=avx512|avx2|portable forces the kernel level; TOKENMILL_INT_TILES_FROM=N runs "
             + "the integer tiles from N sequences on (1: always, 99: never), so two runs with --sequences 2,3,4,6,8 "
-            + "show this host's tile crossovers.",
+            + "show this host's tile crossovers. Types that models repack at load (Q4_0, Q4_1) are timed in both "
+            + "layouts: the level's name with -r8 is the repacked one (TOKENMILL_REPACK=0 switches repacking off).",
         shouldDisplay: false)
 
     @Option(name: .long, help: "Comma-separated weight types.") var types = "q8_0,q5_0,q4_0,q4_1,q4_K,q6_K"

@@ -58,9 +58,6 @@ struct FormatTraits: @unchecked Sendable {
     /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
-    /// Up to how many sequences the `rows8` kernel of each level runs; beyond, the level's
-    /// GGUF-layout tiles run on rows unpacked from the `rows8` layout (`MatMulEngine.rows8Tile`).
-    let rows8UpTo: (avx2: Int, avx512: Int)
     /// The bytes of fp16 header fields at the start of a block (scale, min) that the `rows8`
     /// layout gathers field by field; the rest of the block is interleaved in 4-byte words.
     let rows8HeaderBytes: Int
@@ -82,7 +79,6 @@ struct FormatTraits: @unchecked Sendable {
         self.avx512 = kernels.avx512
         self.avx2Rows8 = kernels.avx2Rows8
         self.avx512Rows8 = kernels.avx512Rows8
-        self.rows8UpTo = kernels.rows8UpTo
         self.rows8HeaderBytes = rows8HeaderBytes
     }
 
@@ -93,9 +89,6 @@ struct FormatTraits: @unchecked Sendable {
         /// Kernels on the `rows8` layout (a format with them is repacked at load on that level).
         var avx2Rows8: DecodeKernels.Kernel? = nil
         var avx512Rows8: DecodeKernels.Kernel? = nil
-        /// Measured per format and level (`bench-kernels --sequences`: the `-r8` rows against the
-        /// level's own).
-        var rows8UpTo: (avx2: Int, avx512: Int) = (avx2: .max, avx512: .max)
     }
 
     /// The integer kernel of `level`; nil where the portable `rows` serve it.
@@ -108,14 +101,15 @@ struct FormatTraits: @unchecked Sendable {
         }
     }
 
-    /// The `rows8`-layout kernel of `level` (for `nSeq` sequences: nil beyond `rows8UpTo`); nil
-    /// where matrices of this format keep the GGUF layout.
+    /// The `rows8`-layout kernel of `level` (every sequence count: `bench-kernels --sequences`
+    /// measured the `-r8` rows at or above the level's GGUF-layout kernels and tiles from 1 to 128
+    /// sequences); nil where matrices of this format keep the GGUF layout.
     @inline(__always)
-    func rows8Kernel(_ level: KernelLevel, nSeq: Int = 1) -> DecodeKernels.Kernel? {
+    func rows8Kernel(_ level: KernelLevel) -> DecodeKernels.Kernel? {
         switch level {
         case .portable: return nil
-        case .avx2: return nSeq <= rows8UpTo.avx2 ? avx2Rows8 : nil
-        case .avx512: return nSeq <= rows8UpTo.avx512 ? avx512Rows8 : nil
+        case .avx2: return avx2Rows8
+        case .avx512: return avx512Rows8
         }
     }
 

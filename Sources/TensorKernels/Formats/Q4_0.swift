@@ -12,8 +12,7 @@ enum Q4_0Block: Block32 {
         kernels: kernels)
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_0, avx512: AVX512.q4_0,
-                                                           avx2Rows8: AVX2.q4_0Rows8, avx512Rows8: AVX512.q4_0Rows8,
-                                                           rows8UpTo: (avx2: .max, avx512: .max))
+                                                           avx2Rows8: AVX2.q4_0Rows8, avx512Rows8: AVX512.q4_0Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
