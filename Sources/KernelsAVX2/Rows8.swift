@@ -9,69 +9,136 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+/// The operands of one block of eight rows: the eight byte vectors (`lo`/`hi` nibbles of word
+/// j for rows 0-3 (`a`) and rows 4-7 (`b`): elements 8j..<8j+8 and 16+8j..<24+8j, fifth bits added),
+/// and the scales and mins in the order the row sums come out of `vphaddd` (0 1 4 5 2 3 6 7).
+public struct Rows8Operands {
+    public var la0, la1, ha0, ha1, lb0, lb1, hb0, hb1: __m256i
+    public var d, m: __m256
+    /// Bytes of one block's operands in a cache (`Rows8Cache`).
+    @inlinable public static var bytes: Int { 320 }
+
+    /// Block `b` of the group at `group` (the `rows8` layout), expanded.
+    @inlinable @inline(__always)
+    public init<F: Block32Format>(_: F.Type, _ group: UnsafeRawPointer, _ b: Int) {
+        let m4 = splat8(0xF), order = rows8SumOrder
+        // A block of eight rows: the d fields (16 bytes), the m fields (16, Q4_1/Q5_1), the fifth bits
+        // (32, Q5), two 64-byte words of nibbles.
+        let p = group + b &* (8 &* F.bytes), fields = F.hasMin ? 32 : 16, quants = F.quantBits == 5 ? fields &+ 32 : fields
+        prefetchLines(p + 2048, 8 &* F.bytes)
+        let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
+        @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
+        @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
+        la0 = lo(a0); ha0 = hi(a0); la1 = lo(a1); ha1 = hi(a1); lb0 = lo(b0); hb0 = hi(b0); lb1 = lo(b1); hb1 = hi(b1)
+        if F.quantBits == 5 {
+            // Rows 0-3 and 4-7: each row's 32 bits in the low half of its qword; operand j takes byte j,
+            // broadcast over the qword (vpshufb within 128-bit lanes: qword 0 at bytes 0-7, qword 1 at
+            // 8-15), one bit per byte tested.
+            let qwordBase = _mm256_set_epi64x(0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0)
+            let oneBitPerByte = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201)), sixteen = splat8(16)
+            let bitsA = _mm256_cvtepu32_epi64(load128(p, fields)), bitsB = _mm256_cvtepu32_epi64(load128(p, fields &+ 16))
+            @inline(__always) func fifth(_ v: inout __m256i, _ bits: __m256i, _ j: Int8) {
+                let spread = _mm256_shuffle_epi8(bits, _mm256_add_epi8(qwordBase, _mm256_set1_epi8(j)))
+                let set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, oneBitPerByte), oneBitPerByte)
+                v = _mm256_or_si256(v, _mm256_and_si256(set, sixteen))
+            }
+            fifth(&la0, bitsA, 0); fifth(&la1, bitsA, 1); fifth(&ha0, bitsA, 2); fifth(&ha1, bitsA, 3)
+            fifth(&lb0, bitsB, 0); fifth(&lb1, bitsB, 1); fifth(&hb0, bitsB, 2); fifth(&hb1, bitsB, 3)
+        }
+        d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 0)), order)
+        m = F.hasMin ? _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 16)), order) : _mm256_setzero_ps()
+    }
+
+    /// Operands stored by `store` at `p` (32-aligned).
+    @inlinable @inline(__always)
+    public init(cached p: UnsafeRawPointer) {
+        @inline(__always) func ld(_ o: Int) -> __m256i { _mm256_load_si256(OpaquePointer(p + o)) }
+        la0 = ld(0); la1 = ld(32); ha0 = ld(64); ha1 = ld(96); lb0 = ld(128); lb1 = ld(160); hb0 = ld(192); hb1 = ld(224)
+        d = _mm256_load_ps((p + 256).assumingMemoryBound(to: Float.self))
+        m = _mm256_load_ps((p + 288).assumingMemoryBound(to: Float.self))
+    }
+
+    @inlinable @inline(__always)
+    public func store(_ p: UnsafeMutableRawPointer) {
+        @inline(__always) func st(_ o: Int, _ v: __m256i) { _mm256_store_si256(OpaquePointer(p + o), v) }
+        st(0, la0); st(32, la1); st(64, ha0); st(96, ha1); st(128, lb0); st(160, lb1); st(192, hb0); st(224, hb1)
+        _mm256_store_ps((p + 256).assumingMemoryBound(to: Float.self), d)
+        _mm256_store_ps((p + 288).assumingMemoryBound(to: Float.self), m)
+    }
+}
+
+/// vphaddd of rows 0-3 and rows 4-7 leaves the row sums in the order 0 1 4 5 2 3 6 7 (its own inverse).
+@inlinable @inline(__always) var rows8SumOrder: __m256i { _mm256_set_epi32(7, 6, 3, 2, 5, 4, 1, 0) }
+
 /// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) of a nibble format
-/// (Q4_0, Q4_1) in the `rows8` layout; `rows` is the first row's group.
+/// (Q4_0, Q4_1, Q5_0, Q5_1) in the `rows8` layout; `rows` is the first row's group. Up to four
+/// sequences (one pass) expand each block in place; more (prompts, wide batches) expand a group's
+/// blocks once into a cache that every pass of four sequences reads.
 @inlinable @inline(__always)
 public func rows8Nibbles<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    bySeqGroups(nSeq,
-                { s in rows8Nibbles(F.self, W4.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
-                { s in rows8Nibbles(F.self, W3.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
-                { s in rows8Nibbles(F.self, W2.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) },
-                { s in rows8Nibbles(F.self, W1.self, rows, rowBytes, count, nb, st.row(x, s), st, y + s &* ldy, ldy) })
+    @inline(__always) func passes(_ y: UnsafeMutablePointer<Float>, _ operands: (Int) -> Rows8Operands) {
+        bySeqGroups(nSeq,
+                    { s in rows8Group(F.self, W4.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) },
+                    { s in rows8Group(F.self, W3.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) },
+                    { s in rows8Group(F.self, W2.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) },
+                    { s in rows8Group(F.self, W1.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) })
+    }
+    if nSeq <= 4 {
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            passes(y + g) { Rows8Operands(F.self, group, $0) }
+            g &+= 8
+        }
+        return
+    }
+    withUnsafeTemporaryAllocation(byteCount: nb &* Rows8Operands.bytes, alignment: 32) { buf in
+        let cache = buf.baseAddress!
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            for b in 0..<nb { Rows8Operands(F.self, group, b).store(cache + b &* Rows8Operands.bytes) }
+            passes(y + g) { Rows8Operands(cached: cache + $0 &* Rows8Operands.bytes) }
+            g &+= 8
+        }
+    }
 }
 
-/// `W.n` sequences over each group of eight rows; each block's nibbles are split once for all.
+/// `W.n` sequences over one group of eight rows, block `b`'s operands from `operands(b)`.
 @inlinable @inline(__always)
-func rows8Nibbles<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
-                                                 _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
-                                                 _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func rows8Group<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                               _ operands: (Int) -> Rows8Operands) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
-    let ones = _mm256_set1_epi16(1), m4 = splat8(0xF)
-    // vphaddd of rows 0-3 and rows 4-7 leaves the row sums in the order 0 1 4 5 2 3 6 7 (its own inverse).
-    let order = _mm256_set_epi32(7, 6, 3, 2, 5, 4, 1, 0)
-    // A block of eight rows: the d fields (16 bytes), the m fields (16, Q4_1), two 64-byte words.
-    let groupBlock = 8 &* F.bytes, quants = F.hasMin ? 32 : 16
-    var g = 0
-    while g < count {
-        let base = rows + g &* rowBytes
-        var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-        for b in 0..<nb {
-            let p = base + b &* groupBlock
-            prefetchLines(p + 2048, groupBlock)
-            // Word j of rows 0-3 and of rows 4-7: elements 8j..<8j+8 low, 16+8j..<24+8j high nibbles.
-            let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
-            @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
-            @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
-            let la0 = lo(a0), ha0 = hi(a0), la1 = lo(a1), ha1 = hi(a1), lb0 = lo(b0), hb0 = hi(b0), lb1 = lo(b1), hb1 = hi(b1)
-            let d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 0)), order)
-            let m = F.hasMin ? _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 16)), order) : _mm256_setzero_ps()
-            @inline(__always) func add(_ xa: Q8Activations, _ a: inout __m256) {
-                let q = UnsafeRawPointer(xa.q) + 32 &* b
-                @inline(__always) func x8(_ o: Int) -> __m256i { _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: o, as: Int64.self)) }
-                let x0 = x8(0), x1 = x8(8), x2 = x8(16), x3 = x8(24)
-                // Pair sums in Int16: at most 4 · 2 · 15 · 128 = 15 360.
-                let sa = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(la0, x0), _mm256_maddubs_epi16(ha0, x2)),
-                                          _mm256_add_epi16(_mm256_maddubs_epi16(la1, x1), _mm256_maddubs_epi16(ha1, x3)))
-                let sb = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lb0, x0), _mm256_maddubs_epi16(hb0, x2)),
-                                          _mm256_add_epi16(_mm256_maddubs_epi16(lb1, x1), _mm256_maddubs_epi16(hb1, x3)))
-                var s32 = _mm256_hadd_epi32(_mm256_madd_epi16(sa, ones), _mm256_madd_epi16(sb, ones))
-                if F.offset != 0 { s32 = _mm256_add_epi32(s32, _mm256_set1_epi32(0 &- F.offset &* xa.sum32[b])) }
-                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(d, _mm256_broadcast_ss(xa.d + b)), a)
-                if F.hasMin { a = _mm256_fmadd_ps(m, _mm256_broadcast_ss(xa.s + b), a) }
-            }
-            add(xs.0, &acc.0)
-            if W.n > 1 { add(xs.1, &acc.1) }
-            if W.n > 2 { add(xs.2, &acc.2) }
-            if W.n > 3 { add(xs.3, &acc.3) }
+    let ones = _mm256_set1_epi16(1), order = rows8SumOrder
+    var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    for b in 0..<nb {
+        let o = operands(b)
+        @inline(__always) func add(_ xa: Q8Activations, _ a: inout __m256) {
+            let q = UnsafeRawPointer(xa.q) + 32 &* b
+            @inline(__always) func x8(_ off: Int) -> __m256i { _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: off, as: Int64.self)) }
+            let x0 = x8(0), x1 = x8(8), x2 = x8(16), x3 = x8(24)
+            // Pair sums in Int16: at most 4 · 2 · 31 · 128 = 31 744.
+            let sa = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(o.la0, x0), _mm256_maddubs_epi16(o.ha0, x2)),
+                                      _mm256_add_epi16(_mm256_maddubs_epi16(o.la1, x1), _mm256_maddubs_epi16(o.ha1, x3)))
+            let sb = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(o.lb0, x0), _mm256_maddubs_epi16(o.hb0, x2)),
+                                      _mm256_add_epi16(_mm256_maddubs_epi16(o.lb1, x1), _mm256_maddubs_epi16(o.hb1, x3)))
+            var s32 = _mm256_hadd_epi32(_mm256_madd_epi16(sa, ones), _mm256_madd_epi16(sb, ones))
+            if F.offset != 0 { s32 = _mm256_add_epi32(s32, _mm256_set1_epi32(0 &- F.offset &* xa.sum32[b])) }
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(o.d, _mm256_broadcast_ss(xa.d + b)), a)
+            if F.hasMin { a = _mm256_fmadd_ps(o.m, _mm256_broadcast_ss(xa.s + b), a) }
         }
-        _mm256_storeu_ps(y + g, _mm256_permutevar8x32_ps(acc.0, order))
-        if W.n > 1 { _mm256_storeu_ps(y + (ldy &+ g), _mm256_permutevar8x32_ps(acc.1, order)) }
-        if W.n > 2 { _mm256_storeu_ps(y + (2 &* ldy &+ g), _mm256_permutevar8x32_ps(acc.2, order)) }
-        if W.n > 3 { _mm256_storeu_ps(y + (3 &* ldy &+ g), _mm256_permutevar8x32_ps(acc.3, order)) }
-        g &+= 8
+        add(xs.0, &acc.0)
+        if W.n > 1 { add(xs.1, &acc.1) }
+        if W.n > 2 { add(xs.2, &acc.2) }
+        if W.n > 3 { add(xs.3, &acc.3) }
     }
+    _mm256_storeu_ps(y, _mm256_permutevar8x32_ps(acc.0, order))
+    if W.n > 1 { _mm256_storeu_ps(y + ldy, _mm256_permutevar8x32_ps(acc.1, order)) }
+    if W.n > 2 { _mm256_storeu_ps(y + 2 &* ldy, _mm256_permutevar8x32_ps(acc.2, order)) }
+    if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
 }
 
 extension AVX2 {
@@ -86,6 +153,18 @@ extension AVX2 {
     public static func q4_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         rows8Nibbles(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_0 rows in the `rows8` layout · Q8_0 activations.
+    @inline(never)
+    public static func q5_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8Nibbles(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_1 rows in the `rows8` layout · Q8_1 activations.
+    @inline(never)
+    public static func q5_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8Nibbles(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -1,13 +1,16 @@
-// The nibble formats (Q4_0, Q4_1) in the `rows8` layout (TensorKernels' Repack.swift): the eight-row
-// kernel of Block32Tiles512.swift reads each block of eight rows in place. A 512-bit load of the
-// layout's 8-byte word j holds bytes 8j..<8j+8 of the eight rows, so its low nibbles are already the
-// operand the tiles multiply for elements 8j..<8j+8 and its high nibbles the one for 16+8j..<24+8j:
-// no per-call repack, and the same code serves one sequence and a prompt of hundreds.
+// The nibble formats (Q4_0, Q4_1, Q5_0, Q5_1) in the `rows8` layout (TensorKernels' Repack.swift): the
+// eight-row kernel of Block32Tiles512.swift reads each block of eight rows in place. A 512-bit load of
+// the layout's 8-byte word j holds bytes 8j..<8j+8 of the eight rows, so its low nibbles are already
+// the operand the tiles multiply for elements 8j..<8j+8 and its high nibbles the one for
+// 16+8j..<24+8j: no per-call repack, and the same code serves one sequence and a prompt of hundreds.
+// The Q5 formats' fifth bits (the eight rows' 32-bit words side by side) are spread per operand:
+// byte k of the rows' bits broadcast over their qword, tested against one bit per byte, 16 added
+// where set (three instructions per operand, for eight rows).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// Blocks of eight rows of a nibble format in the `rows8` layout, read in place.
+/// Blocks of eight rows of a nibble format (4 or 5 bits) in the `rows8` layout, read in place.
 struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
     /// The group's first block.
     let group: UnsafeRawPointer
@@ -15,11 +18,24 @@ struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
     @inline(__always) private func block(_ b: Int) -> UnsafeRawPointer { group + b &* (8 &* F.bytes) }
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
-        let p = block(b), q = F.hasMin ? 32 : 16, m4 = _mm512_set1_epi8(0xF)
+        // After the fp16 fields (16 bytes each), the Q5 formats' 32 bytes of fifth bits, then the nibbles.
+        let p = block(b), fields = F.hasMin ? 32 : 16, q = F.quantBits == 5 ? fields &+ 32 : fields
+        let m4 = _mm512_set1_epi8(0xF)
         prefetchLines(p + 2048, 8 &* F.bytes)
         let v0 = _mm512_loadu_si512(p + q), v1 = _mm512_loadu_si512(p + (q &+ 64))
-        return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
-                _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
+        let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
+                 _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
+        guard F.quantBits == 5 else { return n }
+        // Row r's 32 bits in the low half of qword r; operand j (elements 8j..<8j+8) takes byte j.
+        let bits = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)))
+        let oneBitPerByte = _mm512_set1_epi64(Int64(bitPattern: 0x8040_2010_0804_0201)), sixteen = _mm512_set1_epi8(16)
+        // vpshufb indexes within 128-bit lanes: qword 0 of a lane at bytes 0-7, qword 1 at 8-15.
+        let qwordBase = _mm512_set_epi64(0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0)
+        @inline(__always) func fifth(_ v: __m512i, _ j: Int8) -> __m512i {
+            let spread = _mm512_shuffle_epi8(bits, _mm512_add_epi8(qwordBase, _mm512_set1_epi8(j)))
+            return _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(spread, oneBitPerByte), v, sixteen)
+        }
+        return (fifth(n.0, 0), fifth(n.1, 1), fifth(n.2, 2), fifth(n.3, 3))
     }
 
     /// The eight fp16 at `offset`, each widened into two lanes: as they are (`pairs`), or then 0.
@@ -33,15 +49,37 @@ struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
     @inline(__always) func mins(_ b: Int) -> __m512 { halves(b, 16, pairs: false) }
 }
 
-/// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) in the `rows8` layout.
+/// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) in the `rows8` layout. Up to
+/// four sequences (one pass) read the blocks in place; more sequences (several passes: prompts, wide
+/// batches) read each group's operands expanded once into a tile buffer, so the nibble split and the
+/// fifth bits are not redone per pass.
 @inline(__always)
 func rows8NibblesMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    var g = 0
-    while g < count {
-        block32EightRowsRun512(F.self, Rows8NibbleBlocks<F>(group: rows + g &* rowBytes), nb, x, st, nSeq, y + g, ldy)
-        g &+= 8
+    if nSeq <= 4 {
+        var g = 0
+        while g < count {
+            block32EightRowsRun512(F.self, Rows8NibbleBlocks<F>(group: rows + g &* rowBytes), nb, x, st, nSeq, y + g, ldy)
+            g &+= 8
+        }
+        return
+    }
+    withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes, alignment: 64) { buf in
+        let tiles = buf.baseAddress!
+        var g = 0
+        while g < count {
+            let group = Rows8NibbleBlocks<F>(group: rows + g &* rowBytes)
+            for b in 0..<nb {
+                let t = tiles + b &* block32TileBytes, q = group.quants(b)
+                _mm512_store_si512(t, q.0); _mm512_store_si512(t + 64, q.1)
+                _mm512_store_si512(t + 128, q.2); _mm512_store_si512(t + 192, q.3)
+                _mm512_store_ps(t + 256, group.scales(b))
+                if F.hasMin { _mm512_store_ps(t + 320, group.mins(b)) }
+            }
+            block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y + g, ldy)
+            g &+= 8
+        }
     }
 }
 
@@ -57,6 +95,18 @@ extension AVX512 {
     public static func q4_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         rows8NibblesMat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_0 rows in the `rows8` layout · Q8_0 activations.
+    @inline(never)
+    public static func q5_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8NibblesMat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_1 rows in the `rows8` layout · Q8_1 activations.
+    @inline(never)
+    public static func q5_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8NibblesMat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

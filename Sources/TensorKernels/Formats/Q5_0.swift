@@ -11,7 +11,8 @@ enum Q5_0Block: Block32 {
         quantizeWeighted: { legacyQuantizeRow(5, false, Q5_0Block.bytes, $0, $1, $2, $3) },
         kernels: kernels)
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_0, avx512: AVX512.q5_0)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_0, avx512: AVX512.q5_0,
+                                                           avx2Rows8: AVX2.q5_0Rows8, avx512Rows8: AVX512.q5_0Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

@@ -11,7 +11,8 @@ enum Q5_1Block: Block32 {
         quantizeWeighted: { legacyQuantizeRow(5, true, Q5_1Block.bytes, $0, $1, $2, $3) },
         kernels: kernels)
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_1, avx512: AVX512.q5_1)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_1, avx512: AVX512.q5_1,
+                                                           avx2Rows8: AVX2.q5_1Rows8, avx512Rows8: AVX512.q5_1Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
