@@ -170,18 +170,22 @@ public final class Model: @unchecked Sendable {
     /// Bytes of weights held repacked in memory instead of mapped from the file.
     public let repackedBytes: Int
 
-    /// Loads the model at `path`.
-    public static func load(path: String) throws -> Model {
-        try Model(file: GGUFFile(path: path))
+    /// Loads the model at `path`; `repack: false` keeps every matrix as the file has it (for a
+    /// model loaded only to read its configuration and sizes).
+    public static func load(path: String, repack: Bool = true) throws -> Model {
+        try Model(file: GGUFFile(path: path), repack: repack)
     }
 
-    public init(file: GGUFFile) throws {
+    /// The model in `file`. With `repack` (the default), matrices whose format has kernels on the
+    /// `rows8` layout for this CPU are repacked into it (`Repack`) and their mapped pages released.
+    public init(file: GGUFFile, repack: Bool = true) throws {
         let c = try ModelConfig.from(file)
         self.file = file
         self.config = c
         let path = file.path
 
         var repacked: [UnsafeMutableRawPointer] = [], repackedBytes = 0
+        let repackMatrices = repack
         /// A matrix as the file has it, or, for the products only (`repack`), repacked for this
         /// host's kernels where its format has a `rows8` kernel (the file's pages then released).
         func matrix(_ name: String, cols: Int, rows: Int, repack: Bool = false) throws -> WeightMatrix {
@@ -190,7 +194,7 @@ public final class Model: @unchecked Sendable {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
             }
             let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
-            guard repack, Repack.applies(to: t.type, rows: rows) else { return m }
+            guard repack, repackMatrices, Repack.applies(to: t.type, rows: rows) else { return m }
             let copy = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
             repacked.append(copy)
             repackedBytes += m.byteCount

@@ -176,7 +176,7 @@ func autoConcurrency(url: String, contextLength: Int?) async throws -> Concurren
     var needs: [ConcurrencyPlan.ModelNeeds] = []
     for name in names {
         let path = ModelCache.resolve(name)
-        guard let m = try? Model.load(path: path) else { continue }
+        guard let m = try? Model.load(path: path, repack: false) else { continue }  // sizes only
         let ctx = min(m.config.contextLength, contextLength ?? m.config.contextLength)
         needs.append(.init(name: (path as NSString).lastPathComponent, weightsBytes: m.weightBytes,
                            kvBytesPerSequence: m.kvBytesPerSequence(contextLength: ctx, type: .f32)))

@@ -117,3 +117,25 @@ func klDivergence(reference: [Float], candidate: [Float]) -> Double {
     let p = logSoftmax(reference), q = logSoftmax(candidate)
     return zip(p, q).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
 }
+
+/// A model loaded with its matrices repacked for this CPU's kernels (the default) gives the logits of the
+/// same model kept in the file's layout, up to float summation order; only formats with `rows8` kernels
+/// on the level are repacked, and then their bytes are reported.
+@Test(arguments: ["q4_0", "q5_1", "q4_K"])
+func repackedModelMatchesTheFileLayout(type name: String) throws {
+    let type = try #require(GGMLType(name: name))
+    let path = Tiny.dir + "/tiny-qwen2-\(name)-repack.gguf"
+    try TinyModel.write(arch: "qwen2", type: type, path: path, seed: 7, options: TinyModel.Options())
+    let repacked = try Model.load(path: path), plain = try Model.load(path: path, repack: false)
+    #expect(plain.repackedBytes == 0)
+    #expect((repacked.repackedBytes > 0) == Repack.applies(to: type, rows: repacked.config.dim), "\(name): \(repacked.repackedBytes) bytes repacked")
+    let tokens: [Int32] = [1, 5, 9, 2, 7, 3]
+    func logits(_ m: Model) throws -> [Float] {
+        let e = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16,
+                                maxBatchTokens: tokens.count, maxLogitRows: tokens.count)
+        try e.forward(tokens.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
+        return (0..<tokens.count).flatMap { Array(e.logits(row: $0)) }
+    }
+    let a = try logits(repacked), b = try logits(plain)
+    #expect(maxAbsDiff(a, b[...]) < 1e-3, "\(name): repacked and file-layout logits differ by \(maxAbsDiff(a, b[...]))")
+}
