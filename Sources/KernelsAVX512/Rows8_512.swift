@@ -1,17 +1,18 @@
-// The nibble formats (Q4_0, Q4_1, Q5_0, Q5_1) in the `rows8` layout (TensorKernels' Repack.swift): the
+// The 32-block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) in the `rows8` layout (TensorKernels' Repack.swift): the
 // eight-row kernel of Block32Tiles512.swift reads each block of eight rows in place. A 512-bit load of
 // the layout's 8-byte word j holds bytes 8j..<8j+8 of the eight rows, so its low nibbles are already
 // the operand the tiles multiply for elements 8j..<8j+8 and its high nibbles the one for
 // 16+8j..<24+8j: no per-call repack, and the same code serves one sequence and a prompt of hundreds.
 // The Q5 formats' fifth bits (the eight rows' 32-bit words side by side) are spread per operand:
 // byte k of the rows' bits broadcast over their qword, tested against one bit per byte, 16 added
-// where set (three instructions per operand, for eight rows).
+// where set (three instructions per operand, for eight rows). Q8_0's four words are the operands as they
+// are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// Blocks of eight rows of a nibble format (4 or 5 bits) in the `rows8` layout, read in place.
-struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
+/// Blocks of eight rows of a 32-block format in the `rows8` layout, read in place.
+struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     /// The group's first block.
     let group: UnsafeRawPointer
 
@@ -22,6 +23,11 @@ struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
         let p = block(b), fields = F.hasMin ? 32 : 16, q = F.quantBits == 5 ? fields &+ 32 : fields
         let m4 = _mm512_set1_epi8(0xF)
         prefetchLines(p + 2048, 8 &* F.bytes)
+        if F.quantBits == 8 {
+            let flip = _mm512_set1_epi8(-128)
+            @inline(__always) func u(_ j: Int) -> __m512i { _mm512_xor_si512(_mm512_loadu_si512(p + (q &+ 64 &* j)), flip) }
+            return (u(0), u(1), u(2), u(3))
+        }
         let v0 = _mm512_loadu_si512(p + q), v1 = _mm512_loadu_si512(p + (q &+ 64))
         let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
                  _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
@@ -54,13 +60,13 @@ struct Rows8NibbleBlocks<F: Block32Format>: EightRowBlocks {
 /// batches) read each group's operands expanded once into a tile buffer, so the nibble split and the
 /// fifth bits are not redone per pass.
 @inline(__always)
-func rows8NibblesMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     if nSeq <= 4 {
         var g = 0
         while g < count {
-            block32EightRowsRun512(F.self, Rows8NibbleBlocks<F>(group: rows + g &* rowBytes), nb, x, st, nSeq, y + g, ldy)
+            block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes), nb, x, st, nSeq, y + g, ldy)
             g &+= 8
         }
         return
@@ -69,7 +75,7 @@ func rows8NibblesMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _
         let tiles = buf.baseAddress!
         var g = 0
         while g < count {
-            let group = Rows8NibbleBlocks<F>(group: rows + g &* rowBytes)
+            let group = Rows8Blocks<F>(group: rows + g &* rowBytes)
             for b in 0..<nb {
                 let t = tiles + b &* block32TileBytes, q = group.quants(b)
                 _mm512_store_si512(t, q.0); _mm512_store_si512(t + 64, q.1)
@@ -88,25 +94,31 @@ extension AVX512 {
     @inline(never)
     public static func q4_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        rows8NibblesMat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        rows8Mat512(Q4_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q4_1 rows in the `rows8` layout · Q8_1 activations.
     @inline(never)
     public static func q4_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        rows8NibblesMat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        rows8Mat512(Q4_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_0 rows in the `rows8` layout · Q8_0 activations.
     @inline(never)
     public static func q5_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        rows8NibblesMat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        rows8Mat512(Q5_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q5_1 rows in the `rows8` layout · Q8_1 activations.
     @inline(never)
     public static func q5_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        rows8NibblesMat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        rows8Mat512(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q8_0 rows in the `rows8` layout · Q8_0 activations.
+    @inline(never)
+    public static func q8_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8Mat512(Q8_0Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -252,10 +252,12 @@ final class CountingJob: ComputeJob {
     let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
                                  cold: false, minSeconds: 0.001, levels: hostLevels)
     let lines = report.split(separator: "\n")
-    // Q4_0 a second time in the `rows8` layout on the levels that repack it (`-r8` after the level).
-    let repacking = hostLevels.filter { Repack.applies(to: .q4_0, rows: 8, level: $0) }
+    // A type a level repacks (Q4_0 on both, Q8_0 on avx512) a second time in the `rows8` layout (`-r8` after the level).
+    let repacking = [GGMLType.q4_K, .q8_0, .q4_0].flatMap { t in hostLevels.filter { Repack.applies(to: t, rows: 8, level: $0) }.map { (t, $0) } }
     #expect(lines.count == 1 + 3 * 2 * 2 * hostLevels.count + 2 * 2 * repacking.count, "\(report)")
-    for level in repacking { #expect(lines.contains { $0.hasPrefix("q4_0") && $0.contains(" \(level.rawValue)-r8 ") }, "\(report)") }
+    for (t, level) in repacking {
+        #expect(lines.contains { $0.hasPrefix(t.description) && $0.contains(" \(level.rawValue)-r8 ") }, "\(t) \(level): \(report)")
+    }
     #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 11 })
     for level in hostLevels { #expect(lines.contains { $0.contains(" \(level.rawValue) ") }, "\(level) missing") }
     // Cold runs print the streaming bandwidth beside each kernel's.
