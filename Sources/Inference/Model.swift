@@ -185,16 +185,16 @@ public final class Model: @unchecked Sendable {
         let path = file.path
 
         var repacked: [UnsafeMutableRawPointer] = [], repackedBytes = 0
-        let repackMatrices = repack
-        /// A matrix as the file has it, or, for the products only (`repack`), repacked for this
-        /// host's kernels where its format has a `rows8` kernel (the file's pages then released).
-        func matrix(_ name: String, cols: Int, rows: Int, repack: Bool = false) throws -> WeightMatrix {
+        /// A matrix as the file has it, or, for one only multiplied (`product`, and `repack`),
+        /// repacked for this host's kernels where its format has a `rows8` kernel (the file's pages
+        /// then released).
+        func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false) throws -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
             }
             let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
-            guard repack, repackMatrices, Repack.applies(to: t.type, rows: rows) else { return m }
+            guard product, repack, Repack.applies(to: t.type, rows: rows) else { return m }
             let copy = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
             repacked.append(copy)
             repackedBytes += m.byteCount
@@ -220,7 +220,7 @@ public final class Model: @unchecked Sendable {
         var layers: [LayerWeights] = []
         for l in 0..<c.layers {
             func m(_ t: TensorName, cols: Int, rows: Int) throws -> WeightMatrix {
-                try matrix(t.weight(layer: l), cols: cols, rows: rows, repack: true)
+                try matrix(t.weight(layer: l), cols: cols, rows: rows, product: true)
             }
             func norm(_ t: TensorName, count: Int, required: Bool = true) throws -> [Float]? {
                 try vector(t.weight(layer: l), count: count, required: required)
@@ -250,7 +250,7 @@ public final class Model: @unchecked Sendable {
         ropeFreqFactors = try vector(TensorName.ropeFreqs.weight(), count: c.ropeDim / 2, required: false)
         let outputName = TensorName.output.weight()
         if file.tensor(named: outputName) != nil {
-            output = try matrix(outputName, cols: c.dim, rows: c.vocab, repack: true)
+            output = try matrix(outputName, cols: c.dim, rows: c.vocab, product: true)
             self.outputName = outputName
             tiedOutput = false
         } else {

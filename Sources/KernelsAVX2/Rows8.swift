@@ -9,22 +9,28 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
+extension Block32Format {
+    /// In a block of eight rows of the `rows8` layout: bytes of the fp16 fields (d, and m for the
+    /// formats with a min; 16 bytes each), where the Q5 fifth-bit words start.
+    @inlinable public static var rows8Fields: Int { hasMin ? 32 : 16 }
+    /// Where the 64-byte quant words start: after the fields and, for Q5, the 32 bytes of fifth bits.
+    @inlinable public static var rows8Quants: Int { quantBits == 5 ? rows8Fields &+ 32 : rows8Fields }
+}
+
 /// The operands of one block of eight rows: the eight byte vectors (`lo`/`hi` nibbles of word
 /// j for rows 0-3 (`a`) and rows 4-7 (`b`): elements 8j..<8j+8 and 16+8j..<24+8j, fifth bits added),
 /// and the scales and mins in the order the row sums come out of `vphaddd` (0 1 4 5 2 3 6 7).
 public struct Rows8Operands {
     public var la0, la1, ha0, ha1, lb0, lb1, hb0, hb1: __m256i
     public var d, m: __m256
-    /// Bytes of one block's operands in a cache (`Rows8Cache`).
+    /// Bytes of one block's operands in the cache of `rows8Nibbles` (`store`, `init(cached:)`).
     @inlinable public static var bytes: Int { 320 }
 
     /// Block `b` of the group at `group` (the `rows8` layout), expanded.
     @inlinable @inline(__always)
     public init<F: Block32Format>(_: F.Type, _ group: UnsafeRawPointer, _ b: Int) {
         let m4 = splat8(0xF), order = rows8SumOrder
-        // A block of eight rows: the d fields (16 bytes), the m fields (16, Q4_1/Q5_1), the fifth bits
-        // (32, Q5), two 64-byte words of nibbles.
-        let p = group + b &* (8 &* F.bytes), fields = F.hasMin ? 32 : 16, quants = F.quantBits == 5 ? fields &+ 32 : fields
+        let p = group + b &* (8 &* F.bytes), fields = F.rows8Fields, quants = F.rows8Quants
         prefetchLines(p + 2048, 8 &* F.bytes)
         let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
         @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }

@@ -19,8 +19,7 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     @inline(__always) private func block(_ b: Int) -> UnsafeRawPointer { group + b &* (8 &* F.bytes) }
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
-        // After the fp16 fields (16 bytes each), the Q5 formats' 32 bytes of fifth bits, then the nibbles.
-        let p = block(b), fields = F.hasMin ? 32 : 16, q = F.quantBits == 5 ? fields &+ 32 : fields
+        let p = block(b), fields = F.rows8Fields, q = F.rows8Quants
         let m4 = _mm512_set1_epi8(0xF)
         prefetchLines(p + 2048, 8 &* F.bytes)
         if F.quantBits == 8 {

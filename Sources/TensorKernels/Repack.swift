@@ -29,8 +29,8 @@ public enum WeightLayout: Sendable, Equatable {
 ///   the order the AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each.
 /// Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
 /// kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
-/// product of a repacked matrix (another level, the float tiles) unpacks eight rows at a time
-/// into scratch and runs the GGUF-layout kernels on them, so results do not depend on the layout
+/// product of a repacked matrix (another level, the float tiles) unpacks whole groups into
+/// scratch and runs the GGUF-layout kernels on them (`MatMulEngine.rows8Tile`), so results do not depend on the layout
 /// beyond float summation order.
 public enum Repack {
     /// Set to `0` to keep every matrix in the GGUF layout (for measuring both layouts).
@@ -39,7 +39,7 @@ public enum Repack {
     /// False when `TOKENMILL_REPACK=0`.
     public static let enabled: Bool = getenv(environmentKey).map { String(cString: $0) != "0" } ?? true
 
-    /// Whether a `rows` × `cols` matrix of `type` is repacked for kernels of `level` (and
+    /// Whether a matrix of `rows` rows of `type` is repacked for kernels of `level` (and
     /// `TOKENMILL_REPACK` allows it).
     public static func applies(to type: GGMLType, rows: Int, level: KernelLevel = .current) -> Bool {
         enabled && rows > 0 && rows % 8 == 0 && type.traits.rows8Kernel(level) != nil

@@ -59,7 +59,7 @@ struct FormatTraits: @unchecked Sendable {
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
     /// The bytes of fp16 header fields at the start of a block (scale, min) that the `rows8`
-    /// layout gathers field by field; the rest of the block is interleaved in 4-byte words.
+    /// layout gathers field by field; the rest of the block is gathered in words (`Repack`).
     let rows8HeaderBytes: Int
 
     init(name: String, blockSize: Int, bytesPerBlock: Int, dequantize: @escaping DequantizeRow,
