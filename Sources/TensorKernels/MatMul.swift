@@ -277,7 +277,7 @@ public final class MatMulEngine: @unchecked Sendable {
     /// `rows8` kernel, or, on a path or level without one (the portable level, the float tiles),
     /// whole groups unpacked to the GGUF layout into scratch and multiplied by the GGUF-layout kernels.
     private func rows8Tile(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
-        if cur.path == .block32, let kernel = w.type.traits.rows8Kernel(level) {
+        if cur.path == .block32 || cur.path == .kquant, let kernel = w.type.traits.rows8Kernel(level) {
             int8Rows(kernel, w, nSeq, y, r0, r1)
             return
         }

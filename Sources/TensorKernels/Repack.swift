@@ -17,9 +17,9 @@ public enum WeightLayout: Sendable, Equatable {
 /// decode kernels of a format read at the memory's streaming rate where the GGUF layout leaves them
 /// bound by instructions per block (docs/kernels.md, "Repacking at load").
 ///
-/// The layout, for a 32-block format whose blocks start with `h` bytes of fp16 fields (scale d,
-/// maybe min m: `FormatTraits.rows8HeaderBytes`), maybe a 4-byte word (a Q5 format's fifth bits),
-/// then the quant bytes: rows 8g..<8g+8 occupy the bytes the eight GGUF rows occupied (group g at
+/// The layout, for a format whose blocks start with `h` bytes of fp16 fields (scale d, maybe min m:
+/// `FormatTraits.rows8HeaderBytes`), maybe a 4-byte word (a Q5 format's fifth bits, Q4_K's first
+/// scale word), then 8-byte words (the quant bytes; Q4_K's other two scale words, then its nibbles): rows 8g..<8g+8 occupy the bytes the eight GGUF rows occupied (group g at
 /// `8g · rowBytes`), and within the group block b of the eight rows starts at `8b · blockBytes`
 /// and holds
 /// - each fp16 field of the eight rows side by side (16 bytes per field, row r at 2r), then

@@ -30,19 +30,19 @@ let repackedTypes = matmulTypes.filter { t in KernelLevel.allCases.contains { t.
 
 /// The same conformance on matrices repacked into the `rows8` layout, on every level: the levels with
 /// a `rows8` kernel run it, the others (portable) unpack eight rows at a time for their own kernels.
-/// 40 rows in tiles of 8 (five groups); 17 blocks: odd block counts.
+/// 40 rows in tiles of 8 (five groups); 17 blocks of 32 or 3 super-blocks: odd block counts.
 @Test(arguments: repackedTypes, hostLevels)
 func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _ level: KernelLevel) {
-    for cols in [544, 512] {
+    for cols in MatMulEngine.path(for: type) == .block32 ? [544, 512] : [768, 512] {
         multiplyMatchesReference(type, level, rows: 40, cols: cols, repack: true)
     }
 }
 
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
 /// packed group differs from them (the layout is not the identity).
-@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K])
 func repackRoundTripsEveryByte(_ type: GGMLType) {
-    let cols = 96, rows = 16
+    let cols = 3 * type.blockSize, rows = 16
     let wq = quantizeRows(type, randomFloats(rows * cols, seed: 3), rows: rows, cols: cols)
     let rowBytes = type.byteCount(elements: cols)
     var packed = [UInt8](repeating: 0, count: wq.count), back = [UInt8](repeating: 0, count: wq.count)

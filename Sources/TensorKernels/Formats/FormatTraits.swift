@@ -128,13 +128,13 @@ struct FormatTraits: @unchecked Sendable {
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
     /// activations, decoded by `B`; `floatTiles`: whether `Kernels.decodeFloatsK` handles it.
     init<B: KBlock>(kquant _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: @escaping WeightedQuantizeRow,
-                    floatTiles: Bool = true, kernels: LevelKernels) {
+                    floatTiles: Bool = true, kernels: LevelKernels, rows8HeaderBytes: Int = 0) {
         self.init(name: name, blockSize: B.elements, bytesPerBlock: B.bytes,
                   dequantize: { src, dst, count in dequantizeBlocks(B.self, src, dst, count) },
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .superBlocks,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.kquantRows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: floatTiles ? { e, w, _, nSeq, y, r0, r1 in e.gemmRowsK(B.self, w, nSeq, y, r0, r1) } : nil,
-                  kernels: kernels)
+                  kernels: kernels, rows8HeaderBytes: rows8HeaderBytes)
     }
 }
 
