@@ -1,12 +1,12 @@
-// Q4_K in the `rows8` layout (TensorKernels' Repack.swift): per super-block of eight rows, the rows' d
+// Q4_K and Q5_K in the `rows8` layout (TensorKernels' Repack.swift): per super-block of eight rows, the rows' d
 // (16 bytes) and dmin (16), the first scale word w0 of each row (32: row r at 4r), the other two scale
-// words w1, w2 (64: row r's qword at 8r), then the 128 nibble bytes as sixteen 8-byte words of the eight
+// words w1, w2 (64: row r's qword at 8r), Q5_K's 32 fifth-bit bytes as four 8-byte words (256), then the 128 nibble bytes as sixteen 8-byte words of the eight
 // rows (64 bytes each: row r's word at 8r). Everything a row needs sits in that row's qword of a
 // 512-bit vector, so one vector op serves eight rows and no per-row reduction is left until the end:
 // - the 6-bit scales and mins of the eight rows come out of w0/w1/w2 in a dozen qword-wide ops per
 //   super-block, each row's eight scales in its qword as bytes (and the mins likewise);
 // - nibble word j of chunk c (elements 64c + 8j ..< 64c + 8j + 8 low, + 32 high) is one load, a mask
-//   and a shift; one `vpdpbusd` per half against the sequence's 8 activation bytes broadcast to every
+//   and a shift (Q5_K: a byte test of the fifth-bit word and a masked add of 16 per half); one `vpdpbusd` per half against the sequence's 8 activation bytes broadcast to every
 //   qword adds four products into each of the row's two dword lanes;
 // - per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it;
 // - the min term Σ_g m_g · Σx_g is two `vpdpbusd` per super-block: the sums Σx_g (|Σx_g| ≤ 32 · 127) are
@@ -19,11 +19,31 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// Bytes of one super-block of eight rows: 8 · 144.
-private let q4KGroupBlock = 1152
+/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows keeps its nibble words, and
+/// whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element l of group g) come
+/// before them, at byte 128.
+protocol NibbleRows8: KQuantFormat {
+    /// Bytes of one super-block of eight rows (8 · `bytes`).
+    static var groupBlock: Int { get }
+    /// Offset of the sixteen nibble words in it.
+    static var nibblesAt: Int { get }
+    static var fifthBits: Bool { get }
+}
+
+extension Q4_KFormat: NibbleRows8 {
+    static var groupBlock: Int { 1152 }
+    static var nibblesAt: Int { 128 }
+    static var fifthBits: Bool { false }
+}
+
+extension Q5_KFormat: NibbleRows8 {
+    static var groupBlock: Int { 1408 }
+    static var nibblesAt: Int { 384 }
+    static var fifthBits: Bool { true }
+}
 
 /// Σx_g of every super-block of one sequence as bytes: a_0..a_7 then b_0..b_7 with Σx_g = 128 a_g + b_g.
-@inline(__always)
+@inline(never)
 private func splitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) {
     let half = _mm256_set1_epi32(64)
     for i in 0..<nb {
@@ -40,9 +60,11 @@ private func splitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
     _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
 }
 
-/// Rows of eight groups (`count` a multiple of eight) for `W.n` sequences.
-@inline(__always)
-private func q4KRows8Run<W: SeqWidth>(_: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+/// Rows of eight groups (`count` a multiple of eight) for `W.n` sequences. Not inlined: its callers'
+/// closures (the split sums' buffer, the passes) then stay small, and each specialisation is compiled
+/// once with every intrinsic inline (inlined into a heap-allocating closure, the intrinsics became calls).
+@inline(never)
+private func kRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                       _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
@@ -59,8 +81,8 @@ private func q4KRows8Run<W: SeqWidth>(_: W.Type, _ rows: UnsafeRawPointer, _ row
         let group = rows + g &* rowBytes
         var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
         for i in 0..<nb {
-            let p = group + i &* q4KGroupBlock
-            prefetchLines(p + 2 &* q4KGroupBlock, q4KGroupBlock)
+            let p = group + i &* F.groupBlock
+            prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
             // Each row's eight scales (and mins) as the bytes of its qword (kScalesMins, eight rows at once).
             let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
             let b = _mm512_loadu_si512(p + 64)
@@ -74,8 +96,14 @@ private func q4KRows8Run<W: SeqWidth>(_: W.Type, _ rows: UnsafeRawPointer, _ row
                 var l0 = _mm512_setzero_si512(), l1 = _mm512_setzero_si512(), l2 = _mm512_setzero_si512(), l3 = _mm512_setzero_si512()
                 var h0 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512(), h3 = _mm512_setzero_si512()
                 @inline(__always) func word(_ j: Int) {
-                    let v = _mm512_loadu_si512(p + (128 &+ 64 &* (4 &* c &+ j)))
-                    let lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
+                    let v = _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
+                    var lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
+                    if F.fifthBits {
+                        // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
+                        let h = _mm512_loadu_si512(p + (128 &+ 64 &* j)), sixteen = _mm512_set1_epi8(16)
+                        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(1 << (2 &* c)))), lo, sixteen)
+                        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))), hi, sixteen)
+                    }
                     let o = xo &+ 64 &* c &+ 8 &* j
                     @inline(__always) func step(_ q: UnsafePointer<Int8>, _ l: inout __m512i, _ h: inout __m512i) {
                         l = _mm512_dpbusd_epi32(l, lo, qwords(q + o))
@@ -133,25 +161,38 @@ private func q4KRows8Run<W: SeqWidth>(_: W.Type, _ rows: UnsafeRawPointer, _ row
     return _mm512_cvtph_ps(_mm256_set_m128i(_mm_unpackhi_epi16(h, h), _mm_unpacklo_epi16(h, h)))
 }
 
+/// Every sequence against rows of eight groups: per group, the sequences in passes of up to four (the
+/// group's 8 · rowBytes stay in L1 between passes).
+@inline(__always)
+private func kRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
+        let split = buf.baseAddress!
+        for s in 0..<nSeq { splitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
+                kRows8Run(F.self, w, group, rowBytes, 8, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+            }
+            bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
+            g &+= 8
+        }
+    }
+}
+
 extension AVX512 {
-    /// Q4_K rows in the `rows8` layout · Q8_K activations: per group of eight rows, the sequences in
-    /// passes of up to four (the group's 8 · rowBytes stay in L1 between passes).
+    /// Q4_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* blocks) { buf in
-            let split = buf.baseAddress!
-            for s in 0..<nSeq { splitSums(strides.row(x, s), blocks, split + s &* 16 &* blocks) }
-            var g = 0
-            while g < count {
-                let group = rows + g &* rowBytes
-                @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                    q4KRows8Run(w, group, rowBytes, 8, blocks, strides.row(x, s), strides, split + s &* 16 &* blocks, y + (s &* ldy &+ g), ldy)
-                }
-                bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
-                g &+= 8
-            }
-        }
+        kRows8Mat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q5_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        kRows8Mat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -40,7 +40,7 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
 /// packed group differs from them (the layout is not the identity).
-@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K])
+@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K])
 func repackRoundTripsEveryByte(_ type: GGMLType) {
     let cols = 3 * type.blockSize, rows = 16
     let wq = quantizeRows(type, randomFloats(rows * cols, seed: 3), rows: rows, cols: cols)

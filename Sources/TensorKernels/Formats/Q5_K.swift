@@ -10,9 +10,10 @@ enum Q5_KBlock: KBlock {
         kquant: Q5_KBlock.self, name: "q5_K",
         quantize: { x, y, count in forEachBlock(Q5_KBlock.self, count) { q45_K(31, x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q5_KBlock.self, count) { q45_KWeighted(31, x + $0, qw + $0, y + $1) } },
-        kernels: kernels)
+        kernels: kernels, rows8HeaderBytes: 4)
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K)
+    // Repacked on AVX-512 only, as Q4_K (docs/kernels.md).
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
