@@ -19,15 +19,35 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
+/// A K-quant format in the `rows8` layout: a per-sequence table of its activation sums, made once per
+/// product, and the run over one group of eight rows for up to four sequences.
+protocol KRows8: KQuantFormat {
+    /// Bytes of one super-block of eight rows (8 · `bytes`).
+    static var groupBlock: Int { get }
+    /// Table bytes per super-block and sequence.
+    static var tableBytes: Int { get }
+    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>)
+    /// `y[s·ldy + r]` for the group's eight rows r and `W.n` sequences (tables every `tableBytes · nb`).
+    static func run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                 _ table: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int)
+}
+
 /// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows keeps its nibble words, and
 /// whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element l of group g) come
 /// before them, at byte 128.
-protocol NibbleRows8: KQuantFormat {
-    /// Bytes of one super-block of eight rows (8 · `bytes`).
-    static var groupBlock: Int { get }
+protocol NibbleRows8: KRows8 {
     /// Offset of the sixteen nibble words in it.
     static var nibblesAt: Int { get }
     static var fifthBits: Bool { get }
+}
+
+extension NibbleRows8 {
+    static var tableBytes: Int { 16 }
+    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) { splitSums(x, nb, out) }
+    static func run<W: SeqWidth>(_ w: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                 _ table: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        nibbleRows8Run(Self.self, w, group, nb, x, st, table, y, ldy)
+    }
 }
 
 extension Q4_KFormat: NibbleRows8 {
@@ -60,13 +80,13 @@ private func splitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
     _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
 }
 
-/// Rows of eight groups (`count` a multiple of eight) for `W.n` sequences. Not inlined: its callers'
-/// closures (the split sums' buffer, the passes) then stay small, and each specialisation is compiled
-/// once with every intrinsic inline (inlined into a heap-allocating closure, the intrinsics became calls).
+/// One group of eight rows for `W.n` sequences. Not inlined: its callers' closures (the tables'
+/// buffer, the passes) then stay small, and each specialisation is compiled once with every intrinsic
+/// inline (inlined into a heap-allocating closure, the intrinsics became calls).
 @inline(never)
-private func kRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                      _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
-                                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
+                                                         _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
+                                                         _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
     let m4 = _mm512_set1_epi8(0xF)
     let lo3f = _mm512_set1_epi64(0x0000_0000_3F3F_3F3F), hi0f = _mm512_set1_epi64(0x0F0F_0F0F_0000_0000)
@@ -76,9 +96,7 @@ private func kRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ rows
     let z: Int64 = 0x80
     let first = z << 8 | z << 16 | z << 24 | z << 40 | z << 48 | z << 56, second = first | 0x0000_0008_0000_0008
     let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first), one = _mm512_set1_epi8(1)
-    var g = 0
-    while g < count {
-        let group = rows + g &* rowBytes
+    do {
         var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
         for i in 0..<nb {
             let p = group + i &* F.groupBlock
@@ -141,18 +159,17 @@ private func kRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ rows
             if W.n > 2 { finish(2, xs.2, s2, &f2) }
             if W.n > 3 { finish(3, xs.3, s3, &f3) }
         }
-        // Row r's two lanes added, then the even lanes stored: y[r] for the eight rows.
-        @inline(__always) func store(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
-            let both = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
-            _mm256_storeu_si256(UnsafeMutableRawPointer(out).assumingMemoryBound(to: __m256i.self),
-                                _mm512_cvtepi64_epi32(_mm512_castps_si512(both)))
-        }
-        store(f0, y + g)
-        if W.n > 1 { store(f1, y + (ldy &+ g)) }
-        if W.n > 2 { store(f2, y + (2 &* ldy &+ g)) }
-        if W.n > 3 { store(f3, y + (3 &* ldy &+ g)) }
-        g &+= 8
+        storeRows8(f0, y)
+        if W.n > 1 { storeRows8(f1, y + ldy) }
+        if W.n > 2 { storeRows8(f2, y + 2 &* ldy) }
+        if W.n > 3 { storeRows8(f3, y + 3 &* ldy) }
     }
+}
+
+/// Row r's two lanes of `f` added, then the even lanes stored: y[r] for the eight rows.
+@inline(__always) private func storeRows8(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
+    let both = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
+    _mm256_storeu_si256(UnsafeMutableRawPointer(out).assumingMemoryBound(to: __m256i.self), _mm512_cvtepi64_epi32(_mm512_castps_si512(both)))
 }
 
 /// The eight fp16 at `p`, each widened into two lanes (row r at lanes 2r, 2r + 1).
@@ -161,19 +178,20 @@ private func kRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ rows
     return _mm512_cvtph_ps(_mm256_set_m128i(_mm_unpackhi_epi16(h, h), _mm_unpacklo_epi16(h, h)))
 }
 
-/// Every sequence against rows of eight groups: per group, the sequences in passes of up to four (the
-/// group's 8 · rowBytes stay in L1 between passes).
+/// Every sequence against rows of eight groups: the tables once, then per group the sequences in passes
+/// of up to four (the group's 8 · rowBytes stay in L1 between passes).
 @inline(__always)
-private func kRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
-        let split = buf.baseAddress!
-        for s in 0..<nSeq { splitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
+private func kRows8Mat<F: KRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                  _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let per = F.tableBytes &* nb
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* per) { buf in
+        let tables = buf.baseAddress!
+        for s in 0..<nSeq { F.table(st.row(x, s), nb, tables + s &* per) }
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
             @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                kRows8Run(F.self, w, group, rowBytes, 8, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+                F.run(w, group, nb, st.row(x, s), st, tables + s &* per, y + (s &* ldy &+ g), ldy)
             }
             bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
             g &+= 8

@@ -281,8 +281,9 @@ public final class MatMulEngine: @unchecked Sendable {
             int8Rows(kernel, w, nSeq, y, r0, r1)
             return
         }
-        // Whole groups in chunks of about 64 KiB, so the kernels' per-call set-up is spread over many rows.
-        let rowBytes = w.rowBytes, chunk = max(8, (64 << 10) / (8 * rowBytes) * 8)
+        // Whole groups in chunks of up to 512 KiB (a tile is usually one chunk), so the kernels' per-call
+        // set-up (the tiles' activation tables) is spread over many rows.
+        let rowBytes = w.rowBytes, chunk = max(8, (512 << 10) / (8 * rowBytes) * 8)
         withUnsafeTemporaryAllocation(byteCount: min(chunk, r1 - r0) * rowBytes, alignment: 64) { buf in
             let rows = buf.baseAddress!
             var r = r0

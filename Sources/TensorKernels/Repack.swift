@@ -19,9 +19,10 @@ public enum WeightLayout: Sendable, Equatable {
 ///
 /// The layout, for a format whose blocks start with `h` bytes of fp16 fields (scale d, maybe min m:
 /// `FormatTraits.rows8HeaderBytes`), maybe a 4-byte word (a Q5 format's fifth bits, Q4_K's first
-/// scale word), then 8-byte words (the quant bytes; Q4_K's other two scale words, then its nibbles): rows 8g..<8g+8 occupy the bytes the eight GGUF rows occupied (group g at
-/// `8g · rowBytes`), and within the group block b of the eight rows starts at `8b · blockBytes`
-/// and holds
+/// scale word), then 8-byte words (the quant bytes; Q4_K's other two scale words, then its nibbles,
+/// Q5_K's fifth-bit words before its nibbles): rows 8g..<8g+8
+/// occupy the bytes the eight GGUF rows occupied (group g at `8g · rowBytes`), and within the group
+/// block b of the eight rows starts at `8b · blockBytes` and holds
 /// - each fp16 field of the eight rows side by side (16 bytes per field, row r at 2r), then
 /// - the 4-byte word of the eight rows, if the block has one (32 bytes, row r at 4r), then
 /// - each 8-byte word of the quants for the eight rows (64 bytes per word, row r at 8r): a
@@ -69,22 +70,32 @@ public enum Repack {
         }
     }
 
-    /// Calls `move(row, block offset in a row, offset in the block, offset in the group block,
-    /// bytes)` for every field and word of a group's blocks: the layout in one place.
-    @inline(__always)
-    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ move: (Int, Int, Int, Int, Int) -> Void) {
+    /// A block's pieces in the layout: (offset in the block, offset of row 0's copy in the group's
+    /// block, bytes; row r's copy is `r · bytes` further). The layout in one place.
+    static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int)] {
         let blockBytes = type.bytesPerBlock, header = type.traits.rows8HeaderBytes
         precondition(header > 0 && (blockBytes - header) % 4 == 0, "Repack: \(type) has no rows8 layout")
+        var pieces = stride(from: 0, to: header, by: 2).map { (block: $0, group: 8 * $0, bytes: 2) }
         // A 4-byte word after the header when the rest is not whole 8-byte words.
         let quants = (blockBytes - header) % 8 == 0 ? header : header + 4
-        var b = 0
-        while b < rowBytes {
-            for row in 0..<8 {
-                for f in stride(from: 0, to: header, by: 2) { move(row, b, f, 8 * f + 2 * row, 2) }
-                if quants > header { move(row, b, header, 8 * header + 4 * row, 4) }
-                for w in stride(from: quants, to: blockBytes, by: 8) { move(row, b, w, 8 * w + 8 * row, 8) }
+        if quants > header { pieces.append((header, 8 * header, 4)) }
+        pieces += stride(from: quants, to: blockBytes, by: 8).map { (block: $0, group: 8 * $0, bytes: 8) }
+        return pieces
+    }
+
+    /// Calls `move(row, block offset in a row, offset in the block, offset in the group block,
+    /// bytes)` for every piece of every row in a group's blocks.
+    @inline(__always)
+    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ move: (Int, Int, Int, Int, Int) -> Void) {
+        let blockBytes = type.bytesPerBlock
+        pieces(type).withUnsafeBufferPointer { ps in
+            var b = 0
+            while b < rowBytes {
+                for row in 0..<8 {
+                    for p in ps { move(row, b, p.block, p.group &+ p.bytes &* row, p.bytes) }
+                }
+                b += blockBytes
             }
-            b += blockBytes
         }
     }
 
