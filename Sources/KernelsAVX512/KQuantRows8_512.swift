@@ -108,6 +108,10 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                                          _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
             let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
                                        _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
+            // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
+            // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).
+            let fifth = F.fifthBits ? (_mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192), _mm512_loadu_si512(p + 256), _mm512_loadu_si512(p + 320))
+                                    : (m4, m4, m4, m4)
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             let xo = 256 &* i
             @inline(__always) func chunk(_ c: Int, _ spread: __m512i) {
@@ -118,7 +122,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                     var lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
                     if F.fifthBits {
                         // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
-                        let h = _mm512_loadu_si512(p + (128 &+ 64 &* j)), sixteen = _mm512_set1_epi8(16)
+                        let h = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3, sixteen = _mm512_set1_epi8(16)
                         lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(1 << (2 &* c)))), lo, sixteen)
                         hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))), hi, sixteen)
                     }
