@@ -289,9 +289,7 @@ public final class MatMulEngine: @unchecked Sendable {
             var r = r0
             while r < r1 {
                 let n = min(chunk, r1 - r)
-                for g in stride(from: 0, to: n, by: 8) {
-                    Repack.unpack(w.type, w.data + (r + g) * rowBytes, rowBytes, into: rows + g * rowBytes)
-                }
+                Repack.unpack(w.type, w.data + r * rowBytes, rowBytes, groups: n / 8, into: rows)
                 // Row r of this view is the scratch's first row (the view is only read at rows r..<r+n).
                 let view = WeightMatrix(type: w.type, rows: w.rows, cols: w.cols,
                                         data: UnsafeRawPointer(bitPattern: Int(bitPattern: rows) &- r * rowBytes)!)

@@ -49,25 +49,18 @@ public enum Repack {
     /// `w` (GGUF layout) repacked into `dst` (`w.byteCount` bytes, not overlapping `w.data`).
     public static func rows8(_ w: WeightMatrix, into dst: UnsafeMutableRawPointer) -> WeightMatrix {
         precondition(w.layout == .ggml && w.rows % 8 == 0, "Repack: \(w.rows) rows of \(w.type) cannot be repacked")
-        let rowBytes = w.rowBytes
-        for g in 0..<(w.rows / 8) {
-            pack(w.type, w.data + 8 * g * rowBytes, rowBytes, into: dst + 8 * g * rowBytes)
-        }
+        pack(w.type, w.data, w.rowBytes, groups: w.rows / 8, into: dst)
         return WeightMatrix(type: w.type, rows: w.rows, cols: w.cols, data: UnsafeRawPointer(dst), layout: .rows8)
     }
 
-    /// Eight GGUF rows at `src` into one `rows8` group at `dst`.
-    static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, into dst: UnsafeMutableRawPointer) {
-        shuffle(type, rowBytes) { row, b, rowOffset, groupOffset, n in
-            copy(src + row * rowBytes + b + rowOffset, dst + 8 * b + groupOffset, n)
-        }
+    /// `groups` groups of eight GGUF rows at `src` into the `rows8` layout at `dst`.
+    static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
+        shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + ggml, dst + packed, n) }
     }
 
-    /// One `rows8` group at `src` back into eight GGUF rows at `dst` (`8 · rowBytes` bytes).
-    public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, into dst: UnsafeMutableRawPointer) {
-        shuffle(type, rowBytes) { row, b, rowOffset, groupOffset, n in
-            copy(src + 8 * b + groupOffset, dst + row * rowBytes + b + rowOffset, n)
-        }
+    /// `groups` `rows8` groups at `src` back into GGUF rows at `dst` (`8 · groups · rowBytes` bytes).
+    public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
+        shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + packed, dst + ggml, n) }
     }
 
     /// A block's pieces in the layout: (offset in the block, offset of row 0's copy in the group's
@@ -83,18 +76,22 @@ public enum Repack {
         return pieces
     }
 
-    /// Calls `move(row, block offset in a row, offset in the block, offset in the group block,
-    /// bytes)` for every piece of every row in a group's blocks.
+    /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of every
+    /// row in `groups` groups' blocks (offsets from the first group's start in either layout).
     @inline(__always)
-    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ move: (Int, Int, Int, Int, Int) -> Void) {
+    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, _ move: (Int, Int, Int) -> Void) {
         let blockBytes = type.bytesPerBlock
         pieces(type).withUnsafeBufferPointer { ps in
-            var b = 0
-            while b < rowBytes {
-                for row in 0..<8 {
-                    for p in ps { move(row, b, p.block, p.group &+ p.bytes &* row, p.bytes) }
+            for g in 0..<groups {
+                let start = 8 &* g &* rowBytes
+                var b = 0
+                while b < rowBytes {
+                    for row in 0..<8 {
+                        let ggml = start &+ row &* rowBytes &+ b, packed = start &+ 8 &* b
+                        for p in ps { move(ggml &+ p.block, packed &+ p.group &+ p.bytes &* row, p.bytes) }
+                    }
+                    b &+= blockBytes
                 }
-                b += blockBytes
             }
         }
     }
