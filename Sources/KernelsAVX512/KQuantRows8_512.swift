@@ -1,20 +1,23 @@
-// Q4_K and Q5_K in the `rows8` layout (TensorKernels' Repack.swift): per super-block of eight rows, the rows' d
-// (16 bytes) and dmin (16), the first scale word w0 of each row (32: row r at 4r), the other two scale
-// words w1, w2 (64: row r's qword at 8r), Q5_K's 32 fifth-bit bytes as four 8-byte words (256), then the 128 nibble bytes as sixteen 8-byte words of the eight
-// rows (64 bytes each: row r's word at 8r). Everything a row needs sits in that row's qword of a
-// 512-bit vector, so one vector op serves eight rows and no per-row reduction is left until the end:
+// Q4_K and Q5_K in the `rows8` layout (TensorKernels' Repack.swift): per super-block of eight rows, the
+// rows' d (16 bytes) and dmin (16), the first scale word w0 of each row (32: row r at 4r), the other two
+// scale words w1, w2 (64: row r's qword at 8r), Q5_K's 32 fifth-bit bytes a row as four 8-byte words (256),
+// then the 128 nibble bytes as sixteen 8-byte words of the eight rows (64 bytes each: row r's word at 8r).
+// Everything a row needs sits in that row's qword of a 512-bit vector, so one vector op serves eight rows
+// and no per-row reduction is left until the end:
 // - the 6-bit scales and mins of the eight rows come out of w0/w1/w2 in a dozen qword-wide ops per
 //   super-block, each row's eight scales in its qword as bytes (and the mins likewise);
-// - nibble word j of chunk c (elements 64c + 8j ..< 64c + 8j + 8 low, + 32 high) is one load, a mask
-//   and a shift (Q5_K: a byte test of the fifth-bit word and a masked add of 16 per half); one `vpdpbusd` per half against the sequence's 8 activation bytes broadcast to every
-//   qword adds four products into each of the row's two dword lanes;
+// - nibble word j of chunk c (elements 64c + 8j ..< 64c + 8j + 8 low, + 32 high) is one load, a mask and a
+//   shift (Q5_K: a byte test of fifth-bit word j and a masked add of 16 per half); one `vpdpbusd` per half
+//   against the sequence's 8 activation bytes broadcast to every qword adds four products into each of the
+//   row's two dword lanes;
 // - per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it;
 // - the min term Σ_g m_g · Σx_g is two `vpdpbusd` per super-block: the sums Σx_g (|Σx_g| ≤ 32 · 127) are
 //   split once per product into bytes a_g, b_g with Σx_g = 128 · a_g + b_g, both within Int8.
-// Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between
-// passes. From cache one sequence reads about 1.6x as fast as the row-at-a-time kernel, from memory at
-// 93% of the streaming read against 85-88% (docs/kernels.md); from 2 to 32 sequences at or above the
-// GGUF layout's kernels and tiles, at 128 within 5% of the tiles.
+// The block is read in the order it lies (Q5_K's fifth-bit words before its nibbles): from memory that
+// order is worth several points of the stream. Sequences go in passes of up to four per group of eight
+// rows, the group's bytes staying in L1 between passes. From cache one sequence reads 1.6-2x as fast as
+// the row-at-a-time kernel, from memory at 90-94% of the streaming read against 85-88% (docs/kernels.md);
+// from 2 to 32 sequences at or above the GGUF layout's kernels and tiles, at 128 within 5% of the tiles.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
@@ -96,78 +99,76 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     let z: Int64 = 0x80
     let first = z << 8 | z << 16 | z << 24 | z << 40 | z << 48 | z << 56, second = first | 0x0000_0008_0000_0008
     let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first), one = _mm512_set1_epi8(1)
-    do {
-        var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
-        for i in 0..<nb {
-            let p = group + i &* F.groupBlock
-            prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
-            // Each row's eight scales (and mins) as the bytes of its qword (kScalesMins, eight rows at once).
-            let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
-            let b = _mm512_loadu_si512(p + 64)
-            let scales = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(a, lo3f), _mm512_and_si512(b, hi0f)),
-                                         _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
-            let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
-                                       _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
-            // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
-            // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).
-            let fifth = F.fifthBits ? (_mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192), _mm512_loadu_si512(p + 256), _mm512_loadu_si512(p + 320))
-                                    : (m4, m4, m4, m4)
-            var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
-            let xo = 256 &* i
-            @inline(__always) func chunk(_ c: Int, _ spread: __m512i) {
-                var l0 = _mm512_setzero_si512(), l1 = _mm512_setzero_si512(), l2 = _mm512_setzero_si512(), l3 = _mm512_setzero_si512()
-                var h0 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512(), h3 = _mm512_setzero_si512()
-                @inline(__always) func word(_ j: Int) {
-                    let v = _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
-                    var lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
-                    if F.fifthBits {
-                        // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
-                        let h = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3, sixteen = _mm512_set1_epi8(16)
-                        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(1 << (2 &* c)))), lo, sixteen)
-                        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))), hi, sixteen)
-                    }
-                    let o = xo &+ 64 &* c &+ 8 &* j
-                    @inline(__always) func step(_ q: UnsafePointer<Int8>, _ l: inout __m512i, _ h: inout __m512i) {
-                        l = _mm512_dpbusd_epi32(l, lo, qwords(q + o))
-                        h = _mm512_dpbusd_epi32(h, hi, qwords(q + (o &+ 32)))
-                    }
-                    step(xs.0.q, &l0, &h0)
-                    if W.n > 1 { step(xs.1.q, &l1, &h1) }
-                    if W.n > 2 { step(xs.2.q, &l2, &h2) }
-                    if W.n > 3 { step(xs.3.q, &l3, &h3) }
+    var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
+    for i in 0..<nb {
+        let p = group + i &* F.groupBlock
+        prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
+        // Each row's eight scales (and mins) as the bytes of its qword (kScalesMins, eight rows at once).
+        let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
+        let b = _mm512_loadu_si512(p + 64)
+        let scales = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(a, lo3f), _mm512_and_si512(b, hi0f)),
+                                     _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
+        let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
+                                   _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
+        // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
+        // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).
+        let fifth = F.fifthBits ? (_mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192), _mm512_loadu_si512(p + 256), _mm512_loadu_si512(p + 320))
+                                : (m4, m4, m4, m4)
+        var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
+        let xo = 256 &* i
+        @inline(__always) func chunk(_ c: Int, _ spread: __m512i) {
+            var l0 = _mm512_setzero_si512(), l1 = _mm512_setzero_si512(), l2 = _mm512_setzero_si512(), l3 = _mm512_setzero_si512()
+            var h0 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512(), h3 = _mm512_setzero_si512()
+            @inline(__always) func word(_ j: Int) {
+                let v = _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
+                var lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
+                if F.fifthBits {
+                    // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
+                    let h = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3, sixteen = _mm512_set1_epi8(16)
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(1 << (2 &* c)))), lo, sixteen)
+                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))), hi, sixteen)
                 }
-                word(0); word(1); word(2); word(3)
-                let sl = _mm512_shuffle_epi8(scales, spread), sh = _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one))
-                @inline(__always) func scale(_ s: inout __m512i, _ l: __m512i, _ h: __m512i) {
-                    s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
+                let o = xo &+ 64 &* c &+ 8 &* j
+                @inline(__always) func step(_ q: UnsafePointer<Int8>, _ l: inout __m512i, _ h: inout __m512i) {
+                    l = _mm512_dpbusd_epi32(l, lo, qwords(q + o))
+                    h = _mm512_dpbusd_epi32(h, hi, qwords(q + (o &+ 32)))
                 }
-                scale(&s0, l0, h0)
-                if W.n > 1 { scale(&s1, l1, h1) }
-                if W.n > 2 { scale(&s2, l2, h2) }
-                if W.n > 3 { scale(&s3, l3, h3) }
+                step(xs.0.q, &l0, &h0)
+                if W.n > 1 { step(xs.1.q, &l1, &h1) }
+                if W.n > 2 { step(xs.2.q, &l2, &h2) }
+                if W.n > 3 { step(xs.3.q, &l3, &h3) }
             }
-            let two = _mm512_add_epi8(one, one)
-            let spread2 = _mm512_add_epi8(spread0, two), spread4 = _mm512_add_epi8(spread2, two), spread6 = _mm512_add_epi8(spread4, two)
-            chunk(0, spread0); chunk(1, spread2); chunk(2, spread4); chunk(3, spread6)
-            let d = pairHalves(p), dmin = pairHalves(p + 16)
-            @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
-                let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
-                let m = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), mins, qwords(sp)), 7),
-                                            mins, qwords(sp + 8))
-                let dx = _mm512_set1_ps(xa.d[i])
-                f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, dx), f)
-                f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, dx), f)
+            word(0); word(1); word(2); word(3)
+            let sl = _mm512_shuffle_epi8(scales, spread), sh = _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one))
+            @inline(__always) func scale(_ s: inout __m512i, _ l: __m512i, _ h: __m512i) {
+                s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
             }
-            finish(0, xs.0, s0, &f0)
-            if W.n > 1 { finish(1, xs.1, s1, &f1) }
-            if W.n > 2 { finish(2, xs.2, s2, &f2) }
-            if W.n > 3 { finish(3, xs.3, s3, &f3) }
+            scale(&s0, l0, h0)
+            if W.n > 1 { scale(&s1, l1, h1) }
+            if W.n > 2 { scale(&s2, l2, h2) }
+            if W.n > 3 { scale(&s3, l3, h3) }
         }
-        storeRows8(f0, y)
-        if W.n > 1 { storeRows8(f1, y + ldy) }
-        if W.n > 2 { storeRows8(f2, y + 2 &* ldy) }
-        if W.n > 3 { storeRows8(f3, y + 3 &* ldy) }
+        let two = _mm512_add_epi8(one, one)
+        let spread2 = _mm512_add_epi8(spread0, two), spread4 = _mm512_add_epi8(spread2, two), spread6 = _mm512_add_epi8(spread4, two)
+        chunk(0, spread0); chunk(1, spread2); chunk(2, spread4); chunk(3, spread6)
+        let d = pairHalves(p), dmin = pairHalves(p + 16)
+        @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
+            let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
+            let m = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), mins, qwords(sp)), 7),
+                                        mins, qwords(sp + 8))
+            let dx = _mm512_set1_ps(xa.d[i])
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, dx), f)
+            f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, dx), f)
+        }
+        finish(0, xs.0, s0, &f0)
+        if W.n > 1 { finish(1, xs.1, s1, &f1) }
+        if W.n > 2 { finish(2, xs.2, s2, &f2) }
+        if W.n > 3 { finish(3, xs.3, s3, &f3) }
     }
+    storeRows8(f0, y)
+    if W.n > 1 { storeRows8(f1, y + ldy) }
+    if W.n > 2 { storeRows8(f2, y + 2 &* ldy) }
+    if W.n > 3 { storeRows8(f3, y + 3 &* ldy) }
 }
 
 /// Row r's two lanes of `f` added, then the even lanes stored: y[r] for the eight rows.
