@@ -151,7 +151,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
         let two = _mm512_add_epi8(one, one)
         let spread2 = _mm512_add_epi8(spread0, two), spread4 = _mm512_add_epi8(spread2, two), spread6 = _mm512_add_epi8(spread4, two)
         chunk(0, spread0); chunk(1, spread2); chunk(2, spread4); chunk(3, spread6)
-        let d = pairHalves(p), dmin = pairHalves(p + 16)
+        let d = halvesInPairs(p), dmin = halvesInPairs(p + 16)
         @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
             let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
             let m = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), mins, qwords(sp)), 7),
@@ -165,22 +165,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
         if W.n > 2 { finish(2, xs.2, s2, &f2) }
         if W.n > 3 { finish(3, xs.3, s3, &f3) }
     }
-    storeRows8(f0, y)
-    if W.n > 1 { storeRows8(f1, y + ldy) }
-    if W.n > 2 { storeRows8(f2, y + 2 &* ldy) }
-    if W.n > 3 { storeRows8(f3, y + 3 &* ldy) }
-}
-
-/// Row r's two lanes of `f` added, then the even lanes stored: y[r] for the eight rows.
-@inline(__always) private func storeRows8(_ f: __m512, _ out: UnsafeMutablePointer<Float>) {
-    let both = _mm512_add_ps(f, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(f), 32)))
-    _mm256_storeu_si256(UnsafeMutableRawPointer(out).assumingMemoryBound(to: __m256i.self), _mm512_cvtepi64_epi32(_mm512_castps_si512(both)))
-}
-
-/// The eight fp16 at `p`, each widened into two lanes (row r at lanes 2r, 2r + 1).
-@inline(__always) private func pairHalves(_ p: UnsafeRawPointer) -> __m512 {
-    let h = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
-    return _mm512_cvtph_ps(_mm256_set_m128i(_mm_unpackhi_epi16(h, h), _mm_unpacklo_epi16(h, h)))
+    storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
 }
 
 /// Every sequence against rows of eight groups: the tables once, then per group the sequences in passes

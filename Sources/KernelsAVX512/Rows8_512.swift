@@ -45,13 +45,18 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
 
     /// The eight fp16 at `offset`, each widened into two lanes: as they are (`pairs`), or then 0.
     @inline(__always) private func halves(_ b: Int, _ offset: Int, pairs: Bool) -> __m512 {
-        let h = _mm_loadu_si128((block(b) + offset).assumingMemoryBound(to: __m128i.self))
-        let second = pairs ? h : _mm_setzero_si128()
-        let lo = _mm_unpacklo_epi16(h, second), hi = _mm_unpackhi_epi16(h, second)
-        return _mm512_cvtph_ps(_mm256_set_m128i(hi, lo))
+        halvesInPairs(block(b) + offset, pairs: pairs)
     }
     @inline(__always) func scales(_ b: Int) -> __m512 { halves(b, 0, pairs: true) }
     @inline(__always) func mins(_ b: Int) -> __m512 { halves(b, 16, pairs: false) }
+}
+
+/// The eight fp16 at `p` widened to floats, row r's in lanes 2r and 2r + 1 (`pairs`), or in lane 2r and 0
+/// in 2r + 1: the lane order of the eight-row kernels' sums.
+@inline(__always) func halvesInPairs(_ p: UnsafeRawPointer, pairs: Bool = true) -> __m512 {
+    let h = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
+    let second = pairs ? h : _mm_setzero_si128()
+    return _mm512_cvtph_ps(_mm256_set_m128i(_mm_unpackhi_epi16(h, second), _mm_unpacklo_epi16(h, second)))
 }
 
 /// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) in the `rows8` layout. Up to
