@@ -129,9 +129,16 @@ extension Q6_KFormat: QuadTileFormat {
 func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ nb: Int, _ x: Q8Activations,
                                        _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                        _ tiles: UnsafeMutableRawPointer) {
+    for i in 0..<nb { prefetchNextTile(rows, rowBytes, 4, i, nb); F.repack4(rows, rowBytes, i, tiles + i &* F.avx2TileBytes) }
+    quadTilesRun(F.self, tiles, nb, x, st, nSeq, y, ldy)
+}
+
+/// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, two at a time.
+@inline(__always)
+func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
+                                     _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let tileBytes = F.avx2TileBytes, groups = F.groups, steps = 32 / F.groups
     let termsAt = 1024 &+ 32 &* groups, dAt = termsAt &+ 32 &* F.termVectors
-    for i in 0..<nb { prefetchNextTile(rows, rowBytes, 4, i, nb); F.repack4(rows, rowBytes, i, tiles + i &* tileBytes) }
     /// Four Int16 activation sums from `p` as one broadcast qword.
     @inline(__always) func sums4(_ p: UnsafePointer<Int32>) -> __m256i {
         let v = SIMD4<Int16>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Int32>.self))

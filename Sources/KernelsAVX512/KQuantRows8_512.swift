@@ -46,7 +46,7 @@ protocol NibbleRows8: KRows8 {
 
 extension NibbleRows8 {
     static var tableBytes: Int { 16 }
-    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) { splitSums(x, nb, out) }
+    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) { kSplitSums(x, nb, out) }
     static func run<W: SeqWidth>(_ w: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                  _ table: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         nibbleRows8Run(Self.self, w, group, nb, x, st, table, y, ldy)
@@ -54,28 +54,13 @@ extension NibbleRows8 {
 }
 
 extension Q4_KFormat: NibbleRows8 {
-    static var groupBlock: Int { 1152 }
     static var nibblesAt: Int { 128 }
     static var fifthBits: Bool { false }
 }
 
 extension Q5_KFormat: NibbleRows8 {
-    static var groupBlock: Int { 1408 }
     static var nibblesAt: Int { 384 }
     static var fifthBits: Bool { true }
-}
-
-/// Σx_g of every super-block of one sequence as bytes: a_0..a_7 then b_0..b_7 with Σx_g = 128 a_g + b_g.
-@inline(never)
-private func splitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) {
-    let half = _mm256_set1_epi32(64)
-    for i in 0..<nb {
-        let s = _mm256_loadu_si256(UnsafeRawPointer(x.sum32 + 8 &* i).assumingMemoryBound(to: __m256i.self))
-        let a = _mm256_srai_epi32(_mm256_add_epi32(s, half), 7)
-        let b = _mm256_sub_epi32(s, _mm256_slli_epi32(a, 7))
-        let packed = _mm_unpacklo_epi64(_mm256_cvtepi32_epi8(a), _mm256_cvtepi32_epi8(b))
-        _mm_storeu_si128(UnsafeMutableRawPointer(out + 16 &* i).assumingMemoryBound(to: __m128i.self), packed)
-    }
 }
 
 /// The 8 bytes at `p` in every qword.

@@ -12,8 +12,8 @@ enum Q4_KBlock: KBlock {
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q4_KBlock.self, count) { q45_KWeighted(15, x + $0, qw + $0, y + $1) } },
         kernels: kernels, rows8HeaderBytes: 4)
     #if arch(x86_64)
-    // Repacked on AVX-512 only: the eight rows' scales there are qword-wide ops (docs/kernels.md).
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_K, avx512: AVX512.q4_K, avx512Rows8: AVX512.q4_KRows8)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_K, avx512: AVX512.q4_K,
+                                                           avx2Rows8: AVX2.q4_KRows8, avx512Rows8: AVX512.q4_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

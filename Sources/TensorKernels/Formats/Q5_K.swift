@@ -12,7 +12,8 @@ enum Q5_KBlock: KBlock {
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q5_KBlock.self, count) { q45_KWeighted(31, x + $0, qw + $0, y + $1) } },
         kernels: kernels, rows8HeaderBytes: 4)
     #if arch(x86_64)
-    // Repacked on AVX-512 only, as Q4_K (docs/kernels.md).
+    // Repacked on AVX-512 only: on AVX2 the file layout's four-sequence row kernel beats the `rows8` one at
+    // 3-4 sequences (docs/kernels.md).
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()

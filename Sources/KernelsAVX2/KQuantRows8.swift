@@ -1,0 +1,216 @@
+// Q4_K in the `rows8` layout on 256-bit vectors (the layout: TensorKernels' Repack.swift; the AVX-512 kernel,
+// which serves Q5_K too: KernelsAVX512/KQuantRows8_512.swift). A 256-bit load of a 64-byte word holds one half
+// of the eight rows (rows 0-3, or 4-7), row r in qword r; each super-block is done for both halves before the
+// next (two passes over a group would pull the lines at twice the rate the first pass uses them and leave the
+// memory idle in the second). Without `vpdpbusd`, the products of a group add up in Int16 before the group's
+// scale is applied (the idea of the four-row tiles): per 8-byte word one `vpmaddubsw` per nibble half against
+// the sequence's 8 activation bytes broadcast to every qword, four words of a group added in Int16 (at most
+// 4 · 2 · 15 · 127), then one `vpmaddwd` by the rows' scales (each row's scale spread over its four words by
+// one `vpshufb`). The min term: the mins (unsigned bytes) times the activation sums split into bytes
+// (Σx_g = 128 a_g + b_g), two `vpmaddubsw` and two `vpmaddwd` per super-block. One or two sequences run this
+// kernel; from three on, the four-row tiles of KQuantTiles.swift, repacked from the layout without a
+// transpose. docs/kernels.md has the figures.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+extension Q4_KFormat {
+    /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 144): d, dmin, the scale words
+    /// w0 (at 32) and w1 w2 (at 64), then the sixteen nibble words at 128.
+    @inlinable public static var groupBlock: Int { 1152 }
+}
+
+extension Q5_KFormat {
+    /// The same for Q5_K (8 · 176): Q4_K's header, the four fifth-bit words at 128, the nibble words at 384.
+    @inlinable public static var groupBlock: Int { 1408 }
+}
+
+/// Σx_g of every super-block of one sequence as bytes: a_0..a_7 then b_0..b_7 with Σx_g = 128 a_g + b_g
+/// (|Σx_g| ≤ 32 · 127, so a_g and b_g fit Int8).
+@inline(never)
+public func kSplitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) {
+    let sums = x.sum32, dst = UnsafeMutableRawPointer(out)
+    for i in 0..<(8 &* nb) {
+        let s = Int(sums[i]), a = (s &+ 64) >> 7
+        let g = i & 7, base = 16 &* (i >> 3)
+        dst.storeBytes(of: Int8(truncatingIfNeeded: a), toByteOffset: base &+ g, as: Int8.self)
+        dst.storeBytes(of: Int8(truncatingIfNeeded: s &- 128 &* a), toByteOffset: base &+ 8 &+ g, as: Int8.self)
+    }
+}
+
+/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
+@inline(never)
+func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
+                                _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
+                                _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1)
+    let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q)
+    let m4 = splat8(0xF), ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
+    let lo3f = _mm256_set1_epi64x(0x0000_0000_3F3F_3F3F), hi0f = _mm256_set1_epi64x(0x0F0F_0F0F_0000_0000)
+    let hi30 = _mm256_set1_epi64x(0x3030_3030_0000_0000)
+    // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of each
+    // qword into its four words' low bytes, the high bytes zero (0x80); + g picks group g.
+    let z: Int64 = 0x80
+    let first = z << 8 | z << 24 | z << 40 | z << 56, second = first | 0x0008_0008_0008_0008
+    let spread0 = _mm256_set_epi64x(second, first, second, first)
+    // Sequence k, rows 4h ..< 4h + 4: f[k][h].
+    var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
+    for i in 0..<nb {
+        let p = group + i &* Q4_KFormat.groupBlock
+        prefetchLines(p + 2 &* Q4_KFormat.groupBlock, Q4_KFormat.groupBlock)
+        @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
+            let hb = 32 &* h
+            // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).
+            let a = _mm256_cvtepu32_epi64(load128(p, 32 &+ 16 &* h)), b = load256(p, 64 &+ hb)
+            let scales = _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(a, lo3f), _mm256_and_si256(b, hi0f)),
+                                         _mm256_and_si256(_mm256_slli_epi64(a, 30), hi30))
+            let mins = _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(b, lo3f), _mm256_and_si256(_mm256_srli_epi64(b, 4), hi0f)),
+                                       _mm256_and_si256(_mm256_slli_epi64(b, 30), hi30))
+            var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
+            let xo = 256 &* i
+            @inline(__always) func chunk(_ c: Int) {
+                var l0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256(), l1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256()
+                @inline(__always) func word(_ j: Int) {
+                    let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
+                    let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
+                    let o = xo &+ 64 &* c &+ 8 &* j
+                    @inline(__always) func bcast(_ q: UnsafeRawPointer, _ at: Int) -> __m256i {
+                        _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: at, as: Int64.self))
+                    }
+                    l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, bcast(q0, o)))
+                    h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, bcast(q0, o &+ 32)))
+                    if W.n > 1 {
+                        l1 = _mm256_add_epi16(l1, _mm256_maddubs_epi16(lo, bcast(q1, o)))
+                        h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(hi, bcast(q1, o &+ 32)))
+                    }
+                }
+                word(0); word(1); word(2); word(3)
+                let gl = _mm256_set1_epi8(CChar(2 &* c)), gh = _mm256_set1_epi8(CChar(2 &* c &+ 1))
+                let sl = _mm256_shuffle_epi8(scales, _mm256_add_epi8(spread0, gl)), sh = _mm256_shuffle_epi8(scales, _mm256_add_epi8(spread0, gh))
+                s0 = _mm256_add_epi32(s0, _mm256_add_epi32(_mm256_madd_epi16(l0, sl), _mm256_madd_epi16(h0, sh)))
+                if W.n > 1 { s1 = _mm256_add_epi32(s1, _mm256_add_epi32(_mm256_madd_epi16(l1, sl), _mm256_madd_epi16(h1, sh))) }
+            }
+            chunk(0); chunk(1); chunk(2); chunk(3)
+            // d and dmin of the four rows, each in the row's two lanes.
+            @inline(__always) func pairs(_ at: Int) -> __m256 {
+                let v = _mm_loadl_epi64((p + at).assumingMemoryBound(to: __m128i.self))
+                return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
+            }
+            let d = pairs(8 &* h), dmin = pairs(16 &+ 8 &* h)
+            @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
+                let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
+                let ta = _mm256_maddubs_epi16(mins, _mm256_set1_epi64x(sp.loadUnaligned(as: Int64.self)))
+                let tb = _mm256_maddubs_epi16(mins, _mm256_set1_epi64x(sp.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+                let m = _mm256_add_epi32(_mm256_madd_epi16(ta, by128), _mm256_madd_epi16(tb, ones))
+                let dx = _mm256_set1_ps(xa.d[i])
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d, dx), f)
+                f = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, dx), f)
+            }
+            finish(0, x, s0, &f0)
+            if W.n > 1 { finish(1, x1, s1, &f1) }
+        }
+        rowsHalf(0, &f00, &f10)
+        rowsHalf(1, &f01, &f11)
+    }
+    storeRowPairs256(W.n, (f00, f10, f10, f10), y, ldy)
+    storeRowPairs256(W.n, (f01, f11, f11, f11), y + 4, ldy)
+}
+
+/// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
+/// of two (the group's bytes stay in cache between passes).
+@inline(__always)
+func q4KRows8Mat(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                 _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
+        let split = buf.baseAddress!
+        for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
+        q4KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
+    }
+}
+
+@inline(never)
+func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
+                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    var g = 0
+    while g < count {
+        let group = rows + g &* rowBytes
+        var s = 0
+        while s &+ 2 <= nSeq {
+            q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+            s &+= 2
+        }
+        if s < nSeq {
+            q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        }
+        g &+= 8
+    }
+}
+
+extension Q4_KFormat {
+    /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile layout
+    /// (KQuantTiles.swift; `repack4` from the GGUF layout): the layout's 8-byte words of those rows are
+    /// already the tiles' quant vectors, so there is no transpose, only the nibble split.
+    @inline(__always)
+    static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        let p = group + i &* groupBlock, hb = 32 &* h
+        let m4 = splat8(0xF)
+        for k in 0..<16 {
+            let raw = load256(p, 128 &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
+            store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
+            store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
+        }
+        var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
+        let d = (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self), t = d + 8
+        for r in 0..<4 {
+            let row = 4 &* h &+ r, w12 = p.loadUnaligned(fromByteOffset: 64 &+ 8 &* row, as: UInt64.self)
+            (sc[r], mn[r]) = kScalesMins(p.loadUnaligned(fromByteOffset: 32 &+ 4 &* row, as: UInt32.self),
+                                         UInt32(truncatingIfNeeded: w12), UInt32(truncatingIfNeeded: w12 >> 32))
+            let dr = half(p, 2 &* row), mr = -half(p, 16 &+ 2 &* row)
+            d[2 &* r] = dr; d[2 &* r &+ 1] = dr; t[2 &* r] = mr; t[2 &* r &+ 1] = mr
+        }
+        let scv = unsafeBitCast(sc, to: __m256i.self), mnv = unsafeBitCast(mn, to: __m256i.self)
+        for g in 0..<8 { store256(dst, 1024 &+ 32 &* g, spreadBytes4(scv, g, sameByte: true, signed: false)) }
+        store256(dst, 1024 &+ 256, spreadBytes4(mnv, 0, sameByte: false, signed: false))
+        store256(dst, 1024 &+ 288, spreadBytes4(mnv, 4, sameByte: false, signed: false))
+    }
+}
+
+/// Q4_K in the `rows8` layout from `tilesMinSeq` sequences on: per group of eight rows and half, the
+/// four-row tiles of KQuantTiles.swift, repacked from the layout (they beat the `rows8` row kernel there).
+@inline(never)
+func q4KRows8Tiles(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(byteCount: nb &* Q4_KFormat.avx2TileBytes, alignment: 64) { buf in
+        let tiles = buf.baseAddress!
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            for h in 0..<2 {
+                for i in 0..<nb {
+                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* Q4_KFormat.groupBlock), Q4_KFormat.groupBlock) }
+                    Q4_KFormat.repack4(rows8: group, half: h, i, tiles + i &* Q4_KFormat.avx2TileBytes)
+                }
+                quadTilesRun(Q4_KFormat.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
+            }
+            g &+= 8
+        }
+    }
+}
+
+/// From this many sequences on, Q4_K in the `rows8` layout runs the four-row tiles (below it the `rows8`
+/// row kernel, in passes of two sequences).
+let q4KRows8TilesFrom = 3
+
+extension AVX2 {
+    /// Q4_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        if integerTiles(nSeq, from: q4KRows8TilesFrom) {
+            q4KRows8Tiles(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            q4KRows8Mat(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
+    }
+}
+#endif
