@@ -181,12 +181,22 @@ private struct StopAfter: SequenceController {
     // The only slot is free again.
     let next = try await engine.generate(GenerationRequest(prompt: prompt(3, seed: 71), maxTokens: 3))
     #expect(next.finishReason == .length && next.tokens.count == 3)
-    // A request cancelled while waiting for a slot ends too.
-    // (The waiter's cancellation is handled by the compute thread, so the blocker is not held here.)
-    let blocker = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 72), maxTokens: 250)) }
+    // A request cancelled while waiting for a slot ends too. The blocker is held at its first token until
+    // the waiter is queued behind it and cancelled (else, on a fast host, whichever request took the slot
+    // could finish its 250 tokens before the cancel); the waiter's cancellation is handled by the compute
+    // thread, so the blocker is let go right after the cancel.
+    let blockerStarted = AsyncStream<Void>.makeStream()
+    let hold = DispatchSemaphore(value: 0)
+    let blocker = Task {
+        try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 72), maxTokens: 250)) { e in
+            if e.index == 1 { blockerStarted.continuation.yield(); hold.wait() }
+        }
+    }
+    for await _ in blockerStarted.stream { break }
     let waiter = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 73), maxTokens: 250)) }
     try await Task.sleep(nanoseconds: 20_000_000)
     waiter.cancel()
+    hold.signal()
     let w = try await waiter.value
     #expect(w.finishReason == .cancelled)
     blocker.cancel()
