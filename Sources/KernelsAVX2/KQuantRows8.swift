@@ -175,8 +175,9 @@ extension Q4_KFormat {
     }
 }
 
-/// Q4_K in the `rows8` layout from `tilesMinSeq` sequences on: per group of eight rows and half, the
-/// four-row tiles of KQuantTiles.swift, repacked from the layout (they beat the `rows8` row kernel there).
+/// Q4_K in the `rows8` layout from `q4KRows8TilesFrom` sequences on: per group of eight rows and half, the
+/// four-row tiles of KQuantTiles.swift, repacked from the layout (they beat the `rows8` row kernel there; the
+/// next group's bytes are prefetched while the first half is repacked).
 @inline(never)
 func q4KRows8Tiles(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
