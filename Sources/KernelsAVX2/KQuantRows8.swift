@@ -168,10 +168,7 @@ extension Q4_KFormat {
             let dr = half(p, 2 &* row), mr = -half(p, 16 &+ 2 &* row)
             d[2 &* r] = dr; d[2 &* r &+ 1] = dr; t[2 &* r] = mr; t[2 &* r &+ 1] = mr
         }
-        let scv = unsafeBitCast(sc, to: __m256i.self), mnv = unsafeBitCast(mn, to: __m256i.self)
-        for g in 0..<8 { store256(dst, 1024 &+ 32 &* g, spreadBytes4(scv, g, sameByte: true, signed: false)) }
-        store256(dst, 1024 &+ 256, spreadBytes4(mnv, 0, sameByte: false, signed: false))
-        store256(dst, 1024 &+ 288, spreadBytes4(mnv, 4, sameByte: false, signed: false))
+        storeScalesMins4(sc, mn, dst)
     }
 }
 

@@ -75,6 +75,15 @@ extension Q4_KFormat: QuadTileFormat {
         var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
         tileRowHeaders(4, base, rowBytes, (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self),
                        { blk in (half(blk, 0), -half(blk, 2)) }, { r, blk in (sc[r], mn[r]) = kScalesMins(blk + 4) })
+        storeScalesMins4(sc, mn, dst)
+    }
+}
+
+extension Q4_KFormat {
+    /// The tile's scale vectors (group g: the four rows' scales of g in their four word lanes) and its two
+    /// min-coefficient vectors, from the four rows' `kScalesMins` (row r in lane r).
+    @inline(__always)
+    static func storeScalesMins4(_ sc: SIMD4<UInt64>, _ mn: SIMD4<UInt64>, _ dst: UnsafeMutableRawPointer) {
         let scv = unsafeBitCast(sc, to: __m256i.self), mnv = unsafeBitCast(mn, to: __m256i.self)
         for g in 0..<8 { store256(dst, 1024 &+ 32 &* g, spreadBytes4(scv, g, sameByte: true, signed: false)) }
         store256(dst, 1024 &+ 256, spreadBytes4(mnv, 0, sameByte: false, signed: false))

@@ -22,35 +22,14 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// A K-quant format in the `rows8` layout: a per-sequence table of its activation sums, made once per
-/// product, and the run over one group of eight rows for up to four sequences.
-protocol KRows8: KQuantFormat {
-    /// Bytes of one super-block of eight rows (8 · `bytes`).
+/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows (`groupBlock`, from KernelsAVX2)
+/// keeps its nibble words, and whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element
+/// l of group g) come before them, at byte 128.
+protocol NibbleRows8: KQuantFormat {
     static var groupBlock: Int { get }
-    /// Table bytes per super-block and sequence.
-    static var tableBytes: Int { get }
-    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>)
-    /// `y[s·ldy + r]` for the group's eight rows r and `W.n` sequences (tables every `tableBytes · nb`).
-    static func run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
-                                 _ table: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int)
-}
-
-/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows keeps its nibble words, and
-/// whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element l of group g) come
-/// before them, at byte 128.
-protocol NibbleRows8: KRows8 {
     /// Offset of the sixteen nibble words in it.
     static var nibblesAt: Int { get }
     static var fifthBits: Bool { get }
-}
-
-extension NibbleRows8 {
-    static var tableBytes: Int { 16 }
-    static func table(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointer<Int8>) { kSplitSums(x, nb, out) }
-    static func run<W: SeqWidth>(_ w: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
-                                 _ table: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        nibbleRows8Run(Self.self, w, group, nb, x, st, table, y, ldy)
-    }
 }
 
 extension Q4_KFormat: NibbleRows8 {
@@ -153,20 +132,19 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
 }
 
-/// Every sequence against rows of eight groups: the tables once, then per group the sequences in passes
-/// of up to four (the group's 8 · rowBytes stay in L1 between passes).
+/// Every sequence against rows of eight groups: the activation sums split once (`kSplitSums`), then per
+/// group the sequences in passes of up to four (the group's 8 · rowBytes stay in L1 between passes).
 @inline(__always)
-private func kRows8Mat<F: KRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                  _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let per = F.tableBytes &* nb
-    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* per) { buf in
-        let tables = buf.baseAddress!
-        for s in 0..<nSeq { F.table(st.row(x, s), nb, tables + s &* per) }
+private func kRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
+        let split = buf.baseAddress!
+        for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
             @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                F.run(w, group, nb, st.row(x, s), st, tables + s &* per, y + (s &* ldy &+ g), ldy)
+                nibbleRows8Run(F.self, w, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
             }
             bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
             g &+= 8
