@@ -90,6 +90,11 @@ public final class Worker: Service, @unchecked Sendable {
     /// Handler starts that found a job waiting in reserve vs. slots that had to wait for a claim.
     private var startsFromReserve = 0
     private var pendingWrites: [Completion] = []
+    /// A claim and this worker's own rescue never overlap: the rescue spares the jobs this worker
+    /// holds, and a claim landing between its snapshot of them and its query (a starved process can
+    /// take longer than a lease there) would have its fresh job rescued from under it.
+    private var claimInFlight = false
+    private var rescueInFlight = false
     private var stopping = false
     private var succeededCount = 0
     private var failedCount = 0
@@ -232,6 +237,7 @@ public final class Worker: Service, @unchecked Sendable {
                 continue
             }
             let want = min(free, options.maxClaimBatch)
+            guard await exclusive(\.claimInFlight, against: \.rescueInFlight) else { return }
             let jobs: [ClaimedJob]
             do {
                 let t0 = Date()
@@ -241,12 +247,14 @@ public final class Worker: Service, @unchecked Sendable {
                 release()
                 errorDelay = 0.2
             } catch {
+                setFlag(\.claimInFlight, false)
                 logger.error("claim failed: \(error); retrying in \(String(format: "%.1f", errorDelay))s")
                 await claimSignal.wait(timeout: errorDelay)
                 errorDelay = min(errorDelay * 2, 5)
                 continue
             }
             for job in jobs { admit(job) }
+            setFlag(\.claimInFlight, false)
             if jobs.count < want {
                 await claimSignal.wait(timeout: options.pollSeconds)
             }
@@ -430,16 +438,35 @@ public final class Worker: Service, @unchecked Sendable {
         }
     }
 
+    /// Sets `mine` once `other` is clear (polling every 5 ms: a rescue is one short query); false if
+    /// the worker began stopping or the task was cancelled meanwhile.
+    private func exclusive(_ mine: ReferenceWritableKeyPath<Worker, Bool>, against other: ReferenceWritableKeyPath<Worker, Bool>) async -> Bool {
+        while true {
+            acquire()
+            if stopping || Task.isCancelled { release(); return false }
+            if !self[keyPath: other] { self[keyPath: mine] = true; release(); return true }
+            release()
+            await sleep(0.005)
+        }
+    }
+
+    private func setFlag(_ flag: ReferenceWritableKeyPath<Worker, Bool>, _ value: Bool) {
+        acquire(); self[keyPath: flag] = value; release()
+    }
+
     private func rescueLoop() async {
         while !Task.isCancelled && !isStopping {
+            guard await exclusive(\.rescueInFlight, against: \.claimInFlight) else { return }
             do {
                 acquire(); let held = Array(running.keys); release()
                 let ids = try await queue.rescueExpired(held: held)
+                setFlag(\.rescueInFlight, false)
                 if !ids.isEmpty {
                     logger.warning("rescued \(ids.count) jobs whose lease expired: \(ids.prefix(10).map(String.init).joined(separator: ","))")
                     claimSignal.signal()
                 }
             } catch {
+                setFlag(\.rescueInFlight, false)
                 logger.debug("rescue failed: \(error)")
             }
             await sleep(options.rescueSeconds)
