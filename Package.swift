@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "CPUFeatures"),
         // `-parse-stdlib`: reaches LLVM's prefetch intrinsic (Sources/Prefetch/Prefetch.swift).
         .target(name: "Prefetch", swiftSettings: [.unsafeFlags(["-parse-stdlib"])]),
-        .target(name: "KernelsAVX2", dependencies: ["Prefetch"], swiftSettings: fast),
+        .target(name: "KernelsAVX2", dependencies: ["CPUFeatures", "Prefetch"], swiftSettings: fast),
         .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2", "Prefetch"],
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
         .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),

@@ -23,6 +23,11 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     public var avxvnni = false
     /// True on arm64 (Advanced SIMD is part of the base architecture).
     public var neon = false
+    /// The cpuid vendor string ("AuthenticAMD", "GenuineIntel"; empty off x86-64).
+    public var vendor = ""
+    /// The display family and model (cpuid leaf 1 with the extended fields folded in: AMD Zen 4 is
+    /// family 0x19, Zen 5 0x1A); 0 off x86-64.
+    public var family = 0, model = 0
 
     public init() {}
 
@@ -38,6 +43,9 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
         return true
         #endif
     }
+
+    /// AMD Zen 4: family 19h with AVX-512 (Zen 3, the same family, has none).
+    public var isAMDZen4: Bool { vendor == "AuthenticAMD" && family == 0x19 && avx512f }
 
     /// What the `KernelsAVX512` level needs: AVX-512 F/BW/VL and AVX-512 VNNI.
     public var hasAVX512VNNI: Bool { avx512f && avx512bw && avx512vl && avx512vnni }
@@ -66,12 +74,17 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
         var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0
         guard __get_cpuid_count(0, 0, &a, &b, &c, &d) != 0 else { return f }
         let maxLeaf = a
+        let vendor = [b, d, c].flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
         guard __get_cpuid_count(1, 0, &a, &b, &c, &d) != 0 else { return f }
+        let baseFamily = Int((a >> 8) & 0xF), baseModel = Int((a >> 4) & 0xF)
+        let family = baseFamily == 0xF ? baseFamily + Int((a >> 20) & 0xFF) : baseFamily
+        let model = baseFamily == 0xF || baseFamily == 6 ? Int((a >> 16) & 0xF) << 4 | baseModel : baseModel
+        f.vendor = String(decoding: vendor, as: UTF8.self); f.family = family; f.model = model
         let osxsave = c & (1 << 27) != 0, avx = c & (1 << 28) != 0
         f.fma = c & (1 << 12) != 0
         f.f16c = c & (1 << 29) != 0
         // AVX state must be enabled by the OS (OSXSAVE; XGETBV is only reachable as a C macro).
-        if !(avx && osxsave) { return CPUFeatures() }
+        if !(avx && osxsave) { f.fma = false; f.f16c = false; return f }
         if maxLeaf >= 7, __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 {
             f.avx2 = b & (1 << 5) != 0
             f.bmi2 = b & (1 << 8) != 0

@@ -76,6 +76,7 @@ public func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw
 @inlinable @inline(__always)
 func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                _ count: Int, _ nb: Int, _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
+    let ahead = StreamPrefetch.enabled
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
@@ -87,7 +88,7 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
         }
         var b = 0
         while b &+ 2 <= nb {
-            prefetchAhead(row + b &* F.bytes, 2 &* F.bytes)
+            if ahead { prefetchAhead(row + b &* F.bytes, 2 &* F.bytes) }
             block(b, &acc0, &min0)
             block(b &+ 1, &acc1, &min1)
             b &+= 2
@@ -102,14 +103,14 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
 func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                             _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                             _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3)
+    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), ahead = StreamPrefetch.enabled
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         for b in 0..<nb {
             let p = row + b &* F.bytes
-            prefetchAhead(p, F.bytes)  // the rows stream from memory below the tiles' crossover
+            if ahead { prefetchAhead(p, F.bytes) }  // the rows stream from memory below the tiles' crossover
             let (qw, uw) = block32Quants(F.self, p)
             let dw = half(p, 0), mw: Float = F.hasMin ? half(p, 2) : 0
             block32Step(D.self, F.self, qw, uw, dw, mw, x, b, &a0, &m0)

@@ -46,7 +46,7 @@ func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ r
         }
         let t = UnsafeRawPointer(table)
         // Block 1's scale: float 1 of the converted headers (no min: d0 d1), or float 2 (d0 m0 d1 m1).
-        let second = _mm256_set1_epi32(F.hasMin ? 2 : 1)
+        let second = _mm256_set1_epi32(F.hasMin ? 2 : 1), ahead = StreamPrefetch.enabled
         for r in 0..<count {
             let row = rows + r &* rowBytes
             var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), mins = _mm_setzero_ps()
@@ -57,7 +57,7 @@ func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ r
             var b = 0
             while b &+ 2 <= nb {
                 let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
-                prefetchAhead(p0, 2 &* F.bytes)
+                if ahead { prefetchAhead(p0, 2 &* F.bytes) }
                 let hdr = block32PairHeaders(F.self, p0)
                 if F.hasMin { mins = _mm_fmadd_ps(hdr, _mm_load_ps((sums + 8 &* b).assumingMemoryBound(to: Float.self)), mins) }
                 let w0 = _mm256_broadcastss_ps(hdr), w1 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(hdr), second)

@@ -3,6 +3,7 @@
 // AVX2 (see TensorKernels' KernelLevel). On other architectures it is empty.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CPUFeatures
 import Prefetch
 #if canImport(Glibc)
 import Glibc
@@ -131,6 +132,28 @@ public func integerTilesFrom(parsing raw: String?) -> Int? {
 @inlinable @inline(__always)
 public func integerTiles(_ nSeq: Int, from measured: Int) -> Bool {
     measured != .max && nSeq >= (integerTilesFromOverride ?? measured)
+}
+
+/// Whether the streaming kernels (the row kernels below the tiles' crossover and the `rows8` kernels, which
+/// read each weight once per call, in order) also ask for their weights ahead in software. The hardware's
+/// stream prefetch is enough on some hosts and not on others, and the software prefetch helps one and hurts
+/// the other (docs/kernels.md, "Decode prefetch"): on by default, off on AMD Zen 4, where it measured slower;
+/// `TOKENMILL_PREFETCH=1` or `=0` decides instead. The tiles' prefetch of their next tile (a side-by-side read no
+/// hardware prefetcher follows) is not affected.
+public enum StreamPrefetch {
+    public static let environmentKey = "TOKENMILL_PREFETCH"
+
+    /// Read once per kernel call into a local (a global's lazy initialisation costs a call per access).
+    public static let enabled: Bool = {
+        switch getenv(environmentKey).map({ String(cString: $0) }) {
+        case "1"?, "on"?: return true
+        case "0"?, "off"?: return false
+        default: return defaultForHost
+        }
+    }()
+
+    /// What this host gets without the environment setting.
+    public static var defaultForHost: Bool { !CPUFeatures.host.isAMDZen4 }
 }
 
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.

@@ -73,13 +73,14 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
+    let ahead = StreamPrefetch.enabled
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
         for i in 0..<nb {
             let blk = row + i &* F.bytes
             // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
-            prefetchAhead(blk, F.bytes)
+            if ahead { prefetchAhead(blk, F.bytes) }
             let prep = F.prepare(blk)
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256(), s3 = _mm256_setzero_si256()
             if F.hasOffset {

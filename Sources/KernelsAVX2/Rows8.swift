@@ -26,12 +26,13 @@ public struct Rows8Operands {
     /// Bytes of one block's operands in the cache of `rows8Nibbles` (`store`, `init(cached:)`).
     @inlinable public static var bytes: Int { 320 }
 
-    /// Block `b` of the group at `group` (the `rows8` layout), expanded.
+    /// Block `b` of the group at `group` (the `rows8` layout), expanded; `ahead`: prefetch the block 2 KiB on
+    /// (`StreamPrefetch`).
     @inlinable @inline(__always)
-    public init<F: Block32Format>(_: F.Type, _ group: UnsafeRawPointer, _ b: Int) {
+    public init<F: Block32Format>(_: F.Type, _ group: UnsafeRawPointer, _ b: Int, ahead: Bool) {
         let m4 = splat8(0xF), order = rows8SumOrder
         let p = group + b &* (8 &* F.bytes), fields = F.rows8Fields, quants = F.rows8Quants
-        prefetchLines(p + 2048, 8 &* F.bytes)
+        if ahead { prefetchLines(p + 2048, 8 &* F.bytes) }
         let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
         @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
         @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
@@ -91,11 +92,12 @@ public func rows8Nibbles<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
                     { s in rows8Group(F.self, W2.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) },
                     { s in rows8Group(F.self, W1.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) })
     }
+    let ahead = StreamPrefetch.enabled
     if nSeq <= 4 {
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
-            passes(y + g) { Rows8Operands(F.self, group, $0) }
+            passes(y + g) { Rows8Operands(F.self, group, $0, ahead: ahead) }
             g &+= 8
         }
         return
@@ -105,7 +107,7 @@ public func rows8Nibbles<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
-            for b in 0..<nb { Rows8Operands(F.self, group, b).store(cache + b &* Rows8Operands.bytes) }
+            for b in 0..<nb { Rows8Operands(F.self, group, b, ahead: ahead).store(cache + b &* Rows8Operands.bytes) }
             passes(y + g) { Rows8Operands(cached: cache + $0 &* Rows8Operands.bytes) }
             g &+= 8
         }

@@ -67,13 +67,13 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             }
         }
         let t = UnsafeRawPointer(table)
-        let zero = _mm512_setzero_si512()
+        let zero = _mm512_setzero_si512(), ahead = StreamPrefetch.enabled
         for r in 0..<count {
             let row = rows + r &* rowBytes
             var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm_setzero_ps()
             @inline(__always) func pair(_ i: Int, _ acc: inout __m512) {
                 let p0 = row + 2 &* i &* F.bytes, e = t + i &* block32PairTableBytes
-                prefetchAhead(p0, 2 &* F.bytes)
+                if ahead { prefetchAhead(p0, 2 &* F.bytes) }
                 let q = block32PairQuants(F.self, p0)
                 let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
                 let dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)

@@ -53,7 +53,7 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
                                                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
     let zero = _mm512_setzero_si512()
-    let signed = block32Signed(F.self)
+    let signed = block32Signed(F.self), ahead = StreamPrefetch.enabled
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()
@@ -62,7 +62,7 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
         var b = 0
         while b &+ 2 <= nb {
             let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
-            prefetchAhead(p0, 2 &* F.bytes)  // the rows stream from memory below the tiles' crossover
+            if ahead { prefetchAhead(p0, 2 &* F.bytes) }  // the rows stream from memory below the tiles' crossover
             var qw = join512(F.quants(p0), F.quants(p1))
             if F.offset != 0 { qw = _mm512_sub_epi8(qw, _mm512_set1_epi8(Int8(truncatingIfNeeded: F.offset))) }
             // Signed quants: |w| · (x negated where w < 0).

@@ -87,7 +87,7 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
     let q4 = UnsafeRawPointer(x4.q), q5 = UnsafeRawPointer(x5.q), q6 = UnsafeRawPointer(x6.q), q7 = UnsafeRawPointer(x7.q)
-    let tables = W.n == 8
+    let tables = W.n == 8, ahead = StreamPrefetch.enabled
     let rs = UnsafeRawPointer(sums)
     for r in 0..<count {
         let row = rows + r &* rowBytes
@@ -100,7 +100,7 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
         for i in 0..<nb {
             let blk = row + i &* F.bytes
             // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
-            prefetchAhead(blk, F.bytes)
+            if ahead { prefetchAhead(blk, F.bytes) }
             let prep = F.prepare(blk)
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             var s4 = _mm512_setzero_si512(), s5 = _mm512_setzero_si512(), s6 = _mm512_setzero_si512(), s7 = _mm512_setzero_si512()

@@ -15,13 +15,15 @@ import KernelsAVX2
 struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     /// The group's first block.
     let group: UnsafeRawPointer
+    /// Prefetch each block 2 KiB on (`StreamPrefetch`).
+    let ahead: Bool
 
     @inline(__always) private func block(_ b: Int) -> UnsafeRawPointer { group + b &* (8 &* F.bytes) }
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
         let p = block(b), fields = F.rows8Fields, q = F.rows8Quants
         let m4 = _mm512_set1_epi8(0xF)
-        prefetchLines(p + 2048, 8 &* F.bytes)
+        if ahead { prefetchLines(p + 2048, 8 &* F.bytes) }
         if F.quantBits == 8 {
             let flip = _mm512_set1_epi8(-128)
             @inline(__always) func u(_ j: Int) -> __m512i { _mm512_xor_si512(_mm512_loadu_si512(p + (q &+ 64 &* j)), flip) }
@@ -67,10 +69,11 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
 func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let ahead = StreamPrefetch.enabled
     if nSeq <= 4 {
         var g = 0
         while g < count {
-            block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes), nb, x, st, nSeq, y + g, ldy)
+            block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead), nb, x, st, nSeq, y + g, ldy)
             g &+= 8
         }
         return
@@ -79,7 +82,7 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
         let tiles = buf.baseAddress!
         var g = 0
         while g < count {
-            let group = Rows8Blocks<F>(group: rows + g &* rowBytes)
+            let group = Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead)
             for b in 0..<nb {
                 let t = tiles + b &* block32TileBytes, q = group.quants(b)
                 _mm512_store_si512(t, q.0); _mm512_store_si512(t + 64, q.1)

@@ -85,5 +85,15 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
+    /// Whether the streaming kernels prefetch their weights in software (`TOKENMILL_PREFETCH=1|0`; by
+    /// default on, off on AMD Zen 4: KernelsAVX2's `StreamPrefetch`); nil off x86-64, where there is none.
+    public static var streamPrefetch: Bool? {
+        #if arch(x86_64)
+        StreamPrefetch.enabled
+        #else
+        nil
+        #endif
+    }
+
     public var description: String { rawValue }
 }

@@ -33,3 +33,31 @@ import Foundation
     #endif
     #expect(f.description.contains("avx2"))
 }
+
+@Test func vendorFamilyAndModelAgreeWithProcCpuinfo() throws {
+    #if os(Linux) && arch(x86_64)
+    let f = CPUFeatures.host
+    let text = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+    func field(_ name: String) throws -> String {
+        let pairs = text.split(separator: "\n").map { $0.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false) }
+        let pair = try #require(pairs.first { $0.count == 2 && $0[0].trimmingCharacters(in: .whitespaces) == name }, "no \(name) in /proc/cpuinfo")
+        return pair[1].trimmingCharacters(in: .whitespaces)
+    }
+    // /proc/cpuinfo prints the display family and model in decimal, the extended fields folded in as here.
+    #expect(f.vendor == (try field("vendor_id")))
+    #expect(f.family == Int(try field("cpu family")))
+    #expect(f.model == Int(try field("model")))
+    #endif
+}
+
+@Test func zen4IsAMDFamily19hWithAVX512() {
+    var f = CPUFeatures()
+    f.vendor = "AuthenticAMD"; f.family = 0x19; f.avx512f = true
+    #expect(f.isAMDZen4)
+    f.avx512f = false  // Zen 3: the same family, no AVX-512
+    #expect(!f.isAMDZen4)
+    f.avx512f = true; f.family = 0x1A  // Zen 5
+    #expect(!f.isAMDZen4)
+    f.family = 0x19; f.vendor = "GenuineIntel"
+    #expect(!f.isAMDZen4)
+}
