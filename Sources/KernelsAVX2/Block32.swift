@@ -76,7 +76,7 @@ public func block32Step<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ qw
 @inlinable @inline(__always)
 func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                _ count: Int, _ nb: Int, _ x: Q8Activations, _ y: UnsafeMutablePointer<Float>) {
-    let ahead = StreamPrefetch.enabled
+    let ahead = StreamPrefetch.at(1)
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
@@ -103,7 +103,7 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
 func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                             _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                             _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), ahead = StreamPrefetch.enabled
+    let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), ahead = StreamPrefetch.at(W.n)
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()

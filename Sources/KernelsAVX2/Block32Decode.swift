@@ -46,7 +46,7 @@ func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ r
         }
         let t = UnsafeRawPointer(table)
         // Block 1's scale: float 1 of the converted headers (no min: d0 d1), or float 2 (d0 m0 d1 m1).
-        let second = _mm256_set1_epi32(F.hasMin ? 2 : 1), ahead = StreamPrefetch.enabled
+        let second = _mm256_set1_epi32(F.hasMin ? 2 : 1), ahead = StreamPrefetch.at(1)
         for r in 0..<count {
             let row = rows + r &* rowBytes
             var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), mins = _mm_setzero_ps()

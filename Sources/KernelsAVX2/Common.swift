@@ -134,26 +134,25 @@ public func integerTiles(_ nSeq: Int, from measured: Int) -> Bool {
     measured != .max && nSeq >= (integerTilesFromOverride ?? measured)
 }
 
-/// Whether the streaming kernels (the row kernels below the tiles' crossover and the `rows8` kernels, which
-/// read each weight once per call, in order) also ask for their weights ahead in software. The hardware's
-/// stream prefetch is enough on some hosts and not on others, and the software prefetch helps one and hurts
-/// the other (docs/kernels.md, "Decode prefetch"): on by default, off on AMD Zen 4, where it measured slower;
-/// `TOKENMILL_PREFETCH=1` or `=0` decides instead. The tiles' prefetch of their next tile (a side-by-side read no
-/// hardware prefetcher follows) is not affected.
+/// When the streaming kernels (the row kernels below the tiles' crossover, the one-sequence decode kernels and
+/// the `rows8` kernels, which read each weight from memory once per pass, in order) also ask for their weights
+/// ahead in software: from `from` sequences per pass on. The hardware's stream prefetch is enough on some hosts
+/// and not on others (docs/kernels.md, "Decode prefetch"): from 1 (always) by default; from 2 on AMD Zen 4, where
+/// it measured slower for one sequence and faster for six and sixteen; `TOKENMILL_PREFETCH_FROM=N` decides
+/// instead (1: always, 99: never). The tiles' prefetch of their next tile (a side-by-side read no hardware
+/// prefetcher follows) is not affected.
 public enum StreamPrefetch {
-    public static let environmentKey = "TOKENMILL_PREFETCH"
+    public static let environmentKey = "TOKENMILL_PREFETCH_FROM"
 
-    /// Read once per kernel call into a local (a global's lazy initialisation costs a call per access).
-    public static let enabled: Bool = {
-        switch getenv(environmentKey).map({ String(cString: $0) }) {
-        case "1"?, "on"?: return true
-        case "0"?, "off"?: return false
-        default: return defaultForHost
-        }
-    }()
+    /// The sequence count per pass from which the streaming kernels prefetch.
+    public static let from: Int = getenv(environmentKey).flatMap { Int(String(cString: $0)) }.map { max(1, $0) } ?? defaultForHost
 
     /// What this host gets without the environment setting.
-    public static var defaultForHost: Bool { !CPUFeatures.host.isAMDZen4 }
+    public static var defaultForHost: Int { CPUFeatures.host.isAMDZen4 ? 2 : 1 }
+
+    /// Whether a pass over the weights with `sequences` sequences prefetches. Read once per kernel call into a
+    /// local (a global's lazy initialisation costs a call per access).
+    @inline(__always) public static func at(_ sequences: Int) -> Bool { sequences >= from }
 }
 
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.

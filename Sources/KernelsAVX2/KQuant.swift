@@ -73,7 +73,7 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
-    let ahead = StreamPrefetch.enabled
+    let ahead = StreamPrefetch.at(W.n)
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()

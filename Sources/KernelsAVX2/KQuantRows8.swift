@@ -51,7 +51,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     // qword into its four words' low bytes, the high bytes zero (0x80); + g picks group g.
     let z: Int64 = 0x80
     let first = z << 8 | z << 24 | z << 40 | z << 56, second = first | 0x0008_0008_0008_0008
-    let spread0 = _mm256_set_epi64x(second, first, second, first), ahead = StreamPrefetch.enabled
+    let spread0 = _mm256_set_epi64x(second, first, second, first), ahead = StreamPrefetch.at(W.n)
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {

@@ -92,7 +92,7 @@ public func rows8Nibbles<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
                     { s in rows8Group(F.self, W2.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) },
                     { s in rows8Group(F.self, W1.self, nb, st.row(x, s), st, y + s &* ldy, ldy, operands) })
     }
-    let ahead = StreamPrefetch.enabled
+    let ahead = StreamPrefetch.at(nSeq)
     if nSeq <= 4 {
         var g = 0
         while g < count {

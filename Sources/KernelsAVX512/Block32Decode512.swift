@@ -67,7 +67,7 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             }
         }
         let t = UnsafeRawPointer(table)
-        let zero = _mm512_setzero_si512(), ahead = StreamPrefetch.enabled
+        let zero = _mm512_setzero_si512(), ahead = StreamPrefetch.at(1)
         for r in 0..<count {
             let row = rows + r &* rowBytes
             var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm_setzero_ps()

@@ -53,7 +53,7 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
                                                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
     let zero = _mm512_setzero_si512()
-    let signed = block32Signed(F.self), ahead = StreamPrefetch.enabled
+    let signed = block32Signed(F.self), ahead = StreamPrefetch.at(W.n)
     for r in 0..<count {
         let row = rows + r &* rowBytes
         var a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps()

@@ -87,7 +87,7 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
     let x1 = st.row(x, 1), x2 = st.row(x, 2), x3 = st.row(x, 3), x4 = st.row(x, 4), x5 = st.row(x, 5), x6 = st.row(x, 6), x7 = st.row(x, 7)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
     let q4 = UnsafeRawPointer(x4.q), q5 = UnsafeRawPointer(x5.q), q6 = UnsafeRawPointer(x6.q), q7 = UnsafeRawPointer(x7.q)
-    let tables = W.n == 8, ahead = StreamPrefetch.enabled
+    let tables = W.n == 8, ahead = StreamPrefetch.at(W.n)
     let rs = UnsafeRawPointer(sums)
     for r in 0..<count {
         let row = rows + r &* rowBytes

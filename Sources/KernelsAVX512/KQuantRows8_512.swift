@@ -63,7 +63,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     let z: Int64 = 0x80
     let first = z << 8 | z << 16 | z << 24 | z << 40 | z << 48 | z << 56, second = first | 0x0000_0008_0000_0008
     let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first), one = _mm512_set1_epi8(1)
-    let ahead = StreamPrefetch.enabled
+    let ahead = StreamPrefetch.at(W.n)
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* F.groupBlock

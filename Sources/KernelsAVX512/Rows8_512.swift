@@ -69,7 +69,7 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
 func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let ahead = StreamPrefetch.enabled
+    let ahead = StreamPrefetch.at(nSeq)
     if nSeq <= 4 {
         var g = 0
         while g < count {

@@ -85,11 +85,11 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
-    /// Whether the streaming kernels prefetch their weights in software (`TOKENMILL_PREFETCH=1|0`; by
-    /// default on, off on AMD Zen 4: KernelsAVX2's `StreamPrefetch`); nil off x86-64, where there is none.
-    public static var streamPrefetch: Bool? {
+    /// From how many sequences per pass the streaming kernels prefetch their weights in software
+    /// (`TOKENMILL_PREFETCH_FROM`; by default 1, 2 on AMD Zen 4: KernelsAVX2's `StreamPrefetch`); nil off x86-64.
+    public static var streamPrefetchFrom: Int? {
         #if arch(x86_64)
-        StreamPrefetch.enabled
+        StreamPrefetch.from
         #else
         nil
         #endif

@@ -124,7 +124,7 @@ func kernelLevelLine(_ level: KernelLevel = .current) -> String {
         + "\(KernelLevel.environmentKey) forces one)"
         + (KernelLevel.integerTilesFrom.map { "; integer tiles from \($0) sequences (TOKENMILL_INT_TILES_FROM)" } ?? "")
         + (Repack.enabled ? "" : "; no repacking at load (\(Repack.environmentKey)=0)")
-        + (KernelLevel.streamPrefetch == false ? "; no software prefetch in the streaming kernels (TOKENMILL_PREFETCH=1 turns it on)" : "")
+        + (KernelLevel.streamPrefetchFrom.map { $0 > 1 ? "; software prefetch from \($0) sequences (TOKENMILL_PREFETCH_FROM)" : "" } ?? "")
 }
 
 /// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.

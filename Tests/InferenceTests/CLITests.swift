@@ -62,23 +62,23 @@ private func tinyModel(_ name: String) throws -> String {
     }
 }
 
-/// The streaming kernels' software prefetch is a hint: on or off (`TOKENMILL_PREFETCH`), the same greedy text,
-/// and `inspect` says when it is off. A Q4_K model: on x86-64 its matrices are repacked at load and run the
-/// `rows8` kernels, and its Q8_K products the row kernels, both of which prefetch.
+/// The streaming kernels' software prefetch is a hint: always or never (`TOKENMILL_PREFETCH_FROM=1` or `=99`),
+/// the same greedy text, and `inspect` says when it is not always on. A Q4_K model: on x86-64 its matrices are
+/// repacked at load and run the `rows8` kernels, and its Q8_K products the row kernels, both of which prefetch.
 @Test func prefetchOnOrOffGivesTheSameTextAndInspectSaysWhichIsUsed() throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokenmill-cli-prefetch-\(getpid()).gguf").path
     let (made, _, makeErr) = try runTokenmill(["dev-tiny-model", "--arch", "qwen2", "--type", "q4_K", "--seed", "5", "--out", path])
     try #require(made == 0, "dev-tiny-model failed: \(makeErr)")
     defer { try? FileManager.default.removeItem(atPath: path) }
     var texts: [String] = []
-    for setting in ["1", "0"] {
-        let env = ["TOKENMILL_PREFETCH": setting]
+    for setting in ["1", "99"] {
+        let env = ["TOKENMILL_PREFETCH_FROM": setting]
         let (status, out, err) = try runTokenmill(["run", "--model", path, "--prompt", "hello there", "--max-tokens", "12", "--temp", "0"], env: env)
-        try #require(status == 0, "run with TOKENMILL_PREFETCH=\(setting) failed: \(err)")
+        try #require(status == 0, "run with TOKENMILL_PREFETCH_FROM=\(setting) failed: \(err)")
         texts.append(out)
         let (_, info, _) = try runTokenmill(["inspect", path], env: env)
         #if arch(x86_64)
-        #expect(info.contains("no software prefetch") == (setting == "0"), "inspect with TOKENMILL_PREFETCH=\(setting): \(info)")
+        #expect(info.contains("software prefetch from 99 sequences") == (setting == "99"), "inspect with TOKENMILL_PREFETCH_FROM=\(setting): \(info)")
         #endif
     }
     #expect(!texts[0].isEmpty)
