@@ -227,7 +227,7 @@ private struct StopAfter: SequenceController {
     let ra = try await a.value
     #expect(b.tokens.count == 2 && ra.tokens.count == 40)
     // B's 40-token prompt takes 10 steps of 4 tokens; A decodes one token in each of them.
-    log.lock.lock(); let seen = log.aCountAtFirstB; log.lock.unlock()
+    let seen = log.lock.withLock { log.aCountAtFirstB }
     #expect(seen >= 10, "A had \(seen) tokens when B produced its first")
     // Prefill chunking does not change B's result.
     let solo = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 128, prefillChunk: 256)
