@@ -159,20 +159,28 @@ private struct StopAfter: SequenceController {
     #expect(engine.load.active == 0)
 }
 
+/// Starts `request` and returns once its compute thread has reached the second token, where it waits until the
+/// returned semaphore is signalled (so what the test does meanwhile does not race the machine's speed).
+private func startHeldAtSecondToken(_ engine: GenerationEngine, _ request: GenerationRequest)
+    async -> (Task<GenerationResult, Error>, DispatchSemaphore) {
+    let started = AsyncStream<Void>.makeStream()
+    let gate = DispatchSemaphore(value: 0)
+    let task = Task {
+        try await engine.generate(request) { e in
+            if e.index == 1 { started.continuation.yield(); gate.wait() }
+        }
+    }
+    for await _ in started.stream { break }
+    return (task, gate)
+}
+
 @Test func cancellationFreesTheSlot() async throws {
     let m = try Tiny.model("llama")
     let engine = GenerationEngine(model: m, threads: 1, maxSequences: 1, contextLength: 256)
     defer { engine.shutdown() }
     // The compute thread is held at a token until the test has cancelled, so the outcome does not
     // depend on how fast the machine is.
-    let started = AsyncStream<Void>.makeStream()
-    let gate = DispatchSemaphore(value: 0)
-    let long = Task {
-        try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 70), maxTokens: 240)) { e in
-            if e.index == 1 { started.continuation.yield(); gate.wait() }
-        }
-    }
-    for await _ in started.stream { break }
+    let (long, gate) = await startHeldAtSecondToken(engine, GenerationRequest(prompt: prompt(4, seed: 70), maxTokens: 240))
     long.cancel()
     gate.signal()
     let r = try await long.value
@@ -185,14 +193,7 @@ private struct StopAfter: SequenceController {
     // the waiter is queued behind it and cancelled (else, on a fast host, whichever request took the slot
     // could finish its 250 tokens before the cancel); the waiter's cancellation is handled by the compute
     // thread, so the blocker is let go right after the cancel.
-    let blockerStarted = AsyncStream<Void>.makeStream()
-    let hold = DispatchSemaphore(value: 0)
-    let blocker = Task {
-        try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 72), maxTokens: 250)) { e in
-            if e.index == 1 { blockerStarted.continuation.yield(); hold.wait() }
-        }
-    }
-    for await _ in blockerStarted.stream { break }
+    let (blocker, hold) = await startHeldAtSecondToken(engine, GenerationRequest(prompt: prompt(4, seed: 72), maxTokens: 250))
     let waiter = Task { try await engine.generate(GenerationRequest(prompt: prompt(4, seed: 73), maxTokens: 250)) }
     try await Task.sleep(nanoseconds: 20_000_000)
     waiter.cancel()
