@@ -17,17 +17,16 @@ public enum WeightLayout: Sendable, Equatable {
 /// decode kernels of a format read at the memory's streaming rate where the GGUF layout leaves them
 /// bound by instructions per block (docs/kernels.md, "Repacking at load").
 ///
-/// The layout, for a format whose blocks start with `h` bytes of fp16 fields (scale d, maybe min m:
-/// `FormatTraits.rows8HeaderBytes`), maybe a 4-byte word (a Q5 format's fifth bits, Q4_K's first
-/// scale word), then 8-byte words (the quant bytes; Q4_K's other two scale words, then its nibbles,
-/// Q5_K's fifth-bit words before its nibbles): rows 8g..<8g+8
-/// occupy the bytes the eight GGUF rows occupied (group g at `8g · rowBytes`), and within the group
-/// block b of the eight rows starts at `8b · blockBytes` and holds
-/// - each fp16 field of the eight rows side by side (16 bytes per field, row r at 2r), then
-/// - the 4-byte word of the eight rows, if the block has one (32 bytes, row r at 4r), then
-/// - each 8-byte word of the quants for the eight rows (64 bytes per word, row r at 8r): a
-///   512-bit load holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles),
-///   the order the AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each.
+/// The layout: each format lists the pieces of its block (2-, 4- or 8-byte fields and words:
+/// `FormatTraits.rows8Pieces`) in the order the layout stores them. Rows 8g..<8g+8 occupy the bytes
+/// the eight GGUF rows occupied (group g at `8g · rowBytes`); within the group, block b of the eight
+/// rows starts at `8b · blockBytes` and holds each piece of the eight rows side by side (row r's copy
+/// of a k-byte piece at `k · r`), the pieces one after another. Most formats list their fp16 header
+/// fields first (scale d, maybe min m), then maybe a 4-byte word (a Q5 format's fifth bits, Q4_K's
+/// first scale word), then the rest in 8-byte words (`headerFirst`): a 512-bit load of a word then
+/// holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles), the order the
+/// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K and Q3_K,
+/// whose fp16 fields close the block, list those first, then their scales, then their bit planes.
 /// Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
 /// kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
 /// product of a repacked matrix (another level, the float tiles) unpacks whole groups into
@@ -63,17 +62,26 @@ public enum Repack {
         shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + packed, dst + ggml, n) }
     }
 
+    /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a
+    /// 4-byte word when the rest is not whole 8-byte words, then the rest in 8-byte words.
+    static func headerFirst(blockBytes: Int, header: Int) -> [Rows8Piece] {
+        var pieces = stride(from: 0, to: header, by: 2).map { Rows8Piece(offset: $0, bytes: 2) }
+        let words = (blockBytes - header) % 8 == 0 ? header : header + 4
+        if words > header { pieces.append(Rows8Piece(offset: header, bytes: 4)) }
+        return pieces + stride(from: words, to: blockBytes, by: 8).map { Rows8Piece(offset: $0, bytes: 8) }
+    }
+
     /// A block's pieces in the layout: (offset in the block, offset of row 0's copy in the group's
     /// block, bytes; row r's copy is `r · bytes` further). The layout in one place.
     static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int)] {
-        let blockBytes = type.bytesPerBlock, header = type.traits.rows8HeaderBytes
-        precondition(header > 0 && (blockBytes - header) % 4 == 0, "Repack: \(type) has no rows8 layout")
-        var pieces = stride(from: 0, to: header, by: 2).map { (block: $0, group: 8 * $0, bytes: 2) }
-        // A 4-byte word after the header when the rest is not whole 8-byte words.
-        let quants = (blockBytes - header) % 8 == 0 ? header : header + 4
-        if quants > header { pieces.append((header, 8 * header, 4)) }
-        pieces += stride(from: quants, to: blockBytes, by: 8).map { (block: $0, group: 8 * $0, bytes: 8) }
-        return pieces
+        let list = type.traits.rows8Pieces
+        precondition(!list.isEmpty && list.reduce(0) { $0 + $1.bytes } == type.bytesPerBlock,
+                     "Repack: \(type) has no rows8 layout")
+        var at = 0
+        return list.map { p in
+            defer { at += 8 * p.bytes }
+            return (block: p.offset, group: at, bytes: p.bytes)
+        }
     }
 
     /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of every
@@ -104,4 +112,10 @@ public enum Repack {
         default: dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
         }
     }
+}
+
+/// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block.
+struct Rows8Piece: Equatable {
+    var offset: Int
+    var bytes: Int
 }

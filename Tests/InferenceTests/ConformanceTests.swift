@@ -121,7 +121,7 @@ func klDivergence(reference: [Float], candidate: [Float]) -> Double {
 /// A model loaded with its matrices repacked for this CPU's kernels (the default) gives the logits of the
 /// same model kept in the file's layout, up to float summation order; only formats with `rows8` kernels
 /// on the level are repacked, and then their bytes are reported.
-@Test(arguments: ["q4_0", "q5_1", "q4_K", "q5_K", "q6_K"])
+@Test(arguments: ["q4_0", "q5_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"])
 func repackedModelMatchesTheFileLayout(type name: String) throws {
     let type = try #require(GGMLType(name: name))
     let path = Tiny.dir + "/tiny-qwen2-\(name)-repack.gguf"

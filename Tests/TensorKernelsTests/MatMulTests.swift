@@ -39,8 +39,9 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 }
 
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
-/// packed group differs from them (the layout is not the identity).
-@Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K])
+/// packed group differs from them (the layout is not the identity); every format's pieces cover its
+/// block exactly once.
+@Test(arguments: repackedTypes)
 func repackRoundTripsEveryByte(_ type: GGMLType) {
     let cols = 3 * type.blockSize, rows = 16
     let wq = quantizeRows(type, randomFloats(rows * cols, seed: 3), rows: rows, cols: cols)
@@ -58,8 +59,16 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     }
     #expect(back == wq.map { $0 })
     #expect(packed != back)
-    // Block 0 of the first group starts with the eight rows' scales, side by side.
-    for r in 0..<8 { #expect(packed[2 * r] == wq[r * rowBytes] && packed[2 * r + 1] == wq[r * rowBytes + 1]) }
+    // Block 0 of the first group starts with the eight rows' first piece (their fp16 scales d), side by side.
+    let first = type.traits.rows8Pieces[0]
+    #expect(first.bytes == 2)
+    for r in 0..<8 {
+        #expect(packed[2 * r] == wq[r * rowBytes + first.offset] && packed[2 * r + 1] == wq[r * rowBytes + first.offset + 1])
+    }
+    // Each byte of a block in exactly one piece.
+    var covered = [Int](repeating: 0, count: type.bytesPerBlock)
+    for p in type.traits.rows8Pieces { for b in p.offset..<(p.offset + p.bytes) { covered[b] += 1 } }
+    #expect(covered.allSatisfy { $0 == 1 }, "\(type): \(covered)")
 }
 
 func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false) {

@@ -58,14 +58,15 @@ struct FormatTraits: @unchecked Sendable {
     /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
-    /// The bytes of fp16 header fields at the start of a block (scale, min) that the `rows8`
-    /// layout gathers field by field; the rest of the block is gathered in words (`Repack`).
-    let rows8HeaderBytes: Int
+    /// The pieces of a block that the `rows8` layout gathers piece by piece (the eight rows' copies
+    /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
+    /// 8 bytes), covering the block. Empty where the format has no `rows8` layout (`Repack`).
+    let rows8Pieces: [Rows8Piece]
 
     init(name: String, blockSize: Int, bytesPerBlock: Int, dequantize: @escaping DequantizeRow,
          quantize: QuantizeRow?, quantizeWeighted: WeightedQuantizeRow?, activations: Activations,
          rows: @escaping RowsKernel, floatTiles: RowsKernel? = nil, kernels: LevelKernels = LevelKernels(),
-         rows8HeaderBytes: Int = 0) {
+         rows8Pieces: [Rows8Piece] = []) {
         self.name = name
         self.blockSize = blockSize
         self.bytesPerBlock = bytesPerBlock
@@ -79,7 +80,7 @@ struct FormatTraits: @unchecked Sendable {
         self.avx512 = kernels.avx512
         self.avx2Rows8 = kernels.avx2Rows8
         self.avx512Rows8 = kernels.avx512Rows8
-        self.rows8HeaderBytes = rows8HeaderBytes
+        self.rows8Pieces = rows8Pieces
     }
 
     /// The per-level 8-bit kernels of a format (what a format's file passes in; empty off x86-64).
@@ -122,19 +123,19 @@ struct FormatTraits: @unchecked Sendable {
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
-                  kernels: kernels, rows8HeaderBytes: B.hasMin ? 4 : 2)
+                  kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2))
     }
 
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
     /// activations, decoded by `B`; `floatTiles`: whether `Kernels.decodeFloatsK` handles it.
     init<B: KBlock>(kquant _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: @escaping WeightedQuantizeRow,
-                    floatTiles: Bool = true, kernels: LevelKernels, rows8HeaderBytes: Int = 0) {
+                    floatTiles: Bool = true, kernels: LevelKernels, rows8Pieces: [Rows8Piece] = []) {
         self.init(name: name, blockSize: B.elements, bytesPerBlock: B.bytes,
                   dequantize: { src, dst, count in dequantizeBlocks(B.self, src, dst, count) },
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .superBlocks,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.kquantRows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: floatTiles ? { e, w, _, nSeq, y, r0, r1 in e.gemmRowsK(B.self, w, nSeq, y, r0, r1) } : nil,
-                  kernels: kernels, rows8HeaderBytes: rows8HeaderBytes)
+                  kernels: kernels, rows8Pieces: rows8Pieces)
     }
 }
 

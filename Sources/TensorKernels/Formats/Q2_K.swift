@@ -11,9 +11,12 @@ enum Q2_KBlock: KBlock {
         quantize: { x, y, count in forEachBlock(Q2_KBlock.self, count) { Q2_KBlock.quantize(x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q2_KBlock.self, count) { Q2_KBlock.quantizeWeighted(x + $0, qw + $0, y + $1) } },
         floatTiles: false, // Kernels.decodeFloatsK does not handle its mins
-        kernels: kernels)
+        kernels: kernels,
+        // d and dmin, the two scale words, the eight quant words (KernelsAVX512/CrumbRows8_512.swift).
+        rows8Pieces: [Rows8Piece(offset: 80, bytes: 2), Rows8Piece(offset: 82, bytes: 2)]
+            + stride(from: 0, to: 80, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q2_K, avx512: AVX512.q2_K)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q2_K, avx512: AVX512.q2_K, avx512Rows8: AVX512.q2_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

@@ -10,9 +10,13 @@ enum Q3_KBlock: KBlock {
         kquant: Q3_KBlock.self, name: "q3_K",
         quantize: { x, y, count in forEachBlock(Q3_KBlock.self, count) { Q3_KBlock.quantize(x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q3_KBlock.self, count) { Q3_KBlock.quantizeWeighted(x + $0, qw + $0, y + $1) } },
-        kernels: kernels)
+        kernels: kernels,
+        // d, the scale bytes 8-11 and 0-7, the four high-bit words, the eight quant words
+        // (KernelsAVX512/CrumbRows8_512.swift).
+        rows8Pieces: [Rows8Piece(offset: 108, bytes: 2), Rows8Piece(offset: 104, bytes: 4), Rows8Piece(offset: 96, bytes: 8)]
+            + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K, avx512Rows8: AVX512.q3_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

@@ -10,7 +10,7 @@ enum Q4_KBlock: KBlock {
         kquant: Q4_KBlock.self, name: "q4_K",
         quantize: { x, y, count in forEachBlock(Q4_KBlock.self, count) { q45_K(15, x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q4_KBlock.self, count) { q45_KWeighted(15, x + $0, qw + $0, y + $1) } },
-        kernels: kernels, rows8HeaderBytes: 4)
+        kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 144, header: 4))
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_K, avx512: AVX512.q4_K,
                                                            avx2Rows8: AVX2.q4_KRows8, avx512Rows8: AVX512.q4_KRows8)

@@ -10,7 +10,7 @@ enum Q5_KBlock: KBlock {
         kquant: Q5_KBlock.self, name: "q5_K",
         quantize: { x, y, count in forEachBlock(Q5_KBlock.self, count) { q45_K(31, x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q5_KBlock.self, count) { q45_KWeighted(31, x + $0, qw + $0, y + $1) } },
-        kernels: kernels, rows8HeaderBytes: 4)
+        kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 176, header: 4))
     #if arch(x86_64)
     // Repacked on AVX-512 only: on AVX2 the file layout's four-sequence row kernel beats the `rows8` one at
     // 3-4 sequences (docs/kernels.md).
