@@ -23,51 +23,9 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// Q2_K and Q3_K in the `rows8` layout: the super-block of eight rows and where its parts lie.
-protocol CrumbRows8: KQuantFormat {
-    /// Bytes of one super-block of eight rows (8 · `bytes`).
-    static var groupBlock: Int { get }
-    /// Offset of the eight quant words.
-    static var quantsAt: Int { get }
-    /// Q3_K: the high-bit words (at 112) and the signed scales with their offset term.
-    static var highBits: Bool { get }
-}
-
-extension Q2_KFormat: CrumbRows8 {
-    static var groupBlock: Int { 672 }
-    static var quantsAt: Int { 160 }
-    static var highBits: Bool { false }
-}
-
-extension Q3_KFormat: CrumbRows8 {
-    static var groupBlock: Int { 880 }
-    static var quantsAt: Int { 368 }
-    static var highBits: Bool { true }
-}
-
 /// The 8 bytes at `p` in every qword.
 @inline(__always) private func qwords(_ p: UnsafeRawPointer) -> __m512i {
     _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
-}
-
-/// Bytes per super-block and sequence of `kSplitSums16`: a_0..a_15, b_0..b_15, then Σ_t Σx_t as Int32.
-let splitSums16Bytes = 48
-
-/// Σx_t of every sixteen t of every super-block of one sequence as bytes, Σx_t = 128 a_t + b_t (|Σx_t| ≤
-/// 16 · 128, so a_t and b_t fit Int8), and the super-block's Σ_t Σx_t (`splitSums16Bytes` per super-block).
-@inline(never)
-func kSplitSums16(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutableRawPointer) {
-    for i in 0..<nb {
-        let base = out + splitSums16Bytes &* i
-        var total: Int32 = 0
-        for t in 0..<16 {
-            let s = Int(x.sum16[16 &* i &+ t]), a = (s &+ 64) >> 7
-            base.storeBytes(of: Int8(truncatingIfNeeded: a), toByteOffset: t, as: Int8.self)
-            base.storeBytes(of: Int8(truncatingIfNeeded: s &- 128 &* a), toByteOffset: 16 &+ t, as: Int8.self)
-            total &+= Int32(truncatingIfNeeded: s)
-        }
-        base.storeBytes(of: total, toByteOffset: 32, as: Int32.self)
-    }
 }
 
 /// One group of eight rows for `W.n` (1-4) sequences. Not inlined, as `nibbleRows8Run`: each specialisation is
@@ -170,11 +128,9 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ g
 /// Every sequence against rows of eight groups: the activation sums split once (`kSplitSums16`), then per
 /// group the sequences in passes of up to four.
 @inline(__always)
-private func crumbRows8Mat<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+private func crumbRows8Mat512<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    withUnsafeTemporaryAllocation(byteCount: nSeq &* splitSums16Bytes &* nb, alignment: 16) { buf in
-        let split = buf.baseAddress!
-        for s in 0..<nSeq { kSplitSums16(st.row(x, s), nb, split + s &* splitSums16Bytes &* nb) }
+    withSplitSums16(x, st, nSeq, nb) { split in
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
@@ -192,13 +148,13 @@ extension AVX512 {
     @inline(never)
     public static func q2_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q2_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        crumbRows8Mat512(Q2_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q3_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)
     public static func q3_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        crumbRows8Mat512(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

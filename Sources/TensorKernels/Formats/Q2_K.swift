@@ -16,7 +16,8 @@ enum Q2_KBlock: KBlock {
         rows8Pieces: [Rows8Piece(offset: 80, bytes: 2), Rows8Piece(offset: 82, bytes: 2)]
             + stride(from: 0, to: 80, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q2_K, avx512: AVX512.q2_K, avx512Rows8: AVX512.q2_KRows8)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q2_K, avx512: AVX512.q2_K,
+                                                           avx2Rows8: AVX2.q2_KRows8, avx512Rows8: AVX512.q2_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

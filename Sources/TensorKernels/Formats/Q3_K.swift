@@ -16,7 +16,8 @@ enum Q3_KBlock: KBlock {
         rows8Pieces: [Rows8Piece(offset: 108, bytes: 2), Rows8Piece(offset: 104, bytes: 4), Rows8Piece(offset: 96, bytes: 8)]
             + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K, avx512Rows8: AVX512.q3_KRows8)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
+                                                           avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
