@@ -28,94 +28,142 @@ import KernelsAVX2
     _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
 }
 
-/// One group of eight rows for `W.n` (1-4) sequences. Not inlined, as `nibbleRows8Run`: each specialisation is
-/// compiled once with every intrinsic inline.
-@inline(never)
-private func crumbRows8Run<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
-                                                       _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafeRawPointer,
-                                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
+/// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
+/// term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
+struct CrumbHeader512 {
+    var terms: (__m512i, __m512i)
+    var d256: __m512, tf: __m512
+}
+
+/// Decodes the super-block of eight rows at `p`: calls `body(o, qa, qb, sw)` for each sixteen, in the order
+/// the words lie, with its activations' offset in the super-block, the quants of the two words that hold it and
+/// its scale spread over each row's words (scale · 256); returns the rest.
+@inline(__always)
+func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
     let m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
     // vpshufb picks within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of each
     // qword into the high byte of each of its words, the low bytes zero (0x80); + t picks byte t (0x80 + t
     // still has the zeroing bit).
     let z: Int64 = 0x80, first = z | z << 16 | z << 32 | z << 48, second = first | 0x0800_0800_0800_0800
     let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first)
-    let ahead = StreamPrefetch.at(W.n)
+    // Each row's sixteen scales as the bytes of its qword in two vectors (sixteens 0-7, 8-15); `terms`: the
+    // unsigned coefficients of the min (Q2_K) or offset (Q3_K) term, likewise.
+    let scales: (__m512i, __m512i), terms: (__m512i, __m512i)
+    if F.highBits {
+        // Scale t < 8: low nibble of byte t of a0 a1, bits 4-5 from a2 (bits 2t' of byte t' = t % 4, + 2 for
+        // t ≥ 4); t ≥ 8 the high nibbles and bits 4 and 6 up (ggml's q3 scale unpacking, qword-wide).
+        let w = _mm512_loadu_si512(p + 48)
+        let a2 = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 16).assumingMemoryBound(to: __m256i.self)))
+        let lo03 = _mm512_set1_epi64(0x0000_0000_0303_0303), hi03 = _mm512_set1_epi64(0x0303_0303_0000_0000)
+        let h0 = _mm512_or_si512(_mm512_and_si512(a2, lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 30), hi03))
+        let h1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(a2, 4), lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 26), hi03))
+        let u0 = _mm512_or_si512(_mm512_and_si512(w, m4), _mm512_slli_epi64(h0, 4))
+        let u1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(w, 4), m4), _mm512_slli_epi64(h1, 4))
+        let off = _mm512_set1_epi8(32)
+        scales = (_mm512_sub_epi8(u0, off), _mm512_sub_epi8(u1, off))
+        terms = (u0, u1)
+    } else {
+        let w0 = _mm512_loadu_si512(p + 32), w1 = _mm512_loadu_si512(p + 96)
+        scales = (_mm512_and_si512(w0, m4), _mm512_and_si512(w1, m4))
+        terms = (_mm512_and_si512(_mm512_srli_epi64(w0, 4), m4), _mm512_and_si512(_mm512_srli_epi64(w1, 4), m4))
+    }
+    let hb = F.highBits ? (_mm512_loadu_si512(p + 112), _mm512_loadu_si512(p + 176), _mm512_loadu_si512(p + 240),
+                           _mm512_loadu_si512(p + 304))
+                        : (m3, m3, m3, m3)
+    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
+    @inline(__always) func quad(_ n: Int, _ h: Int) {
+        let va = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h)))
+        let vb = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1)))
+        let ha = h == 0 ? hb.0 : hb.2, hbb = h == 0 ? hb.1 : hb.3
+        @inline(__always) func sixteen(_ j: Int) {
+            let t = 8 &* n &+ 2 &* j &+ h
+            @inline(__always) func crumb(_ v: __m512i, _ hv: __m512i) -> __m512i {
+                var q = j == 0 ? _mm512_and_si512(v, m3) : _mm512_and_si512(_mm512_srli_epi16(v, UInt32(2 &* j)), m3)
+                if F.highBits {
+                    q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))), q, four)
+                }
+                return q
+            }
+            let sw = _mm512_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm512_add_epi8(spread0, _mm512_set1_epi8(CChar(t & 7))))
+            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, ha), crumb(vb, hbb), sw)
+        }
+        sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+    }
+    quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    let d = halvesInPairs(p)
+    // Q2_K: −dmin per min term; Q3_K: −4 d per offset term.
+    let tf = F.highBits ? _mm512_mul_ps(d, _mm512_set1_ps(-4)) : _mm512_sub_ps(_mm512_setzero_ps(), halvesInPairs(p + 16))
+    return CrumbHeader512(terms: terms, d256: _mm512_mul_ps(d, _mm512_set1_ps(1.0 / 256)), tf: tf)
+}
+
+/// Where a pass over a group of eight rows gets each super-block's operands: decoded in place, or from the
+/// group's operand cache.
+private protocol CrumbOperands512 {
+    /// Super-block `i` of the group (or its cache) at `base`: `body(o, qa, qb, sw)` per sixteen, as `crumbDecode512`.
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512
+}
+
+private enum InPlace: CrumbOperands512 {
+    @inline(__always)
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
+        let p = base + i &* F.groupBlock
+        if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
+        return crumbDecode512(F.self, p, body)
+    }
+}
+
+private enum FromCache: CrumbOperands512 {
+    @inline(__always)
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
+        let c = base + i &* crumbCachedBlock
+        for k in 0..<16 {
+            // The order of `crumbDecode512`: quad (n, h) = (k >> 3, (k >> 2) & 1), then j = k & 3.
+            let o = 128 &* (k >> 3) &+ 16 &* ((k >> 2) & 1) &+ 32 &* (k & 3)
+            body(o, _mm512_load_si512(c + 192 &* k), _mm512_load_si512(c + (192 &* k &+ 64)), _mm512_load_si512(c + (192 &* k &+ 128)))
+        }
+        return CrumbHeader512(terms: (_mm512_load_si512(c + 3072), _mm512_load_si512(c + 3136)),
+                              d256: _mm512_load_ps(c + 3200), tf: _mm512_load_ps(c + 3264))
+    }
+}
+
+/// One group of eight rows (or its operand cache) at `base` for `W.n` (1-4) sequences. Not inlined, as
+/// `nibbleRows8Run`: each specialisation is compiled once with every intrinsic inline.
+@inline(never)
+private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F.Type, _: W.Type, _: S.Type, _ base: UnsafeRawPointer,
+                                                                           _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                                           _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
+    let ahead = S.self == InPlace.self && StreamPrefetch.at(W.n)
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* F.groupBlock
-        if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
-        // Each row's sixteen scales as the bytes of its qword in two vectors (sixteens 0-7, 8-15); `terms`: the
-        // unsigned coefficients of the min (Q2_K) or offset (Q3_K) term, likewise.
-        let scales: (__m512i, __m512i), terms: (__m512i, __m512i)
-        if F.highBits {
-            // Scale t < 8: low nibble of byte t of a0 a1, bits 4-5 from a2 (bits 2t' of byte t' = t % 4, + 2 for
-            // t ≥ 4); t ≥ 8 the high nibbles and bits 4 and 6 up (ggml's q3 scale unpacking, qword-wide).
-            let w = _mm512_loadu_si512(p + 48)
-            let a2 = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 16).assumingMemoryBound(to: __m256i.self)))
-            let lo03 = _mm512_set1_epi64(0x0000_0000_0303_0303), hi03 = _mm512_set1_epi64(0x0303_0303_0000_0000)
-            let h0 = _mm512_or_si512(_mm512_and_si512(a2, lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 30), hi03))
-            let h1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(a2, 4), lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 26), hi03))
-            let u0 = _mm512_or_si512(_mm512_and_si512(w, m4), _mm512_slli_epi64(h0, 4))
-            let u1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(w, 4), m4), _mm512_slli_epi64(h1, 4))
-            let off = _mm512_set1_epi8(32)
-            scales = (_mm512_sub_epi8(u0, off), _mm512_sub_epi8(u1, off))
-            terms = (u0, u1)
-        } else {
-            let w0 = _mm512_loadu_si512(p + 32), w1 = _mm512_loadu_si512(p + 96)
-            scales = (_mm512_and_si512(w0, m4), _mm512_and_si512(w1, m4))
-            terms = (_mm512_and_si512(_mm512_srli_epi64(w0, 4), m4), _mm512_and_si512(_mm512_srli_epi64(w1, 4), m4))
-        }
-        let hb = F.highBits ? (_mm512_loadu_si512(p + 112), _mm512_loadu_si512(p + 176), _mm512_loadu_si512(p + 240),
-                               _mm512_loadu_si512(p + 304))
-                            : (m3, m3, m3, m3)
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
-        /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
-        @inline(__always) func quad(_ n: Int, _ h: Int) {
-            let va = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h)))
-            let vb = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1)))
-            let ha = h == 0 ? hb.0 : hb.2, hbb = h == 0 ? hb.1 : hb.3
-            @inline(__always) func sixteen(_ j: Int) {
-                let t = 8 &* n &+ 2 &* j &+ h
-                @inline(__always) func crumb(_ v: __m512i, _ hv: __m512i) -> __m512i {
-                    var q = j == 0 ? _mm512_and_si512(v, m3) : _mm512_and_si512(_mm512_srli_epi16(v, UInt32(2 &* j)), m3)
-                    if F.highBits {
-                        q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))), q, four)
-                    }
-                    return q
-                }
-                let qa = crumb(va, ha), qb = crumb(vb, hbb)
-                let sw = _mm512_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm512_add_epi8(spread0, _mm512_set1_epi8(CChar(t & 7))))
-                let o = xo &+ 128 &* n &+ 32 &* j &+ 16 &* h
-                @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
-                    let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + o)), _mm512_maddubs_epi16(qb, qwords(q + (o &+ 8))))
-                    s = _mm512_dpwssd_epi32(s, sum, sw)
-                }
-                step(xs.0.q, &s0)
-                if W.n > 1 { step(xs.1.q, &s1) }
-                if W.n > 2 { step(xs.2.q, &s2) }
-                if W.n > 3 { step(xs.3.q, &s3) }
+        let hd = S.block(F.self, base, i, ahead) { o, qa, qb, sw in
+            @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
+                let at = xo &+ o
+                let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))
+                s = _mm512_dpwssd_epi32(s, sum, sw)
             }
-            sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+            step(xs.0.q, &s0)
+            if W.n > 1 { step(xs.1.q, &s1) }
+            if W.n > 2 { step(xs.2.q, &s2) }
+            if W.n > 3 { step(xs.3.q, &s3) }
         }
-        quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
-        let d = halvesInPairs(p), d256 = _mm512_mul_ps(d, _mm512_set1_ps(1.0 / 256))
-        // Q2_K: −dmin per min term; Q3_K: −4 d per offset term.
-        let tf = F.highBits ? _mm512_mul_ps(d, _mm512_set1_ps(-4)) : _mm512_sub_ps(_mm512_setzero_ps(), halvesInPairs(p + 16))
         @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
             let sp = split + splitSums16Bytes &* (k &* nb &+ i)
-            let a = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), terms.0, qwords(sp)), terms.1, qwords(sp + 8))
-            var m = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(a, 7), terms.0, qwords(sp + 16)), terms.1, qwords(sp + 24))
+            let a = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), hd.terms.0, qwords(sp)), hd.terms.1, qwords(sp + 8))
+            var m = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(a, 7), hd.terms.0, qwords(sp + 16)), hd.terms.1, qwords(sp + 24))
             if F.highBits {
                 // Σ_t (u_t − 32) Σx_t: the −32 Σ_t Σx_t once per row (its even lane).
                 let total = sp.loadUnaligned(fromByteOffset: 32, as: Int32.self)
                 m = _mm512_mask_sub_epi32(m, 0x5555, m, _mm512_set1_epi32(32 &* total))
             }
             let dx = _mm512_set1_ps(xa.d[i])
-            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d256, dx), f)
-            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(tf, dx), f)
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(hd.d256, dx), f)
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(hd.tf, dx), f)
         }
         finish(0, xs.0, s0, &f0)
         if W.n > 1 { finish(1, xs.1, s1, &f1) }
@@ -125,20 +173,65 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ g
     storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
 }
 
+/// Bytes of one decoded super-block of eight rows in the operand cache: per sixteen its two quant vectors and
+/// its spread scales (192), then the header (256).
+private var crumbCachedBlock: Int { 3328 }  // 16 · 192 + 256
+
+/// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock` bytes, 64-aligned).
+@inline(never)
+private func crumbRows8Fill<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer, _ nb: Int, _ cache: UnsafeMutableRawPointer) {
+    for i in 0..<nb {
+        let p = group + i &* F.groupBlock, c = cache + i &* crumbCachedBlock
+        prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
+        var k = 0
+        let hd = crumbDecode512(F.self, p) { _, qa, qb, sw in
+            _mm512_store_si512(c + 192 &* k, qa); _mm512_store_si512(c + (192 &* k &+ 64), qb); _mm512_store_si512(c + (192 &* k &+ 128), sw)
+            k &+= 1
+        }
+        _mm512_store_si512(c + 3072, hd.terms.0); _mm512_store_si512(c + 3136, hd.terms.1)
+        _mm512_store_ps(c + 3200, hd.d256); _mm512_store_ps(c + 3264, hd.tf)
+    }
+}
+
+extension CrumbRows8 {
+    /// From this many sequences on, each group of eight rows is decoded once into an operand cache that every
+    /// pass of four sequences reads (below it, each pass decodes in place: filling the cache writes 3.3 KiB per
+    /// super-block of eight rows, which pays only when enough passes read it). `bench-kernels --rows 8960
+    /// --cols 1536 --threads 2`, Zen 4: Q3_K level at 12, ahead from 16 (128 sequences 12.5-13.2 -> 8.3 ms);
+    /// Q2_K, whose decode is cheaper, level at 32, ahead from 64 (128: 8.7-9.3 -> 7.6-8.0 ms).
+    static var cachedFrom512: Int { highBits ? 16 : 48 }
+}
+
 /// Every sequence against rows of eight groups: the activation sums split once (`kSplitSums16`), then per
-/// group the sequences in passes of up to four.
+/// group the sequences in passes of up to four; from `cachedFrom512` sequences on, each group decoded once
+/// into a cache that every pass reads.
 @inline(__always)
 private func crumbRows8Mat512<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                          _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+                                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
-            @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                crumbRows8Run(F.self, w, group, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
+        @inline(__always) func groups(_ pass: (UnsafeRawPointer, Int) -> Void) {
+            var g = 0
+            while g < count { pass(rows + g &* rowBytes, g); g &+= 8 }
+        }
+        @inline(__always) func splitOf(_ s: Int) -> UnsafeRawPointer { split + s &* splitSums16Bytes &* nb }
+        if nSeq < F.cachedFrom512 {
+            groups { group, g in
+                @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
+                    crumbRows8Run(F.self, w, InPlace.self, group, nb, st.row(x, s), st, splitOf(s), y + (s &* ldy &+ g), ldy)
+                }
+                bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
             }
-            bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
-            g &+= 8
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: nb &* crumbCachedBlock, alignment: 64) { buf in
+            let cache = buf.baseAddress!
+            groups { group, g in
+                crumbRows8Fill(F.self, group, nb, cache)
+                @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
+                    crumbRows8Run(F.self, w, FromCache.self, UnsafeRawPointer(cache), nb, st.row(x, s), st, splitOf(s), y + (s &* ldy &+ g), ldy)
+                }
+                bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
+            }
         }
     }
 }

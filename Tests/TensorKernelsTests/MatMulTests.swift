@@ -38,6 +38,14 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
     }
 }
 
+/// Q2_K and Q3_K on the `rows8` layout from many sequences on: the AVX-512 kernel decodes each group of eight
+/// rows once into an operand cache that every pass of four sequences reads (`cachedFrom512`: 16 for Q3_K, 48 for
+/// Q2_K); 53 sequences are 13 passes of four and one of one.
+@Test(arguments: [GGMLType.q2_K, .q3_K], hostLevels)
+func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
+    multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53])
+}
+
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
 /// packed group differs from them (the layout is not the identity); every format's pieces cover its
 /// block exactly once.
@@ -71,8 +79,9 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     #expect(covered.allSatisfy { $0 == 1 }, "\(type): \(covered)")
 }
 
-func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false) {
-    let maxSeq = 19
+func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false,
+                              sequenceCounts: [Int] = [1, 2, 3, 4, 6, 11, 19]) {
+    let maxSeq = sequenceCounts.max()!
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
     let wd = dequantizeRows(type, wq, count: rows * cols)
@@ -88,7 +97,7 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     // (11: a group of eight and three left over). 37 rows in tiles of 8 leave 5 rows to the row
     // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q6_K from
     // 6 (in pairs of sequences and one left over); Q8_0 never.
-    for nSeq in [1, 2, 3, 4, 6, 11, 19] {
+    for nSeq in sequenceCounts {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
             let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wb.baseAddress!)
