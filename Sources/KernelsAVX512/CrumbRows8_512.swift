@@ -16,9 +16,11 @@
 //   broadcast to every qword, the two added in Int16 (|Σ| ≤ 4 · 7 · 128), then one `vpdpwssd` by the scale
 //   spread over the row's words (`vpshufb` puts the scale byte in each word's high byte: scale · 256, signed,
 //   and the 1/256 goes into the float factor);
-// - Q2_K's min term Σ_t m_t · Σx_t and Q3_K's offset term Σ_t (s_t + 32) · Σx_t are four `vpdpbusd` per
-//   super-block on the activation sums of the sixteens split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`).
-// Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between passes.
+// - Q2_K's min term Σ_t m_t · Σx_t and Q3_K's offset term −4 Σ_t s_t · Σx_t (as Σ_t u_t Σx_t − 32 Σ_t Σx_t, u_t =
+//   s_t + 32 the unsigned 6-bit scale) are four `vpdpbusd` per super-block on the activation sums of the sixteens
+//   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
+// Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between passes;
+// from `cachedFrom512` sequences on, the passes read the group's operands from a cache decoded once.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
