@@ -5,7 +5,8 @@
 // shift, masked and or-ed in) through one `vpmaddubsw` each against the sequence's 8 activation bytes
 // broadcast to every qword, added in Int16, then one `vpmaddwd` by the scale spread over the row's words
 // (scale · 256). The min (Q2_K) or offset (Q3_K) term: the coefficients times the split activation sums of
-// the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two.
+// the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two; for Q3_K from
+// `cachedFrom256` sequences on the passes read the group's operands from a cache decoded once (as on AVX-512).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
@@ -64,86 +65,161 @@ public func withSplitSums16(_ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ 
     }
 }
 
-/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
-@inline(never)
-func crumbRows8Group<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
-                                                 _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafeRawPointer,
-                                                 _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let x1 = st.row(x, 1)
-    let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q)
-    let m3 = splat8(3), m4 = splat8(0xF), four = splat8(4), ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
+/// What rows 4h ..< 4h + 4 of a super-block contribute besides their sixteens: the coefficients of the min or
+/// offset term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes
+/// 2r, 2r + 1.
+struct CrumbHeader256 {
+    var terms: (__m256i, __m256i)
+    var d256: __m256, tf: __m256
+}
+
+/// Decodes rows 4hh ..< 4hh + 4 of the super-block of eight rows at `p`: calls `body(o, qa, qb, sw)` for each
+/// sixteen, in the order the words lie, with its activations' offset in the super-block, the quants of the two
+/// words that hold it and its scale spread over each row's words (scale · 256); returns the rest.
+@inline(__always)
+func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
+                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
+    let m3 = splat8(3), m4 = splat8(0xF), four = splat8(4)
     // vpshufb within 128-bit lanes: byte 0 of each qword into the high byte of each of its words, the low bytes
     // zero (0x80); + t picks byte t.
     let z: Int64 = 0x80, first = z | z << 16 | z << 32 | z << 48, second = first | 0x0800_0800_0800_0800
-    let spread0 = _mm256_set_epi64x(second, first, second, first), ahead = StreamPrefetch.at(W.n)
+    let spread0 = _mm256_set_epi64x(second, first, second, first)
+    let hb = 32 &* hh
+    // The four rows' sixteen scales as the bytes of their qwords (sixteens 0-7, 8-15), and the unsigned
+    // coefficients of the min or offset term, as on AVX-512.
+    let scales: (__m256i, __m256i), terms: (__m256i, __m256i)
+    if F.highBits {
+        let w = load256(p, 48 &+ hb), a2 = _mm256_cvtepu32_epi64(load128(p, 16 &+ 16 &* hh))
+        let lo03 = _mm256_set1_epi64x(0x0000_0000_0303_0303), hi03 = _mm256_set1_epi64x(0x0303_0303_0000_0000)
+        let h0 = _mm256_or_si256(_mm256_and_si256(a2, lo03), _mm256_and_si256(_mm256_slli_epi64(a2, 30), hi03))
+        let h1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(a2, 4), lo03), _mm256_and_si256(_mm256_slli_epi64(a2, 26), hi03))
+        let u0 = _mm256_or_si256(_mm256_and_si256(w, m4), _mm256_slli_epi64(h0, 4))
+        let u1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(w, 4), m4), _mm256_slli_epi64(h1, 4))
+        scales = (_mm256_sub_epi8(u0, splat8(32)), _mm256_sub_epi8(u1, splat8(32)))
+        terms = (u0, u1)
+    } else {
+        let w0 = load256(p, 32 &+ hb), w1 = load256(p, 96 &+ hb)
+        scales = (_mm256_and_si256(w0, m4), _mm256_and_si256(w1, m4))
+        terms = (_mm256_and_si256(_mm256_srli_epi64(w0, 4), m4), _mm256_and_si256(_mm256_srli_epi64(w1, 4), m4))
+    }
+    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
+    @inline(__always) func quad(_ n: Int, _ h: Int) {
+        let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
+        let vb = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1) &+ hb)
+        @inline(__always) func sixteen(_ j: Int) {
+            let t = 8 &* n &+ 2 &* j &+ h
+            @inline(__always) func crumb(_ v: __m256i, _ m: Int) -> __m256i {
+                let q = j == 0 ? _mm256_and_si256(v, m3) : _mm256_and_si256(_mm256_srli_epi16(v, Int32(2 &* j)), m3)
+                guard F.highBits else { return q }
+                // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4) by one shift, then masked.
+                let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j)
+                let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hv, b &- 2) : _mm256_slli_epi16(hv, 2 &- b), four)
+                return _mm256_or_si256(q, high)
+            }
+            let sw = _mm256_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
+            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, 2 &* h), crumb(vb, 2 &* h &+ 1), sw)
+        }
+        sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+    }
+    quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
+    @inline(__always) func pairs(_ at: Int) -> __m256 {
+        let v = _mm_loadl_epi64((p + at).assumingMemoryBound(to: __m128i.self))
+        return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
+    }
+    let d = pairs(8 &* hh)
+    let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), pairs(16 &+ 8 &* hh))
+    return CrumbHeader256(terms: terms, d256: _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 256)), tf: tf)
+}
+
+/// Where a pass over a group of eight rows gets the operands of each half super-block: decoded in place, or
+/// from the group's operand cache.
+protocol CrumbOperands256 {
+    /// Rows 4hh ..< 4hh + 4 of super-block `i` of the group (or its cache) at `base`, as `crumbDecodeHalf`.
+    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
+                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256
+}
+
+enum InPlace256: CrumbOperands256 {
+    @inline(__always)
+    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
+                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
+        crumbDecodeHalf(F.self, base + i &* F.groupBlock, hh, body)
+    }
+}
+
+/// Bytes of one decoded super-block of eight rows in the operand cache: per half (rows 0-3, 4-7) and sixteen its
+/// two quant vectors and spread scales (16 · 96), then the half's header (128).
+@inlinable var crumbCachedBlock256: Int { 3328 }  // 2 · (16 · 96 + 128)
+
+enum FromCache256: CrumbOperands256 {
+    @inline(__always)
+    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
+                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
+        let c = base + (i &* crumbCachedBlock256 &+ hh &* 1664)
+        @inline(__always) func ld(_ o: Int) -> __m256i { _mm256_load_si256(OpaquePointer(c + o)) }
+        for k in 0..<16 {
+            // The order of `crumbDecodeHalf`: quad (n, h) = (k >> 3, (k >> 2) & 1), then j = k & 3.
+            let o = 128 &* (k >> 3) &+ 16 &* ((k >> 2) & 1) &+ 32 &* (k & 3)
+            body(o, ld(96 &* k), ld(96 &* k &+ 32), ld(96 &* k &+ 64))
+        }
+        return CrumbHeader256(terms: (ld(1536), ld(1568)), d256: _mm256_castsi256_ps(ld(1600)), tf: _mm256_castsi256_ps(ld(1632)))
+    }
+}
+
+/// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock256` bytes, 32-aligned).
+@inline(never)
+func crumbRows8Fill256<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer, _ nb: Int, _ cache: UnsafeMutableRawPointer) {
+    for i in 0..<nb {
+        let p = group + i &* F.groupBlock
+        prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
+        for hh in 0..<2 {
+            let c = cache + (i &* crumbCachedBlock256 &+ hh &* 1664)
+            @inline(__always) func st(_ o: Int, _ v: __m256i) { _mm256_store_si256(OpaquePointer(c + o), v) }
+            var k = 0
+            let hd = crumbDecodeHalf(F.self, p, hh) { _, qa, qb, sw in
+                st(96 &* k, qa); st(96 &* k &+ 32, qb); st(96 &* k &+ 64, sw)
+                k &+= 1
+            }
+            st(1536, hd.terms.0); st(1568, hd.terms.1); st(1600, _mm256_castps_si256(hd.d256)); st(1632, _mm256_castps_si256(hd.tf))
+        }
+    }
+}
+
+/// One group of eight rows (or its operand cache) at `base` for `W.n` (1 or 2) sequences: per super-block rows
+/// 0-3, then rows 4-7.
+@inline(never)
+func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type, _: W.Type, _: S.Type, _ base: UnsafeRawPointer,
+                                                                     _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                                     _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1)
+    let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q)
+    let ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
+    let ahead = S.self == InPlace256.self && StreamPrefetch.at(W.n)
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* F.groupBlock
-        if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
+        if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
         @inline(__always) func rowsHalf(_ hh: Int, _ fa: inout __m256, _ fb: inout __m256) {
-            let hb = 32 &* hh
-            // The four rows' sixteen scales as the bytes of their qwords (sixteens 0-7, 8-15), and the unsigned
-            // coefficients of the min or offset term, as on AVX-512.
-            let scales: (__m256i, __m256i), terms: (__m256i, __m256i)
-            if F.highBits {
-                let w = load256(p, 48 &+ hb), a2 = _mm256_cvtepu32_epi64(load128(p, 16 &+ 16 &* hh))
-                let lo03 = _mm256_set1_epi64x(0x0000_0000_0303_0303), hi03 = _mm256_set1_epi64x(0x0303_0303_0000_0000)
-                let h0 = _mm256_or_si256(_mm256_and_si256(a2, lo03), _mm256_and_si256(_mm256_slli_epi64(a2, 30), hi03))
-                let h1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(a2, 4), lo03), _mm256_and_si256(_mm256_slli_epi64(a2, 26), hi03))
-                let u0 = _mm256_or_si256(_mm256_and_si256(w, m4), _mm256_slli_epi64(h0, 4))
-                let u1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(w, 4), m4), _mm256_slli_epi64(h1, 4))
-                scales = (_mm256_sub_epi8(u0, splat8(32)), _mm256_sub_epi8(u1, splat8(32)))
-                terms = (u0, u1)
-            } else {
-                let w0 = load256(p, 32 &+ hb), w1 = load256(p, 96 &+ hb)
-                scales = (_mm256_and_si256(w0, m4), _mm256_and_si256(w1, m4))
-                terms = (_mm256_and_si256(_mm256_srli_epi64(w0, 4), m4), _mm256_and_si256(_mm256_srli_epi64(w1, 4), m4))
-            }
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             let xo = 256 &* i
-            /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
-            @inline(__always) func quad(_ n: Int, _ h: Int) {
-                let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
-                let vb = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1) &+ hb)
-                @inline(__always) func sixteen(_ j: Int) {
-                    let t = 8 &* n &+ 2 &* j &+ h
-                    @inline(__always) func crumb(_ v: __m256i, _ m: Int) -> __m256i {
-                        let q = j == 0 ? _mm256_and_si256(v, m3) : _mm256_and_si256(_mm256_srli_epi16(v, Int32(2 &* j)), m3)
-                        guard F.highBits else { return q }
-                        // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4) by one shift, then masked.
-                        let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j)
-                        let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hv, b &- 2) : _mm256_slli_epi16(hv, 2 &- b), four)
-                        return _mm256_or_si256(q, high)
-                    }
-                    let qa = crumb(va, 2 &* h), qb = crumb(vb, 2 &* h &+ 1)
-                    let sw = _mm256_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
-                    let o = xo &+ 128 &* n &+ 32 &* j &+ 16 &* h
-                    @inline(__always) func bcast(_ q: UnsafeRawPointer, _ at: Int) -> __m256i {
-                        _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: at, as: Int64.self))
-                    }
-                    @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
-                        let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, bcast(q, o)), _mm256_maddubs_epi16(qb, bcast(q, o &+ 8)))
-                        s = _mm256_add_epi32(s, _mm256_madd_epi16(sum, sw))
-                    }
-                    step(q0, &s0)
-                    if W.n > 1 { step(q1, &s1) }
+            let hd = S.half(F.self, base, i, hh) { o, qa, qb, sw in
+                @inline(__always) func bcast(_ q: UnsafeRawPointer, _ at: Int) -> __m256i {
+                    _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: at, as: Int64.self))
                 }
-                sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+                @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
+                    let at = xo &+ o
+                    let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, bcast(q, at)), _mm256_maddubs_epi16(qb, bcast(q, at &+ 8)))
+                    s = _mm256_add_epi32(s, _mm256_madd_epi16(sum, sw))
+                }
+                step(q0, &s0)
+                if W.n > 1 { step(q1, &s1) }
             }
-            quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
-            // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
-            @inline(__always) func pairs(_ at: Int) -> __m256 {
-                let v = _mm_loadl_epi64((p + at).assumingMemoryBound(to: __m128i.self))
-                return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
-            }
-            let d = pairs(8 &* hh), d256 = _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 256))
-            let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), pairs(16 &+ 8 &* hh))
             @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
                 let sp = split + splitSums16Bytes &* (k &* nb &+ i)
                 @inline(__always) func bytes(_ at: Int) -> __m256i { _mm256_set1_epi64x(sp.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
-                let ta = _mm256_add_epi16(_mm256_maddubs_epi16(terms.0, bytes(0)), _mm256_maddubs_epi16(terms.1, bytes(8)))
-                let tb = _mm256_add_epi16(_mm256_maddubs_epi16(terms.0, bytes(16)), _mm256_maddubs_epi16(terms.1, bytes(24)))
+                let ta = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, bytes(0)), _mm256_maddubs_epi16(hd.terms.1, bytes(8)))
+                let tb = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, bytes(16)), _mm256_maddubs_epi16(hd.terms.1, bytes(24)))
                 var m = _mm256_add_epi32(_mm256_madd_epi16(ta, by128), _mm256_madd_epi16(tb, ones))
                 if F.highBits {
                     // Σ_t (u_t − 32) Σx_t: the −32 Σ_t Σx_t once per row (its even lane).
@@ -152,8 +228,8 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: 
                     m = _mm256_sub_epi32(m, _mm256_set_epi32(0, c, 0, c, 0, c, 0, c))
                 }
                 let dx = _mm256_set1_ps(xa.d[i])
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d256, dx), f)
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(tf, dx), f)
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(hd.d256, dx), f)
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(hd.tf, dx), f)
             }
             finish(0, x, s0, &fa)
             if W.n > 1 { finish(1, x1, s1, &fb) }
@@ -165,24 +241,45 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: 
     storeRowPairs256(W.n, (f01, f11, f11, f11), y + 4, ldy)
 }
 
+extension CrumbRows8 {
+    /// From this many sequences on (AVX2), each group of eight rows is decoded once into an operand cache that
+    /// every pass of two sequences reads (below it each pass decodes in place; filling the cache writes 3.8x the
+    /// group's bytes). `bench-kernels --rows 8960 --cols 1536 --threads 2 --levels avx2`, Zen 4, two runs: Q3_K
+    /// level to 16 sequences, 32: 4.13-4.15 -> 3.50-4.05 ms, 128: 16.3-23.2 -> 13.1-13.7; Q2_K, whose decode is
+    /// cheaper, no faster at any count (128: 14.0-15.0 -> 14.6-15.9), so never.
+    @inlinable static var cachedFrom256: Int { highBits ? 32 : .max }
+}
+
 /// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
-/// of two (the group's bytes stay in cache between passes).
+/// of two (the group's bytes stay in cache between passes); from `cachedFrom256` sequences on the passes read
+/// the group's operands from a cache decoded once.
 @inline(__always)
 func crumbRows8Mat<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        @inline(__always) func passes<S: CrumbOperands256>(_: S.Type, _ base: UnsafeRawPointer, _ g: Int) {
             var s = 0
             while s &+ 2 <= nSeq {
-                crumbRows8Group(F.self, W2.self, group, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
+                crumbRows8Group(F.self, W2.self, S.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
                 s &+= 2
             }
             if s < nSeq {
-                crumbRows8Group(F.self, W1.self, group, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
+                crumbRows8Group(F.self, W1.self, S.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
             }
-            g &+= 8
+        }
+        if nSeq < F.cachedFrom256 {
+            var g = 0
+            while g < count { passes(InPlace256.self, rows + g &* rowBytes, g); g &+= 8 }
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: nb &* crumbCachedBlock256, alignment: 32) { buf in
+            let cache = buf.baseAddress!
+            var g = 0
+            while g < count {
+                crumbRows8Fill256(F.self, rows + g &* rowBytes, nb, cache)
+                passes(FromCache256.self, UnsafeRawPointer(cache), g)
+                g &+= 8
+            }
         }
     }
 }

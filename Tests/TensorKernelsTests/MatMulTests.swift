@@ -38,9 +38,9 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
     }
 }
 
-/// Q2_K and Q3_K on the `rows8` layout from many sequences on: the AVX-512 kernel decodes each group of eight
-/// rows once into an operand cache that every pass of four sequences reads (`cachedFrom512`: 16 for Q3_K, 48 for
-/// Q2_K); 53 sequences are 13 passes of four and one of one.
+/// Q2_K and Q3_K on the `rows8` layout from many sequences on: the kernels decode each group of eight rows once
+/// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 16 for Q3_K, 48 for Q2_K; AVX2
+/// `cachedFrom256`: 32 for Q3_K); 53 sequences end in a pass of one.
 @Test(arguments: [GGMLType.q2_K, .q3_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53])
