@@ -223,6 +223,12 @@ public enum MaddDot: ByteDot {
     _mm256_loadu_si256((p + offset).assumingMemoryBound(to: __m256i.self))
 }
 
+/// The 8 bytes at `p + offset` in every qword (a sequence's activation bytes against four rows' words in the
+/// `rows8` kernels).
+@inlinable @inline(__always) func qwords256(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
+    _mm256_set1_epi64x(p.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+}
+
 @inlinable @inline(__always) func load128(_ p: UnsafeRawPointer, _ offset: Int) -> __m128i {
     _mm_loadu_si128((p + offset).assumingMemoryBound(to: __m128i.self))
 }

@@ -36,7 +36,7 @@ extension Q3_KFormat: CrumbRows8 {
 }
 
 /// Bytes per super-block and sequence of `kSplitSums16`: a_0..a_15, b_0..b_15, then Σ_t Σx_t as Int32.
-public let splitSums16Bytes = 48
+@inlinable public var splitSums16Bytes: Int { 48 }
 
 /// Σx_t of every sixteen t of every super-block of one sequence as bytes, Σx_t = 128 a_t + b_t (|Σx_t| ≤
 /// 16 · 128, so a_t and b_t fit Int8), and the super-block's Σ_t Σx_t (`splitSums16Bytes` per super-block).
@@ -204,12 +204,9 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             let xo = 256 &* i
             let hd = S.half(F.self, base, i, hh) { o, qa, qb, sw in
-                @inline(__always) func bcast(_ q: UnsafeRawPointer, _ at: Int) -> __m256i {
-                    _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: at, as: Int64.self))
-                }
                 @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
                     let at = xo &+ o
-                    let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, bcast(q, at)), _mm256_maddubs_epi16(qb, bcast(q, at &+ 8)))
+                    let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, qwords256(q, at)), _mm256_maddubs_epi16(qb, qwords256(q, at &+ 8)))
                     s = _mm256_add_epi32(s, _mm256_madd_epi16(sum, sw))
                 }
                 step(q0, &s0)
@@ -217,9 +214,8 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
             }
             @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
                 let sp = split + splitSums16Bytes &* (k &* nb &+ i)
-                @inline(__always) func bytes(_ at: Int) -> __m256i { _mm256_set1_epi64x(sp.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
-                let ta = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, bytes(0)), _mm256_maddubs_epi16(hd.terms.1, bytes(8)))
-                let tb = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, bytes(16)), _mm256_maddubs_epi16(hd.terms.1, bytes(24)))
+                let ta = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, qwords256(sp, 0)), _mm256_maddubs_epi16(hd.terms.1, qwords256(sp, 8)))
+                let tb = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, qwords256(sp, 16)), _mm256_maddubs_epi16(hd.terms.1, qwords256(sp, 24)))
                 var m = _mm256_add_epi32(_mm256_madd_epi16(ta, by128), _mm256_madd_epi16(tb, ones))
                 if F.highBits {
                     // Σ_t (u_t − 32) Σx_t: the −32 Σ_t Σx_t once per row (its even lane).

@@ -73,14 +73,11 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
                     let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
                     let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
                     let o = xo &+ 64 &* c &+ 8 &* j
-                    @inline(__always) func bcast(_ q: UnsafeRawPointer, _ at: Int) -> __m256i {
-                        _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: at, as: Int64.self))
-                    }
-                    l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, bcast(q0, o)))
-                    h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, bcast(q0, o &+ 32)))
+                    l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, qwords256(q0, o)))
+                    h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, qwords256(q0, o &+ 32)))
                     if W.n > 1 {
-                        l1 = _mm256_add_epi16(l1, _mm256_maddubs_epi16(lo, bcast(q1, o)))
-                        h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(hi, bcast(q1, o &+ 32)))
+                        l1 = _mm256_add_epi16(l1, _mm256_maddubs_epi16(lo, qwords256(q1, o)))
+                        h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(hi, qwords256(q1, o &+ 32)))
                     }
                 }
                 word(0); word(1); word(2); word(3)
@@ -98,8 +95,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
             let d = pairs(8 &* h), dmin = pairs(16 &+ 8 &* h)
             @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
                 let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
-                let ta = _mm256_maddubs_epi16(mins, _mm256_set1_epi64x(sp.loadUnaligned(as: Int64.self)))
-                let tb = _mm256_maddubs_epi16(mins, _mm256_set1_epi64x(sp.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+                let ta = _mm256_maddubs_epi16(mins, qwords256(sp, 0)), tb = _mm256_maddubs_epi16(mins, qwords256(sp, 8))
                 let m = _mm256_add_epi32(_mm256_madd_epi16(ta, by128), _mm256_madd_epi16(tb, ones))
                 let dx = _mm256_set1_ps(xa.d[i])
                 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d, dx), f)

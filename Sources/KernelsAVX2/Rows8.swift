@@ -126,8 +126,7 @@ func rows8Group<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ nb: Int, 
         let o = operands(b)
         @inline(__always) func add(_ xa: Q8Activations, _ a: inout __m256) {
             let q = UnsafeRawPointer(xa.q) + 32 &* b
-            @inline(__always) func x8(_ off: Int) -> __m256i { _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: off, as: Int64.self)) }
-            let x0 = x8(0), x1 = x8(8), x2 = x8(16), x3 = x8(24)
+            let x0 = qwords256(q, 0), x1 = qwords256(q, 8), x2 = qwords256(q, 16), x3 = qwords256(q, 24)
             // Pair sums in Int16: at most 4 · 2 · 31 · 128 = 31 744.
             let sa = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(o.la0, x0), _mm256_maddubs_epi16(o.ha0, x2)),
                                       _mm256_add_epi16(_mm256_maddubs_epi16(o.la1, x1), _mm256_maddubs_epi16(o.ha1, x3)))

@@ -25,11 +25,6 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// The 8 bytes at `p` in every qword.
-@inline(__always) private func qwords(_ p: UnsafeRawPointer) -> __m512i {
-    _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
-}
-
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
 /// term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
 struct CrumbHeader512 {
@@ -102,23 +97,21 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (In
 /// group's operand cache.
 private protocol CrumbOperands512 {
     /// Super-block `i` of the group (or its cache) at `base`: `body(o, qa, qb, sw)` per sixteen, as `crumbDecode512`.
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
                                      _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512
 }
 
 private enum InPlace: CrumbOperands512 {
     @inline(__always)
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
                                      _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
-        let p = base + i &* F.groupBlock
-        if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
-        return crumbDecode512(F.self, p, body)
+        crumbDecode512(F.self, base + i &* F.groupBlock, body)
     }
 }
 
 private enum FromCache: CrumbOperands512 {
     @inline(__always)
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ ahead: Bool,
+    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
                                      _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
         let c = base + i &* crumbCachedBlock
         for k in 0..<16 {
@@ -143,7 +136,8 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
     for i in 0..<nb {
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
-        let hd = S.block(F.self, base, i, ahead) { o, qa, qb, sw in
+        if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
+        let hd = S.block(F.self, base, i) { o, qa, qb, sw in
             @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
                 let at = xo &+ o
                 let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))

@@ -119,6 +119,12 @@ func crumbPairs512(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ body: (Int, __m51
     }
 }
 
+/// The 8 bytes at `p` in every qword (a sequence's activation bytes against eight rows' words in the `rows8`
+/// kernels).
+@inline(__always) func qwords(_ p: UnsafeRawPointer) -> __m512i {
+    _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
+}
+
 /// The 32 bytes at `p + offset` in both halves of a 512-bit vector.
 @inline(__always) func broadcast256(_ p: UnsafeRawPointer, _ offset: Int) -> __m512i {
     _mm512_broadcast_i64x4(_mm256_loadu_si256((p + offset).assumingMemoryBound(to: __m256i.self)))

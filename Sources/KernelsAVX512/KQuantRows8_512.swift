@@ -42,11 +42,6 @@ extension Q5_KFormat: NibbleRows8 {
     static var fifthBits: Bool { true }
 }
 
-/// The 8 bytes at `p` in every qword.
-@inline(__always) private func qwords(_ p: UnsafeRawPointer) -> __m512i {
-    _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
-}
-
 /// One group of eight rows for `W.n` sequences. Not inlined: its callers' closures (the tables'
 /// buffer, the passes) then stay small, and each specialisation is compiled once with every intrinsic
 /// inline (inlined into a heap-allocating closure, the intrinsics became calls).
