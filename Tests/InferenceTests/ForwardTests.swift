@@ -50,6 +50,14 @@ func wholePromptInOneStepEqualsTokenByToken(arch: String, kv: KVCacheType) throw
     var worst: Float = 0
     for i in toks.indices { worst = max(worst, maxAbsDiff(e.logits(row: i), single[i])) }
     #expect(worst < 1e-4)
+    // The feed-forward in chunks of 5 tokens (5 + 5 + 2) gives the same logits.
+    let chunked = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 64, maxLogitRows: 12,
+                                  kvType: kv, ffnChunkTokens: 5)
+    #expect(chunked.ffnTokens == 5)
+    try chunked.forward(toks.enumerated().map { BatchToken(seq: 0, token: $1, pos: $0, wantLogits: true) })
+    var worstChunked: Float = 0
+    for i in toks.indices { worstChunked = max(worstChunked, maxAbsDiff(chunked.logits(row: i), single[i])) }
+    #expect(worstChunked < 1e-4)
     // Logits are well spread, not all near zero.
     let l = single.last!
     let mean = l.reduce(0, +) / Float(l.count)
