@@ -5,7 +5,7 @@ public enum GGUFValueType: UInt32, Sendable {
 }
 
 /// One metadata value of a GGUF file.
-public indirect enum GGUFValue: Sendable, Equatable {
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case float32(Float), bool(Bool), string(String), uint64(UInt64), int64(Int64), float64(Double)
     /// An array whose elements all have `elementType`.

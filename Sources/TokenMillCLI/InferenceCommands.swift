@@ -114,6 +114,14 @@ struct BenchResult: Codable {
     var rss_peak_bytes: Int?
     var weights_bytes: Int?
     var kv_bytes: Int?
+    /// Resident memory after the tests by kind (`RssAnon`, `RssFile`), and what the anonymous part
+    /// holds: the weights repacked at load, the KV cache positions the tests wrote, and the rest
+    /// (activation and logit buffers, metadata and tokenizer tables, the runtime's heap).
+    var rss_anon_bytes: Int?
+    var rss_file_bytes: Int?
+    var repacked_bytes: Int?
+    var kv_written_bytes: Int?
+    var other_anon_bytes: Int?
     /// The instruction level of the 8-bit kernels (`KernelLevel`: avx512, avx2, portable).
     var kernels: String?
 }
@@ -128,9 +136,12 @@ func kernelLevelLine(_ level: KernelLevel = .current) -> String {
 }
 
 /// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.
-func peakResidentBytes() -> Int? {
+func peakResidentBytes() -> Int? { processStatusBytes("VmHWM") }
+
+/// A size field of /proc/self/status (`VmHWM`, `RssAnon`, `RssFile`, ...) in bytes, nil where unavailable.
+func processStatusBytes(_ field: String) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
         let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         return kb.map { $0 * 1024 }
     }
@@ -221,13 +232,25 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let rss = peakResidentBytes(), kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
+        // Positions written: the prompt test's in slot 0, each decode test's in its slots.
+        let written = nGen > 0 ? max(nPrompt, nGen) + (maxSeq - 1) * nGen : nPrompt
+        let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
+        let anon = processStatusBytes("RssAnon"), file = processStatusBytes("RssFile")
+        let otherAnon = anon.map { $0 - m.repackedBytes - kvWritten }
         for i in results.indices {
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
+            results[i].rss_anon_bytes = anon; results[i].rss_file_bytes = file; results[i].repacked_bytes = m.repackedBytes
+            results[i].kv_written_bytes = kvWritten; results[i].other_anon_bytes = otherAnon
             results[i].kernels = e.kernelLevel.rawValue
         }
         if !json, let rss {
             printErr("memory: peak resident \(formatBytes(rss)); weights \(formatBytes(m.weightBytes)) mapped + KV cache "
                      + "\(formatBytes(kvBytes)) = \(formatBytes(m.weightBytes + kvBytes))")
+        }
+        if !json, let anon, let file, let otherAnon {
+            printErr("resident now: anonymous \(formatBytes(anon)) = weights repacked \(formatBytes(m.repackedBytes)) + KV written "
+                     + "\(formatBytes(kvWritten)) + other \(formatBytes(otherAnon)) (activations, logits, tables, heap); "
+                     + "file-backed \(formatBytes(file)) (the mapped weights read, the binary and its libraries)")
         }
         if json {
             let enc = JSONEncoder()
