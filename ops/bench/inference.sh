@@ -12,9 +12,13 @@
 #   tokenmill bench --model M -p 128 -n 64 --sequences 1,8,16 --threads $THREADS --json
 #     (contract: JSON array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences};
 #      prompt tests have n_gen 0, generation tests n_prompt 0, as in llama-bench)
+#   tokenmill bench --model M -p 128 -n 64 --sequences 1 -r 1 (a process of its own: memory)
 #   membw (ops/bench/membw.c): 1 GiB read/copy, 1 and $THREADS threads
+# llama-bench and the one-sequence tokenmill bench run under ops/bench/peak_rss.py, which
+# records each process's peak resident set (the same test, pp128 + tg64 of one sequence).
 # Then ops/bench/summarize.py prints: model, test, llama.cpp t/s, TokenMill t/s, ratio,
-# decode GB/s (weight bytes per decode step x steps/s; batched steps serve n sequences).
+# decode GB/s (weight bytes per decode step x steps/s; batched steps serve n sequences),
+# and the two engines' peak resident memory side by side.
 #
 # Env: TOKENMILL_PEER_DIR, TOKENMILL_MODELS_DIR, TOKENMILL_BIN, THREADS (2), REPS (3),
 #      ROUNDS (1: each model's llama.cpp and TokenMill runs are repeated ROUNDS times, alternating
@@ -46,7 +50,7 @@ for a in "$@"; do
     case "$a" in
         --llama-only) RUN_TM=0 ;;
         --tokenmill-only) RUN_LLAMA=0 ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) models+=("$a") ;;
     esac
 done
@@ -118,7 +122,8 @@ fi
 
 run_llama() { # STEM MODEL PREFIX
     echo "[bench] $1: llama-bench${3:+ (round $(tr -dc 0-9 <<<"$3"))}" >&2
-    "$BIN/llama-bench" -m "$2" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$1.$3llama-bench.json" 2>"$OUT/$1.$3llama-bench.log"
+    python3 "$HERE/peak_rss.py" "$OUT/$1.$3llama-bench.rss.json" \
+        "$BIN/llama-bench" -m "$2" -p 128 -n 64 -t "$THREADS" -r "$REPS" -o json >"$OUT/$1.$3llama-bench.json" 2>"$OUT/$1.$3llama-bench.log"
     echo "[bench] $1: llama-batched-bench" >&2
     "$BIN/llama-batched-bench" -m "$2" -c 4096 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 8,16 \
         -t "$THREADS" -tb "$THREADS" --output-format jsonl >"$OUT/$1.$3batched.out" 2>&1
@@ -132,6 +137,9 @@ run_tokenmill() { # STEM MODEL PREFIX
         echo "[bench] tokenmill bench failed for $1; see $OUT/$1.$3tokenmill.log" >&2
         rm -f "$OUT/$1.$3tokenmill.json"
     fi
+    # Peak resident memory of llama-bench's test (pp128 and tg64, one sequence) in a process of its own.
+    python3 "$HERE/peak_rss.py" "$OUT/$1.$3tokenmill.rss.json" \
+        "$TM" bench --model "$2" -p 128 -n 64 --sequences 1 --threads "$THREADS" -r 1 --json >/dev/null 2>&1 || true
 }
 
 for m in "${models[@]}"; do

@@ -104,8 +104,17 @@ def test_name(n_prompt, n_gen, n_seq):
 
 def load_round(d: str, stem: str, prefix: str):
     """One round's figures: llama.cpp and TokenMill as {(n_prompt, n_gen, n_seq): (t/s, stddev)},
-    TokenMill's memory record and kernel level."""
+    TokenMill's memory record and kernel level, and the peak resident bytes of llama-bench and of
+    TokenMill's one-sequence run (peak_rss.py records, None where missing)."""
     llama, tm, mem, level = {}, {}, None, None
+    rss = {}
+    for engine, name in (("llama", "llama-bench"), ("tokenmill", "tokenmill")):
+        rp = os.path.join(d, f"{stem}.{prefix}{name}.rss.json")
+        try:
+            r = json.load(open(rp))
+            rss[engine] = r["peak_rss_bytes"] if r.get("rc") == 0 else None
+        except (OSError, ValueError, KeyError, TypeError):
+            rss[engine] = None
     lb = os.path.join(d, f"{stem}.{prefix}llama-bench.json")
     if os.path.exists(lb) and os.path.getsize(lb) > 0:
         try:
@@ -128,10 +137,11 @@ def load_round(d: str, stem: str, prefix: str):
                 tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
                 level = e.get("kernels", level)
                 if e.get("rss_peak_bytes"):
-                    mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes")}
+                    mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes", "rss_anon_bytes",
+                                                 "repacked_bytes", "kv_written_bytes", "other_anon_bytes")}
         except (ValueError, KeyError, TypeError) as err:
             print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
-    return llama, tm, mem, level
+    return llama, tm, mem, level, rss
 
 
 def main() -> int:
@@ -154,6 +164,8 @@ def main() -> int:
         rounds = [load_round(d, stem, "")] + [load_round(d, stem, f"r{r}.") for r in sorted(extra)]
         mem = next((r[2] for r in rounds if r[2]), None)
         level = next((r[3] for r in rounds if r[3]), None)
+        peaks = {e: [r[4][e] for r in rounds if r[4].get(e)] for e in ("llama", "tokenmill")}
+        peak = {e: statistics.median(v) if v else None for e, v in peaks.items()}
         keys = sorted(set().union(*(set(r[0]) | set(r[1]) for r in rounds)), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
         mrows = []
         for k in keys:
@@ -172,7 +184,8 @@ def main() -> int:
             mrows.append(r)
         rows += mrows
         out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem,
-                               "tokenmill_kernels": level, "rounds": len(rounds)}
+                               "tokenmill_kernels": level, "rounds": len(rounds),
+                               "peak_rss_one_sequence": {"llama_bytes": peak["llama"], "tokenmill_bytes": peak["tokenmill"]}}
 
     f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
     if out["membw"]:
@@ -183,10 +196,20 @@ def main() -> int:
         if m.get("tokenmill_kernels"):
             print(f"{stem}: TokenMill kernel level {m['tokenmill_kernels']}")
         mem = m.get("tokenmill_memory")
+        MiB = lambda v: f"{v / 2**20:.1f} MiB"
         if mem and mem.get("weights_bytes") is not None:
-            print(f"{stem}: TokenMill peak resident {mem['rss_peak_bytes'] / 2**20:.1f} MiB = weights "
-                  f"{mem['weights_bytes'] / 2**20:.1f} MiB mapped + KV cache {mem['kv_bytes'] / 2**20:.1f} MiB "
-                  f"+ {(mem['rss_peak_bytes'] - mem['weights_bytes'] - mem['kv_bytes']) / 2**20:.1f} MiB other")
+            print(f"{stem}: TokenMill peak resident {MiB(mem['rss_peak_bytes'])} at 16 sequences; weights "
+                  f"{MiB(mem['weights_bytes'])} mapped, KV cache {MiB(mem['kv_bytes'])}")
+        if mem and mem.get("other_anon_bytes") is not None:
+            print(f"{stem}: TokenMill anonymous memory {MiB(mem['rss_anon_bytes'])} = weights repacked "
+                  f"{MiB(mem['repacked_bytes'])} + KV written {MiB(mem['kv_written_bytes'])} + other "
+                  f"{MiB(mem['other_anon_bytes'])} (activations, logits, tables, heap)")
+        p = m["peak_rss_one_sequence"]
+        if p["llama_bytes"] or p["tokenmill_bytes"]:
+            ratio = f", ratio {p['tokenmill_bytes'] / p['llama_bytes']:.2f}" if p["llama_bytes"] and p["tokenmill_bytes"] else ""
+            print(f"{stem}: peak resident, pp128 + tg64 of one sequence: llama-bench "
+                  f"{MiB(p['llama_bytes']) if p['llama_bytes'] else '-'}, TokenMill "
+                  f"{MiB(p['tokenmill_bytes']) if p['tokenmill_bytes'] else '-'}{ratio}")
     rounds = max((m["rounds"] for m in out["models"].values()), default=1)
     hdr = ("model", "test", "llama.cpp t/s", "TokenMill t/s", "ratio", "llama GB/s", "TM GB/s")
     if rounds > 1:
