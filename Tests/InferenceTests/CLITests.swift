@@ -26,6 +26,13 @@ private func tinyModel(_ name: String) throws -> String {
         #expect((r["avg_ts"] as? Double ?? 0) > 0)
         // Resident memory covers at least the mapped weights that every test reads.
         #expect((r["rss_peak_bytes"] as? Int ?? 0) >= (r["weights_bytes"] as? Int ?? .max))
+        // The anonymous part is accounted: the repacked weights, the KV positions written (pp8 in slot 0,
+        // tg4 in slots 0 and 1: 8 + 4 of the 2 x 16 reserved), and the rest.
+        let anon = r["rss_anon_bytes"] as? Int ?? 0, repacked = r["repacked_bytes"] as? Int ?? -1
+        let kvWritten = r["kv_written_bytes"] as? Int ?? -1, other = r["other_anon_bytes"] as? Int ?? -1
+        #expect(anon > 0 && repacked >= 0 && other > 0 && anon == repacked + kvWritten + other, "\(r)")
+        #expect(kvWritten * 32 == (r["kv_bytes"] as? Int ?? 0) * 12, "\(r)")
+        #expect((r["rss_file_bytes"] as? Int ?? 0) > 0)
     }
     #expect(rows.map { $0["n_sequences"] as? Int } == [1, 1, 2])
     #expect(rows.map { $0["n_gen"] as? Int } == [0, 4, 4])
