@@ -11,7 +11,7 @@ import _Builtin_intrinsics.intel
 
 extension Block32Format {
     /// In a block of eight rows of the `rows8` layout: bytes of the fp16 fields (d, and m for the
-    /// formats with a min; 16 bytes each), where the Q5 fifth-bit words start.
+    /// formats with a min; 16 bytes each), where the Q5 fifth bits start (32 bytes of bit planes).
     @inlinable public static var rows8Fields: Int { hasMin ? 32 : 16 }
     /// Where the 64-byte quant words start: after the fields and, for Q5, the 32 bytes of fifth bits.
     @inlinable public static var rows8Quants: Int { quantBits == 5 ? rows8Fields &+ 32 : rows8Fields }
@@ -38,19 +38,16 @@ public struct Rows8Operands {
         @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
         la0 = lo(a0); ha0 = hi(a0); la1 = lo(a1); ha1 = hi(a1); lb0 = lo(b0); hb0 = hi(b0); lb1 = lo(b1); hb1 = hi(b1)
         if F.quantBits == 5 {
-            // Rows 0-3 and 4-7: each row's 32 bits in the low half of its qword; operand j takes byte j,
-            // broadcast over the qword (vpshufb within 128-bit lanes: qword 0 at bytes 0-7, qword 1 at
-            // 8-15), one bit per byte tested.
-            let qwordBase = _mm256_set_epi64x(0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0)
-            let oneBitPerByte = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201)), sixteen = splat8(16)
-            let bitsA = _mm256_cvtepu32_epi64(load128(p, fields)), bitsB = _mm256_cvtepu32_epi64(load128(p, fields &+ 16))
-            @inline(__always) func fifth(_ v: inout __m256i, _ bits: __m256i, _ j: Int8) {
-                let spread = _mm256_shuffle_epi8(bits, _mm256_add_epi8(qwordBase, _mm256_set1_epi8(j)))
-                let set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, oneBitPerByte), oneBitPerByte)
-                v = _mm256_or_si256(v, _mm256_and_si256(set, sixteen))
-            }
-            fifth(&la0, bitsA, 0); fifth(&la1, bitsA, 1); fifth(&ha0, bitsA, 2); fifth(&ha1, bitsA, 3)
-            fifth(&lb0, bitsB, 0); fifth(&lb1, bitsB, 1); fifth(&hb0, bitsB, 2); fifth(&hb1, bitsB, 3)
+            // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element
+            // 8j + e of row q, bit j + 4 that of row 4 + q, so byte 8q + e of operand j (rows 0-3) or
+            // j + 4 (rows 4-7) finds its bit at one place: a shift to bit 4 and a mask (the 16-bit
+            // shifts move no bit across a byte into bit 4).
+            let planes = load256(p, fields), sixteen = splat8(16)
+            @inline(__always) func add(_ v: inout __m256i, _ bitAt4: __m256i) { v = _mm256_or_si256(v, _mm256_and_si256(bitAt4, sixteen)) }
+            add(&la0, _mm256_slli_epi16(planes, 4)); add(&la1, _mm256_slli_epi16(planes, 3))
+            add(&ha0, _mm256_slli_epi16(planes, 2)); add(&ha1, _mm256_slli_epi16(planes, 1))
+            add(&lb0, planes); add(&lb1, _mm256_srli_epi16(planes, 1))
+            add(&hb0, _mm256_srli_epi16(planes, 2)); add(&hb1, _mm256_srli_epi16(planes, 3))
         }
         d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 0)), order)
         m = F.hasMin ? _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 16)), order) : _mm256_setzero_ps()

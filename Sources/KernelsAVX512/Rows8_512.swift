@@ -3,9 +3,8 @@
 // the layout's 8-byte word j holds bytes 8j..<8j+8 of the eight rows, so its low nibbles are already
 // the operand the tiles multiply for elements 8j..<8j+8 and its high nibbles the one for
 // 16+8j..<24+8j: no per-call repack, and the same code serves one sequence and a prompt of hundreds.
-// The Q5 formats' fifth bits (the eight rows' 32-bit words side by side) are spread per operand:
-// byte k of the rows' bits broadcast over their qword, tested against one bit per byte, 16 added
-// where set (three instructions per operand, for eight rows). Q8_0's four words are the operands as they
+// The Q5 formats' fifth bits (bit planes: Repack.toPlanes) are one bit test and one masked add of
+// 16 per operand, for eight rows. Q8_0's four words are the operands as they
 // are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -33,16 +32,15 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
         let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
                  _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
         guard F.quantBits == 5 else { return n }
-        // Row r's 32 bits in the low half of qword r; operand j (elements 8j..<8j+8) takes byte j.
-        let bits = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)))
-        let oneBitPerByte = _mm512_set1_epi64(Int64(bitPattern: 0x8040_2010_0804_0201)), sixteen = _mm512_set1_epi8(16)
-        // vpshufb indexes within 128-bit lanes: qword 0 of a lane at bytes 0-7, qword 1 at 8-15.
-        let qwordBase = _mm512_set_epi64(0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0)
-        @inline(__always) func fifth(_ v: __m512i, _ j: Int8) -> __m512i {
-            let spread = _mm512_shuffle_epi8(bits, _mm512_add_epi8(qwordBase, _mm512_set1_epi8(j)))
-            return _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(spread, oneBitPerByte), v, sixteen)
+        // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element 8j + e
+        // of row q, bit j + 4 that of row 4 + q. Operand j holds rows 0-3 in its low 256 bits and rows 4-7
+        // in its high ones: against the planes and the planes shifted down by 4, bit j is its byte's bit.
+        let planes = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)), sixteen = _mm512_set1_epi8(16)
+        let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(planes), 0xF0, _mm256_srli_epi16(planes, 4))
+        @inline(__always) func fifth(_ v: __m512i, _ bit: Int8) -> __m512i {
+            _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(both, _mm512_set1_epi8(bit)), v, sixteen)
         }
-        return (fifth(n.0, 0), fifth(n.1, 1), fifth(n.2, 2), fifth(n.3, 3))
+        return (fifth(n.0, 1), fifth(n.1, 2), fifth(n.2, 4), fifth(n.3, 8))
     }
 
     /// The eight fp16 at `offset`, each widened into two lanes: as they are (`pairs`), or then 0.

@@ -27,7 +27,9 @@ public enum WeightLayout: Sendable, Equatable {
 /// holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles), the order the
 /// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K and Q3_K,
 /// whose fp16 fields close the block, list those first, then their scales, then their bit planes.
-/// Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
+/// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
+/// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
+/// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
 /// kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
 /// product of a repacked matrix (another level, the float tiles) unpacks whole groups into
 /// scratch and runs the GGUF-layout kernels on them (`MatMulEngine.rows8Tile`), so results do not depend on the layout
@@ -55,32 +57,89 @@ public enum Repack {
     /// `groups` groups of eight GGUF rows at `src` into the `rows8` layout at `dst`.
     static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
         shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + ggml, dst + packed, n) }
+        planes(type, rowBytes, groups) { _, packed in toPlanes(dst + packed) }
     }
 
     /// `groups` `rows8` groups at `src` back into GGUF rows at `dst` (`8 · groups · rowBytes` bytes).
     public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
         shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + packed, dst + ggml, n) }
+        planes(type, rowBytes, groups) { ggml, packed in
+            let words = fromPlanes(src + packed)
+            for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
+        }
+    }
+
+    /// Calls `visit(offset of row 0's piece in the GGUF rows, offset of its planes in the rows8 groups)`
+    /// for the `planes` piece of every block of `groups` groups, if the format has one.
+    @inline(__always)
+    private static func planes(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, _ visit: (Int, Int) -> Void) {
+        guard let p = pieces(type).first(where: { $0.planes }) else { return }
+        for g in 0..<groups {
+            let start = 8 &* g &* rowBytes
+            for b in stride(from: 0, to: rowBytes, by: type.bytesPerBlock) { visit(start &+ b &+ p.block, start &+ 8 &* b &+ p.group) }
+        }
+    }
+
+    /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
+    /// as bit planes: bit `j + 4h` of byte `8q + e` is the bit of row `4h + q`, element `8j + e`. So
+    /// the byte of each row's qword e (rows 0-3 in the low 32 bytes of a 512-bit operand, rows 4-7 in
+    /// the high ones) finds the fifth bit of its element in one known bit, the same bit for every byte
+    /// of operand j of rows 0-3 (bit j) or of rows 4-7 (bit j + 4).
+    static func toPlanes(_ p: UnsafeMutableRawPointer) {
+        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &out) { o in
+            for row in 0..<8 {
+                let word = p.loadUnaligned(fromByteOffset: 4 &* row, as: UInt32.self), h = row / 4
+                var q = o.load(fromByteOffset: 8 &* (row % 4), as: UInt64.self)
+                for j in 0..<4 { q |= spreadBits(UInt8(truncatingIfNeeded: word >> (8 &* j))) << (j &+ 4 &* h) }
+                o.storeBytes(of: q, toByteOffset: 8 &* (row % 4), as: UInt64.self)
+            }
+        }
+        withUnsafeBytes(of: out) { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+    }
+
+    /// The eight rows' 32-bit words of the bit planes at `p` (`toPlanes` undone).
+    static func fromPlanes(_ p: UnsafeRawPointer) -> [UInt32] {
+        (0..<8).map { row in
+            let q = p.loadUnaligned(fromByteOffset: 8 &* (row % 4), as: UInt64.self), h = row / 4
+            var word: UInt32 = 0
+            for j in 0..<4 { word |= UInt32(gatherBits(q >> (j &+ 4 &* h))) << (8 &* j) }
+            return word
+        }
+    }
+
+    /// Bit e of `b` in bit 0 of byte e.
+    @inline(__always) static func spreadBits(_ b: UInt8) -> UInt64 {
+        let t = (UInt64(b) &* 0x0101_0101_0101_0101) & 0x8040_2010_0804_0201  // byte e keeps bit e
+        return ((t &+ 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080) >> 7
+    }
+
+    /// Bit 0 of byte e of `q` in bit e (`spreadBits` undone; the other bits of `q` ignored).
+    @inline(__always) static func gatherBits(_ q: UInt64) -> UInt8 {
+        UInt8(truncatingIfNeeded: ((q & 0x0101_0101_0101_0101) &* 0x0102_0408_1020_4080) >> 56)
     }
 
     /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a
-    /// 4-byte word when the rest is not whole 8-byte words, then the rest in 8-byte words.
-    static func headerFirst(blockBytes: Int, header: Int) -> [Rows8Piece] {
+    /// 4-byte word when the rest is not whole 8-byte words (as bit planes with `planes`: a Q5
+    /// format's fifth bits), then the rest in 8-byte words.
+    static func headerFirst(blockBytes: Int, header: Int, planes: Bool = false) -> [Rows8Piece] {
         var pieces = stride(from: 0, to: header, by: 2).map { Rows8Piece(offset: $0, bytes: 2) }
         let words = (blockBytes - header) % 8 == 0 ? header : header + 4
-        if words > header { pieces.append(Rows8Piece(offset: header, bytes: 4)) }
+        if words > header { pieces.append(Rows8Piece(offset: header, bytes: 4, planes: planes)) }
         return pieces + stride(from: words, to: blockBytes, by: 8).map { Rows8Piece(offset: $0, bytes: 8) }
     }
 
     /// A block's pieces in the layout: (offset in the block, offset of row 0's copy in the group's
     /// block, bytes; row r's copy is `r · bytes` further). The layout in one place.
-    static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int)] {
+    static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int, planes: Bool)] {
         let list = type.traits.rows8Pieces
         precondition(!list.isEmpty && list.reduce(0) { $0 + $1.bytes } == type.bytesPerBlock,
                      "Repack: \(type) has no rows8 layout")
+        precondition(list.allSatisfy { !$0.planes || $0.bytes == 4 }, "Repack: \(type): bit planes of a piece that is not 4 bytes")
         var at = 0
         return list.map { p in
             defer { at += 8 * p.bytes }
-            return (block: p.offset, group: at, bytes: p.bytes)
+            return (block: p.offset, group: at, bytes: p.bytes, planes: p.planes)
         }
     }
 
@@ -114,8 +173,10 @@ public enum Repack {
     }
 }
 
-/// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block.
+/// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block;
+/// `planes`: a 4-byte bit field whose eight copies are stored as bit planes (`Repack.toPlanes`).
 struct Rows8Piece: Equatable {
     var offset: Int
     var bytes: Int
+    var planes = false
 }

@@ -123,7 +123,8 @@ struct FormatTraits: @unchecked Sendable {
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
-                  kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2))
+                  kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2,
+                                                                    planes: (B.bytes - (B.hasMin ? 4 : 2)) % 8 != 0))
     }
 
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
