@@ -16,6 +16,10 @@
 #    activations to 8 bits; a float summation-order difference that moves one activation
 #    across a rounding boundary changes the logits after it, so an engine disagrees with
 #    itself between batch sizes by about as much as two engines that share its arithmetic.
+#    Then TokenMill at its kernel level against the next level down (two float orders of the
+#    same rounding), and for each floor the rows that agree bit for bit: llama.cpp's batch and
+#    one-token passes are identical over a prefix on some models (SmolLM2: 31 positions), which
+#    lowers its mean without saying anything about its noise there.
 #
 # Env: TOKENMILL_PEER_DIR, TOKENMILL_BIN (default: .build/release/tokenmill, then
 #      .build/debug/tokenmill, then `tokenmill` on PATH), THREADS (2), MAX_TOKENS (512),
@@ -23,7 +27,7 @@
 #      MAX_KLD (fail when the mean KLD exceeds it), FLOOR (1: also measure the floor).
 set -euo pipefail
 
-[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,27p' "$0"; exit 2; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 MODEL="$1"
@@ -106,4 +110,15 @@ if [ "${FLOOR:-1}" = 1 ]; then
     python3 "$HERE/kld.py" "$W/cand.f32" "$W/cand_u1.f32" --rows "$N"
     echo "llama.cpp --ubatch 1 vs TokenMill --ubatch 1 (both as a decode loop runs):"
     python3 "$HERE/kld.py" "$W/ref_u1.f32" "$W/cand_u1.f32" --rows "$N"
+    # Two float orders of the same arithmetic: TokenMill at its kernel level against the next level
+    # down (avx512 -> avx2 -> portable). Every level rounds activations as ggml does and sums in its
+    # own order, so this is how far two correct implementations drift apart on this model.
+    level="$("$TM" inspect "$MODEL" 2>/dev/null | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p' | head -1)"
+    case "$level" in avx512) other=avx2 ;; avx2) other=portable ;; *) other="" ;; esac
+    if [ -n "$other" ]; then
+        echo "== noise floor: TokenMill $level vs TokenMill $other (batch)" >&2
+        TOKENMILL_KERNELS="$other" "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand_$other.f32"
+        echo "TokenMill $level vs TokenMill $other kernels:"
+        python3 "$HERE/kld.py" "$W/cand.f32" "$W/cand_$other.f32" --rows "$N"
+    fi
 fi

@@ -5,7 +5,9 @@ usage: kld.py REFERENCE.f32 CANDIDATE.f32 (--vocab N | --rows N) [--tokens IDS] 
 
 REFERENCE is llama.cpp (dump_logits), CANDIDATE is TokenMill (`tokenmill logits`).
 Per row, softmax in float64, KL(reference || candidate) = sum p_ref * (log p_ref - log p_cand).
-Prints mean / p99 / max KLD, top-1 agreement %, max abs logit difference.
+Prints mean / p99 / max KLD, top-1 agreement %, max abs logit difference, and how many rows are
+bit-identical (with the mean KLD from the first row that differs: a floor measured on an engine
+against itself may agree exactly over a prefix).
 With --tokens IDS (the evaluated ids) it also prints both engines' perplexity on the text.
 With --max-kld X the exit status is 1 when the mean KLD exceeds X.
 """
@@ -46,9 +48,11 @@ def compare(ref_path: str, cand_path: str, vocab: int = 0, rows: int = 0, chunk:
     agree = 0
     max_abs = 0.0
     nonfinite = 0
+    identical = np.zeros(rows, dtype=bool)
     for s in range(0, rows, chunk):
         r = np.asarray(ref[s:s + chunk], dtype=np.float64)
         c = np.asarray(cand[s:s + chunk], dtype=np.float64)
+        identical[s:s + chunk] = (r == c).all(axis=1)
         bad = ~np.isfinite(c)
         nonfinite += int(bad.sum())
         if bad.any():
@@ -66,10 +70,16 @@ def compare(ref_path: str, cand_path: str, vocab: int = 0, rows: int = 0, chunk:
     if tokens is not None and rows > 1:
         extra = {"ppl_reference": float(np.exp(nll_r / (rows - 1))),
                  "ppl_candidate": float(np.exp(nll_c / (rows - 1)))}
+    # Rows before the first that differs at all: an engine compared with itself (batch against one
+    # token per pass) can agree bit for bit over a prefix, which says nothing about its noise there.
+    first_diff = int(np.argmin(identical)) if not identical.all() else rows
     return {
         **extra,
         "rows": rows,
         "vocab": vocab,
+        "identical_rows": int(identical.sum()),
+        "first_differing_row": first_diff,
+        "mean_kld_from_first_difference": float(klds[first_diff:].mean()) if first_diff < rows else 0.0,
         "mean_kld": float(klds.mean()),
         "p99_kld": float(np.percentile(klds, 99)),
         "max_kld": float(klds.max()),
@@ -101,6 +111,9 @@ def main() -> int:
     else:
         print(f"rows x vocab        {res['rows']} x {res['vocab']}")
         print(f"mean KLD            {res['mean_kld']:.6g}")
+        if res["identical_rows"]:
+            print(f"identical rows      {res['identical_rows']} (first difference at row {res['first_differing_row']}; "
+                  f"mean KLD from there {res['mean_kld_from_first_difference']:.6g})")
         print(f"p99 KLD             {res['p99_kld']:.6g}")
         print(f"max KLD             {res['max_kld']:.6g}")
         print(f"top-1 agreement     {res['top1_agreement_pct']:.2f} %")
