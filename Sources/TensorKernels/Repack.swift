@@ -29,8 +29,8 @@ public enum WeightLayout: Sendable, Equatable {
 /// whose fp16 fields close the block, list those first, then their scales, then their bit planes.
 /// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
 /// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
-/// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix. A matrix is repacked when its format has a `rows8` kernel on the
-/// kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
+/// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.
+/// A matrix is repacked when its format has a `rows8` kernel on the kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
 /// product of a repacked matrix (another level, the float tiles) unpacks whole groups into
 /// scratch and runs the GGUF-layout kernels on them (`MatMulEngine.rows8Tile`), so results do not depend on the layout
 /// beyond float summation order.
@@ -99,13 +99,13 @@ public enum Repack {
     }
 
     /// The eight rows' 32-bit words of the bit planes at `p` (`toPlanes` undone).
-    static func fromPlanes(_ p: UnsafeRawPointer) -> [UInt32] {
-        (0..<8).map { row in
+    static func fromPlanes(_ p: UnsafeRawPointer) -> SIMD8<UInt32> {
+        var words = SIMD8<UInt32>()
+        for row in 0..<8 {
             let q = p.loadUnaligned(fromByteOffset: 8 &* (row % 4), as: UInt64.self), h = row / 4
-            var word: UInt32 = 0
-            for j in 0..<4 { word |= UInt32(gatherBits(q >> (j &+ 4 &* h))) << (8 &* j) }
-            return word
+            for j in 0..<4 { words[row] |= UInt32(gatherBits(q >> (j &+ 4 &* h))) << (8 &* j) }
         }
+        return words
     }
 
     /// Bit e of `b` in bit 0 of byte e.

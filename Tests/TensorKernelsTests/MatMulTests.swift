@@ -79,6 +79,28 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     #expect(covered.allSatisfy { $0 == 1 }, "\(type): \(covered)")
 }
 
+/// The Q5 fifth bits' planes hold every bit where the kernels read it: bit j + 4h of byte 8q + e is the
+/// bit of row 4h + q, element 8j + e; and the planes undo.
+@Test func fifthBitPlanesPlaceEachBitWhereTheKernelsReadIt() {
+    var rng = SplitMix64(seed: 11)
+    for _ in 0..<20 {
+        let words = (0..<8).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeMutableBytes { b in
+            for r in 0..<8 { b.storeBytes(of: words[r], toByteOffset: 4 * r, as: UInt32.self) }
+            Repack.toPlanes(b.baseAddress!)
+        }
+        for h in 0..<2 { for q in 0..<4 { for j in 0..<4 { for e in 0..<8 {
+            let want = (words[4 * h + q] >> (8 * j + e)) & 1
+            #expect(UInt32(bytes[8 * q + e] >> (j + 4 * h)) & 1 == want, "row \(4 * h + q) element \(8 * j + e)")
+        } } } }
+        let back = bytes.withUnsafeBytes { Repack.fromPlanes($0.baseAddress!) }
+        #expect((0..<8).allSatisfy { back[$0] == words[$0] })
+    }
+    #expect(Repack.pieces(.q5_0).filter(\.planes).count == 1 && Repack.pieces(.q5_1).filter(\.planes).count == 1)
+    #expect(Repack.pieces(.q4_0).allSatisfy { !$0.planes } && Repack.pieces(.q4_K).allSatisfy { !$0.planes })
+}
+
 func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false,
                               sequenceCounts: [Int] = [1, 2, 3, 4, 6, 11, 19]) {
     let maxSeq = sequenceCounts.max()!

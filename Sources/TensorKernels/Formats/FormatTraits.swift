@@ -123,6 +123,7 @@ struct FormatTraits: @unchecked Sendable {
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
+                  // The one 4-byte piece of a 32-block format is a Q5 format's fifth bits: as bit planes.
                   kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2,
                                                                     planes: (B.bytes - (B.hasMin ? 4 : 2)) % 8 != 0))
     }
