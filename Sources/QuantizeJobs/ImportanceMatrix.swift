@@ -30,15 +30,15 @@ public struct ImportanceMatrix: Sendable, Equatable {
 
     /// Adds the squares of `rows` activation rows of `cols` values at `x` to `tensor`'s sums.
     public mutating func accumulate(_ tensor: String, x: UnsafePointer<Float>, rows: Int, cols: Int) {
-        var s = sums[tensor] ?? [Double](repeating: 0, count: cols)
-        precondition(s.count == cols, "imatrix \(tensor): \(cols) columns, had \(s.count)")
-        s.withUnsafeMutableBufferPointer { sp in
+        // In place through the dictionary's modify accessor: no copy of the sums per call (the forward
+        // pass calls once per product and feed-forward chunk).
+        sums[tensor, default: [Double](repeating: 0, count: cols)].withUnsafeMutableBufferPointer { sp in
+            precondition(sp.count == cols, "imatrix \(tensor): \(cols) columns, had \(sp.count)")
             for r in 0..<rows {
                 let row = x + r * cols
                 for j in 0..<cols { sp[j] += Double(row[j] * row[j]) }
             }
         }
-        sums[tensor] = s
         counts[tensor, default: 0] += rows
     }
 
