@@ -56,28 +56,17 @@ public enum Repack {
 
     /// `groups` groups of eight GGUF rows at `src` into the `rows8` layout at `dst`.
     static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
-        shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + ggml, dst + packed, n) }
-        planes(type, rowBytes, groups) { _, packed in toPlanes(dst + packed) }
+        shuffle(type, rowBytes, groups, move: { ggml, packed, n in copy(src + ggml, dst + packed, n) },
+                planes: { _, packed in toPlanes(dst + packed) })
     }
 
     /// `groups` `rows8` groups at `src` back into GGUF rows at `dst` (`8 · groups · rowBytes` bytes).
     public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
-        shuffle(type, rowBytes, groups) { ggml, packed, n in copy(src + packed, dst + ggml, n) }
-        planes(type, rowBytes, groups) { ggml, packed in
-            let words = fromPlanes(src + packed)
-            for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
-        }
-    }
-
-    /// Calls `visit(offset of row 0's piece in the GGUF rows, offset of its planes in the rows8 groups)`
-    /// for the `planes` piece of every block of `groups` groups, if the format has one.
-    @inline(__always)
-    private static func planes(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, _ visit: (Int, Int) -> Void) {
-        guard let p = pieces(type).first(where: { $0.planes }) else { return }
-        for g in 0..<groups {
-            let start = 8 &* g &* rowBytes
-            for b in stride(from: 0, to: rowBytes, by: type.bytesPerBlock) { visit(start &+ b &+ p.block, start &+ 8 &* b &+ p.group) }
-        }
+        shuffle(type, rowBytes, groups, move: { ggml, packed, n in copy(src + packed, dst + ggml, n) },
+                planes: { ggml, packed in
+                    let words = fromPlanes(src + packed)
+                    for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
+                })
     }
 
     /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
@@ -120,7 +109,7 @@ public enum Repack {
     }
 
     /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a
-    /// 4-byte word when the rest is not whole 8-byte words (as bit planes with `planes`: a Q5
+    /// 4-byte word when the rest is not whole 8-byte words (stored as bit planes with `planes`: a Q5
     /// format's fifth bits), then the rest in 8-byte words.
     static func headerFirst(blockBytes: Int, header: Int, planes: Bool = false) -> [Rows8Piece] {
         var pieces = stride(from: 0, to: header, by: 2).map { Rows8Piece(offset: $0, bytes: 2) }
@@ -144,19 +133,25 @@ public enum Repack {
     }
 
     /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of every
-    /// row in `groups` groups' blocks (offsets from the first group's start in either layout).
+    /// row in `groups` groups' blocks, and after the eight rows of a block, for a format with a `planes`
+    /// piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`
+    /// (offsets from the first group's start in either layout).
     @inline(__always)
-    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, _ move: (Int, Int, Int) -> Void) {
-        let blockBytes = type.bytesPerBlock
-        pieces(type).withUnsafeBufferPointer { ps in
+    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, move: (Int, Int, Int) -> Void,
+                                planes: (Int, Int) -> Void) {
+        let blockBytes = type.bytesPerBlock, list = pieces(type)
+        let bits = list.first(where: { $0.planes })
+        list.withUnsafeBufferPointer { ps in
             for g in 0..<groups {
                 let start = 8 &* g &* rowBytes
                 var b = 0
                 while b < rowBytes {
+                    let packed = start &+ 8 &* b
                     for row in 0..<8 {
-                        let ggml = start &+ row &* rowBytes &+ b, packed = start &+ 8 &* b
+                        let ggml = start &+ row &* rowBytes &+ b
                         for p in ps { move(ggml &+ p.block, packed &+ p.group &+ p.bytes &* row, p.bytes) }
                     }
+                    if let bits { planes(start &+ b &+ bits.block, packed &+ bits.group) }
                     b &+= blockBytes
                 }
             }

@@ -135,17 +135,16 @@ func kernelLevelLine(_ level: KernelLevel = .current) -> String {
         + (KernelLevel.streamPrefetchFrom.map { $0 > 1 ? "; software prefetch from \($0) sequences (TOKENMILL_PREFETCH_FROM)" : "" } ?? "")
 }
 
-/// The process's peak resident set size (`VmHWM` in /proc/self/status), nil where unavailable.
-func peakResidentBytes() -> Int? { processStatusBytes("VmHWM") }
-
-/// A size field of /proc/self/status (`VmHWM`, `RssAnon`, `RssFile`, ...) in bytes, nil where unavailable.
-func processStatusBytes(_ field: String) -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-        let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
-        return kb.map { $0 * 1024 }
+/// The size fields of /proc/self/status (`VmHWM`: peak resident set, `RssAnon`, `RssFile`, ...) in bytes,
+/// read once; empty where unavailable.
+func processStatusBytes() -> [String: Int] {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
+    var out: [String: Int] = [:]
+    for line in status.split(separator: "\n") where line.hasSuffix(" kB") {
+        let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })  // "VmHWM:\t  1234 kB"
+        if f.count == 3, f[0].hasSuffix(":"), let kb = Int(f[1]) { out[String(f[0].dropLast())] = kb * 1024 }
     }
-    return nil
+    return out
 }
 
 struct BenchCommand: ParsableCommand {
@@ -231,11 +230,12 @@ struct BenchCommand: ParsableCommand {
                                            n_sequences: s, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
             }
         }
-        let rss = peakResidentBytes(), kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
+        let status = processStatusBytes()
+        let rss = status["VmHWM"], kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
         // Positions written: the prompt test's in slot 0, each decode test's in its slots.
         let written = nGen > 0 ? max(nPrompt, nGen) + (maxSeq - 1) * nGen : nPrompt
         let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
-        let anon = processStatusBytes("RssAnon"), file = processStatusBytes("RssFile")
+        let anon = status["RssAnon"], file = status["RssFile"]
         let otherAnon = anon.map { $0 - m.repackedBytes - kvWritten }
         for i in results.indices {
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
