@@ -229,6 +229,13 @@ public enum MaddDot: ByteDot {
     _mm256_set1_epi64x(p.loadUnaligned(fromByteOffset: offset, as: Int64.self))
 }
 
+/// The four fp16 at `p + offset` widened to floats, each in two lanes (row r's in lanes 2r and 2r + 1: the
+/// lane order of the four-row sums of the `rows8` K-quant kernels).
+@inlinable @inline(__always) func halvesInPairs256(_ p: UnsafeRawPointer, _ offset: Int) -> __m256 {
+    let v = _mm_loadl_epi64((p + offset).assumingMemoryBound(to: __m128i.self))
+    return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
+}
+
 @inlinable @inline(__always) func load128(_ p: UnsafeRawPointer, _ offset: Int) -> __m128i {
     _mm_loadu_si128((p + offset).assumingMemoryBound(to: __m128i.self))
 }

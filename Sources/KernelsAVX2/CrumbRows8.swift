@@ -123,12 +123,8 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     }
     quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
     // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
-    @inline(__always) func pairs(_ at: Int) -> __m256 {
-        let v = _mm_loadl_epi64((p + at).assumingMemoryBound(to: __m128i.self))
-        return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
-    }
-    let d = pairs(8 &* hh)
-    let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), pairs(16 &+ 8 &* hh))
+    let d = halvesInPairs256(p, 8 &* hh)
+    let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), halvesInPairs256(p, 16 &+ 8 &* hh))
     return CrumbHeader256(terms: terms, d256: _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 256)), tf: tf)
 }
 

@@ -88,11 +88,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
             }
             chunk(0); chunk(1); chunk(2); chunk(3)
             // d and dmin of the four rows, each in the row's two lanes.
-            @inline(__always) func pairs(_ at: Int) -> __m256 {
-                let v = _mm_loadl_epi64((p + at).assumingMemoryBound(to: __m128i.self))
-                return _mm256_cvtph_ps(_mm_unpacklo_epi16(v, v))
-            }
-            let d = pairs(8 &* h), dmin = pairs(16 &+ 8 &* h)
+            let d = halvesInPairs256(p, 8 &* h), dmin = halvesInPairs256(p, 16 &+ 8 &* h)
             @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
                 let sp = UnsafeRawPointer(split + k &* 16 &* nb + 16 &* i)
                 let ta = _mm256_maddubs_epi16(mins, qwords256(sp, 0)), tb = _mm256_maddubs_epi16(mins, qwords256(sp, 8))
