@@ -35,7 +35,6 @@ public final class GGUFFile: @unchecked Sendable {
     public let version: UInt32
     /// Metadata in file order.
     public let metadataKeys: [String]
-    public let metadata: [String: GGUFValue]
     public let tensors: [GGUFTensorInfo]
     public let alignment: Int
     /// Byte offset of the data section in the file.
@@ -44,6 +43,12 @@ public final class GGUFFile: @unchecked Sendable {
 
     private let base: UnsafeRawPointer
     private let tensorIndex: [String: Int]
+    /// Scalar metadata, decoded at open.
+    private let scalars: [String: GGUFValue]
+    /// Array metadata, checked at open and decoded from the mapping when read: a tokenizer's
+    /// vocabulary and merges (150k entries each on Qwen2) are then not held as Swift values for
+    /// as long as the model is loaded, only while the tokenizer is built from them.
+    private let arrays: [String: GGUFArraySpan]
 
     /// Maps and parses the file at `path`. Throws `GGUFError` for a missing, truncated, corrupt or unsupported file.
     public init(path: String) throws {
@@ -64,7 +69,8 @@ public final class GGUFFile: @unchecked Sendable {
             let parsed = try GGUFParser.parse(UnsafeRawBufferPointer(start: map, count: size), path: path)
             self.version = parsed.version
             self.metadataKeys = parsed.keys
-            self.metadata = parsed.metadata
+            self.scalars = parsed.scalars
+            self.arrays = parsed.arrays
             self.tensors = parsed.tensors
             self.alignment = parsed.alignment
             self.dataOffset = parsed.dataOffset
@@ -113,11 +119,34 @@ public final class GGUFFile: @unchecked Sendable {
 
     // MARK: Typed metadata access
 
-    public func string(_ key: String) -> String? { metadata[key]?.stringValue }
-    public func int(_ key: String) -> Int? { metadata[key]?.intValue }
-    public func double(_ key: String) -> Double? { metadata[key]?.doubleValue }
-    public func bool(_ key: String) -> Bool? { metadata[key]?.boolValue }
-    public func array(_ key: String) -> [GGUFValue]? { metadata[key]?.arrayValue }
+    /// The metadata value of `key`, or nil if absent. An array is decoded from the file on each call.
+    public func value(_ key: String) -> GGUFValue? {
+        if let v = scalars[key] { return v }
+        guard let span = arrays[key] else { return nil }
+        let whole = UnsafeRawBufferPointer(start: base, count: fileSize)
+        var r = ByteReader(buf: whole, path: path, pos: span.start)
+        var items: [GGUFValue] = []
+        items.reserveCapacity(span.count)
+        // The walk at open checked every element, so this read cannot fail.
+        for _ in 0..<span.count { items.append(try! r.value(span.elementType, context: key)) }
+        return .array(elementType: span.elementType, items)
+    }
+
+    /// Every metadata value by key, arrays decoded (a copy made on each call: to read one key, use `value(_:)`).
+    public var metadata: [String: GGUFValue] {
+        var all = scalars
+        for k in arrays.keys { all[k] = value(k) }
+        return all
+    }
+
+    /// The element count of an array value, without decoding it (nil if absent or not an array).
+    public func arrayCount(_ key: String) -> Int? { arrays[key]?.count }
+
+    public func string(_ key: String) -> String? { scalars[key]?.stringValue }
+    public func int(_ key: String) -> Int? { scalars[key]?.intValue }
+    public func double(_ key: String) -> Double? { scalars[key]?.doubleValue }
+    public func bool(_ key: String) -> Bool? { scalars[key]?.boolValue }
+    public func array(_ key: String) -> [GGUFValue]? { value(key)?.arrayValue }
 
     /// A string array (e.g. `tokenizer.ggml.tokens`), or nil if absent or not all strings.
     public func stringArray(_ key: String) -> [String]? {
@@ -152,7 +181,8 @@ enum GGUFParser {
     struct Parsed {
         var version: UInt32
         var keys: [String]
-        var metadata: [String: GGUFValue]
+        var scalars: [String: GGUFValue]
+        var arrays: [String: GGUFArraySpan]
         var tensors: [GGUFTensorInfo]
         var alignment: Int
         var dataOffset: Int
@@ -175,20 +205,27 @@ enum GGUFParser {
             throw GGUFError("\(path): corrupt header (tensor count \(nTensors), metadata count \(nKV))")
         }
         var keys: [String] = []
-        var metadata: [String: GGUFValue] = [:]
+        var scalars: [String: GGUFValue] = [:]
+        var arrays: [String: GGUFArraySpan] = [:]
         for i in 0..<Int(nKV) {
             let key = try r.string("metadata key #\(i)")
             let rawType = try r.u32("type of '\(key)'")
             guard let type = GGUFValueType(rawValue: rawType) else {
                 throw GGUFError("\(path): metadata key '\(key)' has unknown type \(rawType)")
             }
-            let value = try r.value(type, context: key)
+            guard scalars[key] == nil, arrays[key] == nil else {
+                throw GGUFError("\(path): metadata key '\(key)' appears twice")
+            }
+            if type == .array {
+                arrays[key] = try r.skipArray(context: key)
+            } else {
+                scalars[key] = try r.value(type, context: key)
+            }
             keys.append(key)
-            metadata[key] = value
         }
         var alignment = 32
-        if let a = metadata["general.alignment"] {
-            guard let v = a.intValue, v > 0, v & (v - 1) == 0 else {
+        if arrays["general.alignment"] != nil || scalars["general.alignment"] != nil {
+            guard let v = scalars["general.alignment"]?.intValue, v > 0, v & (v - 1) == 0 else {
                 throw GGUFError("\(path): metadata key 'general.alignment' must be a power of two")
             }
             alignment = v
@@ -235,7 +272,7 @@ enum GGUFParser {
                 throw GGUFError("\(path): truncated file: tensor '\(t.name)' ends at byte \(end) but the file has \(buf.count) bytes")
             }
         }
-        return Parsed(version: version, keys: keys, metadata: metadata, tensors: tensors,
+        return Parsed(version: version, keys: keys, scalars: scalars, arrays: arrays, tensors: tensors,
                       alignment: alignment, dataOffset: dataOffset)
     }
 }
@@ -246,9 +283,10 @@ struct ByteReader {
     let path: String
     var pos = 0
 
-    init(buf: UnsafeRawBufferPointer, path: String) {
+    init(buf: UnsafeRawBufferPointer, path: String, pos: Int = 0) {
         self.buf = buf
         self.path = path
+        self.pos = pos
     }
 
     mutating func need(_ n: Int, _ what: String) throws {
@@ -295,18 +333,59 @@ struct ByteReader {
         case .int64: return .int64(try load(Int64.self, what))
         case .float64: return .float64(Double(bitPattern: try load(UInt64.self, what)))
         case .array:
-            let rawType = try u32("element type of '\(context)'")
-            guard let elementType = GGUFValueType(rawValue: rawType), elementType != .array else {
-                throw GGUFError("\(path): metadata key '\(context)' has unsupported array element type \(rawType)")
+            throw GGUFError("\(path): metadata key '\(context)' is an array nested in an array")
+        }
+    }
+
+    /// Checks an array value (its element type, count, and every element: string lengths, bools)
+    /// and steps past it, returning where its elements lie.
+    mutating func skipArray(context: String) throws -> GGUFArraySpan {
+        let rawType = try u32("element type of '\(context)'")
+        guard let elementType = GGUFValueType(rawValue: rawType), elementType != .array else {
+            throw GGUFError("\(path): metadata key '\(context)' has unsupported array element type \(rawType)")
+        }
+        let count = try u64("element count of '\(context)'")
+        guard count <= UInt64(buf.count - pos) else {
+            throw GGUFError("\(path): metadata key '\(context)' claims \(count) elements, more than the file holds")
+        }
+        let span = GGUFArraySpan(elementType: elementType, count: Int(count), start: pos)
+        let what = "value of '\(context)'"
+        switch elementType {
+        case .string:
+            for _ in 0..<span.count {
+                let n = try u64("length of \(what)")
+                guard n <= UInt64(buf.count) else { throw GGUFError("\(path): corrupt length \(n) of \(what) at byte \(pos)") }
+                try need(Int(n), what)
+                pos += Int(n)
             }
-            let count = try u64("element count of '\(context)'")
-            guard count <= UInt64(buf.count - pos) else {
-                throw GGUFError("\(path): metadata key '\(context)' claims \(count) elements, more than the file holds")
-            }
-            var items: [GGUFValue] = []
-            items.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) { items.append(try value(elementType, context: context)) }
-            return .array(elementType: elementType, items)
+        case .bool:
+            for _ in 0..<span.count { _ = try value(.bool, context: context) }
+        default:
+            let size = elementType.fixedSize!
+            try need(span.count * size, what)
+            pos += span.count * size
+        }
+        return span
+    }
+}
+
+/// Where an array metadata value's elements lie in the file.
+struct GGUFArraySpan {
+    var elementType: GGUFValueType
+    var count: Int
+    /// Byte offset of the first element.
+    var start: Int
+}
+
+extension GGUFValueType {
+    /// Bytes of one value of a fixed-size type (nil for string and array).
+    var fixedSize: Int? {
+        switch self {
+        case .uint8, .int8, .bool: return 1
+        case .uint16, .int16: return 2
+        case .uint32, .int32, .float32: return 4
+        case .uint64, .int64, .float64: return 8
+        case .string, .array: return nil
         }
     }
 }

@@ -68,7 +68,7 @@ public struct GGUFWriter {
 
     /// Copies all metadata of `file` (in its order), e.g. to re-write a model with other tensor types.
     public mutating func addMetadata(from file: GGUFFile) {
-        for k in file.metadataKeys { if let v = file.metadata[k] { add(k, v) } }
+        for k in file.metadataKeys { if let v = file.value(k) { add(k, v) } }
     }
 
     /// Adds a tensor whose raw ggml-layout bytes are given now.

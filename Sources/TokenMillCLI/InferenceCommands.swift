@@ -296,7 +296,7 @@ struct InspectCommand: ParsableCommand {
         print("\(path): GGUF v\(f.version), \(f.metadataKeys.count) metadata keys, \(f.tensors.count) tensors, "
             + "alignment \(f.alignment), \(formatBytes(f.fileSize))")
         print("\nmetadata:")
-        for k in f.metadataKeys { print("  \(k) = \(Self.show(f.metadata[k]!))") }
+        for k in f.metadataKeys { print("  \(k) = \(Self.show(f.value(k)!))") }
         print("\ntensor types:")
         var byType: [GGMLType: (count: Int, bytes: Int, elements: Int)] = [:]
         for t in f.tensors {

@@ -28,6 +28,7 @@ private func sampleWriter(alignment: Int? = nil) throws -> (GGUFWriter, [String:
     w.add("t.arr.i32", .array(elementType: .int32, [1, -2, 3].map { .int32($0) }))
     w.add("t.arr.f32", .array(elementType: .float32, [0.5, -1].map { .float32($0) }))
     w.add("t.arr.empty", .array(elementType: .uint8, []))
+    w.add("t.arr.bool", .array(elementType: .bool, [.bool(false), .bool(true)]))
     var data: [String: [UInt8]] = [:]
     var rng = UInt32(12345)
     func bytes(_ n: Int) -> [UInt8] {
@@ -76,6 +77,13 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     #expect(f.metadata["t.arr.i32"] == .array(elementType: .int32, [.int32(1), .int32(-2), .int32(3)]))
     #expect(f.metadata["t.arr.f32"] == .array(elementType: .float32, [.float32(0.5), .float32(-1)]))
     #expect(f.metadata["t.arr.empty"] == .array(elementType: .uint8, []))
+    #expect(f.value("t.arr.bool") == .array(elementType: .bool, [.bool(false), .bool(true)]))
+    #expect(f.arrayCount("t.arr.str") == 3 && f.arrayCount("t.u8") == nil && f.arrayCount("absent") == nil)
+    #expect(f.value("absent") == nil && f.array("t.u8") == nil)
+    // Every key reads the same one at a time and all at once.
+    let all = f.metadata
+    #expect(Set(all.keys) == Set(f.metadataKeys))
+    for k in f.metadataKeys { #expect(f.value(k) == all[k], "\(k)") }
     #expect(f.tensors.map(\.name) == ["a.weight", "b.weight", "c.weight", "d", "e.produced"])
     #expect(f.dataOffset % f.alignment == 0)
     for t in f.tensors {
@@ -207,6 +215,43 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     m = full
     m[b + 4] = 5
     #expect(parseError(m)?.contains("'t.bool'") == true)
+}
+
+/// Arrays are decoded only when read, so whatever is wrong inside one must still be found at open.
+@Test func arrayContentsAreCheckedWhenTheFileOpens() throws {
+    let (w, _) = try sampleWriter()
+    let full = try w.serialized()
+    func find(_ s: String) -> Int {
+        let needle = Array(s.utf8)
+        for i in 0...(full.count - needle.count) where Array(full[i..<i + needle.count]) == needle { return i }
+        fatalError("not found")
+    }
+    func parseError(_ bytes: [UInt8]) -> String? {
+        do { _ = try bytes.withUnsafeBytes { try GGUFParser.parse($0, path: "x") }; return nil } catch {
+            return (error as? GGUFError)?.message ?? "not a GGUFError: \(error)"
+        }
+    }
+    #expect(parseError(full) == nil)
+    // The second bool of t.arr.bool (after the key: type 4, element type 4, count 8, first element 1).
+    var m = full
+    let b = find("t.arr.bool") + "t.arr.bool".count
+    #expect(m[b + 4 + 4 + 8 + 1] == 1)
+    m[b + 4 + 4 + 8 + 1] = 2
+    #expect(parseError(m)?.contains("'t.arr.bool' has bad bool 2") == true)
+    // The length of the first string of t.arr.str: past the end of the file.
+    m = full
+    let s = find("t.arr.str") + "t.arr.str".count
+    m[s + 4 + 4 + 8 + 6] = 0x7F
+    #expect(parseError(m)?.contains("'t.arr.str'") == true)
+    // A fixed-size array whose count runs past the end.
+    m = full
+    let i = find("t.arr.i32") + "t.arr.i32".count
+    m[i + 4 + 4 + 2] = 0x10
+    #expect(parseError(m)?.contains("'t.arr.i32'") == true)
+    // A key written twice (t.u16 renamed t.i16): rejected, as llama.cpp's reader does.
+    m = full
+    m[find("t.u16") + 2] = UInt8(ascii: "i")
+    #expect(parseError(m)?.contains("'t.i16' appears twice") == true)
 }
 
 @Test func rowProducerStreamsChunksInOrder() throws {
