@@ -111,9 +111,14 @@ public final class GGUFFile: @unchecked Sendable {
     /// for a tensor copied elsewhere at load (repacked), so its mapped pages do not count twice.
     /// Reading it again later faults them back in from the file.
     public func release(_ tensor: GGUFTensorInfo) {
+        release(tensor, bytes: 0..<tensor.byteCount)
+    }
+
+    /// `release` for the tensor's bytes `bytes` only (whole pages inside them).
+    public func release(_ tensor: GGUFTensorInfo, bytes: Range<Int>) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (dataOffset + tensor.offset + page - 1) / page * page
-        let end = (dataOffset + tensor.offset + tensor.byteCount) / page * page
+        let start = (dataOffset + tensor.offset + bytes.lowerBound + page - 1) / page * page
+        let end = (dataOffset + tensor.offset + bytes.upperBound) / page * page
         if end > start { _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED)) }
     }
 

@@ -165,10 +165,14 @@ public final class Model: @unchecked Sendable {
     let ropeFreqFactors: [Float]?
     /// True when the model has no `output.weight` and reuses the token embedding.
     public let tiedOutput: Bool
-    /// The copies of the matrices repacked at load (`Repack`): their mapped pages are released.
-    private let repacked: [UnsafeMutableRawPointer]
+    /// The matrices repacked or copied at load, on huge pages where the kernel has them: their
+    /// mapped pages are released.
+    private let arena: HugePageArena
     /// Bytes of weights held repacked in memory instead of mapped from the file.
     public let repackedBytes: Int
+    /// Bytes of weights held in memory as the file has them (matrices with no `rows8` layout on
+    /// this host, and a tied token embedding), copied there for the huge pages.
+    public let copiedBytes: Int
 
     /// Loads the model at `path`; `repack: false` keeps every matrix as the file has it (for a
     /// model loaded only to read its configuration and sizes).
@@ -184,22 +188,37 @@ public final class Model: @unchecked Sendable {
         self.config = c
         let path = file.path
 
-        var repacked: [UnsafeMutableRawPointer] = [], repackedBytes = 0
-        /// A matrix as the file has it, or, for one only multiplied (`product`, and `repack`),
-        /// repacked for this host's kernels where its format has a `rows8` kernel (the file's pages
-        /// then released).
-        func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false) throws -> WeightMatrix {
+        // Room for every matrix of the file (each 64-byte aligned); what is not held is never touched.
+        let arena = HugePageArena(capacity: file.tensors.filter { $0.dims.count == 2 }.reduce(0) { $0 + $1.byteCount + 64 })
+        var repackedBytes = 0, copiedBytes = 0
+        /// A matrix as the file has it, or, with `repack`, one multiplied in every decode step
+        /// (`streamed`) held in `arena`: repacked for this host's kernels where its format has a
+        /// `rows8` kernel (and `product`: only multiplied, never looked up by row), else copied as
+        /// it is (the file's pages then released).
+        func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false, streamed: Bool = false) throws -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
             }
             let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
-            guard product, repack, Repack.applies(to: t.type, rows: rows) else { return m }
-            let copy = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
-            repacked.append(copy)
-            repackedBytes += m.byteCount
-            defer { file.release(t) }
-            return Repack.rows8(m, into: copy)
+            guard repack, product || streamed else { return m }
+            let copy = try arena.allocate(m.byteCount)
+            let pack = product && Repack.applies(to: t.type, rows: rows)
+            // In slices of whole groups of eight rows (about 8 MiB; each group's `rows8` block lies where
+            // its rows did), each slice's file pages released once done: the peak then holds one slice
+            // twice, not the whole matrix (the output matrix or a tied embedding, the largest of most models).
+            let sliceRows = max(8, (8 << 20) / m.rowBytes / 8 * 8)
+            for r0 in stride(from: 0, to: rows, by: sliceRows) {
+                let n = min(sliceRows, rows - r0), at = r0 * m.rowBytes, bytes = n * m.rowBytes
+                if pack {
+                    _ = Repack.rows8(WeightMatrix(type: t.type, rows: n, cols: cols, data: m.data + at), into: copy + at)
+                } else {
+                    (copy + at).copyMemory(from: m.data + at, byteCount: bytes)
+                }
+                file.release(t, bytes: at..<at + bytes)
+            }
+            if pack { repackedBytes += m.byteCount } else { copiedBytes += m.byteCount }
+            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: UnsafeRawPointer(copy), layout: pack ? .rows8 : .ggml)
         }
         func vector(_ name: String, count: Int, required: Bool = true) throws -> [Float]? {
             guard let t = file.tensor(named: name) else {
@@ -216,7 +235,10 @@ public final class Model: @unchecked Sendable {
 
         // Tensor names and which are required: Architectures/Catalogue.swift and the family's file.
         let arch = c.architecture
-        tokenEmbedding = try matrix(TensorName.tokenEmbedding.weight(), cols: c.dim, rows: c.vocab)
+        let outputName = TensorName.output.weight()
+        let tied = file.tensor(named: outputName) == nil
+        // A tied embedding is also the output matrix, read whole in every decode step.
+        tokenEmbedding = try matrix(TensorName.tokenEmbedding.weight(), cols: c.dim, rows: c.vocab, streamed: tied)
         var layers: [LayerWeights] = []
         for l in 0..<c.layers {
             func m(_ t: TensorName, cols: Int, rows: Int) throws -> WeightMatrix {
@@ -248,8 +270,7 @@ public final class Model: @unchecked Sendable {
         self.layers = layers
         outputNorm = try vector(TensorName.outputNorm.weight(), count: c.dim)!
         ropeFreqFactors = try vector(TensorName.ropeFreqs.weight(), count: c.ropeDim / 2, required: false)
-        let outputName = TensorName.output.weight()
-        if file.tensor(named: outputName) != nil {
+        if !tied {
             output = try matrix(outputName, cols: c.dim, rows: c.vocab, product: true)
             self.outputName = outputName
             tiedOutput = false
@@ -258,13 +279,11 @@ public final class Model: @unchecked Sendable {
             self.outputName = TensorName.tokenEmbedding.weight()
             tiedOutput = true
         }
-        self.repacked = repacked
+        self.arena = arena
         self.repackedBytes = repackedBytes
+        self.copiedBytes = copiedBytes
     }
 
-    deinit {
-        repacked.forEach { $0.deallocate() }
-    }
 
     /// Bytes of tensor data mapped from the file.
     public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
@@ -277,7 +296,10 @@ public final class Model: @unchecked Sendable {
     /// A human-readable memory plan, printed before a run.
     public func memoryPlan(contextLength: Int, sequences: Int, kvType: KVCacheType) -> String {
         let kv = kvBytesPerSequence(contextLength: contextLength, type: kvType)
-        let held = repackedBytes > 0 ? " (\(formatBytes(repackedBytes)) of them repacked in memory for this CPU's kernels)" : ""
+        var parts: [String] = []
+        if repackedBytes > 0 { parts.append("\(formatBytes(repackedBytes)) of them repacked in memory for this CPU's kernels") }
+        if copiedBytes > 0 { parts.append("\(formatBytes(copiedBytes)) copied to memory as they are") }
+        let held = parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + "; on huge pages where the kernel has them)"
         return "memory plan: weights \(formatBytes(weightBytes)) mapped from \(file.path)\(held); "
             + "KV cache (\(kvType.rawValue)) \(formatBytes(kv)) per sequence at context \(contextLength), "
             + "× \(sequences) sequences = \(formatBytes(kv * sequences))"

@@ -64,13 +64,13 @@ public enum KernelBench {
                            rows: Int = 4864, cols: Int = 896,
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
-                           minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> String {
+                           minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) throws -> String {
         var lines = ["type   level      rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
         var streams: [Int: Double] = [:]
-        for r in measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
+        for r in try measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
                          coldBytes: coldBytes, minSeconds: minSeconds, levels: levels, gemmMinSeq: gemmMinSeq) {
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
             if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
@@ -92,7 +92,7 @@ public enum KernelBench {
     /// The measurements behind `run`.
     public static func measure(types: [GGMLType], rows: Int, cols: Int, nSeq: [Int], threads: [Int],
                                cold: Bool, coldBytes: Int, minSeconds: Double,
-                               levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) -> [Result] {
+                               levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) throws -> [Result] {
         var results: [Result] = []
         let maxSeq = nSeq.max() ?? 1
         var x = [Float](repeating: 0, count: maxSeq * cols)
@@ -103,14 +103,14 @@ public enum KernelBench {
             let rowBytes = type.byteCount(elements: cols)
             let matBytes = rowBytes * rows
             let copies = cold ? max(1, (coldBytes + matBytes - 1) / matBytes) : 1
-            let data = UnsafeMutableRawPointer.allocate(byteCount: matBytes * copies, alignment: 64)
-            defer { data.deallocate() }
+            // On huge pages, as a model's weights are held (`HugePageArena`).
+            let arena = HugePageArena()
+            let data = try arena.allocate(matBytes * copies)
             fillMatrix(type, rows: rows, cols: cols, into: data)
             for c in 1..<max(copies, 1) { (data + c * matBytes).copyMemory(from: data, byteCount: matBytes) }
             // The same copies repacked, for the levels that repack this type at load.
             let repacked: UnsafeMutableRawPointer? = levels.contains { Repack.applies(to: type, rows: rows, level: $0) }
-                ? .allocate(byteCount: matBytes * copies, alignment: 64) : nil
-            defer { repacked?.deallocate() }
+                ? try arena.allocate(matBytes * copies) : nil
             if let repacked {
                 _ = Repack.rows8(WeightMatrix(type: type, rows: rows, cols: cols, data: data), into: repacked)
                 for c in 1..<max(copies, 1) { (repacked + c * matBytes).copyMemory(from: repacked, byteCount: matBytes) }

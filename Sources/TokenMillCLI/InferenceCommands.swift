@@ -115,11 +115,13 @@ struct BenchResult: Codable {
     var weights_bytes: Int?
     var kv_bytes: Int?
     /// Resident memory after the tests by kind (`RssAnon`, `RssFile`), and what the anonymous part
-    /// holds: the weights repacked at load, the KV cache positions the tests wrote, and the rest
-    /// (activation and logit buffers, metadata and tokenizer tables, the runtime's heap).
+    /// holds: the weights repacked at load, those copied as they are, the KV cache positions the
+    /// tests wrote, and the rest (activation and logit buffers, metadata and tokenizer tables, the
+    /// runtime's heap).
     var rss_anon_bytes: Int?
     var rss_file_bytes: Int?
     var repacked_bytes: Int?
+    var copied_bytes: Int?
     var kv_written_bytes: Int?
     var other_anon_bytes: Int?
     /// The instruction level of the 8-bit kernels (`KernelLevel`: avx512, avx2, portable).
@@ -236,10 +238,11 @@ struct BenchCommand: ParsableCommand {
         let written = nGen > 0 ? max(nPrompt, nGen) + (maxSeq - 1) * nGen : nPrompt
         let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
         let anon = status["RssAnon"], file = status["RssFile"]
-        let otherAnon = anon.map { $0 - m.repackedBytes - kvWritten }
+        let otherAnon = anon.map { $0 - m.repackedBytes - m.copiedBytes - kvWritten }
         for i in results.indices {
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
             results[i].rss_anon_bytes = anon; results[i].rss_file_bytes = file; results[i].repacked_bytes = m.repackedBytes
+            results[i].copied_bytes = m.copiedBytes
             results[i].kv_written_bytes = kvWritten; results[i].other_anon_bytes = otherAnon
             results[i].kernels = e.kernelLevel.rawValue
         }
@@ -248,7 +251,8 @@ struct BenchCommand: ParsableCommand {
                      + "\(formatBytes(kvBytes)) = \(formatBytes(m.weightBytes + kvBytes))")
         }
         if !json, let anon, let file, let otherAnon {
-            printErr("resident now: anonymous \(formatBytes(anon)) = weights repacked \(formatBytes(m.repackedBytes)) + KV written "
+            printErr("resident now: anonymous \(formatBytes(anon)) = weights repacked \(formatBytes(m.repackedBytes)) + copied "
+                     + "\(formatBytes(m.copiedBytes)) + KV written "
                      + "\(formatBytes(kvWritten)) + other \(formatBytes(otherAnon)) (activations, logits, tables, heap); "
                      + "file-backed \(formatBytes(file)) (the mapped weights read, the binary and its libraries)")
         }
@@ -419,7 +423,7 @@ struct BenchKernelsCommand: ParsableCommand {
             return l
         }
         print(kernelLevelLine())
-        print(KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
+        print(try KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
                               threads: try ints(threads, "threads"), cold: !hot, levels: ls, gemmMinSeq: floatTilesFrom))
     }
 }

@@ -67,6 +67,18 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     }
     #expect(back == wq.map { $0 })
     #expect(packed != back)
+    // Each group's block lies where its rows did, so a matrix repacks slice by slice (as models load
+    // theirs, releasing the file's pages of each slice) into the same bytes.
+    var sliced = [UInt8](repeating: 0, count: wq.count)
+    wq.withUnsafeBytes { src in
+        sliced.withUnsafeMutableBytes { dst in
+            for g in 0..<(rows / 8) {
+                _ = Repack.rows8(WeightMatrix(type: type, rows: 8, cols: cols, data: src.baseAddress! + 8 * g * rowBytes),
+                                 into: dst.baseAddress! + 8 * g * rowBytes)
+            }
+        }
+    }
+    #expect(sliced == packed)
     // Block 0 of the first group starts with the eight rows' first piece (their fp16 scales d), side by side.
     let first = type.traits.rows8Pieces[0]
     #expect(first.bytes == 2)
@@ -288,8 +300,8 @@ final class CountingJob: ComputeJob {
     }
 }
 
-@Test func kernelBenchReportsEveryConfiguration() {
-    let report = KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
+@Test func kernelBenchReportsEveryConfiguration() throws {
+    let report = try KernelBench.run(types: [.q4_K, .q8_0, .q4_0], rows: 8, cols: 256, nSeq: [1, 5], threads: [1, 2],
                                  cold: false, minSeconds: 0.001, levels: hostLevels)
     let lines = report.split(separator: "\n")
     // A type a level repacks (Q4_0 on both, Q8_0 on avx512) a second time in the `rows8` layout (`-r8` after the level).
@@ -301,12 +313,12 @@ final class CountingJob: ComputeJob {
     #expect(lines.dropFirst().allSatisfy { $0.contains("GB/s") == false && $0.split(separator: " ").count >= 11 })
     for level in hostLevels { #expect(lines.contains { $0.contains(" \(level.rawValue) ") }, "\(level) missing") }
     // Cold runs print the streaming bandwidth beside each kernel's.
-    let cold = KernelBench.run(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
+    let cold = try KernelBench.run(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
                                minSeconds: 0.001)
     #expect(cold.contains("streaming read") && cold.contains("%"), "\(cold)")
     // ... and the median share of each pass against the read right after it (`%paired`).
     #expect(cold.split(separator: "\n").dropFirst().first.map { $0.filter { $0 == "%" }.count } == 2, "\(cold)")
-    let skipped = KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
+    let skipped = try KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
 }
 

@@ -138,7 +138,7 @@ def load_round(d: str, stem: str, prefix: str):
                 level = e.get("kernels", level)
                 if e.get("rss_peak_bytes"):
                     mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes", "rss_anon_bytes",
-                                                 "repacked_bytes", "kv_written_bytes", "other_anon_bytes")}
+                                                 "repacked_bytes", "copied_bytes", "kv_written_bytes", "other_anon_bytes")}
         except (ValueError, KeyError, TypeError) as err:
             print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
     return llama, tm, mem, level, rss
@@ -201,8 +201,9 @@ def main() -> int:
             print(f"{stem}: TokenMill peak resident {MiB(mem['rss_peak_bytes'])} at 16 sequences; weights "
                   f"{MiB(mem['weights_bytes'])} mapped, KV cache {MiB(mem['kv_bytes'])}")
         if mem and mem.get("other_anon_bytes") is not None:
+            copied = f" + copied {MiB(mem['copied_bytes'])}" if mem.get("copied_bytes") is not None else ""
             print(f"{stem}: TokenMill anonymous memory {MiB(mem['rss_anon_bytes'])} = weights repacked "
-                  f"{MiB(mem['repacked_bytes'])} + KV written {MiB(mem['kv_written_bytes'])} + other "
+                  f"{MiB(mem['repacked_bytes'])}{copied} + KV written {MiB(mem['kv_written_bytes'])} + other "
                   f"{MiB(mem['other_anon_bytes'])} (activations, logits, tables, heap)")
         p = m["peak_rss_one_sequence"]
         if p["llama_bytes"] or p["tokenmill_bytes"]:
