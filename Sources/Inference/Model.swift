@@ -201,7 +201,9 @@ public final class Model: @unchecked Sendable {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
             }
             let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
-            guard repack, product || streamed else { return m }
+            // `TOKENMILL_REPACK=0`: every matrix stays in the mapping (shared with other processes
+            // through the page cache).
+            guard repack, Repack.enabled, product || streamed else { return m }
             let copy = try arena.allocate(m.byteCount)
             let pack = product && Repack.applies(to: t.type, rows: rows)
             // In slices of whole groups of eight rows (about 8 MiB; each group's `rows8` block lies where

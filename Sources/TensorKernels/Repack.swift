@@ -35,7 +35,8 @@ public enum WeightLayout: Sendable, Equatable {
 /// scratch and runs the GGUF-layout kernels on them (`MatMulEngine.rows8Tile`), so results do not depend on the layout
 /// beyond float summation order.
 public enum Repack {
-    /// Set to `0` to keep every matrix in the GGUF layout (for measuring both layouts).
+    /// Set to `0` to keep every matrix in the GGUF layout, mapped from the file (for measuring both
+    /// layouts, or to share a model's pages between worker processes through the page cache).
     public static let environmentKey = "TOKENMILL_REPACK"
 
     /// False when `TOKENMILL_REPACK=0`.
