@@ -191,10 +191,10 @@ public final class Model: @unchecked Sendable {
         // Room for every matrix of the file (each 64-byte aligned); what is not held is never touched.
         let arena = HugePageArena(capacity: file.tensors.filter { $0.dims.count == 2 }.reduce(0) { $0 + $1.byteCount + 64 })
         var repackedBytes = 0, copiedBytes = 0
-        /// A matrix as the file has it, or, with `repack`, one multiplied in every decode step
-        /// (`streamed`) held in `arena`: repacked for this host's kernels where its format has a
-        /// `rows8` kernel (and `product`: only multiplied, never looked up by row), else copied as
-        /// it is (the file's pages then released).
+        /// A matrix as the file has it or, with `repack`, one that every decode step multiplies held in
+        /// `arena` (the file's pages then released): a `product` (only multiplied, never looked up by
+        /// row) repacked for this host's kernels where its format has a `rows8` kernel, else copied as
+        /// it is, as is a `streamed` one (a tied embedding, also looked up by row).
         func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false, streamed: Bool = false) throws -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
@@ -285,7 +285,6 @@ public final class Model: @unchecked Sendable {
         self.repackedBytes = repackedBytes
         self.copiedBytes = copiedBytes
     }
-
 
     /// Bytes of tensor data mapped from the file.
     public var weightBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }

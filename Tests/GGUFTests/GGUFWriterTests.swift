@@ -184,19 +184,24 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
     #expect(failures > headerEnd / 2)
 }
 
+/// Where `s` first occurs in `bytes`.
+private func offset(of s: String, in bytes: [UInt8]) -> Int {
+    let needle = Array(s.utf8)
+    for i in 0...(bytes.count - needle.count) where Array(bytes[i..<i + needle.count]) == needle { return i }
+    fatalError("'\(s)' not found")
+}
+
+/// The parser's message for `bytes`, or nil if it accepts them.
+private func parseError(_ bytes: [UInt8]) -> String? {
+    do { _ = try bytes.withUnsafeBytes { try GGUFParser.parse($0, path: "x") }; return nil } catch {
+        return (error as? GGUFError)?.message ?? "not a GGUFError: \(error)"
+    }
+}
+
 @Test func mangledTypeAndOffsetNameTheTensorOrKey() throws {
     let (w, _) = try sampleWriter()
     let full = try w.serialized()
-    func find(_ s: String) -> Int {
-        let needle = Array(s.utf8)
-        for i in 0...(full.count - needle.count) where Array(full[i..<i + needle.count]) == needle { return i }
-        fatalError("not found")
-    }
-    func parseError(_ bytes: [UInt8]) -> String? {
-        do { _ = try bytes.withUnsafeBytes { try GGUFParser.parse($0, path: "x") }; return nil } catch {
-            return (error as? GGUFError)?.message ?? "not a GGUFError: \(error)"
-        }
-    }
+    func find(_ s: String) -> Int { offset(of: s, in: full) }
     // Tensor type field: after name, n_dims (4), dims (8 each).
     var m = full
     let c = find("c.weight") + "c.weight".count
@@ -221,16 +226,7 @@ func writerRoundTripsEveryValueTypeAndTensor(alignment: Int?) throws {
 @Test func arrayContentsAreCheckedWhenTheFileOpens() throws {
     let (w, _) = try sampleWriter()
     let full = try w.serialized()
-    func find(_ s: String) -> Int {
-        let needle = Array(s.utf8)
-        for i in 0...(full.count - needle.count) where Array(full[i..<i + needle.count]) == needle { return i }
-        fatalError("not found")
-    }
-    func parseError(_ bytes: [UInt8]) -> String? {
-        do { _ = try bytes.withUnsafeBytes { try GGUFParser.parse($0, path: "x") }; return nil } catch {
-            return (error as? GGUFError)?.message ?? "not a GGUFError: \(error)"
-        }
-    }
+    func find(_ s: String) -> Int { offset(of: s, in: full) }
     #expect(parseError(full) == nil)
     // The second bool of t.arr.bool (after the key: type 4, element type 4, count 8, first element 1).
     var m = full
