@@ -74,8 +74,12 @@ for model in "${models[@]}"; do
     done
     if [ -x "$LLAMA/llama-batched-bench" ]; then
         echo "-- llama-batched-bench at $SEQS sequences (pp 128, tg 128):"
+        # Its log goes to a file, shown when it prints no table (a failed peer run must not end the script).
+        peer_log=$(mktemp)
         "$LLAMA/llama-batched-bench" -m "$model" -c 8192 -b 2048 -ub 512 -npp 128 -ntg 128 -npl "$SEQS" \
-            -t "$THREADS" -tb "$THREADS" 2>/dev/null | grep -E "^\|" | tail -n 2
+            -t "$THREADS" -tb "$THREADS" 2>"$peer_log" | grep -E "^\|" | tail -n 2 \
+            || { echo "llama-batched-bench printed no table; its log:"; tail -n 20 "$peer_log"; }
+        rm -f "$peer_log"
         echo "-- TokenMill bench at $SEQS sequences:"
         $TM bench --model "$model" -p 128 -n 128 --sequences "$SEQS" --threads "$THREADS"
     fi
