@@ -300,7 +300,7 @@ public final class Model: @unchecked Sendable {
         var parts: [String] = []
         if repackedBytes > 0 { parts.append("\(formatBytes(repackedBytes)) of them repacked in memory for this CPU's kernels") }
         if copiedBytes > 0 { parts.append("\(formatBytes(copiedBytes)) copied to memory as they are") }
-        let held = parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + "; on huge pages where the kernel has them)"
+        let held = parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + "; \(HugePageArena.pagesNote))"
         return "memory plan: weights \(formatBytes(weightBytes)) mapped from \(file.path)\(held); "
             + "KV cache (\(kvType.rawValue)) \(formatBytes(kv)) per sequence at context \(contextLength), "
             + "× \(sequences) sequences = \(formatBytes(kv * sequences))"

@@ -27,6 +27,7 @@ public final class HugePageArena {
     /// allocated is never touched, and costs address space only.
     private var firstRegion: Int
 
+    /// An arena whose first mapping holds `capacity` bytes (0: `regionBytes`).
     public init(capacity: Int = 0) {
         firstRegion = capacity
     }
@@ -36,7 +37,7 @@ public final class HugePageArena {
     public func allocate(_ bytes: Int) throws -> UnsafeMutableRawPointer {
         let need = (bytes + 63) & ~63
         if need > left {
-            let size = max(firstRegion, Self.regionBytes, need)
+            let size = max(firstRegion > 0 ? firstRegion : Self.regionBytes, need)
             try addRegion((size + Self.hugePage - 1) / Self.hugePage * Self.hugePage)
             firstRegion = 0
         }
@@ -67,6 +68,33 @@ public final class HugePageArena {
 
     deinit {
         for r in regions { munmap(r.base, r.bytes) }
+    }
+
+    /// The system's transparent-huge-page mode (`always`, `madvise` or `never`, from
+    /// /sys/kernel/mm/transparent_hugepage/enabled), or nil where there is none (not Linux, or a kernel
+    /// without THP). The arena gets huge pages under `always` and `madvise`.
+    public static let systemMode: String? = {
+        guard let f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r") else { return nil }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), f) != nil else { return nil }
+        return selectedMode(String(cString: line))
+    }()
+
+    /// The bracketed word of a sysfs choice line: "always [madvise] never" -> "madvise".
+    static func selectedMode(_ line: String) -> String? {
+        guard let open = line.firstIndex(of: "["), let close = line[open...].firstIndex(of: "]") else { return nil }
+        let word = line[line.index(after: open)..<close]
+        return word.isEmpty ? nil : String(word)
+    }
+
+    /// For a memory plan: where the arena's memory lies on this host.
+    public static var pagesNote: String {
+        switch systemMode {
+        case "always", "madvise": return "on transparent huge pages (THP \(systemMode!))"
+        case let mode?: return "on 4 KiB pages (THP \(mode): decode reads slower; see the runbook)"
+        case nil: return "on the system's default pages"
+        }
     }
 
     /// No memory for a region of the arena.
