@@ -107,14 +107,9 @@ public final class GGUFFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_WILLNEED))
     }
 
-    /// Drops the tensor's pages from the process's resident memory (whole pages inside it only):
-    /// for a tensor copied elsewhere at load (repacked), so its mapped pages do not count twice.
-    /// Reading it again later faults them back in from the file.
-    public func release(_ tensor: GGUFTensorInfo) {
-        release(tensor, bytes: 0..<tensor.byteCount)
-    }
-
-    /// `release` for the tensor's bytes `bytes` only (whole pages inside them).
+    /// Drops the tensor's bytes `bytes` from the process's resident memory (whole pages inside them
+    /// only): for a tensor copied elsewhere at load (repacked or copied, slice by slice), so its mapped
+    /// pages do not count twice. Reading them again later faults them back in from the file.
     public func release(_ tensor: GGUFTensorInfo, bytes: Range<Int>) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (dataOffset + tensor.offset + bytes.lowerBound + page - 1) / page * page
@@ -311,12 +306,17 @@ struct ByteReader {
     mutating func u64(_ what: String) throws -> UInt64 { try load(UInt64.self, what) }
 
     mutating func string(_ what: String) throws -> String {
+        let bytes = try skipString(what)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: buf[bytes]), as: UTF8.self)
+    }
+
+    /// Checks a string's length against the file and steps past it, returning where its bytes lie.
+    mutating func skipString(_ what: String) throws -> Range<Int> {
         let n = try u64("length of \(what)")
         guard n <= UInt64(buf.count) else { throw GGUFError("\(path): corrupt length \(n) of \(what) at byte \(pos)") }
         try need(Int(n), what)
-        let s = String(decoding: UnsafeRawBufferPointer(rebasing: buf[pos..<pos + Int(n)]), as: UTF8.self)
-        pos += Int(n)
-        return s
+        defer { pos += Int(n) }
+        return pos..<pos + Int(n)
     }
 
     mutating func value(_ type: GGUFValueType, context: String) throws -> GGUFValue {
@@ -357,12 +357,7 @@ struct ByteReader {
         let what = "value of '\(context)'"
         switch elementType {
         case .string:
-            for _ in 0..<span.count {
-                let n = try u64("length of \(what)")
-                guard n <= UInt64(buf.count) else { throw GGUFError("\(path): corrupt length \(n) of \(what) at byte \(pos)") }
-                try need(Int(n), what)
-                pos += Int(n)
-            }
+            for _ in 0..<span.count { _ = try skipString(what) }
         case .bool:
             for _ in 0..<span.count { _ = try value(.bool, context: context) }
         default:

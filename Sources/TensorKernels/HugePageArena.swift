@@ -91,7 +91,7 @@ public final class HugePageArena {
     /// For a memory plan: where the arena's memory lies on this host.
     public static var pagesNote: String {
         switch systemMode {
-        case "always", "madvise": return "on transparent huge pages (THP \(systemMode!))"
+        case let mode? where mode == "always" || mode == "madvise": return "on transparent huge pages (THP \(mode))"
         case let mode?: return "on 4 KiB pages (THP \(mode): decode reads slower; see the runbook)"
         case nil: return "on the system's default pages"
         }
