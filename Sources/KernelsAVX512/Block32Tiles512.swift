@@ -52,6 +52,10 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
 /// bytes), the scales (row r's d in lanes 2r and 2r+1) and the mins (row r's m in lane 2r, 0 in
 /// lane 2r+1; formats with a min).
 protocol EightRowBlocks {
+    /// Whether vectors 2 and 3 of `quants` are the high nibbles left in place, 16 · q (4-bit formats read
+    /// in place: one mask where the nibble otherwise needs a shift and a mask); the kernel then
+    /// multiplies the sums of vectors 0 and 1 by 16 before adding them and divides once at the end.
+    var sixteenfoldHigh: Bool { get }
     func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i)
     func scales(_ b: Int) -> __m512
     func mins(_ b: Int) -> __m512
@@ -60,6 +64,7 @@ protocol EightRowBlocks {
 /// Blocks repacked per call into a 64-aligned buffer (`block32EightRows512`).
 struct TileBuffer: EightRowBlocks {
     let tiles: UnsafeRawPointer
+    var sixteenfoldHigh: Bool { false }
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
         let t = tiles + b &* block32TileBytes
         return (_mm512_load_si512(t), _mm512_load_si512(t + 64), _mm512_load_si512(t + 128), _mm512_load_si512(t + 192))
@@ -68,28 +73,55 @@ struct TileBuffer: EightRowBlocks {
     @inline(__always) func mins(_ b: Int) -> __m512 { _mm512_load_ps(tiles + (b &* block32TileBytes &+ 320)) }
 }
 
-/// `nSeq` sequences, four at a time, over the `nb` blocks of eight rows that `blocks` reads.
+/// The starting sums of `block32EightRowsRun512` for `nSeq` sequences from `x` into `starts` (`nSeq · nb`):
+/// −offset/2 · Σx of each block, for both lanes of a row's pair (whose float sums are added at the end),
+/// so that the kernel broadcasts them from memory instead of building them per block of eight rows.
+@inline(__always)
+func block32Starts<F: Block32Format>(_: F.Type, _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ nb: Int,
+                                     _ starts: UnsafeMutablePointer<Int32>) {
+    let half = block32UnsignedOffset(F.self) / 2  // 4, 8 or 64: the offsets are even
+    for s in 0..<nSeq {
+        let sums = st.row(x, s).sum32, out = starts + s &* nb
+        for b in 0..<nb { out[b] = 0 &- half &* sums[b] }
+    }
+}
+
+/// `nSeq` sequences, four at a time, over the `nb` blocks of eight rows that `blocks` reads; `starts`
+/// (formats with an offset: `block32Starts` of the same `nSeq` sequences) or, if nil, the starting sums
+/// built per block.
 @inline(__always)
 func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ blocks: B, _ nb: Int, _ x: Q8Activations,
                                                                _ st: Q8Strides, _ nSeq: Int,
-                                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+                                                               _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                                               starts: UnsafePointer<Int32>? = nil) {
     let offset = block32UnsignedOffset(F.self)
+    let sixteen = blocks.sixteenfoldHigh
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
         let n = W.n
         let x0 = st.row(x, s), x1 = st.row(x, s &+ min(1, n &- 1)), x2 = st.row(x, s &+ min(2, n &- 1)), x3 = st.row(x, s &+ min(3, n &- 1))
         let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
         var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
+        // The min terms, apart when the f are sixteenfold.
+        var m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps(), m2 = _mm512_setzero_ps(), m3 = _mm512_setzero_ps()
         for b in 0..<nb {
-            // −offset · Σx once per row (the even lane of its pair).
-            @inline(__always) func start(_ xs: Q8Activations) -> __m512i {
-                offset == 0 ? _mm512_setzero_si512() : _mm512_maskz_set1_epi32(0x5555, 0 &- offset &* xs.sum32[b])
+            // −offset · Σx per row: from `starts`, or once in the even lane of its pair.
+            @inline(__always) func start(_ k: Int, _ xs: Q8Activations) -> __m512i {
+                if offset == 0 { return _mm512_setzero_si512() }
+                if let starts { return _mm512_set1_epi32(starts[(s &+ k) &* nb &+ b]) }
+                return _mm512_maskz_set1_epi32(0x5555, 0 &- offset &* xs.sum32[b])
             }
-            var i0 = start(x0), i1 = n > 1 ? start(x1) : i0, i2 = n > 2 ? start(x2) : i0, i3 = n > 3 ? start(x3) : i0
+            var i0 = start(0, x0), i1 = n > 1 ? start(1, x1) : i0, i2 = n > 2 ? start(2, x2) : i0, i3 = n > 3 ? start(3, x3) : i0
             let xo = 32 &* b
             let w4 = blocks.quants(b)
             for step in 0..<4 {
                 let w = step == 0 ? w4.0 : step == 1 ? w4.1 : step == 2 ? w4.2 : w4.3
                 let o = xo &+ 8 &* step
+                if sixteen && step == 2 {
+                    i0 = _mm512_slli_epi32(i0, 4)
+                    if n > 1 { i1 = _mm512_slli_epi32(i1, 4) }
+                    if n > 2 { i2 = _mm512_slli_epi32(i2, 4) }
+                    if n > 3 { i3 = _mm512_slli_epi32(i3, 4) }
+                }
                 @inline(__always) func mac(_ q: UnsafeRawPointer, _ acc: inout __m512i) {
                     acc = _mm512_dpbusd_epi32(acc, w, _mm512_set1_epi64(q.loadUnaligned(fromByteOffset: o, as: Int64.self)))
                 }
@@ -99,14 +131,27 @@ func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ bl
                 if n > 3 { mac(q3, &i3) }
             }
             let d = blocks.scales(b), m = F.hasMin ? blocks.mins(b) : _mm512_setzero_ps()
-            @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m512i, _ f: inout __m512) {
+            @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m512i, _ f: inout __m512, _ fm: inout __m512) {
                 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(d, _mm512_set1_ps(xs.d[b])), f)
-                if F.hasMin { f = _mm512_fmadd_ps(m, _mm512_set1_ps(xs.s[b]), f) }
+                if F.hasMin {
+                    if sixteen { fm = _mm512_fmadd_ps(m, _mm512_set1_ps(xs.s[b]), fm) } else { f = _mm512_fmadd_ps(m, _mm512_set1_ps(xs.s[b]), f) }
+                }
             }
-            finish(x0, i0, &f0)
-            if n > 1 { finish(x1, i1, &f1) }
-            if n > 2 { finish(x2, i2, &f2) }
-            if n > 3 { finish(x3, i3, &f3) }
+            finish(x0, i0, &f0, &m0)
+            if n > 1 { finish(x1, i1, &f1, &m1) }
+            if n > 2 { finish(x2, i2, &f2, &m2) }
+            if n > 3 { finish(x3, i3, &f3, &m3) }
+        }
+        if sixteen {
+            // Sixteenfold sums: a power of two, so f / 16 is what the plain sums would have given.
+            let sixteenth = _mm512_set1_ps(0.0625)
+            @inline(__always) func scaled(_ f: __m512, _ fm: __m512) -> __m512 {
+                F.hasMin ? _mm512_fmadd_ps(f, sixteenth, fm) : _mm512_mul_ps(f, sixteenth)
+            }
+            f0 = scaled(f0, m0)
+            if n > 1 { f1 = scaled(f1, m1) }
+            if n > 2 { f2 = scaled(f2, m2) }
+            if n > 3 { f3 = scaled(f3, m3) }
         }
         storeRowPairs512(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }

@@ -10,7 +10,8 @@
 //   shift (Q5_K: a byte test of fifth-bit word j and a masked add of 16 per half); one `vpdpbusd` per half
 //   against the sequence's 8 activation bytes broadcast to every qword adds four products into each of the
 //   row's two dword lanes;
-// - per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it;
+// - per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it (Q4_K:
+//   the high nibbles are used in place, as 16 · q, and one `vpdpwssd` per half scales and adds);
 // - the min term Σ_g m_g · Σx_g is two `vpdpbusd` per super-block: the sums Σx_g (|Σx_g| ≤ 32 · 127) are
 //   split once per product into bytes a_g, b_g with Σx_g = 128 · a_g + b_g, both within Int8.
 // The block is read in the order it lies (Q5_K's fifth-bit words before its nibbles): from memory that
@@ -81,7 +82,10 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
             var h0 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512(), h3 = _mm512_setzero_si512()
             @inline(__always) func word(_ j: Int) {
                 let v = _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
-                var lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4)
+                // Q4_K: the high nibbles stay where they are (16 · q, one op instead of a shift and a mask);
+                // their sums are divided by 16 once per group, exactly. Q5_K adds its fifth bit above them.
+                var lo = _mm512_and_si512(v, m4)
+                var hi = F.fifthBits ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_andnot_si512(m4, v)
                 if F.fifthBits {
                     // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
                     let h = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3, sixteen = _mm512_set1_epi8(16)
@@ -101,7 +105,13 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
             word(0); word(1); word(2); word(3)
             let sl = _mm512_shuffle_epi8(scales, spread), sh = _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one))
             @inline(__always) func scale(_ s: inout __m512i, _ l: __m512i, _ h: __m512i) {
-                s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
+                if F.fifthBits {
+                    s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
+                } else {
+                    // Q4_K: each lane's sum of 16 products is within Int16 (|Σ| ≤ 16 · 15 · 127), so one
+                    // vpdpwssd by the scale (its high word 0) multiplies and adds.
+                    s = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(s, l, sl), _mm512_srai_epi32(h, 4), sh)
+                }
             }
             scale(&s0, l0, h0)
             if W.n > 1 { scale(&s1, l1, h1) }

@@ -16,6 +16,11 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     let group: UnsafeRawPointer
     /// Prefetch each block 2 KiB on (`StreamPrefetch`).
     let ahead: Bool
+    /// 4-bit formats: the high nibbles in place, as 16 · q (`EightRowBlocks.sixteenfoldHigh`); false where
+    /// the operands are stored for a tile buffer.
+    let inPlace: Bool
+
+    var sixteenfoldHigh: Bool { inPlace && F.quantBits == 4 }
 
     @inline(__always) private func block(_ b: Int) -> UnsafeRawPointer { group + b &* (8 &* F.bytes) }
 
@@ -29,6 +34,9 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
             return (u(0), u(1), u(2), u(3))
         }
         let v0 = _mm512_loadu_si512(p + q), v1 = _mm512_loadu_si512(p + (q &+ 64))
+        if sixteenfoldHigh {
+            return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4), _mm512_andnot_si512(m4, v0), _mm512_andnot_si512(m4, v1))
+        }
         let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
                  _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
         guard F.quantBits == 5 else { return n }
@@ -69,10 +77,15 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
                                           _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let ahead = StreamPrefetch.at(nSeq)
     if nSeq <= 4 {
-        var g = 0
-        while g < count {
-            block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead), nb, x, st, nSeq, y + g, ldy)
-            g &+= 8
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: nSeq &* nb) { buf in
+            let starts = buf.baseAddress!
+            if block32UnsignedOffset(F.self) != 0 { block32Starts(F.self, x, st, nSeq, nb, starts) }
+            var g = 0
+            while g < count {
+                block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: true), nb, x, st,
+                                       nSeq, y + g, ldy, starts: UnsafePointer(starts))
+                g &+= 8
+            }
         }
         return
     }
@@ -80,7 +93,7 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
         let tiles = buf.baseAddress!
         var g = 0
         while g < count {
-            let group = Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead)
+            let group = Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: false)
             for b in 0..<nb {
                 let t = tiles + b &* block32TileBytes, q = group.quants(b)
                 _mm512_store_si512(t, q.0); _mm512_store_si512(t + 64, q.1)
