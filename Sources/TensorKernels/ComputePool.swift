@@ -97,11 +97,18 @@ final class PoolShared: @unchecked Sendable {
     let spin: Int
     /// Bumped (by the submitter) to publish a job; idle workers wait for it to change.
     let generation = Atomic<Int>(0)
-    /// Item tickets of the current job: job number (bits 48...), item count (bits 24..<48) and
-    /// next item (bits 0..<24), claimed by compare-and-swap. The job number makes a claim
-    /// attempted with a stale ticket fail, so a worker that wakes late can never take an item
-    /// of a job it did not see published; the count lets it stop without reading job state.
-    let ticket = Atomic<UInt64>(0)
+    /// The current job's items in one contiguous segment per thread (the caller's is segment 0,
+    /// worker w's segment w + 1), each a word on a cache line of its own: job number (bits 48...),
+    /// end (bits 24..<48, exclusive) and front (bits 0..<24) of the items still unclaimed. A thread
+    /// takes its own segment's items from the front, in order, then the other segments' from their
+    /// ends; all by compare-and-swap. So each thread walks one contiguous run of items (for a matrix
+    /// product, one contiguous run of weight rows: the memory sees one stream per thread, not
+    /// tiles handed out in turn) while a thread that is late, descheduled or asleep still has its
+    /// items done by the others. The job number makes a claim attempted with a stale word fail, so
+    /// a worker that wakes late can never take an item of a job it did not see published.
+    let segments: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Words between consecutive segments (64 bytes: no two on one cache line).
+    static let segmentStride = 8
     /// Items finished in the current job. The submitter waits for this to reach the item count
     /// only: a worker that never got an item (asleep, descheduled) is never waited for.
     let done = Atomic<Int>(0)
@@ -125,6 +132,8 @@ final class PoolShared: @unchecked Sendable {
     init(workers: Int, spin: Int) {
         self.workerCount = workers
         self.spin = spin
+        segments = .allocate(capacity: (workers + 1) * Self.segmentStride)
+        for k in 0..<((workers + 1) * Self.segmentStride) { (segments + k).initialize(to: Atomic<UInt64>(0)) }
         mutex.initialize(to: pthread_mutex_t())
         cond.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
@@ -136,21 +145,39 @@ final class PoolShared: @unchecked Sendable {
         pthread_cond_destroy(cond)
         mutex.deallocate()
         cond.deallocate()
+        segments.deinitialize(count: (workerCount + 1) * Self.segmentStride)
+        segments.deallocate()
     }
 
     func tryBegin() -> Bool {
         busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
     }
 
-    /// Claims the next item of the current job, or nil when it has none left.
+    /// Claims an item of the current job for the thread whose segment is `home`: the front of its
+    /// own segment, else the end of another's (the next ones first), or nil when none is left.
     @inline(__always)
-    func claim() -> Int? {
-        var t = ticket.load(ordering: .acquiring)
+    func claim(_ home: Int) -> Int? {
+        if let i = take(home, front: true) { return i }
+        let count = workerCount + 1
+        var k = home + 1
+        while k < home + count {
+            if let i = take(k < count ? k : k - count, front: false) { return i }
+            k += 1
+        }
+        return nil
+    }
+
+    /// One item of segment `k`: its first (front) or its last.
+    @inline(__always)
+    private func take(_ k: Int, front: Bool) -> Int? {
+        let word = segments + k * Self.segmentStride
+        var t = word.pointee.load(ordering: .acquiring)
         while true {
-            let index = Int(t & 0xFF_FFFF), count = Int((t >> 24) & 0xFF_FFFF)
-            if index >= count { return nil }
-            let (exchanged, original) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiring)
-            if exchanged { return index }
+            let first = t & 0xFF_FFFF, end = (t >> 24) & 0xFF_FFFF
+            if first >= end { return nil }
+            let next = front ? t &+ 1 : t &- (1 << 24)
+            let (exchanged, original) = word.pointee.compareExchange(expected: t, desired: next, ordering: .acquiring)
+            if exchanged { return Int(front ? first : end &- 1) }
             t = original
         }
     }
@@ -161,7 +188,11 @@ final class PoolShared: @unchecked Sendable {
         self.job = job
         done.store(0, ordering: .relaxed)
         jobNumber &+= 1
-        ticket.store((jobNumber << 48) | (UInt64(n) << 24), ordering: .releasing)
+        let count = workerCount + 1
+        for k in 0..<count {
+            let first = UInt64(n * k / count), end = UInt64(n * (k + 1) / count)
+            (segments + k * Self.segmentStride).pointee.store((jobNumber << 48) | (end << 24) | first, ordering: .releasing)
+        }
         generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(mutex)
@@ -170,7 +201,7 @@ final class PoolShared: @unchecked Sendable {
         }
         // The caller works too.
         var mine = 0
-        while let i = claim() {
+        while let i = claim(0) {
             if let job = job { job.execute(i) } else { body!(i) }
             mine += 1
         }
@@ -210,7 +241,7 @@ final class PoolShared: @unchecked Sendable {
             }
             seen = g
             if stopping.load(ordering: .acquiring) { return }
-            let finished = drain()
+            let finished = drain(home: index + 1)
             // Only now, with this thread's references to the job dropped (they lived in
             // `drain`), may the submitter count these items as finished.
             if finished > 0 { done.wrappingAdd(finished, ordering: .releasing) }
@@ -219,14 +250,14 @@ final class PoolShared: @unchecked Sendable {
 
     /// Runs items of the current job until none are left; returns how many it ran.
     @inline(never)
-    func drain() -> Int {
-        guard let first = claim() else { return 0 }
+    func drain(home: Int) -> Int {
+        guard let first = claim(home) else { return 0 }
         let job = self.job, body = self.body
         var i = first, count = 0
         while true {
             if let job = job { job.execute(i) } else { body!(i) }
             count += 1
-            guard let next = claim() else { return count }
+            guard let next = claim(home) else { return count }
             i = next
         }
     }

@@ -239,6 +239,35 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> ([Float
     }
 }
 
+/// Each thread first walks its own contiguous run of items in order (for a matrix product: one memory
+/// stream per thread); what a slow thread has not started is done by the others, from the far end.
+@Test func computePoolThreadsWalkTheirOwnRunThenTakeOverASlowThreadsItems() {
+    let pool = ComputePool(threads: 2, spinIterations: 100_000)
+    let n = 20
+    let caller = pthread_self()
+    let order = UnsafeMutablePointer<Int>.allocate(capacity: n), byCaller = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+    defer { order.deallocate(); byCaller.deallocate() }
+    let counts = UnsafeMutablePointer<Int>.allocate(capacity: n)
+    counts.initialize(repeating: 0, count: n)
+    defer { counts.deallocate() }
+    let callerCount = Atomic<Int>(0)
+    pool.parallelFor(n) { i in
+        counts[i] += 1
+        if pthread_equal(pthread_self(), caller) != 0 {
+            order[callerCount.wrappingAdd(1, ordering: .relaxed).oldValue] = i
+        } else {
+            usleep(50_000)  // the worker is slow: 50 ms an item
+        }
+    }
+    #expect((0..<n).allSatisfy { counts[$0] == 1 })
+    let mine = Array(UnsafeBufferPointer(start: order, count: callerCount.load(ordering: .relaxed)))
+    // The caller's own half, front to back, before anything else.
+    #expect(Array(mine.prefix(10)) == Array(0..<10), "\(mine)")
+    // Then the worker's half from its end, while the worker sleeps through its first items.
+    #expect(mine.count > 10 && mine.dropFirst(10).allSatisfy { $0 >= 10 }, "\(mine)")
+    #expect(zip(mine.dropFirst(10), mine.dropFirst(11)).allSatisfy { $0 > $1 }, "\(mine)")
+}
+
 @Test func computePoolSurvivesManyBackToBackJobs() {
     let pool = ComputePool(threads: 2, spinIterations: 100)
     let total = Atomic<Int>(0)
