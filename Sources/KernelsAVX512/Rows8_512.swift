@@ -3,6 +3,8 @@
 // the layout's 8-byte word j holds bytes 8j..<8j+8 of the eight rows, so its low nibbles are already
 // the operand the tiles multiply for elements 8j..<8j+8 and its high nibbles the one for
 // 16+8j..<24+8j: no per-call repack, and the same code serves one sequence and a prompt of hundreds.
+// Read in place (one to four sequences) the 4-bit formats keep their high nibbles where they are, as
+// 16 · q (one mask instead of a shift and a mask; `EightRowBlocks.sixteenfoldHigh`).
 // The Q5 formats' fifth bits (bit planes: Repack.toPlanes) are one bit test and one masked add of
 // 16 per operand, for eight rows. Q8_0's four words are the operands as they
 // are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
