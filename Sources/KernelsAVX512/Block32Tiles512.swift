@@ -30,7 +30,7 @@ let block32TileBytes = 256 &+ 64 &+ 64
 @inline(__always)
 func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ nb: Int, _ x: Q8Activations,
                                            _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
-                                           _ tiles: UnsafeMutableRawPointer) {
+                                           _ tiles: UnsafeMutableRawPointer, _ starts: UnsafePointer<Int32>) {
     let flip = _mm256_set1_epi8(-128)
     for b in 0..<nb {
         prefetchNextTile(rows, rowBytes, 8, b, nb)
@@ -44,7 +44,7 @@ func block32EightRows512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
         _mm512_store_si512(dst + 128, q.2); _mm512_store_si512(dst + 192, q.3)
         block32TileHeaders(F.self, 8, rows, rowBytes, b, (dst + 256).assumingMemoryBound(to: Float.self))
     }
-    block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y, ldy)
+    block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y, ldy, starts)
 }
 
 /// Where the eight-row kernel reads a block of eight rows: its byte operands as four vectors
@@ -73,27 +73,28 @@ struct TileBuffer: EightRowBlocks {
     @inline(__always) func mins(_ b: Int) -> __m512 { _mm512_load_ps(tiles + (b &* block32TileBytes &+ 320)) }
 }
 
-/// The starting sums of `block32EightRowsRun512` for `nSeq` sequences from `x` into `starts` (`nSeq · nb`):
-/// −offset/2 · Σx of each block, for both lanes of a row's pair (whose float sums are added at the end),
-/// so that the kernel broadcasts them from memory instead of building them per block of eight rows.
+/// The starting sums of `block32EightRowsRun512` for `nSeq` sequences from `x` into `starts` (`nSeq · nb`
+/// Int32, sequence s at `s · nb`): −offset/2 · Σx of each block, for both lanes of a row's pair (whose float
+/// sums are added at the end), made once per product so that the kernel broadcasts them from memory instead
+/// of building them per block of eight rows. Nothing for formats without an offset (the kernel starts from 0).
 @inline(__always)
 func block32Starts<F: Block32Format>(_: F.Type, _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ nb: Int,
                                      _ starts: UnsafeMutablePointer<Int32>) {
-    let half = block32UnsignedOffset(F.self) / 2  // 4, 8 or 64: the offsets are even
+    let half = block32UnsignedOffset(F.self) / 2  // 0, 4, 8 or 64: the offsets are even
+    if half == 0 { return }
     for s in 0..<nSeq {
         let sums = st.row(x, s).sum32, out = starts + s &* nb
         for b in 0..<nb { out[b] = 0 &- half &* sums[b] }
     }
 }
 
-/// `nSeq` sequences, four at a time, over the `nb` blocks of eight rows that `blocks` reads; `starts`
-/// (formats with an offset: `block32Starts` of the same `nSeq` sequences) or, if nil, the starting sums
-/// built per block.
+/// `nSeq` sequences, four at a time, over the `nb` blocks of eight rows that `blocks` reads, from the
+/// starting sums `starts` (`block32Starts` of the same `nSeq` sequences).
 @inline(__always)
 func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ blocks: B, _ nb: Int, _ x: Q8Activations,
                                                                _ st: Q8Strides, _ nSeq: Int,
                                                                _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
-                                                               starts: UnsafePointer<Int32>? = nil) {
+                                                               _ starts: UnsafePointer<Int32>) {
     let offset = block32UnsignedOffset(F.self)
     let sixteen = blocks.sixteenfoldHigh
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
@@ -104,13 +105,11 @@ func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ bl
         // The min terms, apart when the f are sixteenfold.
         var m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps(), m2 = _mm512_setzero_ps(), m3 = _mm512_setzero_ps()
         for b in 0..<nb {
-            // −offset · Σx per row: from `starts`, or once in the even lane of its pair.
-            @inline(__always) func start(_ k: Int, _ xs: Q8Activations) -> __m512i {
-                if offset == 0 { return _mm512_setzero_si512() }
-                if let starts { return _mm512_set1_epi32(starts[(s &+ k) &* nb &+ b]) }
-                return _mm512_maskz_set1_epi32(0x5555, 0 &- offset &* xs.sum32[b])
+            // −offset/2 · Σx in both lanes of each row's pair.
+            @inline(__always) func start(_ k: Int) -> __m512i {
+                offset == 0 ? _mm512_setzero_si512() : _mm512_set1_epi32(starts[(s &+ k) &* nb &+ b])
             }
-            var i0 = start(0, x0), i1 = n > 1 ? start(1, x1) : i0, i2 = n > 2 ? start(2, x2) : i0, i3 = n > 3 ? start(3, x3) : i0
+            var i0 = start(0), i1 = n > 1 ? start(1) : i0, i2 = n > 2 ? start(2) : i0, i3 = n > 3 ? start(3) : i0
             let xo = 32 &* b
             let w4 = blocks.quants(b)
             for step in 0..<4 {
@@ -164,8 +163,14 @@ func block32EightRowsRun512<F: Block32Format, B: EightRowBlocks>(_: F.Type, _ bl
 func block32TiledMat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 8, scratchBytes: nb &* block32TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx512),
-               { r, tiles in block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
+    // The scratch: the tile buffer, then the starting sums, made by the first tile for all.
+    let tileBytes = nb &* block32TileBytes
+    byRowTiles(count, rowsPerTile: 8, scratchBytes: tileBytes &+ 4 &* nSeq &* nb, tiled: integerTiles(nSeq, from: F.tilesMinSeq.avx512),
+               { r, scratch in
+                   let starts = (scratch + tileBytes).assumingMemoryBound(to: Int32.self)
+                   if r == 0 { block32Starts(F.self, x, st, nSeq, nb, starts) }
+                   block32EightRows512(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, scratch, starts)
+               },
                { r in block32Mat512(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }
 #endif

@@ -81,18 +81,20 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
     if nSeq <= 4 {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: nSeq &* nb) { buf in
             let starts = buf.baseAddress!
-            if block32UnsignedOffset(F.self) != 0 { block32Starts(F.self, x, st, nSeq, nb, starts) }
+            block32Starts(F.self, x, st, nSeq, nb, starts)
             var g = 0
             while g < count {
                 block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: true), nb, x, st,
-                                       nSeq, y + g, ldy, starts: UnsafePointer(starts))
+                                       nSeq, y + g, ldy, starts)
                 g &+= 8
             }
         }
         return
     }
-    withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes, alignment: 64) { buf in
-        let tiles = buf.baseAddress!
+    // The tile buffer, then the starting sums.
+    withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes &+ 4 &* nSeq &* nb, alignment: 64) { buf in
+        let tiles = buf.baseAddress!, starts = (tiles + nb &* block32TileBytes).assumingMemoryBound(to: Int32.self)
+        block32Starts(F.self, x, st, nSeq, nb, starts)
         var g = 0
         while g < count {
             let group = Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: false)
@@ -103,7 +105,7 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
                 _mm512_store_ps(t + 256, group.scales(b))
                 if F.hasMin { _mm512_store_ps(t + 320, group.mins(b)) }
             }
-            block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y + g, ldy)
+            block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y + g, ldy, starts)
             g &+= 8
         }
     }
