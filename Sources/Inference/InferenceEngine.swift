@@ -186,9 +186,7 @@ public final class InferenceEngine: @unchecked Sendable {
 
         // Token embeddings: dequantize one row each.
         let emb = model.tokenEmbedding
-        for i in 0..<n {
-            Dequantize.row(emb.type, emb.data + Int(batch[i].token) * emb.rowBytes, into: x + i * dim, count: dim)
-        }
+        for i in 0..<n { emb.dequantizeRow(Int(batch[i].token), into: x + i * dim) }
         computeRope(batch)
 
         for (l, w) in model.layers.enumerated() {

@@ -171,7 +171,7 @@ public final class Model: @unchecked Sendable {
     /// Bytes of weights held repacked in memory instead of mapped from the file.
     public let repackedBytes: Int
     /// Bytes of weights held in memory as the file has them (matrices with no `rows8` layout on
-    /// this host, and a tied token embedding), copied there for the huge pages.
+    /// this host), copied there for the huge pages.
     public let copiedBytes: Int
 
     /// Loads the model at `path`; `repack: false` keeps every matrix as the file has it (for a
@@ -191,11 +191,12 @@ public final class Model: @unchecked Sendable {
         // Room for every matrix of the file (each 64-byte aligned); what is not held is never touched.
         let arena = HugePageArena(capacity: file.tensors.filter { $0.dims.count == 2 }.reduce(0) { $0 + $1.byteCount + 64 })
         var repackedBytes = 0, copiedBytes = 0
-        /// A matrix as the file has it or, with `repack`, one that every decode step multiplies held in
-        /// `arena` (the file's pages then released): a `product` (only multiplied, never looked up by
-        /// row) repacked for this host's kernels where its format has a `rows8` kernel, else copied as
-        /// it is, as is a `streamed` one (a tied embedding, also looked up by row).
-        func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false, streamed: Bool = false) throws -> WeightMatrix {
+        /// A matrix as the file has it or, with `repack`, one that every decode step multiplies (`product`)
+        /// held in `arena` (the file's pages then released): repacked for this host's kernels where its
+        /// format has a `rows8` kernel, else copied as it is. A tied embedding is such a product too (the
+        /// output matrix); its rows looked up one at a time are gathered from their groups
+        /// (`WeightMatrix.dequantizeRow`).
+        func matrix(_ name: String, cols: Int, rows: Int, product: Bool = false) throws -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw InferenceError("\(path): missing tensor '\(name)'") }
             guard t.dims.count == 2, t.dims[0] == cols, t.dims[1] == rows else {
                 throw InferenceError("\(path): tensor '\(name)' has dims \(t.dims), expected [\(cols), \(rows)]")
@@ -203,9 +204,9 @@ public final class Model: @unchecked Sendable {
             let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t))
             // `TOKENMILL_REPACK=0`: every matrix stays in the mapping (shared with other processes
             // through the page cache).
-            guard repack, Repack.enabled, product || streamed else { return m }
+            guard repack, Repack.enabled, product else { return m }
             let copy = try arena.allocate(m.byteCount)
-            let pack = product && Repack.applies(to: t.type, rows: rows)
+            let pack = Repack.applies(to: t.type, rows: rows)
             // In slices of whole groups of eight rows (about 8 MiB; each group's `rows8` block lies where
             // its rows did), each slice's file pages released once done: the peak then holds one slice
             // twice, not the whole matrix (the output matrix or a tied embedding, the largest of most models).
@@ -240,7 +241,7 @@ public final class Model: @unchecked Sendable {
         let outputName = TensorName.output.weight()
         let tied = file.tensor(named: outputName) == nil
         // A tied embedding is also the output matrix, read whole in every decode step.
-        tokenEmbedding = try matrix(TensorName.tokenEmbedding.weight(), cols: c.dim, rows: c.vocab, streamed: tied)
+        tokenEmbedding = try matrix(TensorName.tokenEmbedding.weight(), cols: c.dim, rows: c.vocab, product: tied)
         var layers: [LayerWeights] = []
         for l in 0..<c.layers {
             func m(_ t: TensorName, cols: Int, rows: Int) throws -> WeightMatrix {

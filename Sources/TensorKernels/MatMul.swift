@@ -23,6 +23,19 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Bytes of the whole matrix.
     public var byteCount: Int { rowBytes * rows }
+
+    /// Row `r` as `cols` floats at `out`, in either layout (a `rows8` row is gathered from its group first).
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        let rowBytes = self.rowBytes
+        guard layout == .rows8 else {
+            Dequantize.row(type, data + r * rowBytes, into: out, count: cols)
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { buf in
+            Repack.unpackRow(type, data + r / 8 * 8 * rowBytes, rowBytes, row: r % 8, into: buf.baseAddress!)
+            Dequantize.row(type, UnsafeRawPointer(buf.baseAddress!), into: out, count: cols)
+        }
+    }
 }
 
 /// Matrix products of quantized weights with float activations, with scratch preallocated.

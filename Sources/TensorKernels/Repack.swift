@@ -70,6 +70,14 @@ public enum Repack {
                 })
     }
 
+    /// Row `row` (0..<8) of the `rows8` group at `src` back into one GGUF row at `dst` (`rowBytes` bytes): a
+    /// row looked up on its own (a tied token embedding, repacked as the output matrix it also is).
+    public static func unpackRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, row: Int, into dst: UnsafeMutableRawPointer) {
+        let out = dst - row &* rowBytes  // where the group's row 0 would be
+        shuffle(type, rowBytes, 1, rows: row..<row &+ 1, move: { ggml, packed, n in copy(src + packed, out + ggml, n) },
+                planes: { ggml, packed in (dst + ggml).storeBytes(of: fromPlanes(src + packed)[row], as: UInt32.self) })
+    }
+
     /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
     /// as bit planes: bit `j + 4h` of byte `8q + e` is the bit of row `4h + q`, element `8j + e`. So
     /// the byte of each row's qword e (rows 0-3 in the low 32 bytes of a 512-bit operand, rows 4-7 in
@@ -133,13 +141,13 @@ public enum Repack {
         }
     }
 
-    /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of every
-    /// row in `groups` groups' blocks, and after the eight rows of a block, for a format with a `planes`
-    /// piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`
+    /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of each of
+    /// `rows` of a group in `groups` groups' blocks, and after those rows of a block, for a format with a
+    /// `planes` piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`
     /// (offsets from the first group's start in either layout).
     @inline(__always)
-    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, move: (Int, Int, Int) -> Void,
-                                planes: (Int, Int) -> Void) {
+    private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, rows: Range<Int> = 0..<8,
+                                move: (Int, Int, Int) -> Void, planes: (Int, Int) -> Void) {
         let blockBytes = type.bytesPerBlock, list = pieces(type)
         let bits = list.first(where: { $0.planes })
         list.withUnsafeBufferPointer { ps in
@@ -148,7 +156,7 @@ public enum Repack {
                 var b = 0
                 while b < rowBytes {
                     let packed = start &+ 8 &* b
-                    for row in 0..<8 {
+                    for row in rows {
                         let ggml = start &+ row &* rowBytes &+ b
                         for p in ps { move(ggml &+ p.block, packed &+ p.group &+ p.bytes &* row, p.bytes) }
                     }

@@ -129,6 +129,8 @@ func repackedModelMatchesTheFileLayout(type name: String) throws {
     let repacked = try Model.load(path: path), plain = try Model.load(path: path, repack: false)
     #expect(plain.repackedBytes == 0)
     #expect((repacked.repackedBytes > 0) == Repack.applies(to: type, rows: repacked.config.dim), "\(name): \(repacked.repackedBytes) bytes repacked")
+    // The tied embedding is the output matrix too: repacked like the others, its rows looked up from their groups.
+    #expect(repacked.tiedOutput && repacked.tokenEmbedding.layout == (Repack.applies(to: type, rows: repacked.config.vocab) ? .rows8 : .ggml))
     let tokens: [Int32] = [1, 5, 9, 2, 7, 3]
     func logits(_ m: Model) throws -> [Float] {
         let e = InferenceEngine(model: m, threads: testThreads, maxSequences: 1, contextLength: 16,

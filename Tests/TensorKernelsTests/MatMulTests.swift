@@ -67,6 +67,14 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     }
     #expect(back == wq.map { $0 })
     #expect(packed != back)
+    // One row on its own (a tied embedding's lookup) is that row of the GGUF matrix.
+    var row = [UInt8](repeating: 0, count: rowBytes)
+    for r in [0, 5, 8, 15] {
+        packed.withUnsafeBytes { src in
+            row.withUnsafeMutableBytes { Repack.unpackRow(type, src.baseAddress! + r / 8 * 8 * rowBytes, rowBytes, row: r % 8, into: $0.baseAddress!) }
+        }
+        #expect(row == Array(wq[(r * rowBytes)..<((r + 1) * rowBytes)]), "\(type) row \(r)")
+    }
     // Each group's block lies where its rows did, so a matrix repacks slice by slice (as models load
     // theirs, releasing the file's pages of each slice) into the same bytes.
     var sliced = [UInt8](repeating: 0, count: wq.count)

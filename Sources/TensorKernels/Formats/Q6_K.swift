@@ -10,9 +10,23 @@ enum Q6_KBlock: KBlock {
         kquant: Q6_KBlock.self, name: "q6_K",
         quantize: { x, y, count in forEachBlock(Q6_KBlock.self, count) { Q6_KBlock.quantize(x + $0, nil, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q6_KBlock.self, count) { Q6_KBlock.quantize(x + $0, qw + $0, y + $1) } },
-        kernels: kernels)
+        kernels: kernels,
+        rows8Pieces: rows8Pieces)
+    /// d, the two scale words, then per half n and unit h the qh words 2h, 2h + 1 and the ql words 2h, 2h + 1,
+    /// 2h + 4, 2h + 5: the order the AVX-512 kernel reads them (KernelsAVX512/Q6KRows8_512.swift).
+    private static var rows8Pieces: [Rows8Piece] {
+        var offsets: [Int] = []
+        for n in 0..<2 {
+            for h in 0..<2 {
+                let qh = 128 + 32 * n + 16 * h, ql = 64 * n + 16 * h
+                offsets += [qh, qh + 8, ql, ql + 8, ql + 32, ql + 40]
+            }
+        }
+        return [Rows8Piece(offset: 208, bytes: 2), Rows8Piece(offset: 192, bytes: 8), Rows8Piece(offset: 200, bytes: 8)]
+            + offsets.map { Rows8Piece(offset: $0, bytes: 8) }
+    }
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K, avx512Rows8: AVX512.q6_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

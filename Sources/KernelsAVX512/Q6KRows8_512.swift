@@ -1,0 +1,147 @@
+// Q6_K in the `rows8` layout (TensorKernels' Repack.swift). A super-block of eight rows (1680 bytes) holds the
+// rows' d (16 bytes: row r's fp16 at 2r), their two scale words (2 × 64: row r's qword at 8r; word w holds the
+// signed scales of sixteens 8w ..< 8w + 8), then per half n (128 elements) two units h of six 8-byte words of
+// the eight rows (64 bytes each, row r's word at 8r): qh words 2h and 2h + 1, ql words 2h, 2h + 1, 2h + 4 and
+// 2h + 5, the order the kernel reads them (from memory the order a kernel walks a block in is worth several
+// points of the stream: docs/kernels.md). The bits are the file's: ql word k of half n holds elements
+// 128n + 8k + i (k < 4) or 128n + 32 + 8(k − 4) + i (k ≥ 4) in its low nibbles and those + 64 in its high
+// nibbles; qh word m holds, in crumb c (bits 2c, 2c + 1), the high bits of element 128n + 8m + i + 32c. So
+// a unit's six words give sixteens 8n + 2c + h for c = 0...3: each of its two operands (elements 16t ..< 16t
+// + 8 and the next 8 of eight rows, unsigned 0...63) is a nibble (a mask, or a shift and a mask) or'ed with
+// a crumb moved to bits 4-5 (at most one shift; the and/or pair becomes one `vpternlog`).
+// Per sixteen and sequence: two `vpmaddubsw` against the sequence's 8 activation bytes broadcast to every
+// qword, added in Int16 (|Σ| ≤ 2 · 2 · 63 · 128), and one `vpdpwssd` by the rows' scale spread over each
+// row's four words (one `vpshufb` of the scales widened to Int16 once per super-block). The offset −32 is
+// −32 Σ_t scale_t · Σx_t: four `vpdpwssd` of the same widened scales against Q8_K's sums per sixteen.
+// Every sequence count reads the layout in place, in passes of up to four per group of eight rows (the
+// group's bytes staying in L1 or L2 between passes). Filling the GGUF layout's eight-row tiles from this layout
+// instead (decoded once per group, then read by every pass) was measured and not kept: from memory, two
+// threads, 16 sequences 10-15% slower than the passes, 64 and 128 within ±3% (docs/kernels.md).
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import KernelsAVX2
+
+/// Bytes of a super-block of eight Q6_K rows in the `rows8` layout.
+private var q6GroupBlock: Int { 1680 }
+
+/// The eight rows' sixteen scales widened to Int16 in four vectors: word 4r + j of vector v is row r's scale of
+/// sixteen 4v + j (the sum terms' coefficients, and what each sixteen's scale is spread from).
+@inline(__always)
+private func q6Scales16(_ p: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __m512i) {
+    // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte b + j of the
+    // qword into the high byte of its word j (the low byte zero: 0x80), then an arithmetic shift by 8.
+    @inline(__always) func control(_ b: Int64) -> __m512i {
+        @inline(__always) func qword(_ first: Int64) -> Int64 {
+            var v: Int64 = 0
+            for j in 0..<4 { v |= (0x80 | (first &+ Int64(j)) << 8) << (16 &* Int64(j)) }
+            return v
+        }
+        let lo = qword(b), hi = qword(b &+ 8)
+        return _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo)
+    }
+    let w0 = _mm512_loadu_si512(p + 16), w1 = _mm512_loadu_si512(p + 80), c0 = control(0), c4 = control(4)
+    @inline(__always) func widen(_ w: __m512i, _ c: __m512i) -> __m512i { _mm512_srai_epi16(_mm512_shuffle_epi8(w, c), 8) }
+    return (widen(w0, c0), widen(w0, c4), widen(w1, c0), widen(w1, c4))
+}
+
+/// Decodes the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each sixteen t, in the order
+/// its words lie, with elements 16t ..< 16t + 8 (`qa`) and 16t + 8 ..< 16t + 16 (`qb`) of the eight rows
+/// (unsigned 6-bit: q + 32) and the rows' scale of sixteen t in each of the row's four words (`sw`); returns
+/// the widened scales (`q6Scales16`), the coefficients of the offset term.
+@inline(__always)
+private func q6Rows8Decode(_ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> (__m512i, __m512i, __m512i, __m512i) {
+    let scales = q6Scales16(p)
+    let m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30)
+    // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
+    @inline(__always) func spread(_ j: Int64) -> __m512i {
+        let lo = (2 &* j | (2 &* j &+ 1) << 8) &* 0x0001_0001_0001_0001, hi = lo &+ 0x0808_0808_0808_0808
+        return _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo)
+    }
+    let sp = (spread(0), spread(1), spread(2), spread(3))
+    @inline(__always) func emit(_ t: Int, _ qa: __m512i, _ qb: __m512i) {
+        let v = t >> 2, s = v == 0 ? scales.0 : v == 1 ? scales.1 : v == 2 ? scales.2 : scales.3
+        let j = t & 3, c = j == 0 ? sp.0 : j == 1 ? sp.1 : j == 2 ? sp.2 : sp.3
+        body(t, qa, qb, _mm512_shuffle_epi8(s, c))
+    }
+    /// A nibble (bits 0-3, the rest zero) with the crumb at bits 4-5 of `crumb`.
+    @inline(__always) func six(_ nibble: __m512i, _ crumb: __m512i) -> __m512i {
+        _mm512_or_si512(nibble, _mm512_and_si512(crumb, m30))
+    }
+    @inline(__always) func unit(_ n: Int, _ h: Int) {
+        let at = 144 &+ 768 &* n &+ 384 &* h
+        @inline(__always) func word(_ k: Int) -> __m512i { _mm512_loadu_si512(p + (at &+ 64 &* k)) }
+        let h0 = word(0), h1 = word(1), a0 = word(2), a1 = word(3), b0 = word(4), b1 = word(5)
+        let t = 8 &* n &+ h
+        // c = 0: a's low nibbles, crumb 0 up to bits 4-5; c = 1: b's low nibbles, crumb 1; c = 2: a's high
+        // nibbles, crumb 2 where it is; c = 3: b's high nibbles, crumb 3 down.
+        emit(t, six(_mm512_and_si512(a0, m4), _mm512_slli_epi16(h0, 4)), six(_mm512_and_si512(a1, m4), _mm512_slli_epi16(h1, 4)))
+        emit(t &+ 2, six(_mm512_and_si512(b0, m4), _mm512_slli_epi16(h0, 2)), six(_mm512_and_si512(b1, m4), _mm512_slli_epi16(h1, 2)))
+        emit(t &+ 4, six(_mm512_and_si512(_mm512_srli_epi16(a0, 4), m4), h0), six(_mm512_and_si512(_mm512_srli_epi16(a1, 4), m4), h1))
+        emit(t &+ 6, six(_mm512_and_si512(_mm512_srli_epi16(b0, 4), m4), _mm512_srli_epi16(h0, 2)),
+             six(_mm512_and_si512(_mm512_srli_epi16(b1, 4), m4), _mm512_srli_epi16(h1, 2)))
+    }
+    unit(0, 0); unit(0, 1); unit(1, 0); unit(1, 1)
+    return scales
+}
+
+/// One group of eight rows for `W.n` (1-4) sequences, the layout read in place. Not inlined, as
+/// `nibbleRows8Run`: each specialisation is compiled once with every intrinsic inline.
+@inline(never)
+private func q6Rows8Run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                     _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
+    let ahead = StreamPrefetch.at(W.n)
+    var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
+    for i in 0..<nb {
+        let p = group + i &* q6GroupBlock
+        if ahead { prefetchLines(p + 2 &* q6GroupBlock, q6GroupBlock) }
+        var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
+        let xo = 256 &* i
+        let terms = q6Rows8Decode(p) { t, qa, qb, sw in
+            let at = xo &+ 16 &* t
+            @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
+                let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))
+                s = _mm512_dpwssd_epi32(s, sum, sw)
+            }
+            step(xs.0.q, &s0)
+            if W.n > 1 { step(xs.1.q, &s1) }
+            if W.n > 2 { step(xs.2.q, &s2) }
+            if W.n > 3 { step(xs.3.q, &s3) }
+        }
+        let d = halvesInPairs(p)
+        @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
+            // Σ_t scale_t · Σx_t (the sums four at a time against the widened scales), then s − 32 · that:
+            // |s| ≤ 16 · 2 · 32256 · 128 and 32 · |m| ≤ 32 · 4 · 2 · 2032 · 128, within Int32.
+            let b = UnsafeRawPointer(xa.sum16 + 16 &* i)
+            var m = _mm512_dpwssd_epi32(_mm512_setzero_si512(), terms.0, qwords(b))
+            m = _mm512_dpwssd_epi32(m, terms.1, qwords(b + 8))
+            m = _mm512_dpwssd_epi32(m, terms.2, qwords(b + 16))
+            m = _mm512_dpwssd_epi32(m, terms.3, qwords(b + 24))
+            let total = _mm512_sub_epi32(s, _mm512_slli_epi32(m, 5))
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(xa.d[i])), f)
+        }
+        finish(xs.0, s0, &f0)
+        if W.n > 1 { finish(xs.1, s1, &f1) }
+        if W.n > 2 { finish(xs.2, s2, &f2) }
+        if W.n > 3 { finish(xs.3, s3, &f3) }
+    }
+    storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
+}
+
+extension AVX512 {
+    /// Q6_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q6_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
+                q6Rows8Run(w, group, blocks, strides.row(x, s), strides, y + (s &* ldy &+ g), ldy)
+            }
+            bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
+            g &+= 8
+        }
+    }
+}
+#endif
