@@ -21,9 +21,6 @@
 import _Builtin_intrinsics.intel
 import KernelsAVX2
 
-/// Bytes of a super-block of eight Q6_K rows in the `rows8` layout.
-private var q6GroupBlock: Int { 1680 }
-
 /// The eight rows' sixteen scales widened to Int16 in four vectors: word 4r + j of vector v is row r's scale of
 /// sixteen 4v + j (the sum terms' coefficients, and what each sixteen's scale is spread from).
 @inline(__always)
@@ -93,8 +90,8 @@ private func q6Rows8Run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb:
     let ahead = StreamPrefetch.at(W.n)
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* q6GroupBlock
-        if ahead { prefetchLines(p + 2 &* q6GroupBlock, q6GroupBlock) }
+        let p = group + i &* Q6_KFormat.groupBlock
+        if ahead { prefetchLines(p + 2 &* Q6_KFormat.groupBlock, Q6_KFormat.groupBlock) }
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
         let terms = q6Rows8Decode(p) { t, qa, qb, sw in

@@ -25,8 +25,9 @@ public enum WeightLayout: Sendable, Equatable {
 /// fields first (scale d, maybe min m), then maybe a 4-byte word (a Q5 format's fifth bits, Q4_K's
 /// first scale word), then the rest in 8-byte words (`headerFirst`): a 512-bit load of a word then
 /// holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles), the order the
-/// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K and Q3_K,
-/// whose fp16 fields close the block, list those first, then their scales, then their bit planes.
+/// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K, Q3_K and
+/// Q6_K, whose fp16 fields close the block, list those first, then their scales, then their bit
+/// planes (Q6_K: its high-bit and nibble words interleaved in the order its kernels read them).
 /// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
 /// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
 /// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.

@@ -26,7 +26,8 @@ enum Q6_KBlock: KBlock {
             + offsets.map { Rows8Piece(offset: $0, bytes: 8) }
     }
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K, avx512Rows8: AVX512.q6_KRows8)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K,
+                                                           avx2Rows8: AVX2.q6_KRows8, avx512Rows8: AVX512.q6_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

@@ -1,0 +1,194 @@
+// Q6_K in the `rows8` layout on 256-bit vectors (the layout: TensorKernels' Repack.swift and
+// KernelsAVX512/Q6KRows8_512.swift, whose kernel this one follows). A 256-bit load of a 64-byte word holds one
+// half of the eight rows (rows 0-3, or 4-7), row r in qword r; each super-block is done for both halves before
+// the next. Per operand (elements 16t ..< 16t + 8 or the next 8 of four rows) a nibble (a mask, or a shift and a
+// mask) or'ed with its crumb moved to bits 4-5 (at most one shift and a mask); per sixteen and sequence two
+// `vpmaddubsw` against the sequence's 8 activation bytes broadcast to every qword, added in Int16 (|Σ| ≤ 2 · 2
+// · 63 · 128), and one `vpmaddwd` by the rows' scale spread over each row's four words (one `vpshufb` of the
+// scales widened to Int16 once per super-block and half). The offset −32: four `vpmaddwd` of the widened
+// scales against Q8_K's sums per sixteen. Up to seven sequences run this kernel (passes of two); from
+// `q6KRows8TilesFrom` on, the four-row tiles of KQuantTiles.swift, filled from the same decoding (the
+// operands and spread scales are the tiles' as they are: no transpose). docs/kernels.md has the figures.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+extension Q6_KFormat {
+    /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 210): d (16), the two scale words (2 ·
+    /// 64), then per half n and unit h the qh words 2h, 2h + 1 and the ql words 2h, 2h + 1, 2h + 4, 2h + 5 (64 each).
+    @inlinable public static var groupBlock: Int { 1680 }
+}
+
+/// Decodes rows 4hr ..< 4hr + 4 of the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each
+/// sixteen t, in the order its words lie, with elements 16t ..< 16t + 8 (`qa`) and the next 8 (`qb`) of the four
+/// rows (unsigned: q + 32) and the rows' scale of sixteen t in each of the row's four words (`sw`); returns the
+/// scales widened to Int16 (vector v, word 4r + j: row r's scale of sixteen 4v + j), the offset term's coefficients.
+@inline(__always)
+func q6Rows8Decode256(_ p: UnsafeRawPointer, _ hr: Int, _ body: (Int, __m256i, __m256i, __m256i) -> Void)
+    -> (__m256i, __m256i, __m256i, __m256i) {
+    let hoff = 32 &* hr
+    // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte b + j of the
+    // qword into the high byte of its word j (the low byte zero: 0x80), then an arithmetic shift by 8.
+    @inline(__always) func control(_ b: Int64) -> __m256i {
+        @inline(__always) func qword(_ first: Int64) -> Int64 {
+            var v: Int64 = 0
+            for j in 0..<4 { v |= (0x80 | (first &+ Int64(j)) << 8) << (16 &* Int64(j)) }
+            return v
+        }
+        return _mm256_set_epi64x(qword(b &+ 8), qword(b), qword(b &+ 8), qword(b))
+    }
+    let w0 = load256(p, 16 &+ hoff), w1 = load256(p, 80 &+ hoff), c0 = control(0), c4 = control(4)
+    @inline(__always) func widen(_ w: __m256i, _ c: __m256i) -> __m256i { _mm256_srai_epi16(_mm256_shuffle_epi8(w, c), 8) }
+    let scales = (widen(w0, c0), widen(w0, c4), widen(w1, c0), widen(w1, c4))
+    let m4 = splat8(0xF), m30 = splat8(0x30)
+    // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
+    @inline(__always) func spread(_ j: Int64) -> __m256i {
+        let lo = (2 &* j | (2 &* j &+ 1) << 8) &* 0x0001_0001_0001_0001, hi = lo &+ 0x0808_0808_0808_0808
+        return _mm256_set_epi64x(hi, lo, hi, lo)
+    }
+    let sp = (spread(0), spread(1), spread(2), spread(3))
+    @inline(__always) func emit(_ t: Int, _ qa: __m256i, _ qb: __m256i) {
+        let v = t >> 2, s = v == 0 ? scales.0 : v == 1 ? scales.1 : v == 2 ? scales.2 : scales.3
+        let j = t & 3, c = j == 0 ? sp.0 : j == 1 ? sp.1 : j == 2 ? sp.2 : sp.3
+        body(t, qa, qb, _mm256_shuffle_epi8(s, c))
+    }
+    /// A nibble (bits 0-3, the rest zero) with the crumb at bits 4-5 of `crumb`.
+    @inline(__always) func six(_ nibble: __m256i, _ crumb: __m256i) -> __m256i {
+        _mm256_or_si256(nibble, _mm256_and_si256(crumb, m30))
+    }
+    @inline(__always) func unit(_ n: Int, _ h: Int) {
+        let at = 144 &+ 768 &* n &+ 384 &* h &+ hoff
+        let h0 = load256(p, at), h1 = load256(p, at &+ 64), a0 = load256(p, at &+ 128), a1 = load256(p, at &+ 192)
+        let b0 = load256(p, at &+ 256), b1 = load256(p, at &+ 320)
+        let t = 8 &* n &+ h
+        // c = 0: a's low nibbles, crumb 0 up to bits 4-5; c = 1: b's low nibbles, crumb 1; c = 2: a's high
+        // nibbles, crumb 2 where it is; c = 3: b's high nibbles, crumb 3 down.
+        emit(t, six(_mm256_and_si256(a0, m4), _mm256_slli_epi16(h0, 4)), six(_mm256_and_si256(a1, m4), _mm256_slli_epi16(h1, 4)))
+        emit(t &+ 2, six(_mm256_and_si256(b0, m4), _mm256_slli_epi16(h0, 2)), six(_mm256_and_si256(b1, m4), _mm256_slli_epi16(h1, 2)))
+        emit(t &+ 4, six(_mm256_and_si256(_mm256_srli_epi16(a0, 4), m4), h0), six(_mm256_and_si256(_mm256_srli_epi16(a1, 4), m4), h1))
+        emit(t &+ 6, six(_mm256_and_si256(_mm256_srli_epi16(b0, 4), m4), _mm256_srli_epi16(h0, 2)),
+             six(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m4), _mm256_srli_epi16(h1, 2)))
+    }
+    unit(0, 0); unit(0, 1); unit(1, 0); unit(1, 1)
+    return scales
+}
+
+/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
+@inline(never)
+func q6KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let x1 = st.row(x, 1)
+    let ahead = StreamPrefetch.at(W.n)
+    // Sequence k, rows 4h ..< 4h + 4: f[k][h].
+    var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
+    for i in 0..<nb {
+        let p = group + i &* Q6_KFormat.groupBlock
+        if ahead { prefetchLines(p + 2 &* Q6_KFormat.groupBlock, Q6_KFormat.groupBlock) }
+        let xo = 256 &* i
+        @inline(__always) func rowsHalf(_ hr: Int, _ f0: inout __m256, _ f1: inout __m256) {
+            var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
+            let terms = q6Rows8Decode256(p, hr) { t, qa, qb, sw in
+                let at = xo &+ 16 &* t
+                @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m256i) {
+                    let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, qwords256(q, at)), _mm256_maddubs_epi16(qb, qwords256(q, at &+ 8)))
+                    s = _mm256_add_epi32(s, _mm256_madd_epi16(sum, sw))
+                }
+                step(x.q, &s0)
+                if W.n > 1 { step(x1.q, &s1) }
+            }
+            let d = halvesInPairs256(p, 8 &* hr)
+            @inline(__always) func finish(_ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
+                // Σ_t scale_t · Σx_t, the sums four at a time against the widened scales; then s − 32 · that.
+                let b = UnsafeRawPointer(xa.sum16 + 16 &* i)
+                let m = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(terms.0, qwords256(b, 0)), _mm256_madd_epi16(terms.1, qwords256(b, 8))),
+                                         _mm256_add_epi32(_mm256_madd_epi16(terms.2, qwords256(b, 16)), _mm256_madd_epi16(terms.3, qwords256(b, 24))))
+                let total = _mm256_sub_epi32(s, _mm256_slli_epi32(m, 5))
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d, _mm256_set1_ps(xa.d[i])), f)
+            }
+            finish(x, s0, &f0)
+            if W.n > 1 { finish(x1, s1, &f1) }
+        }
+        rowsHalf(0, &f00, &f10)
+        rowsHalf(1, &f01, &f11)
+    }
+    storeRowPairs256(W.n, (f00, f10, f10, f10), y, ldy)
+    storeRowPairs256(W.n, (f01, f11, f11, f11), y + 4, ldy)
+}
+
+/// Every sequence against rows of eight groups, per group in passes of two (the group's bytes stay in cache
+/// between passes).
+@inline(never)
+func q6KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    var g = 0
+    while g < count {
+        let group = rows + g &* rowBytes
+        var s = 0
+        while s &+ 2 <= nSeq {
+            q6KRows8Group(W2.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy)
+            s &+= 2
+        }
+        if s < nSeq { q6KRows8Group(W1.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy) }
+        g &+= 8
+    }
+}
+
+extension Q6_KFormat {
+    /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile layout
+    /// (KQuantTiles.swift; `repack4` from the GGUF layout): `q6Rows8Decode256`'s operands, spread scales and
+    /// widened scales are the tile's quants, scales and sum terms as they are.
+    @inline(__always)
+    static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        let p = group + i &* groupBlock
+        let terms = q6Rows8Decode256(p, h) { t, qa, qb, sw in
+            store256(dst, 64 &* t, qa); store256(dst, 64 &* t &+ 32, qb); store256(dst, 1024 &+ 32 &* t, sw)
+        }
+        store256(dst, 1536, terms.0); store256(dst, 1568, terms.1); store256(dst, 1600, terms.2); store256(dst, 1632, terms.3)
+        let d = halvesInPairs256(p, 8 &* h)
+        _mm256_store_ps((dst + 1664).assumingMemoryBound(to: Float.self), d)
+        _mm256_store_ps((dst + 1696).assumingMemoryBound(to: Float.self), _mm256_mul_ps(d, _mm256_set1_ps(-32)))
+    }
+}
+
+/// Q6_K in the `rows8` layout from `q6KRows8TilesFrom` sequences on: per group of eight rows and half, the
+/// four-row tiles, filled from the layout (the next group's bytes prefetched while the first half is filled).
+@inline(never)
+func q6KRows8Tiles(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(byteCount: nb &* Q6_KFormat.avx2TileBytes, alignment: 64) { buf in
+        let tiles = buf.baseAddress!
+        var g = 0
+        while g < count {
+            let group = rows + g &* rowBytes
+            for h in 0..<2 {
+                for i in 0..<nb {
+                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* Q6_KFormat.groupBlock), Q6_KFormat.groupBlock) }
+                    Q6_KFormat.repack4(rows8: group, half: h, i, tiles + i &* Q6_KFormat.avx2TileBytes)
+                }
+                quadTilesRun(Q6_KFormat.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
+            }
+            g &+= 8
+        }
+    }
+}
+
+/// From this many sequences on, Q6_K in the `rows8` layout runs the four-row tiles (below it the `rows8` row
+/// kernel, in passes of two sequences). `bench-kernels --types q6_K --levels avx2`, Zen 4, ms per product,
+/// passes -> tiles (`TOKENMILL_INT_TILES_FROM=99` against `=1`): from memory (8960 x 1536, two threads, two or
+/// three alternating runs) 3: 0.67-0.73 -> 0.83, 4: 0.78-0.81 -> 0.90, 6: 1.02-1.03 -> 1.06-1.23, 8: 1.25-1.35 ->
+/// 1.22-1.33, 16: 2.20-2.21 -> 1.92-2.21; from cache (2048 x 1536, one thread) the tiles lead from 5 (6: 0.345
+/// -> 0.300, 8: 0.45 -> 0.37). Decode batches read their weights from memory, prompts reuse them: from 8.
+let q6KRows8TilesFrom = 8
+
+extension AVX2 {
+    /// Q6_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q6_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        if integerTiles(nSeq, from: q6KRows8TilesFrom) {
+            q6KRows8Tiles(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        } else {
+            q6KRows8Groups(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        }
+    }
+}
+#endif
