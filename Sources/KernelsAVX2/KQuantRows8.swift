@@ -123,17 +123,24 @@ func q4KRows8Mat(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: 
 func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                     _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
                     _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
+        q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+    }, { group, g, s in
+        q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+    })
+}
+
+/// Per group of eight rows (`group`, its first row `g`), the sequences in passes of two (`two(group, g, s)`) and a
+/// last pass of one (`one`); the group's bytes stay in cache between passes.
+@inline(__always)
+func rows8GroupsInPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nSeq: Int,
+                        _ two: (UnsafeRawPointer, Int, Int) -> Void, _ one: (UnsafeRawPointer, Int, Int) -> Void) {
     var g = 0
     while g < count {
         let group = rows + g &* rowBytes
         var s = 0
-        while s &+ 2 <= nSeq {
-            q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
-            s &+= 2
-        }
-        if s < nSeq {
-            q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
-        }
+        while s &+ 2 <= nSeq { two(group, g, s); s &+= 2 }
+        if s < nSeq { one(group, g, s) }
         g &+= 8
     }
 }
@@ -164,43 +171,77 @@ extension Q4_KFormat {
     }
 }
 
-/// Q4_K in the `rows8` layout from `q4KRows8TilesFrom` sequences on: per group of eight rows and half, the
-/// four-row tiles of KQuantTiles.swift, repacked from the layout (they beat the `rows8` row kernel there; the
-/// next group's bytes are prefetched while the first half is repacked).
+/// A K-quant format whose `rows8` layout fills the four-row tiles of KQuantTiles.swift without a transpose
+/// (the layout's 8-byte words of four rows are already the tiles' quant vectors).
+protocol QuadTileRows8: QuadTileFormat {
+    /// From this many sequences on, `AVX2.q4_KRows8` / `q6_KRows8` run the tiles filled from the layout.
+    static var rows8TilesFrom: Int { get }
+    /// Below `rows8TilesFrom`: the format's `rows8` row kernel (`MatRowsKernel`'s arguments).
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int)
+    /// Bytes of one super-block of eight rows in the `rows8` layout.
+    static var groupBlock: Int { get }
+    /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile at `dst`.
+    static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
+}
+
+/// A format in the `rows8` layout from its tiles' crossover on (`rows8TilesFrom`): per group
+/// of eight rows and half, the four-row tiles of KQuantTiles.swift, filled from the layout (they beat the `rows8`
+/// row kernel there; the next group's bytes are prefetched while the first half is filled).
 @inline(never)
-func q4KRows8Tiles(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    withUnsafeTemporaryAllocation(byteCount: nb &* Q4_KFormat.avx2TileBytes, alignment: 64) { buf in
+func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    withUnsafeTemporaryAllocation(byteCount: nb &* F.avx2TileBytes, alignment: 64) { buf in
         let tiles = buf.baseAddress!
         var g = 0
         while g < count {
             let group = rows + g &* rowBytes
             for h in 0..<2 {
                 for i in 0..<nb {
-                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* Q4_KFormat.groupBlock), Q4_KFormat.groupBlock) }
-                    Q4_KFormat.repack4(rows8: group, half: h, i, tiles + i &* Q4_KFormat.avx2TileBytes)
+                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* F.groupBlock), F.groupBlock) }
+                    F.repack4(rows8: group, half: h, i, tiles + i &* F.avx2TileBytes)
                 }
-                quadTilesRun(Q4_KFormat.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
+                quadTilesRun(F.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
             }
             g &+= 8
         }
     }
 }
 
-/// From this many sequences on, Q4_K in the `rows8` layout runs the four-row tiles (below it the `rows8`
-/// row kernel, in passes of two sequences).
-let q4KRows8TilesFrom = 3
+/// Rows of a format in the `rows8` layout · Q8_K activations: the four-row tiles from `F.rows8TilesFrom`
+/// sequences on, below it the format's `rows8` row kernel (`F.rows8Passes`).
+@inline(__always)
+func kRows8Mat<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                 _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    if integerTiles(nSeq, from: F.rows8TilesFrom) {
+        kRows8QuadTiles(F.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    } else {
+        F.rows8Passes(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
+
+extension Q4_KFormat: QuadTileRows8 {
+    /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two
+    /// sequences).
+    static var rows8TilesFrom: Int { 3 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        q4KRows8Mat(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
 
 extension AVX2 {
     /// Q4_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if integerTiles(nSeq, from: q4KRows8TilesFrom) {
-            q4KRows8Tiles(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            q4KRows8Mat(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+        kRows8Mat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q6_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q6_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        kRows8Mat(Q6_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

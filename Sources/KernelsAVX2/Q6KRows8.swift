@@ -7,7 +7,7 @@
 // · 63 · 128), and one `vpmaddwd` by the rows' scale spread over each row's four words (one `vpshufb` of the
 // scales widened to Int16 once per super-block and half). The offset −32: four `vpmaddwd` of the widened
 // scales against Q8_K's sums per sixteen. Up to seven sequences run this kernel (passes of two); from
-// `q6KRows8TilesFrom` on, the four-row tiles of KQuantTiles.swift, filled from the same decoding (the
+// `rows8TilesFrom` (8) on, the four-row tiles of KQuantTiles.swift, filled from the same decoding (the
 // operands and spread scales are the tiles' as they are: no transpose). docs/kernels.md has the figures.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -119,17 +119,11 @@ func q6KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
 @inline(never)
 func q6KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                     _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    var g = 0
-    while g < count {
-        let group = rows + g &* rowBytes
-        var s = 0
-        while s &+ 2 <= nSeq {
-            q6KRows8Group(W2.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy)
-            s &+= 2
-        }
-        if s < nSeq { q6KRows8Group(W1.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy) }
-        g &+= 8
-    }
+    rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
+        q6KRows8Group(W2.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy)
+    }, { group, g, s in
+        q6KRows8Group(W1.self, group, nb, st.row(x, s), st, y + (s &* ldy &+ g), ldy)
+    })
 }
 
 extension Q6_KFormat {
@@ -149,46 +143,17 @@ extension Q6_KFormat {
     }
 }
 
-/// Q6_K in the `rows8` layout from `q6KRows8TilesFrom` sequences on: per group of eight rows and half, the
-/// four-row tiles, filled from the layout (the next group's bytes prefetched while the first half is filled).
-@inline(never)
-func q6KRows8Tiles(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    withUnsafeTemporaryAllocation(byteCount: nb &* Q6_KFormat.avx2TileBytes, alignment: 64) { buf in
-        let tiles = buf.baseAddress!
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
-            for h in 0..<2 {
-                for i in 0..<nb {
-                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* Q6_KFormat.groupBlock), Q6_KFormat.groupBlock) }
-                    Q6_KFormat.repack4(rows8: group, half: h, i, tiles + i &* Q6_KFormat.avx2TileBytes)
-                }
-                quadTilesRun(Q6_KFormat.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
-            }
-            g &+= 8
-        }
-    }
-}
-
-/// From this many sequences on, Q6_K in the `rows8` layout runs the four-row tiles (below it the `rows8` row
-/// kernel, in passes of two sequences). `bench-kernels --types q6_K --levels avx2`, Zen 4, ms per product,
-/// passes -> tiles (`TOKENMILL_INT_TILES_FROM=99` against `=1`): from memory (8960 x 1536, two threads, two or
-/// three alternating runs) 3: 0.67-0.73 -> 0.83, 4: 0.78-0.81 -> 0.90, 6: 1.02-1.03 -> 1.06-1.23, 8: 1.25-1.35 ->
-/// 1.22-1.33, 16: 2.20-2.21 -> 1.92-2.21; from cache (2048 x 1536, one thread) the tiles lead from 5 (6: 0.345
-/// -> 0.300, 8: 0.45 -> 0.37). Decode batches read their weights from memory, prompts reuse them: from 8.
-let q6KRows8TilesFrom = 8
-
-extension AVX2 {
-    /// Q6_K rows in the `rows8` layout · Q8_K activations.
-    @inline(never)
-    public static func q6_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        if integerTiles(nSeq, from: q6KRows8TilesFrom) {
-            q6KRows8Tiles(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        } else {
-            q6KRows8Groups(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-        }
+extension Q6_KFormat: QuadTileRows8 {
+    /// From this many sequences on, Q6_K in the `rows8` layout runs the four-row tiles (below it the `rows8` row
+    /// kernel, in passes of two sequences). `bench-kernels --types q6_K --levels avx2`, Zen 4, ms per product,
+    /// passes -> tiles (`TOKENMILL_INT_TILES_FROM=99` against `=1`): from memory (8960 x 1536, two threads, two or
+    /// three alternating runs) 3: 0.67-0.73 -> 0.83, 4: 0.78-0.81 -> 0.90, 6: 1.02-1.03 -> 1.06-1.23, 8: 1.25-1.35 ->
+    /// 1.22-1.33, 16: 2.20-2.21 -> 1.92-2.21; from cache (2048 x 1536, one thread) the tiles lead from 5 (6: 0.345
+    /// -> 0.300, 8: 0.45 -> 0.37). Decode batches read their weights from memory, prompts reuse them: from 8.
+    static var rows8TilesFrom: Int { 8 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        q6KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     }
 }
 #endif

@@ -93,6 +93,24 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (In
     return CrumbHeader512(terms: terms, d256: _mm512_mul_ps(d, _mm512_set1_ps(1.0 / 256)), tf: tf)
 }
 
+/// One sixteen of eight rows (`qa`: its first 8 elements of each row, `qb`: the next 8, unsigned bytes whose
+/// pairwise products with Int8 stay within Int16 when added: Q2_K/Q3_K crumbs, Q6_K's 6-bit values) against `W.n`
+/// (1-4) sequences' activations at element `at`: two `vpmaddubsw` added in Int16, then one `vpdpwssd` by the rows'
+/// scale words `sw` into each sequence's sums (row r in lanes 2r, 2r + 1).
+@inline(__always)
+func sixteenSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations, Q8Activations, Q8Activations), _ at: Int,
+                                  _ qa: __m512i, _ qb: __m512i, _ sw: __m512i,
+                                  _ s0: inout __m512i, _ s1: inout __m512i, _ s2: inout __m512i, _ s3: inout __m512i) {
+    @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
+        let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))
+        s = _mm512_dpwssd_epi32(s, sum, sw)
+    }
+    step(xs.0.q, &s0)
+    if W.n > 1 { step(xs.1.q, &s1) }
+    if W.n > 2 { step(xs.2.q, &s2) }
+    if W.n > 3 { step(xs.3.q, &s3) }
+}
+
 /// Where a pass over a group of eight rows gets each super-block's operands: decoded in place, or from the
 /// group's operand cache.
 private protocol CrumbOperands512 {
@@ -138,15 +156,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
         let xo = 256 &* i
         if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
         let hd = S.block(F.self, base, i) { o, qa, qb, sw in
-            @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
-                let at = xo &+ o
-                let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))
-                s = _mm512_dpwssd_epi32(s, sum, sw)
-            }
-            step(xs.0.q, &s0)
-            if W.n > 1 { step(xs.1.q, &s1) }
-            if W.n > 2 { step(xs.2.q, &s2) }
-            if W.n > 3 { step(xs.3.q, &s3) }
+            sixteenSteps512(W.self, xs, xo &+ o, qa, qb, sw, &s0, &s1, &s2, &s3)
         }
         @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
             let sp = split + splitSums16Bytes &* (k &* nb &+ i)

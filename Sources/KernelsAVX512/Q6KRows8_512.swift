@@ -95,15 +95,7 @@ private func q6Rows8Run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb:
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
         let terms = q6Rows8Decode(p) { t, qa, qb, sw in
-            let at = xo &+ 16 &* t
-            @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
-                let sum = _mm512_add_epi16(_mm512_maddubs_epi16(qa, qwords(q + at)), _mm512_maddubs_epi16(qb, qwords(q + (at &+ 8))))
-                s = _mm512_dpwssd_epi32(s, sum, sw)
-            }
-            step(xs.0.q, &s0)
-            if W.n > 1 { step(xs.1.q, &s1) }
-            if W.n > 2 { step(xs.2.q, &s2) }
-            if W.n > 3 { step(xs.3.q, &s3) }
+            sixteenSteps512(W.self, xs, xo &+ 16 &* t, qa, qb, sw, &s0, &s1, &s2, &s3)
         }
         let d = halvesInPairs(p)
         @inline(__always) func finish(_ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
