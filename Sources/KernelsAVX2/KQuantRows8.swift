@@ -7,8 +7,8 @@
 // the sequence's 8 activation bytes broadcast to every qword, four words of a group added in Int16 (at most
 // 4 · 2 · 15 · 127), then one `vpmaddwd` by the rows' scales (each row's scale spread over its four words by
 // one `vpshufb`). The min term: the mins (unsigned bytes) times the activation sums split into bytes
-// (Σx_g = 128 a_g + b_g), two `vpmaddubsw` and two `vpmaddwd` per super-block. One or two sequences run this
-// kernel; from three on, the four-row tiles of KQuantTiles.swift, repacked from the layout without a
+// (Σx_g = 128 a_g + b_g), two `vpmaddubsw` and two `vpmaddwd` per super-block. Up to seven sequences run this
+// kernel (passes of two); from eight on, the four-row tiles of KQuantTiles.swift, repacked from the layout without a
 // transpose. docs/kernels.md has the figures.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -222,8 +222,12 @@ func kRows8Mat<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes
 
 extension Q4_KFormat: QuadTileRows8 {
     /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two
-    /// sequences).
-    static var rows8TilesFrom: Int { 3 }
+    /// sequences). 3 until 2026-12-05 (measured from cache on a Zen 5 host); on the Zen 4 host from memory the
+    /// passes lead up to 8: `bench-kernels --types q4_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, passes
+    /// -> tiles, two runs, ms: 3: 0.375 -> 0.64-0.66, 4: 0.48-0.54 -> 0.73-0.83, 8: 0.87-0.89 -> 0.97-1.14, 12: level,
+    /// 16: 1.65-1.69 -> 1.45-1.47; the 1.5B `bench -p 0 -n 32 --sequences 3,6,8` at avx2, tiles from 3 -> from 8,
+    /// two rounds: 3 sequences 39.4/39.5 -> 56.0/52.9 t/s, 6: 55.6/55.3 -> 65.1/64.2, 8 level.
+    static var rows8TilesFrom: Int { 8 }
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         q4KRows8Mat(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)

@@ -142,7 +142,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
     quadTilesRun(F.self, tiles, nb, x, st, nSeq, y, ldy)
 }
 
-/// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, two at a time.
+/// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, four at a time.
 @inline(__always)
 func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
                                      _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -157,25 +157,32 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
         _mm256_set1_epi64x(UnsafeRawPointer(p).loadUnaligned(as: Int64.self))
     }
     @inline(__always) func run<W: SeqWidth>(_: W.Type, _ s: Int) {
-        let two = W.n > 1
-        let x0 = st.row(x, s), x1 = st.row(x, s &+ (two ? 1 : 0))
-        let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q)
-        var f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps()
+        let n = W.n
+        let x0 = st.row(x, s), x1 = st.row(x, s &+ min(1, n &- 1)), x2 = st.row(x, s &+ min(2, n &- 1)), x3 = st.row(x, s &+ min(3, n &- 1))
+        let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
+        var f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps(), f2 = _mm256_setzero_ps(), f3 = _mm256_setzero_ps()
         for i in 0..<nb {
             let t = UnsafeRawPointer(tiles + i &* tileBytes)
-            var i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256()
+            var i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256(), i2 = _mm256_setzero_si256(), i3 = _mm256_setzero_si256()
             let xo = 256 &* i
             for g in 0..<groups {
-                var p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256()
+                var p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), p2 = _mm256_setzero_si256(), p3 = _mm256_setzero_si256()
                 for step in 0..<steps {
                     let e = 8 &* (steps &* g &+ step)
                     let w = load256(t, 4 &* e)
-                    p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(w, _mm256_set1_epi64x(q0.loadUnaligned(fromByteOffset: xo &+ e, as: Int64.self))))
-                    if two { p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(w, _mm256_set1_epi64x(q1.loadUnaligned(fromByteOffset: xo &+ e, as: Int64.self)))) }
+                    @inline(__always) func mac(_ q: UnsafeRawPointer, _ p: inout __m256i) {
+                        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w, _mm256_set1_epi64x(q.loadUnaligned(fromByteOffset: xo &+ e, as: Int64.self))))
+                    }
+                    mac(q0, &p0)
+                    if n > 1 { mac(q1, &p1) }
+                    if n > 2 { mac(q2, &p2) }
+                    if n > 3 { mac(q3, &p3) }
                 }
                 let sc = load256(t, 1024 &+ 32 &* g)
                 i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(p0, sc))
-                if two { i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(p1, sc)) }
+                if n > 1 { i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(p1, sc)) }
+                if n > 2 { i2 = _mm256_add_epi32(i2, _mm256_madd_epi16(p2, sc)) }
+                if n > 3 { i3 = _mm256_add_epi32(i3, _mm256_madd_epi16(p3, sc)) }
             }
             let d = _mm256_loadu_ps((t + dAt).assumingMemoryBound(to: Float.self))
             let tf = _mm256_loadu_ps((t + (dAt &+ 32)).assumingMemoryBound(to: Float.self))
@@ -195,13 +202,13 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
                 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(tf, dx), f)
             }
             finish(x0, i0, &f0)
-            if two { finish(x1, i1, &f1) }
+            if n > 1 { finish(x1, i1, &f1) }
+            if n > 2 { finish(x2, i2, &f2) }
+            if n > 3 { finish(x3, i3, &f3) }
         }
-        storeRowPairs256(W.n, (f0, f1, f1, f1), y + s &* ldy, ldy)
+        storeRowPairs256(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }
-    var s = 0
-    while s &+ 2 <= nSeq { run(W2.self, s); s &+= 2 }
-    if s < nSeq { run(W1.self, s) }
+    bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
 /// Q4_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on

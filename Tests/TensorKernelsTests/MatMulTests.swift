@@ -38,10 +38,11 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
     }
 }
 
-/// Q2_K and Q3_K on the `rows8` layout from many sequences on: the kernels decode each group of eight rows once
+/// K-quants on the `rows8` layout from many sequences on: Q2_K and Q3_K decode each group of eight rows once
 /// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 16 for Q3_K, 48 for Q2_K; AVX2
-/// `cachedFrom256`: 32 for Q3_K); 53 sequences end in a pass of one.
-@Test(arguments: [GGMLType.q2_K, .q3_K], hostLevels)
+/// `cachedFrom256`: 32 for Q3_K), Q4_K and Q6_K run AVX2's four-row tiles in passes of four; 53 sequences end in
+/// a pass of one.
+@Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q6_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53])
 }
@@ -137,8 +138,9 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     // tiles from 2 (Q4_0, Q5_0, Q5_1), 3 (Q4_1) and 4 (Q8_0), in groups of four then 1-3; Q4_K tiles
     // from 4, Q6_K from 8; below those, and for the other K-quants always, the row-at-a-time kernels
     // (11: a group of eight and three left over). 37 rows in tiles of 8 leave 5 rows to the row
-    // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q6_K from
-    // 6 (in pairs of sequences and one left over); Q8_0 never.
+    // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q6_K from 6
+    // (repacked Q4_K and Q6_K from 8; the K-quant tiles in groups of four sequences then 1-3, the 32-block
+    // ones in pairs and one left over); Q8_0 never.
     for nSeq in sequenceCounts {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
