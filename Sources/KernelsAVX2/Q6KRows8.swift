@@ -26,19 +26,9 @@ extension Q6_KFormat {
 func q6Rows8Decode256(_ p: UnsafeRawPointer, _ hr: Int, _ body: (Int, __m256i, __m256i, __m256i) -> Void)
     -> (__m256i, __m256i, __m256i, __m256i) {
     let hoff = 32 &* hr
-    // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte b + j of the
-    // qword into the high byte of its word j (the low byte zero: 0x80), then an arithmetic shift by 8.
-    @inline(__always) func control(_ b: Int64) -> __m256i {
-        @inline(__always) func qword(_ first: Int64) -> Int64 {
-            var v: Int64 = 0
-            for j in 0..<4 { v |= (0x80 | (first &+ Int64(j)) << 8) << (16 &* Int64(j)) }
-            return v
-        }
-        return _mm256_set_epi64x(qword(b &+ 8), qword(b), qword(b &+ 8), qword(b))
-    }
-    let w0 = load256(p, 16 &+ hoff), w1 = load256(p, 80 &+ hoff), c0 = control(0), c4 = control(4)
-    @inline(__always) func widen(_ w: __m256i, _ c: __m256i) -> __m256i { _mm256_srai_epi16(_mm256_shuffle_epi8(w, c), 8) }
-    let scales = (widen(w0, c0), widen(w0, c4), widen(w1, c0), widen(w1, c4))
+    let w0 = load256(p, 16 &+ hoff), w1 = load256(p, 80 &+ hoff)
+    let scales = (spreadBytes4(w0, 0, sameByte: false, signed: true), spreadBytes4(w0, 4, sameByte: false, signed: true),
+                  spreadBytes4(w1, 0, sameByte: false, signed: true), spreadBytes4(w1, 4, sameByte: false, signed: true))
     let m4 = splat8(0xF), m30 = splat8(0x30)
     // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
     @inline(__always) func spread(_ j: Int64) -> __m256i {

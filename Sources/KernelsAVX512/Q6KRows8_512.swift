@@ -25,20 +25,9 @@ import KernelsAVX2
 /// sixteen 4v + j (the sum terms' coefficients, and what each sixteen's scale is spread from).
 @inline(__always)
 private func q6Scales16(_ p: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __m512i) {
-    // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte b + j of the
-    // qword into the high byte of its word j (the low byte zero: 0x80), then an arithmetic shift by 8.
-    @inline(__always) func control(_ b: Int64) -> __m512i {
-        @inline(__always) func qword(_ first: Int64) -> Int64 {
-            var v: Int64 = 0
-            for j in 0..<4 { v |= (0x80 | (first &+ Int64(j)) << 8) << (16 &* Int64(j)) }
-            return v
-        }
-        let lo = qword(b), hi = qword(b &+ 8)
-        return _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo)
-    }
-    let w0 = _mm512_loadu_si512(p + 16), w1 = _mm512_loadu_si512(p + 80), c0 = control(0), c4 = control(4)
-    @inline(__always) func widen(_ w: __m512i, _ c: __m512i) -> __m512i { _mm512_srai_epi16(_mm512_shuffle_epi8(w, c), 8) }
-    return (widen(w0, c0), widen(w0, c4), widen(w1, c0), widen(w1, c4))
+    let w0 = _mm512_loadu_si512(p + 16), w1 = _mm512_loadu_si512(p + 80)
+    return (spreadBytes(w0, 0, sameByte: false, signed: true), spreadBytes(w0, 4, sameByte: false, signed: true),
+            spreadBytes(w1, 0, sameByte: false, signed: true), spreadBytes(w1, 4, sameByte: false, signed: true))
 }
 
 /// Decodes the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each sixteen t, in the order
