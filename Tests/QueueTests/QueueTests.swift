@@ -187,7 +187,7 @@ import QueueCore
         let running = try await db.int("SELECT id::int FROM tokenmill.jobs WHERE state = 'running'")
         #expect(try await db.queue.cancelJob(Int64(running)))
         #expect(try await db.queue.cancelBatch(queued.batchID) == 3)
-        #expect(try await eventually(timeout: 5) { await rec.stoppedByCancel.contains(Int64(running)) })
+        #expect(try await eventually(timeout: 20) { await rec.stoppedByCancel.contains(Int64(running)) })
         await w.stop()
         #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'cancelled'") == 4)
         #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1 AND attempt = 0", [queued.batchID]) == 3)
@@ -302,9 +302,11 @@ import QueueCore
         try await Task.sleep(nanoseconds: 300_000_000) // let it go idle (LISTENing)
         let t0 = Date()
         let ids = try await insertJobs(db, kind: "noop", payloads: ["{}"])
-        let ran = try await eventually(timeout: 5) { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE id = $1 AND state = 'succeeded'", [ids[0]]) == 1 }
+        // Anything well under the 60 s poll proves the NOTIFY; 20 s leaves room for a loaded 2-core host
+        // (4.7 s was seen with the kernel suites running beside this one).
+        let ran = try await eventually(timeout: 20) { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE id = $1 AND state = 'succeeded'", [ids[0]]) == 1 }
         #expect(ran)
-        #expect(Date().timeIntervalSince(t0) < 5, "poll period is 60 s: only NOTIFY can explain a fast start")
+        #expect(Date().timeIntervalSince(t0) < 20, "poll period is 60 s: only NOTIFY can explain a start within 20 s")
         await w.stop()
         await db.drop()
     }
