@@ -33,7 +33,8 @@ public protocol ActivationObserver: AnyObject {
 ///
 /// All buffers are allocated here, once: activations for `maxBatchTokens` tokens, logits for
 /// `maxLogitRows` rows, and a KV cache of `[slot][layer][pos][kvDim]` for `maxSequences` slots of
-/// `contextLength` positions. `forward` allocates nothing.
+/// `contextLength` positions. `forward` allocates nothing. They are mapped, not zeroed
+/// (`ZeroPages`): resident memory grows with the rows the steps write, not with these maxima.
 ///
 /// One `forward` call is one step: prompt processing passes many tokens of one sequence, batched
 /// decoding passes one token of each of many sequences, or any mix. Every projection is one
@@ -70,6 +71,8 @@ public final class InferenceEngine: @unchecked Sendable {
     private let normed: UnsafeMutablePointer<Float>  // [maxLogitRows][dim]
     private let kvBase: UnsafeMutableRawPointer
     private let kvBytes: Int
+    /// Every buffer above, released in `deinit`.
+    private let mappings: [ZeroPages]
     private var logitRowCount = 0
 
     /// - Parameters:
@@ -101,10 +104,12 @@ public final class InferenceEngine: @unchecked Sendable {
         self.matmul = MatMulEngine(pool: pool, maxCols: max(c.dim, c.qDim, c.ffn), maxSeq: max(self.maxBatchTokens, self.maxLogitRows))
         self.matmul.level = kernelLevel
         let B = self.maxBatchTokens
+        // Each buffer a mapping of its own: zeros, resident only where a step writes (`ZeroPages`).
+        var mappings: [ZeroPages] = []
         func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
-            p.initialize(repeating: 0, count: max(n, 1))
-            return p
+            let m = ZeroPages(of: Float.self, count: max(n, 1))
+            mappings.append(m)
+            return m.pointer(to: Float.self)
         }
         x = alloc(B * c.dim); xb = alloc(B * c.dim); xb2 = alloc(B * c.dim)
         q = alloc(B * c.qDim); k = alloc(B * c.kvDim); v = alloc(B * c.kvDim); att = alloc(B * c.qDim)
@@ -119,14 +124,16 @@ public final class InferenceEngine: @unchecked Sendable {
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
         normed = alloc(self.maxLogitRows * c.dim)
         kvBytes = model.kvBytesPerSequence(contextLength: self.contextLength, type: kvType) * self.maxSequences
-        // Not zeroed: attention only reads positions written before, and untouched pages of a large
-        // allocation stay unbacked, so a slot costs memory only for the context it actually uses.
-        kvBase = UnsafeMutableRawPointer.allocate(byteCount: max(kvBytes, 1), alignment: 4096)
+        // Attention only reads positions written before, and untouched pages stay unbacked, so a slot
+        // costs memory only for the context it actually uses.
+        let kv = ZeroPages(byteCount: max(kvBytes, 1))
+        mappings.append(kv)
+        kvBase = kv.base
+        self.mappings = mappings
     }
 
     deinit {
-        for p in [x, xb, xb2, q, k, v, att, hb, hb2, ropeCos, ropeSin, scores, partials, logitsBuf, normed] { p.deallocate() }
-        kvBase.deallocate()
+        for m in mappings { m.release() }
     }
 
     /// Bytes of KV cache held by this engine.
