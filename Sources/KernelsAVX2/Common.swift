@@ -63,6 +63,14 @@ public enum W4: SeqWidth { @inlinable public static var n: Int { 4 } }
 /// Eight sequences: the AVX-512 tiles (32 vector registers) keep eight sequences' accumulators.
 public enum W8: SeqWidth { @inlinable public static var n: Int { 8 } }
 
+/// Runs `body(group, g)` for each group of eight rows of a matrix in the `rows8` layout (`count` rows, a
+/// multiple of eight, `rowBytes` bytes a row): `group` the group's first byte, `g` its first row.
+@inlinable @inline(__always)
+public func eachRows8Group(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ body: (UnsafeRawPointer, Int) -> Void) {
+    var g = 0
+    while g < count { body(rows + g &* rowBytes, g); g &+= 8 }
+}
+
 /// Runs `body` over the sequences in groups of four, then the 1-3 left over, each with its
 /// compile-time width.
 @inlinable @inline(__always)

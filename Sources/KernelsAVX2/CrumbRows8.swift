@@ -260,17 +260,14 @@ func crumbRows8Mat<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByte
             }
         }
         if nSeq < F.cachedFrom256 {
-            var g = 0
-            while g < count { passes(InPlace256.self, rows + g &* rowBytes, g); g &+= 8 }
+            eachRows8Group(rows, rowBytes, count) { passes(InPlace256.self, $0, $1) }
             return
         }
         withUnsafeTemporaryAllocation(byteCount: nb &* crumbCachedBlock256, alignment: 32) { buf in
             let cache = buf.baseAddress!
-            var g = 0
-            while g < count {
-                crumbRows8Fill256(F.self, rows + g &* rowBytes, nb, cache)
+            eachRows8Group(rows, rowBytes, count) { group, g in
+                crumbRows8Fill256(F.self, group, nb, cache)
                 passes(FromCache256.self, UnsafeRawPointer(cache), g)
-                g &+= 8
             }
         }
     }

@@ -135,13 +135,10 @@ func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ n
 @inline(__always)
 func rows8GroupsInPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nSeq: Int,
                         _ two: (UnsafeRawPointer, Int, Int) -> Void, _ one: (UnsafeRawPointer, Int, Int) -> Void) {
-    var g = 0
-    while g < count {
-        let group = rows + g &* rowBytes
+    eachRows8Group(rows, rowBytes, count) { group, g in
         var s = 0
         while s &+ 2 <= nSeq { two(group, g, s); s &+= 2 }
         if s < nSeq { one(group, g, s) }
-        g &+= 8
     }
 }
 
@@ -193,9 +190,7 @@ func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withUnsafeTemporaryAllocation(byteCount: nb &* F.avx2TileBytes, alignment: 64) { buf in
         let tiles = buf.baseAddress!
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        eachRows8Group(rows, rowBytes, count) { group, g in
             for h in 0..<2 {
                 for i in 0..<nb {
                     if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* F.groupBlock), F.groupBlock) }
@@ -203,7 +198,6 @@ func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
                 }
                 quadTilesRun(F.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
             }
-            g &+= 8
         }
     }
 }

@@ -91,22 +91,16 @@ public func rows8Nibbles<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, 
     }
     let ahead = StreamPrefetch.at(nSeq)
     if nSeq <= 4 {
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        eachRows8Group(rows, rowBytes, count) { group, g in
             passes(y + g) { Rows8Operands(F.self, group, $0, ahead: ahead) }
-            g &+= 8
         }
         return
     }
     withUnsafeTemporaryAllocation(byteCount: nb &* Rows8Operands.bytes, alignment: 32) { buf in
         let cache = buf.baseAddress!
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        eachRows8Group(rows, rowBytes, count) { group, g in
             for b in 0..<nb { Rows8Operands(F.self, group, b, ahead: ahead).store(cache + b &* Rows8Operands.bytes) }
             passes(y + g) { Rows8Operands(cached: cache + $0 &* Rows8Operands.bytes) }
-            g &+= 8
         }
     }
 }

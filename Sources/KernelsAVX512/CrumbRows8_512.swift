@@ -215,10 +215,7 @@ extension CrumbRows8 {
 private func crumbRows8Mat512<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                              _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
-        @inline(__always) func groups(_ pass: (UnsafeRawPointer, Int) -> Void) {
-            var g = 0
-            while g < count { pass(rows + g &* rowBytes, g); g &+= 8 }
-        }
+        @inline(__always) func groups(_ pass: (UnsafeRawPointer, Int) -> Void) { eachRows8Group(rows, rowBytes, count, pass) }
         @inline(__always) func splitOf(_ s: Int) -> UnsafeRawPointer { split + s &* splitSums16Bytes &* nb }
         if nSeq < F.cachedFrom512 {
             groups { group, g in

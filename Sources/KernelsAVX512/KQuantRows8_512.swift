@@ -146,14 +146,11 @@ private func kRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
         let split = buf.baseAddress!
         for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        eachRows8Group(rows, rowBytes, count) { group, g in
             @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
                 nibbleRows8Run(F.self, w, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
             }
             bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
-            g &+= 8
         }
     }
 }

@@ -111,14 +111,11 @@ extension AVX512 {
     @inline(never)
     public static func q6_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        var g = 0
-        while g < count {
-            let group = rows + g &* rowBytes
+        eachRows8Group(rows, rowBytes, count) { group, g in
             @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
                 q6Rows8Run(w, group, blocks, strides.row(x, s), strides, y + (s &* ldy &+ g), ldy)
             }
             bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
-            g &+= 8
         }
     }
 }

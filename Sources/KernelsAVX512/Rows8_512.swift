@@ -82,11 +82,9 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: nSeq &* nb) { buf in
             let starts = buf.baseAddress!
             block32Starts(F.self, x, st, nSeq, nb, starts)
-            var g = 0
-            while g < count {
-                block32EightRowsRun512(F.self, Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: true), nb, x, st,
+            eachRows8Group(rows, rowBytes, count) { group, g in
+                block32EightRowsRun512(F.self, Rows8Blocks<F>(group: group, ahead: ahead, inPlace: true), nb, x, st,
                                        nSeq, y + g, ldy, starts)
-                g &+= 8
             }
         }
         return
@@ -95,9 +93,8 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
     withUnsafeTemporaryAllocation(byteCount: nb &* block32TileBytes &+ 4 &* nSeq &* nb, alignment: 64) { buf in
         let tiles = buf.baseAddress!, starts = (tiles + nb &* block32TileBytes).assumingMemoryBound(to: Int32.self)
         block32Starts(F.self, x, st, nSeq, nb, starts)
-        var g = 0
-        while g < count {
-            let group = Rows8Blocks<F>(group: rows + g &* rowBytes, ahead: ahead, inPlace: false)
+        eachRows8Group(rows, rowBytes, count) { start, g in
+            let group = Rows8Blocks<F>(group: start, ahead: ahead, inPlace: false)
             for b in 0..<nb {
                 let t = tiles + b &* block32TileBytes, q = group.quants(b)
                 _mm512_store_si512(t, q.0); _mm512_store_si512(t + 64, q.1)
@@ -106,7 +103,6 @@ func rows8Mat512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ rowByt
                 if F.hasMin { _mm512_store_ps(t + 320, group.mins(b)) }
             }
             block32EightRowsRun512(F.self, TileBuffer(tiles: UnsafeRawPointer(tiles)), nb, x, st, nSeq, y + g, ldy, starts)
-            g &+= 8
         }
     }
 }
