@@ -10,8 +10,10 @@
 //   shift (Q5_K: a byte test of fifth-bit word j and a masked add of 16 per half); one `vpdpbusd` per half
 //   against the sequence's 8 activation bytes broadcast to every qword adds four products into each of the
 //   row's two dword lanes;
-// - per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it (Q4_K:
-//   the high nibbles are used in place, as 16 · q, and one `vpdpwssd` per half scales and adds);
+// - Q5_K: per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it;
+//   Q4_K: the high nibbles are used in place, as 16 · q, and per pair of groups the two sums (each within
+//   Int16) pack into the words of one dword (the high group's shifted by 12, one `vpslld` and one
+//   `vpternlog`), which one `vpdpwssd` multiplies by both groups' scales (one `vpshufb`) and adds;
 // - the min term Σ_g m_g · Σx_g is two `vpdpbusd` per super-block: the sums Σx_g (|Σx_g| ≤ 32 · 127) are
 //   split once per product into bytes a_g, b_g with Σx_g = 128 · a_g + b_g, both within Int8.
 // The block is read in the order it lies (Q5_K's fifth-bit words before its nibbles): from memory that
@@ -59,6 +61,11 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     let z: Int64 = 0x80
     let first = z << 8 | z << 16 | z << 24 | z << 40 | z << 48 | z << 56, second = first | 0x0000_0008_0000_0008
     let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first), one = _mm512_set1_epi8(1)
+    // Q4_K: group 2c's scale into the low word of each of the row's dwords and group 2c + 1's into the high word
+    // (+ 2c picks them), for one vpdpwssd on both halves' sums packed as words.
+    let pairFirst: Int64 = -0x7FFE_7FFF_7FFE_8000, pairSecond = pairFirst + 0x0008_0008_0008_0008
+    let pairs0 = _mm512_set_epi64(pairSecond, pairFirst, pairSecond, pairFirst, pairSecond, pairFirst, pairSecond, pairFirst)
+    let lowWords = _mm512_set1_epi32(0xFFFF)
     let ahead = StreamPrefetch.at(W.n)
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
@@ -103,14 +110,16 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                 if W.n > 3 { step(xs.3.q, &l3, &h3) }
             }
             word(0); word(1); word(2); word(3)
-            let sl = _mm512_shuffle_epi8(scales, spread), sh = _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one))
+            let sl = F.fifthBits ? _mm512_shuffle_epi8(scales, spread) : _mm512_shuffle_epi8(scales, _mm512_add_epi8(pairs0, _mm512_sub_epi8(spread, spread0)))
+            let sh = F.fifthBits ? _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one)) : sl
             @inline(__always) func scale(_ s: inout __m512i, _ l: __m512i, _ h: __m512i) {
                 if F.fifthBits {
                     s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
                 } else {
-                    // Q4_K: each lane's sum of 16 products is within Int16 (|Σ| ≤ 16 · 15 · 127), so one
-                    // vpdpwssd by the scale (its high word 0) multiplies and adds.
-                    s = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(s, l, sl), _mm512_srai_epi32(h, 4), sh)
+                    // Q4_K: each lane's sum of 16 products is within Int16 (|Σ| ≤ 16 · 15 · 128), the high half's
+                    // as 16 · H: H << 16 = h << 12 exactly, so the two pack into one dword's words (H high, l low)
+                    // and one vpdpwssd by the paired scales multiplies and adds both.
+                    s = _mm512_dpwssd_epi32(s, _mm512_or_si512(_mm512_slli_epi32(h, 12), _mm512_and_si512(l, lowWords)), sl)
                 }
             }
             scale(&s0, l0, h0)
