@@ -142,29 +142,45 @@ struct FormatTraits: @unchecked Sendable {
 
 extension GGMLType {
     /// The format's entry: the one table from types to formats (ggml-cpu's `type_traits`).
-    /// A borrowing accessor: reading one field (`blockSize`, `rows`, ...) reads that field in
-    /// place, without copying the entry (and retaining its functions).
+    /// An addressor into `FormatTraitsTable`: reading one field (`blockSize`, a kernel, ...) reads
+    /// that field in place. (A `_read` accessor over the switch below was not inlined: each read
+    /// copied the whole entry, retaining every function in it, several times per row tile of a
+    /// matrix product, on both compute threads at once.)
     var traits: FormatTraits {
-        @inline(__always) _read {
-            switch self {
-            case .f32: yield F32Block.traits
-            case .f16: yield F16Block.traits
-            case .bf16: yield BF16Block.traits
-            case .q4_0: yield Q4_0Block.traits
-            case .q4_1: yield Q4_1Block.traits
-            case .q5_0: yield Q5_0Block.traits
-            case .q5_1: yield Q5_1Block.traits
-            case .q8_0: yield Q8_0Block.traits
-            case .q8_1: yield Q8_1Block.traits
-            case .q2_K: yield Q2_KBlock.traits
-            case .q3_K: yield Q3_KBlock.traits
-            case .q4_K: yield Q4_KBlock.traits
-            case .q5_K: yield Q5_KBlock.traits
-            case .q6_K: yield Q6_KBlock.traits
-            case .q8_K: yield Q8_KBlock.traits
-            }
+        @inline(__always) unsafeAddress { UnsafePointer(FormatTraitsTable.entries + Int(rawValue)) }
+    }
+
+    /// The entry of each case, as each format's file defines it (read once, into `FormatTraitsTable`).
+    fileprivate var definedTraits: FormatTraits {
+        switch self {
+        case .f32: return F32Block.traits
+        case .f16: return F16Block.traits
+        case .bf16: return BF16Block.traits
+        case .q4_0: return Q4_0Block.traits
+        case .q4_1: return Q4_1Block.traits
+        case .q5_0: return Q5_0Block.traits
+        case .q5_1: return Q5_1Block.traits
+        case .q8_0: return Q8_0Block.traits
+        case .q8_1: return Q8_1Block.traits
+        case .q2_K: return Q2_KBlock.traits
+        case .q3_K: return Q3_KBlock.traits
+        case .q4_K: return Q4_KBlock.traits
+        case .q5_K: return Q5_KBlock.traits
+        case .q6_K: return Q6_KBlock.traits
+        case .q8_K: return Q8_KBlock.traits
         }
     }
+}
+
+/// Every format's entry at the slot of its ggml type number (the slots of numbers that are no
+/// `GGMLType` are never initialised nor read). Built once; never freed.
+enum FormatTraitsTable {
+    static let entries: UnsafeMutablePointer<FormatTraits> = {
+        let slots = Int(GGMLType.allCases.map(\.rawValue).max()!) + 1
+        let p = UnsafeMutablePointer<FormatTraits>.allocate(capacity: slots)
+        for t in GGMLType.allCases { (p + Int(t.rawValue)).initialize(to: t.definedTraits) }
+        return p
+    }()
 }
 
 /// A block format: `elements` values in `bytes` bytes.
