@@ -471,10 +471,12 @@ public final class InferenceEngine: @unchecked Sendable {
                 for g in 0..<group { sc[g * ctx + p] = VectorOps.dot(q0 + g * hd, k, hd) * scale }
             }
         case .f16:
+            // Each cached key converted once for the whole group (the scratch: the group's output rows,
+            // written only after the scores are read).
             let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
             for p in 0..<n {
-                let k = UnsafePointer(kp + p * c.kvDim)
-                for g in 0..<group { sc[g * ctx + p] = VectorOps.dotF16(k, q0 + g * hd, hd) * scale }
+                VectorOps.dotsF16(UnsafePointer(kp + p * c.kvDim), q0, qStride: hd, heads: group, hd, scale: scale,
+                                  sc + p, outStride: ctx, scratch: out0)
             }
         }
         for g in 0..<group {
@@ -495,11 +497,11 @@ public final class InferenceEngine: @unchecked Sendable {
                 for g in 0..<group { VectorOps.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
             }
         case .f16:
+            // Every head of the group over every position at once (each value converted once per four heads,
+            // `out` written once): the same sums in the same order as an axpy per position.
             let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-            for p in 0..<n {
-                let v = UnsafePointer(vp + p * c.kvDim)
-                for g in 0..<group { VectorOps.axpyF16(sc[g * ctx + p], v, out0 + g * hd, hd) }
-            }
+            VectorOps.weightedSumF16(sc, wStride: ctx, heads: group, UnsafePointer(vp), rowStride: c.kvDim,
+                                     count: n, width: hd, out0, outStride: hd)
         }
     }
 }

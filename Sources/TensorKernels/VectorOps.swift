@@ -287,4 +287,118 @@ public enum VectorOps {
         }
         while i < n { y[i] += alpha * Float(Float16(bitPattern: a[i])); i += 1 }
     }
+    /// `dotF16(k, q + g·qStride, n) · scale` into `out[g·outStride]` for each of `heads` query rows (the heads of
+    /// one KV head's group against one cached key): the key row converted to floats once (into `scratch`, `n`
+    /// floats), not once per head, and each dot the same sums in the same order as `dotF16` (the conversion
+    /// is exact), so the scores are the same numbers.
+    @inline(__always)
+    public static func dotsF16(_ k: UnsafePointer<UInt16>, _ q: UnsafePointer<Float>, qStride: Int, heads: Int, _ n: Int,
+                               scale: Float, _ out: UnsafeMutablePointer<Float>, outStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        f16ToF32(k, scratch, n)
+        let ra = UnsafeRawPointer(scratch)
+        for g in 0..<heads {
+            let rb = UnsafeRawPointer(q + g &* qStride)
+            var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+            var i = 0
+            while i + 16 <= n {
+                s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+                i += 16
+            }
+            while i + 8 <= n {
+                s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                i += 8
+            }
+            var s = hsum(s0 + s1)
+            while i < n { s += scratch[i] * q[g &* qStride &+ i]; i += 1 }
+            out[g &* outStride] = s * scale
+        }
+    }
+
+    /// `out[g·outStride + j] = Σ_p w[g·wStride + p] · rows[p·rowStride + j]` for j < `width` and each of `heads`
+    /// weight rows, `rows` IEEE halves (the weighted sum of one KV head's cached values for the heads of its
+    /// group). Sixteen columns at a time for up to four heads in registers over every position: each half is
+    /// converted once per four heads and `out` written once, where `axpyF16` per position and head converted
+    /// every value once per head and loaded and stored `out` each time. Each sum adds the positions in order
+    /// with one fused multiply-add each, as `axpyF16` from zero does: the same numbers.
+    @inline(__always)
+    public static func weightedSumF16(_ w: UnsafePointer<Float>, wStride: Int, heads: Int, _ rows: UnsafePointer<UInt16>, rowStride: Int,
+                                      count n: Int, width: Int, _ out: UnsafeMutablePointer<Float>, outStride: Int) {
+        var g = 0
+        while g < heads {
+            switch heads - g {
+            case 1: weightedSumF16Heads(HeadsOf1.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            case 2: weightedSumF16Heads(HeadsOf2.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            case 3: weightedSumF16Heads(HeadsOf3.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            default: weightedSumF16Heads(HeadsOf4.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            }
+            g += 4
+        }
+    }
+}
+
+/// How many heads one pass of `weightedSumF16` serves (1-4), fixed at compile time.
+protocol HeadCount { static var n: Int { get } }
+enum HeadsOf1: HeadCount { static var n: Int { 1 } }
+enum HeadsOf2: HeadCount { static var n: Int { 2 } }
+enum HeadsOf3: HeadCount { static var n: Int { 3 } }
+enum HeadsOf4: HeadCount { static var n: Int { 4 } }
+
+@inline(__always)
+private func weightedSumF16Heads<H: HeadCount>(_: H.Type, _ w: UnsafePointer<Float>, _ wStride: Int, _ rows: UnsafePointer<UInt16>,
+                                               _ rowStride: Int, _ n: Int, _ width: Int, _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
+    let raw = UnsafeRawPointer(rows)
+    @inline(__always) func halves(_ p: Int, _ j: Int) -> SIMD8<Float> {
+        SIMD8<Float>(raw.loadUnaligned(fromByteOffset: 2 &* (p &* rowStride &+ j), as: SIMD8<Float16>.self))
+    }
+    var j = 0
+    while j + 16 <= width {
+        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
+        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        for p in 0..<n {
+            let v0 = halves(p, j), v1 = halves(p, j &+ 8)
+            let s0 = SIMD8<Float>(repeating: w[p])
+            a0.addProduct(s0, v0); b0.addProduct(s0, v1)
+            if H.n > 1 { let s = SIMD8<Float>(repeating: w[wStride &+ p]); a1.addProduct(s, v0); b1.addProduct(s, v1) }
+            if H.n > 2 { let s = SIMD8<Float>(repeating: w[2 &* wStride &+ p]); a2.addProduct(s, v0); b2.addProduct(s, v1) }
+            if H.n > 3 { let s = SIMD8<Float>(repeating: w[3 &* wStride &+ p]); a3.addProduct(s, v0); b3.addProduct(s, v1) }
+        }
+        @inline(__always) func store(_ k: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+            let o = UnsafeMutableRawPointer(out + (k &* outStride &+ j))
+            o.storeBytes(of: a, as: SIMD8<Float>.self)
+            o.storeBytes(of: b, toByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        store(0, a0, b0)
+        if H.n > 1 { store(1, a1, b1) }
+        if H.n > 2 { store(2, a2, b2) }
+        if H.n > 3 { store(3, a3, b3) }
+        j += 16
+    }
+    while j + 8 <= width {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        for p in 0..<n {
+            let v = halves(p, j)
+            a0.addProduct(SIMD8<Float>(repeating: w[p]), v)
+            if H.n > 1 { a1.addProduct(SIMD8<Float>(repeating: w[wStride &+ p]), v) }
+            if H.n > 2 { a2.addProduct(SIMD8<Float>(repeating: w[2 &* wStride &+ p]), v) }
+            if H.n > 3 { a3.addProduct(SIMD8<Float>(repeating: w[3 &* wStride &+ p]), v) }
+        }
+        @inline(__always) func store(_ k: Int, _ a: SIMD8<Float>) {
+            UnsafeMutableRawPointer(out + (k &* outStride &+ j)).storeBytes(of: a, as: SIMD8<Float>.self)
+        }
+        store(0, a0)
+        if H.n > 1 { store(1, a1) }
+        if H.n > 2 { store(2, a2) }
+        if H.n > 3 { store(3, a3) }
+        j += 8
+    }
+    // Columns past the last eight (a head width that is not a multiple of 8), one at a time.
+    while j < width {
+        for k in 0..<H.n {
+            var s: Float = 0
+            for p in 0..<n { s += w[k &* wStride &+ p] * Float(Float16(bitPattern: rows[p &* rowStride &+ j])) }
+            out[k &* outStride &+ j] = s
+        }
+        j += 1
+    }
 }
