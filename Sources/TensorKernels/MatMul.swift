@@ -531,8 +531,8 @@ private final class EngineJob: ComputeJob {
     enum Kind { case tile, quantize, permute }
     unowned(unsafe) let engine: MatMulEngine
     let kind: Kind
-    init(_ engine: MatMulEngine, _ kind: Kind) { self.engine = engine; self.kind = kind }
-    func execute(_ index: Int) {
+    init(_ engine: MatMulEngine, _ kind: Kind) { self.engine = engine; self.kind = kind; super.init() }
+    override func execute(_ index: Int) {
         switch kind {
         case .tile: engine.runTile(index)
         case .quantize: engine.quantizeSeq(index)

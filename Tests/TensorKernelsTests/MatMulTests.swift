@@ -325,9 +325,9 @@ func simulatedActivations(_ x: [Float], cols: Int, superBlocks: Bool) -> ([Float
 
 final class CountingJob: ComputeJob {
     let counts: UnsafeMutablePointer<Int>
-    init(_ n: Int) { counts = .allocate(capacity: n); counts.initialize(repeating: 0, count: n) }
+    init(_ n: Int) { counts = .allocate(capacity: n); counts.initialize(repeating: 0, count: n); super.init() }
     deinit { counts.deallocate() }
-    func execute(_ index: Int) { counts[index] += 1 }
+    override func execute(_ index: Int) { counts[index] += 1 }
 }
 
 @Test func computePoolJobFormRunsEveryIndexOnce() {
