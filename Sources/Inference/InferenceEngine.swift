@@ -32,7 +32,7 @@ public protocol ActivationObserver: AnyObject {
 /// Runs the transformer over batches of tokens from several sequences, each with its own KV cache slot.
 ///
 /// All buffers are allocated here, once: activations for `maxBatchTokens` tokens, logits for
-/// `maxLogitRows` rows, and a KV cache of `[slot][layer][pos][kvDim]` for `maxSequences` slots of
+/// `maxLogitRows` rows, and a KV cache of `[slot][layer][k|v][kvHead][pos][headDim]` for `maxSequences` slots of
 /// `contextLength` positions. `forward` allocates nothing. They are mapped, not zeroed
 /// (`ZeroPages`): resident memory grows with the rows the steps write, not with these maxima.
 ///
@@ -64,6 +64,7 @@ public final class InferenceEngine: @unchecked Sendable {
     public let ffnTokens: Int
     private let ropeCos, ropeSin: UnsafeMutablePointer<Float>  // [maxBatchTokens][ropeDim/2]
     private let scores: UnsafeMutablePointer<Float>  // [threads][GQA group][contextLength]
+    private let keyRows: UnsafeMutablePointer<Float>  // [threads][8][headDim]: cached keys as floats
     /// Partial results of split attention (`attentionSplit`), `partialCapacity` floats.
     private let partials: UnsafeMutablePointer<Float>
     private let partialCapacity: Int
@@ -117,6 +118,7 @@ public final class InferenceEngine: @unchecked Sendable {
         hb = alloc(ffnTokens * c.ffn); hb2 = alloc(ffnTokens * c.ffn)
         ropeCos = alloc(B * c.ropeDim / 2); ropeSin = alloc(B * c.ropeDim / 2)
         scores = alloc(pool.threadCount * (c.heads / max(c.kvHeads, 1)) * self.contextLength)
+        keyRows = alloc(pool.threadCount * 8 * c.headDim)
         // Split attention: at most 2·threads + items units (see attentionChunks), each a group's
         // outputs, maxima and sums.
         partialCapacity = (4 * pool.threadCount + c.kvHeads) * (c.heads / max(c.kvHeads, 1)) * (c.headDim + 2)
@@ -149,13 +151,17 @@ public final class InferenceEngine: @unchecked Sendable {
     /// Number of logit rows the last `forward` produced.
     public var logitRows: Int { logitRowCount }
 
-    // MARK: KV cache layout: [slot][layer][k|v][pos][kvDim]
+    // MARK: KV cache layout: [slot][layer][k|v][kvHead][pos][headDim]
+    //
+    // Each KV head's rows contiguous: attention reads one KV head's keys and values per work item,
+    // so it streams one run of memory instead of a head's slice of every row (1/kvHeads of each
+    // row, a stride the prefetchers followed badly: the key loads were 70% of the score pass).
 
     @inline(__always)
-    private func kvOffset(seq: Int, layer: Int, value: Bool, pos: Int) -> Int {
+    private func kvOffset(seq: Int, layer: Int, value: Bool, head: Int = 0, pos: Int) -> Int {
         let c = config
-        let perLayer = 2 * contextLength * c.kvDim
-        return ((seq * c.layers + layer) * perLayer + (value ? contextLength * c.kvDim : 0) + pos * c.kvDim) * kvType.bytes
+        let region = ((seq * c.layers + layer) * 2 + (value ? 1 : 0)) * c.kvHeads + head
+        return (region * contextLength + pos) * c.headDim * kvType.bytes
     }
 
     /// Checks a batch without running it.
@@ -345,16 +351,18 @@ public final class InferenceEngine: @unchecked Sendable {
     // MARK: Attention
 
     private func storeKV(seq: Int, layer: Int, pos: Int, k kSrc: UnsafePointer<Float>, v vSrc: UnsafePointer<Float>) {
-        let kvDim = config.kvDim
-        let kd = kvBase + kvOffset(seq: seq, layer: layer, value: false, pos: pos)
-        let vd = kvBase + kvOffset(seq: seq, layer: layer, value: true, pos: pos)
-        switch kvType {
-        case .f32:
-            kd.assumingMemoryBound(to: Float.self).update(from: kSrc, count: kvDim)
-            vd.assumingMemoryBound(to: Float.self).update(from: vSrc, count: kvDim)
-        case .f16:
-            VectorOps.f32ToF16(kSrc, kd.assumingMemoryBound(to: UInt16.self), kvDim)
-            VectorOps.f32ToF16(vSrc, vd.assumingMemoryBound(to: UInt16.self), kvDim)
+        let hd = config.headDim
+        for h in 0..<config.kvHeads {
+            let kd = kvBase + kvOffset(seq: seq, layer: layer, value: false, head: h, pos: pos)
+            let vd = kvBase + kvOffset(seq: seq, layer: layer, value: true, head: h, pos: pos)
+            switch kvType {
+            case .f32:
+                kd.assumingMemoryBound(to: Float.self).update(from: kSrc + h * hd, count: hd)
+                vd.assumingMemoryBound(to: Float.self).update(from: vSrc + h * hd, count: hd)
+            case .f16:
+                VectorOps.f32ToF16(kSrc + h * hd, kd.assumingMemoryBound(to: UInt16.self), hd)
+                VectorOps.f32ToF16(vSrc + h * hd, vd.assumingMemoryBound(to: UInt16.self), hd)
+            }
         }
     }
 
@@ -379,10 +387,11 @@ public final class InferenceEngine: @unchecked Sendable {
         }
         pool.parallelFor(threads) { t in
             let sc = self.scores + t * (c.heads / c.kvHeads) * self.contextLength
+            let keys = self.keyRows + t * 8 * c.headDim
             // Strided, not contiguous: later tokens of a prompt attend to more positions.
             for item in stride(from: t, to: items, by: threads) {
                 let i = item / c.kvHeads, kvh = item % c.kvHeads
-                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: 0..<(batch[i].pos + 1), scores: sc,
+                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: 0..<(batch[i].pos + 1), scores: sc, keys: keys,
                             out: self.att + i * c.qDim + kvh * (c.heads / c.kvHeads) * c.headDim, partial: nil)
             }
         }
@@ -408,13 +417,14 @@ public final class InferenceEngine: @unchecked Sendable {
         precondition(units * stride <= partialCapacity, "attention: \(units) partial results exceed the scratch")
         pool.parallelFor(threads) { t in
             let sc = self.scores + t * group * self.contextLength
+            let keys = self.keyRows + t * 8 * hd
             for unit in Swift.stride(from: t, to: units, by: threads) {
                 let item = unit / chunks, chunk = unit % chunks
                 let i = item / c.kvHeads, kvh = item % c.kvHeads
                 let npos = batch[i].pos + 1
                 let lo = npos * chunk / chunks, hi = npos * (chunk + 1) / chunks
                 let part = self.partials + unit * stride
-                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: lo..<hi, scores: sc, out: part,
+                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: lo..<hi, scores: sc, keys: keys, out: part,
                             partial: (part + group * hd, part + group * hd + group))
             }
         }
@@ -446,7 +456,7 @@ public final class InferenceEngine: @unchecked Sendable {
     /// otherwise `out` is the unnormalised Σ e^(s − m)·v and `partial` receives m and Σ e^(s − m)
     /// per head (m = −∞ for an empty range).
     private func attend(_ tok: BatchToken, token i: Int, kvHead kvh: Int, layer: Int, positions: Range<Int>,
-                        scores sc: UnsafeMutablePointer<Float>, out out0: UnsafeMutablePointer<Float>,
+                        scores sc: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>, out out0: UnsafeMutablePointer<Float>,
                         partial: (max: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>)?) {
         let c = config
         let hd = c.headDim
@@ -455,8 +465,8 @@ public final class InferenceEngine: @unchecked Sendable {
         let scale = 1 / Float(hd).squareRoot()
         let n = positions.count, p0 = positions.lowerBound
         let q0 = UnsafePointer(q + i * c.qDim + kvh * group * hd)
-        let kBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: false, pos: p0)
-        let vBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: true, pos: p0)
+        let kBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: false, head: kvh, pos: p0)
+        let vBase = kvBase + kvOffset(seq: tok.seq, layer: layer, value: true, head: kvh, pos: p0)
         out0.update(repeating: 0, count: group * hd)
         if n == 0 {
             if let partial { for g in 0..<group { partial.max[g] = -.infinity; partial.sum[g] = 0 } }
@@ -465,19 +475,16 @@ public final class InferenceEngine: @unchecked Sendable {
         // Scores for every head of the group, one pass over the cached keys.
         switch kvType {
         case .f32:
-            let kp = kBase.assumingMemoryBound(to: Float.self) + kvh * hd
+            let kp = kBase.assumingMemoryBound(to: Float.self)
             for p in 0..<n {
-                let k = UnsafePointer(kp + p * c.kvDim)
+                let k = UnsafePointer(kp + p * hd)
                 for g in 0..<group { sc[g * ctx + p] = VectorOps.dot(q0 + g * hd, k, hd) * scale }
             }
         case .f16:
-            // Each cached key converted once for the whole group (the scratch: the group's output rows,
-            // written only after the scores are read).
-            let kp = kBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-            for p in 0..<n {
-                VectorOps.dotsF16(UnsafePointer(kp + p * c.kvDim), q0, qStride: hd, heads: group, hd, scale: scale,
-                                  sc + p, outStride: ctx, scratch: out0)
-            }
+            // Each cached key converted once for the whole group, eight at a time (into `keys`).
+            let kp = kBase.assumingMemoryBound(to: UInt16.self)
+            VectorOps.scoresF16(keys: UnsafePointer(kp), keyStride: hd, count: n, queries: q0, qStride: hd, heads: group,
+                                dim: hd, scale: scale, sc, outStride: ctx, scratch: keys)
         }
         for g in 0..<group {
             if let partial {
@@ -491,16 +498,16 @@ public final class InferenceEngine: @unchecked Sendable {
         // Weighted sum of the cached values, again one pass for the group.
         switch kvType {
         case .f32:
-            let vp = vBase.assumingMemoryBound(to: Float.self) + kvh * hd
+            let vp = vBase.assumingMemoryBound(to: Float.self)
             for p in 0..<n {
-                let v = UnsafePointer(vp + p * c.kvDim)
+                let v = UnsafePointer(vp + p * hd)
                 for g in 0..<group { VectorOps.axpy(sc[g * ctx + p], v, out0 + g * hd, hd) }
             }
         case .f16:
             // Every head of the group over every position at once (each value converted once per four heads,
             // `out` written once): the same sums in the same order as an axpy per position.
-            let vp = vBase.assumingMemoryBound(to: UInt16.self) + kvh * hd
-            VectorOps.weightedSumF16(sc, wStride: ctx, heads: group, UnsafePointer(vp), rowStride: c.kvDim,
+            let vp = vBase.assumingMemoryBound(to: UInt16.self)
+            VectorOps.weightedSumF16(sc, wStride: ctx, heads: group, UnsafePointer(vp), rowStride: hd,
                                      count: n, width: hd, out0, outStride: hd)
         }
     }
@@ -518,12 +525,14 @@ extension InferenceEngine {
                      "KV slot out of range")
         precondition(count >= 0 && count <= contextLength, "KV row count out of range")
         if count == 0 || source == destination { return }
-        let rowBytes = count * config.kvDim * kvType.bytes
+        let rowBytes = count * config.headDim * kvType.bytes
         for layer in 0..<config.layers {
             for value in [false, true] {
-                let from = kvBase + kvOffset(seq: source, layer: layer, value: value, pos: 0)
-                let to = kvBase + kvOffset(seq: destination, layer: layer, value: value, pos: 0)
-                to.copyMemory(from: UnsafeRawPointer(from), byteCount: rowBytes)
+                for head in 0..<config.kvHeads {
+                    let from = kvBase + kvOffset(seq: source, layer: layer, value: value, head: head, pos: 0)
+                    let to = kvBase + kvOffset(seq: destination, layer: layer, value: value, head: head, pos: 0)
+                    to.copyMemory(from: UnsafeRawPointer(from), byteCount: rowBytes)
+                }
             }
         }
     }

@@ -315,6 +315,73 @@ public enum VectorOps {
         }
     }
 
+    /// Scores of `heads` query rows against `n` cached keys (IEEE halves, `keyStride` apart):
+    /// `out[g·outStride + p] = dotF16(k_p, q + g·qStride, dim) · scale`, the same numbers as `dotsF16` per
+    /// position. Eight keys at a time: each converted once into `scratch` (8·`dim` floats), each head's eight
+    /// dots computed side by side and their horizontal sums done together, by the same pairwise additions as
+    /// `hsum` (halves, then quarters, then the last pair), into one vector of eight scores. One dot's
+    /// reduction alone is a chain of shuffles and adds longer than its multiplications for a 64-wide head
+    /// (the per-position form was 18% of a SmolLM2 decode profile at 256 tokens of context).
+    public static func scoresF16(keys k: UnsafePointer<UInt16>, keyStride: Int, count n: Int, queries q: UnsafePointer<Float>,
+                                 qStride: Int, heads: Int, dim: Int, scale: Float, _ out: UnsafeMutablePointer<Float>,
+                                 outStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        var p = 0
+        if dim % 8 == 0 {
+            let sr = UnsafeRawPointer(scratch)
+            let vscale = SIMD8<Float>(repeating: scale)
+            while p + 8 <= n {
+                for r in 0..<8 { f16ToF32(k + (p &+ r) &* keyStride, scratch + r &* dim, dim) }
+                for g in 0..<heads {
+                    let qr = UnsafeRawPointer(q + g &* qStride)
+                    @inline(__always) func dot(_ r: Int) -> SIMD8<Float> {
+                        let kr = sr + 4 &* r &* dim
+                        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+                        var i = 0
+                        while i + 16 <= dim {
+                            s0.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self),
+                                          qr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self))
+                            s1.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self),
+                                          qr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self))
+                            i += 16
+                        }
+                        if i < dim {
+                            s0.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self),
+                                          qr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self))
+                        }
+                        return s0 + s1
+                    }
+                    let sums = hsums(dot(0), dot(1), dot(2), dot(3), dot(4), dot(5), dot(6), dot(7)) * vscale
+                    UnsafeMutableRawPointer(out + (g &* outStride &+ p)).storeBytes(of: sums, as: SIMD8<Float>.self)
+                }
+                p += 8
+            }
+        }
+        while p < n {
+            dotsF16(k + p &* keyStride, q, qStride: qStride, heads: heads, dim, scale: scale, out + p, outStride: outStride,
+                    scratch: scratch)
+            p += 1
+        }
+    }
+
+    /// `hsum` of eight vectors at once: lane r of the result is `hsum(v_r)`, bit for bit (the same
+    /// additions of the same operands: halves, then quarters, then the last pair).
+    @inline(__always)
+    static func hsums(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>,
+                      _ v4: SIMD8<Float>, _ v5: SIMD8<Float>, _ v6: SIMD8<Float>, _ v7: SIMD8<Float>) -> SIMD8<Float> {
+        // Halves: t_r = [h(v_r) | h(v_r+4)], h(v) = v.lowHalf + v.highHalf.
+        @inline(__always) func halves(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+            SIMD8(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD8(lowHalf: a.highHalf, highHalf: b.highHalf)
+        }
+        let t0 = halves(v0, v4), t1 = halves(v1, v5), t2 = halves(v2, v6), t3 = halves(v3, v7)
+        // Quarters, within each 128-bit lane: [x0, x1, y0, y1] + [x2, x3, y2, y3].
+        @inline(__always) func quarters(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+            SIMD8(x[0], x[1], y[0], y[1], x[4], x[5], y[4], y[5]) + SIMD8(x[2], x[3], y[2], y[3], x[6], x[7], y[6], y[7])
+        }
+        let u = quarters(t0, t1), w = quarters(t2, t3)
+        // The last pair: [u0, u2, w0, w2] + [u1, u3, w1, w3] per 128-bit lane.
+        return SIMD8(u[0], u[2], w[0], w[2], u[4], u[6], w[4], w[6]) + SIMD8(u[1], u[3], w[1], w[3], u[5], u[7], w[5], w[7])
+    }
+
     /// `out[g·outStride + j] = Σ_p w[g·wStride + p] · rows[p·rowStride + j]` for j < `width` and each of `heads`
     /// weight rows, `rows` IEEE halves (the weighted sum of one KV head's cached values for the heads of its
     /// group). Sixteen columns at a time for up to four heads in registers over every position: each half is

@@ -104,3 +104,44 @@ func halfAndBFloatRowConversions(_ n: Int) {
     #expect(extremes[0] < 1e-37 && extremes[1] < 1e-37 && extremes[2] > 1e38 && extremes[3] > 1e38 && extremes[3].isFinite)
     #expect(extremes[4] == 1 && abs(extremes[5] - 2.7182817) < 1e-6)
 }
+
+/// The attention helpers over an F16 KV cache give the same numbers, bit for bit, as the plain
+/// per-head, per-position forms they replace (`dotF16` per head and key; `axpyF16` per position
+/// and head from zero): greedy outputs must not move when they are used.
+@Test(arguments: [(64, 3, 21), (128, 6, 40), (80, 7, 9), (64, 1, 8), (72, 4, 5)])
+func attentionF16HelpersMatchThePerHeadForms(_ shape: (dim: Int, heads: Int, positions: Int)) {
+    let (dim, heads, n) = shape
+    let keyStride = dim * 2 + 8  // two KV heads per row, padded: rows are not contiguous
+    let keys = randomFloats(n * keyStride, seed: 21).map { Float16($0 * 3).bitPattern }
+    let q = randomFloats(heads * dim, seed: 22)
+    let scale: Float = 0.125
+    var scores = [Float](repeating: .nan, count: heads * n)
+    var scratch = [Float](repeating: 0, count: 8 * dim)
+    VectorOps.scoresF16(keys: keys, keyStride: keyStride, count: n, queries: q, qStride: dim, heads: heads, dim: dim,
+                        scale: scale, &scores, outStride: n, scratch: &scratch)
+    var mismatches = 0
+    for g in 0..<heads {
+        for p in 0..<n {
+            let want = keys.withUnsafeBufferPointer { k in
+                q.withUnsafeBufferPointer { qb in VectorOps.dotF16(k.baseAddress! + p * keyStride, qb.baseAddress! + g * dim, dim) }
+            } * scale
+            if scores[g * n + p].bitPattern != want.bitPattern { mismatches += 1 }
+        }
+    }
+    #expect(mismatches == 0, "scoresF16: \(mismatches) of \(heads * n) scores differ from dotF16")
+
+    // Weighted sum of the values with softmax-like weights.
+    let weights = randomFloats(heads * n, seed: 23).map { abs($0) }
+    var out = [Float](repeating: .nan, count: heads * dim)
+    VectorOps.weightedSumF16(weights, wStride: n, heads: heads, keys, rowStride: keyStride, count: n, width: dim,
+                             &out, outStride: dim)
+    mismatches = 0
+    for g in 0..<heads {
+        var want = [Float](repeating: 0, count: dim)
+        for p in 0..<n {
+            keys.withUnsafeBufferPointer { k in VectorOps.axpyF16(weights[g * n + p], k.baseAddress! + p * keyStride, &want, dim) }
+        }
+        for j in 0..<dim where out[g * dim + j].bitPattern != want[j].bitPattern { mismatches += 1 }
+    }
+    #expect(mismatches == 0, "weightedSumF16: \(mismatches) of \(heads * dim) sums differ from axpyF16")
+}
