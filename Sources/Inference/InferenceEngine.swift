@@ -158,7 +158,7 @@ public final class InferenceEngine: @unchecked Sendable {
     // row, a stride the prefetchers followed badly: the key loads were 70% of the score pass).
 
     @inline(__always)
-    private func kvOffset(seq: Int, layer: Int, value: Bool, head: Int = 0, pos: Int) -> Int {
+    private func kvOffset(seq: Int, layer: Int, value: Bool, head: Int, pos: Int) -> Int {
         let c = config
         let region = ((seq * c.layers + layer) * 2 + (value ? 1 : 0)) * c.kvHeads + head
         return (region * contextLength + pos) * c.headDim * kvType.bytes

@@ -213,7 +213,7 @@ final class PoolShared: @unchecked Sendable {
         // The caller works too.
         var mine = 0
         while let i = claim(0) {
-            if let job = self.job { job._withUnsafeGuaranteedRef { $0.execute(i) } } else { body!(i) }
+            if let job = job { job.execute(i) } else { body!(i) }
             mine += 1
         }
         // Wait for items other threads are still running.
