@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "KernelsAVX2", dependencies: ["CPUFeatures", "Prefetch"], swiftSettings: fast),
         .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2", "Prefetch"],
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
-        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512"], swiftSettings: fast),
+        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512", "Prefetch"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 

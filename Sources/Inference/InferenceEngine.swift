@@ -484,7 +484,8 @@ public final class InferenceEngine: @unchecked Sendable {
             // Each cached key converted once for the whole group, eight at a time (into `keys`).
             let kp = kBase.assumingMemoryBound(to: UInt16.self)
             VectorOps.scoresF16(keys: UnsafePointer(kp), keyStride: hd, count: n, queries: q0, qStride: hd, heads: group,
-                                dim: hd, scale: scale, sc, outStride: ctx, scratch: keys)
+                                dim: hd, scale: scale, sc, outStride: ctx, scratch: keys,
+                                prefetching: vBase.assumingMemoryBound(to: UInt16.self), valueStride: hd)
         }
         for g in 0..<group {
             if let partial {

@@ -210,10 +210,12 @@ final class PoolShared: @unchecked Sendable {
             pthread_cond_broadcast(cond)
             pthread_mutex_unlock(mutex)
         }
-        // The caller works too.
+        // The caller works too (through the unretained reference as well: a strong call here was
+        // compiled as a retain and release per item, on the count the workers' threads read).
         var mine = 0
+        let unretained = self.job
         while let i = claim(0) {
-            if let job = job { job.execute(i) } else { body!(i) }
+            if let job = unretained { job._withUnsafeGuaranteedRef { $0.execute(i) } } else { body!(i) }
             mine += 1
         }
         // Wait for items other threads are still running.
