@@ -106,6 +106,8 @@ struct BenchResult: Codable {
     var n_prompt: Int
     var n_gen: Int
     var n_sequences: Int
+    /// Positions already in the KV cache when the timed test starts (llama-bench's `n_depth`).
+    var n_depth: Int = 0
     var avg_ts: Double
     var stddev_ts: Double
     var samples_ts: [Double]
@@ -157,6 +159,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customShort("p"), help: "Prompt tokens for the prompt-processing test (0 = skip).") var nPrompt = 128
     @Option(name: .customShort("n"), help: "Tokens to generate per sequence for the decode tests (0 = skip).") var nGen = 64
     @Option(name: .long, help: "Sequence counts for the decode tests, comma-separated.") var sequences = "1"
+    @Option(name: [.customShort("d"), .long],
+            help: "Positions in each sequence's KV cache before a test starts, filled untimed (llama-bench's -d).")
+    var depth = 0
     @Option(name: .long, help: "Compute threads.") var threads: Int?
     @Option(name: .customShort("r"), help: "Repetitions.") var repetitions = 3
     @Option(name: .long, help: "KV cache type: f32 or f16.") var kv = "f16"
@@ -171,7 +176,8 @@ struct BenchCommand: ParsableCommand {
             return v
         }
         let maxSeq = max(1, seqCounts.max() ?? 1)
-        let context = max(nPrompt, nGen) + 8
+        guard depth >= 0 else { throw ValidationError("--depth must be 0 or more") }
+        let context = depth + max(nPrompt, nGen) + 8
         if !json {
             printErr(m.config.description)
             printErr(m.memoryPlan(contextLength: context, sequences: maxSeq, kvType: kvType))
@@ -192,35 +198,51 @@ struct BenchCommand: ParsableCommand {
             return (mean, v.squareRoot())
         }
         func now() -> Double { Date().timeIntervalSince1970 }
+        /// Fills slot 0's first `depth` positions (untimed) and copies them to the other slots, so a
+        /// test starts with `depth` positions to attend to in every sequence.
+        func fillDepth(slots: Int) throws {
+            var p = 0
+            while p < depth {
+                let n = min(256, depth - p)
+                try e.forward((0..<n).map { BatchToken(seq: 0, token: randomToken(), pos: p + $0, wantLogits: p + $0 == depth - 1) })
+                p += n
+            }
+            for s in 1..<max(1, slots) { e.copyKVRows(from: 0, to: s, count: depth) }
+        }
+        let test = depth > 0 ? " @ d\(depth)" : ""
 
         if nPrompt > 0 {
             var samples: [Double] = []
+            try fillDepth(slots: 1)
             for rep in 0...repetitions {  // rep 0 is a warm-up
                 let toks = (0..<nPrompt).map { _ in randomToken() }
                 let t0 = now()
                 var p = 0
                 while p < nPrompt {
                     let n = min(256, nPrompt - p)
-                    try e.forward((0..<n).map { BatchToken(seq: 0, token: toks[p + $0], pos: p + $0, wantLogits: p + $0 == nPrompt - 1) })
+                    try e.forward((0..<n).map {
+                        BatchToken(seq: 0, token: toks[p + $0], pos: depth + p + $0, wantLogits: p + $0 == nPrompt - 1)
+                    })
                     p += n
                 }
                 if rep > 0 { samples.append(Double(nPrompt) / (now() - t0)) }
             }
             let (avg, sd) = stats(samples)
             results.append(BenchResult(model_filename: name, model_type: type, n_threads: t, n_prompt: nPrompt, n_gen: 0,
-                                       n_sequences: 1, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
+                                       n_sequences: 1, n_depth: depth, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
         }
         if nGen > 0 {
             for s in seqCounts {
                 var samples: [Double] = []
+                try fillDepth(slots: s)
                 for rep in 0...repetitions {
-                    // Each sequence starts from one token at position 0, as llama-bench's tg test does.
+                    // Each sequence starts from one token at position `depth` (0 by default), as llama-bench's tg test does.
                     var batch = (0..<s).map { BatchToken(seq: $0, token: randomToken(), pos: 0, wantLogits: true) }
                     let steps = rep == 0 ? min(nGen, 4) : nGen
                     let t0 = now()
                     for step in 0..<steps {
                         for i in 0..<s {
-                            batch[i].pos = step
+                            batch[i].pos = depth + step
                             batch[i].token = randomToken()
                         }
                         try e.forward(batch)
@@ -229,13 +251,13 @@ struct BenchCommand: ParsableCommand {
                 }
                 let (avg, sd) = stats(samples)
                 results.append(BenchResult(model_filename: name, model_type: type, n_threads: t, n_prompt: 0, n_gen: nGen,
-                                           n_sequences: s, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
+                                           n_sequences: s, n_depth: depth, avg_ts: avg, stddev_ts: sd, samples_ts: samples))
             }
         }
         let status = processStatusBytes()
         let rss = status["VmHWM"], kvBytes = m.kvBytesPerSequence(contextLength: context, type: kvType) * maxSeq
         // Positions written: the prompt test's in slot 0, each decode test's in its slots.
-        let written = nGen > 0 ? max(nPrompt, nGen) + (maxSeq - 1) * nGen : nPrompt
+        let written = depth + (nGen > 0 ? max(nPrompt, nGen) + (maxSeq - 1) * (depth + nGen) : nPrompt)
         let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
         let anon = status["RssAnon"], file = status["RssFile"]
         let otherAnon = anon.map { $0 - m.repackedBytes - m.copiedBytes - kvWritten }
@@ -264,8 +286,8 @@ struct BenchCommand: ParsableCommand {
             print("| model | type | threads | test | seqs | t/s |")
             print("| --- | --- | ---: | --- | ---: | ---: |")
             for r in results {
-                let test = r.n_prompt > 0 ? "pp\(r.n_prompt)" : "tg\(r.n_gen)"
-                print("| \(r.model_filename) | \(r.model_type) | \(r.n_threads) | \(test) | \(r.n_sequences) | "
+                let name = (r.n_prompt > 0 ? "pp\(r.n_prompt)" : "tg\(r.n_gen)") + test
+                print("| \(r.model_filename) | \(r.model_type) | \(r.n_threads) | \(name) | \(r.n_sequences) | "
                     + String(format: "%.2f ± %.2f", r.avg_ts, r.stddev_ts) + " |")
             }
         }

@@ -43,6 +43,28 @@ private func tinyModel(_ name: String) throws -> String {
     #expect(rows.map { $0["n_gen"] as? Int } == [0, 4, 4])
 }
 
+/// `bench -d N` (llama-bench's depth): each test starts with N positions in every sequence's KV cache,
+/// filled untimed; the rows carry `n_depth`, the table names the tests "tg4 @ d6", and the KV
+/// accounting counts the filled positions in every slot.
+@Test func benchDepthStartsTestsAfterFilledPositions() throws {
+    let model = try tinyModel("bench-depth")
+    defer { try? FileManager.default.removeItem(atPath: model) }
+    let (status, out, err) = try runTokenmill(["bench", "--model", model, "-p", "4", "-n", "4", "-d", "6", "--sequences", "1,2",
+                                               "--threads", "1", "-r", "1", "--json"])
+    try #require(status == 0, "bench -d failed: \(err)")
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
+    #expect(rows.count == 3)
+    #expect(rows.allSatisfy { $0["n_depth"] as? Int == 6 }, "\(rows)")
+    // 6 + 4 + 8 positions reserved a slot, two slots; written: slot 0 depth + 4, slot 1 depth + 4.
+    for r in rows {
+        let kvWritten = r["kv_written_bytes"] as? Int ?? -1, kv = r["kv_bytes"] as? Int ?? 0
+        #expect(kvWritten * 2 * 18 == kv * 20, "\(r)")
+    }
+    let (tstatus, table, terr) = try runTokenmill(["bench", "--model", model, "-p", "0", "-n", "4", "-d", "6", "--threads", "1", "-r", "1"])
+    try #require(tstatus == 0, "bench -d failed: \(terr)")
+    #expect(table.contains("tg4 @ d6"), "\(table)")
+}
+
 @Test func tokenizeIdsPrintsOneJSONArray() throws {
     let model = try tinyModel("tokenize")
     defer { try? FileManager.default.removeItem(atPath: model) }

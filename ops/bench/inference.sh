@@ -13,6 +13,9 @@
 #     (contract: JSON array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences};
 #      prompt tests have n_gen 0, generation tests n_prompt 0, as in llama-bench)
 #   tokenmill bench --model M -p 128 -n 64 --sequences 1 -r 1 (a process of its own: memory)
+#   llama-bench -m M -p 0 -n 64 -d $DEPTH and tokenmill bench -p 0 -n 64 -d $DEPTH: one sequence's
+#     decode with DEPTH positions already in its KV cache (a reasoning output's length), where
+#     attention reads as much as the small models' weights (row "tg64 @ d1024")
 #   membw (ops/bench/membw.c): 1 GiB read/copy, 1 and $THREADS threads
 # llama-bench and the one-sequence tokenmill bench run under ops/bench/peak_rss.py, which
 # records each process's peak resident set (the same test, pp128 + tg64 of one sequence).
@@ -25,6 +28,7 @@
 #      which engine goes first; the table then gives the median ratio of the rounds and each
 #      round's, since a single pair taken a minute apart can move with the host's neighbours),
 #      OUT_DIR (default /tmp/tokenmill-bench-<UTC time>; results and summary.json go there),
+#      DEPTH (1024: the positions in the KV cache for the "tg64 @ dDEPTH" row; 0 skips that row),
 #      WAIT_IDLE (seconds to wait before each model for the 1-minute load average to drop
 #      below QUIET_LOAD (default 1.0); default 0 = do not wait). The machine is shared:
 #      the load average before/after each model is recorded in machine.txt, and figures
@@ -42,6 +46,7 @@ MODELS_DIR="${TOKENMILL_MODELS_DIR:-$HOME/.cache/tokenmill/models}"
 BIN="$PEER_DIR/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin"
 THREADS="${THREADS:-2}"
 REPS="${REPS:-3}"
+DEPTH="${DEPTH:-1024}"
 ROUNDS="${ROUNDS:-1}"
 OUT="${OUT_DIR:-/tmp/tokenmill-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 RUN_LLAMA=1; RUN_TM=1
@@ -129,6 +134,11 @@ run_llama() { # STEM MODEL PREFIX
         -t "$THREADS" -tb "$THREADS" --output-format jsonl >"$OUT/$1.$3batched.out" 2>&1
     grep '^{' "$OUT/$1.$3batched.out" >"$OUT/$1.$3batched.jsonl" || {
         echo "[bench] llama-batched-bench gave no results; see $OUT/$1.$3batched.out" >&2; }
+    if [ "$DEPTH" -gt 0 ]; then
+        echo "[bench] $1: llama-bench at depth $DEPTH" >&2
+        "$BIN/llama-bench" -m "$2" -p 0 -n 64 -d "$DEPTH" -t "$THREADS" -r "$REPS" -o json \
+            >"$OUT/$1.$3llama-depth.json" 2>"$OUT/$1.$3llama-depth.log" || rm -f "$OUT/$1.$3llama-depth.json"
+    fi
 }
 run_tokenmill() { # STEM MODEL PREFIX
     echo "[bench] $1: tokenmill bench ($TM)${3:+ (round $(tr -dc 0-9 <<<"$3"))}" >&2
@@ -136,6 +146,10 @@ run_tokenmill() { # STEM MODEL PREFIX
             >"$OUT/$1.$3tokenmill.json" 2>"$OUT/$1.$3tokenmill.log"; then
         echo "[bench] tokenmill bench failed for $1; see $OUT/$1.$3tokenmill.log" >&2
         rm -f "$OUT/$1.$3tokenmill.json"
+    fi
+    if [ "$DEPTH" -gt 0 ]; then
+        "$TM" bench --model "$2" -p 0 -n 64 -d "$DEPTH" --sequences 1 --threads "$THREADS" -r "$REPS" --json \
+            >"$OUT/$1.$3tokenmill-depth.json" 2>"$OUT/$1.$3tokenmill-depth.log" || rm -f "$OUT/$1.$3tokenmill-depth.json"
     fi
     # Peak resident memory of llama-bench's test (pp128 and tg64, one sequence) in a process of its own.
     python3 "$HERE/peak_rss.py" "$OUT/$1.$3tokenmill.rss.json" \

@@ -5,8 +5,9 @@ usage: summarize.py RESULT_DIR
 
 Reads, per model stem S (one per S.path file, holding the model path): S.llama-bench.json (llama-bench -o json), S.batched.jsonl
 (llama-batched-bench --output-format jsonl), optional S.tokenmill.json (tokenmill bench
---json: array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences}), and
-membw.jsonl; with inference.sh's ROUNDS, also S.r<r>.* of every further round (then each row
+--json: array of {n_prompt, n_gen, n_threads, avg_ts, stddev_ts, n_sequences}), optional
+S.llama-depth.json and S.tokenmill-depth.json (the same tests with n_depth positions already
+in the KV cache), and membw.jsonl; with inference.sh's ROUNDS, also S.r<r>.* of every further round (then each row
 gives the medians over the rounds and the ratio of each round). Prints model, test, llama.cpp t/s, TokenMill t/s, ratio
 (TokenMill / llama.cpp) and decode GB/s (weight bytes read per decode step x steps/s).
 Writes summary.json next to the inputs.
@@ -97,8 +98,9 @@ def decode_bytes(path: str) -> int:
     return total
 
 
-def test_name(n_prompt, n_gen, n_seq):
+def test_name(n_prompt, n_gen, n_seq, depth=0):
     base = f"pp{n_prompt}" if n_gen == 0 else (f"tg{n_gen}" if n_prompt == 0 else f"pp{n_prompt}+tg{n_gen}")
+    base += f" @ d{depth}" if depth else ""
     return base if n_seq == 1 else f"{base} x{n_seq}"
 
 
@@ -115,11 +117,12 @@ def load_round(d: str, stem: str, prefix: str):
             rss[engine] = r["peak_rss_bytes"] if r.get("rc") == 0 else None
         except (OSError, ValueError, KeyError, TypeError):
             rss[engine] = None
-    lb = os.path.join(d, f"{stem}.{prefix}llama-bench.json")
-    if os.path.exists(lb) and os.path.getsize(lb) > 0:
+    for lb in (os.path.join(d, f"{stem}.{prefix}llama-bench.json"), os.path.join(d, f"{stem}.{prefix}llama-depth.json")):
+        if not (os.path.exists(lb) and os.path.getsize(lb) > 0):
+            continue
         try:
             for e in json.load(open(lb)):
-                llama[(e["n_prompt"], e["n_gen"], 1)] = (e["avg_ts"], e["stddev_ts"])
+                llama[(e["n_prompt"], e["n_gen"], 1, e.get("n_depth", 0))] = (e["avg_ts"], e["stddev_ts"])
         except (ValueError, KeyError, TypeError) as err:  # e.g. a run still writing it
             print(f"warning: {lb} is not complete llama-bench JSON: {err}", file=sys.stderr)
     bb = os.path.join(d, f"{stem}.{prefix}batched.jsonl")
@@ -128,15 +131,16 @@ def load_round(d: str, stem: str, prefix: str):
             if not line.startswith("{"):
                 continue
             e = json.loads(line)
-            llama[(e["pp"], 0, e["pl"])] = (e["speed_pp"], None)
-            llama[(0, e["tg"], e["pl"])] = (e["speed_tg"], None)
-    tp = os.path.join(d, f"{stem}.{prefix}tokenmill.json")
-    if os.path.exists(tp):
+            llama[(e["pp"], 0, e["pl"], 0)] = (e["speed_pp"], None)
+            llama[(0, e["tg"], e["pl"], 0)] = (e["speed_tg"], None)
+    for tp in (os.path.join(d, f"{stem}.{prefix}tokenmill.json"), os.path.join(d, f"{stem}.{prefix}tokenmill-depth.json")):
+        if not os.path.exists(tp):
+            continue
         try:
             for e in json.load(open(tp)):
-                tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1))] = (e["avg_ts"], e.get("stddev_ts"))
+                tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1), e.get("n_depth", 0))] = (e["avg_ts"], e.get("stddev_ts"))
                 level = e.get("kernels", level)
-                if e.get("rss_peak_bytes"):
+                if e.get("rss_peak_bytes") and not e.get("n_depth"):
                     mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes", "rss_anon_bytes",
                                                  "repacked_bytes", "copied_bytes", "kv_written_bytes", "other_anon_bytes")}
         except (ValueError, KeyError, TypeError) as err:
@@ -166,7 +170,7 @@ def main() -> int:
         level = next((r[3] for r in rounds if r[3]), None)
         peaks = {e: [r[4][e] for r in rounds if r[4].get(e)] for e in ("llama", "tokenmill")}
         peak = {e: statistics.median(v) if v else None for e, v in peaks.items()}
-        keys = sorted(set().union(*(set(r[0]) | set(r[1]) for r in rounds)), key=lambda k: (k[2], k[1] > 0, k[0], k[1]))
+        keys = sorted(set().union(*(set(r[0]) | set(r[1]) for r in rounds)), key=lambda k: (k[2], k[1] > 0, k[3], k[0], k[1]))
         mrows = []
         for k in keys:
             ls = [r[0][k] for r in rounds if k in r[0]]
@@ -175,7 +179,7 @@ def main() -> int:
             l = (statistics.median(v[0] for v in ls), ls[0][1] if len(ls) == 1 else None) if ls else None
             t = (statistics.median(v[0] for v in ts), ts[0][1] if len(ts) == 1 else None) if ts else None
             gbs = lambda v: (v / k[2]) * wbytes / 1e9 if (v and k[0] == 0) else None
-            r = {"model": stem, "test": test_name(*k), "n_prompt": k[0], "n_gen": k[1], "n_sequences": k[2],
+            r = {"model": stem, "test": test_name(*k), "n_prompt": k[0], "n_gen": k[1], "n_sequences": k[2], "n_depth": k[3],
                  "llama_ts": l[0] if l else None, "llama_stddev": l[1] if l else None,
                  "tokenmill_ts": t[0] if t else None, "tokenmill_stddev": t[1] if t else None,
                  "ratio": statistics.median(ratios) if ratios else None, "round_ratios": ratios,
