@@ -55,7 +55,7 @@ for a in "$@"; do
     case "$a" in
         --llama-only) RUN_TM=0 ;;
         --tokenmill-only) RUN_LLAMA=0 ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
         *) models+=("$a") ;;
     esac
 done
