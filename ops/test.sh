@@ -34,7 +34,10 @@ bash ops/service/verify.sh
 if [ $# -gt 0 ]; then
     exec swift test "$@"
 fi
-compute='TensorKernelsTests|InferenceTests|GGUFTests|TokenizersTests|ParityTests'
+# The synchronous compute suites (kernels, forward passes, the llama.cpp parity suites, the quantizer's
+# round trips) in one process, everything with timers and database round trips in the other: Swift
+# Testing runs a process's tests on one cooperative thread per core, which a synchronous test holds.
+compute='TensorKernelsTests|InferenceTests|GGUFTests|TokenizersTests|ParityTests|QuantizeJobsTests\.QuantizeTests'
 # SwiftPM locks .build for each invocation; with --skip-build both only read it.
 swift test --skip-build --ignore-lock --filter "$compute" 2>&1 | sed -u 's/^/[compute] /' &
 compute_pid=$!
