@@ -173,13 +173,6 @@ public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
     prefetchLines(blk + decodePrefetchBytes, bytes)
 }
 
-/// Prefetches the cache lines of the `bytes` bytes at `p`, one per 64 bytes.
-@inlinable @inline(__always)
-public func prefetchLines(_ p: UnsafeRawPointer, _ bytes: Int) {
-    var o = 0
-    while o < bytes { prefetch(p + o); o &+= 64 }
-}
-
 /// Prefetches slice `i` of `n` of the next tile's weights (the `rowsPerTile` rows after the tile at
 /// `rows`; a tile's rows are consecutive), for a tiled kernel's repack of block `i` of its own `n`:
 /// the repack reads its rows side by side, a pattern the hardware's stream prefetch does not

@@ -9,6 +9,7 @@
 // `cachedFrom256` sequences on the passes read the group's operands from a cache decoded once (as on AVX-512).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 /// Q2_K and Q3_K in the `rows8` layout: the super-block of eight rows and where its parts lie. Q2_K: d (16
 /// bytes: row r's fp16 at 2r), dmin (16), the two scale words (2 × 64: row r's qword at 8r; word w holds the

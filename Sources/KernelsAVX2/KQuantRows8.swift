@@ -12,6 +12,7 @@
 // transpose. docs/kernels.md has the figures.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 extension Q4_KFormat {
     /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 144): d, dmin, the scale words

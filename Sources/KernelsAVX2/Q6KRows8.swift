@@ -11,6 +11,7 @@
 // operands and spread scales are the tiles' as they are: no transpose). docs/kernels.md has the figures.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 extension Q6_KFormat {
     /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 210): d (16), the two scale words (2 ·

@@ -8,6 +8,7 @@
 // is spent once per eight rows here.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 extension Block32Format {
     /// In a block of eight rows of the `rows8` layout: bytes of the fp16 fields (d, and m for the

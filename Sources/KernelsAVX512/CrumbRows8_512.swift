@@ -24,6 +24,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
+import Prefetch
 
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
 /// term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.

@@ -24,6 +24,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
+import Prefetch
 
 /// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows (`groupBlock`, from KernelsAVX2)
 /// keeps its nibble words, and whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element

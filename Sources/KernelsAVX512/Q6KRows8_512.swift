@@ -20,6 +20,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
+import Prefetch
 
 /// The eight rows' sixteen scales widened to Int16 in four vectors: word 4r + j of vector v is row r's scale of
 /// sixteen 4v + j (the sum terms' coefficients, and what each sixteen's scale is spread from).

@@ -11,6 +11,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
+import Prefetch
 
 /// Blocks of eight rows of a 32-block format in the `rows8` layout, read in place.
 struct Rows8Blocks<F: Block32Format>: EightRowBlocks {

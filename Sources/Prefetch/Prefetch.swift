@@ -13,3 +13,10 @@ public func prefetch(_ p: UnsafeRawPointer) {
     // llvm.prefetch(address, rw = 0 (read), locality = 3 (keep in all levels), cache = 1 (data)).
     Builtin.int_prefetch_RawPointer(p._rawValue, Int32(0)._value, Int32(3)._value, Int32(1)._value)
 }
+
+/// Prefetches the cache lines of the `bytes` bytes at `p`, one per 64 bytes.
+@inlinable @inline(__always)
+public func prefetchLines(_ p: UnsafeRawPointer, _ bytes: Int) {
+    var o = 0
+    while o < bytes { prefetch(p + o); o &+= 64 }
+}

@@ -296,24 +296,29 @@ public enum VectorOps {
     public static func dotsF16(_ k: UnsafePointer<UInt16>, _ q: UnsafePointer<Float>, qStride: Int, heads: Int, _ n: Int,
                                scale: Float, _ out: UnsafeMutablePointer<Float>, outStride: Int, scratch: UnsafeMutablePointer<Float>) {
         f16ToF32(k, scratch, n)
-        let ra = UnsafeRawPointer(scratch)
+        let whole = n & ~7
         for g in 0..<heads {
-            let rb = UnsafeRawPointer(q + g &* qStride)
-            var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
-            var i = 0
-            while i + 16 <= n {
-                s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-                s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
-                i += 16
-            }
-            while i + 8 <= n {
-                s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-                i += 8
-            }
-            var s = hsum(s0 + s1)
+            var s = hsum(dotLanes(UnsafeRawPointer(scratch), UnsafeRawPointer(q + g &* qStride), whole))
+            var i = whole
             while i < n { s += scratch[i] * q[g &* qStride &+ i]; i += 1 }
             out[g &* outStride] = s * scale
         }
+    }
+
+    /// The lanes of `dotF16`'s sum over the first `n` floats of `a` and `b` (`n` a multiple of 8), before
+    /// its horizontal sum: sixteen at a time into two accumulators, a last eight into the first.
+    @inline(__always)
+    static func dotLanes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> SIMD8<Float> {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            s0.addProduct(a.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self), b.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self))
+            s1.addProduct(a.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self),
+                          b.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self))
+            i += 16
+        }
+        if i < n { s0.addProduct(a.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self), b.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self)) }
+        return s0 + s1
     }
 
     /// Scores of `heads` query rows against `n` cached keys (IEEE halves, `keyStride` apart):
@@ -332,11 +337,7 @@ public enum VectorOps {
                                  outStride: Int, scratch: UnsafeMutablePointer<Float>,
                                  prefetching values: UnsafePointer<UInt16>? = nil, valueStride: Int = 0) {
         @inline(__always) func fetch(_ rows: UnsafePointer<UInt16>, _ stride: Int, _ from: Int, _ to: Int) {
-            for r in from..<to {
-                let row = UnsafeRawPointer(rows + r &* stride)
-                var b = 0
-                while b < 2 &* dim { prefetch(row + b); b += 64 }
-            }
+            for r in from..<to { prefetchLines(UnsafeRawPointer(rows + r &* stride), 2 &* dim) }
         }
         var p = 0
         if dim % 8 == 0 {
@@ -349,23 +350,7 @@ public enum VectorOps {
                 for r in 0..<8 { f16ToF32(k + (p &+ r) &* keyStride, scratch + r &* dim, dim) }
                 for g in 0..<heads {
                     let qr = UnsafeRawPointer(q + g &* qStride)
-                    @inline(__always) func dot(_ r: Int) -> SIMD8<Float> {
-                        let kr = sr + 4 &* r &* dim
-                        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
-                        var i = 0
-                        while i + 16 <= dim {
-                            s0.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self),
-                                          qr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self))
-                            s1.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self),
-                                          qr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: SIMD8<Float>.self))
-                            i += 16
-                        }
-                        if i < dim {
-                            s0.addProduct(kr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self),
-                                          qr.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD8<Float>.self))
-                        }
-                        return s0 + s1
-                    }
+                    @inline(__always) func dot(_ r: Int) -> SIMD8<Float> { dotLanes(sr + 4 &* r &* dim, qr, dim) }
                     let sums = hsums(dot(0), dot(1), dot(2), dot(3), dot(4), dot(5), dot(6), dot(7)) * vscale
                     UnsafeMutableRawPointer(out + (g &* outStride &+ p)).storeBytes(of: sums, as: SIMD8<Float>.self)
                 }
