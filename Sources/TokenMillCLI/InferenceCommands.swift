@@ -198,22 +198,19 @@ struct BenchCommand: ParsableCommand {
             return (mean, v.squareRoot())
         }
         func now() -> Double { Date().timeIntervalSince1970 }
-        /// Fills slot 0's first `depth` positions (untimed) and copies them to the other slots, so a
-        /// test starts with `depth` positions to attend to in every sequence.
-        func fillDepth(slots: Int) throws {
-            var p = 0
-            while p < depth {
-                let n = min(256, depth - p)
-                try e.forward((0..<n).map { BatchToken(seq: 0, token: randomToken(), pos: p + $0, wantLogits: p + $0 == depth - 1) })
-                p += n
-            }
-            for s in 1..<max(1, slots) { e.copyKVRows(from: 0, to: s, count: depth) }
+        // `depth` positions in every slot a test uses, once and untimed: slot 0 by prompt steps, copied to
+        // the others. The tests write only from position `depth` on, so the filled rows stay as they are.
+        var filled = 0
+        while filled < depth {
+            let n = min(256, depth - filled)
+            try e.forward((0..<n).map { BatchToken(seq: 0, token: randomToken(), pos: filled + $0, wantLogits: filled + $0 == depth - 1) })
+            filled += n
         }
+        if depth > 0 && nGen > 0 { for s in 1..<maxSeq { e.copyKVRows(from: 0, to: s, count: depth) } }
         let test = depth > 0 ? " @ d\(depth)" : ""
 
         if nPrompt > 0 {
             var samples: [Double] = []
-            try fillDepth(slots: 1)
             for rep in 0...repetitions {  // rep 0 is a warm-up
                 let toks = (0..<nPrompt).map { _ in randomToken() }
                 let t0 = now()
@@ -234,7 +231,6 @@ struct BenchCommand: ParsableCommand {
         if nGen > 0 {
             for s in seqCounts {
                 var samples: [Double] = []
-                try fillDepth(slots: s)
                 for rep in 0...repetitions {
                     // Each sequence starts from one token at position `depth` (0 by default), as llama-bench's tg test does.
                     var batch = (0..<s).map { BatchToken(seq: $0, token: randomToken(), pos: 0, wantLogits: true) }
