@@ -13,7 +13,7 @@ import PackageDescription
 // is what arm64 runs. See docs/kernels.md.
 #if arch(x86_64)
 let baseline = ["-Xcc", "-march=x86-64-v3"]
-let avx512Flags = ["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni"]
+let avx512Flags = ["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni", "-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+fast-dpwssd"]
 #else
 let baseline: [String] = []
 let avx512Flags: [String] = []

@@ -27,23 +27,32 @@ import KernelsAVX2
 import Prefetch
 
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
-/// term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
+/// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
 struct CrumbHeader512 {
     var terms: (__m512i, __m512i)
-    var d256: __m512, tf: __m512
+    var dScale: __m512, tf: __m512
 }
 
-/// Decodes the super-block of eight rows at `p`: calls `body(o, qa, qb, sw)` for each sixteen, in the order
-/// the words lie, with its activations' offset in the super-block, the quants of the two words that hold it and
-/// its scale spread over each row's words (scale · 256); returns the rest.
+/// The operands of two sixteens of eight rows, A and B: their activations' offsets in the super-block, each one's
+/// quants in the two words that hold it (`qa`: its first 8 elements of each row, `qb`: the next 8), and both scales
+/// · 256 as words in the order `vpackssdw` leaves the pair's sums (per 128-bit lane, rows r and r + 1: A's of r
+/// twice, of r + 1 twice, then B's likewise).
+struct CrumbPair512 {
+    var oA: Int, oB: Int
+    var qaA: __m512i, qbA: __m512i, qaB: __m512i, qbB: __m512i
+    var sw: __m512i
+}
+
+/// Decodes the super-block of eight rows at `p`: calls `body` for each pair of sixteens, in the order the words
+/// lie; returns the rest.
 @inline(__always)
-func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
-    let m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
-    // vpshufb picks within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of each
-    // qword into the high byte of each of its words, the low bytes zero (0x80); + t picks byte t (0x80 + t
-    // still has the zeroing bit).
-    let z: Int64 = 0x80, first = z | z << 16 | z << 32 | z << 48, second = first | 0x0800_0800_0800_0800
-    let spread0 = _mm512_set_epi64(second, first, second, first, second, first, second, first)
+func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
+    let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
+    // vpshufb picks within 128-bit lanes (a lane's first qword, row r, at bytes 0-7, its second, row r + 1, at
+    // 8-15) into the high byte of each word, the low bytes zero (0x80): byte 0 of row r into words 0-1 and of row
+    // r + 1 into words 2-3 of both qwords; + tA in the first qword and + tB in the second picks scale bytes tA and
+    // tB (0x80 + t still has the zeroing bit).
+    let spread0 = _mm512_set1_epi64(0x0880_0880_0080_0080)
     // Each row's sixteen scales as the bytes of its qword in two vectors (sixteens 0-7, 8-15); `terms`: the
     // unsigned coefficients of the min (Q2_K) or offset (Q3_K) term, likewise.
     let scales: (__m512i, __m512i), terms: (__m512i, __m512i)
@@ -65,39 +74,72 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (In
         scales = (_mm512_and_si512(w0, m4), _mm512_and_si512(w1, m4))
         terms = (_mm512_and_si512(_mm512_srli_epi64(w0, 4), m4), _mm512_and_si512(_mm512_srli_epi64(w1, 4), m4))
     }
+    // Q2_K takes crumbs 1 and 3 of a byte in place, masked but not shifted down (4 · q: a `vpand` alone, and one
+    // shift by 4 a word serves crumbs 2 and 3), so crumbs 0 and 2 get 4 · scale instead, and every sixteen
+    // contributes 1024 · scale · Σ q x (Q2_K scales ≤ 15: 4 · scale ≤ 60 stays a byte). Q3_K's signed 6-bit
+    // scales would not fit a byte at 4 · scale, and a super-block's sum would pass 2^31: it shifts every crumb.
+    let scales4 = F.highBits ? scales : (_mm512_slli_epi16(scales.0, 2), _mm512_slli_epi16(scales.1, 2))
     let hb = F.highBits ? (_mm512_loadu_si512(p + 112), _mm512_loadu_si512(p + 176), _mm512_loadu_si512(p + 240),
                            _mm512_loadu_si512(p + 304))
                         : (m3, m3, m3, m3)
-    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
+    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h; the pairs are crumbs (0, 2) and
+    /// (1, 3), each pair's two scales from one vector.
     @inline(__always) func quad(_ n: Int, _ h: Int) {
         let va = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h)))
         let vb = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1)))
         let ha = h == 0 ? hb.0 : hb.2, hbb = h == 0 ? hb.1 : hb.3
-        @inline(__always) func sixteen(_ j: Int) {
-            let t = 8 &* n &+ 2 &* j &+ h
-            @inline(__always) func crumb(_ v: __m512i, _ hv: __m512i) -> __m512i {
-                var q = j == 0 ? _mm512_and_si512(v, m3) : _mm512_and_si512(_mm512_srli_epi16(v, UInt32(2 &* j)), m3)
-                if F.highBits {
-                    q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))), q, four)
-                }
-                return q
+        let va4 = _mm512_srli_epi16(va, 4), vb4 = _mm512_srli_epi16(vb, 4)
+        @inline(__always) func crumb(_ j: Int, _ v: __m512i, _ v4: __m512i, _ hv: __m512i) -> __m512i {
+            if !F.highBits {
+                // Crumb j as q (j even) or 4 · q (j odd), from the byte or its high nibble.
+                return _mm512_and_si512(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
             }
-            let sw = _mm512_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm512_add_epi8(spread0, _mm512_set1_epi8(CChar(t & 7))))
-            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, ha), crumb(vb, hbb), sw)
+            let q = j == 0 ? _mm512_and_si512(v, m3) : _mm512_and_si512(_mm512_srli_epi16(v, UInt32(2 &* j)), m3)
+            return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))), q, four)
         }
-        sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+        @inline(__always) func pair(_ j: Int) {
+            let tA = 8 &* n &+ 2 &* j &+ h, tB = tA &+ 4
+            let sv = F.highBits || j == 1 ? (n == 0 ? scales.0 : scales.1) : (n == 0 ? scales4.0 : scales4.1)
+            let pick = _mm512_set_epi64(0, 0, 0, 0, 0, 0, Int64(tB & 7) &* 0x0100_0100_0100_0100, Int64(tA & 7) &* 0x0100_0100_0100_0100)
+            let sw = _mm512_shuffle_epi8(sv, _mm512_add_epi8(spread0, _mm512_broadcast_i32x4(_mm512_castsi512_si128(pick))))
+            body(CrumbPair512(oA: 128 &* n &+ 32 &* j &+ 16 &* h, oB: 128 &* n &+ 32 &* (j &+ 2) &+ 16 &* h,
+                              qaA: crumb(j, va, va4, ha), qbA: crumb(j, vb, vb4, hbb),
+                              qaB: crumb(j &+ 2, va, va4, ha), qbB: crumb(j &+ 2, vb, vb4, hbb), sw: sw))
+        }
+        pair(0); pair(1)
     }
     quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
     let d = halvesInPairs(p)
     // Q2_K: −dmin per min term; Q3_K: −4 d per offset term.
     let tf = F.highBits ? _mm512_mul_ps(d, _mm512_set1_ps(-4)) : _mm512_sub_ps(_mm512_setzero_ps(), halvesInPairs(p + 16))
-    return CrumbHeader512(terms: terms, d256: _mm512_mul_ps(d, _mm512_set1_ps(1.0 / 256)), tf: tf)
+    return CrumbHeader512(terms: terms, dScale: _mm512_mul_ps(d, _mm512_set1_ps(F.highBits ? 1.0 / 256 : 1.0 / 1024)), tf: tf)
+}
+
+/// A pair of sixteens of eight rows against `W.n` (1-4) sequences' activations from element `xo` of the
+/// super-block: per sequence, each sixteen's two quant vectors through `vpdpbusd` against its 8 + 8 activation
+/// bytes broadcast to every qword (each dword: a row's four products, |Σ| ≤ 8 · 12 · 128 < 2^15 over both), the
+/// two sixteens' dwords packed into words (`vpackssdw`, exact), then one `vpdpwssd` by the pair's scale words into
+/// the sequence's sums: per 128-bit lane, dwords 0 and 2 row r, 1 and 3 row r + 1 (`crumbRowPairs` reorders).
+@inline(__always)
+func crumbPairSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations, Q8Activations, Q8Activations), _ xo: Int,
+                                   _ c: CrumbPair512,
+                                   _ s0: inout __m512i, _ s1: inout __m512i, _ s2: inout __m512i, _ s3: inout __m512i) {
+    @inline(__always) func step(_ q: UnsafePointer<Int8>, _ s: inout __m512i) {
+        let a = q + xo, zero = _mm512_setzero_si512()
+        let tA = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, c.qaA, qwords(a + c.oA)), c.qbA, qwords(a + (c.oA &+ 8)))
+        let tB = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, c.qaB, qwords(a + c.oB)), c.qbB, qwords(a + (c.oB &+ 8)))
+        s = _mm512_dpwssd_epi32(s, _mm512_packs_epi32(tA, tB), c.sw)
+    }
+    step(xs.0.q, &s0)
+    if W.n > 1 { step(xs.1.q, &s1) }
+    if W.n > 2 { step(xs.2.q, &s2) }
+    if W.n > 3 { step(xs.3.q, &s3) }
 }
 
 /// One sixteen of eight rows (`qa`: its first 8 elements of each row, `qb`: the next 8, unsigned bytes whose
-/// pairwise products with Int8 stay within Int16 when added: Q2_K/Q3_K crumbs, Q6_K's 6-bit values) against `W.n`
-/// (1-4) sequences' activations at element `at`: two `vpmaddubsw` added in Int16, then one `vpdpwssd` by the rows'
-/// scale words `sw` into each sequence's sums (row r in lanes 2r, 2r + 1).
+/// pairwise products with Int8 stay within Int16 when added: Q6_K's 6-bit values) against `W.n` (1-4) sequences'
+/// activations at element `at`: two `vpmaddubsw` added in Int16, then one `vpdpwssd` by the rows' scale words `sw`
+/// into each sequence's sums (row r in lanes 2r, 2r + 1).
 @inline(__always)
 func sixteenSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations, Q8Activations, Q8Activations), _ at: Int,
                                   _ qa: __m512i, _ qb: __m512i, _ sw: __m512i,
@@ -112,18 +154,26 @@ func sixteenSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations
     if W.n > 3 { step(xs.3.q, &s3) }
 }
 
+/// Sums of `crumbPairSteps512` (per 128-bit lane: r, r + 1, r, r + 1) in the order of the other terms (r, r, r + 1,
+/// r + 1: row r in lanes 2r, 2r + 1).
+@inline(__always)
+func crumbRowPairs(_ s: __m512i) -> __m512i {
+    let lo: Int64 = 0x0B0A_0908_0302_0100, hi: Int64 = 0x0F0E_0D0C_0706_0504
+    return _mm512_shuffle_epi8(s, _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo))
+}
+
 /// Where a pass over a group of eight rows gets each super-block's operands: decoded in place, or from the
 /// group's operand cache.
 private protocol CrumbOperands512 {
-    /// Super-block `i` of the group (or its cache) at `base`: `body(o, qa, qb, sw)` per sixteen, as `crumbDecode512`.
+    /// Super-block `i` of the group (or its cache) at `base`: `body` per pair of sixteens, as `crumbDecode512`.
     static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512
+                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512
 }
 
 private enum InPlace: CrumbOperands512 {
     @inline(__always)
     static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
+                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         crumbDecode512(F.self, base + i &* F.groupBlock, body)
     }
 }
@@ -131,15 +181,16 @@ private enum InPlace: CrumbOperands512 {
 private enum FromCache: CrumbOperands512 {
     @inline(__always)
     static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> CrumbHeader512 {
+                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         let c = base + i &* crumbCachedBlock
-        for k in 0..<16 {
-            // The order of `crumbDecode512`: quad (n, h) = (k >> 3, (k >> 2) & 1), then j = k & 3.
-            let o = 128 &* (k >> 3) &+ 16 &* ((k >> 2) & 1) &+ 32 &* (k & 3)
-            body(o, _mm512_load_si512(c + 192 &* k), _mm512_load_si512(c + (192 &* k &+ 64)), _mm512_load_si512(c + (192 &* k &+ 128)))
+        for k in 0..<8 {
+            // The order of `crumbDecode512`: quad (n, h) = (k >> 2, (k >> 1) & 1), then pair j = k & 1.
+            let oA = 128 &* (k >> 2) &+ 16 &* ((k >> 1) & 1) &+ 32 &* (k & 1), e = c + 320 &* k
+            body(CrumbPair512(oA: oA, oB: oA &+ 64, qaA: _mm512_load_si512(e), qbA: _mm512_load_si512(e + 64),
+                              qaB: _mm512_load_si512(e + 128), qbB: _mm512_load_si512(e + 192), sw: _mm512_load_si512(e + 256)))
         }
-        return CrumbHeader512(terms: (_mm512_load_si512(c + 3072), _mm512_load_si512(c + 3136)),
-                              d256: _mm512_load_ps(c + 3200), tf: _mm512_load_ps(c + 3264))
+        return CrumbHeader512(terms: (_mm512_load_si512(c + 2560), _mm512_load_si512(c + 2624)),
+                              dScale: _mm512_load_ps(c + 2688), tf: _mm512_load_ps(c + 2752))
     }
 }
 
@@ -156,9 +207,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
         if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
-        let hd = S.block(F.self, base, i) { o, qa, qb, sw in
-            sixteenSteps512(W.self, xs, xo &+ o, qa, qb, sw, &s0, &s1, &s2, &s3)
-        }
+        let hd = S.block(F.self, base, i) { c in crumbPairSteps512(W.self, xs, xo, c, &s0, &s1, &s2, &s3) }
         @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
             let sp = split + splitSums16Bytes &* (k &* nb &+ i)
             let a = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), hd.terms.0, qwords(sp)), hd.terms.1, qwords(sp + 8))
@@ -169,7 +218,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
                 m = _mm512_mask_sub_epi32(m, 0x5555, m, _mm512_set1_epi32(32 &* total))
             }
             let dx = _mm512_set1_ps(xa.d[i])
-            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(hd.d256, dx), f)
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(crumbRowPairs(s)), _mm512_mul_ps(hd.dScale, dx), f)
             f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(hd.tf, dx), f)
         }
         finish(0, xs.0, s0, &f0)
@@ -180,9 +229,9 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
     storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
 }
 
-/// Bytes of one decoded super-block of eight rows in the operand cache: per sixteen its two quant vectors and
-/// its spread scales (192), then the header (256).
-private var crumbCachedBlock: Int { 3328 }  // 16 · 192 + 256
+/// Bytes of one decoded super-block of eight rows in the operand cache: per pair of sixteens its four quant
+/// vectors and its spread scales (320), then the header (256).
+private var crumbCachedBlock: Int { 2816 }  // 8 · 320 + 256
 
 /// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock` bytes, 64-aligned).
 @inline(never)
@@ -190,13 +239,14 @@ private func crumbRows8Fill<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer,
     for i in 0..<nb {
         let p = group + i &* F.groupBlock, c = cache + i &* crumbCachedBlock
         prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
-        var k = 0
-        let hd = crumbDecode512(F.self, p) { _, qa, qb, sw in
-            _mm512_store_si512(c + 192 &* k, qa); _mm512_store_si512(c + (192 &* k &+ 64), qb); _mm512_store_si512(c + (192 &* k &+ 128), sw)
-            k &+= 1
+        var e = c
+        let hd = crumbDecode512(F.self, p) { pr in
+            _mm512_store_si512(e, pr.qaA); _mm512_store_si512(e + 64, pr.qbA)
+            _mm512_store_si512(e + 128, pr.qaB); _mm512_store_si512(e + 192, pr.qbB); _mm512_store_si512(e + 256, pr.sw)
+            e += 320
         }
-        _mm512_store_si512(c + 3072, hd.terms.0); _mm512_store_si512(c + 3136, hd.terms.1)
-        _mm512_store_ps(c + 3200, hd.d256); _mm512_store_ps(c + 3264, hd.tf)
+        _mm512_store_si512(c + 2560, hd.terms.0); _mm512_store_si512(c + 2624, hd.terms.1)
+        _mm512_store_ps(c + 2688, hd.dScale); _mm512_store_ps(c + 2752, hd.tf)
     }
 }
 
