@@ -11,11 +11,13 @@
 // done once for eight rows):
 // - the sixteen scales of the eight rows come out of the scale words in a few qword-wide ops, each row's in its
 //   qword as bytes (Q3_K: minus 32, signed);
-// - per sixteen, one crumb of the two words that hold it (a shift and a mask; Q3_K: a byte test of the high-bit
-//   word and a masked add of 4) goes through one `vpmaddubsw` each against the sequence's 8 activation bytes
-//   broadcast to every qword, the two added in Int16 (|Σ| ≤ 4 · 7 · 128), then one `vpdpwssd` by the scale
-//   spread over the row's words (`vpshufb` puts the scale byte in each word's high byte: scale · 256, signed,
-//   and the 1/256 goes into the float factor);
+// - per sixteen, one crumb of the two words that hold it (a shift and a mask; Q2_K: crumbs 1 and 3 masked in place,
+//   4 q, against 4 · scale for crumbs 0 and 2; Q3_K: a byte test of the high-bit word and a masked add of 4) goes
+//   through one `vpdpbusd` each against the sequence's 8 activation bytes broadcast to every qword (a dword: four
+//   of a row's products); the sixteens go in pairs, (crumb 0, crumb 2) and (1, 3) of two words, whose dwords one
+//   `vpackssdw` packs into words (exact: |Σ| ≤ 8 · 12 · 128 < 2^15) for one `vpdpwssd` by both sixteens' scales
+//   spread over the words (`vpshufb` puts each scale byte in a word's high byte: scale · 256, signed, and the 1/256
+//   goes into the float factor);
 // - Q2_K's min term Σ_t m_t · Σx_t and Q3_K's offset term −4 Σ_t s_t · Σx_t (as Σ_t u_t Σx_t − 32 Σ_t Σx_t, u_t =
 //   s_t + 32 the unsigned 6-bit scale) are four `vpdpbusd` per super-block on the activation sums of the sixteens
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
