@@ -67,16 +67,17 @@ public func withSplitSums16(_ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ 
 }
 
 /// What rows 4h ..< 4h + 4 of a super-block contribute besides their sixteens: the coefficients of the min or
-/// offset term (bytes, sixteens 0-7 and 8-15), d / 256 and the term's factor (−dmin, or −4 d), row r in lanes
+/// offset term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's factor (−dmin, or −4 d), row r in lanes
 /// 2r, 2r + 1.
 struct CrumbHeader256 {
     var terms: (__m256i, __m256i)
-    var d256: __m256, tf: __m256
+    var dScale: __m256, tf: __m256
 }
 
 /// Decodes rows 4hh ..< 4hh + 4 of the super-block of eight rows at `p`: calls `body(o, qa, qb, sw)` for each
 /// sixteen, in the order the words lie, with its activations' offset in the super-block, the quants of the two
-/// words that hold it and its scale spread over each row's words (scale · 256); returns the rest.
+/// words that hold it and its scale spread over each row's words (scale · 256; Q2_K's crumbs 1 and 3 come as 4 q
+/// and crumbs 0 and 2 with 4 · scale · 256); returns the rest.
 @inline(__always)
 func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
                                     _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
@@ -103,22 +104,27 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
         scales = (_mm256_and_si256(w0, m4), _mm256_and_si256(w1, m4))
         terms = (_mm256_and_si256(_mm256_srli_epi64(w0, 4), m4), _mm256_and_si256(_mm256_srli_epi64(w1, 4), m4))
     }
+    // Q2_K: crumbs 1 and 3 masked in place (4 q), crumbs 0 and 2 against 4 · scale, as on AVX-512.
+    let scales4 = F.highBits ? scales : (_mm256_slli_epi16(scales.0, 2), _mm256_slli_epi16(scales.1, 2))
+    let m12 = splat8(12)
     /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
     @inline(__always) func quad(_ n: Int, _ h: Int) {
         let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
         let vb = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1) &+ hb)
+        let va4 = _mm256_srli_epi16(va, 4), vb4 = _mm256_srli_epi16(vb, 4)
         @inline(__always) func sixteen(_ j: Int) {
             let t = 8 &* n &+ 2 &* j &+ h
-            @inline(__always) func crumb(_ v: __m256i, _ m: Int) -> __m256i {
+            @inline(__always) func crumb(_ v: __m256i, _ v4: __m256i, _ m: Int) -> __m256i {
+                if !F.highBits { return _mm256_and_si256(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12) }
                 let q = j == 0 ? _mm256_and_si256(v, m3) : _mm256_and_si256(_mm256_srli_epi16(v, Int32(2 &* j)), m3)
-                guard F.highBits else { return q }
                 // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4) by one shift, then masked.
                 let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j)
                 let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hv, b &- 2) : _mm256_slli_epi16(hv, 2 &- b), four)
                 return _mm256_or_si256(q, high)
             }
-            let sw = _mm256_shuffle_epi8(t < 8 ? scales.0 : scales.1, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
-            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, 2 &* h), crumb(vb, 2 &* h &+ 1), sw)
+            let sv = F.highBits || j & 1 == 1 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
+            let sw = _mm256_shuffle_epi8(sv, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
+            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, va4, 2 &* h), crumb(vb, vb4, 2 &* h &+ 1), sw)
         }
         sixteen(0); sixteen(1); sixteen(2); sixteen(3)
     }
@@ -126,7 +132,7 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
     let d = halvesInPairs256(p, 8 &* hh)
     let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), halvesInPairs256(p, 16 &+ 8 &* hh))
-    return CrumbHeader256(terms: terms, d256: _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 256)), tf: tf)
+    return CrumbHeader256(terms: terms, dScale: _mm256_mul_ps(d, _mm256_set1_ps(F.highBits ? 1.0 / 256 : 1.0 / 1024)), tf: tf)
 }
 
 /// Where a pass over a group of eight rows gets the operands of each half super-block: decoded in place, or
@@ -160,7 +166,7 @@ enum FromCache256: CrumbOperands256 {
             let o = 128 &* (k >> 3) &+ 16 &* ((k >> 2) & 1) &+ 32 &* (k & 3)
             body(o, ld(96 &* k), ld(96 &* k &+ 32), ld(96 &* k &+ 64))
         }
-        return CrumbHeader256(terms: (ld(1536), ld(1568)), d256: _mm256_castsi256_ps(ld(1600)), tf: _mm256_castsi256_ps(ld(1632)))
+        return CrumbHeader256(terms: (ld(1536), ld(1568)), dScale: _mm256_castsi256_ps(ld(1600)), tf: _mm256_castsi256_ps(ld(1632)))
     }
 }
 
@@ -178,7 +184,7 @@ func crumbRows8Fill256<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer, _ nb
                 st(96 &* k, qa); st(96 &* k &+ 32, qb); st(96 &* k &+ 64, sw)
                 k &+= 1
             }
-            st(1536, hd.terms.0); st(1568, hd.terms.1); st(1600, _mm256_castps_si256(hd.d256)); st(1632, _mm256_castps_si256(hd.tf))
+            st(1536, hd.terms.0); st(1568, hd.terms.1); st(1600, _mm256_castps_si256(hd.dScale)); st(1632, _mm256_castps_si256(hd.tf))
         }
     }
 }
@@ -221,7 +227,7 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
                     m = _mm256_sub_epi32(m, _mm256_set_epi32(0, c, 0, c, 0, c, 0, c))
                 }
                 let dx = _mm256_set1_ps(xa.d[i])
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(hd.d256, dx), f)
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(hd.dScale, dx), f)
                 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(hd.tf, dx), f)
             }
             finish(0, x, s0, &fa)
