@@ -254,11 +254,13 @@ private func crumbRows8Fill<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer,
 
 extension CrumbRows8 {
     /// From this many sequences on, each group of eight rows is decoded once into an operand cache that every
-    /// pass of four sequences reads (below it, each pass decodes in place: filling the cache writes 3.3 KiB per
+    /// pass of four sequences reads (below it, each pass decodes in place: filling the cache writes 2.75 KiB per
     /// super-block of eight rows, which pays only when enough passes read it). `bench-kernels --rows 8960
-    /// --cols 1536 --threads 2`, Zen 4: Q3_K level at 12, ahead from 16 (128 sequences 12.5-13.2 -> 8.3 ms);
-    /// Q2_K, whose decode is cheaper, level at 32, ahead from 64 (128: 8.7-9.3 -> 7.6-8.0 ms).
-    static var cachedFrom512: Int { highBits ? 16 : 48 }
+    /// --cols 1536 --threads 2`, Zen 4, after the pairs of sixteens made decoding cheaper, two alternating runs
+    /// with and without the cache (ms): Q3_K 16 sequences 1.09 / 0.98-1.03, level at 32, ahead from 48 (2.70-2.80
+    /// / 2.83-2.88; 128: 7.0-7.3 / 7.8-8.4); Q2_K level at 16-64 (48: 2.46-2.48 / 2.39-2.40), ahead at 128
+    /// (6.30-6.35 / 6.62-6.83).
+    static var cachedFrom512: Int { highBits ? 32 : 96 }
 }
 
 /// Every sequence against rows of eight groups: the activation sums split once (`kSplitSums16`), then per

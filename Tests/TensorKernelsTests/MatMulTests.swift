@@ -39,12 +39,12 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 }
 
 /// K-quants on the `rows8` layout from many sequences on: Q2_K and Q3_K decode each group of eight rows once
-/// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 16 for Q3_K, 48 for Q2_K; AVX2
-/// `cachedFrom256`: 32 for Q3_K), Q4_K and Q6_K run AVX2's four-row tiles in passes of four; 53 sequences end in
-/// a pass of one.
+/// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 32 for Q3_K, 96 for Q2_K; AVX2
+/// `cachedFrom256`: 32 for Q3_K), Q4_K and Q6_K run AVX2's four-row tiles in passes of four; 53 and 101
+/// sequences end in a pass of one.
 @Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q6_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
-    multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53])
+    multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
 }
 
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
