@@ -67,8 +67,8 @@ public func withSplitSums16(_ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ 
 }
 
 /// What rows 4h ..< 4h + 4 of a super-block contribute besides their sixteens: the coefficients of the min or
-/// offset term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's factor (−dmin, or −4 d), row r in lanes
-/// 2r, 2r + 1.
+/// offset term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the
+/// term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
 struct CrumbHeader256 {
     var terms: (__m256i, __m256i)
     var dScale: __m256, tf: __m256

@@ -29,7 +29,8 @@ import KernelsAVX2
 import Prefetch
 
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
-/// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
+/// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's
+/// factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
 struct CrumbHeader512 {
     var terms: (__m512i, __m512i)
     var dScale: __m512, tf: __m512
