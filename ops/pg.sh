@@ -46,7 +46,13 @@ shared_buffers = 256MB
 CONF
     fi
     if ! as_pg "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGHOME/pg.log" -w -t 60 start >/dev/null
+        # -p: the port follows TOKENMILL_PGPORT at every start, not only the one initdb wrote down.
+        as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGHOME/pg.log" -w -t 60 -o "-p $PGPORT" start >/dev/null
+    elif ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
+        local running; running="$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null)"
+        echo "ops/pg.sh: the server in $PGDATA is already running on port ${running:-?}, not $PGPORT;" \
+             "use TOKENMILL_PGPORT=${running:-<its port>}, or stop it first (bash ops/pg.sh stop)" >&2
+        return 1
     fi
     as_pg "$bin/psql" -h 127.0.0.1 -p "$PGPORT" -U tokenmill -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname='tokenmill'" | grep -q 1 ||
