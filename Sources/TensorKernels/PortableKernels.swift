@@ -5,9 +5,12 @@ import KernelsAVX2
 /// share, and the row kernels generic over them (`Kernels`), specialised per format where its
 /// `FormatTraits` entry is built.
 
-/// Compile-time number of sequences a kernel serves per weight pass.
+/// Compile-time number of rows a kernel serves per pass: sequences per pass over the weights, or heads per
+/// pass over the cached values (`VectorOps.weightedSumF16`).
 protocol SeqWidth { static var n: Int { get } }
 enum W1: SeqWidth { static var n: Int { 1 } }
+enum W2: SeqWidth { static var n: Int { 2 } }
+enum W3: SeqWidth { static var n: Int { 3 } }
 enum W4: SeqWidth { static var n: Int { 4 } }
 
 /// Adds adjacent Int16 lanes into Int32 lanes (what `pmaddwd` against ones does).

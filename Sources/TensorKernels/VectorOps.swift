@@ -35,6 +35,15 @@ public enum VectorOps {
         return q[0] + q[1]
     }
 
+    /// Largest of 8 lanes, lane by lane (the standard library's `SIMD.max()` can stay an unspecialised call in
+    /// a hot loop).
+    @inline(__always)
+    static func hmax(_ v: SIMD8<Float>) -> Float {
+        var m = v[0]
+        for k in 1..<8 { m = Swift.max(m, v[k]) }
+        return m
+    }
+
     /// Horizontal sum of 8 integer lanes.
     @inline(__always)
     static func hsum(_ v: SIMD8<Int32>) -> Int32 {
@@ -120,7 +129,7 @@ public enum VectorOps {
                 v = v.replacing(with: w, where: w .> v)
                 i += 8
             }
-            for k in 0..<8 { m = Swift.max(m, v[k]) }
+            m = hmax(v)
         }
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
@@ -395,25 +404,19 @@ public enum VectorOps {
         var g = 0
         while g < heads {
             switch heads - g {
-            case 1: weightedSumF16Heads(HeadsOf1.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
-            case 2: weightedSumF16Heads(HeadsOf2.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
-            case 3: weightedSumF16Heads(HeadsOf3.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
-            default: weightedSumF16Heads(HeadsOf4.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            case 1: weightedSumF16Heads(W1.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            case 2: weightedSumF16Heads(W2.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            case 3: weightedSumF16Heads(W3.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
+            default: weightedSumF16Heads(W4.self, w + g &* wStride, wStride, rows, rowStride, n, width, out + g &* outStride, outStride)
             }
             g += 4
         }
     }
 }
 
-/// How many heads one pass of `weightedSumF16` serves (1-4), fixed at compile time.
-protocol HeadCount { static var n: Int { get } }
-enum HeadsOf1: HeadCount { static var n: Int { 1 } }
-enum HeadsOf2: HeadCount { static var n: Int { 2 } }
-enum HeadsOf3: HeadCount { static var n: Int { 3 } }
-enum HeadsOf4: HeadCount { static var n: Int { 4 } }
-
+/// `weightedSumF16` for `H.n` (1-4) heads, their accumulators in registers.
 @inline(__always)
-private func weightedSumF16Heads<H: HeadCount>(_: H.Type, _ w: UnsafePointer<Float>, _ wStride: Int, _ rows: UnsafePointer<UInt16>,
+private func weightedSumF16Heads<H: SeqWidth>(_: H.Type, _ w: UnsafePointer<Float>, _ wStride: Int, _ rows: UnsafePointer<UInt16>,
                                                _ rowStride: Int, _ n: Int, _ width: Int, _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
     let raw = UnsafeRawPointer(rows)
     @inline(__always) func halves(_ p: Int, _ j: Int) -> SIMD8<Float> {
