@@ -14,7 +14,11 @@ import Foundation
 /// busy moments do not count against the kernel only. `%paired` (cold runs) is steadier on a shared
 /// host: after every kernel pass one streaming read of the same buffers runs right away, and the
 /// column is the median over the run of each pass's bandwidth against the read just after it, so a
-/// neighbour's burst moves both sides of each ratio alike.
+/// neighbour's burst moves both sides of each ratio alike. `%op` (cold runs) is the same pairing against a
+/// streaming read that is split as the kernel's products are: one pool dispatch per copy of the matrix
+/// (the threads start, meet and stop once per product, as in a model's decode step), so it separates what
+/// the kernel costs from what reading a matrix of this size in one product costs (a few percent at 8 MB
+/// on a host whose long read is fast, a fifth at 512 KB).
 /// The `cpu:` columns divide process CPU time by the thread count, a better guide than wall
 /// time on a machine shared with other work. Types whose block size does not divide `cols`
 /// are listed as skipped (llama.cpp cannot store them in that shape either).
@@ -51,6 +55,9 @@ public enum KernelBench {
         /// Cold runs: the median over the kernel's passes of its bandwidth against the streaming read
         /// of the same buffers run right after that pass (1 = the read's pace).
         public let pairedStreamShare: Double?
+        /// Cold runs: as `pairedStreamShare`, against a streaming read with one dispatch per copy of the
+        /// matrix (`streamPass(_:bytes:pool:chunk:)`).
+        public let pairedOpStreamShare: Double?
         public var cpuGigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / cpuSecondsPerOp / 1e9 }
         public var cpuGigaflopsPerSecond: Double { 2 * Double(rows * cols * nSeq) / cpuSecondsPerOp / 1e9 }
         public var gigabytesPerSecond: Double { Double(type.byteCount(elements: rows * cols)) / secondsPerOp / 1e9 }
@@ -65,7 +72,7 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = 256 << 20,
                            minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) throws -> String {
-        var lines = ["type   level      rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+        var lines = ["type   level      rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired     %op   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
@@ -76,7 +83,8 @@ public enum KernelBench {
             if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
             // Best pass against the stream's best pass: both see the host at its quietest.
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.bestGigabytesPerSecond / $0) } ?? "      -"
-            let paired = r.pairedStreamShare.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -"
+            let paired = [r.pairedStreamShare, r.pairedOpStreamShare]
+                .map { $0.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -" }.joined()
             lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), 10) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
                 + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct + paired
@@ -142,8 +150,8 @@ public enum KernelBench {
                     // `streamRead`); the best pass is what the stream's best pass compares with.
                     var passStart = start, passOps = 0, bestPass = Double.infinity
                     // Cold: a streaming read of the same buffers after each pass (its time is not the
-                    // kernel's: `readSeconds` leaves the measuring window).
-                    var ratios: [Double] = [], readSeconds = 0.0
+                    // kernel's: `readSeconds` leaves the measuring window, `readCPU` the CPU time).
+                    var ratios: [Double] = [], opRatios: [Double] = [], readSeconds = 0.0, readCPU = 0.0
                     repeat {
                         once()
                         iterations += 1
@@ -153,9 +161,13 @@ public enum KernelBench {
                             let pass = Double(now - passStart) / 1e9
                             bestPass = min(bestPass, pass / Double(passOps))
                             if cold {
+                                let readStart = processCPUSeconds()
                                 let read = streamPass(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool)
                                 ratios.append(read / pass)  // same bytes: the bandwidth ratio
-                                readSeconds += read
+                                let opRead = streamPass(UnsafeRawPointer(data), bytes: matBytes * copies, pool: pool, chunk: matBytes)
+                                opRatios.append(opRead / pass)
+                                readSeconds += read + opRead
+                                readCPU += processCPUSeconds() - readStart
                                 now = DispatchTime.now().uptimeNanoseconds
                             }
                             passStart = now
@@ -163,13 +175,14 @@ public enum KernelBench {
                         }
                         elapsed = Double(now - start) / 1e9 - readSeconds
                     } while elapsed < minSeconds || (cold && ratios.isEmpty)  // cold: one whole pass at least
-                    let cpu = processCPUSeconds() - cpuStart
+                    let cpu = processCPUSeconds() - cpuStart - readCPU
                     results.append(Result(type: type, level: level, layout: layout, rows: rows, cols: cols, nSeq: s, threads: t, cold: cold,
                                           secondsPerOp: elapsed / Double(iterations),
                                           bestSecondsPerOp: min(bestPass, elapsed / Double(iterations)),
                                           cpuSecondsPerOp: cpu / Double(iterations) / Double(t),
                                           streamGigabytesPerSecond: stream,
-                                          pairedStreamShare: ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]))
+                                          pairedStreamShare: ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2],
+                                          pairedOpStreamShare: opRatios.isEmpty ? nil : opRatios.sorted()[opRatios.count / 2]))
                 }
                }
               }
@@ -194,12 +207,24 @@ public enum KernelBench {
     }
 
     /// Seconds to sum the whole 64-byte lines of `bytes` bytes at `p` as 64-bit words, split over
-    /// the pool's threads (one streaming read).
-    static func streamPass(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool) -> Double {
-        let lines = bytes / 64
+    /// the pool's threads (one streaming read): in one dispatch, or with `chunk` one dispatch per
+    /// `chunk` bytes (a matrix's bytes: as a kernel reads its copies, one product each).
+    static func streamPass(_ p: UnsafeRawPointer, bytes: Int, pool: ComputePool, chunk: Int? = nil) -> Double {
         let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount * 8)
         defer { sink.deallocate() }
+        let step = max(64, chunk ?? bytes)
         let start = DispatchTime.now().uptimeNanoseconds
+        var at = 0
+        while at + 64 <= bytes {
+            sumLines(p + at, lines: (min(bytes, at + step) - at) / 64, pool: pool, sink: sink)
+            at += step
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Sums `lines` 64-byte lines at `p` as 64-bit words, split over the pool's threads (the sums
+    /// go to `sink`, so the reads are not optimised away).
+    private static func sumLines(_ p: UnsafeRawPointer, lines: Int, pool: ComputePool, sink: UnsafeMutablePointer<UInt64>) {
         pool.parallelChunks(lines) { range in
             var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
             var i = range.lowerBound
@@ -211,7 +236,6 @@ public enum KernelBench {
             if i < range.upperBound { a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self) }
             sink[range.lowerBound % pool.threadCount] = (a &+ b).wrappedSum()
         }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     static func processCPUSeconds() -> Double {
