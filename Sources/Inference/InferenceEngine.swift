@@ -75,6 +75,9 @@ public final class InferenceEngine: @unchecked Sendable {
     /// Every buffer above, released in `deinit`.
     private let mappings: [ZeroPages]
     private var logitRowCount = 0
+    /// The pool's work items of `attention` (the job form of `parallelFor`: no closure context whose
+    /// reference count both threads would bump for every item).
+    private lazy var attentionJob = AttentionJob(self)
 
     /// - Parameters:
     ///   - threads: compute threads for matrix products and attention.
@@ -385,15 +388,20 @@ public final class InferenceEngine: @unchecked Sendable {
             attentionSplit(batch, layer: layer, chunks: chunks)
             return
         }
-        pool.parallelFor(threads) { t in
-            let sc = self.scores + t * (c.heads / c.kvHeads) * self.contextLength
-            let keys = self.keyRows + t * 8 * c.headDim
-            // Strided, not contiguous: later tokens of a prompt attend to more positions.
-            for item in stride(from: t, to: items, by: threads) {
-                let i = item / c.kvHeads, kvh = item % c.kvHeads
-                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: 0..<(batch[i].pos + 1), scores: sc, keys: keys,
-                            out: self.att + i * c.qDim + kvh * (c.heads / c.kvHeads) * c.headDim, partial: nil)
-            }
+        attentionJob.set(batch, layer: layer, threads: threads, chunks: 1)
+        pool.parallelFor(threads, job: attentionJob)
+    }
+
+    /// Thread `t`'s share of `attention`'s items (every `threads`-th, from `t`).
+    fileprivate func attentionItems(_ t: Int, _ batch: UnsafeBufferPointer<BatchToken>, layer: Int, threads: Int) {
+        let c = config, items = batch.count * c.kvHeads
+        let sc = scores + t * (c.heads / c.kvHeads) * contextLength
+        let keys = keyRows + t * 8 * c.headDim
+        // Strided, not contiguous: later tokens of a prompt attend to more positions.
+        for item in stride(from: t, to: items, by: threads) {
+            let i = item / c.kvHeads, kvh = item % c.kvHeads
+            attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: 0..<(batch[i].pos + 1), scores: sc, keys: keys,
+                   out: att + i * c.qDim + kvh * (c.heads / c.kvHeads) * c.headDim, partial: nil)
         }
     }
 
@@ -415,19 +423,8 @@ public final class InferenceEngine: @unchecked Sendable {
         let threads = min(pool.threadCount, units)
         let stride = group * (hd + 2)  // per unit: out [group][hd], then max [group], sum [group]
         precondition(units * stride <= partialCapacity, "attention: \(units) partial results exceed the scratch")
-        pool.parallelFor(threads) { t in
-            let sc = self.scores + t * group * self.contextLength
-            let keys = self.keyRows + t * 8 * hd
-            for unit in Swift.stride(from: t, to: units, by: threads) {
-                let item = unit / chunks, chunk = unit % chunks
-                let i = item / c.kvHeads, kvh = item % c.kvHeads
-                let npos = batch[i].pos + 1
-                let lo = npos * chunk / chunks, hi = npos * (chunk + 1) / chunks
-                let part = self.partials + unit * stride
-                self.attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: lo..<hi, scores: sc, keys: keys, out: part,
-                            partial: (part + group * hd, part + group * hd + group))
-            }
-        }
+        attentionJob.set(batch, layer: layer, threads: threads, chunks: chunks)
+        pool.parallelFor(threads, job: attentionJob)
         // Merge: out = Σ_c e^(m_c − M) · o_c / Σ_c e^(m_c − M) · l_c per head.
         for item in 0..<(batch.count * c.kvHeads) {
             let i = item / c.kvHeads, kvh = item % c.kvHeads
@@ -448,6 +445,25 @@ public final class InferenceEngine: @unchecked Sendable {
                 }
                 VectorOps.scale(out, 1 / l, hd)
             }
+        }
+    }
+
+    /// Thread `t`'s share of `attentionSplit`'s units (every `threads`-th (item, chunk), from `t`): each chunk's
+    /// unnormalised output, maxima and sums into `partials`.
+    fileprivate func attentionUnits(_ t: Int, _ batch: UnsafeBufferPointer<BatchToken>, layer: Int, threads: Int, chunks: Int) {
+        let c = config
+        let group = c.heads / c.kvHeads, hd = c.headDim, stride = group * (hd + 2)
+        let units = batch.count * c.kvHeads * chunks
+        let sc = scores + t * group * contextLength
+        let keys = keyRows + t * 8 * hd
+        for unit in Swift.stride(from: t, to: units, by: threads) {
+            let item = unit / chunks, chunk = unit % chunks
+            let i = item / c.kvHeads, kvh = item % c.kvHeads
+            let npos = batch[i].pos + 1
+            let lo = npos * chunk / chunks, hi = npos * (chunk + 1) / chunks
+            let part = partials + unit * stride
+            attend(batch[i], token: i, kvHead: kvh, layer: layer, positions: lo..<hi, scores: sc, keys: keys, out: part,
+                   partial: (part + group * hd, part + group * hd + group))
         }
     }
 
@@ -534,6 +550,28 @@ extension InferenceEngine {
                     let to = kvBase + kvOffset(seq: destination, layer: layer, value: value, head: head, pos: 0)
                     to.copyMemory(from: UnsafeRawPointer(from), byteCount: rowBytes)
                 }
+            }
+        }
+    }
+}
+
+/// `attention`'s work for the pool: item t is thread t's share of the (token, KV head) items, or with
+/// `chunks` > 1 of the (item, chunk) units of `attentionSplit`.
+private final class AttentionJob: ComputeJob {
+    /// Unretained and called without a retain, as `MatMulEngine`'s jobs (the engine owns its job).
+    let engine: Unmanaged<InferenceEngine>
+    var batch = UnsafeBufferPointer<BatchToken>(start: nil, count: 0)
+    var layer = 0, threads = 1, chunks = 1
+    init(_ engine: InferenceEngine) { self.engine = .passUnretained(engine); super.init() }
+    func set(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int, threads: Int, chunks: Int) {
+        self.batch = batch; self.layer = layer; self.threads = threads; self.chunks = chunks
+    }
+    override func execute(_ t: Int) {
+        engine._withUnsafeGuaranteedRef { engine in
+            if chunks > 1 {
+                engine.attentionUnits(t, batch, layer: layer, threads: threads, chunks: chunks)
+            } else {
+                engine.attentionItems(t, batch, layer: layer, threads: threads)
             }
         }
     }

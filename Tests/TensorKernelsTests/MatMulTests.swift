@@ -355,8 +355,12 @@ final class CountingJob: ComputeJob {
     let cold = try KernelBench.run(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
                                minSeconds: 0.001)
     #expect(cold.contains("streaming read") && cold.contains("%"), "\(cold)")
-    // ... and the median share of each pass against the read right after it (`%paired`).
-    #expect(cold.split(separator: "\n").dropFirst().first.map { $0.filter { $0 == "%" }.count } == 2, "\(cold)")
+    // ... and the median share of each pass against the reads right after it, whole (`%paired`) and one
+    // dispatch per copy of the matrix (`%op`).
+    #expect(cold.split(separator: "\n").dropFirst().first.map { $0.filter { $0 == "%" }.count } == 3, "\(cold)")
+    let shares = try KernelBench.measure(types: [.q8_0], rows: 64, cols: 256, nSeq: [1], threads: [1], cold: true, coldBytes: 1 << 20,
+                                         minSeconds: 0.001, levels: [hostLevels[0]])
+    #expect(!shares.isEmpty && shares.allSatisfy { ($0.pairedStreamShare ?? 0) > 0 && ($0.pairedOpStreamShare ?? 0) > 0 })
     let skipped = try KernelBench.run(types: [.q4_K], rows: 8, cols: 96, nSeq: [1], threads: [1], cold: false, minSeconds: 0.001)
     #expect(skipped.contains("skipped"))
 }
