@@ -93,6 +93,9 @@ public final class ComputePool: @unchecked Sendable {
 /// per job on every thread moved its reference count's cache line between the cores for
 /// each of the hundreds of products a decode step issues (`swift_release` was 4% of a
 /// SmolLM2 decode profile). The caller of `parallelFor` keeps the job alive until it returns.
+/// For the same reason a subclass that calls back into its owner holds it as `Unmanaged` and calls
+/// through `_withUnsafeGuaranteedRef`: Swift retains and releases an `unowned(unsafe)` reference
+/// around every call made through it, on every thread, for every item.
 open class ComputeJob {
     public init() {}
     /// Runs item `index` of the job.
