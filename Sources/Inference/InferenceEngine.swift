@@ -406,15 +406,25 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     /// Chunks per (token, KV head) item: 1 when the items alone give every thread two, else enough
-    /// for two per thread, each at least `minAttentionChunk` positions long.
+    /// for two per thread, each at least `minAttentionChunk` positions long. Below that length, items
+    /// that do not divide among the threads (SmolLM2's three KV heads on two threads: one thread would
+    /// take two and the other one) are still split into the fewest chunks that divide evenly, each at
+    /// least `minBalancedChunk` positions long.
     func attentionChunks(items: Int, positions: Int) -> Int {
         let threads = pool.threadCount
         if threads == 1 || items >= 2 * threads { return 1 }
-        return max(1, min((2 * threads + items - 1) / items, positions / minAttentionChunk))
+        let spread = max(1, min((2 * threads + items - 1) / items, positions / minAttentionChunk))
+        if spread > 1 || items % threads == 0 { return spread }
+        var a = items, b = threads
+        while b != 0 { (a, b) = (b, a % b) }
+        let even = threads / a  // items · even is a multiple of threads
+        return items * even <= 4 * threads && positions / even >= minBalancedChunk ? even : 1
     }
 
     /// Positions per chunk below which splitting an item costs more than it saves.
     var minAttentionChunk = 128
+    /// Positions per chunk below which splitting only to even out the threads' shares costs more than it saves.
+    var minBalancedChunk = 32
 
     private func attentionSplit(_ batch: UnsafeBufferPointer<BatchToken>, layer: Int, chunks: Int) {
         let c = config

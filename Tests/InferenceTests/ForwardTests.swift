@@ -181,33 +181,54 @@ func twoThreadsGiveTheSameLogitsAsOne(arch: String) throws {
 }
 
 /// One sequence decoding with its attention split over the threads (partial softmaxes merged)
-/// gives the logits of the unsplit attention, for both KV cache types.
+/// gives the logits of the unsplit attention, for both KV cache types: split to spread the work
+/// (`minAttentionChunk`) or only to even out the threads' shares (`minBalancedChunk`).
 @Test(arguments: ["llama", "qwen2"], [KVCacheType.f32, .f16])
 func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
     let m = try Tiny.model(arch)
     let toks = prompt(40, seed: 11)
-    func decode(minChunk: Int) throws -> [[Float]] {
+    func decode(minChunk: Int, minBalanced: Int = 1 << 20) throws -> [[Float]] {
         let e = InferenceEngine(model: m, threads: 3, maxSequences: 1, contextLength: 64, kvType: kv)
         e.minAttentionChunk = minChunk
+        e.minBalancedChunk = minBalanced
         var out: [[Float]] = []
         for (p, t) in toks.enumerated() {
             try e.forward([BatchToken(seq: 0, token: t, pos: p, wantLogits: true)])
             out.append(Array(e.logits(row: 0)))
         }
-        // 2 KV heads, 3 threads: 3 chunks per head once the context has 3 · minChunk positions.
-        #expect(e.attentionChunks(items: m.config.kvHeads, positions: toks.count) == (minChunk == 4 ? 3 : 1))
+        // 2 KV heads, 3 threads: 3 chunks per head once the context has 3 · minChunk positions, or,
+        // the two items not dividing among three threads, 3 · minBalanced.
+        #expect(e.attentionChunks(items: m.config.kvHeads, positions: toks.count) == (minChunk == 4 || minBalanced == 4 ? 3 : 1))
         return out
     }
-    let whole = try decode(minChunk: 1 << 20), split = try decode(minChunk: 4)
-    var worst: Float = 0, scale: Float = 0
-    for (a, b) in zip(whole, split) {
-        worst = max(worst, maxAbsDiff(a, b))
-        scale = max(scale, a.map(abs).max()!)
+    let whole = try decode(minChunk: 1 << 20)
+    for split in [try decode(minChunk: 4), try decode(minChunk: 1 << 20, minBalanced: 4)] {
+        var worst: Float = 0, scale: Float = 0
+        for (a, b) in zip(whole, split) {
+            worst = max(worst, maxAbsDiff(a, b))
+            scale = max(scale, a.map(abs).max()!)
+        }
+        // Float summation order only, relative to the largest logit: ~1e-6 with an f32 cache; with f16
+        // a last-bit difference in layer 0's output can round a layer-1 key or value to the next f16
+        // (a 1e-3 step), hence the looser bound (the f32 cases hold 1e-5).
+        #expect(worst < (kv == .f32 ? 1e-5 : 1e-4) * scale, "split vs whole attention: max logit difference \(worst), largest logit \(scale)")
     }
-    // Float summation order only, relative to the largest logit: ~1e-6 with an f32 cache; with f16
-    // a last-bit difference in layer 0's output can round a layer-1 key or value to the next f16
-    // (a 1e-3 step), hence the looser bound (the f32 cases hold 1e-5).
-    #expect(worst < (kv == .f32 ? 1e-5 : 1e-4) * scale, "split vs whole attention: max logit difference \(worst), largest logit \(scale)")
+}
+
+/// Items that divide among the threads are not split below `minAttentionChunk`; items that do not
+/// are, into the fewest chunks that divide evenly, within the split scratch (at most 4 · threads units).
+@Test func attentionSplitsUnevenItemsIntoEvenShares() throws {
+    let m = try Tiny.model("llama")
+    let e2 = InferenceEngine(model: m, threads: 2, maxSequences: 1, contextLength: 64)
+    #expect(e2.attentionChunks(items: 2, positions: 100) == 1)   // one item each
+    #expect(e2.attentionChunks(items: 3, positions: 100) == 2)   // 6 units: 3 each
+    #expect(e2.attentionChunks(items: 3, positions: 63) == 1)    // chunks under 32 positions
+    #expect(e2.attentionChunks(items: 3, positions: 256) == 2)   // spread by minAttentionChunk
+    #expect(e2.attentionChunks(items: 4, positions: 10) == 1)    // two items per thread already
+    let e4 = InferenceEngine(model: m, threads: 4, maxSequences: 1, contextLength: 64)
+    #expect(e4.attentionChunks(items: 3, positions: 200) == 4)   // 12 units: 3 each
+    #expect(e4.attentionChunks(items: 6, positions: 200) == 2)   // 12 units
+    #expect(e4.attentionChunks(items: 5, positions: 200) == 1)   // 20 units would pass the scratch
 }
 
 @Test func qwen3TinyModelHasHeadNormsWideHeadsAndNoBiases() throws {
