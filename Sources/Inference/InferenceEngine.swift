@@ -124,7 +124,7 @@ public final class InferenceEngine: @unchecked Sendable {
         keyRows = alloc(pool.threadCount * 8 * c.headDim)
         // Split attention: at most 2·threads + items units (see attentionChunks), each a group's
         // outputs, maxima and sums.
-        partialCapacity = (4 * pool.threadCount + c.kvHeads) * (c.heads / max(c.kvHeads, 1)) * (c.headDim + 2)
+        partialCapacity = (4 * pool.threadCount + c.kvHeads) * Self.partialStride(c)
         partials = alloc(partialCapacity)
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
         normed = alloc(self.maxLogitRows * c.dim)
@@ -421,6 +421,10 @@ public final class InferenceEngine: @unchecked Sendable {
         return items * even <= 4 * threads && positions / even >= minBalancedChunk ? even : 1
     }
 
+    /// Floats of one unit of split attention in `partials`: the group's outputs [group][headDim], then its
+    /// maxima [group] and sums [group].
+    static func partialStride(_ c: ModelConfig) -> Int { (c.heads / max(c.kvHeads, 1)) * (c.headDim + 2) }
+
     /// Positions per chunk below which splitting an item costs more than it saves.
     var minAttentionChunk = 128
     /// Positions per chunk below which splitting only to even out the threads' shares costs more than it saves.
@@ -431,7 +435,7 @@ public final class InferenceEngine: @unchecked Sendable {
         let group = c.heads / c.kvHeads, hd = c.headDim
         let units = batch.count * c.kvHeads * chunks
         let threads = min(pool.threadCount, units)
-        let stride = group * (hd + 2)  // per unit: out [group][hd], then max [group], sum [group]
+        let stride = Self.partialStride(c)
         precondition(units * stride <= partialCapacity, "attention: \(units) partial results exceed the scratch")
         attentionJob.set(batch, layer: layer, threads: threads, chunks: chunks)
         pool.parallelFor(threads, job: attentionJob)
@@ -462,7 +466,7 @@ public final class InferenceEngine: @unchecked Sendable {
     /// unnormalised output, maxima and sums into `partials`.
     fileprivate func attentionUnits(_ t: Int, _ batch: UnsafeBufferPointer<BatchToken>, layer: Int, threads: Int, chunks: Int) {
         let c = config
-        let group = c.heads / c.kvHeads, hd = c.headDim, stride = group * (hd + 2)
+        let group = c.heads / c.kvHeads, hd = c.headDim, stride = Self.partialStride(c)
         let units = batch.count * c.kvHeads * chunks
         let sc = scores + t * group * contextLength
         let keys = keyRows + t * 8 * hd
