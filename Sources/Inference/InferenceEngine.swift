@@ -122,8 +122,8 @@ public final class InferenceEngine: @unchecked Sendable {
         ropeCos = alloc(B * c.ropeDim / 2); ropeSin = alloc(B * c.ropeDim / 2)
         scores = alloc(pool.threadCount * (c.heads / max(c.kvHeads, 1)) * self.contextLength)
         keyRows = alloc(pool.threadCount * 8 * c.headDim)
-        // Split attention: at most 2·threads + items units (see attentionChunks), each a group's
-        // outputs, maxima and sums.
+        // Split attention: room for 4·threads + kvHeads units (attentionChunks stays within it), each a
+        // group's outputs, maxima and sums.
         partialCapacity = (4 * pool.threadCount + c.kvHeads) * Self.partialStride(c)
         partials = alloc(partialCapacity)
         logitsBuf = alloc(self.maxLogitRows * c.vocab)
@@ -409,7 +409,7 @@ public final class InferenceEngine: @unchecked Sendable {
     /// for two per thread, each at least `minAttentionChunk` positions long. Below that length, items
     /// that do not divide among the threads (SmolLM2's three KV heads on two threads: one thread would
     /// take two and the other one) are still split into the fewest chunks that divide evenly, each at
-    /// least `minBalancedChunk` positions long.
+    /// least `minBalancedChunk` positions long, as long as the units fit the split scratch (`partialCapacity`).
     func attentionChunks(items: Int, positions: Int) -> Int {
         let threads = pool.threadCount
         if threads == 1 || items >= 2 * threads { return 1 }
@@ -418,7 +418,7 @@ public final class InferenceEngine: @unchecked Sendable {
         var a = items, b = threads
         while b != 0 { (a, b) = (b, a % b) }
         let even = threads / a  // items · even is a multiple of threads
-        return items * even <= 4 * threads && positions / even >= minBalancedChunk ? even : 1
+        return items * even * Self.partialStride(config) <= partialCapacity && positions / even >= minBalancedChunk ? even : 1
     }
 
     /// Floats of one unit of split attention in `partials`: the group's outputs [group][headDim], then its

@@ -122,7 +122,7 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
                 let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hv, b &- 2) : _mm256_slli_epi16(hv, 2 &- b), four)
                 return _mm256_or_si256(q, high)
             }
-            let sv = F.highBits || j & 1 == 1 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
+            let sv = j & 1 == 1 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
             let sw = _mm256_shuffle_epi8(sv, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
             body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, va4, 2 &* h), crumb(vb, vb4, 2 &* h &+ 1), sw)
         }

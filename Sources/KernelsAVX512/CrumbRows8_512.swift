@@ -102,7 +102,7 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
         }
         @inline(__always) func pair(_ j: Int) {
             let tA = 8 &* n &+ 2 &* j &+ h, tB = tA &+ 4
-            let sv = F.highBits || j == 1 ? (n == 0 ? scales.0 : scales.1) : (n == 0 ? scales4.0 : scales4.1)
+            let sv = j == 1 ? (n == 0 ? scales.0 : scales.1) : (n == 0 ? scales4.0 : scales4.1)
             let pick = _mm512_set_epi64(0, 0, 0, 0, 0, 0, Int64(tB & 7) &* 0x0100_0100_0100_0100, Int64(tA & 7) &* 0x0100_0100_0100_0100)
             let sw = _mm512_shuffle_epi8(sv, _mm512_add_epi8(spread0, _mm512_broadcast_i32x4(_mm512_castsi512_si128(pick))))
             body(CrumbPair512(oA: 128 &* n &+ 32 &* j &+ 16 &* h, oB: 128 &* n &+ 32 &* (j &+ 2) &+ 16 &* h,

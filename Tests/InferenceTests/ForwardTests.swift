@@ -216,7 +216,7 @@ func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
 }
 
 /// Items that divide among the threads are not split below `minAttentionChunk`; items that do not
-/// are, into the fewest chunks that divide evenly, within the split scratch (at most 4 · threads units).
+/// are, into the fewest chunks that divide evenly, within the split scratch (4 · threads + KV heads units).
 @Test func attentionSplitsUnevenItemsIntoEvenShares() throws {
     let m = try Tiny.model("llama")
     let e2 = InferenceEngine(model: m, threads: 2, maxSequences: 1, contextLength: 64)
@@ -228,7 +228,7 @@ func splitAttentionEqualsWholeAttention(arch: String, kv: KVCacheType) throws {
     let e4 = InferenceEngine(model: m, threads: 4, maxSequences: 1, contextLength: 64)
     #expect(e4.attentionChunks(items: 3, positions: 200) == 4)   // 12 units: 3 each
     #expect(e4.attentionChunks(items: 6, positions: 200) == 2)   // 12 units
-    #expect(e4.attentionChunks(items: 5, positions: 200) == 1)   // 20 units would pass the scratch
+    #expect(e4.attentionChunks(items: 5, positions: 200) == 1)   // 20 units would pass the scratch (18)
 }
 
 @Test func qwen3TinyModelHasHeadNormsWideHeadsAndNoBiases() throws {
