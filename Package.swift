@@ -17,9 +17,12 @@ let baseline = ["-Xcc", "-march=x86-64-v3"]
 // vpdpwssd into vpmaddwd + vpaddd, one vector op more in the K-quant kernels' inner loops.
 let avx512Flags = ["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni",
                    "-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+fast-dpwssd"]
+// The AMX level: the AVX-512 flags plus the tile instructions (and VBMI, which every AMX CPU has).
+let amxFlags = avx512Flags + ["-Xcc", "-mavx512vbmi", "-Xcc", "-mamx-tile", "-Xcc", "-mamx-int8"]
 #else
 let baseline: [String] = []
 let avx512Flags: [String] = []
+let amxFlags: [String] = []
 #endif
 
 /// Compute-heavy modules: the x86-64-v3 baseline, no exclusivity checks in hot loops.
@@ -67,7 +70,11 @@ let package = Package(
         .target(name: "KernelsAVX2", dependencies: ["CPUFeatures", "Prefetch"], swiftSettings: fast),
         .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2", "Prefetch"],
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
-        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512", "Prefetch"], swiftSettings: fast),
+        // The AMX tile instructions as inline wrappers (C macros Swift cannot import): a header, no C library.
+        .systemLibrary(name: "CAMX"),
+        .target(name: "KernelsAMX", dependencies: ["CAMX", "CPUFeatures", "KernelsAVX2", "KernelsAVX512", "Prefetch"],
+                swiftSettings: [.unsafeFlags(amxFlags + ["-enforce-exclusivity=unchecked"])]),
+        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512", "KernelsAMX", "Prefetch"], swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 

@@ -21,6 +21,8 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     public var avx512vl = false
     public var avx512vnni = false
     public var avxvnni = false
+    /// AMX tile registers and their 8-bit multiply (`tdpbusd` and kin): Sapphire Rapids and later.
+    public var amxTile = false, amxInt8 = false
     /// True on arm64 (Advanced SIMD is part of the base architecture).
     public var neon = false
     /// The cpuid vendor string ("AuthenticAMD", "GenuineIntel"; empty off x86-64).
@@ -63,7 +65,7 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let all = [("avx2", avx2), ("fma", fma), ("f16c", f16c), ("bmi2", bmi2), ("avx512f", avx512f),
                    ("avx512bw", avx512bw), ("avx512vl", avx512vl), ("avx512_vnni", avx512vnni),
-                   ("avx_vnni", avxvnni), ("neon", neon)]
+                   ("avx_vnni", avxvnni), ("amx_tile", amxTile), ("amx_int8", amxInt8), ("neon", neon)]
         let present = all.filter { $0.1 }.map(\.0)
         return present.isEmpty ? "(none of avx2/fma/f16c/avx512/neon)" : present.joined(separator: " ")
     }
@@ -92,6 +94,8 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
             f.avx512bw = b & (1 << 30) != 0
             f.avx512vl = b & (1 << 31) != 0
             f.avx512vnni = c & (1 << 11) != 0
+            f.amxTile = d & (1 << 24) != 0
+            f.amxInt8 = d & (1 << 25) != 0
             if __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 { f.avxvnni = a & (1 << 4) != 0 }
         }
         #if os(Linux)
@@ -101,6 +105,7 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
             f.avx512f = f.avx512f && flags.contains("avx512f"); f.avx512bw = f.avx512bw && flags.contains("avx512bw")
             f.avx512vl = f.avx512vl && flags.contains("avx512vl")
             f.avx512vnni = f.avx512vnni && flags.contains("avx512_vnni"); f.avxvnni = f.avxvnni && flags.contains("avx_vnni")
+            f.amxTile = f.amxTile && flags.contains("amx_tile"); f.amxInt8 = f.amxInt8 && flags.contains("amx_int8")
         }
         #endif
         #elseif arch(arm64)

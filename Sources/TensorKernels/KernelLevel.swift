@@ -1,5 +1,8 @@
 import CPUFeatures
 import KernelsAVX2
+#if arch(x86_64)
+import KernelsAMX
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,14 +11,16 @@ import Darwin
 
 /// The instruction level the 8-bit integer kernels run at, chosen once at start from cpuid.
 ///
+/// - `amx`: the `avx512` level with AMX tiles (`tdpbsud`) for products of 16 sequences and more, where
+///   a format has a tile kernel (module KernelsAMX): Sapphire Rapids and later, on Linux;
 /// - `avx512`: x86-64-v4 with AVX-512 VNNI (`vpdpbusd`), module KernelsAVX512;
 /// - `avx2`: x86-64-v3 (`vpmaddubsw` / `vpmaddwd`), module KernelsAVX2;
 /// - `portable`: plain Swift SIMD (16-bit lanes) in this module: every host, and arm64.
 ///
-/// `TOKENMILL_KERNELS=avx512|avx2|portable` forces a level (one the host can run), so tests and
+/// `TOKENMILL_KERNELS=amx|avx512|avx2|portable` forces a level (one the host can run), so tests and
 /// benchmarks can compare them on one machine.
 public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible {
-    case avx512, avx2, portable
+    case amx, avx512, avx2, portable
 
     /// The environment variable that forces a level.
     public static let environmentKey = "TOKENMILL_KERNELS"
@@ -38,6 +43,9 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
     public func runs(on features: CPUFeatures) -> Bool {
         #if arch(x86_64)
         switch self {
+        case .amx:
+            return features.meetsBaseline && features.hasAVX512VNNI && features.amxTile && features.amxInt8
+                && AMX.permissionGranted
         case .avx512: return features.meetsBaseline && features.hasAVX512VNNI
         case .avx2: return features.meetsBaseline
         case .portable: return true

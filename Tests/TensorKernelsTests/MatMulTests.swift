@@ -47,6 +47,14 @@ func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLe
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
 }
 
+/// The `amx` level's tile kernels (whole 16s of rows and sequences on tiles, the rest on AVX-512): tasks of
+/// 24 rows (16 on tiles, 8 left) of 40, and 16, 35 (two tiles and 3 left) and 64 sequences; 3 super-blocks.
+/// Runs where the host has AMX (the `amx` level); elsewhere it has no arguments.
+@Test(arguments: [GGMLType.q4_K, .q6_K], hostLevels.filter { $0 == .amx })
+func multiplyOnAMXTilesMatchesReference(_ type: GGMLType, _ level: KernelLevel) {
+    multiplyMatchesReference(type, level, rows: 40, cols: 768, repack: true, sequenceCounts: [16, 35, 64], rowsPerTask: 24)
+}
+
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
 /// packed group differs from them (the layout is not the identity); every format's pieces cover its
 /// block exactly once.
@@ -123,7 +131,7 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
 }
 
 func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false,
-                              sequenceCounts: [Int] = [1, 2, 3, 4, 6, 11, 19]) {
+                              sequenceCounts: [Int] = [1, 2, 3, 4, 6, 11, 19], rowsPerTask: Int = 8) {
     let maxSeq = sequenceCounts.max()!
     let wf = randomFloats(rows * cols, seed: 7 &+ UInt64(type.rawValue))
     let wq = quantizeRows(type, wf, rows: rows, cols: cols)
@@ -131,7 +139,7 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     var x = randomFloats(maxSeq * cols, seed: 99)
     for i in stride(from: 0, to: x.count, by: 97) { x[i] *= 6 } // a few outliers, like real activations
     let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: maxSeq)
-    engine.rowsPerTask = 8
+    engine.rowsPerTask = rowsPerTask
     engine.gemmMinSeq = Int.max  // the integer kernels (float tiles: manySequencesUseFloatTilesExactly)
     engine.level = level
     // Which counts run which path (each format's crossover, `tilesMinSeq`): AVX-512 32-block eight-row

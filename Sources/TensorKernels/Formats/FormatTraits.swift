@@ -58,6 +58,9 @@ struct FormatTraits: @unchecked Sendable {
     /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
+    /// The `amx` level's kernel on the `rows8` layout (tiles from 16 sequences, `avx512Rows8` below);
+    /// nil where that level runs `avx512Rows8`.
+    let amxRows8: DecodeKernels.Kernel?
     /// The pieces of a block that the `rows8` layout gathers piece by piece (the eight rows' copies
     /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
     /// 8 bytes), covering the block. Empty where the format has no `rows8` layout (`Repack`).
@@ -80,6 +83,7 @@ struct FormatTraits: @unchecked Sendable {
         self.avx512 = kernels.avx512
         self.avx2Rows8 = kernels.avx2Rows8
         self.avx512Rows8 = kernels.avx512Rows8
+        self.amxRows8 = kernels.amxRows8
         self.rows8Pieces = rows8Pieces
     }
 
@@ -90,6 +94,7 @@ struct FormatTraits: @unchecked Sendable {
         /// Kernels on the `rows8` layout (a format with them is repacked at load on that level).
         var avx2Rows8: DecodeKernels.Kernel? = nil
         var avx512Rows8: DecodeKernels.Kernel? = nil
+        var amxRows8: DecodeKernels.Kernel? = nil
     }
 
     /// The integer kernel of `level`; nil where the portable `rows` serve it.
@@ -98,7 +103,7 @@ struct FormatTraits: @unchecked Sendable {
         switch level {
         case .portable: return nil
         case .avx2: return avx2
-        case .avx512: return avx512
+        case .avx512, .amx: return avx512
         }
     }
 
@@ -111,6 +116,7 @@ struct FormatTraits: @unchecked Sendable {
         case .portable: return nil
         case .avx2: return avx2Rows8
         case .avx512: return avx512Rows8
+        case .amx: return amxRows8 ?? avx512Rows8
         }
     }
 

@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q4_K: 256 weights of 4 bits in 8 groups of 32, each with a 6-bit scale and 6-bit min, under fp16
@@ -13,7 +14,8 @@ enum Q4_KBlock: KBlock {
         kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 144, header: 4))
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_K, avx512: AVX512.q4_K,
-                                                           avx2Rows8: AVX2.q4_KRows8, avx512Rows8: AVX512.q4_KRows8)
+                                                           avx2Rows8: AVX2.q4_KRows8, avx512Rows8: AVX512.q4_KRows8,
+                                                           amxRows8: AMXKernels.q4_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

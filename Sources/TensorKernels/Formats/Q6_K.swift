@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q6_K: 256 weights of 6 bits (4 in ql, 2 in qh) in 16 groups of 16 with signed 8-bit scales under
@@ -27,7 +28,8 @@ enum Q6_KBlock: KBlock {
     }
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K,
-                                                           avx2Rows8: AVX2.q6_KRows8, avx512Rows8: AVX512.q6_KRows8)
+                                                           avx2Rows8: AVX2.q6_KRows8, avx512Rows8: AVX512.q6_KRows8,
+                                                           amxRows8: AMXKernels.q6_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

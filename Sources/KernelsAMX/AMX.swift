@@ -1,0 +1,204 @@
+// The `amx` kernel level: the AVX-512 level's kernels, with products of 16 sequences and more (prompt
+// processing, wide batches) on the AMX tile unit where a format has a tile kernel. Built for x86-64-v4 +
+// AVX-512 VNNI/VBMI + AMX-TILE/AMX-INT8; only called where cpuid reports AMX and Linux grants its state.
+//
+// One `tdpbsud` multiplies a 16 x K tile of signed activation bytes (16 sequences) by a K x 16 tile of
+// unsigned weight bytes (16 rows, stored four bytes of K per dword) into 16 x 16 Int32 sums. It takes as
+// long for K = 32 as for K = 64 (the tile's 16 rows set its time), and a K-quant's scale changes every 32
+// (Q4_K) or 16 (Q6_K) elements, so each group is one instruction whose 256 sums are then scaled in floats
+// by AVX-512: per sequence one conversion and one FMA by the 16 rows' `d · scale`, one FNMADD of the rows'
+// `dmin · min` (or offset) by the sequence's group sum. docs/kernels.md has the measurements.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import CAMX
+import CPUFeatures
+import KernelsAVX2
+import KernelsAVX512
+import Prefetch
+
+/// The host's AMX tile unit: whether it is there and Linux lets this process use it.
+public enum AMX {
+    /// Whether Linux granted this process the tile data state (`arch_prctl(ARCH_REQ_XCOMP_PERM)`, asked
+    /// once, on first use): without it the first tile instruction faults. Ask only where cpuid reports AMX.
+    public static let permissionGranted: Bool = tm_amx_request_permission() == 0
+
+    /// Sequences per tile: products with fewer run the AVX-512 kernels, and the sequences beyond the
+    /// last whole 16 too.
+    public static let tileSequences = 16
+}
+
+/// The `amx` level's kernels (one file per weight format with a tile kernel).
+public enum AMXKernels {}
+
+/// The tile configuration of the kernels: palette 1; tiles 0-3 hold 16 x 16 Int32 sums (64 bytes a row),
+/// 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows (`aBytes / 4`
+/// rows of 64 bytes: four bytes of K for each of the 16 rows).
+struct TileConfig {
+    var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    init(aBytes: Int) {
+        withUnsafeMutableBytes(of: &bytes) { b in
+            b[0] = 1  // palette
+            func tile(_ t: Int, rows: Int, rowBytes: Int) {
+                b[16 + 2 * t] = UInt8(rowBytes & 0xFF); b[17 + 2 * t] = UInt8(rowBytes >> 8)
+                b[48 + t] = UInt8(rows)
+            }
+            for t in 0..<4 { tile(t, rows: 16, rowBytes: 64) }
+            for t in 4..<6 { tile(t, rows: 16, rowBytes: aBytes) }
+            for t in 6..<8 { tile(t, rows: aBytes / 4, rowBytes: 64) }
+        }
+    }
+
+    /// Loads the configuration into this thread's tile unit, runs `body`, and releases the tiles.
+    @inline(__always)
+    func with<R>(_ body: () -> R) -> R {
+        var copy = bytes
+        withUnsafeBytes(of: &copy) { tm_tile_loadconfig($0.baseAddress!) }
+        defer { tm_tile_release() }
+        return body()
+    }
+}
+
+/// The tile products of one super-block for 16 sequences: `groups` groups of `k` elements (32 or 16),
+/// the activations at `a` (`lda` bytes from one sequence to the next; group j at `a + k j`), the weight
+/// tiles at `b` (group j's `k / 4` rows of 64 bytes at `b + 16 k j`); group j's 16 x 16 Int32 sums are
+/// stored at `c + 1024 j` (sequence t's at `+ 64 t`). Four products at a time, on tiles 0-3, activations
+/// alternating between tiles 4 and 5, weights between 6 and 7.
+@inline(__always)
+func tileProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, groups: Int, k: Int) {
+    var j = 0
+    while j < groups {
+        let a = a + k &* j, b = b + 16 &* k &* j, c = c + 1024 &* j
+        tm_tile_zero0(); tm_tile_load4(a, lda); tm_tile_load6(b, 64); tm_tile_dpbsud_0_4_6()
+        tm_tile_zero1(); tm_tile_load5(a + k, lda); tm_tile_load7(b + 16 &* k, 64); tm_tile_dpbsud_1_5_7()
+        tm_tile_zero2(); tm_tile_load4(a + 2 &* k, lda); tm_tile_load6(b + 32 &* k, 64); tm_tile_dpbsud_2_4_6()
+        tm_tile_zero3(); tm_tile_load5(a + 3 &* k, lda); tm_tile_load7(b + 48 &* k, 64); tm_tile_dpbsud_3_5_7()
+        tm_tile_store0(c, 64); tm_tile_store1(c + 1024, 64); tm_tile_store2(c + 2048, 64); tm_tile_store3(c + 3072, 64)
+        j &+= 4
+    }
+}
+
+/// Eight per-group float factors of 16 rows (scales, mins): group j's in `.j`, row n in lane n.
+typealias GroupFactors = (__m512, __m512, __m512, __m512, __m512, __m512, __m512, __m512)
+
+/// Byte j of each qword of two vectors (eight rows' qwords each; unsigned, or signed with `signed`) as
+/// sixteen float lanes, rows 0-7 from `a`, 8-15 from `b`.
+@inline(__always)
+func qwordBytes(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> __m512 {
+    var idx = SIMD64<UInt8>(repeating: 0)
+    for n in 0..<8 { idx[n] = UInt8(8 &* n &+ j); idx[n &+ 8] = UInt8(64 &+ 8 &* n &+ j) }
+    let picked = _mm512_castsi512_si128(_mm512_permutex2var_epi8(a, unsafeBitCast(idx, to: __m512i.self), b))
+    return _mm512_cvtepi32_ps(signed ? _mm512_cvtepi8_epi32(picked) : _mm512_cvtepu8_epi32(picked))
+}
+
+/// All eight bytes of each qword of two vectors as eight float vectors (`qwordBytes` j = 0..<8).
+@inline(__always)
+func qwordBytes8(_ a: __m512i, _ b: __m512i, signed: Bool = false) -> GroupFactors {
+    (qwordBytes(a, b, 0, signed: signed), qwordBytes(a, b, 1, signed: signed), qwordBytes(a, b, 2, signed: signed),
+     qwordBytes(a, b, 3, signed: signed), qwordBytes(a, b, 4, signed: signed), qwordBytes(a, b, 5, signed: signed),
+     qwordBytes(a, b, 6, signed: signed), qwordBytes(a, b, 7, signed: signed))
+}
+
+/// The dword indices that pick each row's even (or odd) dword of eight rows' qwords in each of two vectors
+/// (`vpermt2d`): rows 0-7 from the first, 8-15 from the second.
+@inline(__always)
+func dwordPicks() -> (even: __m512i, odd: __m512i) {
+    var even = SIMD16<Int32>(), odd = SIMD16<Int32>()
+    for n in 0..<8 {
+        even[n] = Int32(2 &* n); even[n &+ 8] = Int32(16 &+ 2 &* n)
+        odd[n] = Int32(2 &* n &+ 1); odd[n &+ 8] = Int32(17 &+ 2 &* n)
+    }
+    return (unsafeBitCast(even, to: __m512i.self), unsafeBitCast(odd, to: __m512i.self))
+}
+
+/// Eight fp16 of each of two groups (at `p0` and `p1`) as sixteen floats.
+@inline(__always)
+func halves16(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer) -> __m512 {
+    _mm512_cvtph_ps(_mm256_set_m128i(_mm_loadu_si128(p1.assumingMemoryBound(to: __m128i.self)),
+                                     _mm_loadu_si128(p0.assumingMemoryBound(to: __m128i.self))))
+}
+/// A K-quant format on AMX tiles, in the `rows8` layout: how one super-block of 16 rows becomes weight
+/// tiles and float factors, and how a sequence's group sums finish each output.
+protocol AMXFormat {
+    /// The format's `rows8` super-block of eight rows, in bytes.
+    static var groupBlock: Int { get }
+    /// Groups per super-block (one tile product each) and elements per group (the tiles' K).
+    static var groups: Int { get }
+    static var k: Int { get }
+    /// The float factors of a super-block's 16 rows (what `finish` needs).
+    associatedtype Factors
+    /// Writes the super-block's `groups` weight tiles (16 rows: `p0` rows 0-7, `p1` rows 8-15) to `b`
+    /// (group j's `k / 4` rows of 64 bytes at `b + 16 k j`) and returns their factors.
+    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors
+    /// Sequence `s`'s per-group activation terms for every super-block (`nb · groups` floats) into `dst`.
+    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>)
+    /// One sequence's 16 outputs `out` plus this super-block's: `c` its row of each group's sums (group j's
+    /// at `c + 1024 j`), `g` its group terms of this super-block, `dx` its activation scale in every lane.
+    /// The sums over groups are of integers that floats hold exactly (below 2^24), so the result is ggml's
+    /// integer sum scaled once, as on the other levels.
+    static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512
+}
+
+/// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16) of format `F`.
+///
+/// Per 16 rows and super-block, the weight tiles are decoded once (4 KiB, L1) for every sequence; per 16
+/// sequences the group products run on the tile unit and their sums are scaled by AVX-512 (`F.finish`),
+/// software-pipelined: the next 16 sequences' products are issued before the float work on these (two
+/// sum buffers), and the activations two blocks on are prefetched from L2.
+@inline(__always)
+func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let groups = F.groups, sumBytes = 1024 &* groups
+    let termsBytes = nSeq &* nb &* groups &* 4, outBytes = nSeq &* 64
+    withUnsafeTemporaryAllocation(byteCount: 4096 &+ 2 &* sumBytes &+ termsBytes &+ outBytes, alignment: 64) { buf in
+        let bt = buf.baseAddress!, ct = bt + 4096
+        let terms = (ct + 2 &* sumBytes).assumingMemoryBound(to: Float.self)
+        let out = (ct + (2 &* sumBytes &+ termsBytes)).assumingMemoryBound(to: Float.self)
+        for s in 0..<nSeq { F.groupSums(x, st, s, nb, terms + s &* nb &* groups) }
+        let blocks = nSeq >> 4
+        @inline(__always) func activations(_ k: Int, _ i: Int) -> UnsafeRawPointer {
+            UnsafeRawPointer(x.q + (16 &* k &* st.q &+ 256 &* i))
+        }
+        TileConfig(aBytes: F.k).with {
+            var r = 0
+            while r < count {
+                for k in 0..<(nSeq &* 16) { out[k] = 0 }
+                for i in 0..<nb {
+                    let p0 = rows + (r &* rowBytes &+ i &* F.groupBlock)
+                    let f = F.tiles(p0, p0 + 8 &* rowBytes, bt)
+                    tileProducts(activations(0, i), st.q, UnsafeRawPointer(bt), ct, groups: groups, k: F.k)
+                    for k in 0..<blocks {
+                        let kp = k &+ 2 < blocks ? k &+ 2 : k &+ 2 &- blocks, ip = k &+ 2 < blocks ? i : i &+ 1
+                        if ip < nb { for t in 0..<16 { prefetchLines(activations(kp, ip) + t &* st.q, 256) } }
+                        if k &+ 1 < blocks {
+                            tileProducts(activations(k &+ 1, i), st.q, UnsafeRawPointer(bt), ct + sumBytes &* ((k &+ 1) & 1),
+                                         groups: groups, k: F.k)
+                        }
+                        let cb = UnsafeRawPointer(ct + sumBytes &* (k & 1))
+                        for t in 0..<16 {
+                            let s = 16 &* k &+ t, o = out + 16 &* s
+                            _mm512_storeu_ps(o, F.finish(cb + 64 &* t, f, terms + (s &* nb &+ i) &* groups,
+                                                         _mm512_set1_ps(x.d[s &* st.d &+ i]), _mm512_loadu_ps(o)))
+                        }
+                    }
+                }
+                for s in 0..<nSeq { _mm512_storeu_ps(y + (s &* ldy &+ r), _mm512_loadu_ps(out + 16 &* s)) }
+                r &+= 16
+            }
+        }
+    }
+}
+
+/// A product of format `F` split between the tiles (whole 16s of rows and sequences) and `fallback` (the
+/// AVX-512 kernel: the rows and sequences left over, and products of fewer than 16 sequences).
+@inline(__always)
+func amxRows<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                           _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                           fallback: MatRowsKernel) {
+    let r16 = count / 16 * 16, s16 = nSeq / AMX.tileSequences * AMX.tileSequences
+    guard r16 > 0, s16 > 0 else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
+    amxTiles(F.self, rows, rowBytes, r16, nb, x, st, s16, y, ldy)
+    if r16 < count { fallback(rows + r16 &* rowBytes, rowBytes, count &- r16, nb, x, st, s16, y + r16, ldy) }
+    if s16 < nSeq { fallback(rows, rowBytes, count, nb, st.row(x, s16), st, nSeq &- s16, y + s16 &* ldy, ldy) }
+}
+#endif
