@@ -44,11 +44,23 @@ fi
 command -v cmake >/dev/null || { log "cmake not found after pip install; add pip's bin dir to PATH"; exit 1; }
 command -v ninja >/dev/null || { log "ninja not found after pip install; add pip's bin dir to PATH"; exit 1; }
 
-# 3. Configure (once).
+# 3. Configure (once). For the host's own CPU (GGML_NATIVE), except on AMX hosts: there this
+#    llama.cpp's AMX matrix path dies with SIGILL at its first tile instruction (`tilezero`, seen
+#    on a 2-vCPU Xeon with amx_tile/amx_int8, 2026-12-05, every model and thread count), so the
+#    peer is built for the host's other extensions, named one by one, with AMX off.
+isa=(-DGGML_NATIVE=ON)
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
+    has() { grep -qw "$1" /proc/cpuinfo && echo ON || echo OFF; }
+    isa=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+         -DGGML_AVX512="$(has avx512f)" -DGGML_AVX512_VBMI="$(has avx512vbmi)" -DGGML_AVX512_VNNI="$(has avx512_vnni)"
+         -DGGML_AVX512_BF16="$(has avx512_bf16)" -DGGML_AVX_VNNI="$(has avx_vnni)"
+         -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+    log "AMX host: building without llama.cpp's AMX path (${isa[*]})"
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
     log "configuring in $BUILD"
     (cd "$LLAMA" && cmake -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
-        -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF >&2)
+        "${isa[@]}" -DLLAMA_BUILD_TESTS=OFF >&2)
 fi
 
 # 4. Build only the targets the project uses. llama-completion is new; older trees
