@@ -143,17 +143,16 @@ protocol AMXFormat {
 ///
 /// Per 16 rows and super-block, the weight tiles are decoded once (4 KiB, L1) for every sequence; per 16
 /// sequences the group products run on the tile unit and their sums are scaled by AVX-512 (`F.finish`),
-/// software-pipelined: the next 16 sequences' products are issued before the float work on these (two
-/// sum buffers), and the activations two blocks on are prefetched from L2.
+/// while the next 16 sequences' activations are prefetched from L2.
 @inline(__always)
 func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let groups = F.groups, sumBytes = 1024 &* groups
     let termsBytes = nSeq &* nb &* groups &* 4, outBytes = nSeq &* 64
-    withUnsafeTemporaryAllocation(byteCount: 4096 &+ 2 &* sumBytes &+ termsBytes &+ outBytes, alignment: 64) { buf in
+    withUnsafeTemporaryAllocation(byteCount: 4096 &+ sumBytes &+ termsBytes &+ outBytes, alignment: 64) { buf in
         let bt = buf.baseAddress!, ct = bt + 4096
-        let terms = (ct + 2 &* sumBytes).assumingMemoryBound(to: Float.self)
-        let out = (ct + (2 &* sumBytes &+ termsBytes)).assumingMemoryBound(to: Float.self)
+        let terms = (ct + sumBytes).assumingMemoryBound(to: Float.self)
+        let out = (ct + (sumBytes &+ termsBytes)).assumingMemoryBound(to: Float.self)
         for s in 0..<nSeq { F.groupSums(x, st, s, nb, terms + s &* nb &* groups) }
         let blocks = nSeq >> 4
         @inline(__always) func activations(_ k: Int, _ i: Int) -> UnsafeRawPointer {
@@ -166,15 +165,12 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
                 for i in 0..<nb {
                     let p0 = rows + (r &* rowBytes &+ i &* F.groupBlock)
                     let f = F.tiles(p0, p0 + 8 &* rowBytes, bt)
-                    tileProducts(activations(0, i), st.q, UnsafeRawPointer(bt), ct, groups: groups, k: F.k)
                     for k in 0..<blocks {
-                        let kp = k &+ 2 < blocks ? k &+ 2 : k &+ 2 &- blocks, ip = k &+ 2 < blocks ? i : i &+ 1
-                        if ip < nb { for t in 0..<16 { prefetchLines(activations(kp, ip) + t &* st.q, 256) } }
-                        if k &+ 1 < blocks {
-                            tileProducts(activations(k &+ 1, i), st.q, UnsafeRawPointer(bt), ct + sumBytes &* ((k &+ 1) & 1),
-                                         groups: groups, k: F.k)
-                        }
-                        let cb = UnsafeRawPointer(ct + sumBytes &* (k & 1))
+                        // The next 16 sequences' activations (16 rows of 256 bytes, from L2) into L1 while these run.
+                        let kn = k &+ 1 < blocks ? k &+ 1 : 0, inext = k &+ 1 < blocks ? i : i &+ 1
+                        if inext < nb { for t in 0..<16 { prefetchLines(activations(kn, inext) + t &* st.q, 256) } }
+                        tileProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, groups: groups, k: F.k)
+                        let cb = UnsafeRawPointer(ct)
                         for t in 0..<16 {
                             let s = 16 &* k &+ t, o = out + 16 &* s
                             _mm512_storeu_ps(o, F.finish(cb + 64 &* t, f, terms + (s &* nb &+ i) &* groups,
