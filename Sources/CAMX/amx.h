@@ -71,5 +71,22 @@ TM_AMX void tm_tile_dpbsud_3_4_6(void) { _tile_dpbsud(3, 4, 6); }
 TM_AMX void tm_tile_dpbsud_3_4_7(void) { _tile_dpbsud(3, 4, 7); }
 TM_AMX void tm_tile_dpbsud_3_5_6(void) { _tile_dpbsud(3, 5, 6); }
 TM_AMX void tm_tile_dpbsud_3_5_7(void) { _tile_dpbsud(3, 5, 7); }
+/// C += A (signed bytes) x B (signed bytes, four per dword): tm_tile_dpbssd_C_A_B.
+TM_AMX void tm_tile_dpbssd_0_4_6(void) { _tile_dpbssd(0, 4, 6); }
+TM_AMX void tm_tile_dpbssd_0_4_7(void) { _tile_dpbssd(0, 4, 7); }
+TM_AMX void tm_tile_dpbssd_0_5_6(void) { _tile_dpbssd(0, 5, 6); }
+TM_AMX void tm_tile_dpbssd_0_5_7(void) { _tile_dpbssd(0, 5, 7); }
+TM_AMX void tm_tile_dpbssd_1_4_6(void) { _tile_dpbssd(1, 4, 6); }
+TM_AMX void tm_tile_dpbssd_1_4_7(void) { _tile_dpbssd(1, 4, 7); }
+TM_AMX void tm_tile_dpbssd_1_5_6(void) { _tile_dpbssd(1, 5, 6); }
+TM_AMX void tm_tile_dpbssd_1_5_7(void) { _tile_dpbssd(1, 5, 7); }
+TM_AMX void tm_tile_dpbssd_2_4_6(void) { _tile_dpbssd(2, 4, 6); }
+TM_AMX void tm_tile_dpbssd_2_4_7(void) { _tile_dpbssd(2, 4, 7); }
+TM_AMX void tm_tile_dpbssd_2_5_6(void) { _tile_dpbssd(2, 5, 6); }
+TM_AMX void tm_tile_dpbssd_2_5_7(void) { _tile_dpbssd(2, 5, 7); }
+TM_AMX void tm_tile_dpbssd_3_4_6(void) { _tile_dpbssd(3, 4, 6); }
+TM_AMX void tm_tile_dpbssd_3_4_7(void) { _tile_dpbssd(3, 4, 7); }
+TM_AMX void tm_tile_dpbssd_3_5_6(void) { _tile_dpbssd(3, 5, 6); }
+TM_AMX void tm_tile_dpbssd_3_5_7(void) { _tile_dpbssd(3, 5, 7); }
 #endif
 #endif

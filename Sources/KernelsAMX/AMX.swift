@@ -22,9 +22,15 @@ public enum AMX {
     /// once, on first use): without it the first tile instruction faults. Ask only where cpuid reports AMX.
     public static let permissionGranted: Bool = tm_amx_request_permission() == 0
 
-    /// Sequences per tile: products with fewer run the AVX-512 kernels, and the sequences beyond the
-    /// last whole 16 too.
+    /// Sequences per tile: the sequences beyond the last whole 16 of a product run the AVX-512 kernels.
     public static let tileSequences = 16
+
+    /// Products of fewer sequences run the AVX-512 kernels: each super-block's weight tiles are built once
+    /// per product, which 16 sequences do not repay (`bench-kernels --types q4_K,q6_K --rows 8960 --cols
+    /// 1536 --sequences 16,32,48 --levels amx,avx512`, two runs: at 16 Q4_K 0.92-1.37x and Q6_K 0.73-0.82x, at 32
+    /// Q4_K 1.00-1.96x and Q6_K 1.03-1.45x; docs/kernels.md). Settable so tests can run a tiny model's
+    /// 24-token prompt on tiles (`KernelLevel.amxTilesFrom`).
+    nonisolated(unsafe) public static var minSequences = 32
 }
 
 /// The `amx` level's kernels (one file per weight format with a tile kernel).
@@ -59,23 +65,56 @@ struct TileConfig {
     }
 }
 
-/// The tile products of one super-block for 16 sequences: `groups` groups of `k` elements (32 or 16),
-/// the activations at `a` (`lda` bytes from one sequence to the next; group j at `a + k j`), the weight
-/// tiles at `b` (group j's `k / 4` rows of 64 bytes at `b + 16 k j`); group j's 16 x 16 Int32 sums are
-/// stored at `c + 1024 j` (sequence t's at `+ 64 t`). Four products at a time, on tiles 0-3, activations
-/// alternating between tiles 4 and 5, weights between 6 and 7.
+/// The tile products of one super-block for 16 sequences, on weights whose group scales are folded in as
+/// two bytes (`scaledWeightRows`): per 64 elements c (activations at `a + 64 c`, `lda` bytes from one
+/// sequence to the next; weight tiles at `b + 2048 c`, low bytes, and `+ 1024`, high bytes), one product
+/// into the low sums (tile 0) and one into the high sums (tile 1; signed high bytes with `signedHigh`).
+/// The two 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.
 @inline(__always)
-func tileProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, groups: Int, k: Int) {
-    var j = 0
-    while j < groups {
-        let a = a + k &* j, b = b + 16 &* k &* j, c = c + 1024 &* j
-        tm_tile_zero0(); tm_tile_load4(a, lda); tm_tile_load6(b, 64); tm_tile_dpbsud_0_4_6()
-        tm_tile_zero1(); tm_tile_load5(a + k, lda); tm_tile_load7(b + 16 &* k, 64); tm_tile_dpbsud_1_5_7()
-        tm_tile_zero2(); tm_tile_load4(a + 2 &* k, lda); tm_tile_load6(b + 32 &* k, 64); tm_tile_dpbsud_2_4_6()
-        tm_tile_zero3(); tm_tile_load5(a + 3 &* k, lda); tm_tile_load7(b + 48 &* k, 64); tm_tile_dpbsud_3_5_7()
-        tm_tile_store0(c, 64); tm_tile_store1(c + 1024, 64); tm_tile_store2(c + 2048, 64); tm_tile_store3(c + 3072, 64)
-        j &+= 4
+func scaledProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, signedHigh: Bool) {
+    tm_tile_zero0(); tm_tile_zero1()
+    for half in 0..<2 {
+        let a = a + 128 &* half, b = b + 4096 &* half
+        tm_tile_load4(a, lda); tm_tile_load6(b, 64); tm_tile_load7(b + 1024, 64)
+        tm_tile_dpbsud_0_4_6()
+        if signedHigh { tm_tile_dpbssd_1_4_7() } else { tm_tile_dpbsud_1_4_7() }
+        tm_tile_load5(a + 64, lda); tm_tile_load6(b + 2048, 64); tm_tile_load7(b + 3072, 64)
+        tm_tile_dpbsud_0_5_6()
+        if signedHigh { tm_tile_dpbssd_1_5_7() } else { tm_tile_dpbsud_1_5_7() }
     }
+    tm_tile_store0(c, 64); tm_tile_store1(c + 1024, 64)
+}
+
+/// One 64-byte row of a weight tile (16 rows' four bytes of K) times each row's integer scale (`scale`:
+/// the row's scale in both 16-bit halves of its dword), stored as the products' low bytes at `lo` and
+/// high bytes at `lo + 1024`: product = 256 · high + low, low unsigned, high signed where `q` is (as the
+/// 16-bit product's top byte). `q`'s bytes are unsigned or, with `signedQ`, signed.
+@inline(__always)
+func scaledWeightRow(_ q: __m512i, _ scale: __m512i, _ lo: UnsafeMutableRawPointer, signedQ: Bool) {
+    let even = signedQ ? _mm512_srai_epi16(_mm512_slli_epi16(q, 8), 8) : _mm512_and_si512(q, _mm512_set1_epi16(0xFF))
+    let odd = signedQ ? _mm512_srai_epi16(q, 8) : _mm512_srli_epi16(q, 8)
+    let pe = _mm512_mullo_epi16(even, scale), po = _mm512_mullo_epi16(odd, scale)
+    let oddBytes: __mmask64 = 0xAAAA_AAAA_AAAA_AAAA
+    _mm512_storeu_si512(lo, _mm512_mask_blend_epi8(oddBytes, pe, _mm512_slli_epi16(po, 8)))
+    _mm512_storeu_si512(lo + 1024, _mm512_mask_blend_epi8(oddBytes, _mm512_srli_epi16(pe, 8), po))
+}
+
+/// Byte j of each qword of two vectors (eight rows' qwords each): sixteen bytes, rows 0-7 from `a`, 8-15
+/// from `b` (one `vpermt2b`).
+@inline(__always)
+func qwordPick(_ a: __m512i, _ b: __m512i, _ j: Int) -> __m128i {
+    var idx = SIMD64<UInt8>(repeating: 0)
+    for n in 0..<8 { idx[n] = UInt8(8 &* n &+ j); idx[n &+ 8] = UInt8(64 &+ 8 &* n &+ j) }
+    return _mm512_castsi512_si128(_mm512_permutex2var_epi8(a, unsafeBitCast(idx, to: __m512i.self), b))
+}
+
+/// Byte j of each qword of two vectors (eight rows' qwords each; unsigned, or signed with `signed`) as
+/// each row's 16-bit scale in both halves of its dword (rows 0-7 from `a`, 8-15 from `b`).
+@inline(__always)
+func qwordScales(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> __m512i {
+    let picked = qwordPick(a, b, j)
+    let v = _mm512_and_si512(signed ? _mm512_cvtepi8_epi32(picked) : _mm512_cvtepu8_epi32(picked), _mm512_set1_epi32(0xFFFF))
+    return _mm512_or_si512(v, _mm512_slli_epi32(v, 16))
 }
 
 /// Eight per-group float factors of 16 rows (scales, mins): group j's in `.j`, row n in lane n.
@@ -85,9 +124,7 @@ typealias GroupFactors = (__m512, __m512, __m512, __m512, __m512, __m512, __m512
 /// sixteen float lanes, rows 0-7 from `a`, 8-15 from `b`.
 @inline(__always)
 func qwordBytes(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> __m512 {
-    var idx = SIMD64<UInt8>(repeating: 0)
-    for n in 0..<8 { idx[n] = UInt8(8 &* n &+ j); idx[n &+ 8] = UInt8(64 &+ 8 &* n &+ j) }
-    let picked = _mm512_castsi512_si128(_mm512_permutex2var_epi8(a, unsafeBitCast(idx, to: __m512i.self), b))
+    let picked = qwordPick(a, b, j)
     return _mm512_cvtepi32_ps(signed ? _mm512_cvtepi8_epi32(picked) : _mm512_cvtepu8_epi32(picked))
 }
 
@@ -122,43 +159,45 @@ func halves16(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer) -> __m512 {
 protocol AMXFormat {
     /// The format's `rows8` super-block of eight rows, in bytes.
     static var groupBlock: Int { get }
-    /// Groups per super-block (one tile product each) and elements per group (the tiles' K).
-    static var groups: Int { get }
-    static var k: Int { get }
+    /// Float terms per sequence and super-block that `finish` reads (`groupSums`).
+    static var terms: Int { get }
+    /// Whether the high bytes of the scaled weights are signed (`scaledProducts`).
+    static var signedHigh: Bool { get }
     /// The float factors of a super-block's 16 rows (what `finish` needs).
     associatedtype Factors
-    /// Writes the super-block's `groups` weight tiles (16 rows: `p0` rows 0-7, `p1` rows 8-15) to `b`
-    /// (group j's `k / 4` rows of 64 bytes at `b + 16 k j`) and returns their factors.
+    /// Writes the super-block's weight tiles (16 rows: `p0` rows 0-7, `p1` rows 8-15), each weight times its
+    /// group's integer scale as two bytes (`scaledWeightRow`), to `b` as `scaledProducts` reads them (8 KiB),
+    /// and returns their factors.
     static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors
-    /// Sequence `s`'s per-group activation terms for every super-block (`nb · groups` floats) into `dst`.
+    /// Sequence `s`'s activation terms for every super-block (`nb · terms` floats) into `dst`.
     static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>)
-    /// One sequence's 16 outputs `out` plus this super-block's: `c` its row of each group's sums (group j's
-    /// at `c + 1024 j`), `g` its group terms of this super-block, `dx` its activation scale in every lane.
-    /// The sums over groups are of integers that floats hold exactly (below 2^24), so the result is ggml's
-    /// integer sum scaled once, as on the other levels.
+    /// One sequence's 16 outputs `out` plus this super-block's: `c` its row of the low sums (the high sums'
+    /// at `c + 1024`), `g` its terms of this super-block, `dx` its activation scale in every lane. The
+    /// sums are ggml's integer sums (whole in the tiles; 256 · high + low and the min terms are integers that
+    /// floats hold exactly below 2^24), scaled once, as on the other levels.
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512
 }
 
 /// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16) of format `F`.
 ///
-/// Per 16 rows and super-block, the weight tiles are decoded once (4 KiB, L1) for every sequence; per 16
-/// sequences the group products run on the tile unit and their sums are scaled by AVX-512 (`F.finish`),
+/// Per 16 rows and super-block, the weight tiles are built once (8 KiB, L1) for every sequence; per 16
+/// sequences eight tile products run on the tile unit and their two sums are scaled by AVX-512 (`F.finish`),
 /// while the next 16 sequences' activations are prefetched from L2.
 @inline(__always)
 func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    let groups = F.groups, sumBytes = 1024 &* groups
-    let termsBytes = nSeq &* nb &* groups &* 4, outBytes = nSeq &* 64
-    withUnsafeTemporaryAllocation(byteCount: 4096 &+ sumBytes &+ termsBytes &+ outBytes, alignment: 64) { buf in
-        let bt = buf.baseAddress!, ct = bt + 4096
-        let terms = (ct + sumBytes).assumingMemoryBound(to: Float.self)
+    let terms = F.terms, sumBytes = 2048
+    let termsBytes = nSeq &* nb &* terms &* 4, outBytes = nSeq &* 64
+    withUnsafeTemporaryAllocation(byteCount: 8192 &+ sumBytes &+ termsBytes &+ outBytes, alignment: 64) { buf in
+        let bt = buf.baseAddress!, ct = bt + 8192
+        let g = (ct + sumBytes).assumingMemoryBound(to: Float.self)
         let out = (ct + (sumBytes &+ termsBytes)).assumingMemoryBound(to: Float.self)
-        for s in 0..<nSeq { F.groupSums(x, st, s, nb, terms + s &* nb &* groups) }
+        for s in 0..<nSeq { F.groupSums(x, st, s, nb, g + s &* nb &* terms) }
         let blocks = nSeq >> 4
         @inline(__always) func activations(_ k: Int, _ i: Int) -> UnsafeRawPointer {
             UnsafeRawPointer(x.q + (16 &* k &* st.q &+ 256 &* i))
         }
-        TileConfig(aBytes: F.k).with {
+        TileConfig(aBytes: 64).with {
             var r = 0
             while r < count {
                 for k in 0..<(nSeq &* 16) { out[k] = 0 }
@@ -169,11 +208,11 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
                         // The next 16 sequences' activations (16 rows of 256 bytes, from L2) into L1 while these run.
                         let kn = k &+ 1 < blocks ? k &+ 1 : 0, inext = k &+ 1 < blocks ? i : i &+ 1
                         if inext < nb { for t in 0..<16 { prefetchLines(activations(kn, inext) + t &* st.q, 256) } }
-                        tileProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, groups: groups, k: F.k)
+                        scaledProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, signedHigh: F.signedHigh)
                         let cb = UnsafeRawPointer(ct)
                         for t in 0..<16 {
                             let s = 16 &* k &+ t, o = out + 16 &* s
-                            _mm512_storeu_ps(o, F.finish(cb + 64 &* t, f, terms + (s &* nb &+ i) &* groups,
+                            _mm512_storeu_ps(o, F.finish(cb + 64 &* t, f, g + (s &* nb &+ i) &* terms,
                                                          _mm512_set1_ps(x.d[s &* st.d &+ i]), _mm512_loadu_ps(o)))
                         }
                     }
@@ -186,13 +225,13 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
 }
 
 /// A product of format `F` split between the tiles (whole 16s of rows and sequences) and `fallback` (the
-/// AVX-512 kernel: the rows and sequences left over, and products of fewer than 16 sequences).
+/// AVX-512 kernel: the rows and sequences left over, and products of fewer than `AMX.minSequences`).
 @inline(__always)
 func amxRows<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                            fallback: MatRowsKernel) {
     let r16 = count / 16 * 16, s16 = nSeq / AMX.tileSequences * AMX.tileSequences
-    guard r16 > 0, s16 > 0 else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
+    guard r16 > 0, nSeq >= AMX.minSequences else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
     amxTiles(F.self, rows, rowBytes, r16, nb, x, st, s16, y, ldy)
     if r16 < count { fallback(rows + r16 &* rowBytes, rowBytes, count &- r16, nb, x, st, s16, y + r16, ldy) }
     if s16 < nSeq { fallback(rows, rowBytes, count, nb, st.row(x, s16), st, nSeq &- s16, y + s16 &* ldy, ldy) }

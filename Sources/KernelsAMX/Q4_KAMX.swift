@@ -1,44 +1,36 @@
 // Q4_K in the `rows8` layout (TensorKernels' Repack.swift; KernelsAVX512/KQuantRows8_512.swift has the
-// layout) on AMX tiles: 16 rows (two groups of eight) times 16 sequences per tile, K = 32 (one group of
-// the super-block) per `tdpbsud`.
+// layout) on AMX tiles: 16 rows (two groups of eight) times 16 sequences per tile, K = 64 (two groups of
+// the super-block, their scales folded into the weights as two bytes) per pair of `tdpbsud`.
 //
 // Per super-block of the 16 rows, once for every sequence: nibble word w of a group (bytes 8w ..< 8w + 8 of
 // each row's 128 nibble bytes: elements 8(w mod 4) ..< + 8 of groups 2(w / 4) (low nibbles) and
-// 2(w / 4) + 1 (high)) gives, with the other group's word, rows 2(w mod 4) and 2(w mod 4) + 1 of both
-// groups' weight tiles (one `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask
-// the nibbles); the rows' scales and mins become floats per group. Then per 16 sequences: eight tile
-// products (the activations read in place, 32 bytes of each of 16 sequences' rows), their sums stored and
-// scaled: y += dx · (d · Σ_j scale_j · C_j − dmin · Σ_j min_j · Σx_j).
+// 2(w / 4) + 1 (high)) gives, with the other group's word, two rows of both groups' part of a tile (one
+// `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask the nibbles); each weight
+// times its group's scale (at most 945) is kept as a low byte and a high byte (`scaledWeightRow`), so the
+// tile sums over a super-block are ggml's Σ scale · q · x, whole. Then per 16 sequences: eight tile
+// products (the activations read in place, 64 bytes of each of 16 sequences' rows), two sums stored and
+// scaled: y += dx · (d · (256 · high + low) − dmin · Σ_j min_j · Σx_j).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import CAMX
 import KernelsAVX2
 import KernelsAVX512
 
-/// Q4_K on tiles: eight groups of 32 a super-block; the group terms are Σx per 32.
+/// Q4_K on tiles: each weight times its group's 6-bit scale (at most 15 · 63 = 945: a low byte and a high
+/// byte of 0-3), 64 elements (two groups) a product; the terms are Σx per 32 for the mins.
 enum Q4_KTiles: AMXFormat {
     static var groupBlock: Int { Q4_KFormat.groupBlock }
-    static var groups: Int { 8 }
-    static var k: Int { 32 }
+    static var terms: Int { 8 }
+    static var signedHigh: Bool { false }
 
-    /// The 16 rows' scales and mins per group (the 6-bit integers), d and dmin.
-    struct Factors { var scales: GroupFactors, mins: GroupFactors, d: __m512, dmin: __m512 }
+    /// The 16 rows' mins per group (the 6-bit integers), d and dmin.
+    struct Factors { var mins: GroupFactors, d: __m512, dmin: __m512 }
 
-    /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15) as eight weight tiles (group j's
-    /// 512 bytes at `b + 512 j`: row g holds elements 4g ..< 4g + 4 of each of the 16 rows), and their factors.
+    /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c (groups 2c
+    /// and 2c + 1) a tile of 16 rows of 64 bytes, row g holding elements 64c + 4g ..< + 4 of each of the 16
+    /// rows, times the group's scale (low bytes at `b + 2048 c`, high at `+ 1024`); and their factors.
     @inline(__always)
     static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
-        let m4 = _mm512_set1_epi8(0xF)
-        let (ie, io) = dwordPicks()
-        for w in 0..<16 {
-            let g0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* w)), g1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* w))
-            let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
-            let lo = b + (1024 &* (w >> 2) &+ 128 &* (w & 3)), hi = lo + 512
-            _mm512_storeu_si512(lo, _mm512_and_si512(e, m4))
-            _mm512_storeu_si512(lo + 64, _mm512_and_si512(o, m4))
-            _mm512_storeu_si512(hi, _mm512_and_si512(_mm512_srli_epi16(e, 4), m4))
-            _mm512_storeu_si512(hi + 64, _mm512_and_si512(_mm512_srli_epi16(o, 4), m4))
-        }
         // Each row's eight 6-bit scales and mins as the bytes of its qword (as KQuantRows8_512.swift decodes them).
         let lo3f = _mm512_set1_epi64(0x0000_0000_3F3F_3F3F), hi0f = _mm512_set1_epi64(0x0F0F_0F0F_0000_0000)
         let hi30 = _mm512_set1_epi64(0x3030_3030_0000_0000)
@@ -52,7 +44,23 @@ enum Q4_KTiles: AMXFormat {
             return (scales, mins)
         }
         let (s0, n0) = scalesMins(p0), (s1, n1) = scalesMins(p1)
-        return Factors(scales: qwordBytes8(s0, s1), mins: qwordBytes8(n0, n1), d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
+        let m4 = _mm512_set1_epi8(0xF)
+        let (ie, io) = dwordPicks()
+        for c in 0..<4 {
+            let sl = qwordScales(s0, s1, 2 &* c), sh = qwordScales(s0, s1, 2 &* c &+ 1)
+            let t = b + 2048 &* c
+            // Nibble word w (bytes 8w ..< 8w + 8 of the chunk): elements 8w ..< 8w + 8 of group 2c (low nibbles:
+            // tile rows 2w, 2w + 1) and of group 2c + 1 (high: rows 8 + 2w, 9 + 2w).
+            for w in 0..<4 {
+                let g0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* (4 &* c &+ w))), g1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* (4 &* c &+ w)))
+                let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
+                scaledWeightRow(_mm512_and_si512(e, m4), sl, t + 128 &* w, signedQ: false)
+                scaledWeightRow(_mm512_and_si512(o, m4), sl, t + (128 &* w &+ 64), signedQ: false)
+                scaledWeightRow(_mm512_and_si512(_mm512_srli_epi16(e, 4), m4), sh, t + (512 &+ 128 &* w), signedQ: false)
+                scaledWeightRow(_mm512_and_si512(_mm512_srli_epi16(o, 4), m4), sh, t + (576 &+ 128 &* w), signedQ: false)
+            }
+        }
+        return Factors(mins: qwordBytes8(n0, n1), d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
     }
 
     @inline(__always)
@@ -61,25 +69,24 @@ enum Q4_KTiles: AMXFormat {
         for k in 0..<(nb &* 8) { dst[k] = Float(src[k]) }
     }
 
-    /// out + dx · (d · Σ_j scale_j · C_j − dmin · Σ_j min_j · Σx_j).
+    /// out + dx · (d · Σ scale · q · x − dmin · Σ_j min_j · Σx_j).
     @inline(__always)
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        let sc = f.scales, mn = f.mins
-        @inline(__always) func group(_ j: Int, _ s: __m512, _ m: __m512, _ acc: (__m512, __m512)) -> (__m512, __m512) {
-            let v = _mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024 &* j))
-            return (_mm512_fmadd_ps(v, s, acc.0), _mm512_fmadd_ps(m, _mm512_set1_ps(g[j]), acc.1))
-        }
-        var acc = group(0, sc.0, mn.0, (_mm512_setzero_ps(), _mm512_setzero_ps()))
-        acc = group(1, sc.1, mn.1, acc); acc = group(2, sc.2, mn.2, acc); acc = group(3, sc.3, mn.3, acc)
-        acc = group(4, sc.4, mn.4, acc); acc = group(5, sc.5, mn.5, acc); acc = group(6, sc.6, mn.6, acc)
-        acc = group(7, sc.7, mn.7, acc)
-        return _mm512_fnmadd_ps(acc.1, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(acc.0, _mm512_mul_ps(f.d, dx), out))
+        let v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024)), _mm512_set1_ps(256),
+                                _mm512_cvtepi32_ps(_mm512_loadu_si512(c)))
+        let mn = f.mins
+        var m = _mm512_mul_ps(mn.0, _mm512_set1_ps(g[0]))
+        m = _mm512_fmadd_ps(mn.1, _mm512_set1_ps(g[1]), m); m = _mm512_fmadd_ps(mn.2, _mm512_set1_ps(g[2]), m)
+        m = _mm512_fmadd_ps(mn.3, _mm512_set1_ps(g[3]), m); m = _mm512_fmadd_ps(mn.4, _mm512_set1_ps(g[4]), m)
+        m = _mm512_fmadd_ps(mn.5, _mm512_set1_ps(g[5]), m); m = _mm512_fmadd_ps(mn.6, _mm512_set1_ps(g[6]), m)
+        m = _mm512_fmadd_ps(mn.7, _mm512_set1_ps(g[7]), m)
+        return _mm512_fnmadd_ps(m, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(v, _mm512_mul_ps(f.d, dx), out))
     }
 }
 
 extension AMXKernels {
     /// Q4_K rows in the `rows8` layout · Q8_K activations: whole 16s of rows and sequences on tiles, the
-    /// rest (and products of fewer than 16 sequences) by `AVX512.q4_KRows8`.
+    /// rest (and products of fewer than 32 sequences) by `AVX512.q4_KRows8`.
     @inline(never)
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {

@@ -93,6 +93,24 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
+    /// From how many sequences a product runs on AMX tiles at the `amx` level (32; whole 16s of sequences,
+    /// the rest on the `avx512` kernels). Settable for tests (the llama.cpp conformance prompts are 24
+    /// tokens); nil off x86-64.
+    public static var amxTilesFrom: Int? {
+        get {
+            #if arch(x86_64)
+            AMX.minSequences
+            #else
+            nil
+            #endif
+        }
+        set {
+            #if arch(x86_64)
+            if let newValue { AMX.minSequences = newValue }
+            #endif
+        }
+    }
+
     /// From how many sequences per pass the streaming kernels prefetch their weights in software
     /// (`TOKENMILL_PREFETCH_FROM`; by default 1, 2 on AMD Zen 4: KernelsAVX2's `StreamPrefetch`); nil off x86-64.
     public static var streamPrefetchFrom: Int? {

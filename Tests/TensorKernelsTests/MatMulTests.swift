@@ -47,8 +47,9 @@ func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLe
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
 }
 
-/// The `amx` level's tile kernels (whole 16s of rows and sequences on tiles, the rest on AVX-512): tasks of
-/// 24 rows (16 on tiles, 8 left) of 40, and 16, 35 (two tiles and 3 left) and 64 sequences; 3 super-blocks.
+/// The `amx` level's tile kernels (whole 16s of rows and sequences on tiles from 32 sequences, the rest on
+/// AVX-512): tasks of 24 rows (16 on tiles, 8 left) of 40, and 16 (all AVX-512), 35 (two tiles and 3 left)
+/// and 64 sequences; 3 super-blocks.
 /// Runs where the host has AMX (the `amx` level); elsewhere it has no arguments.
 @Test(arguments: [GGMLType.q4_K, .q6_K], hostLevels.filter { $0 == .amx })
 func multiplyOnAMXTilesMatchesReference(_ type: GGMLType, _ level: KernelLevel) {
