@@ -1,13 +1,13 @@
-// The `amx` kernel level: the AVX-512 level's kernels, with products of 16 sequences and more (prompt
+// The `amx` kernel level: the AVX-512 level's kernels, with products of 32 sequences and more (prompt
 // processing, wide batches) on the AMX tile unit where a format has a tile kernel. Built for x86-64-v4 +
 // AVX-512 VNNI/VBMI + AMX-TILE/AMX-INT8; only called where cpuid reports AMX and Linux grants its state.
 //
-// One `tdpbsud` multiplies a 16 x K tile of signed activation bytes (16 sequences) by a K x 16 tile of
-// unsigned weight bytes (16 rows, stored four bytes of K per dword) into 16 x 16 Int32 sums. It takes as
-// long for K = 32 as for K = 64 (the tile's 16 rows set its time), and a K-quant's scale changes every 32
-// (Q4_K) or 16 (Q6_K) elements, so each group is one instruction whose 256 sums are then scaled in floats
-// by AVX-512: per sequence one conversion and one FMA by the 16 rows' `d · scale`, one FNMADD of the rows'
-// `dmin · min` (or offset) by the sequence's group sum. docs/kernels.md has the measurements.
+// One `tdpbsud` multiplies a 16 x 64 tile of signed activation bytes (16 sequences) by a 64 x 16 tile of
+// unsigned weight bytes (16 rows, stored four bytes of K per dword) into 16 x 16 Int32 sums, in the same
+// time for any K, while a K-quant's scale changes every 32 (Q4_K) or 16 (Q6_K) elements. So each weight is
+// multiplied by its group's integer scale first and kept as two bytes (low and high; `scaledWeightRow`):
+// two products per 64 elements sum a whole super-block in the tiles, and AVX-512 scales the two sums once
+// per sequence and super-block (`AMXFormat.finish`). docs/kernels.md has the measurements.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import CAMX
@@ -120,20 +120,18 @@ func qwordScales(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> 
 /// Eight per-group float factors of 16 rows (scales, mins): group j's in `.j`, row n in lane n.
 typealias GroupFactors = (__m512, __m512, __m512, __m512, __m512, __m512, __m512, __m512)
 
-/// Byte j of each qword of two vectors (eight rows' qwords each; unsigned, or signed with `signed`) as
-/// sixteen float lanes, rows 0-7 from `a`, 8-15 from `b`.
+/// Byte j of each qword of two vectors (eight rows' qwords each, unsigned) as sixteen float lanes, rows 0-7
+/// from `a`, 8-15 from `b`.
 @inline(__always)
-func qwordBytes(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> __m512 {
-    let picked = qwordPick(a, b, j)
-    return _mm512_cvtepi32_ps(signed ? _mm512_cvtepi8_epi32(picked) : _mm512_cvtepu8_epi32(picked))
+func qwordBytes(_ a: __m512i, _ b: __m512i, _ j: Int) -> __m512 {
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(qwordPick(a, b, j)))
 }
 
 /// All eight bytes of each qword of two vectors as eight float vectors (`qwordBytes` j = 0..<8).
 @inline(__always)
-func qwordBytes8(_ a: __m512i, _ b: __m512i, signed: Bool = false) -> GroupFactors {
-    (qwordBytes(a, b, 0, signed: signed), qwordBytes(a, b, 1, signed: signed), qwordBytes(a, b, 2, signed: signed),
-     qwordBytes(a, b, 3, signed: signed), qwordBytes(a, b, 4, signed: signed), qwordBytes(a, b, 5, signed: signed),
-     qwordBytes(a, b, 6, signed: signed), qwordBytes(a, b, 7, signed: signed))
+func qwordBytes8(_ a: __m512i, _ b: __m512i) -> GroupFactors {
+    (qwordBytes(a, b, 0), qwordBytes(a, b, 1), qwordBytes(a, b, 2), qwordBytes(a, b, 3),
+     qwordBytes(a, b, 4), qwordBytes(a, b, 5), qwordBytes(a, b, 6), qwordBytes(a, b, 7))
 }
 
 /// The dword indices that pick each row's even (or odd) dword of eight rows' qwords in each of two vectors
