@@ -31,19 +31,8 @@ enum Q4_KTiles: AMXFormat {
     /// rows, times the group's scale (low bytes at `b + 2048 c`, high at `+ 1024`); and their factors.
     @inline(__always)
     static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
-        // Each row's eight 6-bit scales and mins as the bytes of its qword (as KQuantRows8_512.swift decodes them).
-        let lo3f = _mm512_set1_epi64(0x0000_0000_3F3F_3F3F), hi0f = _mm512_set1_epi64(0x0F0F_0F0F_0000_0000)
-        let hi30 = _mm512_set1_epi64(0x3030_3030_0000_0000)
-        @inline(__always) func scalesMins(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
-            let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
-            let b = _mm512_loadu_si512(p + 64)
-            let scales = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(a, lo3f), _mm512_and_si512(b, hi0f)),
-                                         _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
-            let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
-                                       _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
-            return (scales, mins)
-        }
-        let (s0, n0) = scalesMins(p0), (s1, n1) = scalesMins(p1)
+        // Each row's eight 6-bit scales and mins as the bytes of its qword.
+        let (s0, n0) = rows8ScalesMins(p0), (s1, n1) = rows8ScalesMins(p1)
         let m4 = _mm512_set1_epi8(0xF)
         let (ie, io) = dwordPicks()
         for c in 0..<4 {

@@ -46,6 +46,22 @@ extension Q5_KFormat: NibbleRows8 {
     static var fifthBits: Bool { true }
 }
 
+/// The eight rows' 6-bit scales and mins of one Q4_K/Q5_K super-block in the `rows8` layout at `p` (the
+/// first scale words at 32, the other two at 64), each row's eight as the bytes of its qword (ggml's
+/// `get_scale_min_k4`, eight rows at once): (scales, mins).
+@inlinable @inline(__always)
+public func rows8ScalesMins(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
+    let lo3f = _mm512_set1_epi64(0x0000_0000_3F3F_3F3F), hi0f = _mm512_set1_epi64(0x0F0F_0F0F_0000_0000)
+    let hi30 = _mm512_set1_epi64(0x3030_3030_0000_0000)
+    let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
+    let b = _mm512_loadu_si512(p + 64)
+    let scales = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(a, lo3f), _mm512_and_si512(b, hi0f)),
+                                 _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
+    let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
+                               _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
+    return (scales, mins)
+}
+
 /// One group of eight rows for `W.n` sequences. Not inlined: its callers' closures (the tables'
 /// buffer, the passes) then stay small, and each specialisation is compiled once with every intrinsic
 /// inline (inlined into a heap-allocating closure, the intrinsics became calls).
@@ -55,8 +71,6 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                                                          _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
     let m4 = _mm512_set1_epi8(0xF)
-    let lo3f = _mm512_set1_epi64(0x0000_0000_3F3F_3F3F), hi0f = _mm512_set1_epi64(0x0F0F_0F0F_0000_0000)
-    let hi30 = _mm512_set1_epi64(0x3030_3030_0000_0000)
     // vpshufb picks within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of
     // each qword into both of its dwords, the rest zero (0x80); + 2c + k picks group 2c + k.
     let z: Int64 = 0x80
@@ -72,13 +86,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     for i in 0..<nb {
         let p = group + i &* F.groupBlock
         if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
-        // Each row's eight scales (and mins) as the bytes of its qword (kScalesMins, eight rows at once).
-        let a = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 32).assumingMemoryBound(to: __m256i.self)))
-        let b = _mm512_loadu_si512(p + 64)
-        let scales = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(a, lo3f), _mm512_and_si512(b, hi0f)),
-                                     _mm512_and_si512(_mm512_slli_epi64(a, 30), hi30))
-        let mins = _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(b, lo3f), _mm512_and_si512(_mm512_srli_epi64(b, 4), hi0f)),
-                                   _mm512_and_si512(_mm512_slli_epi64(b, 30), hi30))
+        let (scales, mins) = rows8ScalesMins(p)
         // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
         // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).
         let fifth = F.fifthBits ? (_mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192), _mm512_loadu_si512(p + 256), _mm512_loadu_si512(p + 320))
