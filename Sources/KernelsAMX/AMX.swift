@@ -33,8 +33,13 @@ public enum AMX {
     nonisolated(unsafe) public static var minSequences = 32
 }
 
-/// The `amx` level's kernels (one file per weight format with a tile kernel).
-public enum AMXKernels {}
+/// The `amx` level's kernels: Q4_K and Q6_K rows in the `rows8` layout · Q8_K activations, whole 16s of rows
+/// and sequences on tiles (from `AMX.minSequences`), the rest by the AVX-512 level's kernel of the format.
+/// Each format's tiles are in a file of its own (`Q4_KTiles`, `Q6_KTiles`).
+public enum AMXKernels {
+    public static let q4_KRows8: MatRowsKernel = { amxRows(Q4_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
+    public static let q6_KRows8: MatRowsKernel = { amxRows(Q6_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
+}
 
 /// The tile configuration of the kernels: palette 1; tiles 0-3 hold 16 x 16 Int32 sums (64 bytes a row),
 /// 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows (`aBytes / 4`

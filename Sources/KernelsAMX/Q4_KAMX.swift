@@ -72,14 +72,4 @@ enum Q4_KTiles: AMXFormat {
         return _mm512_fnmadd_ps(m, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(v, _mm512_mul_ps(f.d, dx), out))
     }
 }
-
-extension AMXKernels {
-    /// Q4_K rows in the `rows8` layout · Q8_K activations: whole 16s of rows and sequences on tiles, the
-    /// rest (and products of fewer than 32 sequences) by `AVX512.q4_KRows8`.
-    @inline(never)
-    public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        amxRows(Q4_KTiles.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy, fallback: AVX512.q4_KRows8)
-    }
-}
 #endif
