@@ -41,9 +41,9 @@ public enum AMXKernels {
     public static let q6_KRows8: MatRowsKernel = { amxRows(Q6_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
 }
 
-/// The tile configuration of the kernels: palette 1; tiles 0-3 hold 16 x 16 Int32 sums (64 bytes a row),
-/// 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows (`aBytes / 4`
-/// rows of 64 bytes: four bytes of K for each of the 16 rows).
+/// The tile configuration of the kernels: palette 1; tiles 0-3 hold 16 x 16 Int32 sums (64 bytes a row; the
+/// kernels use 0 and 1), 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16
+/// rows (`aBytes / 4` rows of 64 bytes: four bytes of K for each of the 16 rows).
 struct TileConfig {
     var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -71,7 +71,7 @@ struct TileConfig {
 }
 
 /// The tile products of one super-block for 16 sequences, on weights whose group scales are folded in as
-/// two bytes (`scaledWeightRows`): per 64 elements c (activations at `a + 64 c`, `lda` bytes from one
+/// two bytes (`scaledWeightRow`): per 64 elements c (activations at `a + 64 c`, `lda` bytes from one
 /// sequence to the next; weight tiles at `b + 2048 c`, low bytes, and `+ 1024`, high bytes), one product
 /// into the low sums (tile 0) and one into the high sums (tile 1; signed high bytes with `signedHigh`).
 /// The two 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.

@@ -19,7 +19,7 @@ import KernelsAVX512
 /// a low byte and a signed high byte), 64 elements (four groups) a product; no terms (the offset is in the
 /// weights).
 enum Q6_KTiles: AMXFormat {
-    static var groupBlock: Int { 1680 }
+    static var groupBlock: Int { Q6_KFormat.groupBlock }
     static var terms: Int { 0 }
     static var signedHigh: Bool { true }
 
