@@ -46,7 +46,7 @@ command -v ninja >/dev/null || { log "ninja not found after pip install; add pip
 
 # 3. Configure (once). For the host's own CPU (GGML_NATIVE), except on AMX hosts: there this
 #    llama.cpp's AMX matrix path dies with SIGILL at its first tile instruction (`tilezero`, seen
-#    on a 2-vCPU Xeon with amx_tile/amx_int8, 2026-12-05, every model and thread count), so the
+#    on a 2-vCPU Xeon with amx_tile/amx_int8, 2026-12-05: the 1.5B at 1 and 2 threads, SmolLM2 at 2), so the
 #    peer is built for the host's other extensions, named one by one, with AMX off.
 isa=(-DGGML_NATIVE=ON)
 if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
