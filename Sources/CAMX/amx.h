@@ -4,7 +4,7 @@
 // operands are immediates, so Swift cannot import them; these always-inline wrappers name one fixed tile
 // assignment each and compile, inlined into KernelsAMX (built with -mamx-tile -mamx-int8), to the single
 // instruction. No C library and nothing compiled here: the header is read by the Swift compiler's
-// Clang importer. Tiles of the kernels: 0-3 accumulators (C), 4-5 activations (A), 6-7 weights (B).
+// Clang importer. Only the assignments the kernels use: sums in tiles 0-1, activations 4-5, weights 6-7.
 #ifndef TOKENMILL_CAMX_H
 #define TOKENMILL_CAMX_H
 #include <stddef.h>
@@ -30,63 +30,23 @@ static inline long tm_amx_request_permission(void) {
 TM_AMX void tm_tile_loadconfig(const void *config) { _tile_loadconfig(config); }
 /// Returns the tiles to their initial state (what a thread does when it is done with them).
 TM_AMX void tm_tile_release(void) { _tile_release(); }
+/// The sums: tiles 0 (low bytes' products) and 1 (high bytes').
 TM_AMX void tm_tile_zero0(void) { _tile_zero(0); }
-TM_AMX void tm_tile_load0(const void *base, size_t stride) { _tile_loadd(0, base, stride); }
-TM_AMX void tm_tile_store0(void *base, size_t stride) { _tile_stored(0, base, stride); }
 TM_AMX void tm_tile_zero1(void) { _tile_zero(1); }
-TM_AMX void tm_tile_load1(const void *base, size_t stride) { _tile_loadd(1, base, stride); }
+TM_AMX void tm_tile_store0(void *base, size_t stride) { _tile_stored(0, base, stride); }
 TM_AMX void tm_tile_store1(void *base, size_t stride) { _tile_stored(1, base, stride); }
-TM_AMX void tm_tile_zero2(void) { _tile_zero(2); }
-TM_AMX void tm_tile_load2(const void *base, size_t stride) { _tile_loadd(2, base, stride); }
-TM_AMX void tm_tile_store2(void *base, size_t stride) { _tile_stored(2, base, stride); }
-TM_AMX void tm_tile_zero3(void) { _tile_zero(3); }
-TM_AMX void tm_tile_load3(const void *base, size_t stride) { _tile_loadd(3, base, stride); }
-TM_AMX void tm_tile_store3(void *base, size_t stride) { _tile_stored(3, base, stride); }
-TM_AMX void tm_tile_zero4(void) { _tile_zero(4); }
+/// The activations (tiles 4, 5) and the weights' low and high bytes (tiles 6, 7).
 TM_AMX void tm_tile_load4(const void *base, size_t stride) { _tile_loadd(4, base, stride); }
-TM_AMX void tm_tile_store4(void *base, size_t stride) { _tile_stored(4, base, stride); }
-TM_AMX void tm_tile_zero5(void) { _tile_zero(5); }
 TM_AMX void tm_tile_load5(const void *base, size_t stride) { _tile_loadd(5, base, stride); }
-TM_AMX void tm_tile_store5(void *base, size_t stride) { _tile_stored(5, base, stride); }
-TM_AMX void tm_tile_zero6(void) { _tile_zero(6); }
 TM_AMX void tm_tile_load6(const void *base, size_t stride) { _tile_loadd(6, base, stride); }
-TM_AMX void tm_tile_store6(void *base, size_t stride) { _tile_stored(6, base, stride); }
-TM_AMX void tm_tile_zero7(void) { _tile_zero(7); }
 TM_AMX void tm_tile_load7(const void *base, size_t stride) { _tile_loadd(7, base, stride); }
-TM_AMX void tm_tile_store7(void *base, size_t stride) { _tile_stored(7, base, stride); }
 /// C += A (signed bytes) x B (unsigned bytes, four per dword): tm_tile_dpbsud_C_A_B.
 TM_AMX void tm_tile_dpbsud_0_4_6(void) { _tile_dpbsud(0, 4, 6); }
-TM_AMX void tm_tile_dpbsud_0_4_7(void) { _tile_dpbsud(0, 4, 7); }
 TM_AMX void tm_tile_dpbsud_0_5_6(void) { _tile_dpbsud(0, 5, 6); }
-TM_AMX void tm_tile_dpbsud_0_5_7(void) { _tile_dpbsud(0, 5, 7); }
-TM_AMX void tm_tile_dpbsud_1_4_6(void) { _tile_dpbsud(1, 4, 6); }
 TM_AMX void tm_tile_dpbsud_1_4_7(void) { _tile_dpbsud(1, 4, 7); }
-TM_AMX void tm_tile_dpbsud_1_5_6(void) { _tile_dpbsud(1, 5, 6); }
 TM_AMX void tm_tile_dpbsud_1_5_7(void) { _tile_dpbsud(1, 5, 7); }
-TM_AMX void tm_tile_dpbsud_2_4_6(void) { _tile_dpbsud(2, 4, 6); }
-TM_AMX void tm_tile_dpbsud_2_4_7(void) { _tile_dpbsud(2, 4, 7); }
-TM_AMX void tm_tile_dpbsud_2_5_6(void) { _tile_dpbsud(2, 5, 6); }
-TM_AMX void tm_tile_dpbsud_2_5_7(void) { _tile_dpbsud(2, 5, 7); }
-TM_AMX void tm_tile_dpbsud_3_4_6(void) { _tile_dpbsud(3, 4, 6); }
-TM_AMX void tm_tile_dpbsud_3_4_7(void) { _tile_dpbsud(3, 4, 7); }
-TM_AMX void tm_tile_dpbsud_3_5_6(void) { _tile_dpbsud(3, 5, 6); }
-TM_AMX void tm_tile_dpbsud_3_5_7(void) { _tile_dpbsud(3, 5, 7); }
 /// C += A (signed bytes) x B (signed bytes, four per dword): tm_tile_dpbssd_C_A_B.
-TM_AMX void tm_tile_dpbssd_0_4_6(void) { _tile_dpbssd(0, 4, 6); }
-TM_AMX void tm_tile_dpbssd_0_4_7(void) { _tile_dpbssd(0, 4, 7); }
-TM_AMX void tm_tile_dpbssd_0_5_6(void) { _tile_dpbssd(0, 5, 6); }
-TM_AMX void tm_tile_dpbssd_0_5_7(void) { _tile_dpbssd(0, 5, 7); }
-TM_AMX void tm_tile_dpbssd_1_4_6(void) { _tile_dpbssd(1, 4, 6); }
 TM_AMX void tm_tile_dpbssd_1_4_7(void) { _tile_dpbssd(1, 4, 7); }
-TM_AMX void tm_tile_dpbssd_1_5_6(void) { _tile_dpbssd(1, 5, 6); }
 TM_AMX void tm_tile_dpbssd_1_5_7(void) { _tile_dpbssd(1, 5, 7); }
-TM_AMX void tm_tile_dpbssd_2_4_6(void) { _tile_dpbssd(2, 4, 6); }
-TM_AMX void tm_tile_dpbssd_2_4_7(void) { _tile_dpbssd(2, 4, 7); }
-TM_AMX void tm_tile_dpbssd_2_5_6(void) { _tile_dpbssd(2, 5, 6); }
-TM_AMX void tm_tile_dpbssd_2_5_7(void) { _tile_dpbssd(2, 5, 7); }
-TM_AMX void tm_tile_dpbssd_3_4_6(void) { _tile_dpbssd(3, 4, 6); }
-TM_AMX void tm_tile_dpbssd_3_4_7(void) { _tile_dpbssd(3, 4, 7); }
-TM_AMX void tm_tile_dpbssd_3_5_6(void) { _tile_dpbssd(3, 5, 6); }
-TM_AMX void tm_tile_dpbssd_3_5_7(void) { _tile_dpbssd(3, 5, 7); }
 #endif
 #endif

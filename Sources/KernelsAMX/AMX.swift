@@ -41,9 +41,9 @@ public enum AMXKernels {
     public static let q6_KRows8: MatRowsKernel = { amxRows(Q6_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
 }
 
-/// The tile configuration of the kernels: palette 1; tiles 0-3 hold 16 x 16 Int32 sums (64 bytes a row; the
-/// kernels use 0 and 1), 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16
-/// rows (`aBytes / 4` rows of 64 bytes: four bytes of K for each of the 16 rows).
+/// The tile configuration of the kernels: palette 1; tiles 0-1 hold 16 x 16 Int32 sums (64 bytes a row),
+/// 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows (`aBytes / 4` rows
+/// of 64 bytes: four bytes of K for each of the 16 rows); tiles 2-3 are left unconfigured.
 struct TileConfig {
     var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -54,7 +54,7 @@ struct TileConfig {
                 b[16 + 2 * t] = UInt8(rowBytes & 0xFF); b[17 + 2 * t] = UInt8(rowBytes >> 8)
                 b[48 + t] = UInt8(rows)
             }
-            for t in 0..<4 { tile(t, rows: 16, rowBytes: 64) }
+            for t in 0..<2 { tile(t, rows: 16, rowBytes: 64) }
             for t in 4..<6 { tile(t, rows: 16, rowBytes: aBytes) }
             for t in 6..<8 { tile(t, rows: aBytes / 4, rowBytes: 64) }
         }

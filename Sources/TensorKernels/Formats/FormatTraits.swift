@@ -58,8 +58,8 @@ struct FormatTraits: @unchecked Sendable {
     /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
-    /// The `amx` level's kernel on the `rows8` layout (tiles from 16 sequences, `avx512Rows8` below);
-    /// nil where that level runs `avx512Rows8`.
+    /// The `amx` level's kernel on the `rows8` layout (tiles from `KernelLevel.amxTilesFrom` sequences,
+    /// `avx512Rows8` below); nil where that level runs `avx512Rows8`.
     let amxRows8: DecodeKernels.Kernel?
     /// The pieces of a block that the `rows8` layout gathers piece by piece (the eight rows' copies
     /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
