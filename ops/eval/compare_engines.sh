@@ -110,11 +110,20 @@ if [ "${FLOOR:-1}" = 1 ]; then
     python3 "$HERE/kld.py" "$W/cand.f32" "$W/cand_u1.f32" --rows "$N"
     echo "llama.cpp --ubatch 1 vs TokenMill --ubatch 1 (both as a decode loop runs):"
     python3 "$HERE/kld.py" "$W/ref_u1.f32" "$W/cand_u1.f32" --rows "$N"
+    # TokenMill four tokens a pass against one: its kernels of one to four sequences sum each sequence
+    # in the same order, so only attention and the passes' split differ, as in llama.cpp's own floor on
+    # formats it has no batched kernel for (its batch then runs the one-token dot products: Q4_1, Q5_1).
+    # There llama.cpp's floor leaves out the matrix products' float order, which two engines always
+    # differ in; this row shows the same floor measured the same way on TokenMill.
+    echo "== noise floor: TokenMill four tokens per pass vs one (the same product kernels)" >&2
+    "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand_u4.f32" --ubatch 4
+    echo "TokenMill --ubatch 4 vs TokenMill --ubatch 1 (same product kernels):"
+    python3 "$HERE/kld.py" "$W/cand_u4.f32" "$W/cand_u1.f32" --rows "$N"
     # Two float orders of the same arithmetic: TokenMill at its kernel level against the next level
-    # down (avx512 -> avx2 -> portable). Every level rounds activations as ggml does and sums in its
+    # down (amx -> avx512 -> avx2 -> portable). Every level rounds activations as ggml does and sums in its
     # own order, so this is how far two correct implementations drift apart on this model.
     level="$("$TM" inspect "$MODEL" 2>/dev/null | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p' | head -1)"
-    case "$level" in avx512) other=avx2 ;; avx2) other=portable ;; *) other="" ;; esac
+    case "$level" in amx) other=avx512 ;; avx512) other=avx2 ;; avx2) other=portable ;; *) other="" ;; esac
     if [ -n "$other" ]; then
         echo "== noise floor: TokenMill $level vs TokenMill $other (batch)" >&2
         TOKENMILL_KERNELS="$other" "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand_$other.f32"
