@@ -33,28 +33,52 @@ public enum AMX {
     nonisolated(unsafe) public static var minSequences = 32
 }
 
-/// The `amx` level's kernels: Q4_K and Q6_K rows in the `rows8` layout · Q8_K activations, whole 16s of rows
-/// and sequences on tiles (from `AMX.minSequences`), the rest by the AVX-512 level's kernel of the format.
-/// Each format's tiles are in a file of its own (`Q4_KTiles`, `Q6_KTiles`).
+/// The `amx` level's kernels: Q4_K and Q6_K rows in the `rows8` layout · Q8_K activations, and the 32-block
+/// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`), the rest by the
+/// AVX-512 level's kernel of the format. The K-quants' tiles are in a file each (`Q4_KTiles`, `Q6_KTiles`),
+/// the 32-block formats' in Block32AMX.swift (`Block32Tiles`).
 public enum AMXKernels {
-    public static let q4_KRows8: MatRowsKernel = { amxRows(Q4_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
-    public static let q6_KRows8: MatRowsKernel = { amxRows(Q6_KTiles.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
+    public static let q4_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q4_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
+    public static let q6_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q6_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
+    public static let q4_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_0Rows8) }
+    public static let q4_1Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_1Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_1Rows8) }
+    public static let q5_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q5_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_0Rows8) }
+    public static let q5_1Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q5_1Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_1Rows8) }
+    public static let q8_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q8_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q8_0Rows8) }
 }
 
-/// The tile configuration of the kernels: palette 1; tiles 0-1 hold 16 x 16 Int32 sums (64 bytes a row),
-/// 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows (`aBytes / 4` rows
-/// of 64 bytes: four bytes of K for each of the 16 rows); tiles 2-3 are left unconfigured.
+/// What runs whole 16s of rows and sequences of a product on tiles (`amxRows`): `KQuantTiles` for the
+/// K-quants, `Block32Tiles` for the 32-block formats.
+protocol AMXTileRunner {
+    /// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16).
+    static func run(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int)
+}
+
+/// A K-quant format's tiles (`amxTiles`).
+enum KQuantTiles<F: AMXFormat>: AMXTileRunner {
+    @inline(__always)
+    static func run(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        amxTiles(F.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
+
+/// The tile configuration of the kernels: palette 1; tiles 0 ..< `sumTiles` (2 or 4) hold 16 x 16 Int32 sums
+/// (64 bytes a row), 4-5 the activations of 16 sequences (16 rows of `aBytes`), 6-7 the weights of 16 rows
+/// (`aBytes / 4` rows of 64 bytes: four bytes of K for each of the 16 rows); the other tiles are left
+/// unconfigured.
 struct TileConfig {
     var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    init(aBytes: Int) {
+    init(aBytes: Int, sumTiles: Int = 2) {
         withUnsafeMutableBytes(of: &bytes) { b in
             b[0] = 1  // palette
             func tile(_ t: Int, rows: Int, rowBytes: Int) {
                 b[16 + 2 * t] = UInt8(rowBytes & 0xFF); b[17 + 2 * t] = UInt8(rowBytes >> 8)
                 b[48 + t] = UInt8(rows)
             }
-            for t in 0..<2 { tile(t, rows: 16, rowBytes: 64) }
+            for t in 0..<sumTiles { tile(t, rows: 16, rowBytes: 64) }
             for t in 4..<6 { tile(t, rows: 16, rowBytes: aBytes) }
             for t in 6..<8 { tile(t, rows: aBytes / 4, rowBytes: 64) }
         }
@@ -227,15 +251,15 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
     }
 }
 
-/// A product of format `F` split between the tiles (whole 16s of rows and sequences) and `fallback` (the
-/// AVX-512 kernel: the rows and sequences left over, and products of fewer than `AMX.minSequences`).
+/// A product split between the tiles of `R` (whole 16s of rows and sequences) and `fallback` (the AVX-512
+/// kernel of the format: the rows and sequences left over, and products of fewer than `AMX.minSequences`).
 @inline(__always)
-func amxRows<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+func amxRows<R: AMXTileRunner>(_: R.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                            fallback: MatRowsKernel) {
     let r16 = count / 16 * 16, s16 = nSeq / AMX.tileSequences * AMX.tileSequences
     guard r16 > 0, nSeq >= AMX.minSequences else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
-    amxTiles(F.self, rows, rowBytes, r16, nb, x, st, s16, y, ldy)
+    R.run(rows, rowBytes, r16, nb, x, st, s16, y, ldy)
     if r16 < count { fallback(rows + r16 &* rowBytes, rowBytes, count &- r16, nb, x, st, s16, y + r16, ldy) }
     if s16 < nSeq { fallback(rows, rowBytes, count, nb, st.row(x, s16), st, nSeq &- s16, y + s16 &* ldy, ldy) }
 }

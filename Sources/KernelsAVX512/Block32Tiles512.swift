@@ -22,7 +22,7 @@ import KernelsAVX2
 let block32TileBytes = 256 &+ 64 &+ 64
 
 /// What `u` adds to a weight quant of `F` (the byte products are `u · x`).
-@inline(__always) func block32UnsignedOffset<F: Block32Format>(_: F.Type) -> Int32 { F.signed ? 128 : F.offset }
+@inlinable @inline(__always) public func block32UnsignedOffset<F: Block32Format>(_: F.Type) -> Int32 { F.signed ? 128 : F.offset }
 
 /// `y[s·ldy + r] = W[r] · x_s` for eight rows of a 32-block format and `nSeq` activation rows:
 /// the rows' `nb` blocks repacked into `tiles` (`nb · block32TileBytes`, 64-aligned), then four

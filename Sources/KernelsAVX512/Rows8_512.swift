@@ -28,30 +28,9 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     @inline(__always) private func block(_ b: Int) -> UnsafeRawPointer { group + b &* (8 &* F.bytes) }
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
-        let p = block(b), fields = F.rows8Fields, q = F.rows8Quants
-        let m4 = _mm512_set1_epi8(0xF)
+        let p = block(b)
         if ahead { prefetchLines(p + 2048, 8 &* F.bytes) }
-        if F.quantBits == 8 {
-            let flip = _mm512_set1_epi8(-128)
-            @inline(__always) func u(_ j: Int) -> __m512i { _mm512_xor_si512(_mm512_loadu_si512(p + (q &+ 64 &* j)), flip) }
-            return (u(0), u(1), u(2), u(3))
-        }
-        let v0 = _mm512_loadu_si512(p + q), v1 = _mm512_loadu_si512(p + (q &+ 64))
-        if sixteenfoldHigh {
-            return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4), _mm512_andnot_si512(m4, v0), _mm512_andnot_si512(m4, v1))
-        }
-        let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
-                 _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
-        guard F.quantBits == 5 else { return n }
-        // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element 8j + e
-        // of row q, bit j + 4 that of row 4 + q. Operand j holds rows 0-3 in its low 256 bits and rows 4-7
-        // in its high ones: against the planes and the planes shifted down by 4, bit j is its byte's bit.
-        let planes = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)), sixteen = _mm512_set1_epi8(16)
-        let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(planes), 0xF0, _mm256_srli_epi16(planes, 4))
-        @inline(__always) func fifth(_ v: __m512i, _ bit: Int8) -> __m512i {
-            _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(both, _mm512_set1_epi8(bit)), v, sixteen)
-        }
-        return (fifth(n.0, 1), fifth(n.1, 2), fifth(n.2, 4), fifth(n.3, 8))
+        return rows8Operands(F.self, p, sixteenfoldHigh: sixteenfoldHigh)
     }
 
     /// The eight fp16 at `offset`, each widened into two lanes: as they are (`pairs`), or then 0.
@@ -60,6 +39,38 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     }
     @inline(__always) func scales(_ b: Int) -> __m512 { halves(b, 0, pairs: true) }
     @inline(__always) func mins(_ b: Int) -> __m512 { halves(b, 16, pairs: false) }
+}
+
+/// The byte operands of one block of eight rows of a 32-block format in the `rows8` layout (at `p`): four
+/// vectors, vector j elements 8j ..< 8j + 8 of the eight rows (row r in qword r) as unsigned bytes u = q +
+/// offset' (Q4_0/Q4_1 nibbles 0...15, Q5_0/Q5_1 0...31 with their fifth bits, Q8_0 q + 128). With
+/// `sixteenfoldHigh` (4-bit formats) vectors 2 and 3 are the high nibbles left in place, 16 · q.
+@inlinable @inline(__always)
+public func rows8Operands<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer, sixteenfoldHigh: Bool = false)
+    -> (__m512i, __m512i, __m512i, __m512i) {
+    let fields = F.rows8Fields, q = F.rows8Quants
+    let m4 = _mm512_set1_epi8(0xF)
+    if F.quantBits == 8 {
+        let flip = _mm512_set1_epi8(-128)
+        @inline(__always) func u(_ j: Int) -> __m512i { _mm512_xor_si512(_mm512_loadu_si512(p + (q &+ 64 &* j)), flip) }
+        return (u(0), u(1), u(2), u(3))
+    }
+    let v0 = _mm512_loadu_si512(p + q), v1 = _mm512_loadu_si512(p + (q &+ 64))
+    if sixteenfoldHigh && F.quantBits == 4 {
+        return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4), _mm512_andnot_si512(m4, v0), _mm512_andnot_si512(m4, v1))
+    }
+    let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
+             _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
+    guard F.quantBits == 5 else { return n }
+    // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element 8j + e
+    // of row q, bit j + 4 that of row 4 + q. Operand j holds rows 0-3 in its low 256 bits and rows 4-7
+    // in its high ones: against the planes and the planes shifted down by 4, bit j is its byte's bit.
+    let planes = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)), sixteen = _mm512_set1_epi8(16)
+    let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(planes), 0xF0, _mm256_srli_epi16(planes, 4))
+    @inline(__always) func fifth(_ v: __m512i, _ bit: Int8) -> __m512i {
+        _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(both, _mm512_set1_epi8(bit)), v, sixteen)
+    }
+    return (fifth(n.0, 1), fifth(n.1, 2), fifth(n.2, 4), fifth(n.3, 8))
 }
 
 /// The eight fp16 at `p` widened to floats, row r's in lanes 2r and 2r + 1 (`pairs`), or in lane 2r and 0

@@ -49,11 +49,13 @@ func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLe
 
 /// The `amx` level's tile kernels (whole 16s of rows and sequences on tiles from 32 sequences, the rest on
 /// AVX-512): tasks of 24 rows (16 on tiles, 8 left) of 40, and 16 (all AVX-512), 35 (two tiles and 3 left)
-/// and 64 sequences; 3 super-blocks.
+/// and 64 sequences; 3 super-blocks, or 13 blocks of 32 (a chunk of eight tiles, then four and one).
 /// Runs where the host has AMX (the `amx` level); skipped elsewhere.
-@Test(.enabled(if: hostLevels.contains(.amx), "this host has no AMX kernel level"), arguments: [GGMLType.q4_K, .q6_K])
+@Test(.enabled(if: hostLevels.contains(.amx), "this host has no AMX kernel level"),
+      arguments: [GGMLType.q4_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
 func multiplyOnAMXTilesMatchesReference(_ type: GGMLType) {
-    multiplyMatchesReference(type, .amx, rows: 40, cols: 768, repack: true, sequenceCounts: [16, 35, 64], rowsPerTask: 24)
+    multiplyMatchesReference(type, .amx, rows: 40, cols: type.blockSize == 256 ? 768 : 13 * 32, repack: true,
+                             sequenceCounts: [16, 35, 64], rowsPerTask: 24)
 }
 
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a

@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q4_1: 32 weights of 4 bits, an fp16 scale d and min m, value d·q + m (ggml `block_q4_1`: d, m, qs[16]).
@@ -12,7 +13,8 @@ enum Q4_1Block: Block32 {
         kernels: kernels)
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q4_1, avx512: AVX512.q4_1,
-                                                           avx2Rows8: AVX2.q4_1Rows8, avx512Rows8: AVX512.q4_1Rows8)
+                                                           avx2Rows8: AVX2.q4_1Rows8, avx512Rows8: AVX512.q4_1Rows8,
+                                                           amxRows8: AMXKernels.q4_1Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

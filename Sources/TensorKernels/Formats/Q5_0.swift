@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q5_0: 32 weights of 5 bits and one fp16 scale d, value d·(q - 16) (ggml `block_q5_0`: d, qh, qs[16]).
@@ -12,7 +13,8 @@ enum Q5_0Block: Block32 {
         kernels: kernels)
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_0, avx512: AVX512.q5_0,
-                                                           avx2Rows8: AVX2.q5_0Rows8, avx512Rows8: AVX512.q5_0Rows8)
+                                                           avx2Rows8: AVX2.q5_0Rows8, avx512Rows8: AVX512.q5_0Rows8,
+                                                           amxRows8: AMXKernels.q5_0Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q8_0: 32 weights of 8 bits and one fp16 scale d, value d·q (ggml `block_q8_0`: d, qs[32]).
@@ -12,7 +13,7 @@ enum Q8_0Block: Block32 {
         kernels: kernels)
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q8_0, avx512: AVX512.q8_0,
-                                                           avx512Rows8: AVX512.q8_0Rows8)
+                                                           avx512Rows8: AVX512.q8_0Rows8, amxRows8: AMXKernels.q8_0Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
