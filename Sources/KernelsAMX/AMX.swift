@@ -7,7 +7,9 @@
 // time for any K, while a K-quant's scale changes every 32 (Q4_K) or 16 (Q6_K) elements. So each weight is
 // multiplied by its group's integer scale first and kept as two bytes (low and high; `scaledWeightRow`):
 // two products per 64 elements sum a whole super-block in the tiles, and AVX-512 scales the two sums once
-// per sequence and super-block (`AMXFormat.finish`). docs/kernels.md has the measurements.
+// per sequence and super-block (`AMXFormat.finish`). The 32-block formats' scales change with the block
+// on both sides (d_w · d_x), so they take one product per block instead, each into a sum tile of its own
+// (Block32AMX.swift). docs/kernels.md has the measurements.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import CAMX
