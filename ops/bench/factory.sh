@@ -8,7 +8,7 @@
 # With DISTILL=1 also: DISTILL_PROMPTS prompts x DISTILL_SAMPLES samples (temperature 0.8) as a
 # TokenMill batch (one job per sample) against llama-server with one n=DISTILL_SAMPLES request per prompt.
 #
-# usage: ops/bench/factory.sh [MODEL.gguf ...]   (default: Qwen2.5-Coder 0.5B Q4_K_M)
+# usage: ops/bench/factory.sh [MODEL.gguf ...]   (paths, or names in TOKENMILL_MODELS_DIR; default: Qwen2.5-Coder 0.5B Q4_K_M)
 # Env: ITEMS (48, from jobs/prompts/math-mixed.jsonl), SEQS (8), THREADS (2, llama.cpp; the worker
 #      uses every core, which is 2 here), MAX_TOKENS (128), PORT (18080), OUT_DIR (raw outputs),
 #      TM_CONCURRENCY (worker --concurrency, default SEQS; 'auto' to let it size itself),
@@ -29,6 +29,14 @@ DISTILL="${DISTILL:-0}"; DISTILL_PROMPTS="${DISTILL_PROMPTS:-12}"; DISTILL_SAMPL
 OUT_DIR="${OUT_DIR:-$(mktemp -d)}"; mkdir -p "$OUT_DIR"
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=("$TOKENMILL_MODELS_DIR/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+# A model is a path or a file name in $TOKENMILL_MODELS_DIR (with or without .gguf): both engines get the path.
+for i in "${!models[@]}"; do
+    m="${models[$i]}"
+    if [ ! -f "$m" ]; then
+        for c in "$TOKENMILL_MODELS_DIR/$m" "$TOKENMILL_MODELS_DIR/$m.gguf"; do [ -f "$c" ] && { models[$i]="$c"; break; }; done
+    fi
+    [ -f "${models[$i]}" ] || { echo "model not found: $m (a path, or a file in TOKENMILL_MODELS_DIR=$TOKENMILL_MODELS_DIR; ops/models/fetch.sh --all)" >&2; exit 1; }
+done
 [ -x "$TM" ] || { echo "build first: swift build -c release --product tokenmill" >&2; exit 1; }
 for t in llama-server llama-batched-bench; do
     [ -x "$LLAMA/$t" ] || { echo "missing $LLAMA/$t: run ops/llamacpp/build.sh" >&2; exit 1; }
