@@ -17,6 +17,9 @@ import CPUFeatures
 import KernelsAVX2
 import KernelsAVX512
 import Prefetch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The host's AMX tile unit: whether it is there and Linux lets this process use it.
 public enum AMX {
@@ -33,6 +36,28 @@ public enum AMX {
     /// Q4_K 1.00-1.96x and Q6_K 1.03-1.45x; docs/kernels.md). Settable so tests can run a tiny model's
     /// 24-token prompt on tiles (`KernelLevel.amxTilesFrom`).
     nonisolated(unsafe) public static var minSequences = 32
+
+    /// Nanoseconds one `tdpbsud` of 16 x 16 x 64 takes on this thread's tile unit: `count` products into two
+    /// sum tiles in turn (no product waits for the one before), timed on the monotonic clock. The tile unit of
+    /// a core can be shared (SMT, or a virtual machine's neighbours), so this moves with the host's load; it
+    /// tells how to read the `amx` level's figures of the same minute. Call only where the level runs.
+    public static func probeNanoseconds(count: Int = 100_000) -> Double {
+        withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 64) { buf in
+            let p = buf.baseAddress!
+            p.initializeMemory(as: UInt8.self, repeating: 1, count: 2048)
+            return TileConfig(aBytes: 64).with {
+                tm_tile_zero0(); tm_tile_zero1()
+                tm_tile_load4(p, 64); tm_tile_load6(p + 1024, 64); tm_tile_load7(p + 1024, 64)
+                var t0 = timespec(), t1 = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &t0)
+                for _ in 0..<(count / 2) { tm_tile_dpbsud_0_4_6(); tm_tile_dpbsud_1_4_7() }
+                tm_tile_store0(p, 64)  // waits for the products
+                clock_gettime(CLOCK_MONOTONIC, &t1)
+                let ns = Double(t1.tv_sec - t0.tv_sec) * 1e9 + Double(t1.tv_nsec - t0.tv_nsec)
+                return ns / Double(count / 2 * 2)
+            }
+        }
+    }
 }
 
 /// The `amx` level's kernels: Q4_K and Q6_K rows in the `rows8` layout · Q8_K activations, and the 32-block

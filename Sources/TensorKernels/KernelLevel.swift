@@ -94,6 +94,18 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
+    /// Nanoseconds a `tdpbsud` (16 x 16 x 64) takes on this thread's AMX tile unit now (`AMX.probeNanoseconds`),
+    /// where the host runs the `amx` level; nil elsewhere. The unit can be shared, so `bench` and
+    /// `bench-kernels` print it beside their figures.
+    public static func amxProbeNanoseconds() -> Double? {
+        #if arch(x86_64)
+        guard supported().contains(.amx) else { return nil }
+        return AMX.probeNanoseconds()
+        #else
+        return nil
+        #endif
+    }
+
     /// From how many sequences a product runs on AMX tiles at the `amx` level (32; whole 16s of sequences,
     /// the rest on the `avx512` kernels). Settable for tests (the llama.cpp conformance prompts are 24
     /// tokens); nil off x86-64.

@@ -139,6 +139,15 @@ func kernelLevelLine(_ level: KernelLevel = .current) -> String {
         + (KernelLevel.streamPrefetchFrom.map { $0 > 1 ? "; software prefetch from \($0) sequences (TOKENMILL_PREFETCH_FROM)" : "" } ?? "")
 }
 
+/// "amx tile unit: 7.4 ns a tdpbsud (16x16x64) now" for `bench` and `bench-kernels` on hosts with the `amx`
+/// level (nil elsewhere): the unit can be shared with other cores or virtual machines, and the tile kernels'
+/// figures move with it.
+func amxProbeLine() -> String? {
+    KernelLevel.amxProbeNanoseconds().map {
+        String(format: "amx tile unit: %.1f ns a tdpbsud (16x16x64) now (shared units are slower; the tile kernels move with it)", $0)
+    }
+}
+
 /// The size fields of /proc/self/status (`VmHWM`: peak resident set, `RssAnon`, `RssFile`, ...) in bytes,
 /// read once; empty where unavailable.
 func processStatusBytes() -> [String: Int] {
@@ -182,6 +191,7 @@ struct BenchCommand: ParsableCommand {
             printErr(m.config.description)
             printErr(m.memoryPlan(contextLength: context, sequences: maxSeq, kvType: kvType))
             printErr(kernelLevelLine())
+            if let line = amxProbeLine() { printErr(line) }
         }
         let e = InferenceEngine(model: m, threads: t, maxSequences: maxSeq, contextLength: context,
                                 maxBatchTokens: max(256, maxSeq), maxLogitRows: maxSeq, kvType: kvType)
@@ -441,6 +451,7 @@ struct BenchKernelsCommand: ParsableCommand {
             return l
         }
         print(kernelLevelLine())
+        if let line = amxProbeLine() { print(line) }
         print(try KernelBench.run(types: ts, rows: rows, cols: cols, nSeq: try ints(sequences, "sequences"),
                               threads: try ints(threads, "threads"), cold: !hot, levels: ls, gemmMinSeq: floatTilesFrom))
     }

@@ -58,6 +58,18 @@ func multiplyOnAMXTilesMatchesReference(_ type: GGMLType) {
                              sequenceCounts: [16, 35, 64], rowsPerTask: 24)
 }
 
+/// The tile unit's probe (printed by `bench` and `bench-kernels`) times real products: a positive, finite
+/// figure below a millisecond a product where the host has the `amx` level, and none where it has not.
+@Test func amxProbeMeasuresTheTileUnitWhereThereIsOne() throws {
+    let ns = KernelLevel.amxProbeNanoseconds()
+    if hostLevels.contains(.amx) {
+        let v = try #require(ns)
+        #expect(v > 0.5 && v < 1e6, "tdpbsud took \(v) ns")
+    } else {
+        #expect(ns == nil)
+    }
+}
+
 /// The `rows8` layout moves bytes only: unpacking a packed group gives the GGUF rows back, and a
 /// packed group differs from them (the layout is not the identity); every format's pieces cover its
 /// block exactly once.
