@@ -128,6 +128,8 @@ struct BenchResult: Codable {
     var other_anon_bytes: Int?
     /// The instruction level of the 8-bit kernels (`KernelLevel`: amx, avx512, avx2, portable).
     var kernels: String?
+    /// At the `amx` level: nanoseconds a `tdpbsud` took on the tile unit right after the tests (`amxProbeLine`).
+    var amx_tile_ns: Double?
 }
 
 /// "kernels: avx2 (cpu: avx2 fma f16c bmi2)" for `bench` and `inspect`.
@@ -267,7 +269,9 @@ struct BenchCommand: ParsableCommand {
         let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
         let anon = status["RssAnon"], file = status["RssFile"]
         let otherAnon = anon.map { $0 - m.repackedBytes - m.copiedBytes - kvWritten }
+        let tileNs = e.kernelLevel == .amx ? KernelLevel.amxProbeNanoseconds() : nil
         for i in results.indices {
+            results[i].amx_tile_ns = tileNs
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
             results[i].rss_anon_bytes = anon; results[i].rss_file_bytes = file; results[i].repacked_bytes = m.repackedBytes
             results[i].copied_bytes = m.copiedBytes

@@ -38,6 +38,8 @@ private func tinyModel(_ name: String) throws -> String {
         #expect(repacked + copied == (r["weights_bytes"] as? Int ?? 0) - 576 * 4, "\(r)")
         #expect(kvWritten * 32 == (r["kv_bytes"] as? Int ?? 0) * 12, "\(r)")
         #expect((r["rss_file_bytes"] as? Int ?? 0) > 0)
+        // The tile unit's probe comes with the amx level (whose tile figures move with a shared unit), only with it.
+        #expect((r["kernels"] as? String == "amx") == ((r["amx_tile_ns"] as? Double ?? 0) > 0), "\(r)")
     }
     #expect(rows.map { $0["n_sequences"] as? Int } == [1, 1, 2])
     #expect(rows.map { $0["n_gen"] as? Int } == [0, 4, 4])

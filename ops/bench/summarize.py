@@ -109,7 +109,7 @@ def load_round(d: str, stem: str, prefix: str):
     TokenMill's memory record and kernel level, and the peak resident bytes of llama-bench and of
     TokenMill's one-sequence run (peak_rss.py records, None where missing)."""
     llama, tm, mem, level = {}, {}, None, None
-    rss = {}
+    rss, tile_ns = {}, []
     for engine, name in (("llama", "llama-bench"), ("tokenmill", "tokenmill")):
         rp = os.path.join(d, f"{stem}.{prefix}{name}.rss.json")
         try:
@@ -140,12 +140,14 @@ def load_round(d: str, stem: str, prefix: str):
             for e in json.load(open(tp)):
                 tm[(e["n_prompt"], e["n_gen"], e.get("n_sequences", 1), e.get("n_depth", 0))] = (e["avg_ts"], e.get("stddev_ts"))
                 level = e.get("kernels", level)
+                if e.get("amx_tile_ns"):
+                    tile_ns.append(e["amx_tile_ns"])
                 if e.get("rss_peak_bytes") and not e.get("n_depth"):
                     mem = {k: e.get(k) for k in ("rss_peak_bytes", "weights_bytes", "kv_bytes", "rss_anon_bytes",
                                                  "repacked_bytes", "copied_bytes", "kv_written_bytes", "other_anon_bytes")}
         except (ValueError, KeyError, TypeError) as err:
             print(f"warning: {tp} does not follow the bench JSON contract: {err}", file=sys.stderr)
-    return llama, tm, mem, level, rss
+    return llama, tm, mem, level, rss, tile_ns
 
 
 def main() -> int:
@@ -168,6 +170,7 @@ def main() -> int:
         rounds = [load_round(d, stem, "")] + [load_round(d, stem, f"r{r}.") for r in sorted(extra)]
         mem = next((r[2] for r in rounds if r[2]), None)
         level = next((r[3] for r in rounds if r[3]), None)
+        tile_ns = [v for r in rounds for v in r[5]]
         peaks = {e: [r[4][e] for r in rounds if r[4].get(e)] for e in ("llama", "tokenmill")}
         peak = {e: statistics.median(v) if v else None for e, v in peaks.items()}
         keys = sorted(set().union(*(set(r[0]) | set(r[1]) for r in rounds)), key=lambda k: (k[2], k[1] > 0, k[3], k[0], k[1]))
@@ -188,7 +191,7 @@ def main() -> int:
             mrows.append(r)
         rows += mrows
         out["models"][stem] = {"path": model_path, "decode_weight_bytes": wbytes, "rows": mrows, "tokenmill_memory": mem,
-                               "tokenmill_kernels": level, "rounds": len(rounds),
+                               "tokenmill_kernels": level, "amx_tile_ns": tile_ns, "rounds": len(rounds),
                                "peak_rss_one_sequence": {"llama_bytes": peak["llama"], "tokenmill_bytes": peak["tokenmill"]}}
 
     f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
@@ -198,7 +201,9 @@ def main() -> int:
     for stem, m in out["models"].items():
         print(f"{stem}: {m['decode_weight_bytes'] / 1e6:.1f} MB of weights read per decode step")
         if m.get("tokenmill_kernels"):
-            print(f"{stem}: TokenMill kernel level {m['tokenmill_kernels']}")
+            t = m.get("amx_tile_ns") or []
+            tiles = f" (tile unit {min(t):.1f}-{max(t):.1f} ns a tdpbsud, probed after each bench)" if t else ""
+            print(f"{stem}: TokenMill kernel level {m['tokenmill_kernels']}{tiles}")
         mem = m.get("tokenmill_memory")
         MiB = lambda v: f"{v / 2**20:.1f} MiB"
         if mem and mem.get("weights_bytes") is not None:
