@@ -60,12 +60,13 @@ public enum AMX {
     }
 }
 
-/// The `amx` level's kernels: Q4_K and Q6_K rows in the `rows8` layout · Q8_K activations, and the 32-block
+/// The `amx` level's kernels: Q4_K, Q5_K and Q6_K rows in the `rows8` layout · Q8_K activations, and the 32-block
 /// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`), the rest by the
-/// AVX-512 level's kernel of the format. The K-quants' tiles are in a file each (`Q4_KTiles`, `Q6_KTiles`),
-/// the 32-block formats' in Block32AMX.swift (`Block32Tiles`).
+/// AVX-512 level's kernel of the format. The K-quants' tiles are in NibbleKAMX.swift (`NibbleKTiles`: Q4_K,
+/// Q5_K) and Q6_KAMX.swift (`Q6_KTiles`), the 32-block formats' in Block32AMX.swift (`Block32Tiles`).
 public enum AMXKernels {
-    public static let q4_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q4_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
+    public static let q4_KRows8: MatRowsKernel = { amxRows(KQuantTiles<NibbleKTiles<Q4_KFormat>>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
+    public static let q5_KRows8: MatRowsKernel = { amxRows(KQuantTiles<NibbleKTiles<Q5_KFormat>>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_KRows8) }
     public static let q6_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q6_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
     public static let q4_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_0Rows8) }
     public static let q4_1Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_1Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_1Rows8) }

@@ -3,7 +3,7 @@
 // K = 32 (one block) per tile product.
 //
 // A block's float scales d_w · d_x change with both the row and the sequence, so the integer sums cannot
-// run on across blocks as the K-quants' do (Q4_KAMX.swift): each block has a sum tile of its own (tiles
+// run on across blocks as the K-quants' do (NibbleKAMX.swift): each block has a sum tile of its own (tiles
 // 0-3, four blocks a round), and AVX-512 scales its 16 x 16 sums once, as the other levels scale each
 // block's integer sum: y += d_w · d_x · Σ (q − offset) · x (+ m_w · s_x for the formats with a min). A
 // `tdp*` takes the same time at K = 32 as at 64, so a block of 16 rows and 16 sequences costs one product.

@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q5_K: Q4_K's layout with a fifth bit per weight in qh (ggml `block_q5_K`: d, dmin, scales[12],
@@ -14,7 +15,8 @@ enum Q5_KBlock: KBlock {
     #if arch(x86_64)
     // Repacked on AVX-512 only: on AVX2 the file layout's four-sequence row kernel beats the `rows8` one at
     // 3-4 sequences (docs/kernels.md).
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8)
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8,
+                                                           amxRows8: AMXKernels.q5_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

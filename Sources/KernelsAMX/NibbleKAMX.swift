@@ -1,25 +1,45 @@
-// Q4_K in the `rows8` layout (TensorKernels' Repack.swift; KernelsAVX512/KQuantRows8_512.swift has the
+// Q4_K and Q5_K in the `rows8` layout (TensorKernels' Repack.swift; KernelsAVX512/KQuantRows8_512.swift has the
 // layout) on AMX tiles: 16 rows (two groups of eight) times 16 sequences per tile, K = 64 (two groups of
 // the super-block, their scales folded into the weights as two bytes) per pair of `tdpbsud`.
 //
 // Per super-block of the 16 rows, once for every sequence: nibble word w of a group (bytes 8w ..< 8w + 8 of
 // each row's 128 nibble bytes: elements 8(w mod 4) ..< + 8 of groups 2(w / 4) (low nibbles) and
 // 2(w / 4) + 1 (high)) gives, with the other group's word, two rows of both groups' part of a tile (one
-// `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask the nibbles); each weight
-// times its group's scale (at most 945) is kept as a low byte and a high byte (`scaledWeightRow`), so the
-// tile sums over a super-block are ggml's Σ scale · q · x, whole. Then per 16 sequences: eight tile
-// products (the activations read in place, 64 bytes of each of 16 sequences' rows), two sums stored and
-// scaled: y += dx · (d · (256 · high + low) − dmin · Σ_j min_j · Σx_j).
+// `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask the nibbles; Q5_K adds 16 where
+// the same dwords of its fifth-bit word w have bit 2(w / 4) (low) or 2(w / 4) + 1 (high)); each weight times
+// its group's scale (Q4_K at most 15 · 63 = 945, Q5_K 31 · 63 = 1953) is kept as a low byte and a high byte
+// (`scaledWeightRow`), so the tile sums over a super-block are ggml's Σ scale · q · x, whole. Then per 16
+// sequences: eight tile products (the activations read in place, 64 bytes of each of 16 sequences' rows),
+// two sums stored and scaled: y += dx · (d · (256 · high + low) − dmin · Σ_j min_j · Σx_j).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import CAMX
 import KernelsAVX2
 import KernelsAVX512
 
-/// Q4_K on tiles: each weight times its group's 6-bit scale (at most 15 · 63 = 945: a low byte and a high
-/// byte of 0-3), 64 elements (two groups) a product; the terms are Σx per 32 for the mins.
-enum Q4_KTiles: AMXFormat {
-    static var groupBlock: Int { Q4_KFormat.groupBlock }
+/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows keeps its nibble words, and whether
+/// four fifth-bit words (Q5_K: bit g of byte l for element l of group g, 8 bytes a row each) lie at byte 128.
+protocol NibbleKFormat {
+    static var groupBlock: Int { get }
+    static var nibblesAt: Int { get }
+    static var fifthBits: Bool { get }
+}
+
+extension Q4_KFormat: NibbleKFormat {
+    static var nibblesAt: Int { 128 }
+    static var fifthBits: Bool { false }
+}
+
+extension Q5_KFormat: NibbleKFormat {
+    static var nibblesAt: Int { 384 }
+    static var fifthBits: Bool { true }
+}
+
+/// Q4_K or Q5_K on tiles: each weight times its group's 6-bit scale (Q4_K at most 15 · 63 = 945: a low byte
+/// and a high byte of 0-3; Q5_K at most 31 · 63 = 1953, a high byte of 0-7), 64 elements (two groups) a
+/// product; the terms are Σx per 32 for the mins.
+enum NibbleKTiles<F: NibbleKFormat>: AMXFormat {
+    static var groupBlock: Int { F.groupBlock }
     static var terms: Int { 8 }
     static var signedHigh: Bool { false }
 
@@ -41,12 +61,26 @@ enum Q4_KTiles: AMXFormat {
             // Nibble word w (bytes 8w ..< 8w + 8 of the chunk): elements 8w ..< 8w + 8 of group 2c (low nibbles:
             // tile rows 2w, 2w + 1) and of group 2c + 1 (high: rows 8 + 2w, 9 + 2w).
             for w in 0..<4 {
-                let g0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* (4 &* c &+ w))), g1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* (4 &* c &+ w)))
+                let at = F.nibblesAt &+ 64 &* (4 &* c &+ w)
+                let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
                 let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
-                scaledWeightRow(_mm512_and_si512(e, m4), sl, t + 128 &* w, signedQ: false)
-                scaledWeightRow(_mm512_and_si512(o, m4), sl, t + (128 &* w &+ 64), signedQ: false)
-                scaledWeightRow(_mm512_and_si512(_mm512_srli_epi16(e, 4), m4), sh, t + (512 &+ 128 &* w), signedQ: false)
-                scaledWeightRow(_mm512_and_si512(_mm512_srli_epi16(o, 4), m4), sh, t + (576 &+ 128 &* w), signedQ: false)
+                var q = (_mm512_and_si512(e, m4), _mm512_and_si512(o, m4),
+                         _mm512_and_si512(_mm512_srli_epi16(e, 4), m4), _mm512_and_si512(_mm512_srli_epi16(o, 4), m4))
+                if F.fifthBits {
+                    // Fifth-bit word w holds elements 8w ..< 8w + 8 of every group, in the nibble words' byte order.
+                    let h0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* w)), h1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* w))
+                    let he = _mm512_permutex2var_epi32(h0, ie, h1), ho = _mm512_permutex2var_epi32(h0, io, h1)
+                    let sixteen = _mm512_set1_epi8(16)
+                    let bl = _mm512_set1_epi8(CChar(1 << (2 &* c))), bh = _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))
+                    q.0 = _mm512_mask_add_epi8(q.0, _mm512_test_epi8_mask(he, bl), q.0, sixteen)
+                    q.1 = _mm512_mask_add_epi8(q.1, _mm512_test_epi8_mask(ho, bl), q.1, sixteen)
+                    q.2 = _mm512_mask_add_epi8(q.2, _mm512_test_epi8_mask(he, bh), q.2, sixteen)
+                    q.3 = _mm512_mask_add_epi8(q.3, _mm512_test_epi8_mask(ho, bh), q.3, sixteen)
+                }
+                scaledWeightRow(q.0, sl, t + 128 &* w, signedQ: false)
+                scaledWeightRow(q.1, sl, t + (128 &* w &+ 64), signedQ: false)
+                scaledWeightRow(q.2, sh, t + (512 &+ 128 &* w), signedQ: false)
+                scaledWeightRow(q.3, sh, t + (576 &+ 128 &* w), signedQ: false)
             }
         }
         return Factors(mins: qwordBytes8(n0, n1), d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
