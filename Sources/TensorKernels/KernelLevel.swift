@@ -12,7 +12,7 @@ import Darwin
 /// The instruction level the 8-bit integer kernels run at, chosen once at start from cpuid.
 ///
 /// - `amx`: the `avx512` level with AMX tiles (`tdpbsud`/`tdpbssd`) for products of 32 sequences and more,
-///   where a format has a tile kernel (Q4_K, Q6_K and the 32-block formats; module KernelsAMX): Sapphire
+///   where a format has a tile kernel (Q4_K, Q5_K, Q6_K and the 32-block formats; module KernelsAMX): Sapphire
 ///   Rapids and later, on Linux;
 /// - `avx512`: x86-64-v4 with AVX-512 VNNI (`vpdpbusd`), module KernelsAVX512;
 /// - `avx2`: x86-64-v3 (`vpmaddubsw` / `vpmaddwd`), module KernelsAVX2;
