@@ -17,28 +17,11 @@ import CAMX
 import KernelsAVX2
 import KernelsAVX512
 
-/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows keeps its nibble words, and whether
-/// four fifth-bit words (Q5_K: bit g of byte l for element l of group g, 8 bytes a row each) lie at byte 128.
-protocol NibbleKFormat {
-    static var groupBlock: Int { get }
-    static var nibblesAt: Int { get }
-    static var fifthBits: Bool { get }
-}
-
-extension Q4_KFormat: NibbleKFormat {
-    static var nibblesAt: Int { 128 }
-    static var fifthBits: Bool { false }
-}
-
-extension Q5_KFormat: NibbleKFormat {
-    static var nibblesAt: Int { 384 }
-    static var fifthBits: Bool { true }
-}
-
-/// Q4_K or Q5_K on tiles: each weight times its group's 6-bit scale (Q4_K at most 15 · 63 = 945: a low byte
+/// Q4_K or Q5_K on tiles (`NibbleRows8`: where the layout keeps the nibble words, and whether four fifth-bit
+/// words, Q5_K's, lie at byte 128: bit g of byte l for element l of group g): each weight times its group's 6-bit scale (Q4_K at most 15 · 63 = 945: a low byte
 /// and a high byte of 0-3; Q5_K at most 31 · 63 = 1953, a high byte of 0-7), 64 elements (two groups) a
 /// product; the terms are Σx per 32 for the mins.
-enum NibbleKTiles<F: NibbleKFormat>: AMXFormat {
+enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
     static var groupBlock: Int { F.groupBlock }
     static var terms: Int { 8 }
     static var signedHigh: Bool { false }
