@@ -38,6 +38,14 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
         let (s0, n0) = rows8ScalesMins(p0), (s1, n1) = rows8ScalesMins(p1)
         let m4 = _mm512_set1_epi8(0xF)
         let (ie, io) = dwordPicks()
+        // Q5_K: fifth-bit word w holds elements 8w ..< 8w + 8 of every group, in the nibble words' byte order, so
+        // the same dword picks serve it; picked once per super-block (and read first, in the order the block lies).
+        @inline(__always) func fifthWord(_ w: Int) -> (__m512i, __m512i) {
+            guard F.fifthBits else { return (m4, m4) }
+            let h0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* w)), h1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* w))
+            return (_mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
+        }
+        let fifth = (fifthWord(0), fifthWord(1), fifthWord(2), fifthWord(3))
         for c in 0..<4 {
             let sl = qwordScales(s0, s1, 2 &* c), sh = qwordScales(s0, s1, 2 &* c &+ 1)
             let t = b + 2048 &* c
@@ -50,9 +58,7 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
                 var q = (_mm512_and_si512(e, m4), _mm512_and_si512(o, m4),
                          _mm512_and_si512(_mm512_srli_epi16(e, 4), m4), _mm512_and_si512(_mm512_srli_epi16(o, 4), m4))
                 if F.fifthBits {
-                    // Fifth-bit word w holds elements 8w ..< 8w + 8 of every group, in the nibble words' byte order.
-                    let h0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* w)), h1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* w))
-                    let he = _mm512_permutex2var_epi32(h0, ie, h1), ho = _mm512_permutex2var_epi32(h0, io, h1)
+                    let (he, ho) = w == 0 ? fifth.0 : w == 1 ? fifth.1 : w == 2 ? fifth.2 : fifth.3
                     let sixteen = _mm512_set1_epi8(16)
                     let bl = _mm512_set1_epi8(CChar(1 << (2 &* c))), bh = _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))
                     q.0 = _mm512_mask_add_epi8(q.0, _mm512_test_epi8_mask(he, bl), q.0, sixteen)
