@@ -16,7 +16,9 @@
 #    activations to 8 bits; a float summation-order difference that moves one activation
 #    across a rounding boundary changes the logits after it, so an engine disagrees with
 #    itself between batch sizes by about as much as two engines that share its arithmetic.
-#    Then TokenMill at its kernel level against the next level down (two float orders of the
+#    Then TokenMill four tokens a pass against one (the same product kernels: the floor as
+#    llama.cpp's own measures it where llama.cpp has no batched kernel for the format, e.g.
+#    Q4_1), TokenMill at its kernel level against the next level down (two float orders of the
 #    same rounding), and for each floor the rows that agree bit for bit: llama.cpp's batch and
 #    one-token passes are identical over a prefix on some models (SmolLM2: 31 positions), which
 #    lowers its mean without saying anything about its noise there.
@@ -27,7 +29,7 @@
 #      MAX_KLD (fail when the mean KLD exceeds it), FLOOR (1: also measure the floor).
 set -euo pipefail
 
-[ $# -ge 1 ] || { sed -n '2,27p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,29p' "$0"; exit 2; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 MODEL="$1"
