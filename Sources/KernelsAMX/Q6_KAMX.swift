@@ -37,6 +37,12 @@ enum Q6_KTiles: AMXFormat {
         let b0 = _mm512_loadu_si512(p0 + 80), b1 = _mm512_loadu_si512(p1 + 80)
         for unit in 0..<4 {
             let n = unit >> 1, h = unit & 1, base = 144 &+ 384 &* unit
+            // The signed scales of the unit's four groups j = 8n + h + 2q, once for both halves w.
+            @inline(__always) func scale(_ q: Int) -> __m512i {
+                let j = 8 &* n &+ h &+ 2 &* q
+                return j < 8 ? qwordScales(a0, a1, j, signed: true) : qwordScales(b0, b1, j &- 8, signed: true)
+            }
+            let scales = (scale(0), scale(1), scale(2), scale(3))
             for w in 0..<2 {
                 @inline(__always) func pair(_ m: Int) -> (__m512i, __m512i) {
                     let g0 = _mm512_loadu_si512(p0 + (base &+ 64 &* m)), g1 = _mm512_loadu_si512(p1 + (base &+ 64 &* m))
@@ -46,7 +52,7 @@ enum Q6_KTiles: AMXFormat {
                 // Rows 2w (even dwords) and 2w + 1 (odd) of group j = 8n + h + 2q, as signed q − 32 times its scale.
                 @inline(__always) func rows(_ q: Int, _ low: (__m512i, __m512i), _ high: (__m512i, __m512i)) {
                     let j = 8 &* n &+ h &+ 2 &* q
-                    let scale = j < 8 ? qwordScales(a0, a1, j, signed: true) : qwordScales(b0, b1, j &- 8, signed: true)
+                    let scale = q == 0 ? scales.0 : q == 1 ? scales.1 : q == 2 ? scales.2 : scales.3
                     let t = b + (2048 &* (j >> 2) &+ 256 &* (j & 3) &+ 128 &* w)
                     scaledWeightRow(_mm512_sub_epi8(_mm512_or_si512(low.0, high.0), offset), scale, t, signedQ: true)
                     scaledWeightRow(_mm512_sub_epi8(_mm512_or_si512(low.1, high.1), offset), scale, t + 64, signedQ: true)

@@ -269,7 +269,8 @@ struct BenchCommand: ParsableCommand {
         let kvWritten = m.kvBytesPerSequence(contextLength: written, type: kvType)
         let anon = status["RssAnon"], file = status["RssFile"]
         let otherAnon = anon.map { $0 - m.repackedBytes - m.copiedBytes - kvWritten }
-        let tileNs = e.kernelLevel == .amx ? KernelLevel.amxProbeNanoseconds() : nil
+        // The tile unit's speed after the tests, for the JSON rows (the table's header printed it before them).
+        let tileNs = json && e.kernelLevel == .amx ? KernelLevel.amxProbeNanoseconds() : nil
         for i in results.indices {
             results[i].amx_tile_ns = tileNs
             results[i].rss_peak_bytes = rss; results[i].weights_bytes = m.weightBytes; results[i].kv_bytes = kvBytes
