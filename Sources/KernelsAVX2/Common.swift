@@ -166,6 +166,15 @@ public enum StreamPrefetch {
 /// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.
 public let decodePrefetchBytes = 1024
 
+/// How far ahead of the super-block or block of eight rows it multiplies a `rows8` kernel prefetches (the
+/// groups of eight rows lie one after another, so this runs on into the next group). One distance in bytes for
+/// every format: a fixed count of blocks ahead is 1.3 KiB for Q2_K but 3.4 KiB for Q6_K, and the short ones
+/// left the 2- and 3-bit formats waiting on memory. `bench-kernels --rows 8960 --cols 1536 --threads 1`, Intel
+/// Xeon (AMX host), avx512 level, %op of the stream at two blocks ahead (2 KiB for the 32-block formats) and
+/// at 4 KiB, two alternating rounds: Q2_K 81 / 92-93, Q3_K 81-82 / 87, Q4_0 85-89 / 91, Q4_1 88 / 92, Q5_0 87 /
+/// 90-92, Q4_K, Q5_K, Q6_K and Q8_0 unchanged (91-100); 2.5, 3, 5 KiB between.
+public let streamPrefetchBytes = 4096
+
 /// Prefetches the cache lines of the `bytes`-byte block `decodePrefetchBytes` after `blk` (the
 /// weight rows of a tile are consecutive, so this runs on into the next rows).
 @inlinable @inline(__always)

@@ -202,7 +202,7 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
+        if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
         @inline(__always) func rowsHalf(_ hh: Int, _ fa: inout __m256, _ fb: inout __m256) {
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             let xo = 256 &* i

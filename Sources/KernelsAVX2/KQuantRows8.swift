@@ -57,7 +57,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* Q4_KFormat.groupBlock
-        if ahead { prefetchLines(p + 2 &* Q4_KFormat.groupBlock, Q4_KFormat.groupBlock) }
+        if ahead { prefetchLines(p + streamPrefetchBytes, Q4_KFormat.groupBlock) }
         @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
             let hb = 32 &* h
             // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).

@@ -209,7 +209,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
     for i in 0..<nb {
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
-        if ahead { prefetchLines(base + (i &+ 2) &* F.groupBlock, F.groupBlock) }
+        if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
         let hd = S.block(F.self, base, i) { c in crumbPairSteps512(W.self, xs, xo, c, &s0, &s1, &s2, &s3) }
         @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
             let sp = split + splitSums16Bytes &* (k &* nb &+ i)

@@ -86,7 +86,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* F.groupBlock
-        if ahead { prefetchLines(p + 2 &* F.groupBlock, F.groupBlock) }
+        if ahead { prefetchLines(p + streamPrefetchBytes, F.groupBlock) }
         let (scales, mins) = rows8ScalesMins(p)
         // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
         // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).

@@ -17,7 +17,7 @@ import Prefetch
 struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
     /// The group's first block.
     let group: UnsafeRawPointer
-    /// Prefetch each block 2 KiB on (`StreamPrefetch`).
+    /// Prefetch each block `streamPrefetchBytes` on (`StreamPrefetch`).
     let ahead: Bool
     /// 4-bit formats: the high nibbles in place, as 16 · q (`EightRowBlocks.sixteenfoldHigh`); false where
     /// the operands are stored for a tile buffer.
@@ -29,7 +29,7 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
         let p = block(b)
-        if ahead { prefetchLines(p + 2048, 8 &* F.bytes) }
+        if ahead { prefetchLines(p + streamPrefetchBytes, 8 &* F.bytes) }
         return rows8Operands(F.self, p, sixteenfoldHigh: sixteenfoldHigh)
     }
 
