@@ -60,14 +60,17 @@ public enum AMX {
     }
 }
 
-/// The `amx` level's kernels: Q4_K, Q5_K and Q6_K rows in the `rows8` layout · Q8_K activations, and the 32-block
-/// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`), the rest by the
+/// The `amx` level's kernels: the K-quants' rows in the `rows8` layout · Q8_K activations, and the 32-block
+/// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`, Q3_K from twice that), the rest by the
 /// AVX-512 level's kernel of the format. The K-quants' tiles are in NibbleKAMX.swift (`NibbleKTiles`: Q4_K,
-/// Q5_K) and Q6_KAMX.swift (`Q6_KTiles`), the 32-block formats' in Block32AMX.swift (`Block32Tiles`).
+/// Q5_K), Q6_KAMX.swift (`Q6_KTiles`) and CrumbKAMX.swift (`Q2_KTiles`, `Q3_KTiles`), the 32-block formats' in
+/// Block32AMX.swift (`Block32Tiles`).
 public enum AMXKernels {
     public static let q4_KRows8: MatRowsKernel = { amxRows(KQuantTiles<NibbleKTiles<Q4_KFormat>>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_KRows8) }
     public static let q5_KRows8: MatRowsKernel = { amxRows(KQuantTiles<NibbleKTiles<Q5_KFormat>>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_KRows8) }
     public static let q6_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q6_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
+    public static let q2_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q2_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q2_KRows8) }
+    public static let q3_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q3_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q3_KRows8) }
     public static let q4_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_0Rows8) }
     public static let q4_1Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_1Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_1Rows8) }
     public static let q5_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q5_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_0Rows8) }
@@ -78,13 +81,20 @@ public enum AMXKernels {
 /// What runs whole 16s of rows and sequences of a product on tiles (`amxRows`): `KQuantTiles` for the
 /// K-quants, `Block32Tiles` for the 32-block formats.
 protocol AMXTileRunner {
+    /// From how many sequences a product runs on tiles (whole 16s of them).
+    static var tilesFrom: Int { get }
     /// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16).
     static func run(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                     _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int)
 }
 
+extension AMXTileRunner {
+    static var tilesFrom: Int { AMX.minSequences }
+}
+
 /// A K-quant format's tiles (`amxTiles`).
 enum KQuantTiles<F: AMXFormat>: AMXTileRunner {
+    static var tilesFrom: Int { F.tilesFrom }
     @inline(__always)
     static func run(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                     _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -125,35 +135,53 @@ struct TileConfig {
 /// The tile products of one super-block for 16 sequences, on weights whose group scales are folded in as
 /// two bytes (`scaledWeightRow`): per 64 elements c (activations at `a + 64 c`, `lda` bytes from one
 /// sequence to the next; weight tiles at `b + 2048 c`, low bytes, and `+ 1024`, high bytes), one product
-/// into the low sums (tile 0) and one into the high sums (tile 1; signed high bytes with `signedHigh`).
-/// The two 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.
+/// into the low sums (tile 0) and, with `high`, one into the high sums (tile 1; signed high bytes with
+/// `signedHigh`). The 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.
 @inline(__always)
-func scaledProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, signedHigh: Bool) {
-    tm_tile_zero0(); tm_tile_zero1()
+func scaledProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, signedHigh: Bool,
+                    high: Bool = true) {
+    tm_tile_zero0()
+    if high { tm_tile_zero1() }
     for half in 0..<2 {
         let a = a + 128 &* half, b = b + 4096 &* half
-        tm_tile_load4(a, lda); tm_tile_load6(b, 64); tm_tile_load7(b + 1024, 64)
+        tm_tile_load4(a, lda); tm_tile_load6(b, 64)
         tm_tile_dpbsud_0_4_6()
-        if signedHigh { tm_tile_dpbssd_1_4_7() } else { tm_tile_dpbsud_1_4_7() }
-        tm_tile_load5(a + 64, lda); tm_tile_load6(b + 2048, 64); tm_tile_load7(b + 3072, 64)
+        if high {
+            tm_tile_load7(b + 1024, 64)
+            if signedHigh { tm_tile_dpbssd_1_4_7() } else { tm_tile_dpbsud_1_4_7() }
+        }
+        tm_tile_load5(a + 64, lda); tm_tile_load6(b + 2048, 64)
         tm_tile_dpbsud_0_5_6()
-        if signedHigh { tm_tile_dpbssd_1_5_7() } else { tm_tile_dpbsud_1_5_7() }
+        if high {
+            tm_tile_load7(b + 3072, 64)
+            if signedHigh { tm_tile_dpbssd_1_5_7() } else { tm_tile_dpbsud_1_5_7() }
+        }
     }
-    tm_tile_store0(c, 64); tm_tile_store1(c + 1024, 64)
+    tm_tile_store0(c, 64)
+    if high { tm_tile_store1(c + 1024, 64) }
 }
 
 /// One 64-byte row of a weight tile (16 rows' four bytes of K) times each row's integer scale (`scale`:
 /// the row's scale in both 16-bit halves of its dword), stored as the products' low bytes at `lo` and
 /// high bytes at `lo + 1024`: product = 256 · high + low, low unsigned, high signed where `q` is (as the
-/// 16-bit product's top byte). `q`'s bytes are unsigned or, with `signedQ`, signed.
+/// 16-bit product's top byte). `q`'s bytes are unsigned or, with `signedQ`, signed. Without `high` (every
+/// product below 256: the format's `highBytes` is false) only the low bytes are stored.
 @inline(__always)
-func scaledWeightRow(_ q: __m512i, _ scale: __m512i, _ lo: UnsafeMutableRawPointer, signedQ: Bool) {
+func scaledWeightRow(_ q: __m512i, _ scale: __m512i, _ lo: UnsafeMutableRawPointer, signedQ: Bool, high: Bool = true) {
     let even = signedQ ? _mm512_srai_epi16(_mm512_slli_epi16(q, 8), 8) : _mm512_and_si512(q, _mm512_set1_epi16(0xFF))
     let odd = signedQ ? _mm512_srai_epi16(q, 8) : _mm512_srli_epi16(q, 8)
     let pe = _mm512_mullo_epi16(even, scale), po = _mm512_mullo_epi16(odd, scale)
     let oddBytes: __mmask64 = 0xAAAA_AAAA_AAAA_AAAA
     _mm512_storeu_si512(lo, _mm512_mask_blend_epi8(oddBytes, pe, _mm512_slli_epi16(po, 8)))
-    _mm512_storeu_si512(lo + 1024, _mm512_mask_blend_epi8(oddBytes, _mm512_srli_epi16(pe, 8), po))
+    if high { _mm512_storeu_si512(lo + 1024, _mm512_mask_blend_epi8(oddBytes, _mm512_srli_epi16(pe, 8), po)) }
+}
+
+/// One sequence's 16 sums of `scaledProducts` at `c` (its row of the low sums; the high sums' at `c + 1024`)
+/// as floats: 256 · high + low (integers that floats hold exactly below 2^24), or the low sums alone.
+@inline(__always)
+func scaledSums(_ c: UnsafeRawPointer, high: Bool = true) -> __m512 {
+    let low = _mm512_cvtepi32_ps(_mm512_loadu_si512(c))
+    return high ? _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024)), _mm512_set1_ps(256), low) : low
 }
 
 /// Byte j of each qword of two vectors (eight rows' qwords each): sixteen bytes, rows 0-7 from `a`, 8-15
@@ -176,6 +204,16 @@ func qwordScales(_ a: __m512i, _ b: __m512i, _ j: Int, signed: Bool = false) -> 
 
 /// Eight per-group float factors of 16 rows (scales, mins): group j's in `.j`, row n in lane n.
 typealias GroupFactors = (__m512, __m512, __m512, __m512, __m512, __m512, __m512, __m512)
+
+/// Σ_j `mins.j` · g[j] over eight groups: 16 rows' mins of each group times one sequence's Σx of it.
+@inline(__always)
+func minTerms(_ mins: GroupFactors, _ g: UnsafePointer<Float>) -> __m512 {
+    var m = _mm512_mul_ps(mins.0, _mm512_set1_ps(g[0]))
+    m = _mm512_fmadd_ps(mins.1, _mm512_set1_ps(g[1]), m); m = _mm512_fmadd_ps(mins.2, _mm512_set1_ps(g[2]), m)
+    m = _mm512_fmadd_ps(mins.3, _mm512_set1_ps(g[3]), m); m = _mm512_fmadd_ps(mins.4, _mm512_set1_ps(g[4]), m)
+    m = _mm512_fmadd_ps(mins.5, _mm512_set1_ps(g[5]), m); m = _mm512_fmadd_ps(mins.6, _mm512_set1_ps(g[6]), m)
+    return _mm512_fmadd_ps(mins.7, _mm512_set1_ps(g[7]), m)
+}
 
 /// Byte j of each qword of two vectors (eight rows' qwords each, unsigned) as sixteen float lanes, rows 0-7
 /// from `a`, 8-15 from `b`.
@@ -218,6 +256,11 @@ protocol AMXFormat {
     static var terms: Int { get }
     /// Whether the high bytes of the scaled weights are signed (`scaledProducts`).
     static var signedHigh: Bool { get }
+    /// Whether the scaled weights have high bytes at all (false: every one fits its low byte, and `tiles`
+    /// writes only those; `scaledProducts` runs one product per 64 elements instead of two).
+    static var highBytes: Bool { get }
+    /// From how many sequences this format's products run on tiles (by default `AMX.minSequences`).
+    static var tilesFrom: Int { get }
     /// The float factors of a super-block's 16 rows (what `finish` needs).
     associatedtype Factors
     /// Writes the super-block's weight tiles (16 rows: `p0` rows 0-7, `p1` rows 8-15), each weight times its
@@ -231,6 +274,11 @@ protocol AMXFormat {
     /// sums are ggml's integer sums (whole in the tiles; 256 · high + low and the min terms are integers that
     /// floats hold exactly below 2^24), scaled once, as on the other levels.
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512
+}
+
+extension AMXFormat {
+    static var highBytes: Bool { true }
+    static var tilesFrom: Int { AMX.minSequences }
 }
 
 /// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16) of format `F`.
@@ -263,7 +311,7 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
                         // The next 16 sequences' activations (16 rows of 256 bytes, from L2) into L1 while these run.
                         let kn = k &+ 1 < blocks ? k &+ 1 : 0, inext = k &+ 1 < blocks ? i : i &+ 1
                         if inext < nb { for t in 0..<16 { prefetchLines(activations(kn, inext) + t &* st.q, 256) } }
-                        scaledProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, signedHigh: F.signedHigh)
+                        scaledProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, signedHigh: F.signedHigh, high: F.highBytes)
                         let cb = UnsafeRawPointer(ct)
                         for t in 0..<16 {
                             let s = 16 &* k &+ t, o = out + 16 &* s
@@ -280,13 +328,13 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
 }
 
 /// A product split between the tiles of `R` (whole 16s of rows and sequences) and `fallback` (the AVX-512
-/// kernel of the format: the rows and sequences left over, and products of fewer than `AMX.minSequences`).
+/// kernel of the format: the rows and sequences left over, and products of fewer than `R.tilesFrom`).
 @inline(__always)
 func amxRows<R: AMXTileRunner>(_: R.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                            fallback: MatRowsKernel) {
     let r16 = count / 16 * 16, s16 = nSeq / AMX.tileSequences * AMX.tileSequences
-    guard r16 > 0, nSeq >= AMX.minSequences else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
+    guard r16 > 0, s16 > 0, nSeq >= R.tilesFrom else { return fallback(rows, rowBytes, count, nb, x, st, nSeq, y, ldy) }
     R.run(rows, rowBytes, r16, nb, x, st, s16, y, ldy)
     if r16 < count { fallback(rows + r16 &* rowBytes, rowBytes, count &- r16, nb, x, st, s16, y + r16, ldy) }
     if s16 < nSeq { fallback(rows, rowBytes, count, nb, st.row(x, s16), st, nSeq &- s16, y + s16 &* ldy, ldy) }

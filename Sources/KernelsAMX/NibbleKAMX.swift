@@ -84,15 +84,7 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
     /// out + dx · (d · Σ scale · q · x − dmin · Σ_j min_j · Σx_j).
     @inline(__always)
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        let v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024)), _mm512_set1_ps(256),
-                                _mm512_cvtepi32_ps(_mm512_loadu_si512(c)))
-        let mn = f.mins
-        var m = _mm512_mul_ps(mn.0, _mm512_set1_ps(g[0]))
-        m = _mm512_fmadd_ps(mn.1, _mm512_set1_ps(g[1]), m); m = _mm512_fmadd_ps(mn.2, _mm512_set1_ps(g[2]), m)
-        m = _mm512_fmadd_ps(mn.3, _mm512_set1_ps(g[3]), m); m = _mm512_fmadd_ps(mn.4, _mm512_set1_ps(g[4]), m)
-        m = _mm512_fmadd_ps(mn.5, _mm512_set1_ps(g[5]), m); m = _mm512_fmadd_ps(mn.6, _mm512_set1_ps(g[6]), m)
-        m = _mm512_fmadd_ps(mn.7, _mm512_set1_ps(g[7]), m)
-        return _mm512_fnmadd_ps(m, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(v, _mm512_mul_ps(f.d, dx), out))
+        _mm512_fnmadd_ps(minTerms(f.mins, g), _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out))
     }
 }
 #endif

@@ -73,9 +73,7 @@ enum Q6_KTiles: AMXFormat {
     /// out + dx · d · Σ scale · (q − 32) · x.
     @inline(__always)
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        let v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024)), _mm512_set1_ps(256),
-                                _mm512_cvtepi32_ps(_mm512_loadu_si512(c)))
-        return _mm512_fmadd_ps(v, _mm512_mul_ps(f.d, dx), out)
+        _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out)
     }
 }
 #endif

@@ -36,6 +36,22 @@ struct CrumbHeader512 {
     var dScale: __m512, tf: __m512
 }
 
+/// Q3_K's sixteen 6-bit scales of each of the eight rows of the `rows8` super-block at `p`, unsigned (the
+/// scale + 32), as the bytes of the row's qword: sixteens 0-7 in the first vector, 8-15 in the second. Scale
+/// t < 8: low nibble of byte t of a0 a1, bits 4-5 from a2 (bits 2t' of byte t' = t % 4, + 2 for t ≥ 4); t ≥ 8
+/// the high nibbles and bits 4 and 6 up (ggml's q3 scale unpacking, qword-wide).
+@inlinable @inline(__always)
+public func q3_KRows8Scales(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
+    let m4 = _mm512_set1_epi8(0xF)
+    let w = _mm512_loadu_si512(p + 48)
+    let a2 = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 16).assumingMemoryBound(to: __m256i.self)))
+    let lo03 = _mm512_set1_epi64(0x0000_0000_0303_0303), hi03 = _mm512_set1_epi64(0x0303_0303_0000_0000)
+    let h0 = _mm512_or_si512(_mm512_and_si512(a2, lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 30), hi03))
+    let h1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(a2, 4), lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 26), hi03))
+    return (_mm512_or_si512(_mm512_and_si512(w, m4), _mm512_slli_epi64(h0, 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(w, 4), m4), _mm512_slli_epi64(h1, 4)))
+}
+
 /// The operands of two sixteens of eight rows, A and B: their activations' offsets in the super-block, each one's
 /// quants in the two words that hold it (`qa`: its first 8 elements of each row, `qb`: the next 8), and both scales
 /// · 256 as words in the order `vpackssdw` leaves the pair's sums (per 128-bit lane, rows r and r + 1: A's of r
@@ -60,15 +76,7 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
     // unsigned coefficients of the min (Q2_K) or offset (Q3_K) term, likewise.
     let scales: (__m512i, __m512i), terms: (__m512i, __m512i)
     if F.highBits {
-        // Scale t < 8: low nibble of byte t of a0 a1, bits 4-5 from a2 (bits 2t' of byte t' = t % 4, + 2 for
-        // t ≥ 4); t ≥ 8 the high nibbles and bits 4 and 6 up (ggml's q3 scale unpacking, qword-wide).
-        let w = _mm512_loadu_si512(p + 48)
-        let a2 = _mm512_cvtepu32_epi64(_mm256_loadu_si256((p + 16).assumingMemoryBound(to: __m256i.self)))
-        let lo03 = _mm512_set1_epi64(0x0000_0000_0303_0303), hi03 = _mm512_set1_epi64(0x0303_0303_0000_0000)
-        let h0 = _mm512_or_si512(_mm512_and_si512(a2, lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 30), hi03))
-        let h1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(a2, 4), lo03), _mm512_and_si512(_mm512_slli_epi64(a2, 26), hi03))
-        let u0 = _mm512_or_si512(_mm512_and_si512(w, m4), _mm512_slli_epi64(h0, 4))
-        let u1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(w, 4), m4), _mm512_slli_epi64(h1, 4))
+        let (u0, u1) = q3_KRows8Scales(p)
         let off = _mm512_set1_epi8(32)
         scales = (_mm512_sub_epi8(u0, off), _mm512_sub_epi8(u1, off))
         terms = (u0, u1)

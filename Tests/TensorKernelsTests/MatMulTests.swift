@@ -52,7 +52,7 @@ func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLe
 /// and 64 sequences; 3 super-blocks, or 13 blocks of 32 (a chunk of eight tiles, then four and one).
 /// Runs where the host has AMX (the `amx` level); skipped elsewhere.
 @Test(.enabled(if: hostLevels.contains(.amx), "this host has no AMX kernel level"),
-      arguments: [GGMLType.q4_K, .q5_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+      arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
 func multiplyOnAMXTilesMatchesReference(_ type: GGMLType) {
     multiplyMatchesReference(type, .amx, rows: 40, cols: type.blockSize == 256 ? 768 : 13 * 32, repack: true,
                              sequenceCounts: [16, 35, 64], rowsPerTask: 24)

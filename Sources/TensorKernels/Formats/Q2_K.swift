@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q2_K: 256 weights of 2 bits in 16 groups of 16, each with a 4-bit scale and 4-bit min, under fp16
@@ -17,7 +18,8 @@ enum Q2_KBlock: KBlock {
             + stride(from: 0, to: 80, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q2_K, avx512: AVX512.q2_K,
-                                                           avx2Rows8: AVX2.q2_KRows8, avx512Rows8: AVX512.q2_KRows8)
+                                                           avx2Rows8: AVX2.q2_KRows8, avx512Rows8: AVX512.q2_KRows8,
+                                                           amxRows8: AMXKernels.q2_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

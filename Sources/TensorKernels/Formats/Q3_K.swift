@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsAMX
 #endif
 
 /// Q3_K: 256 weights of 3 bits (2 low bits in qs, the third in hmask) in 16 groups of 16 with signed
@@ -17,7 +18,8 @@ enum Q3_KBlock: KBlock {
             + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
-                                                           avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8)
+                                                           avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8,
+                                                           amxRows8: AMXKernels.q3_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif

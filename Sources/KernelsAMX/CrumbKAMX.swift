@@ -1,0 +1,140 @@
+// Q2_K and Q3_K in the `rows8` layout (TensorKernels' Repack.swift; KernelsAVX512/CrumbRows8_512.swift has the
+// layout) on AMX tiles: 16 rows (two groups of eight) times 16 sequences per tile, K = 64.
+//
+// Quant word k = 4n + m of a row (bytes 8k ..< 8k + 8 of its 64) holds, in crumb j (bits 2j, 2j + 1 of each
+// byte), elements 128n + 32j + 8m ..< + 8: sixteen t = 8n + 2j + m / 2, tile chunk c = 2n + j / 2 (elements
+// 64c ..< 64c + 64), tile rows 8 (j mod 2) + 2m (the first four elements: each row's even dword, `vpermt2d`)
+// and the next (the odd dword). Q3_K's high bit of those elements is bit 4n + j of the same bytes of high-bit
+// word m, picked by the same dwords. Each weight is multiplied by its sixteen's scale before it goes into a
+// tile, so the tile sums over a super-block are ggml's Σ_t scale_t · Σ q · x, whole:
+// - Q2_K: q · scale ≤ 3 · 15 = 45 fits one unsigned byte, so one product per 64 elements (half of what the
+//   two-byte formats take); y += dx · (d · Σ − dmin · Σ_t min_t · Σx_t), the min term in floats per sequence.
+// - Q3_K: (q − 4) · scale, |q − 4| ≤ 4 and the signed scale −32 ... 31, reaches 128 once ((−4) · (−32)),
+//   one past a signed byte: kept as two bytes as Q6_K is (signed high byte), two products per 64 elements;
+//   y += dx · d · (256 · high + low), no term (the offset is in the weights).
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import CAMX
+import KernelsAVX2
+import KernelsAVX512
+
+/// The tile rows of the 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15) of a crumb format:
+/// `row(t, c, g, q)` for each 64-byte tile row, `q` its weights (16 rows' four bytes each, unsigned 0-3, or Q3_K's
+/// 0-7 with its high bit as 4), `t` their sixteen, `c` the tile chunk and `g` the row in it.
+@inline(__always)
+func crumbTileRows<F: CrumbRows8>(_: F.Type, _ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer,
+                                  _ row: (_ t: Int, _ c: Int, _ g: Int, _ q: __m512i) -> Void) {
+    let (ie, io) = dwordPicks()
+    let m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4)
+    for m in 0..<4 {
+        // Q3_K: high-bit word m, the same dwords picked (read before the quant words, in the order the block lies).
+        let hb: (__m512i, __m512i)
+        if F.highBits {
+            let h0 = _mm512_loadu_si512(p0 + (112 &+ 64 &* m)), h1 = _mm512_loadu_si512(p1 + (112 &+ 64 &* m))
+            hb = (_mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
+        } else {
+            hb = (m3, m3)
+        }
+        for n in 0..<2 {
+            let at = F.quantsAt &+ 64 &* (4 &* n &+ m)
+            let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
+            let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
+            for j in 0..<4 {
+                @inline(__always) func crumb(_ v: __m512i, _ h: __m512i) -> __m512i {
+                    let q = _mm512_and_si512(j == 0 ? v : _mm512_srli_epi16(v, UInt32(2 &* j)), m3)
+                    guard F.highBits else { return q }
+                    let bit = _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))
+                    return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(h, bit), q, four)
+                }
+                let t = 8 &* n &+ 2 &* j &+ m >> 1, c = 2 &* n &+ j >> 1, g = 8 &* (j & 1) &+ 2 &* m
+                row(t, c, g, crumb(e, hb.0))
+                row(t, c, g &+ 1, crumb(o, hb.1))
+            }
+        }
+    }
+}
+
+/// Q2_K on tiles: each weight q times its sixteen's 4-bit scale in one unsigned byte (at most 45), 64 elements
+/// (four sixteens) a product; the terms are Σx per sixteen for the mins.
+enum Q2_KTiles: AMXFormat {
+    static var groupBlock: Int { Q2_KFormat.groupBlock }
+    static var terms: Int { 16 }
+    static var signedHigh: Bool { false }
+    static var highBytes: Bool { false }
+
+    /// The 16 rows' mins per sixteen (the 4-bit integers: sixteens 0-7, then 8-15), d and dmin.
+    struct Factors { var mins: (GroupFactors, GroupFactors), d: __m512, dmin: __m512 }
+
+    /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c a tile of 16
+    /// rows of 64 bytes at `b + 2048 c`, row g holding elements 64c + 4g ..< + 4 of each of the 16 rows times
+    /// their sixteen's scale; and their factors.
+    @inline(__always)
+    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
+        // Scale word w: each row's scale bytes of sixteens 8w ..< 8w + 8, scale in the low nibble, min in the high.
+        let m4 = _mm512_set1_epi8(0xF)
+        let w00 = _mm512_loadu_si512(p0 + 32), w01 = _mm512_loadu_si512(p0 + 96)
+        let w10 = _mm512_loadu_si512(p1 + 32), w11 = _mm512_loadu_si512(p1 + 96)
+        let s = (_mm512_and_si512(w00, m4), _mm512_and_si512(w01, m4), _mm512_and_si512(w10, m4), _mm512_and_si512(w11, m4))
+        @inline(__always) func mins(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) }
+        crumbTileRows(Q2_KFormat.self, p0, p1) { t, c, g, q in
+            let scale = t < 8 ? qwordScales(s.0, s.2, t) : qwordScales(s.1, s.3, t &- 8)
+            scaledWeightRow(q, scale, b + (2048 &* c &+ 64 &* g), signedQ: false, high: false)
+        }
+        return Factors(mins: (qwordBytes8(mins(w00), mins(w10)), qwordBytes8(mins(w01), mins(w11))),
+                       d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
+    }
+
+    @inline(__always)
+    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {
+        let src = x.sum16 + s &* st.sum16
+        for k in 0..<(nb &* 16) { dst[k] = Float(src[k]) }
+    }
+
+    /// out + dx · (d · Σ scale · q · x − dmin · Σ_t min_t · Σx_t).
+    @inline(__always)
+    static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
+        let m = _mm512_add_ps(minTerms(f.mins.0, g), minTerms(f.mins.1, g + 8))
+        return _mm512_fnmadd_ps(m, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(scaledSums(c, high: false), _mm512_mul_ps(f.d, dx), out))
+    }
+}
+
+/// Q3_K on tiles: each weight q − 4 times its sixteen's signed 6-bit scale as two bytes (signed high), 64
+/// elements (four sixteens) a product; no terms.
+enum Q3_KTiles: AMXFormat {
+    static var groupBlock: Int { Q3_KFormat.groupBlock }
+    static var terms: Int { 0 }
+    static var signedHigh: Bool { true }
+    /// Twice `AMX.minSequences` (64): building a super-block's tiles (each crumb with its high bit, times its
+    /// scale as two bytes) costs more than the products of 32 sequences save. `bench-kernels --types q3_K
+    /// --rows 8960 --cols 1536 --threads 2 --sequences 32,48,64 --levels amx,avx512`, three alternating runs,
+    /// ms: 32 2.33-2.66 / 1.83-2.28, 48 2.66-2.99 / 2.64-3.33, 64 2.64-3.42 / 4.11-4.63.
+    static var tilesFrom: Int { 2 &* AMX.minSequences }
+
+    /// The 16 rows' d.
+    struct Factors { var d: __m512 }
+
+    /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c a tile of 16
+    /// rows of 64 bytes, row g holding elements 64c + 4g ..< + 4 of each of the 16 rows times their sixteen's
+    /// scale (low bytes at `b + 2048 c`, high at `+ 1024`); and d.
+    @inline(__always)
+    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
+        let off = _mm512_set1_epi8(32), four = _mm512_set1_epi8(4)
+        let (u00, u01) = q3_KRows8Scales(p0), (u10, u11) = q3_KRows8Scales(p1)
+        let s = (_mm512_sub_epi8(u00, off), _mm512_sub_epi8(u01, off), _mm512_sub_epi8(u10, off), _mm512_sub_epi8(u11, off))
+        crumbTileRows(Q3_KFormat.self, p0, p1) { t, c, g, q in
+            let scale = t < 8 ? qwordScales(s.0, s.2, t, signed: true) : qwordScales(s.1, s.3, t &- 8, signed: true)
+            scaledWeightRow(_mm512_sub_epi8(q, four), scale, b + (2048 &* c &+ 64 &* g), signedQ: true)
+        }
+        return Factors(d: halves16(p0, p1))
+    }
+
+    @inline(__always)
+    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {}
+
+    /// out + dx · d · Σ scale · (q − 4) · x.
+    @inline(__always)
+    static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
+        _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out)
+    }
+}
+#endif
