@@ -135,37 +135,29 @@ struct TileConfig {
 /// The tile products of one super-block for 16 sequences, on weights whose group scales are folded in as
 /// two bytes (`scaledWeightRow`): per 64 elements c (activations at `a + 64 c`, `lda` bytes from one
 /// sequence to the next; weight tiles at `b + 2048 c`, low bytes, and `+ 1024`, high bytes), one product
-/// into the low sums (tile 0) and, with `high`, one into the high sums (tile 1; signed high bytes with
-/// `signedHigh`). The 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.
+/// into the low sums (tile 0) and one into the high sums (tile 1; signed high bytes with `signedHigh`).
+/// The two 16 x 16 Int32 sums are stored at `c` (low) and `c + 1024` (high), sequence t's at `+ 64 t`.
+/// (Q2_K's "high" tiles hold its mins: CrumbKAMX.swift.)
 @inline(__always)
-func scaledProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, signedHigh: Bool,
-                    high: Bool = true) {
-    tm_tile_zero0()
-    if high { tm_tile_zero1() }
+func scaledProducts(_ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, signedHigh: Bool) {
+    tm_tile_zero0(); tm_tile_zero1()
     for half in 0..<2 {
         let a = a + 128 &* half, b = b + 4096 &* half
-        tm_tile_load4(a, lda); tm_tile_load6(b, 64)
+        tm_tile_load4(a, lda); tm_tile_load6(b, 64); tm_tile_load7(b + 1024, 64)
         tm_tile_dpbsud_0_4_6()
-        if high {
-            tm_tile_load7(b + 1024, 64)
-            if signedHigh { tm_tile_dpbssd_1_4_7() } else { tm_tile_dpbsud_1_4_7() }
-        }
-        tm_tile_load5(a + 64, lda); tm_tile_load6(b + 2048, 64)
+        if signedHigh { tm_tile_dpbssd_1_4_7() } else { tm_tile_dpbsud_1_4_7() }
+        tm_tile_load5(a + 64, lda); tm_tile_load6(b + 2048, 64); tm_tile_load7(b + 3072, 64)
         tm_tile_dpbsud_0_5_6()
-        if high {
-            tm_tile_load7(b + 3072, 64)
-            if signedHigh { tm_tile_dpbssd_1_5_7() } else { tm_tile_dpbsud_1_5_7() }
-        }
+        if signedHigh { tm_tile_dpbssd_1_5_7() } else { tm_tile_dpbsud_1_5_7() }
     }
-    tm_tile_store0(c, 64)
-    if high { tm_tile_store1(c + 1024, 64) }
+    tm_tile_store0(c, 64); tm_tile_store1(c + 1024, 64)
 }
 
 /// One 64-byte row of a weight tile (16 rows' four bytes of K) times each row's integer scale (`scale`:
 /// the row's scale in both 16-bit halves of its dword), stored as the products' low bytes at `lo` and
 /// high bytes at `lo + 1024`: product = 256 · high + low, low unsigned, high signed where `q` is (as the
 /// 16-bit product's top byte). `q`'s bytes are unsigned or, with `signedQ`, signed. Without `high` (every
-/// product below 256: the format's `highBytes` is false) only the low bytes are stored.
+/// product below 256) only the low bytes are stored.
 @inline(__always)
 func scaledWeightRow(_ q: __m512i, _ scale: __m512i, _ lo: UnsafeMutableRawPointer, signedQ: Bool, high: Bool = true) {
     let even = signedQ ? _mm512_srai_epi16(_mm512_slli_epi16(q, 8), 8) : _mm512_and_si512(q, _mm512_set1_epi16(0xFF))
@@ -256,9 +248,6 @@ protocol AMXFormat {
     static var terms: Int { get }
     /// Whether the high bytes of the scaled weights are signed (`scaledProducts`).
     static var signedHigh: Bool { get }
-    /// Whether the scaled weights have high bytes at all (false: every one fits its low byte, and `tiles`
-    /// writes only those; `scaledProducts` runs one product per 64 elements instead of two).
-    static var highBytes: Bool { get }
     /// From how many sequences this format's products run on tiles (by default `AMX.minSequences`).
     static var tilesFrom: Int { get }
     /// The float factors of a super-block's 16 rows (what `finish` needs).
@@ -277,7 +266,6 @@ protocol AMXFormat {
 }
 
 extension AMXFormat {
-    static var highBytes: Bool { true }
     static var tilesFrom: Int { AMX.minSequences }
 }
 
@@ -311,7 +299,7 @@ func amxTiles<F: AMXFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int
                         // The next 16 sequences' activations (16 rows of 256 bytes, from L2) into L1 while these run.
                         let kn = k &+ 1 < blocks ? k &+ 1 : 0, inext = k &+ 1 < blocks ? i : i &+ 1
                         if inext < nb { for t in 0..<16 { prefetchLines(activations(kn, inext) + t &* st.q, 256) } }
-                        scaledProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, signedHigh: F.signedHigh, high: F.highBytes)
+                        scaledProducts(activations(k, i), st.q, UnsafeRawPointer(bt), ct, signedHigh: F.signedHigh)
                         let cb = UnsafeRawPointer(ct)
                         for t in 0..<16 {
                             let s = 16 &* k &+ t, o = out + 16 &* s

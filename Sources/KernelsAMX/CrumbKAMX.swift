@@ -7,8 +7,9 @@
 // and the next (the odd dword). Q3_K's high bit of those elements is bit 4n + j of the same bytes of high-bit
 // word m, picked by the same dwords. Each weight is multiplied by its sixteen's scale before it goes into a
 // tile, so the tile sums over a super-block are ggml's Σ_t scale_t · Σ q · x, whole:
-// - Q2_K: q · scale ≤ 3 · 15 = 45 fits one unsigned byte, so one product per 64 elements (half of what the
-//   two-byte formats take); y += dx · (d · Σ − dmin · Σ_t min_t · Σx_t), the min term in floats per sequence.
+// - Q2_K: q · scale ≤ 3 · 15 = 45 fits one unsigned byte; the second product per 64 elements takes the mins
+//   instead of high bytes (a tile whose four bytes for each row are that row's 4-bit min of the sixteen), so
+//   its sums are Σ_t min_t · Σx_t and y += dx · (d · Σ − dmin · Σ_t min_t · Σx_t) needs no float work per sixteen.
 // - Q3_K: (q − 4) · scale, |q − 4| ≤ 4 and the signed scale −32 ... 31, reaches 128 once ((−4) · (−32)),
 //   one past a signed byte: kept as two bytes as Q6_K is (signed high byte), two products per 64 elements;
 //   y += dx · d · (256 · high + low), no term (the offset is in the weights).
@@ -54,20 +55,19 @@ func crumbTileRows<F: CrumbRows8>(_: F.Type, _ p0: UnsafeRawPointer, _ p1: Unsaf
     }
 }
 
-/// Q2_K on tiles: each weight q times its sixteen's 4-bit scale in one unsigned byte (at most 45), 64 elements
-/// (four sixteens) a product; the terms are Σx per sixteen for the mins.
+/// Q2_K on tiles: each weight q times its sixteen's 4-bit scale in one unsigned byte (at most 45), and beside
+/// it the sixteen's 4-bit min, 64 elements (four sixteens) a pair of products; no terms.
 enum Q2_KTiles: AMXFormat {
     static var groupBlock: Int { Q2_KFormat.groupBlock }
-    static var terms: Int { 16 }
+    static var terms: Int { 0 }
     static var signedHigh: Bool { false }
-    static var highBytes: Bool { false }
 
-    /// The 16 rows' mins per sixteen (the 4-bit integers: sixteens 0-7, then 8-15), d and dmin.
-    struct Factors { var mins: (GroupFactors, GroupFactors), d: __m512, dmin: __m512 }
+    /// The 16 rows' d and dmin.
+    struct Factors { var d: __m512, dmin: __m512 }
 
     /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c a tile of 16
     /// rows of 64 bytes at `b + 2048 c`, row g holding elements 64c + 4g ..< + 4 of each of the 16 rows times
-    /// their sixteen's scale; and their factors.
+    /// their sixteen's scale, and at `+ 1024` the same rows' mins of that sixteen (four times each); d and dmin.
     @inline(__always)
     static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
         // Scale word w: each row's scale bytes of sixteens 8w ..< 8w + 8, scale in the low nibble, min in the high.
@@ -76,25 +76,33 @@ enum Q2_KTiles: AMXFormat {
         let w10 = _mm512_loadu_si512(p1 + 32), w11 = _mm512_loadu_si512(p1 + 96)
         let s = (_mm512_and_si512(w00, m4), _mm512_and_si512(w01, m4), _mm512_and_si512(w10, m4), _mm512_and_si512(w11, m4))
         @inline(__always) func mins(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) }
+        let mn = (mins(w00), mins(w01), mins(w10), mins(w11))
         crumbTileRows(Q2_KFormat.self, p0, p1) { t, c, g, q in
             let scale = t < 8 ? qwordScales(s.0, s.2, t) : qwordScales(s.1, s.3, t &- 8)
             scaledWeightRow(q, scale, b + (2048 &* c &+ 64 &* g), signedQ: false, high: false)
         }
-        return Factors(mins: (qwordBytes8(mins(w00), mins(w10)), qwordBytes8(mins(w01), mins(w11))),
-                       d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
+        // Sixteen t's mins: the 16 rows' bytes (rows 0-7, 8-15), each made a dword of four copies (vpshufb per
+        // 128-bit lane l: bytes 4l ..< 4l + 4 of the sixteen, each four times), for its four tile rows.
+        var spread = SIMD64<UInt8>()
+        for k in 0..<64 { spread[k] = UInt8(4 &* (k >> 4) &+ (k & 15) >> 2) }
+        let fours = unsafeBitCast(spread, to: __m512i.self)
+        for t in 0..<16 {
+            let picked = t < 8 ? qwordPick(mn.0, mn.2, t) : qwordPick(mn.1, mn.3, t &- 8)
+            let row = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(picked), fours)
+            let at = b + (2048 &* (t >> 2) &+ 1024 &+ 256 &* (t & 3))
+            for k in 0..<4 { _mm512_storeu_si512(at + 64 &* k, row) }
+        }
+        return Factors(d: halves16(p0, p1), dmin: halves16(p0 + 16, p1 + 16))
     }
 
     @inline(__always)
-    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {
-        let src = x.sum16 + s &* st.sum16
-        for k in 0..<(nb &* 16) { dst[k] = Float(src[k]) }
-    }
+    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {}
 
-    /// out + dx · (d · Σ scale · q · x − dmin · Σ_t min_t · Σx_t).
+    /// out + dx · (d · Σ scale · q · x − dmin · Σ min · x): the low sums and the min sums.
     @inline(__always)
     static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        let m = _mm512_add_ps(minTerms(f.mins.0, g), minTerms(f.mins.1, g + 8))
-        return _mm512_fnmadd_ps(m, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(scaledSums(c, high: false), _mm512_mul_ps(f.d, dx), out))
+        let mins = _mm512_cvtepi32_ps(_mm512_loadu_si512(c + 1024))
+        return _mm512_fnmadd_ps(mins, _mm512_mul_ps(f.dmin, dx), _mm512_fmadd_ps(scaledSums(c, high: false), _mm512_mul_ps(f.d, dx), out))
     }
 }
 
