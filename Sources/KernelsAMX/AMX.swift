@@ -269,6 +269,27 @@ extension AMXFormat {
     static var tilesFrom: Int { AMX.minSequences }
 }
 
+/// A K-quant whose offset is in its tile weights, signed q − offset times its group's signed scale as two
+/// bytes (Q3_K, Q6_K): no terms, and y += dx · d · (256 · high + low).
+protocol SignedScaledTiles: AMXFormat where Factors == RowScales {}
+
+/// The 16 rows' d of a super-block (`SignedScaledTiles`).
+struct RowScales { var d: __m512 }
+
+extension SignedScaledTiles {
+    static var terms: Int { 0 }
+    static var signedHigh: Bool { true }
+
+    @inline(__always)
+    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {}
+
+    /// out + dx · d · Σ scale · (q − offset) · x.
+    @inline(__always)
+    static func finish(_ c: UnsafeRawPointer, _ f: RowScales, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
+        _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out)
+    }
+}
+
 /// Rows `0..<count` (a multiple of 16) times sequences `0..<nSeq` (a multiple of 16) of format `F`.
 ///
 /// Per 16 rows and super-block, the weight tiles are built once (8 KiB, L1) for every sequence; per 16

@@ -108,24 +108,19 @@ enum Q2_KTiles: AMXFormat {
 
 /// Q3_K on tiles: each weight q − 4 times its sixteen's signed 6-bit scale as two bytes (signed high), 64
 /// elements (four sixteens) a product; no terms.
-enum Q3_KTiles: AMXFormat {
+enum Q3_KTiles: SignedScaledTiles {
     static var groupBlock: Int { Q3_KFormat.groupBlock }
-    static var terms: Int { 0 }
-    static var signedHigh: Bool { true }
     /// Twice `AMX.minSequences` (64): building a super-block's tiles (each crumb with its high bit, times its
     /// scale as two bytes) costs more than the products of 32 sequences save. `bench-kernels --types q3_K
     /// --rows 8960 --cols 1536 --threads 2 --sequences 32,48,64 --levels amx,avx512`, three alternating runs,
     /// ms: 32 2.33-2.66 / 1.83-2.28, 48 2.66-2.99 / 2.64-3.33, 64 2.64-3.42 / 4.11-4.63.
     static var tilesFrom: Int { 2 &* AMX.minSequences }
 
-    /// The 16 rows' d.
-    struct Factors { var d: __m512 }
-
     /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c a tile of 16
     /// rows of 64 bytes, row g holding elements 64c + 4g ..< + 4 of each of the 16 rows times their sixteen's
     /// scale (low bytes at `b + 2048 c`, high at `+ 1024`); and d.
     @inline(__always)
-    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
+    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> RowScales {
         let off = _mm512_set1_epi8(32), four = _mm512_set1_epi8(4)
         let (u00, u01) = q3_KRows8Scales(p0), (u10, u11) = q3_KRows8Scales(p1)
         let s = (_mm512_sub_epi8(u00, off), _mm512_sub_epi8(u01, off), _mm512_sub_epi8(u10, off), _mm512_sub_epi8(u11, off))
@@ -133,16 +128,7 @@ enum Q3_KTiles: AMXFormat {
             let scale = t < 8 ? qwordScales(s.0, s.2, t, signed: true) : qwordScales(s.1, s.3, t &- 8, signed: true)
             scaledWeightRow(_mm512_sub_epi8(q, four), scale, b + (2048 &* c &+ 64 &* g), signedQ: true)
         }
-        return Factors(d: halves16(p0, p1))
-    }
-
-    @inline(__always)
-    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {}
-
-    /// out + dx · d · Σ scale · (q − 4) · x.
-    @inline(__always)
-    static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out)
+        return RowScales(d: halves16(p0, p1))
     }
 }
 #endif

@@ -18,19 +18,14 @@ import KernelsAVX512
 /// Q6_K on tiles: each weight q − 32 times its group's signed scale (at most 32 · 128 = 4096 in magnitude:
 /// a low byte and a signed high byte), 64 elements (four groups) a product; no terms (the offset is in the
 /// weights).
-enum Q6_KTiles: AMXFormat {
+enum Q6_KTiles: SignedScaledTiles {
     static var groupBlock: Int { Q6_KFormat.groupBlock }
-    static var terms: Int { 0 }
-    static var signedHigh: Bool { true }
-
-    /// The 16 rows' d.
-    struct Factors { var d: __m512 }
 
     /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c (groups 4c
     /// ..< 4c + 4) a tile of 16 rows of 64 bytes, row g holding elements 64c + 4g ..< + 4 of each of the 16
     /// rows, times the group's scale (low bytes at `b + 2048 c`, high at `+ 1024`); and d.
     @inline(__always)
-    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> Factors {
+    static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> RowScales {
         let (ie, io) = dwordPicks()
         let m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30), offset = _mm512_set1_epi8(32)
         let a0 = _mm512_loadu_si512(p0 + 16), a1 = _mm512_loadu_si512(p1 + 16)
@@ -64,16 +59,7 @@ enum Q6_KTiles: AMXFormat {
                 rows(3, map(lb) { _mm512_and_si512(_mm512_srli_epi16($0, 4), m4) }, map(qh) { _mm512_and_si512(_mm512_srli_epi16($0, 2), m30) })
             }
         }
-        return Factors(d: halves16(p0, p1))
-    }
-
-    @inline(__always)
-    static func groupSums(_ x: Q8Activations, _ st: Q8Strides, _ s: Int, _ nb: Int, _ dst: UnsafeMutablePointer<Float>) {}
-
-    /// out + dx · d · Σ scale · (q − 32) · x.
-    @inline(__always)
-    static func finish(_ c: UnsafeRawPointer, _ f: Factors, _ g: UnsafePointer<Float>, _ dx: __m512, _ out: __m512) -> __m512 {
-        _mm512_fmadd_ps(scaledSums(c), _mm512_mul_ps(f.d, dx), out)
+        return RowScales(d: halves16(p0, p1))
     }
 }
 #endif
