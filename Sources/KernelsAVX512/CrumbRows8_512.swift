@@ -11,13 +11,14 @@
 // done once for eight rows):
 // - the sixteen scales of the eight rows come out of the scale words in a few qword-wide ops, each row's in its
 //   qword as bytes (Q3_K: minus 32, signed);
-// - per sixteen, one crumb of the two words that hold it (a shift and a mask; Q2_K: crumbs 1 and 3 masked in place,
-//   4 q, against 4 · scale for crumbs 0 and 2; Q3_K: a byte test of the high-bit word and a masked add of 4) goes
-//   through one `vpdpbusd` each against the sequence's 8 activation bytes broadcast to every qword (a dword: four
-//   of a row's products); the sixteens go in pairs, (crumb 0, crumb 2) and (1, 3) of two words, whose dwords one
-//   `vpackssdw` packs into words (exact: |Σ| ≤ 8 · 12 · 128 < 2^15) for one `vpdpwssd` by both sixteens' scales
-//   spread over the words (`vpshufb` puts each scale byte in a word's high byte: scale · 256, signed, and the 1/256
-//   goes into the float factor);
+// - per sixteen, one crumb of the two words that hold it (a mask, and one shift by 4 a word for crumbs 2 and 3:
+//   crumbs 1 and 3 masked in place, 4 q, against 4 · scale for crumbs 0 and 2; Q3_K: a byte test of the high-bit
+//   word and a masked add of 4, or 16 in place) goes through one `vpdpbusd` each against the sequence's 8
+//   activation bytes broadcast to every qword (a dword: four of a row's products); the sixteens go in pairs,
+//   (crumb 0, crumb 2) and (1, 3) of two words, whose dwords one `vpackssdw` packs into words (exact: |Σ| ≤ 8 · 28
+//   · 128 < 2^15) for one `vpdpwssd` by both sixteens' scales spread over the words (`vpshufb` puts each scale
+//   byte in a word's high byte: scale · 256, signed; with the 4 of the crumbs in place the 1/1024 goes into the
+//   float factor);
 // - Q2_K's min term Σ_t m_t · Σx_t and Q3_K's offset term −4 Σ_t s_t · Σx_t (as Σ_t u_t Σx_t − 32 Σ_t Σx_t, u_t =
 //   s_t + 32 the unsigned 6-bit scale) are four `vpdpbusd` per super-block on the activation sums of the sixteens
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
@@ -29,7 +30,7 @@ import KernelsAVX2
 import Prefetch
 
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
-/// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 256; Q2_K d / 1024) and the term's
+/// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 1024) and the term's
 /// factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
 struct CrumbHeader512 {
     var terms: (__m512i, __m512i)
@@ -67,6 +68,7 @@ struct CrumbPair512 {
 @inline(__always)
 func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
     let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
+    let sixteen = _mm512_set1_epi8(16)
     // vpshufb picks within 128-bit lanes (a lane's first qword, row r, at bytes 0-7, its second, row r + 1, at
     // 8-15) into the high byte of each word, the low bytes zero (0x80): byte 0 of row r into words 0-1 and of row
     // r + 1 into words 2-3 of both qwords; + tA in the first qword and + tB in the second picks scale bytes tA and
@@ -74,22 +76,25 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
     let spread0 = _mm512_set1_epi64(0x0880_0880_0080_0080)
     // Each row's sixteen scales as the bytes of its qword in two vectors (sixteens 0-7, 8-15); `terms`: the
     // unsigned coefficients of the min (Q2_K) or offset (Q3_K) term, likewise.
-    let scales: (__m512i, __m512i), terms: (__m512i, __m512i)
+    // Crumbs 1 and 3 of a byte are taken in place, masked but not shifted down (4 · q: a `vpand` alone, and one
+    // shift by 4 a word serves crumbs 2 and 3; Q3_K's high bit then adds 16 instead of 4), so crumbs 0 and 2 get
+    // 4 · scale (`scales4`) instead, and every sixteen contributes 1024 · scale · Σ q x. Q2_K scales ≤ 15: 4 ·
+    // scale ≤ 60; Q3_K's signed 6-bit scales: 4 · scale = 4u − 128 (u the unsigned scale ≤ 63, so 4u stays in
+    // its byte) is −128 ... 124, a signed byte. Q3_K's sums would pass 2^31 over a super-block (1024 · 32 · 16 ·
+    // 7 · 128 a sixteen), so its halves add up apart (`crumbRows8Run`).
+    let scales: (__m512i, __m512i), scales4: (__m512i, __m512i), terms: (__m512i, __m512i)
     if F.highBits {
         let (u0, u1) = q3_KRows8Scales(p)
-        let off = _mm512_set1_epi8(32)
+        let off = _mm512_set1_epi8(32), off4 = _mm512_set1_epi8(-128)
         scales = (_mm512_sub_epi8(u0, off), _mm512_sub_epi8(u1, off))
+        scales4 = (_mm512_add_epi8(_mm512_slli_epi16(u0, 2), off4), _mm512_add_epi8(_mm512_slli_epi16(u1, 2), off4))
         terms = (u0, u1)
     } else {
         let w0 = _mm512_loadu_si512(p + 32), w1 = _mm512_loadu_si512(p + 96)
         scales = (_mm512_and_si512(w0, m4), _mm512_and_si512(w1, m4))
+        scales4 = (_mm512_slli_epi16(scales.0, 2), _mm512_slli_epi16(scales.1, 2))
         terms = (_mm512_and_si512(_mm512_srli_epi64(w0, 4), m4), _mm512_and_si512(_mm512_srli_epi64(w1, 4), m4))
     }
-    // Q2_K takes crumbs 1 and 3 of a byte in place, masked but not shifted down (4 · q: a `vpand` alone, and one
-    // shift by 4 a word serves crumbs 2 and 3), so crumbs 0 and 2 get 4 · scale instead, and every sixteen
-    // contributes 1024 · scale · Σ q x (Q2_K scales ≤ 15: 4 · scale ≤ 60 stays a byte). Q3_K's signed 6-bit
-    // scales would not fit a byte at 4 · scale, and a super-block's sum would pass 2^31: it shifts every crumb.
-    let scales4 = F.highBits ? scales : (_mm512_slli_epi16(scales.0, 2), _mm512_slli_epi16(scales.1, 2))
     let hb = F.highBits ? (_mm512_loadu_si512(p + 112), _mm512_loadu_si512(p + 176), _mm512_loadu_si512(p + 240),
                            _mm512_loadu_si512(p + 304))
                         : (m3, m3, m3, m3)
@@ -101,12 +106,12 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
         let ha = h == 0 ? hb.0 : hb.2, hbb = h == 0 ? hb.1 : hb.3
         let va4 = _mm512_srli_epi16(va, 4), vb4 = _mm512_srli_epi16(vb, 4)
         @inline(__always) func crumb(_ j: Int, _ v: __m512i, _ v4: __m512i, _ hv: __m512i) -> __m512i {
-            if !F.highBits {
-                // Crumb j as q (j even) or 4 · q (j odd), from the byte or its high nibble.
-                return _mm512_and_si512(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
-            }
-            let q = j == 0 ? _mm512_and_si512(v, m3) : _mm512_and_si512(_mm512_srli_epi16(v, UInt32(2 &* j)), m3)
-            return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))), q, four)
+            // Crumb j as q (j even) or 4 · q (j odd), from the byte or its high nibble.
+            let q = _mm512_and_si512(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
+            guard F.highBits else { return q }
+            // Q3_K: + 4 (or 4 · 4) where the high bit is set.
+            let bit = _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))
+            return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, bit), q, j & 1 == 0 ? four : sixteen)
         }
         @inline(__always) func pair(_ j: Int) {
             let tA = 8 &* n &+ 2 &* j &+ h, tB = tA &+ 4
@@ -123,12 +128,12 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
     let d = halvesInPairs(p)
     // Q2_K: −dmin per min term; Q3_K: −4 d per offset term.
     let tf = F.highBits ? _mm512_mul_ps(d, _mm512_set1_ps(-4)) : _mm512_sub_ps(_mm512_setzero_ps(), halvesInPairs(p + 16))
-    return CrumbHeader512(terms: terms, dScale: _mm512_mul_ps(d, _mm512_set1_ps(F.highBits ? 1.0 / 256 : 1.0 / 1024)), tf: tf)
+    return CrumbHeader512(terms: terms, dScale: _mm512_mul_ps(d, _mm512_set1_ps(1.0 / 1024)), tf: tf)
 }
 
 /// A pair of sixteens of eight rows against `W.n` (1-4) sequences' activations from element `xo` of the
 /// super-block: per sequence, each sixteen's two quant vectors through `vpdpbusd` against its 8 + 8 activation
-/// bytes broadcast to every qword (each dword: a row's four products, |Σ| ≤ 8 · 12 · 128 < 2^15 over both), the
+/// bytes broadcast to every qword (each dword: a row's four products, |Σ| ≤ 8 · 28 · 128 < 2^15 over both), the
 /// two sixteens' dwords packed into words (`vpackssdw`, exact), then one `vpdpwssd` by the pair's scale words into
 /// the sequence's sums: per 128-bit lane, dwords 0 and 2 row r, 1 and 3 row r + 1 (`crumbRowPairs` reorders).
 @inline(__always)
@@ -216,10 +221,19 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
+        // Q3_K: the second half's sixteens (elements 128 ..< 256) in sums of their own, so neither passes 2^31
+        // (four sixteens a dword: 4 · 1024 · 32 · 16 · 7 · 128 < 2^31).
+        var t0 = _mm512_setzero_si512(), t1 = _mm512_setzero_si512(), t2 = _mm512_setzero_si512(), t3 = _mm512_setzero_si512()
         let xo = 256 &* i
         if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
-        let hd = S.block(F.self, base, i) { c in crumbPairSteps512(W.self, xs, xo, c, &s0, &s1, &s2, &s3) }
-        @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ f: inout __m512) {
+        let hd = S.block(F.self, base, i) { c in
+            if F.highBits && c.oA >= 128 {
+                crumbPairSteps512(W.self, xs, xo, c, &t0, &t1, &t2, &t3)
+            } else {
+                crumbPairSteps512(W.self, xs, xo, c, &s0, &s1, &s2, &s3)
+            }
+        }
+        @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m512i, _ t: __m512i, _ f: inout __m512) {
             let sp = split + splitSums16Bytes &* (k &* nb &+ i)
             let a = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), hd.terms.0, qwords(sp)), hd.terms.1, qwords(sp + 8))
             var m = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_slli_epi32(a, 7), hd.terms.0, qwords(sp + 16)), hd.terms.1, qwords(sp + 24))
@@ -229,13 +243,15 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
                 m = _mm512_mask_sub_epi32(m, 0x5555, m, _mm512_set1_epi32(32 &* total))
             }
             let dx = _mm512_set1_ps(xa.d[i])
-            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(crumbRowPairs(s)), _mm512_mul_ps(hd.dScale, dx), f)
+            var sums = _mm512_cvtepi32_ps(crumbRowPairs(s))
+            if F.highBits { sums = _mm512_add_ps(sums, _mm512_cvtepi32_ps(crumbRowPairs(t))) }
+            f = _mm512_fmadd_ps(sums, _mm512_mul_ps(hd.dScale, dx), f)
             f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(hd.tf, dx), f)
         }
-        finish(0, xs.0, s0, &f0)
-        if W.n > 1 { finish(1, xs.1, s1, &f1) }
-        if W.n > 2 { finish(2, xs.2, s2, &f2) }
-        if W.n > 3 { finish(3, xs.3, s3, &f3) }
+        finish(0, xs.0, s0, t0, &f0)
+        if W.n > 1 { finish(1, xs.1, s1, t1, &f1) }
+        if W.n > 2 { finish(2, xs.2, s2, t2, &f2) }
+        if W.n > 3 { finish(3, xs.3, s3, t3, &f3) }
     }
     storeRowPairs512(W.n, (f0, f1, f2, f3), y, ldy)
 }
