@@ -1,10 +1,10 @@
 // Q2_K and Q3_K in the `rows8` layout on 256-bit vectors (the layout and the AVX-512 kernel:
 // KernelsAVX512/CrumbRows8_512.swift). A 256-bit load of a 64-byte word holds one half of the eight rows
 // (rows 0-3, or 4-7), row r in qword r; each super-block is done for both halves before the next. Per
-// sixteen, as on AVX-512, one crumb of the two words that hold it (Q3_K: its high bit moved to bit 2 by one
-// shift, masked and or-ed in) through one `vpmaddubsw` each against the sequence's 8 activation bytes
-// broadcast to every qword, added in Int16, then one `vpmaddwd` by the scale spread over the row's words
-// (scale · 256). The min (Q2_K) or offset (Q3_K) term: the coefficients times the split activation sums of
+// sixteen, as on AVX-512, one crumb of the two words that hold it (crumbs 1 and 3 in place, 4 q, against 4 ·
+// scale for crumbs 0 and 2; Q3_K: its high bit moved to bit 2, or 4 in place, by one shift, masked and or-ed in)
+// through one `vpmaddubsw` each against the sequence's 8 activation bytes broadcast to every qword, added in
+// Int16 (|Σ| ≤ 4 · 28 · 128), then one `vpmaddwd` by the scale spread over the row's words (scale · 256). The min (Q2_K) or offset (Q3_K) term: the coefficients times the split activation sums of
 // the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two; for Q3_K from
 // `cachedFrom256` sequences on the passes read the group's operands from a cache decoded once (as on AVX-512).
 #if arch(x86_64)
@@ -89,7 +89,7 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     let hb = 32 &* hh
     // The four rows' sixteen scales as the bytes of their qwords (sixteens 0-7, 8-15), and the unsigned
     // coefficients of the min or offset term, as on AVX-512.
-    let scales: (__m256i, __m256i), terms: (__m256i, __m256i)
+    let scales: (__m256i, __m256i), scales4: (__m256i, __m256i), terms: (__m256i, __m256i)
     if F.highBits {
         let w = load256(p, 48 &+ hb), a2 = _mm256_cvtepu32_epi64(load128(p, 16 &+ 16 &* hh))
         let lo03 = _mm256_set1_epi64x(0x0000_0000_0303_0303), hi03 = _mm256_set1_epi64x(0x0303_0303_0000_0000)
@@ -98,15 +98,18 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
         let u0 = _mm256_or_si256(_mm256_and_si256(w, m4), _mm256_slli_epi64(h0, 4))
         let u1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(w, 4), m4), _mm256_slli_epi64(h1, 4))
         scales = (_mm256_sub_epi8(u0, splat8(32)), _mm256_sub_epi8(u1, splat8(32)))
+        // 4 (u − 32) = 4u − 128: 4u stays in its byte (u ≤ 63).
+        scales4 = (_mm256_add_epi8(_mm256_slli_epi16(u0, 2), splat8(0x80)), _mm256_add_epi8(_mm256_slli_epi16(u1, 2), splat8(0x80)))
         terms = (u0, u1)
     } else {
         let w0 = load256(p, 32 &+ hb), w1 = load256(p, 96 &+ hb)
         scales = (_mm256_and_si256(w0, m4), _mm256_and_si256(w1, m4))
+        scales4 = (_mm256_slli_epi16(scales.0, 2), _mm256_slli_epi16(scales.1, 2))
         terms = (_mm256_and_si256(_mm256_srli_epi64(w0, 4), m4), _mm256_and_si256(_mm256_srli_epi64(w1, 4), m4))
     }
-    // Q2_K: crumbs 1 and 3 masked in place (4 q), crumbs 0 and 2 against 4 · scale, as on AVX-512.
-    let scales4 = F.highBits ? scales : (_mm256_slli_epi16(scales.0, 2), _mm256_slli_epi16(scales.1, 2))
-    let m12 = splat8(12)
+    // Crumbs 1 and 3 masked in place (4 q; Q3_K's high bit then worth 16), crumbs 0 and 2 against 4 · scale, as on
+    // AVX-512 (Q3_K's halves then sum apart: `crumbRows8Group`).
+    let m12 = splat8(12), bit4 = splat8(16)
     /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
     @inline(__always) func quad(_ n: Int, _ h: Int) {
         let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
@@ -115,11 +118,13 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
         @inline(__always) func sixteen(_ j: Int) {
             let t = 8 &* n &+ 2 &* j &+ h
             @inline(__always) func crumb(_ v: __m256i, _ v4: __m256i, _ m: Int) -> __m256i {
-                if !F.highBits { return _mm256_and_si256(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12) }
-                let q = j == 0 ? _mm256_and_si256(v, m3) : _mm256_and_si256(_mm256_srli_epi16(v, Int32(2 &* j)), m3)
-                // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4) by one shift, then masked.
-                let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j)
-                let high = _mm256_and_si256(b >= 2 ? _mm256_srli_epi16(hv, b &- 2) : _mm256_slli_epi16(hv, 2 &- b), four)
+                let q = _mm256_and_si256(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
+                guard F.highBits else { return q }
+                // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4; crumbs in place: bit 4, worth 16) by one
+                // shift, then masked.
+                let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j), at: Int32 = j & 1 == 0 ? 2 : 4
+                let high = _mm256_and_si256(b >= at ? _mm256_srli_epi16(hv, b &- at) : _mm256_slli_epi16(hv, at &- b),
+                                            j & 1 == 0 ? four : bit4)
                 return _mm256_or_si256(q, high)
             }
             let sv = j & 1 == 1 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
@@ -132,7 +137,7 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
     let d = halvesInPairs256(p, 8 &* hh)
     let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), halvesInPairs256(p, 16 &+ 8 &* hh))
-    return CrumbHeader256(terms: terms, dScale: _mm256_mul_ps(d, _mm256_set1_ps(F.highBits ? 1.0 / 256 : 1.0 / 1024)), tf: tf)
+    return CrumbHeader256(terms: terms, dScale: _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 1024)), tf: tf)
 }
 
 /// Where a pass over a group of eight rows gets the operands of each half super-block: decoded in place, or
@@ -205,6 +210,9 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
         if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
         @inline(__always) func rowsHalf(_ hh: Int, _ fa: inout __m256, _ fb: inout __m256) {
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
+            // Q3_K: the second half's sixteens (elements 128 ..< 256) in sums of their own, so neither passes 2^31
+            // (eight sixteens a dword, eight elements each: 8 · 1024 · 32 · 8 · 7 · 128 < 2^31).
+            var t0 = _mm256_setzero_si256(), t1 = _mm256_setzero_si256()
             let xo = 256 &* i
             let hd = S.half(F.self, base, i, hh) { o, qa, qb, sw in
                 @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
@@ -212,10 +220,15 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
                     let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, qwords256(q, at)), _mm256_maddubs_epi16(qb, qwords256(q, at &+ 8)))
                     s = _mm256_add_epi32(s, _mm256_madd_epi16(sum, sw))
                 }
-                step(q0, &s0)
-                if W.n > 1 { step(q1, &s1) }
+                if F.highBits && o >= 128 {
+                    step(q0, &t0)
+                    if W.n > 1 { step(q1, &t1) }
+                } else {
+                    step(q0, &s0)
+                    if W.n > 1 { step(q1, &s1) }
+                }
             }
-            @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ f: inout __m256) {
+            @inline(__always) func finish(_ k: Int, _ xa: Q8Activations, _ s: __m256i, _ t: __m256i, _ f: inout __m256) {
                 let sp = split + splitSums16Bytes &* (k &* nb &+ i)
                 let ta = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, qwords256(sp, 0)), _mm256_maddubs_epi16(hd.terms.1, qwords256(sp, 8)))
                 let tb = _mm256_add_epi16(_mm256_maddubs_epi16(hd.terms.0, qwords256(sp, 16)), _mm256_maddubs_epi16(hd.terms.1, qwords256(sp, 24)))
@@ -227,11 +240,13 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
                     m = _mm256_sub_epi32(m, _mm256_set_epi32(0, c, 0, c, 0, c, 0, c))
                 }
                 let dx = _mm256_set1_ps(xa.d[i])
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(hd.dScale, dx), f)
+                var sums = _mm256_cvtepi32_ps(s)
+                if F.highBits { sums = _mm256_add_ps(sums, _mm256_cvtepi32_ps(t)) }
+                f = _mm256_fmadd_ps(sums, _mm256_mul_ps(hd.dScale, dx), f)
                 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(hd.tf, dx), f)
             }
-            finish(0, x, s0, &fa)
-            if W.n > 1 { finish(1, x1, s1, &fb) }
+            finish(0, x, s0, t0, &fa)
+            if W.n > 1 { finish(1, x1, s1, t1, &fb) }
         }
         rowsHalf(0, &f00, &f10)
         rowsHalf(1, &f01, &f11)
