@@ -163,23 +163,24 @@ public enum StreamPrefetch {
     @inline(__always) public static func at(_ sequences: Int) -> Bool { sequences >= from }
 }
 
-/// How far ahead of the block it multiplies a one-sequence decode kernel prefetches its weights.
-public let decodePrefetchBytes = 1024
-
-/// How far ahead of the super-block or block of eight rows it multiplies a `rows8` kernel prefetches (the
-/// groups of eight rows lie one after another, so this runs on into the next group). One distance in bytes for
-/// every format: a fixed count of blocks ahead is 1.3 KiB for Q2_K but 3.4 KiB for Q6_K, and the short ones
+/// How far ahead of the block or super-block it multiplies a streaming kernel prefetches its weights: the row
+/// kernels of the GGUF layout (a tile's rows lie one after another, so this runs on into the next rows) and the
+/// `rows8` kernels (the groups of eight rows lie one after another too). One distance in bytes for every format
+/// and layout: a fixed count of blocks ahead is 1.3 KiB for Q2_K but 3.4 KiB for Q6_K, and the short ones
 /// left the 2- and 3-bit formats waiting on memory. `bench-kernels --rows 8960 --cols 1536 --threads 1`, Intel
 /// Xeon (AMX host), avx512 level, %op of the stream at two blocks ahead (2 KiB for the 32-block formats) and
 /// at 4 KiB, two alternating rounds: Q2_K 81 / 92-93, Q3_K 81-82 / 87, Q4_0 85-89 / 91, Q4_1 88 / 92, Q5_0 87 /
-/// 90-92, Q4_K, Q5_K, Q6_K and Q8_0 unchanged (91-100); 2.5, 3, 5 KiB between.
+/// 90-92, Q4_K, Q5_K, Q6_K and Q8_0 unchanged (91-100); 2.5, 3, 5 KiB between. The GGUF-layout row kernels
+/// (what the `avx2` level runs for Q8_0 and Q5_K) prefetched 1 KiB ahead: same host, `avx2`, one thread, two
+/// alternating rounds of 1, 2, 4, 6 and 8 KiB: Q8_0 66-70 / 79-84 / 88-91 / 88-94 / 89-92, Q5_K 62-65 / 75-78 /
+/// 83-85 / 84-85 / 87.
 public let streamPrefetchBytes = 4096
 
-/// Prefetches the cache lines of the `bytes`-byte block `decodePrefetchBytes` after `blk` (the
+/// Prefetches the cache lines of the `bytes`-byte block `streamPrefetchBytes` after `blk` (the
 /// weight rows of a tile are consecutive, so this runs on into the next rows).
 @inlinable @inline(__always)
 public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
-    prefetchLines(blk + decodePrefetchBytes, bytes)
+    prefetchLines(blk + streamPrefetchBytes, bytes)
 }
 
 /// Prefetches slice `i` of `n` of the next tile's weights (the `rowsPerTile` rows after the tile at
