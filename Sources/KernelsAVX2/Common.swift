@@ -176,6 +176,15 @@ public enum StreamPrefetch {
 /// 83-85 / 84-85 / 87.
 public let streamPrefetchBytes = 4096
 
+/// Prefetches line `line` of the `bytes`-byte super-block at `p` `streamPrefetchBytes` on (nothing past its end):
+/// a kernel that calls it once per step with the step's index spreads the super-block's prefetches over its work
+/// instead of issuing them together at its start (the AVX2 `rows8` kernels of Q4_K, Q2_K and Q3_K:
+/// docs/kernels.md, "Spread over the super-block").
+@inlinable @inline(__always)
+public func prefetchSpread(_ p: UnsafeRawPointer, line: Int, of bytes: Int) {
+    if 64 &* line < bytes { prefetch(p + (streamPrefetchBytes &+ 64 &* line)) }
+}
+
 /// Prefetches the cache lines of the `bytes`-byte block `streamPrefetchBytes` after `blk` (the
 /// weight rows of a tile are consecutive, so this runs on into the next rows).
 @inlinable @inline(__always)

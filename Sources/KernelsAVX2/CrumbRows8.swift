@@ -207,7 +207,6 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
         @inline(__always) func rowsHalf(_ hh: Int, _ fa: inout __m256, _ fb: inout __m256) {
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             // Q3_K: the second half's sixteens (elements 128 ..< 256) in sums of their own, so neither passes 2^31
@@ -215,6 +214,8 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
             var t0 = _mm256_setzero_si256(), t1 = _mm256_setzero_si256()
             let xo = 256 &* i
             let hd = S.half(F.self, base, i, hh) { o, qa, qb, sw in
+                // The super-block's lines (Q2_K 11, Q3_K 14) prefetched one per sixteen of the two halves (32).
+                if ahead { prefetchSpread(base + i &* F.groupBlock, line: 16 &* hh &+ (o >> 4), of: F.groupBlock) }
                 @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
                     let at = xo &+ o
                     let sum = _mm256_add_epi16(_mm256_maddubs_epi16(qa, qwords256(q, at)), _mm256_maddubs_epi16(qb, qwords256(q, at &+ 8)))

@@ -57,7 +57,6 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* Q4_KFormat.groupBlock
-        if ahead { prefetchLines(p + streamPrefetchBytes, Q4_KFormat.groupBlock) }
         @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
             let hb = 32 &* h
             // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).
@@ -71,6 +70,8 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
             @inline(__always) func chunk(_ c: Int) {
                 var l0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256(), l1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256()
                 @inline(__always) func word(_ j: Int) {
+                    // The super-block's 18 lines prefetched one per word of the two halves (32 words).
+                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: Q4_KFormat.groupBlock) }
                     let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
                     let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
                     let o = xo &+ 64 &* c &+ 8 &* j
