@@ -388,6 +388,20 @@ final class CountingJob: ComputeJob {
     #expect(skipped.contains("skipped"))
 }
 
+/// Cold runs rotate over copies larger than the host's last-level cache: sysfs sizes parse, and the
+/// default is at least 256 MiB and at least twice the cache Linux reports.
+@Test func kernelBenchColdCopiesOutgrowTheLastLevelCache() {
+    #expect(KernelBench.parseCacheSize("307200K") == 300 << 20)
+    #expect(KernelBench.parseCacheSize("2M") == 2 << 20)
+    #expect(KernelBench.parseCacheSize("1G") == 1 << 30)
+    #expect(KernelBench.parseCacheSize("4096") == 4096)
+    #expect(KernelBench.parseCacheSize("12Q") == nil && KernelBench.parseCacheSize("") == nil)
+    #expect(KernelBench.defaultColdBytes >= 256 << 20)
+    if let llc = KernelBench.lastLevelCacheBytes() {
+        #expect(llc > 0 && KernelBench.defaultColdBytes >= 2 * llc)
+    }
+}
+
 /// The fused product of two or three matrices sharing activations must equal separate products
 /// exactly (same kernels, same activation quantization), for matching and mixed weight formats.
 let fusedTypeSets: [[GGMLType]] = [[.q5_0, .q5_0, .q5_0], [.q4_K, .q6_K, .q4_K], [.q8_0, .q4_1], [.q4_K, .q8_0, .f16], [.q5_0, .q5_0, .q6_K]]
