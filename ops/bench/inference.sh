@@ -3,7 +3,8 @@
 # plus the memory-bandwidth ceiling for decoding.
 #
 # usage: ops/bench/inference.sh [--llama-only | --tokenmill-only] [MODEL.gguf ...]
-#   default models: the three from ops/models/fetch.sh --all (missing ones are skipped)
+#   default models: the three from ops/models/fetch.sh --all (missing ones are skipped);
+#   a MODEL is a path, or a file name in $TOKENMILL_MODELS_DIR (".gguf" may be left off)
 #
 # Per model:
 #   llama-bench -m M -p 128 -n 64 -t $THREADS -r $REPS -o json
@@ -55,8 +56,12 @@ for a in "$@"; do
     case "$a" in
         --llama-only) RUN_TM=0 ;;
         --tokenmill-only) RUN_LLAMA=0 ;;
-        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
-        *) models+=("$a") ;;
+        -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+        *)  # a path, or a file name (with or without .gguf) in $MODELS_DIR
+            if [ -f "$a" ]; then models+=("$a")
+            elif [ -f "$MODELS_DIR/$a" ]; then models+=("$MODELS_DIR/$a")
+            elif [ -f "$MODELS_DIR/$a.gguf" ]; then models+=("$MODELS_DIR/$a.gguf")
+            else echo "[bench] no model file $a (neither a path nor in $MODELS_DIR)" >&2; exit 1; fi ;;
     esac
 done
 if [ ${#models[@]} -eq 0 ]; then
