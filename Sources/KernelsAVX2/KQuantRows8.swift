@@ -25,6 +25,36 @@ extension Q5_KFormat {
     @inlinable public static var groupBlock: Int { 1408 }
 }
 
+/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows (`groupBlock`) keeps its nibble
+/// words, and whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element l of group g, as
+/// four 8-byte words of the eight rows) come before them, at byte 128. (Public for the AVX-512 kernel and the
+/// AMX tiles of the same layout.)
+public protocol NibbleRows8: KQuantFormat {
+    static var groupBlock: Int { get }
+    /// Offset of the sixteen nibble words in it.
+    static var nibblesAt: Int { get }
+    static var fifthBits: Bool { get }
+}
+
+extension Q4_KFormat: NibbleRows8 {
+    @inlinable public static var nibblesAt: Int { 128 }
+    @inlinable public static var fifthBits: Bool { false }
+}
+
+extension Q5_KFormat: NibbleRows8 {
+    @inlinable public static var nibblesAt: Int { 384 }
+    @inlinable public static var fifthBits: Bool { true }
+}
+
+/// Bit `g` of each byte of `h` as 16 (bit 4) in that byte, zero elsewhere: Q5_K's fifth bit of group `g`
+/// where its nibble wants it (one shift and a mask; a 16-bit shift by at most 4 keeps bit 4 of each byte
+/// within that byte).
+@inlinable @inline(__always)
+public func fifthBit(_ h: __m256i, _ g: Int) -> __m256i {
+    let sixteen = _mm256_set1_epi8(0x10)
+    return _mm256_and_si256(g <= 4 ? _mm256_slli_epi16(h, Int32(4 &- g)) : _mm256_srli_epi16(h, Int32(g &- 4)), sixteen)
+}
+
 /// Σx_g of every super-block of one sequence as bytes: a_0..a_7 then b_0..b_7 with Σx_g = 128 a_g + b_g
 /// (|Σx_g| ≤ 32 · 127, so a_g and b_g fit Int8).
 @inline(never)
@@ -38,9 +68,9 @@ public func kSplitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
     }
 }
 
-/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
+/// One group of eight rows of Q4_K or Q5_K for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
 @inline(never)
-func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
+func nibbleRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
                                 _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
                                 _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1)
@@ -56,7 +86,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* Q4_KFormat.groupBlock
+        let p = group + i &* F.groupBlock
         @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
             let hb = 32 &* h
             // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).
@@ -65,15 +95,25 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
                                          _mm256_and_si256(_mm256_slli_epi64(a, 30), hi30))
             let mins = _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(b, lo3f), _mm256_and_si256(_mm256_srli_epi64(b, 4), hi0f)),
                                        _mm256_and_si256(_mm256_slli_epi64(b, 30), hi30))
+            // Q5_K: the half's four fifth-bit words, read before the nibbles (the order the block lies in).
+            let fifth = F.fifthBits ? (load256(p, 128 &+ hb), load256(p, 192 &+ hb), load256(p, 256 &+ hb), load256(p, 320 &+ hb))
+                                    : (m4, m4, m4, m4)
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             let xo = 256 &* i
             @inline(__always) func chunk(_ c: Int) {
                 var l0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256(), l1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256()
                 @inline(__always) func word(_ j: Int) {
-                    // The super-block's 18 lines prefetched one per word of the two halves (32 words).
-                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: Q4_KFormat.groupBlock) }
-                    let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
-                    let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
+                    // The super-block's 18 (Q5_K 22) lines prefetched one per word of the two halves (32 words).
+                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: F.groupBlock) }
+                    let v = load256(p, F.nibblesAt &+ 64 &* (4 &* c &+ j) &+ hb)
+                    var lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
+                    if F.fifthBits {
+                        // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of
+                        // fifth-bit word j. Four words of 5-bit products stay within Int16 (4 · 2 · 31 · 128).
+                        let fw = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3
+                        lo = _mm256_or_si256(lo, fifthBit(fw, 2 &* c))
+                        hi = _mm256_or_si256(hi, fifthBit(fw, 2 &* c &+ 1))
+                    }
                     let o = xo &+ 64 &* c &+ 8 &* j
                     l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, qwords256(q0, o)))
                     h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, qwords256(q0, o &+ 32)))
@@ -112,23 +152,23 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
 /// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
 /// of two (the group's bytes stay in cache between passes).
 @inline(__always)
-func q4KRows8Mat(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                 _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func nibbleRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
         let split = buf.baseAddress!
         for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
-        q4KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
+        nibbleRows8Groups(F.self, rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
     }
 }
 
 @inline(never)
-func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
-                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func nibbleRows8Groups<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
+                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
-        q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        nibbleRows8Group(F.self, W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
     }, { group, g, s in
-        q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        nibbleRows8Group(F.self, W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
     })
 }
 
@@ -144,18 +184,23 @@ func rows8GroupsInPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
     }
 }
 
-extension Q4_KFormat {
+extension NibbleRows8 {
     /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile layout
     /// (KQuantTiles.swift; `repack4` from the GGUF layout): the layout's 8-byte words of those rows are
-    /// already the tiles' quant vectors, so there is no transpose, only the nibble split.
+    /// already the tiles' quant vectors, so there is no transpose, only the nibble split (and Q5_K's fifth bits).
     @inline(__always)
     static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
         let p = group + i &* groupBlock, hb = 32 &* h
         let m4 = splat8(0xF)
         for k in 0..<16 {
-            let raw = load256(p, 128 &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
-            store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
-            store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
+            let raw = load256(p, nibblesAt &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
+            var lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)
+            if fifthBits {
+                let fw = load256(p, 128 &+ 64 &* t &+ hb)
+                lo = _mm256_or_si256(lo, fifthBit(fw, 2 &* c)); hi = _mm256_or_si256(hi, fifthBit(fw, 2 &* c &+ 1))
+            }
+            store256(dst, 32 &* (8 &* c &+ t), lo)        // group 2c
+            store256(dst, 32 &* (8 &* c &+ 4 &+ t), hi)   // group 2c+1
         }
         var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
         let d = (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self), t = d + 8
@@ -166,7 +211,7 @@ extension Q4_KFormat {
             let dr = half(p, 2 &* row), mr = -half(p, 16 &+ 2 &* row)
             d[2 &* r] = dr; d[2 &* r &+ 1] = dr; t[2 &* r] = mr; t[2 &* r &+ 1] = mr
         }
-        storeScalesMins4(sc, mn, dst)
+        Q4_KFormat.storeScalesMins4(sc, mn, dst)
     }
 }
 
@@ -226,7 +271,16 @@ extension Q4_KFormat: QuadTileRows8 {
     static var rows8TilesFrom: Int { 8 }
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        q4KRows8Mat(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+        nibbleRows8Mat(Q4_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
+
+extension Q5_KFormat: QuadTileRows8 {
+    /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two).
+    static var rows8TilesFrom: Int { 8 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        nibbleRows8Mat(Q5_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     }
 }
 
@@ -236,6 +290,12 @@ extension AVX2 {
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kRows8Mat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_K rows in the `rows8` layout · Q8_K activations.
+    @inline(never)
+    public static func q5_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        kRows8Mat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q6_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)

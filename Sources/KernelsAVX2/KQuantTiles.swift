@@ -1,4 +1,4 @@
-// Q4_K and Q6_K × Q8_K for many sequences on AVX2: four weight rows interleaved at a time, the
+// Q4_K, Q5_K and Q6_K × Q8_K for many sequences on AVX2: four weight rows interleaved at a time, the
 // 256-bit counterpart of KernelsAVX512/RowTiles512.swift (docs/kernels.md, "Eight-row tiles").
 // One vector holds 8 bytes of one scale group from four rows, so the `vpmaddubsw` products of a
 // group add up in Int16 (Q4_K: four steps, ≤ 4 · 2 · 15 · 128; Q6_K: two, ≤ 2 · 2 · 63 · 128) before
@@ -15,7 +15,7 @@ import _Builtin_intrinsics.intel
 
 /// A K-quant format the AVX2 four-row tiles can run.
 protocol QuadTileFormat: KQuantFormat {
-    /// From this many sequences on, the AVX2 kernels of Q4_K and Q6_K run the four-row tiles: Q4_K 4,
+    /// From this many sequences on, the AVX2 kernels of Q4_K, Q5_K and Q6_K run the four-row tiles: Q4_K 4,
     /// Q6_K 6. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
     /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064
     /// -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 -> 0.121; Q6_K 4: 0.103 -> 0.106, 6:
@@ -61,22 +61,46 @@ extension Q4_KFormat: QuadTileFormat {
     static var termsPer16: Bool { false }
     @inline(__always)
     static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
-        let base = rows + i &* bytes
-        let m4 = _mm256_set1_epi8(0xF)
-        @inline(__always) func chunk(_ r: Int, _ c: Int) -> __m256i { load256(base, r &* rowBytes &+ 16 &+ 32 &* c) }
-        for c in 0..<4 {
-            let q = transposeQwords4(chunk(0, c), chunk(1, c), chunk(2, c), chunk(3, c))
-            @inline(__always) func put(_ t: Int, _ raw: __m256i) {
-                store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
-                store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
-            }
-            put(0, q.0); put(1, q.1); put(2, q.2); put(3, q.3)
-        }
-        var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
-        tileRowHeaders(4, base, rowBytes, (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self),
-                       { blk in (half(blk, 0), -half(blk, 2)) }, { r, blk in (sc[r], mn[r]) = kScalesMins(blk + 4) })
-        storeScalesMins4(sc, mn, dst)
+        nibbleRepack4(Q4_KFormat.self, rows, rowBytes, i, dst)
     }
+}
+
+extension Q5_KFormat: QuadTileFormat {
+    /// Q4_K's tiles with 5-bit quants (a group's four steps stay within Int16: 4 · 2 · 31 · 128).
+    static var tilesMinSeq: Int { 4 }
+    static var groups: Int { 8 }
+    static var termVectors: Int { 2 }
+    static var termsPer16: Bool { false }
+    @inline(__always)
+    static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        nibbleRepack4(Q5_KFormat.self, rows, rowBytes, i, dst)
+    }
+}
+
+/// Super-block `i` of four Q4_K or Q5_K rows of the GGUF layout at `rows` into a four-row tile: the nibble chunks
+/// transposed to the tile's quant vectors (Q5_K: with the fifth bits of its qh bytes, transposed alike).
+@inline(__always)
+func nibbleRepack4<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+    let base = rows + i &* F.bytes, quantsAt = F.fifthBits ? 48 : 16
+    let m4 = _mm256_set1_epi8(0xF)
+    @inline(__always) func rowsAt(_ o: Int) -> (__m256i, __m256i, __m256i, __m256i) {
+        transposeQwords4(load256(base, o), load256(base, rowBytes &+ o), load256(base, 2 &* rowBytes &+ o), load256(base, 3 &* rowBytes &+ o))
+    }
+    let h = F.fifthBits ? rowsAt(16) : (m4, m4, m4, m4)
+    for c in 0..<4 {
+        let q = rowsAt(quantsAt &+ 32 &* c)
+        @inline(__always) func put(_ t: Int, _ raw: __m256i, _ fw: __m256i) {
+            var lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)
+            if F.fifthBits { lo = _mm256_or_si256(lo, fifthBit(fw, 2 &* c)); hi = _mm256_or_si256(hi, fifthBit(fw, 2 &* c &+ 1)) }
+            store256(dst, 32 &* (8 &* c &+ t), lo)        // group 2c
+            store256(dst, 32 &* (8 &* c &+ 4 &+ t), hi)   // group 2c+1
+        }
+        put(0, q.0, h.0); put(1, q.1, h.1); put(2, q.2, h.2); put(3, q.3, h.3)
+    }
+    var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
+    tileRowHeaders(4, base, rowBytes, (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self),
+                   { blk in (half(blk, 0), -half(blk, 2)) }, { r, blk in (sc[r], mn[r]) = kScalesMins(blk + 4) })
+    Q4_KFormat.storeScalesMins4(sc, mn, dst)
 }
 
 extension Q4_KFormat {
@@ -211,7 +235,7 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Q4_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on
+/// Q4_K/Q5_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on
 /// (the rows left over, count mod 4, by the row kernel), else the row kernel.
 @inline(__always)
 func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,

@@ -54,23 +54,19 @@ public enum Q5_KFormat: KQuantFormat {
 @inlinable @inline(__always)
 func nibbleGroups(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ sc: __m128i, _ h: __m256i, _ highBits: Bool,
                   _ body: (Int, __m256i, __m256i) -> Void) {
-    let m4 = splat8(0xF), sixteen = splat8(0x10)
+    let m4 = splat8(0xF)
     // The eight scales as words in both lanes, once per super-block: each group's scale is then one
     // in-lane vpshufb (was a vpshufb and a cross-lane widening per group).
     let scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc))
     @inline(__always) func scale(_ g: Int) -> __m256i {
         _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPicker(g)))
     }
-    /// Bit g of each fifth-bit byte moved to bit 4 (worth 16) by one shift, then masked.
-    @inline(__always) func fifth(_ g: Int32) -> __m256i {
-        _mm256_and_si256(g <= 4 ? _mm256_slli_epi16(h, 4 &- g) : _mm256_srli_epi16(h, g &- 4), sixteen)
-    }
     @inline(__always) func chunk(_ c: Int32) {
         let q = load256(blk, quantsAt &+ 32 &* Int(c))
         var lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
         if highBits {
-            lo = _mm256_or_si256(lo, fifth(2 &* c))
-            hi = _mm256_or_si256(hi, fifth(2 &* c &+ 1))
+            lo = _mm256_or_si256(lo, fifthBit(h, 2 &* Int(c)))
+            hi = _mm256_or_si256(hi, fifthBit(h, 2 &* Int(c) &+ 1))
         }
         let g = 2 &* Int(c)
         body(g, lo, scale(g))
@@ -91,7 +87,7 @@ extension AVX2 {
     @inline(never)
     public static func q5_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                             _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kquantMat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        kquantTiledMat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -26,27 +26,6 @@ import _Builtin_intrinsics.intel
 import KernelsAVX2
 import Prefetch
 
-/// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows (`groupBlock`, from KernelsAVX2)
-/// keeps its nibble words, and whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element
-/// l of group g) come before them, at byte 128.
-/// (Public for the AMX tiles of the same layout, KernelsAMX's NibbleKAMX.swift.)
-public protocol NibbleRows8: KQuantFormat {
-    static var groupBlock: Int { get }
-    /// Offset of the sixteen nibble words in it.
-    static var nibblesAt: Int { get }
-    static var fifthBits: Bool { get }
-}
-
-extension Q4_KFormat: NibbleRows8 {
-    @inlinable public static var nibblesAt: Int { 128 }
-    @inlinable public static var fifthBits: Bool { false }
-}
-
-extension Q5_KFormat: NibbleRows8 {
-    @inlinable public static var nibblesAt: Int { 384 }
-    @inlinable public static var fifthBits: Bool { true }
-}
-
 /// The eight rows' 6-bit scales and mins of one Q4_K/Q5_K super-block in the `rows8` layout at `p` (the
 /// first scale words at 32, the other two at 64), each row's eight as the bytes of its qword (ggml's
 /// `get_scale_min_k4`, eight rows at once): (scales, mins).
