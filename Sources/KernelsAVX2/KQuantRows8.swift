@@ -68,9 +68,9 @@ public func kSplitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
     }
 }
 
-/// One group of eight rows of Q4_K or Q5_K for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
+/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
 @inline(never)
-func nibbleRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
+func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
                                 _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
                                 _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1)
@@ -86,7 +86,7 @@ func nibbleRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* F.groupBlock
+        let p = group + i &* Q4_KFormat.groupBlock
         @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
             let hb = 32 &* h
             // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).
@@ -95,25 +95,15 @@ func nibbleRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group
                                          _mm256_and_si256(_mm256_slli_epi64(a, 30), hi30))
             let mins = _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(b, lo3f), _mm256_and_si256(_mm256_srli_epi64(b, 4), hi0f)),
                                        _mm256_and_si256(_mm256_slli_epi64(b, 30), hi30))
-            // Q5_K: the half's four fifth-bit words, read before the nibbles (the order the block lies in).
-            let fifth = F.fifthBits ? (load256(p, 128 &+ hb), load256(p, 192 &+ hb), load256(p, 256 &+ hb), load256(p, 320 &+ hb))
-                                    : (m4, m4, m4, m4)
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()
             let xo = 256 &* i
             @inline(__always) func chunk(_ c: Int) {
                 var l0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256(), l1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256()
                 @inline(__always) func word(_ j: Int) {
-                    // The super-block's 18 (Q5_K 22) lines prefetched one per word of the two halves (32 words).
-                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: F.groupBlock) }
-                    let v = load256(p, F.nibblesAt &+ 64 &* (4 &* c &+ j) &+ hb)
-                    var lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
-                    if F.fifthBits {
-                        // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of
-                        // fifth-bit word j. Four words of 5-bit products stay within Int16 (4 · 2 · 31 · 128).
-                        let fw = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3
-                        lo = _mm256_or_si256(lo, fifthBit(fw, 2 &* c))
-                        hi = _mm256_or_si256(hi, fifthBit(fw, 2 &* c &+ 1))
-                    }
+                    // The super-block's 18 lines prefetched one per word of the two halves (32 words).
+                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: Q4_KFormat.groupBlock) }
+                    let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
+                    let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
                     let o = xo &+ 64 &* c &+ 8 &* j
                     l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, qwords256(q0, o)))
                     h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, qwords256(q0, o &+ 32)))
@@ -152,23 +142,23 @@ func nibbleRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group
 /// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
 /// of two (the group's bytes stay in cache between passes).
 @inline(__always)
-func nibbleRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func q4KRows8Mat(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                 _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
         let split = buf.baseAddress!
         for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
-        nibbleRows8Groups(F.self, rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
+        q4KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
     }
 }
 
 @inline(never)
-func nibbleRows8Groups<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                       _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
-                                       _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
+                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
-        nibbleRows8Group(F.self, W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
     }, { group, g, s in
-        nibbleRows8Group(F.self, W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
     })
 }
 
@@ -184,23 +174,18 @@ func rows8GroupsInPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
     }
 }
 
-extension NibbleRows8 {
+extension Q4_KFormat {
     /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile layout
     /// (KQuantTiles.swift; `repack4` from the GGUF layout): the layout's 8-byte words of those rows are
-    /// already the tiles' quant vectors, so there is no transpose, only the nibble split (and Q5_K's fifth bits).
+    /// already the tiles' quant vectors, so there is no transpose, only the nibble split.
     @inline(__always)
     static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
         let p = group + i &* groupBlock, hb = 32 &* h
         let m4 = splat8(0xF)
         for k in 0..<16 {
-            let raw = load256(p, nibblesAt &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
-            var lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)
-            if fifthBits {
-                let fw = load256(p, 128 &+ 64 &* t &+ hb)
-                lo = _mm256_or_si256(lo, fifthBit(fw, 2 &* c)); hi = _mm256_or_si256(hi, fifthBit(fw, 2 &* c &+ 1))
-            }
-            store256(dst, 32 &* (8 &* c &+ t), lo)        // group 2c
-            store256(dst, 32 &* (8 &* c &+ 4 &+ t), hi)   // group 2c+1
+            let raw = load256(p, 128 &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
+            store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
+            store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
         }
         var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
         let d = (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self), t = d + 8
@@ -211,14 +196,15 @@ extension NibbleRows8 {
             let dr = half(p, 2 &* row), mr = -half(p, 16 &+ 2 &* row)
             d[2 &* r] = dr; d[2 &* r &+ 1] = dr; t[2 &* r] = mr; t[2 &* r &+ 1] = mr
         }
-        Q4_KFormat.storeScalesMins4(sc, mn, dst)
+        storeScalesMins4(sc, mn, dst)
     }
 }
 
 /// A K-quant format whose `rows8` layout fills the four-row tiles of KQuantTiles.swift without a transpose
 /// (the layout's 8-byte words of four rows are already the tiles' quant vectors).
 protocol QuadTileRows8: QuadTileFormat {
-    /// From this many sequences on, `AVX2.q4_KRows8` / `q6_KRows8` run the tiles filled from the layout.
+    /// From this many sequences on, `AVX2.q4_KRows8` / `q6_KRows8` run the tiles filled from the layout (rows
+    /// up to 20 KiB of tiles; longer ones from 8, `quadTilesFrom`).
     static var rows8TilesFrom: Int { get }
     /// Below `rows8TilesFrom`: the format's `rows8` row kernel (`MatRowsKernel`'s arguments).
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
@@ -231,7 +217,9 @@ protocol QuadTileRows8: QuadTileFormat {
 
 /// A format in the `rows8` layout from its tiles' crossover on (`rows8TilesFrom`): per group
 /// of eight rows and half, the four-row tiles of KQuantTiles.swift, filled from the layout (they beat the `rows8`
-/// row kernel there; the next group's bytes are prefetched while the first half is filled).
+/// row kernel there). The tiles are filled from cache: the group's bytes were prefetched while the group before
+/// multiplied (its first half's tiles ask for the next group's first four rows, the second half's for the other
+/// four), so the memory is read while the tiles compute, not in bursts as they are filled.
 @inline(never)
 func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -239,22 +227,20 @@ func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
         let tiles = buf.baseAddress!
         eachRows8Group(rows, rowBytes, count) { group, g in
             for h in 0..<2 {
-                for i in 0..<nb {
-                    if h == 0 { prefetchLines(group + (rowBytes &* 8 &+ i &* F.groupBlock), F.groupBlock) }
-                    F.repack4(rows8: group, half: h, i, tiles + i &* F.avx2TileBytes)
-                }
-                quadTilesRun(F.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy)
+                for i in 0..<nb { F.repack4(rows8: group, half: h, i, tiles + i &* F.avx2TileBytes) }
+                quadTilesRun(F.self, tiles, nb, x, st, nSeq, y + (g &+ 4 &* h), ldy,
+                             prefetching: group + rowBytes &* (8 &+ 4 &* h), 4 &* rowBytes)
             }
         }
     }
 }
 
 /// Rows of a format in the `rows8` layout · Q8_K activations: the four-row tiles from `F.rows8TilesFrom`
-/// sequences on, below it the format's `rows8` row kernel (`F.rows8Passes`).
+/// sequences on (8 for long rows, `quadTilesFrom`), below it the format's `rows8` row kernel (`F.rows8Passes`).
 @inline(__always)
 func kRows8Mat<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                  _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    if integerTiles(nSeq, from: F.rows8TilesFrom) {
+    if integerTiles(nSeq, from: quadTilesFrom(F.self, F.rows8TilesFrom, nb)) {
         kRows8QuadTiles(F.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     } else {
         F.rows8Passes(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
@@ -263,24 +249,18 @@ func kRows8Mat<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes
 
 extension Q4_KFormat: QuadTileRows8 {
     /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two
-    /// sequences). 3 until 2026-12-05 (measured from cache on a Zen 5 host); on the Zen 4 host from memory the
-    /// passes lead up to 8: `bench-kernels --types q4_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, passes
-    /// -> tiles, two runs, ms: 3: 0.375 -> 0.64-0.66, 4: 0.48-0.54 -> 0.73-0.83, 8: 0.87-0.89 -> 0.97-1.14, 12: level,
-    /// 16: 1.65-1.69 -> 1.45-1.47; the 1.5B `bench -p 0 -n 32 --sequences 3,6,8` at avx2, tiles from 3 -> from 8,
-    /// two rounds: 3 sequences 39.4/39.5 -> 56.0/52.9 t/s, 6: 55.6/55.3 -> 65.1/64.2, 8 level.
-    static var rows8TilesFrom: Int { 8 }
+    /// sequences). 3 until 2026-12-05 (measured from cache on a Zen 5 host), then 8 (the Zen 4 host from memory,
+    /// while the tiles prefetched the next group in one burst as they filled the first half: passes -> tiles 3:
+    /// 0.375 -> 0.64-0.66 ms, 8: 0.87-0.89 -> 0.97-1.14, 16: 1.65-1.69 -> 1.45-1.47). Since the tiles prefetch the
+    /// next group over their multiply (`quadTilesRun`'s `prefetching`), on the AMX Xeon at `avx2` (`bench-kernels
+    /// --types q4_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, `TOKENMILL_INT_TILES_FROM=99` against `=1`,
+    /// two alternating runs, ms): 3: 0.370-0.380 -> 0.411-0.429, 4: 0.435-0.444 -> 0.452-0.459, 5: 0.518-0.519 ->
+    /// 0.460-0.464, 6: 0.622-0.633 -> 0.582-0.590, 8: 0.80-0.81 -> 0.69-0.71; from cache (2048 x 1536, one thread)
+    /// 4: 0.145 -> 0.155, 5: 0.192 -> 0.184.
+    static var rows8TilesFrom: Int { 5 }
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        nibbleRows8Mat(Q4_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
-    }
-}
-
-extension Q5_KFormat: QuadTileRows8 {
-    /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two).
-    static var rows8TilesFrom: Int { 8 }
-    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        nibbleRows8Mat(Q5_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+        q4KRows8Mat(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     }
 }
 
@@ -290,12 +270,6 @@ extension AVX2 {
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kRows8Mat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
-    }
-    /// Q5_K rows in the `rows8` layout · Q8_K activations.
-    @inline(never)
-    public static func q5_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
-                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        kRows8Mat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q6_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)

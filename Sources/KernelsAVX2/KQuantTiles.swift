@@ -12,10 +12,11 @@
 //   d, t   [8 × Float] each, lanes 2r and 2r+1 = row r's d, and its factor of the sum terms
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import Prefetch
 
 /// A K-quant format the AVX2 four-row tiles can run.
 protocol QuadTileFormat: KQuantFormat {
-    /// From this many sequences on, the AVX2 kernels of Q4_K, Q5_K and Q6_K run the four-row tiles: Q4_K 4,
+    /// From this many sequences on, the AVX2 kernels of Q4_K, Q5_K and Q6_K run the four-row tiles: Q4_K 4, Q5_K 5,
     /// Q6_K 6. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
     /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064
     /// -> 0.064, 4: 0.099 -> 0.070, 6: 0.146 -> 0.092, 8: 0.196 -> 0.121; Q6_K 4: 0.103 -> 0.106, 6:
@@ -66,8 +67,12 @@ extension Q4_KFormat: QuadTileFormat {
 }
 
 extension Q5_KFormat: QuadTileFormat {
-    /// Q4_K's tiles with 5-bit quants (a group's four steps stay within Int16: 4 · 2 · 31 · 128).
-    static var tilesMinSeq: Int { 4 }
+    /// Q4_K's tiles with 5-bit quants (a group's four steps stay within Int16: 4 · 2 · 31 · 128). From 5
+    /// sequences: `bench-kernels --types q5_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, AMX Xeon,
+    /// `TOKENMILL_INT_TILES_FROM=99` against `=1`, two alternating runs, ms row kernel -> tiles: 4: 0.567-0.573 ->
+    /// 0.624-0.644, 5: 0.699-0.704 -> 0.604-0.611, 6: 0.90-0.94 -> 0.72-0.75, 8: 1.12 -> 0.81-0.86, 12: 1.71-1.73
+    /// -> 1.08-1.13 (from cache, 2048 x 1536, one thread, the tiles lead from 4: 0.223 -> 0.203).
+    static var tilesMinSeq: Int { 5 }
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
     static var termsPer16: Bool { false }
@@ -157,19 +162,23 @@ extension Q6_KFormat: QuadTileFormat {
 }
 
 /// `y[s·ldy + r] = W[r] · x_s` for four rows and `nSeq` Q8_K activation rows: the rows' `nb`
-/// super-blocks repacked into `tiles`, then two sequences at a time over them.
+/// super-blocks repacked into `tiles`, then the sequences over them (the next four rows prefetched meanwhile).
 @inline(__always)
 func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ nb: Int, _ x: Q8Activations,
                                        _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                        _ tiles: UnsafeMutableRawPointer) {
-    for i in 0..<nb { prefetchNextTile(rows, rowBytes, 4, i, nb); F.repack4(rows, rowBytes, i, tiles + i &* F.avx2TileBytes) }
-    quadTilesRun(F.self, tiles, nb, x, st, nSeq, y, ldy)
+    for i in 0..<nb { F.repack4(rows, rowBytes, i, tiles + i &* F.avx2TileBytes) }
+    quadTilesRun(F.self, tiles, nb, x, st, nSeq, y, ldy, prefetching: rows + 4 &* rowBytes, 4 &* rowBytes)
 }
 
-/// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, four at a time.
+/// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, four at a time;
+/// over the first pass's super-blocks, `nextBytes` at `next` prefetched a slice at a time (the weights the next
+/// tiles are filled from: read while these compute, instead of in a burst while those are filled, which left the
+/// memory idle during the multiply and measured 10-30% slower from memory, docs/kernels.md).
 @inline(__always)
 func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
-                                     _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+                                     _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                     prefetching next: UnsafeRawPointer? = nil, _ nextBytes: Int = 0) {
     let tileBytes = F.avx2TileBytes, groups = F.groups, steps = 32 / F.groups
     let termsAt = 1024 &+ 32 &* groups, dAt = termsAt &+ 32 &* F.termVectors
     /// Four Int16 activation sums from `p` as one broadcast qword.
@@ -186,6 +195,7 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
         let q0 = UnsafeRawPointer(x0.q), q1 = UnsafeRawPointer(x1.q), q2 = UnsafeRawPointer(x2.q), q3 = UnsafeRawPointer(x3.q)
         var f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps(), f2 = _mm256_setzero_ps(), f3 = _mm256_setzero_ps()
         for i in 0..<nb {
+            if let next, s == 0 { let from = nextBytes &* i / nb; prefetchLines(next + from, nextBytes &* (i &+ 1) / nb &- from) }
             let t = UnsafeRawPointer(tiles + i &* tileBytes)
             var i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256(), i2 = _mm256_setzero_si256(), i3 = _mm256_setzero_si256()
             let xo = 256 &* i
@@ -235,13 +245,28 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
     bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
 }
 
-/// Q4_K/Q5_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on
+/// From how many sequences a matrix of `nb` super-blocks a row runs the four-row tiles: from `short` (the format's
+/// crossover, measured on rows of 1536) while a row's tiles, `nb · avx2TileBytes`, take at most 20 KiB, else from 8.
+/// Every pass of four sequences reads the tiles again; larger than about half an L1 data cache they come from L2
+/// and the tiles lose their lead at a few sequences. AMX Xeon, `avx2`, two threads, `rows8` layout, ms passes ->
+/// tiles (`TOKENMILL_INT_TILES_FROM=99` against `=3`, two alternating runs): 1536 columns (Q6_K 10 KiB of tiles) Q6_K
+/// 3: 0.61 -> 0.51; 2560 (17 KiB) Q6_K 3: 0.85-0.88 -> 0.80, Q4_K 5: 0.79-0.84 -> 0.73-0.75; 3584 (24 KiB) Q6_K 3:
+/// 1.22 -> 1.44, 5: 1.65-1.68 -> 1.52-1.57, Q4_K (20 KiB) 5: 1.12 -> 1.11-1.12, 8: 1.59 -> 1.43-1.45; 8960 (60 and
+/// 49 KiB) Q6_K 5: 1.03 -> 1.16, 8: 1.36-1.38 -> 1.34-1.36, 16: 2.51-2.54 -> 1.97-2.03, Q4_K 5: 0.71-0.72 ->
+/// 0.89-0.93, 8: 1.01-1.02 -> 1.04-1.09, 16: 1.85-1.86 -> 1.62-1.67.
+@inline(__always)
+func quadTilesFrom<F: QuadTileFormat>(_: F.Type, _ short: Int, _ nb: Int) -> Int {
+    nb &* F.avx2TileBytes <= 20 &* 1024 ? short : max(short, 8)
+}
+
+/// Q4_K/Q5_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on (8 for long rows,
+/// `quadTilesFrom`)
 /// (the rows left over, count mod 4, by the row kernel), else the row kernel.
 @inline(__always)
 func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
                                        _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: integerTiles(nSeq, from: F.tilesMinSeq),
+    byRowTiles(count, rowsPerTile: 4, scratchBytes: nb &* F.avx2TileBytes, tiled: integerTiles(nSeq, from: quadTilesFrom(F.self, F.tilesMinSeq, nb)),
                { r, tiles in kquantFourRows(F.self, rows + r &* rowBytes, rowBytes, nb, x, st, nSeq, y + r, ldy, tiles) },
                { r in kquantMat(F.self, rows + r &* rowBytes, rowBytes, count &- r, nb, x, st, nSeq, y + r, ldy) })
 }

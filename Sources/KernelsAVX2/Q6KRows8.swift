@@ -136,12 +136,13 @@ extension Q6_KFormat {
 
 extension Q6_KFormat: QuadTileRows8 {
     /// From this many sequences on, Q6_K in the `rows8` layout runs the four-row tiles (below it the `rows8` row
-    /// kernel, in passes of two sequences). `bench-kernels --types q6_K --levels avx2`, Zen 4, ms per product,
-    /// passes -> tiles (`TOKENMILL_INT_TILES_FROM=99` against `=1`): from memory (8960 x 1536, two threads, two or
-    /// three alternating runs) 3: 0.67-0.73 -> 0.83, 4: 0.78-0.81 -> 0.90, 6: 1.02-1.03 -> 1.06-1.23, 8: 1.25-1.35 ->
-    /// 1.22-1.33, 16: 2.20-2.21 -> 1.92-2.21; from cache (2048 x 1536, one thread) the tiles lead from 5 (6: 0.345
-    /// -> 0.300, 8: 0.45 -> 0.37). Decode batches read their weights from memory, prompts reuse them: from 8.
-    static var rows8TilesFrom: Int { 8 }
+    /// kernel, in passes of two sequences). 8 on the Zen 4 host while the tiles prefetched in bursts (from memory
+    /// passes -> tiles 4: 0.78-0.81 -> 0.90 ms, 8: 1.25-1.35 -> 1.22-1.33). With the prefetch spread over the
+    /// tiles' multiply, on the AMX Xeon at `avx2` (`bench-kernels --types q6_K --rows 8960 --cols 1536 --threads 2
+    /// --levels avx2`, `TOKENMILL_INT_TILES_FROM=99` against `=1`, two alternating runs, ms): 2: 0.432-0.442 ->
+    /// 0.488-0.506, 3: 0.605-0.609 -> 0.502-0.522, 4: 0.68-0.69 -> 0.54-0.55, 6: 0.93-0.94 -> 0.67, 8: 1.19-1.21 ->
+    /// 0.82-0.83; from cache (2048 x 1536, one thread) 3: 0.172 -> 0.142.
+    static var rows8TilesFrom: Int { 3 }
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         q6KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)

@@ -40,9 +40,9 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 
 /// K-quants on the `rows8` layout from many sequences on: Q2_K and Q3_K decode each group of eight rows once
 /// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 32 for Q3_K, 96 for Q2_K; AVX2
-/// `cachedFrom256`: 32 for Q3_K), Q4_K, Q5_K and Q6_K run AVX2's four-row tiles in passes of four; 53 and 101
+/// `cachedFrom256`: 32 for Q3_K), Q4_K and Q6_K run AVX2's four-row tiles in passes of four; 53 and 101
 /// sequences end in a pass of one.
-@Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K], hostLevels)
+@Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q6_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
 }

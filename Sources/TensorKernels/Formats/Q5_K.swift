@@ -13,8 +13,9 @@ enum Q5_KBlock: KBlock {
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q5_KBlock.self, count) { q45_KWeighted(31, x + $0, qw + $0, y + $1) } },
         kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 176, header: 4))
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K,
-                                                           avx2Rows8: AVX2.q5_KRows8, avx512Rows8: AVX512.q5_KRows8,
+    // Repacked on AVX-512 only: on AVX2 the `rows8` layout (Q4_K's kernel and tiles with the fifth bits) read
+    // as fast as the file layout for one and two sequences and 6-18% slower from three on (docs/kernels.md).
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8,
                                                            amxRows8: AMXKernels.q5_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
