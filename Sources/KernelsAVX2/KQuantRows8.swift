@@ -218,8 +218,8 @@ protocol QuadTileRows8: QuadTileFormat {
 /// A format in the `rows8` layout from its tiles' crossover on (`rows8TilesFrom`): per group
 /// of eight rows and half, the four-row tiles of KQuantTiles.swift, filled from the layout (they beat the `rows8`
 /// row kernel there). The tiles are filled from cache: the group's bytes were prefetched while the group before
-/// multiplied (its first half's tiles ask for the next group's first four rows, the second half's for the other
-/// four), so the memory is read while the tiles compute, not in bursts as they are filled.
+/// multiplied (its first half's multiply asks for the first half of the next group's bytes, the second half's for
+/// the rest), so the memory is read while the tiles compute, not in a burst as they are filled.
 @inline(never)
 func kRows8QuadTiles<F: QuadTileRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
