@@ -427,7 +427,8 @@ struct BenchKernelsCommand: ParsableCommand {
             + "pass the streaming kernels prefetch their weights in software (default 1, 2 on AMD Zen 4). Types that models repack at load (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q6_K; Q8_0 and Q5_K on avx512 and amx) are timed in both "
             + "layouts: the level's name with -r8 is the repacked one (TOKENMILL_REPACK=0 switches repacking off). "
             + "Without --hot the products rotate over copies of the matrix spanning 256 MiB or twice the last-level cache, "
-            + "whichever is more, and each pass is set beside a streaming read of the same copies (%paired, %op).",
+            + "whichever is more, and each pass is set beside a streaming read of the same copies (%paired, %op): the "
+            + "faster of a plain read and one that prefetches 4 KiB ahead in software, as the kernels do.",
         shouldDisplay: false)
 
     @Option(name: .long, help: "Comma-separated weight types.") var types = "q8_0,q5_0,q4_0,q4_1,q4_K,q6_K"
