@@ -55,31 +55,28 @@ func spreadBytes4(_ v: __m256i, _ first: Int, sameByte: Bool, signed: Bool) -> _
     return signed ? _mm256_srai_epi16(spread, 8) : spread
 }
 
-extension Q4_KFormat: QuadTileFormat {
-    static var tilesMinSeq: Int { 4 }
+/// Q4_K and Q5_K share their tiles: eight groups of 32 with a min each (Q5_K's quants 5-bit: a group's four steps
+/// stay within Int16, 4 · 2 · 31 · 128), filled by `nibbleRepack4`.
+extension QuadTileFormat where Self: NibbleRows8 {
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
     static var termsPer16: Bool { false }
     @inline(__always)
     static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
-        nibbleRepack4(Q4_KFormat.self, rows, rowBytes, i, dst)
+        nibbleRepack4(Self.self, rows, rowBytes, i, dst)
     }
 }
 
+extension Q4_KFormat: QuadTileFormat {
+    static var tilesMinSeq: Int { 4 }
+}
+
 extension Q5_KFormat: QuadTileFormat {
-    /// Q4_K's tiles with 5-bit quants (a group's four steps stay within Int16: 4 · 2 · 31 · 128). From 5
-    /// sequences: `bench-kernels --types q5_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, AMX Xeon,
+    /// From 5 sequences: `bench-kernels --types q5_K --rows 8960 --cols 1536 --threads 2 --levels avx2`, AMX Xeon,
     /// `TOKENMILL_INT_TILES_FROM=99` against `=1`, two alternating runs, ms row kernel -> tiles: 4: 0.567-0.573 ->
     /// 0.624-0.644, 5: 0.699-0.704 -> 0.604-0.611, 6: 0.90-0.94 -> 0.72-0.75, 8: 1.12 -> 0.81-0.86, 12: 1.71-1.73
     /// -> 1.08-1.13 (from cache, 2048 x 1536, one thread, the tiles lead from 4: 0.223 -> 0.203).
     static var tilesMinSeq: Int { 5 }
-    static var groups: Int { 8 }
-    static var termVectors: Int { 2 }
-    static var termsPer16: Bool { false }
-    @inline(__always)
-    static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
-        nibbleRepack4(Q5_KFormat.self, rows, rowBytes, i, dst)
-    }
 }
 
 /// Super-block `i` of four Q4_K or Q5_K rows of the GGUF layout at `rows` into a four-row tile: the nibble chunks
