@@ -171,7 +171,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
 /// `y[s·ldy + r]` for the four rows repacked in `tiles` (`nb` super-blocks) and `nSeq` sequences, four at a time;
 /// over the first pass's super-blocks, `nextBytes` at `next` prefetched a slice at a time (the weights the next
 /// tiles are filled from: read while these compute, instead of in a burst while those are filled, which left the
-/// memory idle during the multiply and measured 10-30% slower from memory, docs/kernels.md).
+/// memory idle during the multiply and measured 10-20% slower from memory, docs/kernels.md).
 @inline(__always)
 func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
                                      _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
@@ -257,8 +257,7 @@ func quadTilesFrom<F: QuadTileFormat>(_: F.Type, _ short: Int, _ nb: Int) -> Int
 }
 
 /// Q4_K/Q5_K/Q6_K rows · Q8_K activations: four-row tiles from `F.tilesMinSeq` sequences on (8 for long rows,
-/// `quadTilesFrom`)
-/// (the rows left over, count mod 4, by the row kernel), else the row kernel.
+/// `quadTilesFrom`; the rows left over, count mod 4, by the row kernel), else the row kernel.
 @inline(__always)
 func kquantTiledMat<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                        _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int,
