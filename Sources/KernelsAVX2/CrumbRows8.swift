@@ -5,8 +5,9 @@
 // scale for crumbs 0 and 2; Q3_K: its high bit moved to bit 2, or 4 in place, by one shift, masked and or-ed in)
 // through one `vpmaddubsw` each against the sequence's 8 activation bytes broadcast to every qword, added in
 // Int16 (|Σ| ≤ 4 · 28 · 128), then one `vpmaddwd` by the scale spread over the row's words (scale · 256). The min (Q2_K) or offset (Q3_K) term: the coefficients times the split activation sums of
-// the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two; for Q3_K from
-// `cachedFrom256` sequences on the passes read the group's operands from a cache decoded once (as on AVX-512).
+// the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two; from
+// `rows8TilesFrom` sequences on each half super-block is decoded once into a four-row tile of KQuantTiles.swift
+// that all sequences read (`kRows8Mat`).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import Prefetch
@@ -140,70 +141,15 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     return CrumbHeader256(terms: terms, dScale: _mm256_mul_ps(d, _mm256_set1_ps(1.0 / 1024)), tf: tf)
 }
 
-/// Where a pass over a group of eight rows gets the operands of each half super-block: decoded in place, or
-/// from the group's operand cache.
-protocol CrumbOperands256 {
-    /// Rows 4hh ..< 4hh + 4 of super-block `i` of the group (or its cache) at `base`, as `crumbDecodeHalf`.
-    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
-                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256
-}
-
-enum InPlace256: CrumbOperands256 {
-    @inline(__always)
-    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
-                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
-        crumbDecodeHalf(F.self, base + i &* F.groupBlock, hh, body)
-    }
-}
-
-/// Bytes of one decoded super-block of eight rows in the operand cache: per half (rows 0-3, 4-7) and sixteen its
-/// two quant vectors and spread scales (16 · 96), then the half's header (128).
-@inlinable var crumbCachedBlock256: Int { 3328 }  // 2 · (16 · 96 + 128)
-
-enum FromCache256: CrumbOperands256 {
-    @inline(__always)
-    static func half<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int, _ hh: Int,
-                                    _ body: (Int, __m256i, __m256i, __m256i) -> Void) -> CrumbHeader256 {
-        let c = base + (i &* crumbCachedBlock256 &+ hh &* 1664)
-        @inline(__always) func ld(_ o: Int) -> __m256i { _mm256_load_si256(OpaquePointer(c + o)) }
-        for k in 0..<16 {
-            // The order of `crumbDecodeHalf`: quad (n, h) = (k >> 3, (k >> 2) & 1), then j = k & 3.
-            let o = 128 &* (k >> 3) &+ 16 &* ((k >> 2) & 1) &+ 32 &* (k & 3)
-            body(o, ld(96 &* k), ld(96 &* k &+ 32), ld(96 &* k &+ 64))
-        }
-        return CrumbHeader256(terms: (ld(1536), ld(1568)), dScale: _mm256_castsi256_ps(ld(1600)), tf: _mm256_castsi256_ps(ld(1632)))
-    }
-}
-
-/// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock256` bytes, 32-aligned).
+/// One group of eight rows at `base` for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
 @inline(never)
-func crumbRows8Fill256<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer, _ nb: Int, _ cache: UnsafeMutableRawPointer) {
-    for i in 0..<nb {
-        let p = group + i &* F.groupBlock
-        prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
-        for hh in 0..<2 {
-            let c = cache + (i &* crumbCachedBlock256 &+ hh &* 1664)
-            @inline(__always) func st(_ o: Int, _ v: __m256i) { _mm256_store_si256(OpaquePointer(c + o), v) }
-            var k = 0
-            let hd = crumbDecodeHalf(F.self, p, hh) { _, qa, qb, sw in
-                st(96 &* k, qa); st(96 &* k &+ 32, qb); st(96 &* k &+ 64, sw)
-                k &+= 1
-            }
-            st(1536, hd.terms.0); st(1568, hd.terms.1); st(1600, _mm256_castps_si256(hd.dScale)); st(1632, _mm256_castps_si256(hd.tf))
-        }
-    }
-}
-
-/// One group of eight rows (or its operand cache) at `base` for `W.n` (1 or 2) sequences: per super-block rows
-/// 0-3, then rows 4-7.
-@inline(never)
-func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type, _: W.Type, _: S.Type, _ base: UnsafeRawPointer,
-                                                                     _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
-                                                                     _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func crumbRows8Group<F: CrumbRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ base: UnsafeRawPointer,
+                                                 _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                 _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q)
     let ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
-    let ahead = S.self == InPlace256.self && StreamPrefetch.at(W.n)
+    let ahead = StreamPrefetch.at(W.n)
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
@@ -213,7 +159,7 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
             // (eight sixteens a dword, eight elements each: 8 · 1024 · 32 · 8 · 7 · 128 < 2^31).
             var t0 = _mm256_setzero_si256(), t1 = _mm256_setzero_si256()
             let xo = 256 &* i
-            let hd = S.half(F.self, base, i, hh) { o, qa, qb, sw in
+            let hd = crumbDecodeHalf(F.self, base + i &* F.groupBlock, hh) { o, qa, qb, sw in
                 // The super-block's lines (Q2_K 11, Q3_K 14) prefetched one per sixteen of the two halves (32).
                 if ahead { prefetchSpread(base + i &* F.groupBlock, line: 16 &* hh &+ (o >> 4), of: F.groupBlock) }
                 @inline(__always) func step(_ q: UnsafeRawPointer, _ s: inout __m256i) {
@@ -256,43 +202,79 @@ func crumbRows8Group<F: CrumbRows8, W: SeqWidth, S: CrumbOperands256>(_: F.Type,
     storeRowPairs256(W.n, (f01, f11, f11, f11), y + 4, ldy)
 }
 
-extension CrumbRows8 {
-    /// From this many sequences on (AVX2), each group of eight rows is decoded once into an operand cache that
-    /// every pass of two sequences reads (below it each pass decodes in place; filling the cache writes 3.8x the
-    /// group's bytes). `bench-kernels --rows 8960 --cols 1536 --threads 2 --levels avx2`, Zen 4, two runs: Q3_K
-    /// level to 16 sequences, 32: 4.13-4.15 -> 3.50-4.05 ms, 128: 16.3-23.2 -> 13.1-13.7; Q2_K, whose decode is
-    /// cheaper, no faster at any count (128: 14.0-15.0 -> 14.6-15.9), so never.
-    @inlinable static var cachedFrom256: Int { highBits ? 32 : .max }
-}
-
 /// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
-/// of two (the group's bytes stay in cache between passes); from `cachedFrom256` sequences on the passes read
-/// the group's operands from a cache decoded once.
+/// of two (the group's bytes stay in cache between passes). From `rows8TilesFrom` sequences on the four-row tiles
+/// run instead (`kRows8Mat`); they replaced an operand cache that every pass read from 32 sequences on (Q3_K).
 @inline(__always)
 func crumbRows8Mat<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                                   _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
-        @inline(__always) func passes<S: CrumbOperands256>(_: S.Type, _ base: UnsafeRawPointer, _ g: Int) {
+        eachRows8Group(rows, rowBytes, count) { base, g in
             var s = 0
             while s &+ 2 <= nSeq {
-                crumbRows8Group(F.self, W2.self, S.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
+                crumbRows8Group(F.self, W2.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
                 s &+= 2
             }
             if s < nSeq {
-                crumbRows8Group(F.self, W1.self, S.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
+                crumbRows8Group(F.self, W1.self, base, nb, st.row(x, s), st, split + s &* splitSums16Bytes &* nb, y + (s &* ldy &+ g), ldy)
             }
         }
-        if nSeq < F.cachedFrom256 {
-            eachRows8Group(rows, rowBytes, count) { passes(InPlace256.self, $0, $1) }
-            return
+    }
+}
+
+/// Q2_K and Q3_K on the four-row tiles of KQuantTiles.swift: sixteen groups of sixteen, a coefficient per sixteen
+/// (Q2_K its min, Q3_K its scale − 32, signed); the quants as `crumbDecodeHalf` gives them (crumbs 1 and 3 as 4 q)
+/// with its spread scales (scale · 256, 4 · scale · 256 for crumbs 0 and 2), so the tiles add exactly the
+/// products the row kernel does, and Q3_K's halves go to floats apart as there (`halfSums`).
+extension QuadTileShape where Self: CrumbRows8 {
+    static var groups: Int { 16 }
+    static var termVectors: Int { 4 }
+    static var termsPer16: Bool { true }
+    static var halfSums: Bool { highBits }
+}
+
+extension QuadTileRows8 where Self: CrumbRows8 {
+    /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` decoded into a four-row tile.
+    @inline(__always)
+    static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
+        let hd = crumbDecodeHalf(Self.self, group + i &* groupBlock, h) { o, qa, qb, sw in
+            // Elements o ..< o + 16: sixteen o / 16, its scales at 1024 + 32 · (o / 16).
+            store256(dst, 4 &* o, qa); store256(dst, 4 &* o &+ 32, qb); store256(dst, 1024 &+ 2 &* o, sw)
         }
-        withUnsafeTemporaryAllocation(byteCount: nb &* crumbCachedBlock256, alignment: 32) { buf in
-            let cache = buf.baseAddress!
-            eachRows8Group(rows, rowBytes, count) { group, g in
-                crumbRows8Fill256(F.self, group, nb, cache)
-                passes(FromCache256.self, UnsafeRawPointer(cache), g)
-            }
-        }
+        let thirtyTwo = splat8(32)
+        let c0 = highBits ? _mm256_sub_epi8(hd.terms.0, thirtyTwo) : hd.terms.0
+        let c1 = highBits ? _mm256_sub_epi8(hd.terms.1, thirtyTwo) : hd.terms.1
+        store256(dst, 1536, spreadBytes4(c0, 0, sameByte: false, signed: highBits))
+        store256(dst, 1568, spreadBytes4(c0, 4, sameByte: false, signed: highBits))
+        store256(dst, 1600, spreadBytes4(c1, 0, sameByte: false, signed: highBits))
+        store256(dst, 1632, spreadBytes4(c1, 4, sameByte: false, signed: highBits))
+        _mm256_storeu_ps((dst + 1664).assumingMemoryBound(to: Float.self), hd.dScale)
+        _mm256_storeu_ps((dst + 1696).assumingMemoryBound(to: Float.self), hd.tf)
+    }
+}
+
+extension Q2_KFormat: QuadTileRows8 {
+    /// From this many sequences on, the four-row tiles (below it passes of two). `bench-kernels --types q2_K,q3_K
+    /// --rows 8960 --cols 1536 --threads 2 --levels avx2`, AMX Xeon, `TOKENMILL_INT_TILES_FROM=99` against `=1`, two
+    /// alternating runs, ms passes -> tiles: Q2_K 2: 0.22-0.26 -> 0.29-0.30, 3: 0.35-0.39 -> 0.35, 4: 0.42-0.47 ->
+    /// 0.41, 8: 0.82-0.88 -> 0.69-0.70, 16: 1.57-1.81 -> 1.32, 32: 3.2-3.6 -> 2.5; Q3_K 2: 0.30-0.37 -> 0.38, 3:
+    /// 0.48-0.54 -> 0.42-0.43, 4: 0.57-0.62 -> 0.49-0.50, 8: 1.14-1.31 -> 0.79-0.81, 16: 2.2-2.4 -> 1.43-1.44, 32 (the
+    /// operand cache the passes read before) 3.8-4.1 -> 2.7-2.8, 128: 11.8 -> 8.1 (Q2_K 11.0 -> 8.0). Rows of 8960
+    /// (long rows: `quadTilesFrom` takes 8) Q3_K 8: 0.96 -> 0.84, 16: 1.89 -> 1.35, Q2_K 8: 0.71 -> 0.79, 16: 1.39
+    /// -> 1.27.
+    static var rows8TilesFrom: Int { 4 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        crumbRows8Mat(Q2_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
+
+extension Q3_KFormat: QuadTileRows8 {
+    /// From 3 sequences (Q2_K's comment has the figures).
+    static var rows8TilesFrom: Int { 3 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        crumbRows8Mat(Q3_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     }
 }
 
@@ -301,13 +283,13 @@ extension AVX2 {
     @inline(never)
     public static func q2_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q2_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        kRows8Mat(Q2_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q3_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)
     public static func q3_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        kRows8Mat(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

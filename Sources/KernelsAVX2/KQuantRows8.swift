@@ -202,8 +202,8 @@ extension Q4_KFormat {
 
 /// A K-quant format whose `rows8` layout fills the four-row tiles of KQuantTiles.swift without a transpose
 /// (the layout's 8-byte words of four rows are already the tiles' quant vectors).
-protocol QuadTileRows8: QuadTileFormat {
-    /// From this many sequences on, `AVX2.q4_KRows8` / `q6_KRows8` run the tiles filled from the layout (rows
+protocol QuadTileRows8: QuadTileShape {
+    /// From this many sequences on, the format's `rows8` kernel runs the tiles filled from the layout (rows
     /// up to 20 KiB of tiles; longer ones from 8, `quadTilesFrom`).
     static var rows8TilesFrom: Int { get }
     /// Below `rows8TilesFrom`: the format's `rows8` row kernel (`MatRowsKernel`'s arguments).

@@ -14,8 +14,26 @@
 import _Builtin_intrinsics.intel
 import Prefetch
 
-/// A K-quant format the AVX2 four-row tiles can run.
-protocol QuadTileFormat: KQuantFormat {
+/// The shape of a K-quant format's AVX2 four-row tiles: what `quadTilesRun` reads.
+protocol QuadTileShape: KQuantFormat {
+    /// Scale groups per super-block (8 of 32 elements, or 16 of 16).
+    static var groups: Int { get }
+    /// Vectors of min or offset coefficients (lane 4r + j: row r's coefficient of activation sum 4v + j).
+    static var termVectors: Int { get }
+    /// Whether those sums are of sixteen elements (else of 32).
+    static var termsPer16: Bool { get }
+    /// Whether the first eight groups' sums go to floats before the last eight's are added (Q3_K: a whole
+    /// super-block's could pass 2^31, as in the `rows8` row kernel).
+    static var halfSums: Bool { get }
+}
+
+extension QuadTileShape {
+    static var avx2TileBytes: Int { 1024 &+ 32 &* (groups &+ termVectors) &+ 64 }
+    static var halfSums: Bool { false }
+}
+
+/// A K-quant format the AVX2 four-row tiles can run from the GGUF layout.
+protocol QuadTileFormat: QuadTileShape {
     /// From this many sequences on, the AVX2 kernels of Q4_K, Q5_K and Q6_K run the four-row tiles: Q4_K 4, Q5_K 5,
     /// Q6_K 6. `bench-kernels --types q4_K,q6_K --hot --rows 1024 --cols 1536 --sequences 3,4,5,6,8
     /// --threads 1 --levels avx2`, Zen 5, two alternating runs, ms row kernel -> tiles: Q4_K 3: 0.064
@@ -26,15 +44,8 @@ protocol QuadTileFormat: KQuantFormat {
     /// 13.8 -> 16.5, 6: 13.4 -> 14.4 (12.1 -> 13.4), 8: 10.4 -> 11.9. (An earlier Xeon, with the kernels
     /// of 2026-12-02, had the row kernel ahead at 8 and the tiles from 12.)
     static var tilesMinSeq: Int { get }
-    static var groups: Int { get }
-    static var termVectors: Int { get }
-    static var termsPer16: Bool { get }
     /// Repacks super-block `i` of the four rows at `rows` into `dst` (layout above).
     static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer)
-}
-
-extension QuadTileFormat {
-    static var avx2TileBytes: Int { 1024 &+ 32 &* (groups &+ termVectors) &+ 64 }
 }
 
 /// Four rows' 8 bytes (row r in qword r of `v`) spread to Int16 lanes 4r+p: byte `first + p` of
@@ -57,10 +68,13 @@ func spreadBytes4(_ v: __m256i, _ first: Int, sameByte: Bool, signed: Bool) -> _
 
 /// Q4_K and Q5_K share their tiles: eight groups of 32 with a min each (Q5_K's quants 5-bit: a group's four steps
 /// stay within Int16, 4 · 2 · 31 · 128), filled by `nibbleRepack4`.
-extension QuadTileFormat where Self: NibbleRows8 {
+extension QuadTileShape where Self: NibbleRows8 {
     static var groups: Int { 8 }
     static var termVectors: Int { 2 }
     static var termsPer16: Bool { false }
+}
+
+extension QuadTileFormat where Self: NibbleRows8 {
     @inline(__always)
     static func repack4(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
         nibbleRepack4(Self.self, rows, rowBytes, i, dst)
@@ -173,7 +187,7 @@ func kquantFourRows<F: QuadTileFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
 /// tiles are filled from: read while these compute, instead of in a burst while those are filled, which left the
 /// memory idle during the multiply and measured 10-20% slower from memory, docs/kernels.md).
 @inline(__always)
-func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
+func quadTilesRun<F: QuadTileShape>(_: F.Type, _ tiles: UnsafeMutableRawPointer, _ nb: Int, _ x: Q8Activations,
                                      _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                      prefetching next: UnsafeRawPointer? = nil, _ nextBytes: Int = 0) {
     let tileBytes = F.avx2TileBytes, groups = F.groups, steps = 32 / F.groups
@@ -196,6 +210,18 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
             let t = UnsafeRawPointer(tiles + i &* tileBytes)
             var i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256(), i2 = _mm256_setzero_si256(), i3 = _mm256_setzero_si256()
             let xo = 256 &* i
+            let d = _mm256_loadu_ps((t + dAt).assumingMemoryBound(to: Float.self))
+            /// The integer sums so far into the floats (`halfSums`: after the first eight groups, then at the end).
+            @inline(__always) func flush() {
+                @inline(__always) func add(_ xs: Q8Activations, _ acc: inout __m256i, _ f: inout __m256) {
+                    f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_mul_ps(d, _mm256_set1_ps(xs.d[i])), f)
+                    acc = _mm256_setzero_si256()
+                }
+                add(x0, &i0, &f0)
+                if n > 1 { add(x1, &i1, &f1) }
+                if n > 2 { add(x2, &i2, &f2) }
+                if n > 3 { add(x3, &i3, &f3) }
+            }
             for g in 0..<groups {
                 var p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), p2 = _mm256_setzero_si256(), p3 = _mm256_setzero_si256()
                 for step in 0..<steps {
@@ -214,10 +240,11 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
                 if n > 1 { i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(p1, sc)) }
                 if n > 2 { i2 = _mm256_add_epi32(i2, _mm256_madd_epi16(p2, sc)) }
                 if n > 3 { i3 = _mm256_add_epi32(i3, _mm256_madd_epi16(p3, sc)) }
+                if F.halfSums && g == 7 { flush() }
             }
-            let d = _mm256_loadu_ps((t + dAt).assumingMemoryBound(to: Float.self))
+            flush()
             let tf = _mm256_loadu_ps((t + (dAt &+ 32)).assumingMemoryBound(to: Float.self))
-            @inline(__always) func finish(_ xs: Q8Activations, _ acc: __m256i, _ f: inout __m256) {
+            @inline(__always) func finish(_ xs: Q8Activations, _ f: inout __m256) {
                 @inline(__always) func term(_ v: Int, _ sums: __m256i) -> __m256i { _mm256_madd_epi16(load256(t, termsAt &+ 32 &* v), sums) }
                 var m: __m256i
                 if F.termsPer16 {
@@ -228,14 +255,12 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
                     let p = xs.sum32 + 8 &* i
                     m = _mm256_add_epi32(term(0, sums4(p)), term(1, sums4(p + 4)))
                 }
-                let dx = _mm256_set1_ps(xs.d[i])
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_mul_ps(d, dx), f)
-                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(tf, dx), f)
+                f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(tf, _mm256_set1_ps(xs.d[i])), f)
             }
-            finish(x0, i0, &f0)
-            if n > 1 { finish(x1, i1, &f1) }
-            if n > 2 { finish(x2, i2, &f2) }
-            if n > 3 { finish(x3, i3, &f3) }
+            finish(x0, &f0)
+            if n > 1 { finish(x1, &f1) }
+            if n > 2 { finish(x2, &f2) }
+            if n > 3 { finish(x3, &f3) }
         }
         storeRowPairs256(n, (f0, f1, f2, f3), y + s &* ldy, ldy)
     }
@@ -252,7 +277,7 @@ func quadTilesRun<F: QuadTileFormat>(_: F.Type, _ tiles: UnsafeMutableRawPointer
 /// 49 KiB) Q6_K 5: 1.03 -> 1.16, 8: 1.36-1.38 -> 1.34-1.36, 16: 2.51-2.54 -> 1.97-2.03, Q4_K 5: 0.71-0.72 ->
 /// 0.89-0.93, 8: 1.01-1.02 -> 1.04-1.09, 16: 1.85-1.86 -> 1.62-1.67.
 @inline(__always)
-func quadTilesFrom<F: QuadTileFormat>(_: F.Type, _ short: Int, _ nb: Int) -> Int {
+func quadTilesFrom<F: QuadTileShape>(_: F.Type, _ short: Int, _ nb: Int) -> Int {
     nb &* F.avx2TileBytes <= 20 &* 1024 ? short : max(short, 8)
 }
 

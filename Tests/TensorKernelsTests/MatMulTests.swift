@@ -39,12 +39,41 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 }
 
 /// K-quants on the `rows8` layout from many sequences on: Q2_K and Q3_K decode each group of eight rows once
-/// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 32 for Q3_K, 96 for Q2_K; AVX2
-/// `cachedFrom256`: 32 for Q3_K), Q4_K and Q6_K run AVX2's four-row tiles in passes of four; 53 and 101
+/// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 32 for Q3_K, 96 for Q2_K), on AVX2 all
+/// four run the four-row tiles in passes of four (Q2_K and Q3_K decoded into them, Q3_K's halves apart); 53 and 101
 /// sequences end in a pass of one.
 @Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q6_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
+}
+
+/// Q3_K at the bound of its integer sums: every quant 7 (q = +3), every scale −32, every activation 127. Per
+/// dword a half super-block adds 64 products of 7 · 32 · 4 · 256 · 127 (the row kernel's and the AVX2 tiles'
+/// representation: -1.86e9); a whole super-block's would pass Int32, so the kernels take its halves to floats
+/// apart. The exact product, −96 per weight, on every level and path (one sequence, passes, tiles).
+@Test(arguments: hostLevels)
+func q3KSumsAtTheirBoundStayExact(_ level: KernelLevel) {
+    let rows = 8, cols = 512, blockBytes = 110
+    var block = [UInt8](repeating: 0, count: blockBytes)
+    for i in 0..<96 { block[i] = 0xFF }                      // hmask, qs: every quant 3 | high bit = 7
+    block[108] = 0x00; block[109] = 0x3C                       // d = 1.0 (fp16); scales[12] all 0: u = 0, −32
+    let wq = (0..<(rows * cols / 256)).flatMap { _ in block }
+    let x = [Float](repeating: 1, count: 8 * cols)
+    let engine = MatMulEngine(pool: ComputePool(threads: 2), maxCols: cols, maxSeq: 8)
+    engine.gemmMinSeq = Int.max
+    engine.level = level
+    for repack in [false, true] {
+        for nSeq in [1, 2, 3, 4, 8] {
+            var y = [Float](repeating: .nan, count: rows * nSeq)
+            wq.withUnsafeBytes { wb in
+                let m = WeightMatrix(type: .q3_K, rows: rows, cols: cols, data: wb.baseAddress!)
+                let packed = UnsafeMutableRawPointer.allocate(byteCount: m.byteCount, alignment: 64)
+                defer { packed.deallocate() }
+                engine.multiply(repack ? Repack.rows8(m, into: packed) : m, x: x, nSeq: nSeq, y: &y)
+            }
+            for v in y { #expect(abs(v + 96 * Float(cols)) <= 0.5, "\(level) repack \(repack) nSeq \(nSeq): \(v), expected \(-96 * cols)") }
+        }
+    }
 }
 
 /// The `amx` level's tile kernels (whole 16s of rows and sequences on tiles from 32 sequences, the rest on
@@ -161,9 +190,9 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     // tiles from 2 (Q4_0, Q5_0, Q5_1), 3 (Q4_1) and 4 (Q8_0), in groups of four then 1-3; Q4_K tiles
     // from 4, Q6_K from 8; below those, and for the other K-quants always, the row-at-a-time kernels
     // (11: a group of eight and three left over). 37 rows in tiles of 8 leave 5 rows to the row
-    // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q6_K from 6
-    // (repacked Q4_K and Q6_K from 8; the K-quant tiles in groups of four sequences then 1-3, the 32-block
-    // ones in pairs and one left over); Q8_0 never.
+    // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q5_K from 5, Q6_K
+    // from 6 (repacked: Q6_K and Q3_K from 3, Q2_K from 4, Q4_K from 5, on rows this short; the K-quant tiles in
+    // groups of four sequences then 1-3, the 32-block ones in pairs and one left over); Q8_0 never.
     for nSeq in sequenceCounts {
         var y = [Float](repeating: .nan, count: rows * nSeq)
         wq.withUnsafeBytes { wb in
