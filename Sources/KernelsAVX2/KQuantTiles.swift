@@ -1,9 +1,10 @@
-// Q4_K, Q5_K and Q6_K × Q8_K for many sequences on AVX2: four weight rows interleaved at a time, the
+// Q2_K, Q3_K, Q4_K, Q5_K and Q6_K × Q8_K for many sequences on AVX2: four weight rows interleaved at a time, the
 // 256-bit counterpart of KernelsAVX512/RowTiles512.swift (docs/kernels.md, "Eight-row tiles").
 // One vector holds 8 bytes of one scale group from four rows, so the `vpmaddubsw` products of a
-// group add up in Int16 (Q4_K: four steps, ≤ 4 · 2 · 15 · 128; Q6_K: two, ≤ 2 · 2 · 63 · 128) before
-// one `vpmaddwd` applies the four rows' group scales; mins (Q4_K) and the −32 offset (Q6_K, quants
-// stored unsigned) are `vpmaddwd` of coefficient vectors with the activation sums.
+// group add up in Int16 (Q4_K: four steps, ≤ 4 · 2 · 15 · 128; Q6_K and the crumb formats: two, ≤ 2 · 2 · 63 · 128) before
+// one `vpmaddwd` applies the four rows' group scales; mins (Q2_K, Q4_K, Q5_K) and the offsets (Q6_K's −32,
+// quants stored unsigned; Q3_K's −4, by its signed scales) are `vpmaddwd` of coefficient vectors with the
+// activation sums.
 //
 // A repacked super-block of four rows (`F.avx2TileBytes`, 32-aligned):
 //   quants [element / 8][row 4][8 bytes]   1024 bytes
