@@ -251,6 +251,11 @@ extension QuadTileRows8 where Self: CrumbRows8 {
         _mm256_storeu_ps((dst + 1664).assumingMemoryBound(to: Float.self), hd.dScale)
         _mm256_storeu_ps((dst + 1696).assumingMemoryBound(to: Float.self), hd.tf)
     }
+    /// Below `rows8TilesFrom`: the passes of two sequences of `crumbRows8Mat`.
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        crumbRows8Mat(Self.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
 }
 
 extension Q2_KFormat: QuadTileRows8 {
@@ -263,19 +268,11 @@ extension Q2_KFormat: QuadTileRows8 {
     /// (long rows: `quadTilesFrom` takes 8) Q3_K 8: 0.96 -> 0.84, 16: 1.89 -> 1.35, Q2_K 8: 0.71 -> 0.79, 16: 1.39
     /// -> 1.27.
     static var rows8TilesFrom: Int { 4 }
-    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q2_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
-    }
 }
 
 extension Q3_KFormat: QuadTileRows8 {
     /// From 3 sequences (Q2_K's comment has the figures).
     static var rows8TilesFrom: Int { 3 }
-    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat(Q3_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
-    }
 }
 
 extension AVX2 {
