@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # module | migrations it owns (file names without .sql) | payload schemas it owns (kinds)
 owners=(
     "Queue|0001_queue 0050_hardening|noop"
-    "GenerateJobs|0010_generate 0045_reasoning_mode 0051_generate_roles 0060_openai_batch 0070_reasoning_effort|generate"
+    "GenerateJobs|0010_generate 0045_reasoning_mode 0051_generate_roles 0060_openai_batch 0070_reasoning_effort 0071_reasoning_effort_minimal|generate"
     "QuantizeJobs|0020_quantize 0052_quantize_roles|quantize imatrix"
     "DistillJobs|0030_distill 0053_distill_roles|distill"
 )

@@ -130,6 +130,13 @@ ALTER TABLE tokenmill.generation_outputs
 ALTER TABLE tokenmill.generation_outputs
     ADD COLUMN IF NOT EXISTS reasoning_effort text CHECK (reasoning_effort IN ('low', 'medium', 'high'));
 """##),
+        Migration(name: "0071_reasoning_effort_minimal.sql", sql: ##"""
+-- Reasoning effort `minimal` (plain mode: short worked examples shown before the item).
+ALTER TABLE tokenmill.generation_outputs DROP CONSTRAINT IF EXISTS generation_outputs_reasoning_effort_check;
+ALTER TABLE tokenmill.generation_outputs
+    ADD CONSTRAINT generation_outputs_reasoning_effort_check
+    CHECK (reasoning_effort IN ('minimal', 'low', 'medium', 'high'));
+"""##),
     ]
 
     /// Payload JSON Schemas by job kind (jobs/schemas/<kind>.schema.json).
@@ -225,13 +232,13 @@ ALTER TABLE tokenmill.generation_outputs
         "hint": {"type": "boolean",
                  "description": "State the item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\")."},
         "effort": {
-          "description": "How much reasoning the instruction asks for: low (a line or two), medium (only the calculations needed), high (step by step; the default). One value for every item, or one per difficulty. A payload's own instruction wins.",
+          "description": "How much reasoning the instruction asks for: minimal (plain mode: a few short worked examples shown before the item; marker mode: as low), low (a line or two), medium (only the calculations needed), high (step by step; the default). One value for every item, or one per difficulty. A payload's own instruction wins.",
           "anyOf": [
-            {"type": "string", "enum": ["low", "medium", "high"]},
+            {"type": "string", "enum": ["minimal", "low", "medium", "high"]},
             {"type": "object", "additionalProperties": false,
-             "properties": {"easy": {"type": "string", "enum": ["low", "medium", "high"]},
-                            "medium": {"type": "string", "enum": ["low", "medium", "high"]},
-                            "hard": {"type": "string", "enum": ["low", "medium", "high"]}}}
+             "properties": {"easy": {"type": "string", "enum": ["minimal", "low", "medium", "high"]},
+                            "medium": {"type": "string", "enum": ["minimal", "low", "medium", "high"]},
+                            "hard": {"type": "string", "enum": ["minimal", "low", "medium", "high"]}}}
           ]
         },
         "wait": {

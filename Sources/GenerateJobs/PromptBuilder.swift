@@ -15,8 +15,9 @@ public enum PromptBuilder {
     /// - Parameter mode: `.plain` asks for step-by-step reasoning and a `\boxed{}` answer and opens no marker;
     ///   `.none` adds nothing to the conversation (no instruction, no marker).
     /// - Parameter budgetHint: a thinking budget to state in the instruction (`budget.hint`), or nil.
-    /// - Parameter effort: how much reasoning the default instruction asks for (`budget.effort`); a
-    ///   payload's own instruction is used as it is.
+    /// - Parameter effort: how much reasoning the default instruction asks for (`budget.effort`), and for
+    ///   `minimal` the worked examples shown before a `prompt` item in chat mode; a payload's own instruction
+    ///   is used as it is, without examples.
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
                              openMarker: String, mode: ReasoningMode = .markers, budgetHint: Int? = nil,
                              effort: ReasoningEffort = .high) throws -> BuiltPrompt {
@@ -46,7 +47,11 @@ public enum PromptBuilder {
                     messages[i] = .user(messages[i].content + "\n\n" + appended)
                 }
             } else if let prompt = p.prompt {
-                messages = [.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction)]
+                // `minimal` effort: its worked examples first, each asked as the item is (without a budget hint).
+                let shown = p.instruction == nil ? effort.demonstrations(mode: mode) : []
+                let asked = effort.instruction(mode: mode).map { "\n\n" + $0 } ?? ""
+                messages = shown.flatMap { [.user($0.question + asked), .assistant($0.answer)] }
+                messages.append(.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction))
             } else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")
             }

@@ -49,7 +49,7 @@ struct GenerateCommand: AsyncParsableCommand {
     var scope: String?
     @Flag(help: "State each item's thinking budget in the instruction (\"Use less than N tokens for your reasoning.\").")
     var hintBudget = false
-    @Option(help: "Reasoning effort the instruction asks for: low, medium or high for every item, or per difficulty, e.g. easy=low,medium=medium,hard=high (default high).")
+    @Option(help: "Reasoning effort the instruction asks for: minimal (plain mode: short worked examples shown first), low, medium or high for every item, or per difficulty, e.g. easy=minimal,medium=low,hard=high (default high).")
     var effort: String?
 
     @Option(help: "Continue the reasoning of hard items that ends below this fraction of their thinking budget (the s1 paper's \"Wait\"): the end is suppressed once and the cue appended (budget.wait; off by default).")
@@ -143,7 +143,7 @@ struct GenerateCommand: AsyncParsableCommand {
         for part in s.split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, Difficulty(rawValue: kv[0]) != nil, levels.contains(kv[1]) else {
-                throw ValidationError("--effort: '\(part)' is not like easy=low (difficulty easy, medium or hard; effort low, medium or high), and '\(s)' is not one effort")
+                throw ValidationError("--effort: '\(part)' is not like easy=low (difficulty easy, medium or hard; effort minimal, low, medium or high), and '\(s)' is not one effort")
             }
             tiers.append((kv[0], .string(kv[1])))
         }

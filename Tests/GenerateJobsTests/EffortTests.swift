@@ -12,11 +12,14 @@ import Testing
     p.chat = nil
     p.difficulty = .init("easy")
     p.budget?.effort = .init(tiers: [.easy: .low, .hard: .high])
-    // Each effort is its own instruction, in both modes; `high` is each mode's default.
+    // Each effort asked for in words is its own instruction, in both modes; `high` is each mode's default.
+    // `minimal` shows examples in plain mode under the default instruction, and asks as `low` does with markers.
     for mode in [ReasoningMode.plain, .markers] {
-        let texts = ReasoningEffort.allCases.map { $0.instruction(mode: mode)! }
+        let texts = [ReasoningEffort.low, .medium, .high].map { $0.instruction(mode: mode)! }
         #expect(Set(texts).count == 3)
+        #expect(ReasoningEffort.minimal.instruction(mode: mode) == (mode == .plain ? ReasoningEffort.high : .low).instruction(mode: mode))
     }
+    #expect(ReasoningEffort.minimal < .low && ReasoningEffort.low < .high)
     #expect(ReasoningEffort.high.instruction(mode: .plain) == GeneratePayload.plainInstruction)
     #expect(ReasoningEffort.high.instruction(mode: .markers) == GeneratePayload.defaultInstruction)
     #expect(ReasoningEffort.low.instruction(mode: .none) == nil)
@@ -68,4 +71,44 @@ import Testing
     let badTier = #"{"model": "m", "prompt": "x", "budget": {"effort": {"easy": "max"}}}"#
     let v = validateJSONL([good, bad, badTier].joined(separator: "\n"), schema: schema)
     #expect(v.valid.count == 1 && v.bad.count == 2)
+}
+
+@Test func minimalEffortShowsWorkedExamplesBeforeAPlainPromptItemOnly() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
+    var p = plainPayload("What is 2+3?", thinking: 8, answer: 4)
+    p.chat = nil
+    let examples = ReasoningEffort.minimal.demonstrations(mode: .plain)
+    #expect(examples.count >= 3)
+    #expect(examples.allSatisfy { $0.answer.contains("\\boxed{") && !$0.question.isEmpty })
+    #expect(ReasoningEffort.minimal.demonstrations(mode: .markers).isEmpty && ReasoningEffort.low.demonstrations(mode: .plain).isEmpty)
+    func build(_ p: GeneratePayload, _ mode: ReasoningMode, _ effort: ReasoningEffort, hint: Int? = nil) throws -> String {
+        try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                                mode: mode, budgetHint: hint, effort: effort).text
+    }
+    let inst = GeneratePayload.plainInstruction
+    // Plain mode: every example (question with the instruction, then its answer) comes before the item, in order,
+    // and the item is the last user turn; a budget hint goes to the item only.
+    let text = try build(p, .plain, .minimal, hint: 40)
+    var at = text.startIndex
+    for e in examples {
+        let q = try #require(text.range(of: e.question + "\n\n" + inst, range: at..<text.endIndex))
+        let a = try #require(text.range(of: e.answer, range: q.upperBound..<text.endIndex))
+        at = a.upperBound
+    }
+    let item = try #require(text.range(of: "What is 2+3?\n\n" + inst, range: at..<text.endIndex))
+    let hint = GeneratePayload.budgetHint(thinkingTokens: 40)
+    #expect(text[item.upperBound...].contains(hint) && !text[..<item.lowerBound].contains(hint))
+    // Without examples: marker mode, another effort, the payload's own instruction, a conversation.
+    for t in [try build(p, .markers, .minimal), try build(p, .plain, .low)] {
+        #expect(!t.contains(examples[0].question))
+    }
+    var own = p
+    own.instruction = "Answer in French."
+    #expect(!(try build(own, .plain, .minimal)).contains(examples[0].question))
+    var conv = p
+    conv.prompt = nil
+    conv.messages = [.init(role: "user", content: "What is 2+3?")]
+    #expect(!(try build(conv, .plain, .minimal)).contains(examples[0].question))
 }

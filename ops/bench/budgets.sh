@@ -13,7 +13,7 @@
 #      tokens for your reasoning."; any of "fixed:N per_difficulty adaptive"; default none: on these models
 #      the stated number does not shorten the reasoning, see ops/bench/README.md),
 #      EFFORT (the reasoning effort per difficulty for the +effort runs, `generate --effort`; default
-#      easy=low,medium=low,hard=high; "" = no +effort runs),
+#      easy=minimal,medium=minimal,hard=high; "" = no +effort runs),
 #      WAIT (a fraction, e.g. 0.5: one more held-out batch, unlimited with budget forcing's continuation,
 #      `generate --wait-below WAIT`: hard items whose reasoning ends below WAIT x the room are continued once
 #      with "Wait"; default none),
@@ -49,7 +49,7 @@ MODEL="${1:-qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 REPLAY="${REPLAY:-1}"; CHECK="${CHECK:-24}"
 SEQS="${SEQS:-8}"; CAP="${CAP:-1024}"; ANSWER="${ANSWER:-64}"; FIXED="${FIXED:-128 256 512}"
 TABLE="${TABLE:-easy=128:64,medium=256:64,hard=512:64}"; EPSILON="${EPSILON:-0.02}"; REASONING="${REASONING:-auto}"
-SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=low,medium=low,hard=high}"; WAIT="${WAIT-}"
+SCOPE="${SCOPE:-overall}"; HINTED="${HINTED-}"; EFFORT="${EFFORT-easy=minimal,medium=minimal,hard=high}"; WAIT="${WAIT-}"
 PROMPTS=jobs/prompts/math-eval.jsonl
 name="$(basename "$MODEL" .gguf)"
 PLOT="${PLOT:-ops/bench/budgets-$name.svg}"
