@@ -21,7 +21,8 @@ public enum PromptBuilder {
     public static func build(_ p: GeneratePayload, tokenizer: Tokenizer, template: Result<ChatTemplate, Error>,
                              openMarker: String, mode: ReasoningMode = .markers, budgetHint: Int? = nil,
                              effort: ReasoningEffort = .high) throws -> BuiltPrompt {
-        var instruction = p.instruction ?? effort.instruction(mode: mode) ?? ""
+        let asked = p.instruction ?? effort.instruction(mode: mode) ?? ""
+        var instruction = asked
         // The hint joins the instruction; with `messages`, where only a payload's own instruction is
         // appended, it is appended alone.
         let hint = budgetHint.flatMap { mode == .none ? nil : GeneratePayload.budgetHint(thinkingTokens: $0) }
@@ -49,8 +50,7 @@ public enum PromptBuilder {
             } else if let prompt = p.prompt {
                 // `minimal` effort: its worked examples first, each asked as the item is (without a budget hint).
                 let shown = p.instruction == nil ? effort.demonstrations(mode: mode) : []
-                let asked = effort.instruction(mode: mode).map { "\n\n" + $0 } ?? ""
-                messages = shown.flatMap { [.user($0.question + asked), .assistant($0.answer)] }
+                messages = shown.flatMap { [.user(asked.isEmpty ? $0.question : $0.question + "\n\n" + asked), .assistant($0.answer)] }
                 messages.append(.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction))
             } else {
                 throw GenerateError.badPayload("neither \"prompt\" nor \"messages\" is given")

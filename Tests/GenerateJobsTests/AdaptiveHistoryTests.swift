@@ -36,3 +36,21 @@ import TestSupport
     #expect(policy.budget(for: .hard) == BudgetPolicy.defaultTable[.hard])   // no history: the table
     await db.drop()
 }
+
+/// Every reasoning effort the code can record is one the migrated schema accepts (`reasoning_effort`'s
+/// check), and a value outside them is refused.
+@Test func everyReasoningEffortIsAcceptedByTheSchema() async throws {
+    let db = try await TestDatabase()
+    func insert(_ jobID: Int, _ effort: String) async throws {
+        _ = try await db.pool.query("""
+            INSERT INTO tokenmill.generation_outputs (job_id, model, difficulty, thinking_tokens, answer_tokens, budget_hit,
+                   difficulty_source, prompt, finish_reason, prompt_tokens, budget_policy, sampling, seed, reasoning_effort)
+            VALUES (\(jobID), 'm', 'easy', 1, 1, false, 'tag', 'q', 'stop', 1, 'unlimited', '{}'::jsonb, 1, '\(effort)')
+            """)
+    }
+    for (i, e) in ReasoningEffort.allCases.enumerated() { try await insert(i + 1, e.rawValue) }
+    let stored = try await db.pool.query("SELECT reasoning_effort FROM tokenmill.generation_outputs ORDER BY job_id").rows.map { $0.values[0] }
+    #expect(stored == ReasoningEffort.allCases.map(\.rawValue))
+    await #expect(throws: (any Error).self) { try await insert(99, "extreme") }
+    await db.drop()
+}
