@@ -241,6 +241,19 @@ ALTER TABLE tokenmill.generation_outputs
                             "hard": {"type": "string", "enum": ["minimal", "low", "medium", "high"]}}}
           ]
         },
+        "examples": {
+          "description": "The worked examples effort `minimal` shows before a `prompt` item in plain mode, in place of the built-in arithmetic ones: each question is asked with the item's instruction and answered as the model's own turn. Write them in the length you want, with the final answer where the verifier reads it.",
+          "type": "array", "minItems": 1, "maxItems": 32,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["question", "answer"],
+            "properties": {
+              "question": {"type": "string", "minLength": 1, "maxLength": 65536},
+              "answer": {"type": "string", "minLength": 1, "maxLength": 65536}
+            }
+          }
+        },
         "wait": {
           "description": "Budget forcing's continuation (the s1 paper's \"Wait\"), off when absent: an item of one of these difficulties whose reasoning ends below `below` x its thinking budget (the token cap's room when unlimited) is not let end once; a blank line and `cue` are appended and it reasons on. Marker mode: a one-token closing marker is withdrawn; plain mode: the end-of-text after the model's own answer is, and that answer joins the reasoning.",
           "type": "object",

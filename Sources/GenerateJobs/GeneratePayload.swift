@@ -56,11 +56,22 @@ public struct GeneratePayload: Codable, Sendable, Equatable {
         /// to a `prompt` item; a payload's own `instruction`, and `messages` (to which no default
         /// instruction is added), are left as they are.
         public var effort: EffortSetting?
+        /// The worked examples effort `minimal` shows before a `prompt` item in plain mode, in place of the
+        /// built-in ones (`ReasoningEffort.demonstrations(mode:)`, arithmetic and algebra): a prompt set of
+        /// another kind brings examples of its own kind, written in the length it wants.
+        public var examples: [Example]?
         /// Budget forcing's continuation (the s1 paper's "Wait"), off when absent: an item of one of
         /// `difficulties` whose reasoning ends below `below` × its thinking budget is not let end once;
         /// `cue` is appended and it reasons on.
         public var wait: WaitSetting?
         public init(policy: String? = nil) { self.policy = policy }
+    }
+
+    /// One worked example of `budget.examples`: a question and the answer the model is shown giving.
+    public struct Example: Codable, Sendable, Equatable {
+        public var question: String
+        public var answer: String
+        public init(question: String, answer: String) { self.question = question; self.answer = answer }
     }
 
     /// `budget.wait`: when reasoning that ends early is continued, and with what cue.

@@ -48,8 +48,10 @@ public enum PromptBuilder {
                     messages[i] = .user(messages[i].content + "\n\n" + appended)
                 }
             } else if let prompt = p.prompt {
-                // `minimal` effort: its worked examples first, each asked as the item is (without a budget hint).
-                let shown = p.instruction == nil ? effort.demonstrations(mode: mode) : []
+                // `minimal` effort: its worked examples first (the payload's `budget.examples`, else the built-in
+                // ones), each asked as the item is (without a budget hint).
+                var shown = p.instruction == nil ? effort.demonstrations(mode: mode) : []
+                if !shown.isEmpty, let own = p.budget?.examples, !own.isEmpty { shown = own.map { ($0.question, $0.answer) } }
                 messages = shown.flatMap { [.user(asked.isEmpty ? $0.question : $0.question + "\n\n" + asked), .assistant($0.answer)] }
                 messages.append(.user(instruction.isEmpty ? prompt : prompt + "\n\n" + instruction))
             } else {

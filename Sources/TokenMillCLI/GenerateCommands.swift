@@ -51,6 +51,8 @@ struct GenerateCommand: AsyncParsableCommand {
     var hintBudget = false
     @Option(help: "Reasoning effort the instruction asks for: minimal (plain mode: short worked examples shown first), low, medium or high for every item, or per difficulty, e.g. easy=minimal,medium=low,hard=high (default high).")
     var effort: String?
+    @Option(help: "JSONL of worked examples, {\"question\", \"answer\"} a line, that effort minimal shows instead of the built-in arithmetic ones (budget.examples).")
+    var examples: String?
 
     @Option(help: "Continue the reasoning of hard items that ends below this fraction of their thinking budget (the s1 paper's \"Wait\"): the end is suppressed once and the cue appended (budget.wait; off by default).")
     var waitBelow: Double?
@@ -83,6 +85,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let scope { budget["scope"] = .string(scope) }
         if hintBudget { budget["hint"] = .bool(true) }
         if let effort { budget["effort"] = try Self.parseEffort(effort) }
+        if let examples { budget["examples"] = try Self.readExamples(examples) }
         if waitBelow != nil || waitCue != nil {
             var wait: [(String, JSONValue)] = []
             if let waitBelow {
@@ -133,6 +136,26 @@ struct GenerateCommand: AsyncParsableCommand {
         let s = try await withQueue(db) { q in try await q.enqueue(kind: GenerateHandler.kind, payloads: v.valid, options: opts) }
         print(s.batchID)
         FileHandle.standardError.write(Data("batch \(s.batchID): enqueued \(s.inserted) generate job(s), policy \(policy)\n".utf8))
+    }
+
+    /// `--examples FILE`: one `{"question", "answer"}` object a line (blank lines skipped); the payload schema
+    /// checks the fields and bounds of each with the rest of the item.
+    static func readExamples(_ path: String) throws -> JSONValue {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("cannot read --examples \(path): \(error.localizedDescription)")
+        }
+        var out: [JSONValue] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            guard let v = try? JSONValue.parse(line), case .object = v else {
+                throw ValidationError("--examples \(path): line \(i + 1) is not a JSON object like {\"question\": ..., \"answer\": ...}")
+            }
+            out.append(v)
+        }
+        guard !out.isEmpty else { throw ValidationError("--examples \(path): no example in the file") }
+        return .array(out)
     }
 
     /// `--effort`: `medium` (every item) or `easy=low,medium=medium,hard=high` (per difficulty).

@@ -112,3 +112,35 @@ import Testing
     conv.messages = [.init(role: "user", content: "What is 2+3?")]
     #expect(!(try build(conv, .plain, .minimal)).contains(examples[0].question))
 }
+
+@Test func payloadExamplesReplaceTheBuiltInOnesAndTheSchemaChecksThem() throws {
+    let m = try TinyGen.loaded(sequences: 1)
+    defer { m.engine.shutdown() }
+    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
+    var p = plainPayload("Translate 'cat' into French.", thinking: 8, answer: 4)
+    p.chat = nil
+    p.budget?.examples = [.init(question: "Translate 'dog' into French.", answer: "dog = chien.\n\n\\boxed{chien}")]
+    func build(_ effort: ReasoningEffort, _ mode: ReasoningMode = .plain) throws -> String {
+        try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                                mode: mode, effort: effort).text
+    }
+    let builtIn = ReasoningEffort.minimal.demonstrations(mode: .plain)[0].question
+    let text = try build(.minimal)
+    let q = try #require(text.range(of: "Translate 'dog' into French.\n\n" + GeneratePayload.plainInstruction))
+    let a = try #require(text.range(of: "dog = chien.", range: q.upperBound..<text.endIndex))
+    #expect(text.range(of: "Translate 'cat' into French.", range: a.upperBound..<text.endIndex) != nil)
+    #expect(!text.contains(builtIn))
+    // Only `minimal` in plain mode shows them.
+    for t in [try build(.low), try build(.minimal, .markers)] { #expect(!t.contains("chien")) }
+
+    // The payload round-trips, and the schema wants both fields, non-empty.
+    let again = try JSONDecoder().decode(GeneratePayload.self, from: JSONEncoder().encode(p))
+    #expect(again.budget?.examples == p.budget?.examples)
+    let schema = try JSONSchema(text: GenerateKind.payloadSchema)
+    let good = #"{"model": "m", "prompt": "x", "budget": {"effort": "minimal", "examples": [{"question": "q", "answer": "a"}]}}"#
+    let noAnswer = #"{"model": "m", "prompt": "x", "budget": {"examples": [{"question": "q"}]}}"#
+    let empty = #"{"model": "m", "prompt": "x", "budget": {"examples": []}}"#
+    let extra = #"{"model": "m", "prompt": "x", "budget": {"examples": [{"question": "q", "answer": "a", "shots": 2}]}}"#
+    let v = validateJSONL([good, noAnswer, empty, extra].joined(separator: "\n"), schema: schema)
+    #expect(v.valid.count == 1 && v.bad.count == 3)
+}
