@@ -85,7 +85,13 @@ struct GenerateCommand: AsyncParsableCommand {
         if let scope { budget["scope"] = .string(scope) }
         if hintBudget { budget["hint"] = .bool(true) }
         if let effort { budget["effort"] = try Self.parseEffort(effort) }
-        if let examples { budget["examples"] = try Self.readExamples(examples) }
+        if let examples {
+            // Only `minimal` shows them: examples with no item that would see them are a mistake to report.
+            guard let effort, effort.split(separator: ",").contains(where: { $0.split(separator: "=").last == "minimal" }) else {
+                throw ValidationError("--examples are shown only at --effort minimal (for every item, or a difficulty as in easy=minimal)")
+            }
+            budget["examples"] = try Self.readExamples(examples)
+        }
         if waitBelow != nil || waitCue != nil {
             var wait: [(String, JSONValue)] = []
             if let waitBelow {
