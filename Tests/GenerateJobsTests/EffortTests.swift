@@ -73,19 +73,36 @@ import Testing
     #expect(v.valid.count == 1 && v.bad.count == 2)
 }
 
-@Test func minimalEffortShowsWorkedExamplesBeforeAPlainPromptItemOnly() throws {
+/// The tiny model (with its chat template) and a plain-mode payload of `prompt` for the prompt tests; nil, with the
+/// issue recorded, where the model has no template.
+private func chatModel(_ prompt: String) throws -> (LoadedModel, GeneratePayload)? {
     let m = try TinyGen.loaded(sequences: 1)
-    defer { m.engine.shutdown() }
-    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
-    var p = plainPayload("What is 2+3?", thinking: 8, answer: 4)
+    guard case .success = m.chatTemplate else {
+        m.engine.shutdown()
+        Issue.record("the tiny model has no chat template")
+        return nil
+    }
+    var p = plainPayload(prompt, thinking: 8, answer: 4)
     p.chat = nil
+    return (m, p)
+}
+
+/// The prompt text `PromptBuilder` makes of `p` for `m`.
+private func promptText(_ m: LoadedModel, _ p: GeneratePayload, _ mode: ReasoningMode, _ effort: ReasoningEffort,
+                        hint: Int? = nil) throws -> String {
+    try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
+                            mode: mode, budgetHint: hint, effort: effort).text
+}
+
+@Test func minimalEffortShowsWorkedExamplesBeforeAPlainPromptItemOnly() throws {
+    guard let (m, p) = try chatModel("What is 2+3?") else { return }
+    defer { m.engine.shutdown() }
     let examples = ReasoningEffort.minimal.demonstrations(mode: .plain)
     #expect(examples.count >= 3)
     #expect(examples.allSatisfy { $0.answer.contains("\\boxed{") && !$0.question.isEmpty })
     #expect(ReasoningEffort.minimal.demonstrations(mode: .markers).isEmpty && ReasoningEffort.low.demonstrations(mode: .plain).isEmpty)
     func build(_ p: GeneratePayload, _ mode: ReasoningMode, _ effort: ReasoningEffort, hint: Int? = nil) throws -> String {
-        try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
-                                mode: mode, budgetHint: hint, effort: effort).text
+        try promptText(m, p, mode, effort, hint: hint)
     }
     let inst = GeneratePayload.plainInstruction
     // Plain mode: every example (question with the instruction, then its answer) comes before the item, in order,
@@ -114,16 +131,11 @@ import Testing
 }
 
 @Test func payloadExamplesReplaceTheBuiltInOnesAndTheSchemaChecksThem() throws {
-    let m = try TinyGen.loaded(sequences: 1)
+    guard let (m, payload) = try chatModel("Translate 'cat' into French.") else { return }
+    var p = payload
     defer { m.engine.shutdown() }
-    guard case .success = m.chatTemplate else { Issue.record("the tiny model has no chat template"); return }
-    var p = plainPayload("Translate 'cat' into French.", thinking: 8, answer: 4)
-    p.chat = nil
     p.budget?.examples = [.init(question: "Translate 'dog' into French.", answer: "dog = chien.\n\n\\boxed{chien}")]
-    func build(_ effort: ReasoningEffort, _ mode: ReasoningMode = .plain) throws -> String {
-        try PromptBuilder.build(p, tokenizer: m.tokenizer, template: m.chatTemplate, openMarker: "<think>",
-                                mode: mode, effort: effort).text
-    }
+    func build(_ effort: ReasoningEffort, _ mode: ReasoningMode = .plain) throws -> String { try promptText(m, p, mode, effort) }
     let builtIn = ReasoningEffort.minimal.demonstrations(mode: .plain)[0].question
     let text = try build(.minimal)
     let q = try #require(text.range(of: "Translate 'dog' into French.\n\n" + GeneratePayload.plainInstruction))
