@@ -7,9 +7,10 @@ import QueueCore
 import Reasoning
 
 /// Generate commands: generate (enqueue a prompt set), results (export), report (accuracy against
-/// thinking tokens), learn-budgets (what the adaptive policy learns), difficulty (fit the estimator).
+/// thinking tokens), learn-budgets (what the adaptive policy learns), learn-effort (which effort each difficulty
+/// should get), difficulty (fit the estimator).
 let generateCommands: [ParsableCommand.Type] = [GenerateCommand.self, ResultsCommand.self, ReportCommand.self,
-                                                LearnBudgetsCommand.self, DifficultyCommand.self]
+                                                LearnBudgetsCommand.self, LearnEffortCommand.self, DifficultyCommand.self]
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -361,6 +362,64 @@ struct LearnBudgetsCommand: AsyncParsableCommand {
                 print(line + "-       fewer than \(minSamples) natural samples: the policy's table applies")
             }
         }
+    }
+}
+
+struct LearnEffortCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learn-effort",
+        abstract: "Choose the reasoning effort per difficulty from runs of the same items at several efforts.",
+        discussion: """
+            Give the batches of one model on the same items (e.g. the fit half, unlimited, once with the default
+            `high` and once each with --effort minimal, low or medium). Outputs are grouped by difficulty and the
+            effort they recorded (none = high); judged items only. Prints each tier's accuracy and mean thinking
+            tokens per effort and the map with the fewest expected thinking tokens whose expected accuracy, over all
+            tiers weighted by their distinct items, stays within --epsilon of asking every item for high: the value
+            to pass to generate --effort.
+            """)
+    @OptionGroup var db: DatabaseOptions
+    @Option(parsing: .upToNextOption, help: "Batch ids of the runs to compare.") var batch: [Int64]
+    @Option(help: "Accuracy the map may give up against high for every item (fraction).") var epsilon: Double = 0.02
+
+    func run() async throws {
+        let batches = batch
+        // Per tier and effort, and (effort NULL) per tier: distinct items, the tiers' weights.
+        let rows = try await withQueue(db) { q in
+            try await q.pool.query("""
+                SELECT difficulty, coalesce(reasoning_effort, 'high'), count(*)::bigint, count(*) FILTER (WHERE correct)::bigint,
+                       sum(thinking_tokens)::bigint, count(DISTINCT coalesce(item_id, job_id::text))::bigint,
+                       GROUPING(coalesce(reasoning_effort, 'high'))
+                  FROM tokenmill.generation_outputs
+                 WHERE batch_id = ANY($1::bigint[]) AND correct IS NOT NULL
+                 GROUP BY GROUPING SETS ((difficulty, coalesce(reasoning_effort, 'high')), (difficulty))
+                """, [batches]).rows
+        }
+        var observed: [Difficulty: [ReasoningEffort: EffortMap.Observed]] = [:], items: [Difficulty: Int] = [:]
+        for r in rows {
+            guard let d = Difficulty(rawValue: try r.decode(0, as: String.self)) else { continue }
+            if try r.decode(6, as: Int32.self) == 1 {
+                items[d] = Int(try r.decode(5, as: Int64.self))
+                continue
+            }
+            guard let e = ReasoningEffort(rawValue: try r.decode(1, as: String.self)) else { continue }
+            observed[d, default: [:]][e] = .init(items: Int(try r.decode(2, as: Int64.self)), correct: Int(try r.decode(3, as: Int64.self)),
+                                                 thinkingTokens: Int(try r.decode(4, as: Int64.self)))
+        }
+        print("difficulty  effort   items  accuracy  mean think")
+        for d in Difficulty.allCases {
+            for e in ReasoningEffort.allCases {
+                guard let o = observed[d]?[e] else { continue }
+                print(d.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + e.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                      + String(format: "%5d  %7.1f%%  %10.1f", o.items, 100 * o.accuracy, o.meanThinking))
+            }
+        }
+        guard let c = EffortMap(epsilon: epsilon).choose(observed, items: items) else {
+            throw ValidationError("no judged output at effort high in batches \(batches.map(String.init).joined(separator: ", ")): run the items once with the default effort")
+        }
+        print(String(format: "high for every item: %.1f%% at %.1f thinking tokens; chosen: %.1f%% at %.1f (%.1f%% fewer)",
+                     100 * c.highAccuracy, c.highThinking, 100 * c.expectedAccuracy, c.expectedThinking,
+                     c.highThinking > 0 ? 100 * (1 - c.expectedThinking / c.highThinking) : 0))
+        print("--effort \(c.argument)")
     }
 }
 
