@@ -405,12 +405,15 @@ struct LearnEffortCommand: AsyncParsableCommand {
             observed[d, default: [:]][e] = .init(items: Int(try r.decode(2, as: Int64.self)), correct: Int(try r.decode(3, as: Int64.self)),
                                                  thinkingTokens: Int(try r.decode(4, as: Int64.self)))
         }
-        print("difficulty  effort   items  accuracy  mean think")
+        // With each accuracy its 95% interval: on a few dozen items of a tier the differences the choice rests
+        // on can be noise, and the interval shows how much.
+        print("difficulty  effort   items  accuracy % [95% CI]  mean think")
         for d in Difficulty.allCases {
             for e in ReasoningEffort.allCases {
                 guard let o = observed[d]?[e] else { continue }
+                let w = WilsonInterval(successes: o.correct, trials: o.items)
                 print(d.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + e.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-                      + String(format: "%5d  %7.1f%%  %10.1f", o.items, 100 * o.accuracy, o.meanThinking))
+                      + String(format: "%5d  %5.1f [%5.1f, %5.1f]  %10.1f", o.items, 100 * o.accuracy, 100 * w.low, 100 * w.high, o.meanThinking))
             }
         }
         guard let c = EffortMap(epsilon: epsilon).choose(observed, items: items) else {
