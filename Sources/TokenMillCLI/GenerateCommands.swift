@@ -423,6 +423,15 @@ struct LearnEffortCommand: AsyncParsableCommand {
                      100 * c.highAccuracy, c.highThinking, 100 * c.expectedAccuracy, c.expectedThinking,
                      c.highThinking > 0 ? 100 * (1 - c.expectedThinking / c.highThinking) : 0))
         print("--effort \(c.argument)")
+        // Where the map trades accuracy between tiers, say whether the runs can tell the difference from noise.
+        for d in Difficulty.allCases {
+            guard let e = c.efforts[d], e != .high, let o = observed[d]?[e], let h = observed[d]?[.high] else { continue }
+            let a = WilsonInterval(successes: o.correct, trials: o.items), b = WilsonInterval(successes: h.correct, trials: h.items)
+            let delta = 100 * (o.accuracy - h.accuracy), overlap = a.low <= b.high && b.low <= a.high
+            guard abs(delta) >= 0.05 else { continue }
+            print(String(format: "note: %@ at %@ %@ %.1f points against high, %@", d.rawValue, e.rawValue, delta > 0 ? "gains" : "loses", abs(delta),
+                         overlap ? "their 95% intervals overlap: these runs may not tell it from noise" : "their 95% intervals do not overlap"))
+        }
     }
 }
 
