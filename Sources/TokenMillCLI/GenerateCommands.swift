@@ -145,19 +145,18 @@ struct GenerateCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("batch \(s.batchID): enqueued \(s.inserted) generate job(s), policy \(policy)\n".utf8))
     }
 
-    /// `--examples FILE`: one `{"question", "answer"}` object a line (blank lines skipped); the payload schema
-    /// checks the fields and bounds of each with the rest of the item.
+    /// `--examples FILE`: one `{"question", "answer"}` object a line, read as every JSONL file is (`readJSONL`:
+    /// blank lines skipped, a bad line named by its number); the payload schema checks the fields and bounds of
+    /// each with the rest of the item.
     static func readExamples(_ path: String) throws -> JSONValue {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ValidationError("cannot read --examples \(path): \(error.localizedDescription)")
         }
         var out: [JSONValue] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            guard let v = try? JSONValue.parse(line), case .object = v else {
-                throw ValidationError("--examples \(path): line \(i + 1) is not a JSON object like {\"question\": ..., \"answer\": ...}")
+        for l in readJSONL(data) {
+            guard case .success(let v) = l.value, case .object = v else {
+                throw ValidationError("--examples \(path): line \(l.line) is not a JSON object like {\"question\": ..., \"answer\": ...}")
             }
             out.append(v)
         }
