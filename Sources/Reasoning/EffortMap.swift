@@ -7,20 +7,6 @@
 /// (easy items, which a small instruct model often gets *more* right when shown short working) can take the
 /// margin that a tier where it costs cannot. A tier without a judged `high` run keeps `high`.
 public struct EffortMap: Sendable {
-    /// How a tier did at one effort: judged items, correct ones, thinking tokens they spent.
-    public struct Observed: Sendable, Equatable {
-        public var items: Int
-        public var correct: Int
-        public var thinkingTokens: Int
-        public init(items: Int, correct: Int, thinkingTokens: Int) {
-            self.items = items
-            self.correct = correct
-            self.thinkingTokens = thinkingTokens
-        }
-        public var accuracy: Double { items > 0 ? Double(correct) / Double(items) : 0 }
-        public var meanThinking: Double { items > 0 ? Double(thinkingTokens) / Double(items) : 0 }
-    }
-
     /// The choice, with what it expects and what asking every item for `high` gave.
     public struct Choice: Sendable, Equatable {
         public var efforts: [Difficulty: ReasoningEffort]
@@ -37,19 +23,20 @@ public struct EffortMap: Sendable {
     public var epsilon: Double
     public init(epsilon: Double = 0.02) { self.epsilon = epsilon }
 
-    /// Chooses from `observed` (tier -> effort -> how it did); nil when no tier has a judged `high` run.
-    /// `items`: how many distinct items each tier has, the tiers' weights (default: the `high` run's judged items;
-    /// give it where a tier's `high` figures pool several runs of the same items).
-    public func choose(_ observed: [Difficulty: [ReasoningEffort: Observed]], items: [Difficulty: Int]? = nil) -> Choice? {
-        let tiers = Difficulty.allCases.filter { (observed[$0]?[.high]?.items ?? 0) > 0 }
+    /// Chooses from `observed` (tier -> effort -> how its judged items did: accuracy and mean thinking tokens);
+    /// nil when no tier has a judged `high` run. `items`: how many distinct items each tier has, the tiers'
+    /// weights (default: the `high` run's judged items; give it where a tier's `high` figures pool several runs
+    /// of the same items).
+    public func choose(_ observed: [Difficulty: [ReasoningEffort: CurvePoint]], items: [Difficulty: Int]? = nil) -> Choice? {
+        let tiers = Difficulty.allCases.filter { (observed[$0]?[.high]?.judged ?? 0) > 0 }
         guard !tiers.isEmpty else { return nil }
-        func count(_ d: Difficulty) -> Int { items?[d] ?? observed[d]![.high]!.items }
+        func count(_ d: Difficulty) -> Int { items?[d] ?? observed[d]![.high]!.judged }
         let total = Double(tiers.reduce(0) { $0 + count($1) })
         func weight(_ d: Difficulty) -> Double { Double(count(d)) / total }
         func expected(_ pick: [Difficulty: ReasoningEffort]) -> (accuracy: Double, thinking: Double) {
             tiers.reduce((0, 0)) { acc, d in
                 let o = observed[d]![pick[d]!]!
-                return (acc.0 + weight(d) * o.accuracy, acc.1 + weight(d) * o.meanThinking)
+                return (acc.0 + weight(d) * o.accuracy.proportion, acc.1 + weight(d) * o.meanThinkingTokens)
             }
         }
         let high = Dictionary(uniqueKeysWithValues: tiers.map { ($0, ReasoningEffort.high) })
@@ -67,7 +54,7 @@ public struct EffortMap: Sendable {
                 return
             }
             let d = tiers[i]
-            for e in ReasoningEffort.allCases where (observed[d]?[e]?.items ?? 0) > 0 {
+            for e in ReasoningEffort.allCases where (observed[d]?[e]?.judged ?? 0) > 0 {
                 var next = pick
                 next[d] = e
                 visit(i + 1, next)

@@ -386,14 +386,14 @@ struct LearnEffortCommand: AsyncParsableCommand {
         let rows = try await withQueue(db) { q in
             try await q.pool.query("""
                 SELECT difficulty, coalesce(reasoning_effort, 'high'), count(*)::bigint, count(*) FILTER (WHERE correct)::bigint,
-                       sum(thinking_tokens)::bigint, count(DISTINCT coalesce(item_id, job_id::text))::bigint,
-                       GROUPING(coalesce(reasoning_effort, 'high'))
+                       avg(thinking_tokens)::float8, count(DISTINCT coalesce(item_id, job_id::text))::bigint,
+                       GROUPING(coalesce(reasoning_effort, 'high')), avg(budget_hit::int)::float8
                   FROM tokenmill.generation_outputs
                  WHERE batch_id = ANY($1::bigint[]) AND correct IS NOT NULL
                  GROUP BY GROUPING SETS ((difficulty, coalesce(reasoning_effort, 'high')), (difficulty))
                 """, [batches]).rows
         }
-        var observed: [Difficulty: [ReasoningEffort: EffortMap.Observed]] = [:], items: [Difficulty: Int] = [:]
+        var observed: [Difficulty: [ReasoningEffort: CurvePoint]] = [:], items: [Difficulty: Int] = [:]
         for r in rows {
             guard let d = Difficulty(rawValue: try r.decode(0, as: String.self)) else { continue }
             if try r.decode(6, as: Int32.self) == 1 {
@@ -401,8 +401,10 @@ struct LearnEffortCommand: AsyncParsableCommand {
                 continue
             }
             guard let e = ReasoningEffort(rawValue: try r.decode(1, as: String.self)) else { continue }
-            observed[d, default: [:]][e] = .init(items: Int(try r.decode(2, as: Int64.self)), correct: Int(try r.decode(3, as: Int64.self)),
-                                                 thinkingTokens: Int(try r.decode(4, as: Int64.self)))
+            let judged = Int(try r.decode(2, as: Int64.self))
+            observed[d, default: [:]][e] = CurvePoint(policy: e.rawValue, difficulty: d.rawValue, items: judged, judged: judged,
+                                                      correct: Int(try r.decode(3, as: Int64.self)), meanThinkingTokens: try r.decode(4),
+                                                      budgetHitRate: try r.decode(7))
         }
         // With each accuracy its 95% interval: on a few dozen items of a tier the differences the choice rests
         // on can be noise, and the interval shows how much.
@@ -410,9 +412,9 @@ struct LearnEffortCommand: AsyncParsableCommand {
         for d in Difficulty.allCases {
             for e in ReasoningEffort.allCases {
                 guard let o = observed[d]?[e] else { continue }
-                let w = WilsonInterval(successes: o.correct, trials: o.items)
+                let w = o.accuracy
                 print(d.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + e.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-                      + String(format: "%5d  %5.1f [%5.1f, %5.1f]  %10.1f", o.items, 100 * o.accuracy, 100 * w.low, 100 * w.high, o.meanThinking))
+                      + String(format: "%5d  %5.1f [%5.1f, %5.1f]  %10.1f", o.judged, 100 * w.proportion, 100 * w.low, 100 * w.high, o.meanThinkingTokens))
             }
         }
         guard let c = EffortMap(epsilon: epsilon).choose(observed, items: items) else {
@@ -425,8 +427,8 @@ struct LearnEffortCommand: AsyncParsableCommand {
         // Where the map trades accuracy between tiers, say whether the runs can tell the difference from noise.
         for d in Difficulty.allCases {
             guard let e = c.efforts[d], e != .high, let o = observed[d]?[e], let h = observed[d]?[.high] else { continue }
-            let a = WilsonInterval(successes: o.correct, trials: o.items), b = WilsonInterval(successes: h.correct, trials: h.items)
-            let delta = 100 * (o.accuracy - h.accuracy), overlap = a.low <= b.high && b.low <= a.high
+            let a = o.accuracy, b = h.accuracy
+            let delta = 100 * (a.proportion - b.proportion), overlap = a.low <= b.high && b.low <= a.high
             guard abs(delta) >= 0.05 else { continue }
             print(String(format: "note: %@ at %@ %@ %.1f points against high, %@", d.rawValue, e.rawValue, delta > 0 ? "gains" : "loses", abs(delta),
                          overlap ? "their 95% intervals overlap: these runs may not tell it from noise" : "their 95% intervals do not overlap"))

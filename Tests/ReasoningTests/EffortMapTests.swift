@@ -1,11 +1,17 @@
 import Reasoning
 import Testing
 
+/// `items` judged items at effort `e`, `correct` of them right, `thinking` thinking tokens spent in all.
+private func run(_ e: ReasoningEffort, items: Int, correct: Int, thinking: Int) -> CurvePoint {
+    CurvePoint(policy: e.rawValue, difficulty: "", items: items, judged: items, correct: correct,
+               meanThinkingTokens: Double(thinking) / Double(items), budgetHitRate: 0)
+}
+
 /// Three tiers, ten items each: easy gains from `minimal`, medium loses two items of ten, hard loses four.
-private let observed: [Difficulty: [ReasoningEffort: EffortMap.Observed]] = [
-    .easy: [.high: .init(items: 10, correct: 8, thinkingTokens: 2000), .minimal: .init(items: 10, correct: 9, thinkingTokens: 400)],
-    .medium: [.high: .init(items: 10, correct: 10, thinkingTokens: 2000), .minimal: .init(items: 10, correct: 8, thinkingTokens: 500)],
-    .hard: [.high: .init(items: 10, correct: 9, thinkingTokens: 4000), .minimal: .init(items: 10, correct: 5, thinkingTokens: 1000)],
+private let observed: [Difficulty: [ReasoningEffort: CurvePoint]] = [
+    .easy: [.high: run(.high, items: 10, correct: 8, thinking: 2000), .minimal: run(.minimal, items: 10, correct: 9, thinking: 400)],
+    .medium: [.high: run(.high, items: 10, correct: 10, thinking: 2000), .minimal: run(.minimal, items: 10, correct: 8, thinking: 500)],
+    .hard: [.high: run(.high, items: 10, correct: 9, thinking: 4000), .minimal: run(.minimal, items: 10, correct: 5, thinking: 1000)],
 ]
 
 @Test func effortMapTakesTheCheapestEffortsWithinTheMarginOverAllTiers() throws {
@@ -31,8 +37,8 @@ private let observed: [Difficulty: [ReasoningEffort: EffortMap.Observed]] = [
     #expect(abs(weighted.highAccuracy - 0.83) < 1e-9 && abs(weighted.expectedAccuracy - 0.85) < 1e-9)
     // A tier without a high run is left out of the map; no high run at all: nothing to compare with.
     var partial = observed
-    partial[.medium] = [.minimal: .init(items: 10, correct: 8, thinkingTokens: 500)]
+    partial[.medium] = [.minimal: run(.minimal, items: 10, correct: 8, thinking: 500)]
     let c = try #require(EffortMap().choose(partial))
     #expect(c.efforts[.medium] == nil && c.argument == "easy=minimal,hard=high")
-    #expect(EffortMap().choose([.easy: [.low: .init(items: 3, correct: 3, thinkingTokens: 30)]]) == nil)
+    #expect(EffortMap().choose([.easy: [.low: run(.low, items: 3, correct: 3, thinking: 30)]]) == nil)
 }
