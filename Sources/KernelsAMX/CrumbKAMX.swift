@@ -27,29 +27,50 @@ func crumbTileRows<F: CrumbRows8>(_: F.Type, _ p0: UnsafeRawPointer, _ p1: Unsaf
                                   _ row: (_ t: Int, _ c: Int, _ g: Int, _ q: __m512i) -> Void) {
     let (ie, io) = dwordPicks()
     let m3 = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4)
-    for m in 0..<4 {
-        // Q3_K: high-bit word m, the same dwords picked (read before the quant words, in the order the block lies).
-        let hb: (__m512i, __m512i)
-        if F.highBits {
-            let h0 = _mm512_loadu_si512(p0 + (112 &+ 64 &* m)), h1 = _mm512_loadu_si512(p1 + (112 &+ 64 &* m))
-            hb = (_mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
-        } else {
-            hb = (m3, m3)
+    if F.highBits {
+        // Q3_K's recoded bits (`Q3_KBits`, TensorKernels/Formats/Q3_K.swift): triple g (words A, B, C at 112 + 192g)
+        // holds sixteens k ..< k + 4, k = 8 (g / 2) + 4 (g % 2): bits 2-4 and 5-7 of A, B, C the first three (v, its
+        // first and second 8 elements), and the crumbs in bits 0-1 of A and B with the high bits in bits 0 and 1 of C
+        // the fourth. Sixteen t's elements 16t + 8h ..< + 8: chunk t / 4, tile rows 4 (t mod 4) + 2h (even dwords)
+        // and the next (odd).
+        let m7 = _mm512_set1_epi8(7)
+        @inline(__always) func triple(_ g: Int) {
+            @inline(__always) func word(_ w: Int) -> (__m512i, __m512i) {
+                let at = 112 &+ 192 &* g &+ 64 &* w
+                let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
+                return (_mm512_permutex2var_epi32(g0, ie, g1), _mm512_permutex2var_epi32(g0, io, g1))
+            }
+            let a = word(0), b = word(1), c = word(2), k = 8 &* (g >> 1) &+ 4 &* (g & 1)
+            @inline(__always) func rows(_ t: Int, _ h: Int, _ q: (__m512i) -> __m512i, _ v: (__m512i, __m512i)) {
+                row(t, t >> 2, 4 &* (t & 3) &+ 2 &* h, q(v.0))
+                row(t, t >> 2, 4 &* (t & 3) &+ 2 &* h &+ 1, q(v.1))
+            }
+            @inline(__always) func both(_ t: Int, _ v: (__m512i, __m512i)) {
+                rows(t, 0, { _mm512_and_si512(_mm512_srli_epi16($0, 2), m7) }, v)
+                rows(t, 1, { _mm512_and_si512(_mm512_srli_epi16($0, 5), m7) }, v)
+            }
+            both(k, a); both(k &+ 1, b); both(k &+ 2, c)
+            @inline(__always) func last(_ v: __m512i, _ high: __m512i) -> __m512i {
+                _mm512_or_si512(_mm512_and_si512(v, m3), _mm512_and_si512(high, four))
+            }
+            rows(k &+ 3, 0, { $0 }, (last(a.0, _mm512_slli_epi16(c.0, 2)), last(a.1, _mm512_slli_epi16(c.1, 2))))
+            rows(k &+ 3, 1, { $0 }, (last(b.0, _mm512_slli_epi16(c.0, 1)), last(b.1, _mm512_slli_epi16(c.1, 1))))
         }
+        triple(0); triple(1); triple(2); triple(3)
+        return
+    }
+    for m in 0..<4 {
         for n in 0..<2 {
             let at = F.quantsAt &+ 64 &* (4 &* n &+ m)
             let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
             let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
             for j in 0..<4 {
-                @inline(__always) func crumb(_ v: __m512i, _ h: __m512i) -> __m512i {
-                    let q = _mm512_and_si512(j == 0 ? v : _mm512_srli_epi16(v, UInt32(2 &* j)), m3)
-                    guard F.highBits else { return q }
-                    let bit = _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))
-                    return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(h, bit), q, four)
+                @inline(__always) func crumb(_ v: __m512i) -> __m512i {
+                    _mm512_and_si512(j == 0 ? v : _mm512_srli_epi16(v, UInt32(2 &* j)), m3)
                 }
                 let t = 8 &* n &+ 2 &* j &+ m >> 1, c = 2 &* n &+ j >> 1, g = 8 &* (j & 1) &+ 2 &* m
-                row(t, c, g, crumb(e, hb.0))
-                row(t, c, g &+ 1, crumb(o, hb.1))
+                row(t, c, g, crumb(e))
+                row(t, c, g &+ 1, crumb(o))
             }
         }
     }

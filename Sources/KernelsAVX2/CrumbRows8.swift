@@ -110,31 +110,46 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
     }
     // Crumbs 1 and 3 masked in place (4 q; Q3_K's high bit then worth 16), crumbs 0 and 2 against 4 · scale, as on
     // AVX-512 (Q3_K's halves then sum apart: `crumbRows8Group`).
-    let m12 = splat8(12), bit4 = splat8(16)
-    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
-    @inline(__always) func quad(_ n: Int, _ h: Int) {
-        let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
-        let vb = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1) &+ hb)
-        let va4 = _mm256_srli_epi16(va, 4), vb4 = _mm256_srli_epi16(vb, 4)
-        @inline(__always) func sixteen(_ j: Int) {
-            let t = 8 &* n &+ 2 &* j &+ h
-            @inline(__always) func crumb(_ v: __m256i, _ v4: __m256i, _ m: Int) -> __m256i {
-                let q = _mm256_and_si256(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
-                guard F.highBits else { return q }
-                // Bit 4n + j of each high-bit byte moved to bit 2 (worth 4; crumbs in place: bit 4, worth 16) by one
-                // shift, then masked.
-                let hv = load256(p, 112 &+ 64 &* m &+ hb), b = Int32(4 &* n &+ j), at: Int32 = j & 1 == 0 ? 2 : 4
-                let high = _mm256_and_si256(b >= at ? _mm256_srli_epi16(hv, b &- at) : _mm256_slli_epi16(hv, at &- b),
-                                            j & 1 == 0 ? four : bit4)
-                return _mm256_or_si256(q, high)
-            }
-            let sv = j & 1 == 1 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
-            let sw = _mm256_shuffle_epi8(sv, _mm256_add_epi8(spread0, splat8(UInt8(t & 7))))
-            body(128 &* n &+ 32 &* j &+ 16 &* h, crumb(va, va4, 2 &* h), crumb(vb, vb4, 2 &* h &+ 1), sw)
-        }
-        sixteen(0); sixteen(1); sixteen(2); sixteen(3)
+    let m12 = splat8(12)
+    /// Sixteen t with its two operands, 4 q (`p2`) or q, and its scale spread.
+    @inline(__always) func sixteen(_ t: Int, p2: Bool, _ qa: __m256i, _ qb: __m256i) {
+        let sv = p2 ? (t < 8 ? scales.0 : scales.1) : (t < 8 ? scales4.0 : scales4.1)
+        body(16 &* t, qa, qb, _mm256_shuffle_epi8(sv, _mm256_add_epi8(spread0, splat8(UInt8(t & 7)))))
     }
-    quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    if F.highBits {
+        // Q3_K's recoded bits (`Q3_KBits`, TensorKernels/Formats/Q3_K.swift), as on AVX-512: per triple (A, B, C) of
+        // sixteens k ..< k + 4, bits 2-4 and 5-7 of A, B, C are sixteens k, k + 1, k + 2 (4 v); sixteen k + 3 is the
+        // crumbs in bits 0-1 of A and B with C's bits 0 and 1 moved to bit 2 (v).
+        let m1c = splat8(0x1C)
+        @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 3), m1c) }
+        @inline(__always) func last(_ v: __m256i, _ high: __m256i) -> __m256i {
+            _mm256_or_si256(_mm256_and_si256(v, m3), _mm256_and_si256(high, four))
+        }
+        @inline(__always) func triple(_ g: Int) {
+            let a = load256(p, 112 &+ 192 &* g &+ hb), b = load256(p, 176 &+ 192 &* g &+ hb), c = load256(p, 240 &+ 192 &* g &+ hb)
+            let k = 8 &* (g >> 1) &+ 4 &* (g & 1)
+            sixteen(k, p2: true, _mm256_and_si256(a, m1c), hi(a))
+            sixteen(k &+ 1, p2: true, _mm256_and_si256(b, m1c), hi(b))
+            sixteen(k &+ 2, p2: true, _mm256_and_si256(c, m1c), hi(c))
+            sixteen(k &+ 3, p2: false, last(a, _mm256_slli_epi16(c, 2)), last(b, _mm256_slli_epi16(c, 1)))
+        }
+        triple(0); triple(1); triple(2); triple(3)
+    } else {
+        /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h.
+        @inline(__always) func quad(_ n: Int, _ h: Int) {
+            let va = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h) &+ hb)
+            let vb = load256(p, F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1) &+ hb)
+            let va4 = _mm256_srli_epi16(va, 4), vb4 = _mm256_srli_epi16(vb, 4)
+            @inline(__always) func crumbs(_ j: Int) {
+                @inline(__always) func crumb(_ v: __m256i, _ v4: __m256i) -> __m256i {
+                    _mm256_and_si256(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
+                }
+                sixteen(8 &* n &+ 2 &* j &+ h, p2: j & 1 == 1, crumb(va, va4), crumb(vb, vb4))
+            }
+            crumbs(0); crumbs(1); crumbs(2); crumbs(3)
+        }
+        quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    }
     // d (and Q2_K's dmin) of the four rows, each in the row's two lanes.
     let d = halvesInPairs256(p, 8 &* hh)
     let tf = F.highBits ? _mm256_mul_ps(d, _mm256_set1_ps(-4)) : _mm256_sub_ps(_mm256_setzero_ps(), halvesInPairs256(p, 16 &+ 8 &* hh))

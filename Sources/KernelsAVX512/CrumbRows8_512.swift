@@ -68,7 +68,6 @@ struct CrumbPair512 {
 @inline(__always)
 func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
     let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
-    let sixteen = _mm512_set1_epi8(16)
     // vpshufb picks within 128-bit lanes (a lane's first qword, row r, at bytes 0-7, its second, row r + 1, at
     // 8-15) into the high byte of each word, the low bytes zero (0x80): byte 0 of row r into words 0-1 and of row
     // r + 1 into words 2-3 of both qwords; + tA in the first qword and + tB in the second picks scale bytes tA and
@@ -95,36 +94,55 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
         scales4 = (_mm512_slli_epi16(scales.0, 2), _mm512_slli_epi16(scales.1, 2))
         terms = (_mm512_and_si512(_mm512_srli_epi64(w0, 4), m4), _mm512_and_si512(_mm512_srli_epi64(w1, 4), m4))
     }
-    let hb = F.highBits ? (_mm512_loadu_si512(p + 112), _mm512_loadu_si512(p + 176), _mm512_loadu_si512(p + 240),
-                           _mm512_loadu_si512(p + 304))
-                        : (m3, m3, m3, m3)
-    /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h; the pairs are crumbs (0, 2) and
-    /// (1, 3), each pair's two scales from one vector.
-    @inline(__always) func quad(_ n: Int, _ h: Int) {
-        let va = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h)))
-        let vb = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1)))
-        let ha = h == 0 ? hb.0 : hb.2, hbb = h == 0 ? hb.1 : hb.3
-        let va4 = _mm512_srli_epi16(va, 4), vb4 = _mm512_srli_epi16(vb, 4)
-        @inline(__always) func crumb(_ j: Int, _ v: __m512i, _ v4: __m512i, _ hv: __m512i) -> __m512i {
-            // Crumb j as q (j even) or 4 · q (j odd), from the byte or its high nibble.
-            let q = _mm512_and_si512(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
-            guard F.highBits else { return q }
-            // Q3_K: + 4 (or 4 · 4) where the high bit is set.
-            let bit = _mm512_set1_epi8(CChar(truncatingIfNeeded: 1 << (4 &* n &+ j)))
-            return _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hv, bit), q, j & 1 == 0 ? four : sixteen)
-        }
-        @inline(__always) func pair(_ j: Int) {
-            let tA = 8 &* n &+ 2 &* j &+ h, tB = tA &+ 4
-            let sv = j == 1 ? (n == 0 ? scales.0 : scales.1) : (n == 0 ? scales4.0 : scales4.1)
-            let pick = _mm512_set_epi64(0, 0, 0, 0, 0, 0, Int64(tB & 7) &* 0x0100_0100_0100_0100, Int64(tA & 7) &* 0x0100_0100_0100_0100)
-            let sw = _mm512_shuffle_epi8(sv, _mm512_add_epi8(spread0, _mm512_broadcast_i32x4(_mm512_castsi512_si128(pick))))
-            body(CrumbPair512(oA: 128 &* n &+ 32 &* j &+ 16 &* h, oB: 128 &* n &+ 32 &* (j &+ 2) &+ 16 &* h,
-                              qaA: crumb(j, va, va4, ha), qbA: crumb(j, vb, vb4, hbb),
-                              qaB: crumb(j &+ 2, va, va4, ha), qbB: crumb(j &+ 2, vb, vb4, hbb), sw: sw))
-        }
-        pair(0); pair(1)
+    /// Sixteens tA and tA + 4 (of one half) with their four operands, 4 q (`p2`) or q.
+    @inline(__always) func pair(_ tA: Int, p2: Bool, _ qaA: __m512i, _ qbA: __m512i, _ qaB: __m512i, _ qbB: __m512i) {
+        let tB = tA &+ 4
+        let sv = p2 ? (tA < 8 ? scales.0 : scales.1) : (tA < 8 ? scales4.0 : scales4.1)
+        let pick = _mm512_set_epi64(0, 0, 0, 0, 0, 0, Int64(tB & 7) &* 0x0100_0100_0100_0100, Int64(tA & 7) &* 0x0100_0100_0100_0100)
+        let sw = _mm512_shuffle_epi8(sv, _mm512_add_epi8(spread0, _mm512_broadcast_i32x4(_mm512_castsi512_si128(pick))))
+        body(CrumbPair512(oA: 16 &* tA, oB: 16 &* tB, qaA: qaA, qbA: qbA, qaB: qaB, qbB: qbB, sw: sw))
     }
-    quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    if F.highBits {
+        // Q3_K's recoded bits (`Q3_KBits`, TensorKernels/Formats/Q3_K.swift): per half n the triples 2n and 2n + 1
+        // (words A, B, C), sixteens k ..< k + 4 with k = 8n and 8n + 4. Sixteens k, k + 1, k + 2: bits 2-4 and 5-7 of
+        // A, B, C, masked in place (4 v; the second after a shift by 3); sixteen k + 3: the crumbs in bits 0-1 of A
+        // and B with the high bits in bits 0 and 1 of C moved to bit 2 (v). Pairs: sixteen k + s of both triples.
+        let m1c = _mm512_set1_epi8(0x1C)
+        @inline(__always) func lo(_ v: __m512i) -> __m512i { _mm512_and_si512(v, m1c) }
+        @inline(__always) func hi(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), m1c) }
+        @inline(__always) func last(_ v: __m512i, _ high: __m512i) -> __m512i {
+            _mm512_or_si512(_mm512_and_si512(v, m3), _mm512_and_si512(high, four))
+        }
+        @inline(__always) func half(_ n: Int) {
+            let w = p + (112 &+ 384 &* n)
+            let a0 = _mm512_loadu_si512(w), b0 = _mm512_loadu_si512(w + 64), c0 = _mm512_loadu_si512(w + 128)
+            let a1 = _mm512_loadu_si512(w + 192), b1 = _mm512_loadu_si512(w + 256), c1 = _mm512_loadu_si512(w + 320)
+            let k = 8 &* n
+            pair(k, p2: true, lo(a0), hi(a0), lo(a1), hi(a1))
+            pair(k &+ 1, p2: true, lo(b0), hi(b0), lo(b1), hi(b1))
+            pair(k &+ 2, p2: true, lo(c0), hi(c0), lo(c1), hi(c1))
+            pair(k &+ 3, p2: false, last(a0, _mm512_slli_epi16(c0, 2)), last(b0, _mm512_slli_epi16(c0, 1)),
+                 last(a1, _mm512_slli_epi16(c1, 2)), last(b1, _mm512_slli_epi16(c1, 1)))
+        }
+        half(0); half(1)
+    } else {
+        /// Words m = 2h and 2h + 1 of half n: their crumb j is sixteen 8n + 2j + h; the pairs are crumbs (0, 2) and
+        /// (1, 3), each pair's two scales from one vector.
+        @inline(__always) func quad(_ n: Int, _ h: Int) {
+            let va = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h)))
+            let vb = _mm512_loadu_si512(p + (F.quantsAt &+ 64 &* (4 &* n &+ 2 &* h &+ 1)))
+            let va4 = _mm512_srli_epi16(va, 4), vb4 = _mm512_srli_epi16(vb, 4)
+            // Crumb j as q (j even) or 4 · q (j odd), from the byte or its high nibble.
+            @inline(__always) func crumb(_ j: Int, _ v: __m512i, _ v4: __m512i) -> __m512i {
+                _mm512_and_si512(j < 2 ? v : v4, j & 1 == 0 ? m3 : m12)
+            }
+            @inline(__always) func crumbs(_ j: Int) {
+                pair(8 &* n &+ 2 &* j &+ h, p2: j == 1, crumb(j, va, va4), crumb(j, vb, vb4), crumb(j &+ 2, va, va4), crumb(j &+ 2, vb, vb4))
+            }
+            crumbs(0); crumbs(1)
+        }
+        quad(0, 0); quad(0, 1); quad(1, 0); quad(1, 1)
+    }
     let d = halvesInPairs(p)
     // Q2_K: −dmin per min term; Q3_K: −4 d per offset term.
     let tf = F.highBits ? _mm512_mul_ps(d, _mm512_set1_ps(-4)) : _mm512_sub_ps(_mm512_setzero_ps(), halvesInPairs(p + 16))
@@ -200,8 +218,10 @@ private enum FromCache: CrumbOperands512 {
                                      _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         let c = base + i &* crumbCachedBlock
         for k in 0..<8 {
-            // The order of `crumbDecode512`: quad (n, h) = (k >> 2, (k >> 1) & 1), then pair j = k & 1.
-            let oA = 128 &* (k >> 2) &+ 16 &* ((k >> 1) & 1) &+ 32 &* (k & 1), e = c + 320 &* k
+            // The order of `crumbDecode512`: Q2_K quad (n, h) = (k >> 2, (k >> 1) & 1), then pair j = k & 1; Q3_K
+            // half n = k >> 2, then sixteen 8n + (k & 3).
+            let oA = F.highBits ? 128 &* (k >> 2) &+ 16 &* (k & 3) : 128 &* (k >> 2) &+ 16 &* ((k >> 1) & 1) &+ 32 &* (k & 1)
+            let e = c + 320 &* k
             body(CrumbPair512(oA: oA, oB: oA &+ 64, qaA: _mm512_load_si512(e), qbA: _mm512_load_si512(e + 64),
                               qaB: _mm512_load_si512(e + 128), qbB: _mm512_load_si512(e + 192), sw: _mm512_load_si512(e + 256)))
         }

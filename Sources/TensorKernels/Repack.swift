@@ -58,8 +58,9 @@ public enum Repack {
 
     /// `groups` groups of eight GGUF rows at `src` into the `rows8` layout at `dst`.
     static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
+        let recode = type.traits.rows8Bits
         shuffle(type, rowBytes, groups, move: { ggml, packed, n in copy(src + ggml, dst + packed, n) },
-                planes: { _, packed in toPlanes(dst + packed) })
+                planes: { _, packed in toPlanes(dst + packed) }, bits: { _, packed in recode?.pack(dst + packed) })
     }
 
     /// `groups` `rows8` groups at `src` back into GGUF rows at `dst` (`8 · groups · rowBytes` bytes).
@@ -68,6 +69,9 @@ public enum Repack {
                 planes: { ggml, packed in
                     let words = fromPlanes(src + packed)
                     for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
+                },
+                bits: { ggml, packed in
+                    for r in 0..<8 { type.traits.rows8Bits?.unpackRow(src + packed, r, dst + ggml + r &* rowBytes) }
                 })
     }
 
@@ -76,7 +80,8 @@ public enum Repack {
     public static func unpackRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, row: Int, into dst: UnsafeMutableRawPointer) {
         let out = dst - row &* rowBytes  // where the group's row 0 would be
         shuffle(type, rowBytes, 1, rows: row..<row &+ 1, move: { ggml, packed, n in copy(src + packed, out + ggml, n) },
-                planes: { ggml, packed in (dst + ggml).storeBytes(of: fromPlanes(src + packed)[row], as: UInt32.self) })
+                planes: { ggml, packed in (dst + ggml).storeBytes(of: fromPlanes(src + packed)[row], as: UInt32.self) },
+                bits: { ggml, packed in type.traits.rows8Bits?.unpackRow(src + packed, row, out + ggml + row &* rowBytes) })
     }
 
     /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
@@ -144,12 +149,13 @@ public enum Repack {
 
     /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of each of
     /// `rows` of a group in `groups` groups' blocks, and after those rows of a block, for a format with a
-    /// `planes` piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`
+    /// `planes` piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`, and
+    /// for a format with `rows8Bits`, `bits(offset of row 0's block in the GGUF rows, offset of the group's block)`
     /// (offsets from the first group's start in either layout).
     @inline(__always)
     private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, rows: Range<Int> = 0..<8,
-                                move: (Int, Int, Int) -> Void, planes: (Int, Int) -> Void) {
-        let blockBytes = type.bytesPerBlock, list = pieces(type)
+                                move: (Int, Int, Int) -> Void, planes: (Int, Int) -> Void, bits recode: (Int, Int) -> Void) {
+        let blockBytes = type.bytesPerBlock, list = pieces(type), recodes = type.traits.rows8Bits != nil
         let bits = list.first(where: { $0.planes })
         list.withUnsafeBufferPointer { ps in
             for g in 0..<groups {
@@ -162,6 +168,7 @@ public enum Repack {
                         for p in ps { move(ggml &+ p.block, packed &+ p.group &+ p.bytes &* row, p.bytes) }
                     }
                     if let bits { planes(start &+ b &+ bits.block, packed &+ bits.group) }
+                    if recodes { recode(start &+ b, packed) }
                     b &+= blockBytes
                 }
             }
@@ -176,6 +183,14 @@ public enum Repack {
         default: dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
         }
     }
+}
+
+/// A format's recoding of its block's bits in the `rows8` layout, applied to each group's block after its pieces
+/// are gathered (`pack`: in place) and undone row by row when rows are unpacked (`unpackRow(group's block, row,
+/// that row's GGUF block)`: writes the bytes the recoding covers). Q3_K's (`Q3_KBits`).
+struct Rows8Bits {
+    var pack: (UnsafeMutableRawPointer) -> Void
+    var unpackRow: (UnsafeRawPointer, Int, UnsafeMutableRawPointer) -> Void
 }
 
 /// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block;

@@ -65,11 +65,14 @@ struct FormatTraits: @unchecked Sendable {
     /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
     /// 8 bytes), covering the block. Empty where the format has no `rows8` layout (`Repack`).
     let rows8Pieces: [Rows8Piece]
+    /// A recoding of the bits of a block's pieces in the `rows8` layout after they are gathered (Q3_K); nil for the
+    /// layout as gathered.
+    let rows8Bits: Rows8Bits?
 
     init(name: String, blockSize: Int, bytesPerBlock: Int, dequantize: @escaping DequantizeRow,
          quantize: QuantizeRow?, quantizeWeighted: WeightedQuantizeRow?, activations: Activations,
          rows: @escaping RowsKernel, floatTiles: RowsKernel? = nil, kernels: LevelKernels = LevelKernels(),
-         rows8Pieces: [Rows8Piece] = []) {
+         rows8Pieces: [Rows8Piece] = [], rows8Bits: Rows8Bits? = nil) {
         self.name = name
         self.blockSize = blockSize
         self.bytesPerBlock = bytesPerBlock
@@ -85,6 +88,7 @@ struct FormatTraits: @unchecked Sendable {
         self.avx512Rows8 = kernels.avx512Rows8
         self.amxRows8 = kernels.amxRows8
         self.rows8Pieces = rows8Pieces
+        self.rows8Bits = rows8Bits
     }
 
     /// The per-level 8-bit kernels of a format (what a format's file passes in; empty off x86-64).
@@ -136,13 +140,13 @@ struct FormatTraits: @unchecked Sendable {
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
     /// activations, decoded by `B`; `floatTiles`: whether `Kernels.decodeFloatsK` handles it.
     init<B: KBlock>(kquant _: B.Type, name: String, quantize: @escaping QuantizeRow, quantizeWeighted: @escaping WeightedQuantizeRow,
-                    floatTiles: Bool = true, kernels: LevelKernels, rows8Pieces: [Rows8Piece] = []) {
+                    floatTiles: Bool = true, kernels: LevelKernels, rows8Pieces: [Rows8Piece] = [], rows8Bits: Rows8Bits? = nil) {
         self.init(name: name, blockSize: B.elements, bytesPerBlock: B.bytes,
                   dequantize: { src, dst, count in dequantizeBlocks(B.self, src, dst, count) },
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .superBlocks,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.kquantRows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: floatTiles ? { e, w, _, nSeq, y, r0, r1 in e.gemmRowsK(B.self, w, nSeq, y, r0, r1) } : nil,
-                  kernels: kernels, rows8Pieces: rows8Pieces)
+                  kernels: kernels, rows8Pieces: rows8Pieces, rows8Bits: rows8Bits)
     }
 }
 

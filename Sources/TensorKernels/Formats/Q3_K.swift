@@ -15,7 +15,8 @@ enum Q3_KBlock: KBlock {
         // d, the scale bytes 8-11 and 0-7, the four high-bit words, the eight quant words
         // (KernelsAVX512/CrumbRows8_512.swift).
         rows8Pieces: [Rows8Piece(offset: 108, bytes: 2), Rows8Piece(offset: 104, bytes: 4), Rows8Piece(offset: 96, bytes: 8)]
-            + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) })
+            + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) },
+        rows8Bits: Rows8Bits(pack: Q3_KBits.pack, unpackRow: Q3_KBits.unpackRow))
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
                                                            avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8,
@@ -177,4 +178,94 @@ func q3KScale(_ j: Int, _ q: UnsafePointer<UInt8>) -> Int8 {
     let low = j < 8 ? q[j] & 0xF : q[j - 8] >> 4
     let high = (q[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
     return Int8(bitPattern: low | (high << 4)) &- 32
+}
+
+/// Q3_K's 3-bit values in the `rows8` layout, recoded so that a kernel takes most of an operand with one mask.
+///
+/// The generic layout (`Repack`) puts the four high-bit words and the eight quant words of the GGUF block (96
+/// bytes) side by side for the eight rows: 12 words of 64 bytes at offset 112 of the group's super-block, row r's
+/// qword at 8r, byte i of a qword holding byte 8k + i of the row's block. Every byte of them serves elements 8u + i
+/// (u = 0..<32) of its row only, so the 12 bytes of lane i of row r are recoded on their own (a bijection):
+/// element 8u + i has the 3-bit value v = crumb + 4 · high (the unsigned quant, q + 4), sixteen t = u / 2, half
+/// h = u % 2. Triple g (words 3g, 3g + 1, 3g + 2) holds sixteens k, k + 1, k + 2 and k + 3 with k = 8 (g / 2) + 4
+/// (g % 2):
+/// - word 3g (A): bits 0-1 the crumb of (k + 3, h 0), bits 2-4 v of (k, 0), bits 5-7 v of (k, 1);
+/// - word 3g + 1 (B): bits 0-1 the crumb of (k + 3, 1), bits 2-4 and 5-7 v of (k + 1, 0) and (k + 1, 1);
+/// - word 3g + 2 (C): bit 0 the high bit of (k + 3, 0), bit 1 that of (k + 3, 1), bits 2-4 and 5-7 v of (k + 2, 0)
+///   and (k + 2, 1).
+/// So an operand of sixteens k to k + 2 is one mask (4 v, bits 2-4), or a shift by 3 and a mask, and one of
+/// sixteen k + 3 a mask of A or B with C's bit shifted to bit 2 or'ed in (v): 1.9 vector ops an operand on
+/// AVX-512, 2.1 on AVX2, where the GGUF bits took 2.9 and 4.2 (each crumb masked, its high bit shifted to it and
+/// or'ed in). Sixteens k and k + 4 of a half pair up in the kernels (KernelsAVX512/CrumbRows8_512.swift).
+enum Q3_KBits {
+    /// Where the 12 words lie in the group's super-block, and the super-block's size.
+    static let at = 112, groupBlock = 880
+
+    /// The 3-bit values of lane i of a row from the 12 GGUF-order bytes `b` (high-bit words 0-3, quant words 4-11).
+    @inline(__always)
+    static func values(gguf b: (Int) -> UInt8) -> SIMD32<UInt8> {
+        var v = SIMD32<UInt8>()
+        for u in 0..<32 {
+            let high = (b(u % 4) >> (u / 4)) & 1
+            let crumb = (b(4 + 4 * (u / 16) + u % 4) >> (2 * ((u % 16) / 4))) & 3
+            v[u] = crumb | high << 2
+        }
+        return v
+    }
+
+    /// The 12 recoded bytes (of 16) of 32 values (index u = 2t + h).
+    @inline(__always)
+    static func recoded(_ v: SIMD32<UInt8>) -> SIMD16<UInt8> {
+        var out = SIMD16<UInt8>()
+        for g in 0..<4 {
+            let k = 8 * (g / 2) + 4 * (g % 2)
+            @inline(__always) func pair(_ t: Int) -> UInt8 { v[2 * t] << 2 | v[2 * t + 1] << 5 }
+            let d0 = v[2 * (k + 3)], d1 = v[2 * (k + 3) + 1]
+            out[3 * g] = (d0 & 3) | pair(k)
+            out[3 * g + 1] = (d1 & 3) | pair(k + 1)
+            out[3 * g + 2] = (d0 >> 2) | (d1 >> 2) << 1 | pair(k + 2)
+        }
+        return out
+    }
+
+    /// The 32 values of 12 recoded bytes (`recoded` undone).
+    @inline(__always)
+    static func values(recoded b: (Int) -> UInt8) -> SIMD32<UInt8> {
+        var v = SIMD32<UInt8>()
+        for g in 0..<4 {
+            let k = 8 * (g / 2) + 4 * (g % 2), a = b(3 * g), c = b(3 * g + 2)
+            for j in 0..<3 {
+                let w = b(3 * g + j)
+                v[2 * (k + j)] = (w >> 2) & 7
+                v[2 * (k + j) + 1] = w >> 5
+            }
+            v[2 * (k + 3)] = (a & 3) | (c & 1) << 2
+            v[2 * (k + 3) + 1] = (b(3 * g + 1) & 3) | (c & 2) << 1
+        }
+        return v
+    }
+
+    /// The group's super-block at `p`, its 12 words in the generic layout, recoded in place.
+    static func pack(_ p: UnsafeMutableRawPointer) {
+        let w = p + at
+        for lane in 0..<64 {
+            let out = recoded(values(gguf: { w.load(fromByteOffset: 64 * $0 + lane, as: UInt8.self) }))
+            for k in 0..<12 { w.storeBytes(of: out[k], toByteOffset: 64 * k + lane, as: UInt8.self) }
+        }
+    }
+
+    /// Row `row` of the recoded super-block at `p` into the 96 bytes of hmask and qs of the GGUF block at `dst`.
+    static func unpackRow(_ p: UnsafeRawPointer, _ row: Int, _ dst: UnsafeMutableRawPointer) {
+        let w = p + at
+        for i in 0..<8 {
+            let lane = 8 * row + i
+            let v = values(recoded: { w.load(fromByteOffset: 64 * $0 + lane, as: UInt8.self) })
+            var bytes = SIMD16<UInt8>()  // hmask bytes 0-3, qs bytes 4-11: the GGUF words' byte i
+            for u in 0..<32 {
+                bytes[u % 4] |= (v[u] >> 2) << (u / 4)
+                bytes[4 + 4 * (u / 16) + u % 4] |= (v[u] & 3) << (2 * ((u % 16) / 4))
+            }
+            for k in 0..<12 { dst.storeBytes(of: bytes[k], toByteOffset: 8 * k + i, as: UInt8.self) }
+        }
+    }
 }
