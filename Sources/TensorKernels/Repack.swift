@@ -70,9 +70,7 @@ public enum Repack {
                     let words = fromPlanes(src + packed)
                     for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
                 },
-                bits: { ggml, packed in
-                    for r in 0..<8 { type.traits.rows8Bits?.unpackRow(src + packed, r, dst + ggml + r &* rowBytes) }
-                })
+                bits: { ggml, packed in type.traits.rows8Bits?.unpack(src + packed, rows: 0..<8, dst + ggml, rowBytes) })
     }
 
     /// Row `row` (0..<8) of the `rows8` group at `src` back into one GGUF row at `dst` (`rowBytes` bytes): a
@@ -81,7 +79,7 @@ public enum Repack {
         let out = dst - row &* rowBytes  // where the group's row 0 would be
         shuffle(type, rowBytes, 1, rows: row..<row &+ 1, move: { ggml, packed, n in copy(src + packed, out + ggml, n) },
                 planes: { ggml, packed in (dst + ggml).storeBytes(of: fromPlanes(src + packed)[row], as: UInt32.self) },
-                bits: { ggml, packed in type.traits.rows8Bits?.unpackRow(src + packed, row, out + ggml + row &* rowBytes) })
+                bits: { ggml, packed in type.traits.rows8Bits?.unpack(src + packed, rows: row..<row &+ 1, out + ggml, rowBytes) })
     }
 
     /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
@@ -185,12 +183,29 @@ public enum Repack {
     }
 }
 
-/// A format's recoding of its block's bits in the `rows8` layout, applied to each group's block after its pieces
-/// are gathered (`pack`: in place) and undone row by row when rows are unpacked (`unpackRow(group's block, row,
-/// that row's GGUF block)`: writes the bytes the recoding covers). Q3_K's (`Q3_KBits`).
+/// A format's recoding of the bits of `words` 8-byte pieces of its block (gathered side by side in the
+/// group's block, GGUF offsets 0, 8, ...) in the `rows8` layout: `pack` recodes a group's block in place after its
+/// pieces are gathered; `unpack(group's block, out)` writes the pieces back as gathered (`64 · words` bytes), from
+/// which unpacked rows take theirs. Q3_K's (`Q3_KBits`).
 struct Rows8Bits {
+    var words: Int
     var pack: (UnsafeMutableRawPointer) -> Void
-    var unpackRow: (UnsafeRawPointer, Int, UnsafeMutableRawPointer) -> Void
+    var unpack: (UnsafeRawPointer, UnsafeMutableRawPointer) -> Void
+
+    /// `rows` of the recoded group's block at `p` into their GGUF blocks (row r's at `row0 + r · rowBytes`): the
+    /// bytes the recoding covers.
+    func unpack(_ p: UnsafeRawPointer, rows: Range<Int>, _ row0: UnsafeMutableRawPointer, _ rowBytes: Int) {
+        withUnsafeTemporaryAllocation(byteCount: 64 &* words, alignment: 64) { buf in
+            let gathered = buf.baseAddress!
+            unpack(p, gathered)
+            for r in rows {
+                for k in 0..<words {
+                    (row0 + r &* rowBytes).storeBytes(of: gathered.load(fromByteOffset: 64 &* k &+ 8 &* r, as: UInt64.self),
+                                                     toByteOffset: 8 &* k, as: UInt64.self)
+                }
+            }
+        }
+    }
 }
 
 /// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block;

@@ -16,7 +16,7 @@ enum Q3_KBlock: KBlock {
         // (KernelsAVX512/CrumbRows8_512.swift).
         rows8Pieces: [Rows8Piece(offset: 108, bytes: 2), Rows8Piece(offset: 104, bytes: 4), Rows8Piece(offset: 96, bytes: 8)]
             + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) },
-        rows8Bits: Rows8Bits(pack: Q3_KBits.pack, unpackRow: Q3_KBits.unpackRow))
+        rows8Bits: Rows8Bits(words: 12, pack: Q3_KBits.pack, unpack: Q3_KBits.unpack))
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
                                                            avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8,
@@ -198,74 +198,69 @@ func q3KScale(_ j: Int, _ q: UnsafePointer<UInt8>) -> Int8 {
 /// AVX-512, 2.1 on AVX2, where the GGUF bits took 2.9 and 4.2 (each crumb masked, its high bit shifted to it and
 /// or'ed in). Sixteens k and k + 4 of a half pair up in the kernels (KernelsAVX512/CrumbRows8_512.swift).
 enum Q3_KBits {
-    /// Where the 12 words lie in the group's super-block, and the super-block's size.
-    static let at = 112, groupBlock = 880
+    /// Where the 12 words lie in the group's super-block.
+    static let at = 112
 
-    /// The 3-bit values of lane i of a row from the 12 GGUF-order bytes `b` (high-bit words 0-3, quant words 4-11).
+    /// Each byte of a qword times `b`: the mask of that byte value in every lane.
+    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
+
+    /// Value u (element 8u + i in byte i) of a row's eight lanes from its GGUF-order qwords `q` (high-bit words 0-3,
+    /// quant words 4-11): the crumb or'ed with the high bit as 4, a byte each.
     @inline(__always)
-    static func values(gguf b: (Int) -> UInt8) -> SIMD32<UInt8> {
-        var v = SIMD32<UInt8>()
-        for u in 0..<32 {
-            let high = (b(u % 4) >> (u / 4)) & 1
-            let crumb = (b(4 + 4 * (u / 16) + u % 4) >> (2 * ((u % 16) / 4))) & 3
-            v[u] = crumb | high << 2
-        }
-        return v
+    private static func value(gguf q: (Int) -> UInt64, _ u: Int) -> UInt64 {
+        let high = (q(u % 4) &>> UInt64(u / 4)) & lanes(1)
+        return ((q(4 + 4 * (u / 16) + u % 4) &>> UInt64(2 * ((u % 16) / 4))) & lanes(3)) | high &<< 2
     }
 
-    /// The 12 recoded bytes (of 16) of 32 values (index u = 2t + h).
-    @inline(__always)
-    static func recoded(_ v: SIMD32<UInt8>) -> SIMD16<UInt8> {
-        var out = SIMD16<UInt8>()
-        for g in 0..<4 {
-            let k = 8 * (g / 2) + 4 * (g % 2)
-            @inline(__always) func pair(_ t: Int) -> UInt8 { v[2 * t] << 2 | v[2 * t + 1] << 5 }
-            let d0 = v[2 * (k + 3)], d1 = v[2 * (k + 3) + 1]
-            out[3 * g] = (d0 & 3) | pair(k)
-            out[3 * g + 1] = (d1 & 3) | pair(k + 1)
-            out[3 * g + 2] = (d0 >> 2) | (d1 >> 2) << 1 | pair(k + 2)
-        }
-        return out
-    }
-
-    /// The 32 values of 12 recoded bytes (`recoded` undone).
-    @inline(__always)
-    static func values(recoded b: (Int) -> UInt8) -> SIMD32<UInt8> {
-        var v = SIMD32<UInt8>()
-        for g in 0..<4 {
-            let k = 8 * (g / 2) + 4 * (g % 2), a = b(3 * g), c = b(3 * g + 2)
-            for j in 0..<3 {
-                let w = b(3 * g + j)
-                v[2 * (k + j)] = (w >> 2) & 7
-                v[2 * (k + j) + 1] = w >> 5
-            }
-            v[2 * (k + 3)] = (a & 3) | (c & 1) << 2
-            v[2 * (k + 3) + 1] = (b(3 * g + 1) & 3) | (c & 2) << 1
-        }
-        return v
-    }
-
-    /// The group's super-block at `p`, its 12 words in the generic layout, recoded in place.
+    /// The group's super-block at `p`, its 12 words in the generic layout, recoded in place (a row's eight lanes at
+    /// once, in its qwords).
     static func pack(_ p: UnsafeMutableRawPointer) {
-        let w = p + at
-        for lane in 0..<64 {
-            let out = recoded(values(gguf: { w.load(fromByteOffset: 64 * $0 + lane, as: UInt8.self) }))
-            for k in 0..<12 { w.storeBytes(of: out[k], toByteOffset: 64 * k + lane, as: UInt8.self) }
+        for r in 0..<8 {
+            let row = p + (at &+ 8 &* r)
+            var q = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &q) { b in
+                for k in 0..<12 { b.storeBytes(of: row.load(fromByteOffset: 64 &* k, as: UInt64.self), toByteOffset: 8 &* k, as: UInt64.self) }
+                @inline(__always) func v(_ u: Int) -> UInt64 { value(gguf: { b.load(fromByteOffset: 8 &* $0, as: UInt64.self) }, u) }
+                for g in 0..<4 {
+                    let k = 8 * (g / 2) + 4 * (g % 2)
+                    @inline(__always) func pair(_ t: Int) -> UInt64 { v(2 * t) &<< 2 | v(2 * t + 1) &<< 5 }
+                    let d0 = v(2 * (k + 3)), d1 = v(2 * (k + 3) + 1)
+                    let a = (d0 & lanes(3)) | pair(k), bb = (d1 & lanes(3)) | pair(k + 1)
+                    let c = ((d0 &>> 2) & lanes(1)) | ((d1 &>> 2) & lanes(1)) &<< 1 | pair(k + 2)
+                    row.storeBytes(of: a, toByteOffset: 64 &* (3 &* g), as: UInt64.self)
+                    row.storeBytes(of: bb, toByteOffset: 64 &* (3 &* g &+ 1), as: UInt64.self)
+                    row.storeBytes(of: c, toByteOffset: 64 &* (3 &* g &+ 2), as: UInt64.self)
+                }
+            }
         }
     }
 
-    /// Row `row` of the recoded super-block at `p` into the 96 bytes of hmask and qs of the GGUF block at `dst`.
-    static func unpackRow(_ p: UnsafeRawPointer, _ row: Int, _ dst: UnsafeMutableRawPointer) {
-        let w = p + at
-        for i in 0..<8 {
-            let lane = 8 * row + i
-            let v = values(recoded: { w.load(fromByteOffset: 64 * $0 + lane, as: UInt8.self) })
-            var bytes = SIMD16<UInt8>()  // hmask bytes 0-3, qs bytes 4-11: the GGUF words' byte i
-            for u in 0..<32 {
-                bytes[u % 4] |= (v[u] >> 2) << (u / 4)
-                bytes[4 + 4 * (u / 16) + u % 4] |= (v[u] & 3) << (2 * ((u % 16) / 4))
+    /// The recoded super-block at `p` back in GGUF order: its 12 words (high-bit words 0-3, quant words 4-11, row r's
+    /// qword at 8r) written to `out` (768 bytes).
+    static func unpack(_ p: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        for r in 0..<8 {
+            let row = p + (at &+ 8 &* r), dst = out + 8 &* r
+            @inline(__always) func w(_ k: Int) -> UInt64 { row.load(fromByteOffset: 64 &* k, as: UInt64.self) }
+            var q = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &q) { b in
+                @inline(__always) func add(_ k: Int, _ bits: UInt64) {
+                    b.storeBytes(of: b.load(fromByteOffset: 8 &* k, as: UInt64.self) | bits, toByteOffset: 8 &* k, as: UInt64.self)
+                }
+                /// Value u into its high-bit and quant words.
+                @inline(__always) func put(_ u: Int, _ v: UInt64) {
+                    add(u % 4, ((v &>> 2) & lanes(1)) &<< UInt64(u / 4))
+                    add(4 + 4 * (u / 16) + u % 4, (v & lanes(3)) &<< UInt64(2 * ((u % 16) / 4)))
+                }
+                for g in 0..<4 {
+                    let k = 8 * (g / 2) + 4 * (g % 2)
+                    let a = w(3 * g), bb = w(3 * g + 1), c = w(3 * g + 2)
+                    @inline(__always) func both(_ t: Int, _ x: UInt64) { put(2 * t, (x &>> 2) & lanes(7)); put(2 * t + 1, (x &>> 5) & lanes(7)) }
+                    both(k, a); both(k + 1, bb); both(k + 2, c)
+                    put(2 * (k + 3), (a & lanes(3)) | (c & lanes(1)) &<< 2)
+                    put(2 * (k + 3) + 1, (bb & lanes(3)) | (c & lanes(2)) &<< 1)
+                }
+                for k in 0..<12 { dst.storeBytes(of: b.load(fromByteOffset: 8 &* k, as: UInt64.self), toByteOffset: 64 &* k, as: UInt64.self) }
             }
-            for k in 0..<12 { dst.storeBytes(of: bytes[k], toByteOffset: 8 * k + i, as: UInt8.self) }
         }
     }
 }
