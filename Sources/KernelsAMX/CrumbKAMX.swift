@@ -1,11 +1,11 @@
 // Q2_K and Q3_K in the `rows8` layout (TensorKernels' Repack.swift; KernelsAVX512/CrumbRows8_512.swift has the
 // layout) on AMX tiles: 16 rows (two groups of eight) times 16 sequences per tile, K = 64.
 //
-// Quant word k = 4n + m of a row (bytes 8k ..< 8k + 8 of its 64) holds, in crumb j (bits 2j, 2j + 1 of each
+// Q2_K's quant word k = 4n + m of a row (bytes 8k ..< 8k + 8 of its 64) holds, in crumb j (bits 2j, 2j + 1 of each
 // byte), elements 128n + 32j + 8m ..< + 8: sixteen t = 8n + 2j + m / 2, tile chunk c = 2n + j / 2 (elements
 // 64c ..< 64c + 64), tile rows 8 (j mod 2) + 2m (the first four elements: each row's even dword, `vpermt2d`)
-// and the next (the odd dword). Q3_K's high bit of those elements is bit 4n + j of the same bytes of high-bit
-// word m, picked by the same dwords. Each weight is multiplied by its sixteen's scale before it goes into a
+// and the next (the odd dword). Q3_K's high bits and quants are recoded at load (TensorKernels' `Q3_KBits`):
+// sixteen t's elements 16t + 8h ..< + 8 go to chunk t / 4, tile rows 4 (t mod 4) + 2h and the next. Each weight is multiplied by its sixteen's scale before it goes into a
 // tile, so the tile sums over a super-block are ggml's Σ_t scale_t · Σ q · x, whole:
 // - Q2_K: q · scale ≤ 3 · 15 = 45 fits one unsigned byte; the second product per 64 elements takes the mins
 //   instead of high bytes (a tile whose four bytes for each row are that row's 4-bit min of the sixteen), so
@@ -36,7 +36,7 @@ func crumbTileRows<F: CrumbRows8>(_: F.Type, _ p0: UnsafeRawPointer, _ p1: Unsaf
         let m7 = _mm512_set1_epi8(7)
         @inline(__always) func triple(_ g: Int) {
             @inline(__always) func word(_ w: Int) -> (__m512i, __m512i) {
-                let at = 112 &+ 192 &* g &+ 64 &* w
+                let at = F.quantsAt &+ 192 &* g &+ 64 &* w
                 let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
                 return (_mm512_permutex2var_epi32(g0, ie, g1), _mm512_permutex2var_epi32(g0, io, g1))
             }

@@ -1,8 +1,9 @@
 // Q2_K and Q3_K in the `rows8` layout on 256-bit vectors (the layout and the AVX-512 kernel:
 // KernelsAVX512/CrumbRows8_512.swift). A 256-bit load of a 64-byte word holds one half of the eight rows
 // (rows 0-3, or 4-7), row r in qword r; each super-block is done for both halves before the next. Per
-// sixteen, as on AVX-512, one crumb of the two words that hold it (crumbs 1 and 3 in place, 4 q, against 4 ·
-// scale for crumbs 0 and 2; Q3_K: its high bit moved to bit 2, or 4 in place, by one shift, masked and or-ed in)
+// sixteen, as on AVX-512, its two operands (Q2_K: one crumb of the two words that hold it, crumbs 1 and 3 in
+// place, 4 q, against 4 · scale for crumbs 0 and 2; Q3_K: its recoded 3-bit values masked in place, 4 v, or the
+// fourth sixteen of a triple, v, a crumb with its high bit or-ed in)
 // through one `vpmaddubsw` each against the sequence's 8 activation bytes broadcast to every qword, added in
 // Int16 (|Σ| ≤ 4 · 28 · 128), then one `vpmaddwd` by the scale spread over the row's words (scale · 256). The min (Q2_K) or offset (Q3_K) term: the coefficients times the split activation sums of
 // the sixteens, two `vpmaddubsw` and one `vpmaddwd` per byte half. Sequences in passes of two; from
@@ -15,13 +16,14 @@ import Prefetch
 /// Q2_K and Q3_K in the `rows8` layout: the super-block of eight rows and where its parts lie. Q2_K: d (16
 /// bytes: row r's fp16 at 2r), dmin (16), the two scale words (2 × 64: row r's qword at 8r; word w holds the
 /// scale bytes of sixteens 8w ..< 8w + 8), the eight quant words (64 each). Q3_K: d (16), scale bytes 8-11
-/// (32: row r at 4r), scale bytes 0-7 (64), the four high-bit words (4 × 64), the eight quant words.
+/// (32: row r at 4r), scale bytes 0-7 (64), then its high bits and quants recoded into four triples of words (12 ×
+/// 64: TensorKernels' `Q3_KBits`).
 public protocol CrumbRows8: KQuantFormat {
     /// Bytes of one super-block of eight rows (8 · `bytes`).
     static var groupBlock: Int { get }
-    /// Offset of the eight quant words.
+    /// Offset of the eight quant words (Q3_K: of its twelve recoded words).
     static var quantsAt: Int { get }
-    /// Q3_K: the high-bit words (at 112) and the signed scales with their offset term.
+    /// Q3_K: the recoded 3-bit values and the signed scales with their offset term.
     static var highBits: Bool { get }
 }
 
@@ -33,7 +35,7 @@ extension Q2_KFormat: CrumbRows8 {
 
 extension Q3_KFormat: CrumbRows8 {
     @inlinable public static var groupBlock: Int { 880 }
-    @inlinable public static var quantsAt: Int { 368 }
+    @inlinable public static var quantsAt: Int { 112 }
     @inlinable public static var highBits: Bool { true }
 }
 
@@ -126,7 +128,8 @@ func crumbDecodeHalf<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hh: Int,
             _mm256_or_si256(_mm256_and_si256(v, m3), _mm256_and_si256(high, four))
         }
         @inline(__always) func triple(_ g: Int) {
-            let a = load256(p, 112 &+ 192 &* g &+ hb), b = load256(p, 176 &+ 192 &* g &+ hb), c = load256(p, 240 &+ 192 &* g &+ hb)
+            let at = F.quantsAt &+ 192 &* g &+ hb
+            let a = load256(p, at), b = load256(p, at &+ 64), c = load256(p, at &+ 128)
             let k = 8 &* (g >> 1) &+ 4 &* (g & 1)
             sixteen(k, p2: true, _mm256_and_si256(a, m1c), hi(a))
             sixteen(k &+ 1, p2: true, _mm256_and_si256(b, m1c), hi(b))

@@ -2,23 +2,27 @@
 // - Q2_K (672 bytes): d (16: row r's fp16 at 2r), dmin (16), the two 8-byte scale words of each row (2 × 64:
 //   row r's qword at 8r; word w holds the scale bytes of sixteens 8w ..< 8w + 8, scale low nibble, min high),
 //   then the eight 8-byte words of the 64 quant bytes (64 each);
-// - Q3_K (880 bytes): d (16), the last 4 scale bytes a2 (32: row r at 4r), the first 8 a0 a1 (64), the four
-//   words of the 32 high-bit bytes (4 × 64), then the eight quant words.
-// Quant word k of a row (bytes 8k ..< 8k + 8 of the 64) is, for crumb j (bits 2j, 2j + 1), elements
-// 128n + 32j + 8m ..< +8 with n = k / 4, m = k % 4: sixteen 8n + 2j + m / 2. Q3_K's high bit of those elements is
-// bit 4n + j of high-bit word m. Everything a row needs sits in that row's qword of a 512-bit vector, so one
+// - Q3_K (880 bytes): d (16), the last 4 scale bytes a2 (32: row r at 4r), the first 8 a0 a1 (64), then the 32
+//   high-bit and 64 quant bytes recoded at load into four triples of words (12 × 64, `Q3_KBits` in
+//   TensorKernels/Formats/Q3_K.swift has the bits): triple g holds sixteens k ..< k + 4, k = 8 (g / 2) + 4 (g % 2),
+//   the first three as 3-bit values in bits 2-4 and 5-7 of its three words, the fourth as crumbs in bits 0-1 of
+//   the first two words with their high bits in bits 0 and 1 of the third.
+// Q2_K's quant word k of a row (bytes 8k ..< 8k + 8 of the 64) is, for crumb j (bits 2j, 2j + 1), elements
+// 128n + 32j + 8m ..< +8 with n = k / 4, m = k % 4: sixteen 8n + 2j + m / 2. Everything a row needs sits in that
+// row's qword of a 512-bit vector, so one
 // vector op serves eight rows (the per-row scale unpacking of the GGUF-layout kernel, most of its work, is
 // done once for eight rows):
 // - the sixteen scales of the eight rows come out of the scale words in a few qword-wide ops, each row's in its
 //   qword as bytes (Q3_K: minus 32, signed);
-// - per sixteen, one crumb of the two words that hold it (a mask, and one shift by 4 a word for crumbs 2 and 3:
-//   crumbs 1 and 3 masked in place, 4 q, against 4 · scale for crumbs 0 and 2; Q3_K: a byte test of the high-bit
-//   word and a masked add of 4, or 16 in place) goes through one `vpdpbusd` each against the sequence's 8
-//   activation bytes broadcast to every qword (a dword: four of a row's products); the sixteens go in pairs,
-//   (crumb 0, crumb 2) and (1, 3) of two words, whose dwords one `vpackssdw` packs into words (exact: |Σ| ≤ 8 · 28
-//   · 128 < 2^15) for one `vpdpwssd` by both sixteens' scales spread over the words (`vpshufb` puts each scale
-//   byte in a word's high byte: scale · 256, signed; with the 4 of the crumbs in place the 1/1024 goes into the
-//   float factor);
+// - per sixteen, its two operands (Q2_K: one crumb of the two words that hold it, a mask, and one shift by 4 a
+//   word for crumbs 2 and 3: crumbs 1 and 3 masked in place, 4 q, against 4 · scale for crumbs 0 and 2; Q3_K: a
+//   mask in place, 4 v, or a shift by 3 and a mask, and for the fourth sixteen of a triple a mask or'ed with a
+//   shifted high bit, v, against 4 · scale) go through one `vpdpbusd` each against the sequence's 8 activation
+//   bytes broadcast to every qword (a dword: four of a row's products); the sixteens go in pairs (Q2_K: crumbs 0
+//   and 2, 1 and 3 of two words; Q3_K: sixteens t and t + 4, one from each triple of a half), whose dwords one
+//   `vpackssdw` packs into words (exact: |Σ| ≤ 8 · 28 · 128 < 2^15) for one `vpdpwssd` by both sixteens' scales
+//   spread over the words (`vpshufb` puts each scale byte in a word's high byte: scale · 256, signed; with the 4
+//   of the operands in place the 1/1024 goes into the float factor);
 // - Q2_K's min term Σ_t m_t · Σx_t and Q3_K's offset term −4 Σ_t s_t · Σx_t (as Σ_t u_t Σx_t − 32 Σ_t Σx_t, u_t =
 //   s_t + 32 the unsigned 6-bit scale) are four `vpdpbusd` per super-block on the activation sums of the sixteens
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
@@ -114,7 +118,7 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
             _mm512_or_si512(_mm512_and_si512(v, m3), _mm512_and_si512(high, four))
         }
         @inline(__always) func half(_ n: Int) {
-            let w = p + (112 &+ 384 &* n)
+            let w = p + (F.quantsAt &+ 384 &* n)
             let a0 = _mm512_loadu_si512(w), b0 = _mm512_loadu_si512(w + 64), c0 = _mm512_loadu_si512(w + 128)
             let a1 = _mm512_loadu_si512(w + 192), b1 = _mm512_loadu_si512(w + 256), c1 = _mm512_loadu_si512(w + 320)
             let k = 8 &* n

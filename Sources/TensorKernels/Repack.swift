@@ -27,7 +27,8 @@ public enum WeightLayout: Sendable, Equatable {
 /// holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles), the order the
 /// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K, Q3_K and
 /// Q6_K, whose fp16 fields close the block, list those first, then their scales, then their bit
-/// planes (Q6_K: its high-bit and nibble words interleaved in the order its kernels read them).
+/// planes (Q6_K: its high-bit and nibble words interleaved in the order its kernels read them; Q3_K: its high-bit
+/// and quant words, then recoded in place so most operands are one mask, `FormatTraits.rows8Bits`).
 /// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
 /// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
 /// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.

@@ -198,7 +198,7 @@ func q3KScale(_ j: Int, _ q: UnsafePointer<UInt8>) -> Int8 {
 /// AVX-512, 2.1 on AVX2, where the GGUF bits took 2.9 and 4.2 (each crumb masked, its high bit shifted to it and
 /// or'ed in). Sixteens k and k + 4 of a half pair up in the kernels (KernelsAVX512/CrumbRows8_512.swift).
 enum Q3_KBits {
-    /// Where the 12 words lie in the group's super-block.
+    /// Where the 12 words lie in the group's super-block (the kernels' `Q3_KFormat.quantsAt`).
     static let at = 112
 
     /// Each byte of a qword times `b`: the mask of that byte value in every lane.
