@@ -553,3 +553,32 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
     #expect(!integerTiles(1_000, from: .max))
 }
 #endif
+
+/// Q3_K's recoded words hold every 3-bit value where the kernels read it (`Q3_KBits`): for sixteen t of half n, in
+/// triple g = 2n + (t mod 8) / 4 with k = 8n + 4 ((t mod 8) / 4), sixteens k, k + 1, k + 2 in bits 2-4 (first 8
+/// elements) and 5-7 (next 8) of words 3g, 3g + 1, 3g + 2, and sixteen k + 3 as crumbs in bits 0-1 of words 3g and
+/// 3g + 1 with their high bits in bits 0 and 1 of word 3g + 2; each value read from the GGUF block as ggml defines it.
+@Test func q3KRecodedBitsLieWhereTheKernelsReadThem() {
+    let rows = 8, blockBytes = 110
+    var rng = SplitMix64(seed: 5)
+    let wq = (0..<(rows * blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    var packed = [UInt8](repeating: 0, count: wq.count)
+    wq.withUnsafeBytes { src in
+        packed.withUnsafeMutableBytes { dst in
+            _ = Repack.rows8(WeightMatrix(type: .q3_K, rows: rows, cols: 256, data: src.baseAddress!), into: dst.baseAddress!)
+        }
+    }
+    for r in 0..<rows {
+        let block = Array(wq[(r * blockBytes)..<((r + 1) * blockBytes)])
+        for e in 0..<256 {
+            // ggml: quant bits 2j of qs[32n + e mod 32] (n = e / 128, j = e mod 128 / 32), high bit e / 32 of hmask[e mod 32].
+            let crumb = (block[32 + 32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3
+            let high = (block[e % 32] >> (e / 32)) & 1
+            let t = e / 16, h = (e % 16) / 8, i = e % 8, n = t / 8, slot = t % 4, g = 2 * n + (t % 8) / 4
+            @inline(__always) func word(_ w: Int) -> UInt8 { packed[112 + 64 * w + 8 * r + i] }
+            let v = slot < 3 ? (word(3 * g + slot) >> (2 + 3 * h)) & 7
+                             : (word(3 * g + h) & 3) | ((word(3 * g + 2) >> h) & 1) << 2
+            #expect(v == crumb | high << 2, "row \(r) element \(e)")
+        }
+    }
+}
