@@ -1,8 +1,9 @@
 // Q6_K in the `rows8` layout on 256-bit vectors (the layout: TensorKernels' Repack.swift and
 // KernelsAVX512/Q6KRows8_512.swift, whose kernel this one follows). A 256-bit load of a 64-byte word holds one
 // half of the eight rows (rows 0-3, or 4-7), row r in qword r; each super-block is done for both halves before
-// the next. Per operand (elements 16t ..< 16t + 8 or the next 8 of four rows) a nibble (a mask, or a shift and a
-// mask) or'ed with its crumb moved to bits 4-5 (at most one shift and a mask); per sixteen and sequence two
+// the next. Per operand (elements 16t ..< 16t + 8 or the next 8 of four rows) one mask of a recoded word, or for
+// the last sixteen of a unit three shifts, masks and ors of the unit's bits 6-7 (`Q6_KBits`); per sixteen and
+// sequence two
 // `vpmaddubsw` against the sequence's 8 activation bytes broadcast to every qword, added in Int16 (|Σ| ≤ 2 · 2
 // · 63 · 128), and one `vpmaddwd` by the rows' scale spread over each row's four words (one `vpshufb` of the
 // scales widened to Int16 once per super-block and half). The offset −32: four `vpmaddwd` of the widened
@@ -15,7 +16,7 @@ import Prefetch
 
 extension Q6_KFormat {
     /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 210): d (16), the two scale words (2 ·
-    /// 64), then per half n and unit h the qh words 2h, 2h + 1 and the ql words 2h, 2h + 1, 2h + 4, 2h + 5 (64 each).
+    /// 64), then the four units of six recoded quant words (64 each; TensorKernels' `Q6_KBits`).
     @inlinable public static var groupBlock: Int { 1680 }
 }
 
@@ -30,7 +31,7 @@ func q6Rows8Decode256(_ p: UnsafeRawPointer, _ hr: Int, _ body: (Int, __m256i, _
     let w0 = load256(p, 16 &+ hoff), w1 = load256(p, 80 &+ hoff)
     let scales = (spreadBytes4(w0, 0, sameByte: false, signed: true), spreadBytes4(w0, 4, sameByte: false, signed: true),
                   spreadBytes4(w1, 0, sameByte: false, signed: true), spreadBytes4(w1, 4, sameByte: false, signed: true))
-    let m4 = splat8(0xF), m30 = splat8(0x30)
+    let m3f = splat8(0x3F), m3 = splat8(3), m0c = splat8(0x0C), m30 = splat8(0x30)
     // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
     @inline(__always) func spread(_ j: Int64) -> __m256i {
         let lo = (2 &* j | (2 &* j &+ 1) << 8) &* 0x0001_0001_0001_0001, hi = lo &+ 0x0808_0808_0808_0808
@@ -42,24 +43,25 @@ func q6Rows8Decode256(_ p: UnsafeRawPointer, _ hr: Int, _ body: (Int, __m256i, _
         let j = t & 3, c = j == 0 ? sp.0 : j == 1 ? sp.1 : j == 2 ? sp.2 : sp.3
         body(t, qa, qb, _mm256_shuffle_epi8(s, c))
     }
-    /// A nibble (bits 0-3, the rest zero) with the crumb at bits 4-5 of `crumb`.
-    @inline(__always) func six(_ nibble: __m256i, _ crumb: __m256i) -> __m256i {
-        _mm256_or_si256(nibble, _mm256_and_si256(crumb, m30))
+    /// Unit m of the recoded words (`Q6_KBits`), as on AVX-512: sixteens 4m ..< 4m + 3 in bits 0-5 (one mask an
+    /// operand), sixteen 4m + 3 in bits 6-7 of the unit's words.
+    @inline(__always) func unit(_ m: Int) {
+        let at = 144 &+ 384 &* m &+ hoff
+        let w0 = load256(p, at), w1 = load256(p, at &+ 64), w2 = load256(p, at &+ 128), w3 = load256(p, at &+ 192)
+        let w4 = load256(p, at &+ 256), w5 = load256(p, at &+ 320)
+        @inline(__always) func whole(_ w: __m256i) -> __m256i { _mm256_and_si256(w, m3f) }
+        @inline(__always) func split(_ a: __m256i, _ b: __m256i, _ c: __m256i) -> __m256i {
+            let low = _mm256_and_si256(_mm256_srli_epi16(a, 6), m3)
+            return _mm256_or_si256(_mm256_or_si256(low, _mm256_and_si256(_mm256_srli_epi16(b, 4), m0c)),
+                                   _mm256_and_si256(_mm256_srli_epi16(c, 2), m30))
+        }
+        let t = 4 &* m
+        emit(t, whole(w0), whole(w1))
+        emit(t &+ 1, whole(w2), whole(w3))
+        emit(t &+ 2, whole(w4), whole(w5))
+        emit(t &+ 3, split(w0, w1, w2), split(w3, w4, w5))
     }
-    @inline(__always) func unit(_ n: Int, _ h: Int) {
-        let at = 144 &+ 768 &* n &+ 384 &* h &+ hoff
-        let h0 = load256(p, at), h1 = load256(p, at &+ 64), a0 = load256(p, at &+ 128), a1 = load256(p, at &+ 192)
-        let b0 = load256(p, at &+ 256), b1 = load256(p, at &+ 320)
-        let t = 8 &* n &+ h
-        // c = 0: a's low nibbles, crumb 0 up to bits 4-5; c = 1: b's low nibbles, crumb 1; c = 2: a's high
-        // nibbles, crumb 2 where it is; c = 3: b's high nibbles, crumb 3 down.
-        emit(t, six(_mm256_and_si256(a0, m4), _mm256_slli_epi16(h0, 4)), six(_mm256_and_si256(a1, m4), _mm256_slli_epi16(h1, 4)))
-        emit(t &+ 2, six(_mm256_and_si256(b0, m4), _mm256_slli_epi16(h0, 2)), six(_mm256_and_si256(b1, m4), _mm256_slli_epi16(h1, 2)))
-        emit(t &+ 4, six(_mm256_and_si256(_mm256_srli_epi16(a0, 4), m4), h0), six(_mm256_and_si256(_mm256_srli_epi16(a1, 4), m4), h1))
-        emit(t &+ 6, six(_mm256_and_si256(_mm256_srli_epi16(b0, 4), m4), _mm256_srli_epi16(h0, 2)),
-             six(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m4), _mm256_srli_epi16(h1, 2)))
-    }
-    unit(0, 0); unit(0, 1); unit(1, 0); unit(1, 1)
+    unit(0); unit(1); unit(2); unit(3)
     return scales
 }
 

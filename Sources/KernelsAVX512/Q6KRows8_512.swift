@@ -1,14 +1,12 @@
 // Q6_K in the `rows8` layout (TensorKernels' Repack.swift). A super-block of eight rows (1680 bytes) holds the
 // rows' d (16 bytes: row r's fp16 at 2r), their two scale words (2 × 64: row r's qword at 8r; word w holds the
-// signed scales of sixteens 8w ..< 8w + 8), then per half n (128 elements) two units h of six 8-byte words of
-// the eight rows (64 bytes each, row r's word at 8r): qh words 2h and 2h + 1, ql words 2h, 2h + 1, 2h + 4 and
-// 2h + 5, the order the kernel reads them (from memory the order a kernel walks a block in is worth several
-// points of the stream: docs/kernels.md). The bits are the file's: ql word k of half n holds elements
-// 128n + 8k + i (k < 4) or 128n + 32 + 8(k − 4) + i (k ≥ 4) in its low nibbles and those + 64 in its high
-// nibbles; qh word m holds, in crumb c (bits 2c, 2c + 1), the high bits of element 128n + 8m + i + 32c. So
-// a unit's six words give sixteens 8n + 2c + h for c = 0...3: each of its two operands (elements 16t ..< 16t
-// + 8 and the next 8 of eight rows, unsigned 0...63) is a nibble (a mask, or a shift and a mask) or'ed with
-// a crumb moved to bits 4-5 (at most one shift; the and/or pair becomes one `vpternlog`).
+// signed scales of sixteens 8w ..< 8w + 8), then four units m of six 8-byte words of the eight rows (64 bytes each,
+// row r's word at 8r): the file's ql and qh bits recoded at load (`Q6_KBits`, TensorKernels/Formats/Q6_K.swift),
+// unit m for sixteens 4m ..< 4m + 4. Word 6m + k holds in bits 0-5 the 6-bit values (unsigned 0...63) of sixteen
+// 4m + k / 2, its first 8 elements (k even) or the next 8, of eight rows: one mask an operand; sixteen 4m + 3 lies in
+// the words' bits 6-7, two bits a word (its first 8 elements in words 6m ..< 6m + 3, the next in 6m + 3 ..< 6m + 6):
+// three shifts, masks and ors an operand. The words lie in the order the kernel reads them (from memory the order
+// a kernel walks a block in is worth several points of the stream: docs/kernels.md).
 // Per sixteen and sequence: two `vpmaddubsw` against the sequence's 8 activation bytes broadcast to every
 // qword, added in Int16 (|Σ| ≤ 2 · 2 · 63 · 128), and one `vpdpwssd` by the rows' scale spread over each
 // row's four words (one `vpshufb` of the scales widened to Int16 once per super-block). The offset −32 is
@@ -32,13 +30,13 @@ private func q6Scales16(_ p: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __
 }
 
 /// Decodes the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each sixteen t, in the order
-/// its words lie, with elements 16t ..< 16t + 8 (`qa`) and 16t + 8 ..< 16t + 16 (`qb`) of the eight rows
+/// its words lie (0 ..< 16), with elements 16t ..< 16t + 8 (`qa`) and 16t + 8 ..< 16t + 16 (`qb`) of the eight rows
 /// (unsigned 6-bit: q + 32) and the rows' scale of sixteen t in each of the row's four words (`sw`); returns
 /// the widened scales (`q6Scales16`), the coefficients of the offset term.
 @inline(__always)
 private func q6Rows8Decode(_ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> (__m512i, __m512i, __m512i, __m512i) {
     let scales = q6Scales16(p)
-    let m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30)
+    let m3f = _mm512_set1_epi8(0x3F), m3 = _mm512_set1_epi8(3), m0c = _mm512_set1_epi8(0x0C), m30 = _mm512_set1_epi8(0x30)
     // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
     @inline(__always) func spread(_ j: Int64) -> __m512i {
         let lo = (2 &* j | (2 &* j &+ 1) << 8) &* 0x0001_0001_0001_0001, hi = lo &+ 0x0808_0808_0808_0808
@@ -50,24 +48,25 @@ private func q6Rows8Decode(_ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i
         let j = t & 3, c = j == 0 ? sp.0 : j == 1 ? sp.1 : j == 2 ? sp.2 : sp.3
         body(t, qa, qb, _mm512_shuffle_epi8(s, c))
     }
-    /// A nibble (bits 0-3, the rest zero) with the crumb at bits 4-5 of `crumb`.
-    @inline(__always) func six(_ nibble: __m512i, _ crumb: __m512i) -> __m512i {
-        _mm512_or_si512(nibble, _mm512_and_si512(crumb, m30))
-    }
-    @inline(__always) func unit(_ n: Int, _ h: Int) {
-        let at = 144 &+ 768 &* n &+ 384 &* h
+    /// Unit m of the recoded words (`Q6_KBits`, TensorKernels/Formats/Q6_K.swift): sixteens 4m, 4m + 1, 4m + 2 in
+    /// bits 0-5 of its words (one mask an operand), sixteen 4m + 3 in their bits 6-7, two bits a word.
+    @inline(__always) func unit(_ m: Int) {
+        let at = 144 &+ 384 &* m
         @inline(__always) func word(_ k: Int) -> __m512i { _mm512_loadu_si512(p + (at &+ 64 &* k)) }
-        let h0 = word(0), h1 = word(1), a0 = word(2), a1 = word(3), b0 = word(4), b1 = word(5)
-        let t = 8 &* n &+ h
-        // c = 0: a's low nibbles, crumb 0 up to bits 4-5; c = 1: b's low nibbles, crumb 1; c = 2: a's high
-        // nibbles, crumb 2 where it is; c = 3: b's high nibbles, crumb 3 down.
-        emit(t, six(_mm512_and_si512(a0, m4), _mm512_slli_epi16(h0, 4)), six(_mm512_and_si512(a1, m4), _mm512_slli_epi16(h1, 4)))
-        emit(t &+ 2, six(_mm512_and_si512(b0, m4), _mm512_slli_epi16(h0, 2)), six(_mm512_and_si512(b1, m4), _mm512_slli_epi16(h1, 2)))
-        emit(t &+ 4, six(_mm512_and_si512(_mm512_srli_epi16(a0, 4), m4), h0), six(_mm512_and_si512(_mm512_srli_epi16(a1, 4), m4), h1))
-        emit(t &+ 6, six(_mm512_and_si512(_mm512_srli_epi16(b0, 4), m4), _mm512_srli_epi16(h0, 2)),
-             six(_mm512_and_si512(_mm512_srli_epi16(b1, 4), m4), _mm512_srli_epi16(h1, 2)))
+        let w0 = word(0), w1 = word(1), w2 = word(2), w3 = word(3), w4 = word(4), w5 = word(5)
+        @inline(__always) func whole(_ w: __m512i) -> __m512i { _mm512_and_si512(w, m3f) }
+        @inline(__always) func split(_ a: __m512i, _ b: __m512i, _ c: __m512i) -> __m512i {
+            let low = _mm512_and_si512(_mm512_srli_epi16(a, 6), m3)
+            return _mm512_or_si512(_mm512_or_si512(low, _mm512_and_si512(_mm512_srli_epi16(b, 4), m0c)),
+                                   _mm512_and_si512(_mm512_srli_epi16(c, 2), m30))
+        }
+        let t = 4 &* m
+        emit(t, whole(w0), whole(w1))
+        emit(t &+ 1, whole(w2), whole(w3))
+        emit(t &+ 2, whole(w4), whole(w5))
+        emit(t &+ 3, split(w0, w1, w2), split(w3, w4, w5))
     }
-    unit(0, 0); unit(0, 1); unit(1, 0); unit(1, 1)
+    unit(0); unit(1); unit(2); unit(3)
     return scales
 }
 

@@ -27,8 +27,8 @@ public enum WeightLayout: Sendable, Equatable {
 /// holds elements 8j..<8j+8 of eight rows (Q4: with 16 + 8j... in the high nibbles), the order the
 /// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K, Q3_K and
 /// Q6_K, whose fp16 fields close the block, list those first, then their scales, then their bit
-/// planes (Q6_K: its high-bit and nibble words interleaved in the order its kernels read them; Q3_K: its high-bit
-/// and quant words, then recoded in place so most operands are one mask, `FormatTraits.rows8Bits`).
+/// planes, which Q3_K and Q6_K then recode in place so that most operands are one mask (`FormatTraits.rows8Bits`:
+/// `Q3_KBits`, `Q6_KBits`).
 /// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
 /// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
 /// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.
@@ -184,12 +184,13 @@ public enum Repack {
     }
 }
 
-/// A format's recoding of the bits of `words` 8-byte pieces of its block (gathered side by side in the
-/// group's block, GGUF offsets 0, 8, ...) in the `rows8` layout: `pack` recodes a group's block in place after its
-/// pieces are gathered; `unpack(group's block, out)` writes the pieces back as gathered (`64 · words` bytes), from
-/// which unpacked rows take theirs. Q3_K's (`Q3_KBits`).
+/// A format's recoding of the bits of some of its block's 8-byte pieces (gathered side by side in the group's
+/// block, from the GGUF offsets `offsets` in the order gathered) in the `rows8` layout: `pack` recodes a group's block
+/// in place after its pieces are gathered; `unpack(group's block, out)` writes the pieces back as gathered (`64 ·
+/// offsets.count` bytes), from which unpacked rows take theirs. Q3_K's (`Q3_KBits`) and Q6_K's (`Q6_KBits`).
 struct Rows8Bits {
-    var words: Int
+    var offsets: [Int]
+    var words: Int { offsets.count }
     var pack: (UnsafeMutableRawPointer) -> Void
     var unpack: (UnsafeRawPointer, UnsafeMutableRawPointer) -> Void
 
@@ -202,7 +203,7 @@ struct Rows8Bits {
             for r in rows {
                 for k in 0..<words {
                     (row0 + r &* rowBytes).storeBytes(of: gathered.load(fromByteOffset: 64 &* k &+ 8 &* r, as: UInt64.self),
-                                                     toByteOffset: 8 &* k, as: UInt64.self)
+                                                     toByteOffset: offsets[k], as: UInt64.self)
                 }
             }
         }

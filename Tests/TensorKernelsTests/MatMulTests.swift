@@ -582,3 +582,37 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
         }
     }
 }
+
+/// Q6_K's recoded words hold every 6-bit value where the kernels read it (`Q6_KBits`): sixteen t = 4m + s of unit m
+/// in bits 0-5 of word 6m + 2s + w (s < 3, w its half), sixteen 4m + 3's half w in bits 6-7 of words 6m + 3w,
+/// 6m + 3w + 1, 6m + 3w + 2 (low bits first); each value read from the GGUF block as ggml defines it.
+@Test func q6KRecodedBitsLieWhereTheKernelsReadThem() {
+    let rows = 8, blockBytes = 210
+    var rng = SplitMix64(seed: 7)
+    let wq = (0..<(rows * blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    var packed = [UInt8](repeating: 0, count: wq.count)
+    wq.withUnsafeBytes { src in
+        packed.withUnsafeMutableBytes { dst in
+            _ = Repack.rows8(WeightMatrix(type: .q6_K, rows: rows, cols: 256, data: src.baseAddress!), into: dst.baseAddress!)
+        }
+    }
+    for r in 0..<rows {
+        let block = Array(wq[(r * blockBytes)..<((r + 1) * blockBytes)])
+        for e in 0..<256 {
+            // ggml: half n = e / 128, quarter c = e mod 128 / 32, l = e mod 32: the low four bits from ql[64n + l] (c
+            // even) or ql[64n + l + 32] (c odd), low nibble for c < 2, high above; the top two bits 2c of qh[128 + 32n + l].
+            let n = e / 128, c = (e % 128) / 32, l = e % 32
+            let low = (block[64 * n + l + (c % 2 == 0 ? 0 : 32)] >> (c < 2 ? 0 : 4)) & 0xF
+            let top = (block[128 + 32 * n + l] >> (2 * c)) & 3
+            let t = e / 16, w = (e % 16) / 8, i = e % 8, m = t / 4, s = t % 4
+            @inline(__always) func word(_ k: Int) -> UInt8 { packed[144 + 64 * (6 * m + k) + 8 * r + i] }
+            var v: UInt8 = 0
+            if s < 3 {
+                v = word(2 * s + w) & 0x3F
+            } else {
+                for j in 0..<3 { v |= (word(3 * w + j) >> 6) << (2 * j) }
+            }
+            #expect(v == low | top << 4, "row \(r) element \(e)")
+        }
+    }
+}

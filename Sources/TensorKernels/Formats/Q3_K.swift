@@ -16,7 +16,7 @@ enum Q3_KBlock: KBlock {
         // (KernelsAVX512/CrumbRows8_512.swift).
         rows8Pieces: [Rows8Piece(offset: 108, bytes: 2), Rows8Piece(offset: 104, bytes: 4), Rows8Piece(offset: 96, bytes: 8)]
             + stride(from: 0, to: 96, by: 8).map { Rows8Piece(offset: $0, bytes: 8) },
-        rows8Bits: Rows8Bits(words: 12, pack: Q3_KBits.pack, unpack: Q3_KBits.unpack))
+        rows8Bits: Rows8Bits(offsets: Array(stride(from: 0, to: 96, by: 8)), pack: Q3_KBits.pack, unpack: Q3_KBits.unpack))
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
                                                            avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8,

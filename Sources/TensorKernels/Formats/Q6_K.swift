@@ -12,10 +12,17 @@ enum Q6_KBlock: KBlock {
         quantize: { x, y, count in forEachBlock(Q6_KBlock.self, count) { Q6_KBlock.quantize(x + $0, nil, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q6_KBlock.self, count) { Q6_KBlock.quantize(x + $0, qw + $0, y + $1) } },
         kernels: kernels,
-        rows8Pieces: rows8Pieces)
+        rows8Pieces: rows8Pieces,
+        rows8Bits: Rows8Bits(offsets: rows8Words, pack: Q6_KBits.pack, unpack: Q6_KBits.unpack))
     /// d, the two scale words, then per half n and unit h the qh words 2h, 2h + 1 and the ql words 2h, 2h + 1,
-    /// 2h + 4, 2h + 5: the order the AVX-512 kernel reads them (KernelsAVX512/Q6KRows8_512.swift).
+    /// 2h + 4, 2h + 5, recoded after they are gathered (`Q6_KBits`) into four units of six words that the kernels
+    /// read in order (KernelsAVX512/Q6KRows8_512.swift).
     private static var rows8Pieces: [Rows8Piece] {
+        [Rows8Piece(offset: 208, bytes: 2), Rows8Piece(offset: 192, bytes: 8), Rows8Piece(offset: 200, bytes: 8)]
+            + rows8Words.map { Rows8Piece(offset: $0, bytes: 8) }
+    }
+    /// The GGUF offsets of the 24 quant words in the order the layout gathers them (then recoded: `Q6_KBits`).
+    private static var rows8Words: [Int] {
         var offsets: [Int] = []
         for n in 0..<2 {
             for h in 0..<2 {
@@ -23,8 +30,7 @@ enum Q6_KBlock: KBlock {
                 offsets += [qh, qh + 8, ql, ql + 8, ql + 32, ql + 40]
             }
         }
-        return [Rows8Piece(offset: 208, bytes: 2), Rows8Piece(offset: 192, bytes: 8), Rows8Piece(offset: 200, bytes: 8)]
-            + offsets.map { Rows8Piece(offset: $0, bytes: 8) }
+        return offsets
     }
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q6_K, avx512: AVX512.q6_K,
@@ -128,6 +134,86 @@ enum Q6_KBlock: KBlock {
                     qh[l] = (Lb[j + l] >> 4) | ((Lb[j + l + 32] >> 4) << 2) | ((Lb[j + l + 64] >> 4) << 4) | ((Lb[j + l + 96] >> 4) << 6)
                 }
                 ql += 64; qh += 32
+            }
+        }
+    }
+}
+
+/// Q6_K's 6-bit values in the `rows8` layout, recoded so that a kernel takes three of every four operands with one
+/// mask.
+///
+/// The generic layout (`Repack`) gathers the 24 quant words of the GGUF block (ql and qh) side by side for the eight
+/// rows, per half n and unit h the qh words 2h, 2h + 1 and the ql words 2h, 2h + 1, 2h + 4, 2h + 5 of the half: 24
+/// words of 64 bytes at offset 144 of the group's super-block, row r's qword at 8r. Byte i of a row's qwords serves
+/// its elements 8u + i (u = 0..<32) only, so each lane's 24 bytes are recoded on their own (a bijection) from the
+/// 32 values q (0-63; ggml's quant + 32; sixteen t = u / 2, half w = u % 2). Unit m (words 6m ..< 6m + 6) holds
+/// sixteens 4m ..< 4m + 4: word 6m + k has in bits 0-5 the value of u = 8m + k (k < 6: sixteens 4m, 4m + 1, 4m + 2,
+/// both halves), and in bits 6-7 two bits of the unit's last sixteen: words 6m, 6m + 1, 6m + 2 bits 0-1, 2-3, 4-5 of
+/// u = 8m + 6, words 6m + 3 ... 6m + 5 those of u = 8m + 7. So six of a unit's eight operands are one mask, the other
+/// two three shifts, masks and ors (AVX2 about 2.75 operations an operand where the GGUF bits took 4.25).
+enum Q6_KBits {
+    /// Where the 24 words lie in the group's super-block.
+    static let at = 144
+
+    /// Each byte of a qword times `b`.
+    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
+
+    /// The gathered index of ql word `w` (0..<8) and qh word `w` (0..<4) of half `n`.
+    @inline(__always) private static func qlWord(_ n: Int, _ w: Int) -> Int { 12 * n + 6 * ((w % 4) / 2) + 2 + w % 2 + (w >= 4 ? 2 : 0) }
+    @inline(__always) private static func qhWord(_ n: Int, _ w: Int) -> Int { 12 * n + 6 * (w / 2) + w % 2 }
+
+    /// Value u (element 8u + i in byte i) of a row's eight lanes from its gathered qwords `q` (ggml: the low four
+    /// bits from ql byte l or l + 32 of the half, low or high nibble, the top two from bits 2 (quarter) of qh byte l).
+    @inline(__always)
+    private static func value(_ q: (Int) -> UInt64, _ u: Int) -> UInt64 {
+        let n = u / 16, quarter = (u % 16) / 4, w = u % 4
+        let low = (q(qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)) &>> UInt64(quarter < 2 ? 0 : 4)) & lanes(0xF)
+        let top = (q(qhWord(n, w)) &>> UInt64(2 * quarter)) & lanes(3)
+        return low | top &<< 4
+    }
+
+    /// The group's super-block at `p`, its 24 words as gathered, recoded in place (a row's eight lanes at once).
+    static func pack(_ p: UnsafeMutableRawPointer) {
+        for r in 0..<8 {
+            let row = p + (at &+ 8 &* r)
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 24) { g in
+                for k in 0..<24 { g[k] = row.load(fromByteOffset: 64 &* k, as: UInt64.self) }
+                @inline(__always) func v(_ u: Int) -> UInt64 { value({ g[$0] }, u) }
+                for m in 0..<4 {
+                    let s0 = v(8 * m + 6), s1 = v(8 * m + 7)
+                    for k in 0..<6 {
+                        let s = k < 3 ? s0 : s1, part = (s &>> UInt64(2 * (k % 3))) & lanes(3)
+                        row.storeBytes(of: v(8 * m + k) | part &<< 6, toByteOffset: 64 &* (6 &* m &+ k), as: UInt64.self)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The recoded super-block at `p` back as gathered: its 24 words (row r's qword at 8r) written to `out` (1536
+    /// bytes).
+    static func unpack(_ p: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        for r in 0..<8 {
+            let row = p + (at &+ 8 &* r), dst = out + 8 &* r
+            @inline(__always) func word(_ k: Int) -> UInt64 { row.load(fromByteOffset: 64 &* k, as: UInt64.self) }
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 24) { g in
+                for k in 0..<24 { g[k] = 0 }
+                for m in 0..<4 {
+                    @inline(__always) func split(_ k: Int) -> UInt64 {
+                        var s: UInt64 = 0
+                        for j in 0..<3 { s |= ((word(6 * m + k + j) &>> 6) & lanes(3)) &<< UInt64(2 * j) }
+                        return s
+                    }
+                    @inline(__always) func put(_ u: Int, _ v: UInt64) {
+                        let n = u / 16, quarter = (u % 16) / 4, w = u % 4
+                        g[qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)] |= (v & lanes(0xF)) &<< UInt64(quarter < 2 ? 0 : 4)
+                        g[qhWord(n, w)] |= ((v &>> 4) & lanes(3)) &<< UInt64(2 * quarter)
+                    }
+                    for k in 0..<6 { put(8 * m + k, word(6 * m + k) & lanes(0x3F)) }
+                    put(8 * m + 6, split(0))
+                    put(8 * m + 7, split(3))
+                }
+                for k in 0..<24 { dst.storeBytes(of: g[k], toByteOffset: 64 &* k, as: UInt64.self) }
             }
         }
     }
