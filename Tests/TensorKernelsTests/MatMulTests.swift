@@ -554,22 +554,27 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
 }
 #endif
 
+/// Eight rows of one super-block each of `type`, random bytes, and their group in the `rows8` layout (recoded where
+/// the format recodes): (each row's GGUF block, the group's block).
+func randomBlocksRepacked(_ type: GGMLType, seed: UInt64) -> (blocks: [[UInt8]], packed: [UInt8]) {
+    var rng = SplitMix64(seed: seed)
+    let wq = (0..<(8 * type.bytesPerBlock)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    var packed = [UInt8](repeating: 0, count: wq.count)
+    wq.withUnsafeBytes { src in
+        packed.withUnsafeMutableBytes { dst in
+            _ = Repack.rows8(WeightMatrix(type: type, rows: 8, cols: type.blockSize, data: src.baseAddress!), into: dst.baseAddress!)
+        }
+    }
+    return ((0..<8).map { Array(wq[($0 * type.bytesPerBlock)..<(($0 + 1) * type.bytesPerBlock)]) }, packed)
+}
+
 /// Q3_K's recoded words hold every 3-bit value where the kernels read it (`Q3_KBits`): for sixteen t of half n, in
 /// triple g = 2n + (t mod 8) / 4 with k = 8n + 4 ((t mod 8) / 4), sixteens k, k + 1, k + 2 in bits 2-4 (first 8
 /// elements) and 5-7 (next 8) of words 3g, 3g + 1, 3g + 2, and sixteen k + 3 as crumbs in bits 0-1 of words 3g and
 /// 3g + 1 with their high bits in bits 0 and 1 of word 3g + 2; each value read from the GGUF block as ggml defines it.
 @Test func q3KRecodedBitsLieWhereTheKernelsReadThem() {
-    let rows = 8, blockBytes = 110
-    var rng = SplitMix64(seed: 5)
-    let wq = (0..<(rows * blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-    var packed = [UInt8](repeating: 0, count: wq.count)
-    wq.withUnsafeBytes { src in
-        packed.withUnsafeMutableBytes { dst in
-            _ = Repack.rows8(WeightMatrix(type: .q3_K, rows: rows, cols: 256, data: src.baseAddress!), into: dst.baseAddress!)
-        }
-    }
-    for r in 0..<rows {
-        let block = Array(wq[(r * blockBytes)..<((r + 1) * blockBytes)])
+    let (blocks, packed) = randomBlocksRepacked(.q3_K, seed: 5)
+    for (r, block) in blocks.enumerated() {
         for e in 0..<256 {
             // ggml: quant bits 2j of qs[32n + e mod 32] (n = e / 128, j = e mod 128 / 32), high bit e / 32 of hmask[e mod 32].
             let crumb = (block[32 + 32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3
@@ -587,17 +592,8 @@ func manySequencesMatchTheIntegerKernels(_ type: GGMLType) {
 /// in bits 0-5 of word 6m + 2s + w (s < 3, w its half), sixteen 4m + 3's half w in bits 6-7 of words 6m + 3w,
 /// 6m + 3w + 1, 6m + 3w + 2 (low bits first); each value read from the GGUF block as ggml defines it.
 @Test func q6KRecodedBitsLieWhereTheKernelsReadThem() {
-    let rows = 8, blockBytes = 210
-    var rng = SplitMix64(seed: 7)
-    let wq = (0..<(rows * blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-    var packed = [UInt8](repeating: 0, count: wq.count)
-    wq.withUnsafeBytes { src in
-        packed.withUnsafeMutableBytes { dst in
-            _ = Repack.rows8(WeightMatrix(type: .q6_K, rows: rows, cols: 256, data: src.baseAddress!), into: dst.baseAddress!)
-        }
-    }
-    for r in 0..<rows {
-        let block = Array(wq[(r * blockBytes)..<((r + 1) * blockBytes)])
+    let (blocks, packed) = randomBlocksRepacked(.q6_K, seed: 7)
+    for (r, block) in blocks.enumerated() {
         for e in 0..<256 {
             // ggml: half n = e / 128, quarter c = e mod 128 / 32, l = e mod 32: the low four bits from ql[64n + l] (c
             // even) or ql[64n + l + 32] (c odd), low nibble for c < 2, high above; the top two bits 2c of qh[128 + 32n + l].
