@@ -87,8 +87,15 @@ struct GenerateCommand: AsyncParsableCommand {
         if hintBudget { budget["hint"] = .bool(true) }
         if let effort { budget["effort"] = try Self.parseEffort(effort) }
         if let examples {
-            // Only `minimal` shows them: examples with no item that would see them are a mistake to report.
-            guard let effort, effort.split(separator: ",").contains(where: { $0.split(separator: "=").last == "minimal" }) else {
+            // Only `minimal` shows them: examples with no item that would see them are a mistake to report. The
+            // efforts asked, as `parseEffort` read them: one for every item, or one per difficulty.
+            let asked: [JSONValue]
+            switch budget["effort"] {
+            case .object(let tiers)?: asked = tiers.map(\.1)
+            case let one?: asked = [one]
+            case nil: asked = []
+            }
+            guard asked.contains(.string(ReasoningEffort.minimal.rawValue)) else {
                 throw ValidationError("--examples are shown only at --effort minimal (for every item, or a difficulty as in easy=minimal)")
             }
             budget["examples"] = try Self.readExamples(examples)
