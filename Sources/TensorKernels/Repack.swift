@@ -186,20 +186,20 @@ public enum Repack {
 
 /// A format's recoding of the bits of some of its block's 8-byte pieces (gathered side by side in the group's
 /// block, from the GGUF offsets `offsets` in the order gathered) in the `rows8` layout: `pack` recodes a group's block
-/// in place after its pieces are gathered; `unpack(group's block, out)` writes the pieces back as gathered (`64 ·
-/// offsets.count` bytes), from which unpacked rows take theirs. Q3_K's (`Q3_KBits`) and Q6_K's (`Q6_KBits`).
+/// in place after its pieces are gathered; `unpack(group's block, rows, out)` writes those rows' pieces back as
+/// gathered (into `64 · offsets.count` bytes, row r's qwords at `8r`), from which unpacked rows take theirs. Q3_K's (`Q3_KBits`) and Q6_K's (`Q6_KBits`).
 struct Rows8Bits {
     var offsets: [Int]
     var words: Int { offsets.count }
     var pack: (UnsafeMutableRawPointer) -> Void
-    var unpack: (UnsafeRawPointer, UnsafeMutableRawPointer) -> Void
+    var unpack: (UnsafeRawPointer, Range<Int>, UnsafeMutableRawPointer) -> Void
 
     /// `rows` of the recoded group's block at `p` into their GGUF blocks (row r's at `row0 + r · rowBytes`): the
     /// bytes the recoding covers.
     func unpack(_ p: UnsafeRawPointer, rows: Range<Int>, _ row0: UnsafeMutableRawPointer, _ rowBytes: Int) {
         withUnsafeTemporaryAllocation(byteCount: 64 &* words, alignment: 64) { buf in
             let gathered = buf.baseAddress!
-            unpack(p, gathered)
+            unpack(p, rows, gathered)
             for r in rows {
                 for k in 0..<words {
                     (row0 + r &* rowBytes).storeBytes(of: gathered.load(fromByteOffset: 64 &* k &+ 8 &* r, as: UInt64.self),

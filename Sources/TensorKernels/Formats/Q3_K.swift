@@ -235,10 +235,10 @@ enum Q3_KBits {
         }
     }
 
-    /// The recoded super-block at `p` back in GGUF order: its 12 words (high-bit words 0-3, quant words 4-11, row r's
-    /// qword at 8r) written to `out` (768 bytes).
-    static func unpack(_ p: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
-        for r in 0..<8 {
+    /// `rows` of the recoded super-block at `p` back in GGUF order: their qwords of the 12 words (high-bit words 0-3,
+    /// quant words 4-11, row r's qword at 8r) written to `out` (768 bytes).
+    static func unpack(_ p: UnsafeRawPointer, rows: Range<Int>, into out: UnsafeMutableRawPointer) {
+        for r in rows {
             let row = p + (at &+ 8 &* r), dst = out + 8 &* r
             @inline(__always) func w(_ k: Int) -> UInt64 { row.load(fromByteOffset: 64 &* k, as: UInt64.self) }
             var q = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))

@@ -190,10 +190,10 @@ enum Q6_KBits {
         }
     }
 
-    /// The recoded super-block at `p` back as gathered: its 24 words (row r's qword at 8r) written to `out` (1536
-    /// bytes).
-    static func unpack(_ p: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
-        for r in 0..<8 {
+    /// `rows` of the recoded super-block at `p` back as gathered: their qwords of the 24 words (row r's at 8r) written
+    /// to `out` (1536 bytes).
+    static func unpack(_ p: UnsafeRawPointer, rows: Range<Int>, into out: UnsafeMutableRawPointer) {
+        for r in rows {
             let row = p + (at &+ 8 &* r), dst = out + 8 &* r
             @inline(__always) func word(_ k: Int) -> UInt64 { row.load(fromByteOffset: 64 &* k, as: UInt64.self) }
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 24) { g in
