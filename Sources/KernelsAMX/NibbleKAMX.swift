@@ -5,8 +5,9 @@
 // Per super-block of the 16 rows, once for every sequence: nibble word w of a group (bytes 8w ..< 8w + 8 of
 // each row's 128 nibble bytes: elements 8(w mod 4) ..< + 8 of groups 2(w / 4) (low nibbles) and
 // 2(w / 4) + 1 (high)) gives, with the other group's word, two rows of both groups' part of a tile (one
-// `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask the nibbles; Q5_K adds 16 where
-// the same dwords of its fifth-bit word w have bit 2(w / 4) (low) or 2(w / 4) + 1 (high)); each weight times
+// `vpermt2d` picks each row's even or odd dword, a mask or a shift and a mask the nibbles; Q5_K's values, recoded
+// at load (KernelsAVX2's `Q5_KFormat.unitsAt`), are taken from word A_w of unit c, a shift and a mask (group 2c) or
+// a mask or'ed with two bits of the unit's first word (group 2c + 1), before the pick); each weight times
 // its group's scale (Q4_K at most 15 · 63 = 945, Q5_K 31 · 63 = 1953) is kept as a low byte and a high byte
 // (`scaledWeightRow`), so the tile sums over a super-block are ggml's Σ scale · q · x, whole. Then per 16
 // sequences: eight tile products (the activations read in place, 64 bytes of each of 16 sequences' rows),
@@ -17,8 +18,8 @@ import CAMX
 import KernelsAVX2
 import KernelsAVX512
 
-/// Q4_K or Q5_K on tiles (`NibbleRows8`: where the layout keeps the nibble words, and whether four fifth-bit
-/// words, Q5_K's, lie at byte 128: bit g of byte l for element l of group g): each weight times its group's 6-bit scale (Q4_K at most 15 · 63 = 945: a low byte
+/// Q4_K or Q5_K on tiles (`NibbleRows8`: where the layout keeps Q4_K's nibble words, or whether it holds Q5_K's
+/// recoded values): each weight times its group's 6-bit scale (Q4_K at most 15 · 63 = 945: a low byte
 /// and a high byte of 0-3; Q5_K at most 31 · 63 = 1953, a high byte of 0-7), 64 elements (two groups) a
 /// product; the terms are Σx per 32 for the mins.
 enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
@@ -38,33 +39,36 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
         let (s0, n0) = rows8ScalesMins(p0), (s1, n1) = rows8ScalesMins(p1)
         let m4 = _mm512_set1_epi8(0xF)
         let (ie, io) = dwordPicks()
-        // Q5_K: fifth-bit word w holds elements 8w ..< 8w + 8 of every group, in the nibble words' byte order, so
-        // the same dword picks serve it; picked once per super-block (and read first, in the order the block lies).
-        @inline(__always) func fifthWord(_ w: Int) -> (__m512i, __m512i) {
-            guard F.fifthBits else { return (m4, m4) }
-            let h0 = _mm512_loadu_si512(p0 + (128 &+ 64 &* w)), h1 = _mm512_loadu_si512(p1 + (128 &+ 64 &* w))
-            return (_mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
-        }
-        let fifth = (fifthWord(0), fifthWord(1), fifthWord(2), fifthWord(3))
+        let m31 = _mm512_set1_epi8(0x1F), m7 = _mm512_set1_epi8(7), m18 = _mm512_set1_epi8(0x18)
         for c in 0..<4 {
             let sl = qwordScales(s0, s1, 2 &* c), sh = qwordScales(s0, s1, 2 &* c &+ 1)
             let t = b + 2048 &* c
+            // Q5_K: unit c's first word (the top bits of group 2c + 1) of both groups of eight rows, and bits 2w, 2w + 1
+            // of it moved to bits 3-4 (KernelsAVX2's `Q5_KFormat.unitsAt`).
+            let unit = Q5_KFormat.unitsAt &+ 320 &* c
+            let top = F.fifthBits ? (_mm512_loadu_si512(p0 + unit), _mm512_loadu_si512(p1 + unit)) : (m4, m4)
+            @inline(__always) func tops(_ w: Int, _ t: __m512i) -> __m512i {
+                _mm512_and_si512(w < 2 ? _mm512_slli_epi16(t, UInt32(3 &- 2 &* w)) : _mm512_srli_epi16(t, UInt32(2 &* w &- 3)), m18)
+            }
             // Nibble word w (bytes 8w ..< 8w + 8 of the chunk): elements 8w ..< 8w + 8 of group 2c (low nibbles:
             // tile rows 2w, 2w + 1) and of group 2c + 1 (high: rows 8 + 2w, 9 + 2w).
             for w in 0..<4 {
-                let at = F.nibblesAt &+ 64 &* (4 &* c &+ w)
-                let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
-                let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
-                var q = (_mm512_and_si512(e, m4), _mm512_and_si512(o, m4),
-                         _mm512_and_si512(_mm512_srli_epi16(e, 4), m4), _mm512_and_si512(_mm512_srli_epi16(o, 4), m4))
+                let q: (__m512i, __m512i, __m512i, __m512i)
                 if F.fifthBits {
-                    let (he, ho) = w == 0 ? fifth.0 : w == 1 ? fifth.1 : w == 2 ? fifth.2 : fifth.3
-                    let sixteen = _mm512_set1_epi8(16)
-                    let bl = _mm512_set1_epi8(CChar(1 << (2 &* c))), bh = _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))
-                    q.0 = _mm512_mask_add_epi8(q.0, _mm512_test_epi8_mask(he, bl), q.0, sixteen)
-                    q.1 = _mm512_mask_add_epi8(q.1, _mm512_test_epi8_mask(ho, bl), q.1, sixteen)
-                    q.2 = _mm512_mask_add_epi8(q.2, _mm512_test_epi8_mask(he, bh), q.2, sixteen)
-                    q.3 = _mm512_mask_add_epi8(q.3, _mm512_test_epi8_mask(ho, bh), q.3, sixteen)
+                    // Q5_K: word A_w of the unit: group 2c's values in bits 3-7, group 2c + 1's low three bits in bits 0-2.
+                    let at = unit &+ 64 &* (w &+ 1)
+                    let a0 = _mm512_loadu_si512(p0 + at), a1 = _mm512_loadu_si512(p1 + at)
+                    let l0 = _mm512_and_si512(_mm512_srli_epi16(a0, 3), m31), l1 = _mm512_and_si512(_mm512_srli_epi16(a1, 3), m31)
+                    let h0 = _mm512_or_si512(_mm512_and_si512(a0, m7), tops(w, top.0))
+                    let h1 = _mm512_or_si512(_mm512_and_si512(a1, m7), tops(w, top.1))
+                    q = (_mm512_permutex2var_epi32(l0, ie, l1), _mm512_permutex2var_epi32(l0, io, l1),
+                         _mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
+                } else {
+                    let at = F.nibblesAt &+ 64 &* (4 &* c &+ w)
+                    let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
+                    let e = _mm512_permutex2var_epi32(g0, ie, g1), o = _mm512_permutex2var_epi32(g0, io, g1)
+                    q = (_mm512_and_si512(e, m4), _mm512_and_si512(o, m4),
+                         _mm512_and_si512(_mm512_srli_epi16(e, 4), m4), _mm512_and_si512(_mm512_srli_epi16(o, 4), m4))
                 }
                 scaledWeightRow(q.0, sl, t + 128 &* w, signedQ: false)
                 scaledWeightRow(q.1, sl, t + (128 &* w &+ 64), signedQ: false)

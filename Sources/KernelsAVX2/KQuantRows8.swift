@@ -21,14 +21,19 @@ extension Q4_KFormat {
 }
 
 extension Q5_KFormat {
-    /// The same for Q5_K (8 · 176): Q4_K's header, the four fifth-bit words at 128, the nibble words at 384.
+    /// The same for Q5_K (8 · 176): Q4_K's header, then its quants at 128, recoded at load (`unitsAt`).
     @inlinable public static var groupBlock: Int { 1408 }
+    /// Where Q5_K's quants lie in a super-block of eight rows, recoded at load (TensorKernels' `Q5_KBits` states and
+    /// makes it): four units of five words (320 bytes), unit c (groups 2c and 2c + 1) at `unitsAt + 320c`: T, then
+    /// A_0 ... A_3. Byte i of row r's qword in A_j holds v(2c, 8j + i) in bits 3-7 and the low three bits of
+    /// v(2c + 1, 8j + i) in bits 0-2, whose top two bits are bits 2j, 2j + 1 of byte i of row r's qword in T (v(g, l):
+    /// element 32g + l of the row, 0 ... 31).
+    @inlinable public static var unitsAt: Int { 128 }
 }
 
 /// Q4_K and Q5_K in the `rows8` layout: where a super-block of eight rows (`groupBlock`) keeps its nibble
-/// words, and whether the fifth-bit words (Q5_K: 32 bytes a row, bit g of byte l for element l of group g, as
-/// four 8-byte words of the eight rows) come before them, at byte 128. (Public for the AVX-512 kernel and the
-/// AMX tiles of the same layout.)
+/// words (Q4_K), or whether it has fifth bits (Q5_K: its quants recoded at `Q5_KFormat.unitsAt` instead). (Public
+/// for the AVX-512 kernel and the AMX tiles of the same layout.)
 public protocol NibbleRows8: KQuantFormat {
     static var groupBlock: Int { get }
     /// Offset of the sixteen nibble words in it.
@@ -42,6 +47,7 @@ extension Q4_KFormat: NibbleRows8 {
 }
 
 extension Q5_KFormat: NibbleRows8 {
+    /// Unused: Q5_K's quants are recoded (`unitsAt`).
     @inlinable public static var nibblesAt: Int { 384 }
     @inlinable public static var fifthBits: Bool { true }
 }

@@ -50,7 +50,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                                                          _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
                                                          _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
-    let m4 = _mm512_set1_epi8(0xF)
+    let m4 = _mm512_set1_epi8(0xF), m7 = _mm512_set1_epi8(7), mF8 = _mm512_set1_epi8(-8), m18 = _mm512_set1_epi8(0x18)
     // vpshufb picks within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of
     // each qword into both of its dwords, the rest zero (0x80); + 2c + k picks group 2c + k.
     let z: Int64 = 0x80
@@ -67,26 +67,35 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
         let p = group + i &* F.groupBlock
         if ahead { prefetchLines(p + streamPrefetchBytes, F.groupBlock) }
         let (scales, mins) = rows8ScalesMins(p)
-        // Q5_K: the four fifth-bit words, read before the nibbles so the block is read in the order it lies
-        // (from memory that order is worth several points of the stream: docs/kernels.md, Q6_K).
-        let fifth = F.fifthBits ? (_mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192), _mm512_loadu_si512(p + 256), _mm512_loadu_si512(p + 320))
-                                : (m4, m4, m4, m4)
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
         @inline(__always) func chunk(_ c: Int, _ spread: __m512i) {
             var l0 = _mm512_setzero_si512(), l1 = _mm512_setzero_si512(), l2 = _mm512_setzero_si512(), l3 = _mm512_setzero_si512()
             var h0 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512(), h3 = _mm512_setzero_si512()
+            // Q5_K: the top two bits of group 2c + 1's values of word j (bits 2j, 2j + 1 of the unit's first word) in
+            // bits 3-4, each a 16-bit shift and a mask.
+            let tops: (__m512i, __m512i, __m512i, __m512i)
+            if F.fifthBits {
+                let t = _mm512_loadu_si512(p + (Q5_KFormat.unitsAt &+ 320 &* c))
+                tops = (_mm512_and_si512(_mm512_slli_epi16(t, 3), m18), _mm512_and_si512(_mm512_slli_epi16(t, 1), m18),
+                        _mm512_and_si512(_mm512_srli_epi16(t, 1), m18), _mm512_and_si512(_mm512_srli_epi16(t, 3), m18))
+            } else {
+                tops = (m4, m4, m4, m4)
+            }
             @inline(__always) func word(_ j: Int) {
-                let v = _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
-                // Q4_K: the high nibbles stay where they are (16 · q, one op instead of a shift and a mask);
-                // their sums are divided by 16 once per group, exactly. Q5_K adds its fifth bit above them.
-                var lo = _mm512_and_si512(v, m4)
-                var hi = F.fifthBits ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_andnot_si512(m4, v)
+                let v = F.fifthBits ? m4 : _mm512_loadu_si512(p + (F.nibblesAt &+ 64 &* (4 &* c &+ j)))
+                let lo: __m512i, hi: __m512i
                 if F.fifthBits {
-                    // Elements 8j ..< 8j + 8 of groups 2c (low) and 2c + 1 (high): bits 2c and 2c + 1 of fifth-bit word j.
-                    let h = j == 0 ? fifth.0 : j == 1 ? fifth.1 : j == 2 ? fifth.2 : fifth.3, sixteen = _mm512_set1_epi8(16)
-                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(1 << (2 &* c)))), lo, sixteen)
-                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8(CChar(truncatingIfNeeded: 2 << (2 &* c)))), hi, sixteen)
+                    // Q5_K (TensorKernels' Q5_KBits): group 2c as 8v in place, group 2c + 1's low three bits or'ed
+                    // with its top two, moved from the unit's first word once a chunk.
+                    let a = _mm512_loadu_si512(p + (Q5_KFormat.unitsAt &+ 320 &* c &+ 64 &* (j &+ 1)))
+                    lo = _mm512_and_si512(a, mF8)
+                    hi = _mm512_or_si512(_mm512_and_si512(a, m7), j == 0 ? tops.0 : j == 1 ? tops.1 : j == 2 ? tops.2 : tops.3)
+                } else {
+                    // Q4_K: the high nibbles stay where they are (16 · q, one op instead of a shift and a mask);
+                    // their sums are divided by 16 once per group, exactly.
+                    lo = _mm512_and_si512(v, m4)
+                    hi = _mm512_andnot_si512(m4, v)
                 }
                 let o = xo &+ 64 &* c &+ 8 &* j
                 @inline(__always) func step(_ q: UnsafePointer<Int8>, _ l: inout __m512i, _ h: inout __m512i) {
@@ -100,7 +109,8 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
             }
             word(0); word(1); word(2); word(3)
             let sl = F.fifthBits ? _mm512_shuffle_epi8(scales, spread) : _mm512_shuffle_epi8(scales, _mm512_add_epi8(pairs0, _mm512_sub_epi8(spread, spread0)))
-            let sh = F.fifthBits ? _mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one)) : sl
+            // Q5_K: group 2c's sums are 8 times its values' (8v), so group 2c + 1's scale is taken 8 times.
+            let sh = F.fifthBits ? _mm512_slli_epi32(_mm512_shuffle_epi8(scales, _mm512_add_epi8(spread, one)), 3) : sl
             @inline(__always) func scale(_ s: inout __m512i, _ l: __m512i, _ h: __m512i) {
                 if F.fifthBits {
                     s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, sl), _mm512_mullo_epi32(h, sh)))
@@ -125,7 +135,8 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
             let m = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), mins, qwords(sp)), 7),
                                         mins, qwords(sp + 8))
             let dx = _mm512_set1_ps(xa.d[i])
-            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, dx), f)
+            // Q5_K: the scaled sums are 8 times ggml's (exact in Float: a power of two).
+            f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, F.fifthBits ? _mm512_set1_ps(xa.d[i] * 0.125) : dx), f)
             f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, dx), f)
         }
         finish(0, xs.0, s0, &f0)

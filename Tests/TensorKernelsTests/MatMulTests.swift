@@ -588,6 +588,24 @@ func randomBlocksRepacked(_ type: GGMLType, seed: UInt64) -> (blocks: [[UInt8]],
     }
 }
 
+/// Q5_K's recoded words hold every 5-bit value where the kernels read it (`Q5_KBits`): for group g = 2c + h, value l =
+/// 8j + i in unit c (five words at 128 + 320c): h = 0 bits 3-7 of byte i of word A_j (unit word j + 1), h = 1 bits 0-2
+/// of it with bits 2j, 2j + 1 of byte i of word T (unit word 0) above them; each value read from the GGUF block as
+/// ggml defines it.
+@Test func q5KRecodedBitsLieWhereTheKernelsReadThem() {
+    let (blocks, packed) = randomBlocksRepacked(.q5_K, seed: 9)
+    for (r, block) in blocks.enumerated() {
+        for e in 0..<256 {
+            // ggml: chunk c = e / 64, h = e mod 64 / 32, l = e mod 32: nibble h of qs[32c + l], fifth bit 2c + h of qh[l].
+            let c = e / 64, h = (e % 64) / 32, l = e % 32, j = l / 8, i = l % 8
+            let nibble = (block[48 + 32 * c + l] >> (4 * h)) & 0xF, fifth = (block[16 + l] >> (2 * c + h)) & 1
+            @inline(__always) func word(_ k: Int) -> UInt8 { packed[128 + 320 * c + 64 * k + 8 * r + i] }
+            let v = h == 0 ? word(j + 1) >> 3 : word(j + 1) & 7 | ((word(0) >> (2 * j)) & 3) << 3
+            #expect(v == nibble | fifth << 4, "row \(r) element \(e)")
+        }
+    }
+}
+
 /// Q6_K's recoded words hold every 6-bit value where the kernels read it (`Q6_KBits`): sixteen t = 4m + s of unit m
 /// in bits 0-5 of word 6m + 2s + w (s < 3, w its half), sixteen 4m + 3's half w in bits 6-7 of words 6m + 3w,
 /// 6m + 3w + 1, 6m + 3w + 2 (low bits first); each value read from the GGUF block as ggml defines it.

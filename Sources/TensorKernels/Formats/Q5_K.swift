@@ -11,7 +11,9 @@ enum Q5_KBlock: KBlock {
         kquant: Q5_KBlock.self, name: "q5_K",
         quantize: { x, y, count in forEachBlock(Q5_KBlock.self, count) { q45_K(31, x + $0, y + $1) } },
         quantizeWeighted: { x, y, count, qw in forEachBlock(Q5_KBlock.self, count) { q45_KWeighted(31, x + $0, qw + $0, y + $1) } },
-        kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 176, header: 4))
+        kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: 176, header: 4),
+        // The fifth-bit and nibble words (GGUF bytes 16 ..< 176) recoded into five-bit values (`Q5_KBits`).
+        rows8Bits: Rows8Bits(offsets: Array(stride(from: 16, to: 176, by: 8)), pack: Q5_KBits.pack, unpack: Q5_KBits.unpack))
     #if arch(x86_64)
     // Repacked on AVX-512 only: on AVX2 the `rows8` layout (Q4_K's kernel and tiles with the fifth bits) read
     // as fast as the file layout for one and two sequences and 6-18% slower from three on (docs/kernels.md).
@@ -64,6 +66,79 @@ enum Q5_KBlock: KBlock {
             for l in 0..<32 { y[l + 32] = d2 * Float(Int(ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - mm2 }
             ql += 32; y += 64
             u1 <<= 2; u2 <<= 2
+        }
+    }
+}
+
+
+/// Q5_K's quants in the `rows8` layout, recoded at load so that most operands of the kernels are one vector operation
+/// (KernelsAVX512/KQuantRows8_512.swift, KernelsAMX/NibbleKAMX.swift). The layout gathers the four fifth-bit words
+/// (at `at`: word j, row r's qword at 64j + 8r, byte i its `qh[8j + i]`) and then the sixteen nibble words (word 4c + j
+/// at `at + 256 + 64 (4c + j)`, byte i its `qs[32c + 8j + i]`): value v(g, 8j + i) of group g = 2c + h (element 32g +
+/// 8j + i) is nibble h of that byte or'ed with bit g of the fifth-bit byte as 16. Recoded, the same 1280 bytes hold
+/// four units, one a chunk c (groups 2c and 2c + 1), of five words at `at + 320c`: first T, whose byte i holds the two
+/// top bits of v(2c + 1, 8j + i) in bits 2j, 2j + 1 (j = 0 ..< 4), then A_0 ... A_3, byte i of A_j holding v(2c, 8j + i)
+/// in bits 3-7 and the three low bits of v(2c + 1, 8j + i) in bits 0-2. So the group 2c operand of word j is A_j masked
+/// in place (8v, one operation; the kernels scale the other group by 8 to match, and the sum by 1/8), and group
+/// 2c + 1's is A_j's low three bits or'ed with T's bits 2j, 2j + 1 moved to bits 3-4 (a shift and a mask, once a chunk,
+/// and one `vpternlogq`): two operations an operand on average where the nibbles and fifth bits took three and a half
+/// (a shift, a mask, and a bit test and a masked add, or the compiler's shifts and `vpternlogq`). Each row's lanes
+/// are its own (row r's qword of each word), so a row is recoded and undone on its own.
+enum Q5_KBits {
+    /// Where the 20 words lie in the group's super-block (the kernels' `Q5_KFormat.unitsAt`).
+    static let at = 128
+
+    /// Each byte of a qword times `b`: the mask of that byte value in every lane.
+    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
+
+    /// The group's super-block at `p`, its 20 words as gathered, recoded in place (a row's eight lanes at once).
+    static func pack(_ p: UnsafeMutableRawPointer) {
+        for r in 0..<8 {
+            let row = p + (at &+ 8 &* r)
+            var qh = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &qh) { h in
+                for j in 0..<4 { h.storeBytes(of: row.load(fromByteOffset: 64 &* j, as: UInt64.self), toByteOffset: 8 &* j, as: UInt64.self) }
+            }
+            for c in 0..<4 {
+                var units = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                withUnsafeMutableBytes(of: &units) { u in
+                    var top: UInt64 = 0
+                    for j in 0..<4 {
+                        let q = row.load(fromByteOffset: 256 &+ 64 &* (4 &* c &+ j), as: UInt64.self)
+                        let h = withUnsafeBytes(of: qh) { $0.load(fromByteOffset: 8 &* j, as: UInt64.self) }
+                        let even = (q & lanes(0xF)) | ((h &>> UInt64(2 &* c)) & lanes(1)) &<< 4
+                        let odd = ((q &>> 4) & lanes(0xF)) | ((h &>> UInt64(2 &* c &+ 1)) & lanes(1)) &<< 4
+                        u.storeBytes(of: even &<< 3 | odd & lanes(7), toByteOffset: 8 &* (j &+ 1), as: UInt64.self)
+                        top |= ((odd &>> 3) & lanes(3)) &<< UInt64(2 &* j)
+                    }
+                    u.storeBytes(of: top, toByteOffset: 0, as: UInt64.self)
+                }
+                withUnsafeBytes(of: units) { u in
+                    for k in 0..<5 { row.storeBytes(of: u.load(fromByteOffset: 8 &* k, as: UInt64.self), toByteOffset: 320 &* c &+ 64 &* k, as: UInt64.self) }
+                }
+            }
+        }
+    }
+
+    /// `rows` of the recoded super-block at `p` back as gathered: their qwords of the 20 words (row r's at 8r) written
+    /// to `out` (1280 bytes).
+    static func unpack(_ p: UnsafeRawPointer, rows: Range<Int>, into out: UnsafeMutableRawPointer) {
+        for r in rows {
+            let row = p + (at &+ 8 &* r), dst = out + 8 &* r
+            var qh = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &qh) { h in
+                for c in 0..<4 {
+                    let top = row.load(fromByteOffset: 320 &* c, as: UInt64.self)
+                    for j in 0..<4 {
+                        let a = row.load(fromByteOffset: 320 &* c &+ 64 &* (j &+ 1), as: UInt64.self)
+                        let even = (a &>> 3) & lanes(0x1F), odd = a & lanes(7) | ((top &>> UInt64(2 &* j)) & lanes(3)) &<< 3
+                        dst.storeBytes(of: even & lanes(0xF) | (odd & lanes(0xF)) &<< 4, toByteOffset: 256 &+ 64 &* (4 &* c &+ j), as: UInt64.self)
+                        let bits = ((even &>> 4) & lanes(1)) &<< UInt64(2 &* c) | ((odd &>> 4) & lanes(1)) &<< UInt64(2 &* c &+ 1)
+                        h.storeBytes(of: h.load(fromByteOffset: 8 &* j, as: UInt64.self) | bits, toByteOffset: 8 &* j, as: UInt64.self)
+                    }
+                }
+                for j in 0..<4 { dst.storeBytes(of: h.load(fromByteOffset: 8 &* j, as: UInt64.self), toByteOffset: 64 &* j, as: UInt64.self) }
+            }
         }
     }
 }
