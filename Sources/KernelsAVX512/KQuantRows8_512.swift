@@ -1,26 +1,29 @@
 // Q4_K and Q5_K in the `rows8` layout (TensorKernels' Repack.swift): per super-block of eight rows, the
 // rows' d (16 bytes) and dmin (16), the first scale word w0 of each row (32: row r at 4r), the other two
-// scale words w1, w2 (64: row r's qword at 8r), Q5_K's 32 fifth-bit bytes a row as four 8-byte words (256),
-// then the 128 nibble bytes as sixteen 8-byte words of the eight rows (64 bytes each: row r's word at 8r).
-// Everything a row needs sits in that row's qword of a 512-bit vector, so one vector op serves eight rows
-// and no per-row reduction is left until the end:
+// scale words w1, w2 (64: row r's qword at 8r), then the quants as 8-byte words of the eight rows (64 bytes
+// each: row r's word at 8r): Q4_K's 128 nibble bytes as sixteen words; Q5_K's 160 bytes of nibbles and fifth
+// bits recoded at load into four units of five words (KernelsAVX2's `Q5_KFormat.unitsAt`, TensorKernels'
+// `Q5_KBits`). Everything a row needs sits in that row's qword of a 512-bit vector, so one vector op serves
+// eight rows and no per-row reduction is left until the end:
 // - the 6-bit scales and mins of the eight rows come out of w0/w1/w2 in a dozen qword-wide ops per
 //   super-block, each row's eight scales in its qword as bytes (and the mins likewise);
-// - nibble word j of chunk c (elements 64c + 8j ..< 64c + 8j + 8 low, + 32 high) is one load, a mask and a
-//   shift (Q5_K: a byte test of fifth-bit word j and a masked add of 16 per half); one `vpdpbusd` per half
-//   against the sequence's 8 activation bytes broadcast to every qword adds four products into each of the
-//   row's two dword lanes;
-// - Q5_K: per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it;
+// - word j of chunk c (elements 64c + 8j ..< 64c + 8j + 8 of group 2c, and the same + 32 of group 2c + 1) is
+//   one load; Q4_K: a mask and an `andnot` give its two nibbles; Q5_K: a mask gives group 2c's values as 8v,
+//   and its low three bits or'ed with two bits of the unit's first word (shifted and masked once a chunk)
+//   group 2c + 1's; one `vpdpbusd` per half against the sequence's 8 activation bytes broadcast to every
+//   qword adds four products into each of the row's two dword lanes;
+// - Q5_K: per group one `vpshufb` spreads each row's scale over its two lanes and one `vpmulld` applies it
+//   (group 2c + 1's times 8, to match group 2c's 8v; the total is scaled by 1/8 in floats, exactly);
 //   Q4_K: the high nibbles are used in place, as 16 · q, and per pair of groups the two sums (each within
 //   Int16) pack into the words of one dword (the high group's shifted by 12, one `vpslld` and one
 //   `vpternlog`), which one `vpdpwssd` multiplies by both groups' scales (one `vpshufb`) and adds;
 // - the min term Σ_g m_g · Σx_g is two `vpdpbusd` per super-block: the sums Σx_g (|Σx_g| ≤ 32 · 127) are
 //   split once per product into bytes a_g, b_g with Σx_g = 128 · a_g + b_g, both within Int8.
-// The block is read in the order it lies (Q5_K's fifth-bit words before its nibbles): from memory that
-// order is worth several points of the stream. Sequences go in passes of up to four per group of eight
-// rows, the group's bytes staying in L1 between passes. From cache one sequence reads 1.6-2x as fast as
-// the row-at-a-time kernel, from memory at 90-94% of the streaming read against 85-88% (docs/kernels.md);
-// from 2 to 32 sequences at or above the GGUF layout's kernels and tiles, at 128 within 5% of the tiles.
+// The block is read in the order it lies: from memory that order is worth several points of the stream.
+// Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between
+// passes. From cache one sequence reads 1.6-2x as fast as the row-at-a-time kernel, from memory at 90-94% of
+// the streaming read against 85-88% (docs/kernels.md); from 2 to 32 sequences at or above the GGUF layout's
+// kernels and tiles, at 128 within 5% of the tiles.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2

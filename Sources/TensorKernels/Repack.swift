@@ -28,7 +28,7 @@ public enum WeightLayout: Sendable, Equatable {
 /// AVX-512 tiles multiply in, and two 256-bit loads the same for four rows each. Q2_K, Q3_K and
 /// Q6_K, whose fp16 fields close the block, list those first, then their scales, then their bit
 /// planes, which Q3_K and Q6_K then recode in place so that most operands are one mask (`FormatTraits.rows8Bits`:
-/// `Q3_KBits`, `Q6_KBits`).
+/// `Q3_KBits`, `Q6_KBits`); Q5_K recodes its fifth-bit and nibble words the same way (`Q5_KBits`).
 /// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
 /// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
 /// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.
@@ -187,7 +187,7 @@ public enum Repack {
 /// A format's recoding of the bits of some of its block's 8-byte pieces (gathered side by side in the group's
 /// block, from the GGUF offsets `offsets` in the order gathered) in the `rows8` layout: `pack` recodes a group's block
 /// in place after its pieces are gathered; `unpack(group's block, rows, out)` writes those rows' pieces back as
-/// gathered (into `64 · offsets.count` bytes, row r's qwords at `8r`), from which unpacked rows take theirs. Q3_K's (`Q3_KBits`) and Q6_K's (`Q6_KBits`).
+/// gathered (into `64 · offsets.count` bytes, row r's qwords at `8r`), from which unpacked rows take theirs. Q3_K's (`Q3_KBits`), Q5_K's (`Q5_KBits`) and Q6_K's (`Q6_KBits`).
 struct Rows8Bits {
     var offsets: [Int]
     var words: Int { offsets.count }

@@ -65,7 +65,7 @@ struct FormatTraits: @unchecked Sendable {
     /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
     /// 8 bytes), covering the block. Empty where the format has no `rows8` layout (`Repack`).
     let rows8Pieces: [Rows8Piece]
-    /// A recoding of the bits of a block's pieces in the `rows8` layout after they are gathered (Q3_K, Q6_K); nil for the
+    /// A recoding of the bits of a block's pieces in the `rows8` layout after they are gathered (Q3_K, Q5_K, Q6_K); nil for the
     /// layout as gathered.
     let rows8Bits: Rows8Bits?
 
