@@ -176,20 +176,42 @@ public enum StreamPrefetch {
 /// 83-85 / 84-85 / 87.
 public let streamPrefetchBytes = 4096
 
+/// How far ahead a streaming kernel also asks for its weights into the L2 only (`prefetcht1`): the far half of a
+/// two-level prefetch (`prefetchStream`). With the L1 prefetch alone the kernels read 84-97% of the streaming read;
+/// each line also asked for into the L2 a further 4 KiB on, they read faster than that read did
+/// (docs/kernels.md, "Two-level prefetch").
+public let streamPrefetchL2Bytes = 8192
+
+/// Prefetches the cache lines of the `bytes`-byte block at `p`'s place `streamPrefetchBytes` on into every level and
+/// `streamPrefetchL2Bytes` on into the L2 (the streaming kernels' prefetch of the weights they read next; the rows
+/// and the `rows8` groups lie one after another, so it runs on into the next rows).
+@inlinable @inline(__always)
+public func prefetchStream(_ p: UnsafeRawPointer, _ bytes: Int) {
+    var o = 0
+    while o < bytes {
+        prefetch(p + (streamPrefetchBytes &+ o))
+        prefetchL2(p + (streamPrefetchL2Bytes &+ o))
+        o &+= 64
+    }
+}
+
 /// Prefetches line `line` of the `bytes`-byte super-block at `p` `streamPrefetchBytes` on (nothing past its end):
 /// a kernel that calls it once per step with the step's index spreads the super-block's prefetches over its work
 /// instead of issuing them together at its start (the AVX2 `rows8` kernels of Q4_K, Q2_K and Q3_K:
 /// docs/kernels.md, "Spread over the super-block").
 @inlinable @inline(__always)
 public func prefetchSpread(_ p: UnsafeRawPointer, line: Int, of bytes: Int) {
-    if 64 &* line < bytes { prefetch(p + (streamPrefetchBytes &+ 64 &* line)) }
+    if 64 &* line < bytes {
+        prefetch(p + (streamPrefetchBytes &+ 64 &* line))
+        prefetchL2(p + (streamPrefetchL2Bytes &+ 64 &* line))
+    }
 }
 
-/// Prefetches the cache lines of the `bytes`-byte block `streamPrefetchBytes` after `blk` (the
-/// weight rows of a tile are consecutive, so this runs on into the next rows).
+/// `prefetchStream` for one block of the GGUF layout's row kernels (the weight rows of a tile are consecutive, so
+/// this runs on into the next rows).
 @inlinable @inline(__always)
 public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
-    prefetchLines(blk + streamPrefetchBytes, bytes)
+    prefetchStream(blk, bytes)
 }
 
 /// Prefetches slice `i` of `n` of the next tile's weights (the `rowsPerTile` rows after the tile at

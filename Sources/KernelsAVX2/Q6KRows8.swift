@@ -75,7 +75,7 @@ func q6KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* Q6_KFormat.groupBlock
-        if ahead { prefetchLines(p + streamPrefetchBytes, Q6_KFormat.groupBlock) }
+        if ahead { prefetchStream(p, Q6_KFormat.groupBlock) }
         let xo = 256 &* i
         @inline(__always) func rowsHalf(_ hr: Int, _ f0: inout __m256, _ f1: inout __m256) {
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256()

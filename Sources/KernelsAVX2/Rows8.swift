@@ -33,7 +33,7 @@ public struct Rows8Operands {
     public init<F: Block32Format>(_: F.Type, _ group: UnsafeRawPointer, _ b: Int, ahead: Bool) {
         let m4 = splat8(0xF), order = rows8SumOrder
         let p = group + b &* (8 &* F.bytes), fields = F.rows8Fields, quants = F.rows8Quants
-        if ahead { prefetchLines(p + streamPrefetchBytes, 8 &* F.bytes) }
+        if ahead { prefetchStream(p, 8 &* F.bytes) }
         let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
         @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
         @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }

@@ -249,7 +249,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
         // (four sixteens a dword: 4 · 1024 · 32 · 16 · 7 · 128 < 2^31).
         var t0 = _mm512_setzero_si512(), t1 = _mm512_setzero_si512(), t2 = _mm512_setzero_si512(), t3 = _mm512_setzero_si512()
         let xo = 256 &* i
-        if ahead { prefetchLines(base + (i &* F.groupBlock &+ streamPrefetchBytes), F.groupBlock) }
+        if ahead { prefetchStream(base + i &* F.groupBlock, F.groupBlock) }
         let hd = S.block(F.self, base, i) { c in
             if F.highBits && c.oA >= 128 {
                 crumbPairSteps512(W.self, xs, xo, c, &t0, &t1, &t2, &t3)

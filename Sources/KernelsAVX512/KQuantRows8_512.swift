@@ -68,7 +68,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* F.groupBlock
-        if ahead { prefetchLines(p + streamPrefetchBytes, F.groupBlock) }
+        if ahead { prefetchStream(p, F.groupBlock) }
         let (scales, mins) = rows8ScalesMins(p)
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i

@@ -80,7 +80,7 @@ private func q6Rows8Run<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb:
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         let p = group + i &* Q6_KFormat.groupBlock
-        if ahead { prefetchLines(p + streamPrefetchBytes, Q6_KFormat.groupBlock) }
+        if ahead { prefetchStream(p, Q6_KFormat.groupBlock) }
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
         let xo = 256 &* i
         let terms = q6Rows8Decode(p) { t, qa, qb, sw in

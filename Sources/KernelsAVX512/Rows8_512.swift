@@ -29,7 +29,7 @@ struct Rows8Blocks<F: Block32Format>: EightRowBlocks {
 
     @inline(__always) func quants(_ b: Int) -> (__m512i, __m512i, __m512i, __m512i) {
         let p = block(b)
-        if ahead { prefetchLines(p + streamPrefetchBytes, 8 &* F.bytes) }
+        if ahead { prefetchStream(p, 8 &* F.bytes) }
         return rows8Operands(F.self, p, sixteenfoldHigh: sixteenfoldHigh)
     }
 

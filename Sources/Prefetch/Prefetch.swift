@@ -14,6 +14,14 @@ public func prefetch(_ p: UnsafeRawPointer) {
     Builtin.int_prefetch_RawPointer(p._rawValue, Int32(0)._value, Int32(3)._value, Int32(1)._value)
 }
 
+/// Asks the CPU to bring the cache line at `p` into the L2 and the levels below it, not the L1 (`prefetcht1` on
+/// x86-64): the far half of the streaming kernels' two-level prefetch (`prefetchStream`, KernelsAVX2/Common.swift).
+@inlinable @inline(__always)
+public func prefetchL2(_ p: UnsafeRawPointer) {
+    // llvm.prefetch(address, rw = 0 (read), locality = 2 (not the innermost level), cache = 1 (data)).
+    Builtin.int_prefetch_RawPointer(p._rawValue, Int32(0)._value, Int32(2)._value, Int32(1)._value)
+}
+
 /// Prefetches the cache lines of the `bytes` bytes at `p`, one per 64 bytes.
 @inlinable @inline(__always)
 public func prefetchLines(_ p: UnsafeRawPointer, _ bytes: Int) {

@@ -3,10 +3,11 @@ import Prefetch
 #if arch(x86_64)
 import KernelsAVX2
 
-/// How far ahead the prefetching streaming read asks for its lines: the kernels' own distance.
-private let readAhead = streamPrefetchBytes
+/// How far ahead the prefetching streaming read asks for its lines, into every level and into the L2: the
+/// kernels' own two-level prefetch (`prefetchStream`).
+private let readAhead = streamPrefetchBytes, readAheadL2 = streamPrefetchL2Bytes
 #else
-private let readAhead = 4096
+private let readAhead = 4096, readAheadL2 = 8192
 #endif
 
 /// Micro-benchmark of `MatMulEngine` for the CLI (`tokenmill bench-kernels` or similar).
@@ -22,7 +23,8 @@ private let readAhead = 4096
 /// (`defaultColdBytes`): a server's shared L3 can hold 300 MiB, and copies that fit in it leave part
 /// of a "cold" run in cache.
 /// The streaming read is the faster of two reads of the same lines: one that only loads them, and one
-/// that also asks for each line `streamPrefetchBytes` ahead in software, as the kernels do (a kernel that
+/// that also asks for each line ahead in software as the kernels do (`streamPrefetchBytes` on into every level and
+/// `streamPrefetchL2Bytes` on into the L2; a kernel that
 /// prefetches can outrun the plain read, on this Xeon by 7-12% at one thread and 18% at two, so the plain
 /// read alone overstated how close a kernel came to the memory).
 /// `best` is the GB/s of the fastest pass (one product per copy), and `%stream` sets it beside the
@@ -277,14 +279,17 @@ public enum KernelBench {
 
     /// Sums `lines` 64-byte lines at `p` as 64-bit words, split over the pool's threads (the sums
     /// go to `sink`, so the reads are not optimised away); `prefetching`: each line also asks for the
-    /// one `readAhead` bytes on.
+    /// one `readAhead` bytes on, and into the L2 the one `readAheadL2` bytes on.
     private static func sumLines(_ p: UnsafeRawPointer, lines: Int, pool: ComputePool, sink: UnsafeMutablePointer<UInt64>,
                                  prefetching: Bool) {
         pool.parallelChunks(lines) { range in
             var a = SIMD8<UInt64>(), b = SIMD8<UInt64>()
             var i = range.lowerBound
             while i + 2 <= range.upperBound {
-                if prefetching { prefetch(p + (64 * i + readAhead)); prefetch(p + (64 * i + 64 + readAhead)) }
+                if prefetching {
+                    prefetch(p + (64 * i + readAhead)); prefetch(p + (64 * i + 64 + readAhead))
+                    prefetchL2(p + (64 * i + readAheadL2)); prefetchL2(p + (64 * i + 64 + readAheadL2))
+                }
                 a &+= p.loadUnaligned(fromByteOffset: 64 * i, as: SIMD8<UInt64>.self)
                 b &+= p.loadUnaligned(fromByteOffset: 64 * i + 64, as: SIMD8<UInt64>.self)
                 i += 2
