@@ -2,7 +2,7 @@
 // Swift but compiles to nothing (checked with `swiftc -O -emit-assembly`: no instruction, no call),
 // so this one module is built with `-parse-stdlib` to reach LLVM's prefetch intrinsic through
 // `Builtin`, the way the standard library reaches its own; it is inlined into the kernel modules
-// and becomes a single `prefetcht0`.
+// and becomes a single `prefetcht0` (`prefetch`) or `prefetcht1` (`prefetchL2`).
 import Swift
 
 /// Asks the CPU to bring the cache line at `p` into every cache level (`prefetcht0` on x86-64):
