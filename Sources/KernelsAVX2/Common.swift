@@ -188,23 +188,24 @@ public let streamPrefetchL2Bytes = 8192
 @inlinable @inline(__always)
 public func prefetchStream(_ p: UnsafeRawPointer, _ bytes: Int) {
     var o = 0
-    while o < bytes {
-        prefetch(p + (streamPrefetchBytes &+ o))
-        prefetchL2(p + (streamPrefetchL2Bytes &+ o))
-        o &+= 64
-    }
+    while o < bytes { prefetchStreamLine(p + o); o &+= 64 }
 }
 
-/// Prefetches line `line` of the `bytes`-byte super-block at `p` `streamPrefetchBytes` on (nothing past its end):
-/// a kernel that calls it once per step with the step's index spreads the super-block's prefetches over its work
+/// The two-level prefetch of one line: the line `streamPrefetchBytes` after `p` into every level, the one
+/// `streamPrefetchL2Bytes` after it into the L2.
+@inlinable @inline(__always)
+public func prefetchStreamLine(_ p: UnsafeRawPointer) {
+    prefetch(p + streamPrefetchBytes)
+    prefetchL2(p + streamPrefetchL2Bytes)
+}
+
+/// The two-level prefetch (`prefetchStreamLine`) of line `line` of the `bytes`-byte super-block at `p` (nothing past its
+/// end): a kernel that calls it once per step with the step's index spreads the super-block's prefetches over its work
 /// instead of issuing them together at its start (the AVX2 `rows8` kernels of Q4_K, Q2_K and Q3_K:
 /// docs/kernels.md, "Spread over the super-block").
 @inlinable @inline(__always)
 public func prefetchSpread(_ p: UnsafeRawPointer, line: Int, of bytes: Int) {
-    if 64 &* line < bytes {
-        prefetch(p + (streamPrefetchBytes &+ 64 &* line))
-        prefetchL2(p + (streamPrefetchL2Bytes &+ 64 &* line))
-    }
+    if 64 &* line < bytes { prefetchStreamLine(p + 64 &* line) }
 }
 
 /// `prefetchStream` for one block of the GGUF layout's row kernels (the weight rows of a tile are consecutive, so
