@@ -26,8 +26,7 @@ enum Q6_KTiles: SignedScaledTiles {
     @inline(__always)
     static func tiles(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ b: UnsafeMutableRawPointer) -> RowScales {
         let (ie, io) = dwordPicks()
-        let m3f = _mm512_set1_epi8(0x3F), m3 = _mm512_set1_epi8(3), m0c = _mm512_set1_epi8(0x0C)
-        let m30 = _mm512_set1_epi8(0x30), offset = _mm512_set1_epi8(32)
+        let m3f = _mm512_set1_epi8(0x3F), offset = _mm512_set1_epi8(32)
         let a0 = _mm512_loadu_si512(p0 + 16), a1 = _mm512_loadu_si512(p1 + 16)
         let b0 = _mm512_loadu_si512(p0 + 80), b1 = _mm512_loadu_si512(p1 + 80)
         // The recoded words (`Q6_KBits`, TensorKernels/Formats/Q6_K.swift): unit m holds sixteens 4m ..< 4m + 4 (tile
@@ -36,7 +35,7 @@ enum Q6_KTiles: SignedScaledTiles {
         // rows 4 (t mod 4) + 2w (even dwords) and the next (odd).
         for m in 0..<4 {
             @inline(__always) func pair(_ k: Int) -> (__m512i, __m512i) {
-                let at = 144 &+ 384 &* m &+ 64 &* k
+                let at = Q6_KFormat.unitsAt &+ 384 &* m &+ 64 &* k
                 let g0 = _mm512_loadu_si512(p0 + at), g1 = _mm512_loadu_si512(p1 + at)
                 return (_mm512_permutex2var_epi32(g0, ie, g1), _mm512_permutex2var_epi32(g0, io, g1))
             }
@@ -50,16 +49,12 @@ enum Q6_KTiles: SignedScaledTiles {
             @inline(__always) func whole(_ v: (__m512i, __m512i)) -> (__m512i, __m512i) {
                 (_mm512_and_si512(v.0, m3f), _mm512_and_si512(v.1, m3f))
             }
-            @inline(__always) func split(_ a: __m512i, _ b: __m512i, _ c: __m512i) -> __m512i {
-                _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 6), m3), _mm512_and_si512(_mm512_srli_epi16(b, 4), m0c)),
-                                _mm512_and_si512(_mm512_srli_epi16(c, 2), m30))
-            }
             let t = 4 &* m
             rows(t, 0, whole(w.0)); rows(t, 1, whole(w.1))
             rows(t &+ 1, 0, whole(w.2)); rows(t &+ 1, 1, whole(w.3))
             rows(t &+ 2, 0, whole(w.4)); rows(t &+ 2, 1, whole(w.5))
-            rows(t &+ 3, 0, (split(w.0.0, w.1.0, w.2.0), split(w.0.1, w.1.1, w.2.1)))
-            rows(t &+ 3, 1, (split(w.3.0, w.4.0, w.5.0), split(w.3.1, w.4.1, w.5.1)))
+            rows(t &+ 3, 0, (q6SplitValue512(w.0.0, w.1.0, w.2.0), q6SplitValue512(w.0.1, w.1.1, w.2.1)))
+            rows(t &+ 3, 1, (q6SplitValue512(w.3.0, w.4.0, w.5.0), q6SplitValue512(w.3.1, w.4.1, w.5.1)))
         }
         return RowScales(d: halves16(p0, p1))
     }

@@ -18,6 +18,8 @@ extension Q6_KFormat {
     /// Bytes of one super-block of eight rows in the `rows8` layout (8 · 210): d (16), the two scale words (2 ·
     /// 64), then the four units of six recoded quant words (64 each; TensorKernels' `Q6_KBits`).
     @inlinable public static var groupBlock: Int { 1680 }
+    /// Where the four units of six recoded quant words start in it (TensorKernels' `Q6_KBits` makes them).
+    @inlinable public static var unitsAt: Int { 144 }
 }
 
 /// Decodes rows 4hr ..< 4hr + 4 of the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each
@@ -46,7 +48,7 @@ func q6Rows8Decode256(_ p: UnsafeRawPointer, _ hr: Int, _ body: (Int, __m256i, _
     /// Unit m of the recoded words (`Q6_KBits`), as on AVX-512: sixteens 4m ..< 4m + 3 in bits 0-5 (one mask an
     /// operand), sixteen 4m + 3 in bits 6-7 of the unit's words.
     @inline(__always) func unit(_ m: Int) {
-        let at = 144 &+ 384 &* m &+ hoff
+        let at = Q6_KFormat.unitsAt &+ 384 &* m &+ hoff
         let w0 = load256(p, at), w1 = load256(p, at &+ 64), w2 = load256(p, at &+ 128), w3 = load256(p, at &+ 192)
         let w4 = load256(p, at &+ 256), w5 = load256(p, at &+ 320)
         @inline(__always) func whole(_ w: __m256i) -> __m256i { _mm256_and_si256(w, m3f) }

@@ -45,6 +45,15 @@ public func rows8ScalesMins(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
     return (scales, mins)
 }
 
+/// Q5_K (`Q5_KFormat.unitsAt`): bits 2j, 2j + 1 of each byte of a unit's first word `t` (the top two bits of group
+/// 2c + 1's values of word j) in bits 3-4, the rest zero: a 16-bit shift and a mask (also the AMX tiles' decoding,
+/// KernelsAMX/NibbleKAMX.swift).
+@inlinable @inline(__always)
+public func q5TopBits512(_ t: __m512i, _ j: Int) -> __m512i {
+    let shifted = j == 0 ? _mm512_slli_epi16(t, 3) : j == 1 ? _mm512_slli_epi16(t, 1) : j == 2 ? _mm512_srli_epi16(t, 1) : _mm512_srli_epi16(t, 3)
+    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x18))
+}
+
 /// One group of eight rows for `W.n` sequences. Not inlined: its callers' closures (the tables'
 /// buffer, the passes) then stay small, and each specialisation is compiled once with every intrinsic
 /// inline (inlined into a heap-allocating closure, the intrinsics became calls).
@@ -53,7 +62,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
                                                          _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
                                                          _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
-    let m4 = _mm512_set1_epi8(0xF), m7 = _mm512_set1_epi8(7), mF8 = _mm512_set1_epi8(-8), m18 = _mm512_set1_epi8(0x18)
+    let m4 = _mm512_set1_epi8(0xF), m7 = _mm512_set1_epi8(7), mF8 = _mm512_set1_epi8(-8)
     // vpshufb picks within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of
     // each qword into both of its dwords, the rest zero (0x80); + 2c + k picks group 2c + k.
     let z: Int64 = 0x80
@@ -80,8 +89,7 @@ private func nibbleRows8Run<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _
             let tops: (__m512i, __m512i, __m512i, __m512i)
             if F.fifthBits {
                 let t = _mm512_loadu_si512(p + (Q5_KFormat.unitsAt &+ 320 &* c))
-                tops = (_mm512_and_si512(_mm512_slli_epi16(t, 3), m18), _mm512_and_si512(_mm512_slli_epi16(t, 1), m18),
-                        _mm512_and_si512(_mm512_srli_epi16(t, 1), m18), _mm512_and_si512(_mm512_srli_epi16(t, 3), m18))
+                tops = (q5TopBits512(t, 0), q5TopBits512(t, 1), q5TopBits512(t, 2), q5TopBits512(t, 3))
             } else {
                 tops = (m4, m4, m4, m4)
             }

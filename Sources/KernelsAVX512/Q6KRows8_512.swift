@@ -29,6 +29,16 @@ private func q6Scales16(_ p: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __
             spreadBytes(w1, 0, sameByte: false, signed: true), spreadBytes(w1, 4, sameByte: false, signed: true))
 }
 
+/// The operand of a unit's last sixteen (`Q6_KBits`): bits 6-7 of words `a`, `b`, `c` as the value's bits 0-1, 2-3
+/// and 4-5 (also the AMX tiles' decoding, KernelsAMX/Q6_KAMX.swift).
+@inlinable @inline(__always)
+public func q6SplitValue512(_ a: __m512i, _ b: __m512i, _ c: __m512i) -> __m512i {
+    let m3 = _mm512_set1_epi8(3), m0c = _mm512_set1_epi8(0x0C), m30 = _mm512_set1_epi8(0x30)
+    let low = _mm512_and_si512(_mm512_srli_epi16(a, 6), m3)
+    return _mm512_or_si512(_mm512_or_si512(low, _mm512_and_si512(_mm512_srli_epi16(b, 4), m0c)),
+                           _mm512_and_si512(_mm512_srli_epi16(c, 2), m30))
+}
+
 /// Decodes the super-block of eight rows at `p`: calls `body(t, qa, qb, sw)` for each sixteen t, in the order
 /// its words lie (0 ..< 16), with elements 16t ..< 16t + 8 (`qa`) and 16t + 8 ..< 16t + 16 (`qb`) of the eight rows
 /// (unsigned 6-bit: q + 32) and the rows' scale of sixteen t in each of the row's four words (`sw`); returns
@@ -36,7 +46,7 @@ private func q6Scales16(_ p: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __
 @inline(__always)
 private func q6Rows8Decode(_ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i, __m512i) -> Void) -> (__m512i, __m512i, __m512i, __m512i) {
     let scales = q6Scales16(p)
-    let m3f = _mm512_set1_epi8(0x3F), m3 = _mm512_set1_epi8(3), m0c = _mm512_set1_epi8(0x0C), m30 = _mm512_set1_epi8(0x30)
+    let m3f = _mm512_set1_epi8(0x3F)
     // Word j of each qword into all four of its words: bytes 2j, 2j + 1 (second qword of a lane: + 8).
     @inline(__always) func spread(_ j: Int64) -> __m512i {
         let lo = (2 &* j | (2 &* j &+ 1) << 8) &* 0x0001_0001_0001_0001, hi = lo &+ 0x0808_0808_0808_0808
@@ -51,20 +61,15 @@ private func q6Rows8Decode(_ p: UnsafeRawPointer, _ body: (Int, __m512i, __m512i
     /// Unit m of the recoded words (`Q6_KBits`, TensorKernels/Formats/Q6_K.swift): sixteens 4m, 4m + 1, 4m + 2 in
     /// bits 0-5 of its words (one mask an operand), sixteen 4m + 3 in their bits 6-7, two bits a word.
     @inline(__always) func unit(_ m: Int) {
-        let at = 144 &+ 384 &* m
+        let at = Q6_KFormat.unitsAt &+ 384 &* m
         @inline(__always) func word(_ k: Int) -> __m512i { _mm512_loadu_si512(p + (at &+ 64 &* k)) }
         let w0 = word(0), w1 = word(1), w2 = word(2), w3 = word(3), w4 = word(4), w5 = word(5)
         @inline(__always) func whole(_ w: __m512i) -> __m512i { _mm512_and_si512(w, m3f) }
-        @inline(__always) func split(_ a: __m512i, _ b: __m512i, _ c: __m512i) -> __m512i {
-            let low = _mm512_and_si512(_mm512_srli_epi16(a, 6), m3)
-            return _mm512_or_si512(_mm512_or_si512(low, _mm512_and_si512(_mm512_srli_epi16(b, 4), m0c)),
-                                   _mm512_and_si512(_mm512_srli_epi16(c, 2), m30))
-        }
         let t = 4 &* m
         emit(t, whole(w0), whole(w1))
         emit(t &+ 1, whole(w2), whole(w3))
         emit(t &+ 2, whole(w4), whole(w5))
-        emit(t &+ 3, split(w0, w1, w2), split(w3, w4, w5))
+        emit(t &+ 3, q6SplitValue512(w0, w1, w2), q6SplitValue512(w3, w4, w5))
     }
     unit(0); unit(1); unit(2); unit(3)
     return scales

@@ -152,7 +152,7 @@ enum Q6_KBlock: KBlock {
 /// u = 8m + 6, words 6m + 3 ... 6m + 5 those of u = 8m + 7. So six of a unit's eight operands are one mask, the other
 /// two three shifts, masks and ors (AVX2 about 2.75 operations an operand where the GGUF bits took 4.25).
 enum Q6_KBits {
-    /// Where the 24 words lie in the group's super-block.
+    /// Where the 24 words lie in the group's super-block (the kernels' `Q6_KFormat.unitsAt`).
     static let at = 144
 
     /// Each byte of a qword times `b`.
