@@ -140,6 +140,62 @@ func rows8Group<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ nb: Int, 
     if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
 }
 
+/// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) of Q8_0 in the `rows8` layout. A
+/// block's four 64-byte words are the eight rows' signed bytes as they are (row r in qword r), so a
+/// 256-bit load is one word of four rows and the products are the row kernels' |w| · (x with w's sign).
+/// Each word's pair sums are widened to 32 bits before the next is added (two words' Int16 pair sums
+/// can pass 32 767). More than four sequences read each group in passes of four in place: a group's
+/// blocks (8 · 34 bytes a block) stay in the L1/L2 between passes, and there is nothing to expand.
+@inlinable @inline(__always)
+public func rows8Q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                      _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let ahead = StreamPrefetch.at(nSeq)
+    eachRows8Group(rows, rowBytes, count) { group, g in
+        // Only the first pass over a group prefetches (the later ones find it in the cache).
+        bySeqGroups(nSeq,
+                    { s in rows8Q8_0Group(W4.self, group, nb, st.row(x, s), st, y + g + s &* ldy, ldy, ahead && s == 0) },
+                    { s in rows8Q8_0Group(W3.self, group, nb, st.row(x, s), st, y + g + s &* ldy, ldy, ahead && s == 0) },
+                    { s in rows8Q8_0Group(W2.self, group, nb, st.row(x, s), st, y + g + s &* ldy, ldy, ahead && s == 0) },
+                    { s in rows8Q8_0Group(W1.self, group, nb, st.row(x, s), st, y + g + s &* ldy, ldy, ahead && s == 0) })
+    }
+}
+
+/// `W.n` sequences over one Q8_0 group of eight rows in the `rows8` layout.
+@inlinable @inline(__always)
+func rows8Q8_0Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                 _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ ahead: Bool) {
+    let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
+    let ones = _mm256_set1_epi16(1), order = rows8SumOrder
+    let quants = Q8_0Format.rows8Quants, blockBytes = 8 &* Q8_0Format.bytes
+    var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    for b in 0..<nb {
+        let p = group + b &* blockBytes
+        if ahead { prefetchStream(p, blockBytes) }
+        let d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 0)), order)
+        @inline(__always) func add(_ xa: Q8Activations, _ a: inout __m256) {
+            let q = UnsafeRawPointer(xa.q) + 32 &* b
+            @inline(__always) func word(_ j: Int) -> (__m256i, __m256i) {
+                let xj = qwords256(q, 8 &* j)
+                let wa = load256(p, quants &+ 64 &* j), wb = load256(p, quants &+ 64 &* j &+ 32)
+                return (_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wa, wa), _mm256_sign_epi8(xj, wa)), ones),
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wb, wb), _mm256_sign_epi8(xj, wb)), ones))
+            }
+            let w0 = word(0), w1 = word(1), w2 = word(2), w3 = word(3)
+            let sa = _mm256_add_epi32(_mm256_add_epi32(w0.0, w1.0), _mm256_add_epi32(w2.0, w3.0))
+            let sb = _mm256_add_epi32(_mm256_add_epi32(w0.1, w1.1), _mm256_add_epi32(w2.1, w3.1))
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(sa, sb)), _mm256_mul_ps(d, _mm256_broadcast_ss(xa.d + b)), a)
+        }
+        add(xs.0, &acc.0)
+        if W.n > 1 { add(xs.1, &acc.1) }
+        if W.n > 2 { add(xs.2, &acc.2) }
+        if W.n > 3 { add(xs.3, &acc.3) }
+    }
+    _mm256_storeu_ps(y, _mm256_permutevar8x32_ps(acc.0, order))
+    if W.n > 1 { _mm256_storeu_ps(y + ldy, _mm256_permutevar8x32_ps(acc.1, order)) }
+    if W.n > 2 { _mm256_storeu_ps(y + 2 &* ldy, _mm256_permutevar8x32_ps(acc.2, order)) }
+    if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
+}
+
 extension AVX2 {
     /// Q4_0 rows in the `rows8` layout · Q8_0 activations.
     @inline(never)
@@ -164,6 +220,12 @@ extension AVX2 {
     public static func q5_1Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         rows8Nibbles(Q5_1Format.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q8_0 rows in the `rows8` layout · Q8_0 activations.
+    @inline(never)
+    public static func q8_0Rows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        rows8Q8_0(rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

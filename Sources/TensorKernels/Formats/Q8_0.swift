@@ -12,7 +12,7 @@ enum Q8_0Block: Block32 {
         quantizeWeighted: nil, // ggml ignores importance for Q8_0
         kernels: kernels)
     #if arch(x86_64)
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q8_0, avx512: AVX512.q8_0,
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q8_0, avx512: AVX512.q8_0, avx2Rows8: AVX2.q8_0Rows8,
                                                            avx512Rows8: AVX512.q8_0Rows8, amxRows8: AMXKernels.q8_0Rows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
