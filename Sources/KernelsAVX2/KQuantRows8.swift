@@ -74,14 +74,37 @@ public func kSplitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
     }
 }
 
-/// One group of eight rows for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
+/// Word `j` of chunk `c` (groups 2c and 2c + 1) of rows 4h ..< 4h + 4 (`hb` = 32h) of the super-block of eight rows
+/// at `p`: the operands of group 2c and of group 2c + 1, elements 8j ..< 8j + 8 of the four rows (row r in qword r).
+/// Q4_K: the nibble word's low and high nibbles. Q5_K (recoded at load, `Q5_KFormat.unitsAt`): word A_j's bits 3-7
+/// shifted down, and its bits 0-2 with the unit's word T's bits 2j, 2j + 1 moved to bits 3-4 (`t`: T, loaded once a
+/// chunk by `nibbleRows8Top`). 16-bit shifts: what they move across a byte boundary is masked off.
+@inlinable @inline(__always)
+func nibbleRows8Word<F: NibbleRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hb: Int, _ c: Int, _ j: Int, _ t: __m256i) -> (__m256i, __m256i) {
+    if !F.fifthBits {
+        let m4 = splat8(0xF), v = load256(p, F.nibblesAt &+ 64 &* (4 &* c &+ j) &+ hb)
+        return (_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4))
+    }
+    let a = load256(p, Q5_KFormat.unitsAt &+ 320 &* c &+ 64 &* (1 &+ j) &+ hb)
+    let top = j < 2 ? _mm256_slli_epi16(t, Int32(3 &- 2 &* j)) : _mm256_srli_epi16(t, Int32(2 &* j &- 3))
+    return (_mm256_and_si256(_mm256_srli_epi16(a, 3), splat8(0x1F)),
+            _mm256_or_si256(_mm256_and_si256(a, splat8(7)), _mm256_and_si256(top, splat8(0x18))))
+}
+
+/// Q5_K: chunk `c`'s word T of rows 4h ..< 4h + 4 (the top bits of group 2c + 1); Q4_K: unused (zero).
+@inlinable @inline(__always)
+func nibbleRows8Top<F: NibbleRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hb: Int, _ c: Int) -> __m256i {
+    F.fifthBits ? load256(p, Q5_KFormat.unitsAt &+ 320 &* c &+ hb) : _mm256_setzero_si256()
+}
+
+/// One group of eight rows of Q4_K or Q5_K for `W.n` (1 or 2) sequences: per super-block rows 0-3, then rows 4-7.
 @inline(never)
-func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
-                                _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
-                                _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func nibbleKRows8Group<F: NibbleRows8, W: SeqWidth>(_: F.Type, _: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
+                                                    _ x: Q8Activations, _ st: Q8Strides, _ split: UnsafePointer<Int8>,
+                                                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let x1 = st.row(x, 1)
     let q0 = UnsafeRawPointer(x.q), q1 = UnsafeRawPointer(x1.q)
-    let m4 = splat8(0xF), ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
+    let ones = _mm256_set1_epi16(1), by128 = _mm256_set1_epi16(128)
     let lo3f = _mm256_set1_epi64x(0x0000_0000_3F3F_3F3F), hi0f = _mm256_set1_epi64x(0x0F0F_0F0F_0000_0000)
     let hi30 = _mm256_set1_epi64x(0x3030_3030_0000_0000)
     // vpshufb within 128-bit lanes (a lane's first qword at bytes 0-7, its second at 8-15): byte 0 of each
@@ -92,7 +115,7 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     // Sequence k, rows 4h ..< 4h + 4: f[k][h].
     var f00 = _mm256_setzero_ps(), f01 = _mm256_setzero_ps(), f10 = _mm256_setzero_ps(), f11 = _mm256_setzero_ps()
     for i in 0..<nb {
-        let p = group + i &* Q4_KFormat.groupBlock
+        let p = group + i &* F.groupBlock
         @inline(__always) func rowsHalf(_ h: Int, _ f0: inout __m256, _ f1: inout __m256) {
             let hb = 32 &* h
             // The four rows' scales and mins as the bytes of their qwords (kScalesMins, four rows at once).
@@ -105,11 +128,11 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
             let xo = 256 &* i
             @inline(__always) func chunk(_ c: Int) {
                 var l0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256(), l1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256()
+                let t = nibbleRows8Top(F.self, p, hb, c)
                 @inline(__always) func word(_ j: Int) {
-                    // The super-block's 18 lines prefetched one per word of the two halves (32 words).
-                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: Q4_KFormat.groupBlock) }
-                    let v = load256(p, 128 &+ 64 &* (4 &* c &+ j) &+ hb)
-                    let lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)
+                    // The super-block's 18 (Q5_K: 22) lines prefetched one per word of the two halves (32 words).
+                    if ahead { prefetchSpread(p, line: 16 &* h &+ 4 &* c &+ j, of: F.groupBlock) }
+                    let (lo, hi) = nibbleRows8Word(F.self, p, hb, c, j, t)
                     let o = xo &+ 64 &* c &+ 8 &* j
                     l0 = _mm256_add_epi16(l0, _mm256_maddubs_epi16(lo, qwords256(q0, o)))
                     h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(hi, qwords256(q0, o &+ 32)))
@@ -145,27 +168,20 @@ func q4KRows8Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int,
     storeRowPairs256(W.n, (f01, f11, f11, f11), y + 4, ldy)
 }
 
-/// Every sequence against rows of eight groups: the split sums once, then per group the sequences in passes
-/// of two (the group's bytes stay in cache between passes).
+/// Every sequence against rows of eight groups of Q4_K or Q5_K: the split sums once, then per group the sequences in
+/// passes of two (the group's bytes stay in cache between passes).
 @inline(__always)
-func q4KRows8Mat(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                 _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+func nibbleKRows8Mat<F: NibbleRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                                     _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: nSeq &* 16 &* nb) { buf in
         let split = buf.baseAddress!
         for s in 0..<nSeq { kSplitSums(st.row(x, s), nb, split + s &* 16 &* nb) }
-        q4KRows8Groups(rows, rowBytes, count, nb, x, st, nSeq, split, y, ldy)
+        rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
+            nibbleKRows8Group(F.self, W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        }, { group, g, s in
+            nibbleKRows8Group(F.self, W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
+        })
     }
-}
-
-@inline(never)
-func q4KRows8Groups(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                    _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ split: UnsafePointer<Int8>,
-                    _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-    rows8GroupsInPairs(rows, rowBytes, count, nSeq, { group, g, s in
-        q4KRows8Group(W2.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
-    }, { group, g, s in
-        q4KRows8Group(W1.self, group, nb, st.row(x, s), st, split + s &* 16 &* nb, y + (s &* ldy &+ g), ldy)
-    })
 }
 
 /// Per group of eight rows (`group`, its first row `g`), the sequences in passes of two (`two(group, g, s)`) and a
@@ -180,18 +196,20 @@ func rows8GroupsInPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
     }
 }
 
-extension Q4_KFormat {
+extension NibbleRows8 {
     /// Super-block `i` of rows 4h ..< 4h + 4 of the `rows8` group at `group` into the four-row tile layout
     /// (KQuantTiles.swift; `repack4` from the GGUF layout): the layout's 8-byte words of those rows are
-    /// already the tiles' quant vectors, so there is no transpose, only the nibble split.
+    /// already the tiles' quant vectors, so there is no transpose, only the operands' decoding (`nibbleRows8Word`).
     @inline(__always)
     static func repack4(rows8 group: UnsafeRawPointer, half h: Int, _ i: Int, _ dst: UnsafeMutableRawPointer) {
         let p = group + i &* groupBlock, hb = 32 &* h
-        let m4 = splat8(0xF)
-        for k in 0..<16 {
-            let raw = load256(p, 128 &+ 64 &* k &+ hb), c = k >> 2, t = k & 3
-            store256(dst, 32 &* (8 &* c &+ t), _mm256_and_si256(raw, m4))                             // group 2c
-            store256(dst, 32 &* (8 &* c &+ 4 &+ t), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))  // group 2c+1
+        for c in 0..<4 {
+            let top = nibbleRows8Top(Self.self, p, hb, c)
+            for t in 0..<4 {
+                let (lo, hi) = nibbleRows8Word(Self.self, p, hb, c, t, top)
+                store256(dst, 32 &* (8 &* c &+ t), lo)        // group 2c
+                store256(dst, 32 &* (8 &* c &+ 4 &+ t), hi)   // group 2c+1
+            }
         }
         var sc = SIMD4<UInt64>(), mn = SIMD4<UInt64>()
         let d = (dst + (1024 &+ 32 &* 10)).assumingMemoryBound(to: Float.self), t = d + 8
@@ -202,7 +220,7 @@ extension Q4_KFormat {
             let dr = half(p, 2 &* row), mr = -half(p, 16 &+ 2 &* row)
             d[2 &* r] = dr; d[2 &* r &+ 1] = dr; t[2 &* r] = mr; t[2 &* r &+ 1] = mr
         }
-        storeScalesMins4(sc, mn, dst)
+        Q4_KFormat.storeScalesMins4(sc, mn, dst)
     }
 }
 
@@ -266,7 +284,20 @@ extension Q4_KFormat: QuadTileRows8 {
     static var rows8TilesFrom: Int { 5 }
     static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        q4KRows8Mat(rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+        nibbleKRows8Mat(Q4_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
+    }
+}
+
+extension Q5_KFormat: QuadTileRows8 {
+    /// From this many sequences on, the four-row tiles (below it the `rows8` row kernel, in passes of two
+    /// sequences): on the AMX Xeon at `avx2` (`bench-kernels --types q5_K --rows 8960 --cols 1536 --threads 2 --levels
+    /// avx2`, `TOKENMILL_INT_TILES_FROM=99` against `=1`, two alternating runs, ms passes -> tiles) 2: 0.312-0.318 ->
+    /// 0.416-0.428, 3: 0.438-0.446 -> 0.420-0.429, 4: 0.551-0.561 -> 0.462-0.467, 5: 0.645-0.663 -> 0.491-0.529. Earlier
+    /// than Q4_K's 5: a Q5_K word costs the passes three operations more than a Q4_K word, the tiles none.
+    static var rows8TilesFrom: Int { 3 }
+    static func rows8Passes(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
+                            _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        nibbleKRows8Mat(Q5_KFormat.self, rows, rowBytes, count, nb, x, st, nSeq, y, ldy)
     }
 }
 
@@ -276,6 +307,12 @@ extension AVX2 {
     public static func q4_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
         kRows8Mat(Q4_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+    }
+    /// Q5_K rows in the `rows8` layout (quants recoded at load, `Q5_KFormat.unitsAt`) · Q8_K activations.
+    @inline(never)
+    public static func q5_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
+                                 _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        kRows8Mat(Q5_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q6_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)

@@ -40,9 +40,9 @@ func multiplyOnRepackedRowsMatchesDequantizedDoubleReference(_ type: GGMLType, _
 
 /// K-quants on the `rows8` layout from many sequences on: Q2_K and Q3_K decode each group of eight rows once
 /// into an operand cache that every pass reads (AVX-512 `cachedFrom512`: 32 for Q3_K, 96 for Q2_K), on AVX2 all
-/// four run the four-row tiles in passes of four (Q2_K and Q3_K decoded into them, Q3_K's halves apart); 53 and 101
-/// sequences end in a pass of one.
-@Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q6_K], hostLevels)
+/// five run the four-row tiles in passes of four (Q2_K, Q3_K and Q5_K decoded into them, Q3_K's halves apart); 53
+/// and 101 sequences end in a pass of one.
+@Test(arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K], hostLevels)
 func multiplyOnRepackedRowsWithManySequences(_ type: GGMLType, _ level: KernelLevel) {
     multiplyMatchesReference(type, level, rows: 16, cols: 512, repack: true, sequenceCounts: [48, 53, 101])
 }
@@ -191,7 +191,7 @@ func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int,
     // from 4, Q6_K from 8; below those, and for the other K-quants always, the row-at-a-time kernels
     // (11: a group of eight and three left over). 37 rows in tiles of 8 leave 5 rows to the row
     // kernels. AVX2 four-row tiles: Q5_0 from 2, Q4_1 and Q5_1 from 3, Q4_0 and Q4_K from 4, Q5_K from 5, Q6_K
-    // from 6 (repacked: Q6_K and Q3_K from 3, Q2_K from 4, Q4_K from 5, on rows this short; the K-quant tiles in
+    // from 6 (repacked: Q6_K, Q5_K and Q3_K from 3, Q2_K from 4, Q4_K from 5, on rows this short; the K-quant tiles in
     // groups of four sequences then 1-3, the 32-block ones in pairs and one left over); Q8_0 never.
     for nSeq in sequenceCounts {
         var y = [Float](repeating: .nan, count: rows * nSeq)

@@ -15,9 +15,7 @@ enum Q5_KBlock: KBlock {
         // The fifth-bit and nibble words (GGUF bytes 16 ..< 176) recoded into five-bit values (`Q5_KBits`).
         rows8Bits: Rows8Bits(offsets: Array(stride(from: 16, to: 176, by: 8)), pack: Q5_KBits.pack, unpack: Q5_KBits.unpack))
     #if arch(x86_64)
-    // Repacked on AVX-512 only: on AVX2 the `rows8` layout (Q4_K's kernel and tiles with the fifth bits) read
-    // as fast as the file layout for one and two sequences and 6-18% slower from three on (docs/kernels.md).
-    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx512Rows8: AVX512.q5_KRows8,
+    private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q5_K, avx512: AVX512.q5_K, avx2Rows8: AVX2.q5_KRows8, avx512Rows8: AVX512.q5_KRows8,
                                                            amxRows8: AMXKernels.q5_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
