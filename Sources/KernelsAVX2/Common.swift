@@ -295,6 +295,17 @@ public enum MaddDot: ByteDot {
 
 @inlinable @inline(__always) func splat8(_ v: UInt8) -> __m256i { _mm256_set1_epi8(CChar(bitPattern: v)) }
 
+/// The two operands in a 256-bit load `a` of a word A of five-bit values recoded into units (Q5_K's `Q5_KBits`,
+/// Q5_0/Q5_1's `Repack.toUnits`): the value in bits 3-7 of each byte, shifted down and masked; and the value whose
+/// low three bits are bits 0-2, its top two bits taken from bits 2k, 2k + 1 of the same byte of the unit's word `t`
+/// to bits 3-4. The 16-bit shifts move bits across a byte boundary only where the masks drop them.
+@inlinable @inline(__always)
+public func fiveBitOperands(_ a: __m256i, _ t: __m256i, _ k: Int) -> (__m256i, __m256i) {
+    let top = k < 2 ? _mm256_slli_epi16(t, Int32(3 &- 2 &* k)) : _mm256_srli_epi16(t, Int32(2 &* k &- 3))
+    return (_mm256_and_si256(_mm256_srli_epi16(a, 3), splat8(0x1F)),
+            _mm256_or_si256(_mm256_and_si256(a, splat8(7)), _mm256_and_si256(top, splat8(0x18))))
+}
+
 /// 32 bytes from the 16 at `p + offset`: low nibbles (elements 0..<16), then high nibbles (16..<32).
 @inlinable @inline(__always) func nibbles32(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {
     // The 16 bytes in both lanes (a broadcast load: no shuffle instruction), the high lane shifted

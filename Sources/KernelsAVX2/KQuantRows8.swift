@@ -78,17 +78,14 @@ public func kSplitSums(_ x: Q8Activations, _ nb: Int, _ out: UnsafeMutablePointe
 /// at `p`: the operands of group 2c and of group 2c + 1, elements 8j ..< 8j + 8 of the four rows (row r in qword r).
 /// Q4_K: the nibble word's low and high nibbles. Q5_K (recoded at load, `Q5_KFormat.unitsAt`): word A_j's bits 3-7
 /// shifted down, and its bits 0-2 with the unit's word T's bits 2j, 2j + 1 moved to bits 3-4 (`t`: T, loaded once a
-/// chunk by `nibbleRows8Top`). 16-bit shifts: what they move across a byte boundary is masked off.
+/// chunk by `nibbleRows8Top`; `fiveBitOperands`).
 @inlinable @inline(__always)
 func nibbleRows8Word<F: NibbleRows8>(_: F.Type, _ p: UnsafeRawPointer, _ hb: Int, _ c: Int, _ j: Int, _ t: __m256i) -> (__m256i, __m256i) {
     if !F.fifthBits {
         let m4 = splat8(0xF), v = load256(p, F.nibblesAt &+ 64 &* (4 &* c &+ j) &+ hb)
         return (_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4))
     }
-    let a = load256(p, Q5_KFormat.unitsAt &+ 320 &* c &+ 64 &* (1 &+ j) &+ hb)
-    let top = j < 2 ? _mm256_slli_epi16(t, Int32(3 &- 2 &* j)) : _mm256_srli_epi16(t, Int32(2 &* j &- 3))
-    return (_mm256_and_si256(_mm256_srli_epi16(a, 3), splat8(0x1F)),
-            _mm256_or_si256(_mm256_and_si256(a, splat8(7)), _mm256_and_si256(top, splat8(0x18))))
+    return fiveBitOperands(load256(p, Q5_KFormat.unitsAt &+ 320 &* c &+ 64 &* (1 &+ j) &+ hb), t, j)
 }
 
 /// Q5_K: chunk `c`'s word T of rows 4h ..< 4h + 4 (the top bits of group 2c + 1); Q4_K: unused (zero).

@@ -5,16 +5,18 @@
 // byte products of a block for eight rows end in one vector of eight row sums: per block for eight
 // rows one scale conversion, one FMA, and no horizontal sum per row at the end. What the row
 // kernels spend per block and row besides the byte products (docs/kernels.md, "Repacking at load")
-// is spent once per eight rows here.
+// is spent once per eight rows here. Q5_0/Q5_1's fifth bits and quant words are recoded at load into five-bit
+// values (TensorKernels' `Repack.toUnits`: a word T of top bits, then A_0 and A_1), read by `fiveBitOperands`.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import Prefetch
 
 extension Block32Format {
     /// In a block of eight rows of the `rows8` layout: bytes of the fp16 fields (d, and m for the
-    /// formats with a min; 16 bytes each), where the Q5 fifth bits start (32 bytes of bit planes).
+    /// formats with a min; 16 bytes each), where Q5_0/Q5_1's units start (their 32-byte word T of top bits,
+    /// `Repack.toUnits`).
     @inlinable public static var rows8Fields: Int { hasMin ? 32 : 16 }
-    /// Where the 64-byte quant words start: after the fields and, for Q5, the 32 bytes of fifth bits.
+    /// Where the 64-byte quant words start: after the fields and, for Q5, the units' word T (A_0 and A_1 here).
     @inlinable public static var rows8Quants: Int { quantBits == 5 ? rows8Fields &+ 32 : rows8Fields }
 }
 
@@ -35,20 +37,15 @@ public struct Rows8Operands {
         let p = group + b &* (8 &* F.bytes), fields = F.rows8Fields, quants = F.rows8Quants
         if ahead { prefetchStream(p, 8 &* F.bytes) }
         let a0 = load256(p, quants), b0 = load256(p, quants &+ 32), a1 = load256(p, quants &+ 64), b1 = load256(p, quants &+ 96)
-        @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
-        @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
-        la0 = lo(a0); ha0 = hi(a0); la1 = lo(a1); ha1 = hi(a1); lb0 = lo(b0); hb0 = hi(b0); lb1 = lo(b1); hb1 = hi(b1)
         if F.quantBits == 5 {
-            // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element
-            // 8j + e of row q, bit j + 4 that of row 4 + q, so byte 8q + e of operand j (rows 0-3) or
-            // j + 4 (rows 4-7) finds its bit at one place: a shift to bit 4 and a mask (the 16-bit
-            // shifts move no bit across a byte into bit 4).
-            let planes = load256(p, fields), sixteen = splat8(16)
-            @inline(__always) func add(_ v: inout __m256i, _ bitAt4: __m256i) { v = _mm256_or_si256(v, _mm256_and_si256(bitAt4, sixteen)) }
-            add(&la0, _mm256_slli_epi16(planes, 4)); add(&la1, _mm256_slli_epi16(planes, 3))
-            add(&ha0, _mm256_slli_epi16(planes, 2)); add(&ha1, _mm256_slli_epi16(planes, 1))
-            add(&lb0, planes); add(&lb1, _mm256_srli_epi16(planes, 1))
-            add(&hb0, _mm256_srli_epi16(planes, 2)); add(&hb1, _mm256_srli_epi16(planes, 3))
+            // The units (`Repack.toUnits`): word j of rows 4h ..< 4h + 4 takes its top bits from T's field 2h + j.
+            let t = load256(p, fields)
+            (la0, ha0) = fiveBitOperands(a0, t, 0); (la1, ha1) = fiveBitOperands(a1, t, 1)
+            (lb0, hb0) = fiveBitOperands(b0, t, 2); (lb1, hb1) = fiveBitOperands(b1, t, 3)
+        } else {
+            @inline(__always) func lo(_ v: __m256i) -> __m256i { _mm256_and_si256(v, m4) }
+            @inline(__always) func hi(_ v: __m256i) -> __m256i { _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) }
+            la0 = lo(a0); ha0 = hi(a0); la1 = lo(a1); ha1 = hi(a1); lb0 = lo(b0); hb0 = hi(b0); lb1 = lo(b1); hb1 = hi(b1)
         }
         d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 0)), order)
         m = F.hasMin ? _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load128(p, 16)), order) : _mm256_setzero_ps()

@@ -5,8 +5,9 @@
 // 16+8j..<24+8j: no per-call repack, and the same code serves one sequence and a prompt of hundreds.
 // Read in place (one to four sequences) the 4-bit formats keep their high nibbles where they are, as
 // 16 · q (one mask instead of a shift and a mask; `EightRowBlocks.sixteenfoldHigh`).
-// The Q5 formats' fifth bits (bit planes: Repack.toPlanes) are one bit test and one masked add of
-// 16 per operand, for eight rows. Q8_0's four words are the operands as they
+// The Q5 formats' quants are recoded at load into five-bit values (Repack.toUnits): per operand a shift and a mask,
+// or a mask, a shifted field of the units' word T and one `vpternlog`, for eight rows. Q8_0's four words are the
+// operands as they
 // are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -59,18 +60,19 @@ public func rows8Operands<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer, si
     if sixteenfoldHigh && F.quantBits == 4 {
         return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4), _mm512_andnot_si512(m4, v0), _mm512_andnot_si512(m4, v1))
     }
-    let n = (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
-             _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
-    guard F.quantBits == 5 else { return n }
-    // The fifth bits as bit planes (Repack.toPlanes): bit j of byte 8q + e is the bit of element 8j + e
-    // of row q, bit j + 4 that of row 4 + q. Operand j holds rows 0-3 in its low 256 bits and rows 4-7
-    // in its high ones: against the planes and the planes shifted down by 4, bit j is its byte's bit.
-    let planes = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self)), sixteen = _mm512_set1_epi8(16)
-    let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(planes), 0xF0, _mm256_srli_epi16(planes, 4))
-    @inline(__always) func fifth(_ v: __m512i, _ bit: Int8) -> __m512i {
-        _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(both, _mm512_set1_epi8(bit)), v, sixteen)
+    if F.quantBits == 5 {
+        // The units (Repack.toUnits): A_j (v0, v1) holds v(8j + i) in bits 3-7 and the low three bits of v(16 + 8j + i)
+        // in bits 0-2; T's field 2h + j (bits 4h + 2j, + 1) their top two bits for rows 4h ..< 4h + 4. T for rows 0-3 in
+        // the low 256 bits, shifted down by 4 for rows 4-7 in the high ones: field j of each half in bits 2j, 2j + 1.
+        let t = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self))
+        let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(t), 0xF0, _mm256_srli_epi16(t, 4))
+        let m1f = _mm512_set1_epi8(0x1F), m7 = _mm512_set1_epi8(7)
+        @inline(__always) func low(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), m1f) }
+        @inline(__always) func high(_ v: __m512i, _ j: Int) -> __m512i { _mm512_or_si512(_mm512_and_si512(v, m7), q5TopBits512(both, j)) }
+        return (low(v0), low(v1), high(v0, 0), high(v1, 1))
     }
-    return (fifth(n.0, 1), fifth(n.1, 2), fifth(n.2, 4), fifth(n.3, 8))
+    return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
+            _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
 }
 
 /// The eight fp16 at `p` widened to floats, row r's in lanes 2r and 2r + 1 (`pairs`), or in lane 2r and 0

@@ -29,9 +29,9 @@ public enum WeightLayout: Sendable, Equatable {
 /// Q6_K, whose fp16 fields close the block, list those first, then their scales, then their bit
 /// planes, which Q3_K and Q6_K then recode in place so that most operands are one mask (`FormatTraits.rows8Bits`:
 /// `Q3_KBits`, `Q6_KBits`); Q5_K recodes its fifth-bit and nibble words the same way (`Q5_KBits`).
-/// A Q5 format's fifth bits (a 4-byte piece marked `planes`) are stored as bit planes instead of
-/// side by side (`toPlanes`): the kernels then spread them over the quant bytes with a shift and a
-/// mask per operand instead of a byte shuffle, a bit test and a blend. Same size as the GGUF matrix.
+/// A Q5_0/Q5_1 block's fifth bits (a 4-byte piece marked `fifthBits`) and the two quant words after them are recoded
+/// together into five-bit values (`toUnits`, as Q5_K's `Q5_KBits`): most operands are then a shift and a mask, and
+/// the rest take their top two bits from one word. Same size as the GGUF matrix.
 /// A matrix is repacked when its format has a `rows8` kernel on the kernel level (`FormatTraits.rows8Kernel`) and its row count is a multiple of eight; every other
 /// product of a repacked matrix (another level, the float tiles) unpacks whole groups into
 /// scratch and runs the GGUF-layout kernels on them (`MatMulEngine.rows8Tile`), so results do not depend on the layout
@@ -61,15 +61,14 @@ public enum Repack {
     static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
         let recode = type.traits.rows8Bits
         shuffle(type, rowBytes, groups, move: { ggml, packed, n in copy(src + ggml, dst + packed, n) },
-                planes: { _, packed in toPlanes(dst + packed) }, bits: { _, packed in recode?.pack(dst + packed) })
+                fifthBits: { _, packed in toUnits(dst + packed) }, bits: { _, packed in recode?.pack(dst + packed) })
     }
 
     /// `groups` `rows8` groups at `src` back into GGUF rows at `dst` (`8 · groups · rowBytes` bytes).
     public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, groups: Int = 1, into dst: UnsafeMutableRawPointer) {
         shuffle(type, rowBytes, groups, move: { ggml, packed, n in copy(src + packed, dst + ggml, n) },
-                planes: { ggml, packed in
-                    let words = fromPlanes(src + packed)
-                    for r in 0..<8 { (dst + ggml + r &* rowBytes).storeBytes(of: words[r], as: UInt32.self) }
+                fifthBits: { ggml, packed in
+                    for r in 0..<8 { fromUnits(src + packed, row: r, into: dst + ggml + r &* rowBytes) }
                 },
                 bits: { ggml, packed in type.traits.rows8Bits?.unpack(src + packed, rows: 0..<8, dst + ggml, rowBytes) })
     }
@@ -79,83 +78,97 @@ public enum Repack {
     public static func unpackRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ rowBytes: Int, row: Int, into dst: UnsafeMutableRawPointer) {
         let out = dst - row &* rowBytes  // where the group's row 0 would be
         shuffle(type, rowBytes, 1, rows: row..<row &+ 1, move: { ggml, packed, n in copy(src + packed, out + ggml, n) },
-                planes: { ggml, packed in (dst + ggml).storeBytes(of: fromPlanes(src + packed)[row], as: UInt32.self) },
+                fifthBits: { ggml, packed in fromUnits(src + packed, row: row, into: dst + ggml) },
                 bits: { ggml, packed in type.traits.rows8Bits?.unpack(src + packed, rows: row..<row &+ 1, out + ggml, rowBytes) })
     }
 
-    /// The eight rows' 32-bit words at `p` (row r's at `4r`, bit i: its element i) rewritten in place
-    /// as bit planes: bit `j + 4h` of byte `8q + e` is the bit of row `4h + q`, element `8j + e`. So
-    /// the byte of each row's qword e (rows 0-3 in the low 32 bytes of a 512-bit operand, rows 4-7 in
-    /// the high ones) finds the fifth bit of its element in one known bit, the same bit for every byte
-    /// of operand j of rows 0-3 (bit j) or of rows 4-7 (bit j + 4).
-    static func toPlanes(_ p: UnsafeMutableRawPointer) {
-        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &out) { o in
+    /// A Q5_0/Q5_1 group's block recoded in place at `p`, where its eight rows' 4-byte fifth-bit words lie side by
+    /// side (row r's at `4r`, bit e: the fifth bit of element e) and the 64-byte quant words 0 and 1 follow (at 32 and
+    /// 96; byte i of row r's qword in word j: the nibbles of elements 8j + i, low, and 16 + 8j + i, high). After it
+    /// the kernels' units lie there (`Block32Format.unitsAt`): word T (32 bytes), then A_0 and A_1. Byte i of row r's
+    /// qword in A_j holds v(8j + i) in bits 3-7 and the low three bits of v(16 + 8j + i) in bits 0-2 (v(e): element
+    /// e's five-bit value, nibble + 16 · fifth bit); byte 8q + i of T holds, in bits 2k, 2k + 1 with k = 2h + j, the
+    /// top two bits of v(16 + 8j + i) of row 4h + q. So a 256-bit load of A_j is four rows' operands of elements 8j
+    /// ..< 8j + 8 after a shift and a mask, and of 16 + 8j ..< 24 + 8j with T's field k moved to bits 3-4 (Q5_K's
+    /// units, `Q5_KBits`, with k numbering the half and the word).
+    static func toUnits(_ p: UnsafeMutableRawPointer) {
+        var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &t) { tb in
             for row in 0..<8 {
-                let word = p.loadUnaligned(fromByteOffset: 4 &* row, as: UInt32.self), h = row / 4
-                var q = o.load(fromByteOffset: 8 &* (row % 4), as: UInt64.self)
-                for j in 0..<4 { q |= spreadBits(UInt8(truncatingIfNeeded: word >> (8 &* j))) << (j &+ 4 &* h) }
-                o.storeBytes(of: q, toByteOffset: 8 &* (row % 4), as: UInt64.self)
+                let qh = UInt64(p.loadUnaligned(fromByteOffset: 4 &* row, as: UInt32.self)), q = row & 3, h = row >> 2
+                for j in 0..<2 {
+                    let at = 32 &+ 64 &* j &+ 8 &* row
+                    let qs = p.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+                    var a: UInt64 = 0
+                    for i in 0..<8 {
+                        let byte = (qs >> (8 &* i)) & 0xFF
+                        let lo = (byte & 0xF) | ((qh >> (8 &* j &+ i)) & 1) << 4
+                        let hi = (byte >> 4) | ((qh >> (16 &+ 8 &* j &+ i)) & 1) << 4
+                        a |= (lo << 3 | (hi & 7)) << (8 &* i)
+                        let k = 2 &* h &+ j, o = 8 &* q &+ i
+                        tb[o] |= UInt8(truncatingIfNeeded: hi >> 3) << (2 &* k)
+                    }
+                    p.storeBytes(of: a, toByteOffset: at, as: UInt64.self)
+                }
             }
         }
-        withUnsafeBytes(of: out) { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+        withUnsafeBytes(of: t) { p.copyMemory(from: $0.baseAddress!, byteCount: 32) }
     }
 
-    /// The eight rows' 32-bit words of the bit planes at `p` (`toPlanes` undone).
-    static func fromPlanes(_ p: UnsafeRawPointer) -> SIMD8<UInt32> {
-        var words = SIMD8<UInt32>()
-        for row in 0..<8 {
-            let q = p.loadUnaligned(fromByteOffset: 8 &* (row % 4), as: UInt64.self), h = row / 4
-            for j in 0..<4 { words[row] |= UInt32(gatherBits(q >> (j &+ 4 &* h))) << (8 &* j) }
+    /// Row `row` of the units at `p` (`toUnits`) back into its GGUF fifth-bit word and 16 quant bytes at `dst`.
+    static func fromUnits(_ p: UnsafeRawPointer, row: Int, into dst: UnsafeMutableRawPointer) {
+        let q = row & 3, h = row >> 2
+        var qh: UInt32 = 0
+        for j in 0..<2 {
+            let a = p.loadUnaligned(fromByteOffset: 32 &+ 64 &* j &+ 8 &* row, as: UInt64.self)
+            var qs: UInt64 = 0
+            for i in 0..<8 {
+                let byte = (a >> (8 &* i)) & 0xFF, k = 2 &* h &+ j
+                let top = UInt64(p.load(fromByteOffset: 8 &* q &+ i, as: UInt8.self) >> (2 &* k)) & 3
+                let lo = byte >> 3, hi = (byte & 7) | top << 3
+                qs |= ((lo & 0xF) | (hi & 0xF) << 4) << (8 &* i)
+                qh |= UInt32(truncatingIfNeeded: lo >> 4) << (8 &* j &+ i) | UInt32(truncatingIfNeeded: hi >> 4) << (16 &+ 8 &* j &+ i)
+            }
+            dst.storeBytes(of: qs, toByteOffset: 4 &+ 8 &* j, as: UInt64.self)
         }
-        return words
-    }
-
-    /// Bit e of `b` in bit 0 of byte e.
-    @inline(__always) static func spreadBits(_ b: UInt8) -> UInt64 {
-        let t = (UInt64(b) &* 0x0101_0101_0101_0101) & 0x8040_2010_0804_0201  // byte e keeps bit e
-        return ((t &+ 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080) >> 7
-    }
-
-    /// Bit 0 of byte e of `q` in bit e (`spreadBits` undone; the other bits of `q` ignored).
-    @inline(__always) static func gatherBits(_ q: UInt64) -> UInt8 {
-        UInt8(truncatingIfNeeded: ((q & 0x0101_0101_0101_0101) &* 0x0102_0408_1020_4080) >> 56)
+        dst.storeBytes(of: qh, as: UInt32.self)
     }
 
     /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a
-    /// 4-byte word when the rest is not whole 8-byte words (stored as bit planes with `planes`: a Q5
+    /// 4-byte word when the rest is not whole 8-byte words (`fifthBits`: a Q5 format's fifth bits, recoded with the
+    /// quant words into units by `toUnits`), then the rest in 8-byte words.
     /// format's fifth bits), then the rest in 8-byte words.
-    static func headerFirst(blockBytes: Int, header: Int, planes: Bool = false) -> [Rows8Piece] {
+    static func headerFirst(blockBytes: Int, header: Int, fifthBits: Bool = false) -> [Rows8Piece] {
         var pieces = stride(from: 0, to: header, by: 2).map { Rows8Piece(offset: $0, bytes: 2) }
         let words = (blockBytes - header) % 8 == 0 ? header : header + 4
-        if words > header { pieces.append(Rows8Piece(offset: header, bytes: 4, planes: planes)) }
+        if words > header { pieces.append(Rows8Piece(offset: header, bytes: 4, fifthBits: fifthBits)) }
         return pieces + stride(from: words, to: blockBytes, by: 8).map { Rows8Piece(offset: $0, bytes: 8) }
     }
 
     /// A block's pieces in the layout: (offset in the block, offset of row 0's copy in the group's
     /// block, bytes; row r's copy is `r · bytes` further). The layout in one place.
-    static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int, planes: Bool)] {
+    static func pieces(_ type: GGMLType) -> [(block: Int, group: Int, bytes: Int, fifthBits: Bool)] {
         let list = type.traits.rows8Pieces
         precondition(!list.isEmpty && list.reduce(0) { $0 + $1.bytes } == type.bytesPerBlock,
                      "Repack: \(type) has no rows8 layout")
-        precondition(list.allSatisfy { !$0.planes || $0.bytes == 4 }, "Repack: \(type): bit planes of a piece that is not 4 bytes")
+        precondition(list.allSatisfy { !$0.fifthBits || $0.bytes == 4 }, "Repack: \(type): fifth bits in a piece that is not 4 bytes")
         var at = 0
         return list.map { p in
             defer { at += 8 * p.bytes }
-            return (block: p.offset, group: at, bytes: p.bytes, planes: p.planes)
+            return (block: p.offset, group: at, bytes: p.bytes, fifthBits: p.fifthBits)
         }
     }
 
     /// Calls `move(offset in the GGUF rows, offset in the rows8 groups, bytes)` for every piece of each of
     /// `rows` of a group in `groups` groups' blocks, and after those rows of a block, for a format with a
-    /// `planes` piece, `planes(offset of row 0's piece in the GGUF rows, offset of its planes in the group)`, and
+    /// `fifthBits` piece, `fifthBits(offset of row 0's piece in the GGUF rows, offset of its copies in the group)`, and
     /// for a format with `rows8Bits`, `bits(offset of row 0's block in the GGUF rows, offset of the group's block)`
     /// (offsets from the first group's start in either layout).
     @inline(__always)
     private static func shuffle(_ type: GGMLType, _ rowBytes: Int, _ groups: Int, rows: Range<Int> = 0..<8,
-                                move: (Int, Int, Int) -> Void, planes: (Int, Int) -> Void, bits recode: (Int, Int) -> Void) {
+                                move: (Int, Int, Int) -> Void, fifthBits: (Int, Int) -> Void, bits recode: (Int, Int) -> Void) {
         let blockBytes = type.bytesPerBlock, list = pieces(type), recodes = type.traits.rows8Bits != nil
-        let bits = list.first(where: { $0.planes })
+        let fifth = list.first(where: { $0.fifthBits })
         list.withUnsafeBufferPointer { ps in
             for g in 0..<groups {
                 let start = 8 &* g &* rowBytes
@@ -166,7 +179,7 @@ public enum Repack {
                         let ggml = start &+ row &* rowBytes &+ b
                         for p in ps { move(ggml &+ p.block, packed &+ p.group &+ p.bytes &* row, p.bytes) }
                     }
-                    if let bits { planes(start &+ b &+ bits.block, packed &+ bits.group) }
+                    if let fifth { fifthBits(start &+ b &+ fifth.block, packed &+ fifth.group) }
                     if recodes { recode(start &+ b, packed) }
                     b &+= blockBytes
                 }
@@ -211,9 +224,10 @@ struct Rows8Bits {
 }
 
 /// One piece of a block in the `rows8` layout: `bytes` (2, 4 or 8) bytes at `offset` in the block;
-/// `planes`: a 4-byte bit field whose eight copies are stored as bit planes (`Repack.toPlanes`).
+/// `fifthBits`: a Q5_0/Q5_1 block's fifth-bit word, whose eight copies are recoded with the quant words after them
+/// (`Repack.toUnits`).
 struct Rows8Piece: Equatable {
     var offset: Int
     var bytes: Int
-    var planes = false
+    var fifthBits = false
 }

@@ -152,26 +152,38 @@ func repackRoundTripsEveryByte(_ type: GGMLType) {
     #expect(covered.allSatisfy { $0 == 1 }, "\(type): \(covered)")
 }
 
-/// The Q5 fifth bits' planes hold every bit where the kernels read it: bit j + 4h of byte 8q + e is the
-/// bit of row 4h + q, element 8j + e; and the planes undo.
-@Test func fifthBitPlanesPlaceEachBitWhereTheKernelsReadIt() {
+/// Q5_0/Q5_1's units (`Repack.toUnits`) hold every value where the kernels read it: byte i of row r's qword in A_j
+/// (at 32 + 64j) has v(8j + i) in bits 3-7 and the low three bits of v(16 + 8j + i) in bits 0-2, byte 8q + i of T (at
+/// 0) the top two bits of v(16 + 8j + i) of row 4h + q in bits 2k, 2k + 1 (k = 2h + j); and the units undo.
+@Test func q5UnitsPlaceEachValueWhereTheKernelsReadIt() {
     var rng = SplitMix64(seed: 11)
     for _ in 0..<20 {
-        let words = (0..<8).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
-        var bytes = [UInt8](repeating: 0, count: 32)
+        // Eight rows' fifth-bit words and 16 quant bytes (GGUF: element e's nibble in byte e % 16, low for e < 16).
+        let qh = (0..<8).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+        let qs = (0..<8).map { _ in (0..<16).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+        func v(_ r: Int, _ e: Int) -> Int { Int(e < 16 ? qs[r][e] & 0xF : qs[r][e - 16] >> 4) | Int((qh[r] >> e) & 1) << 4 }
+        var bytes = [UInt8](repeating: 0, count: 160)
         bytes.withUnsafeMutableBytes { b in
-            for r in 0..<8 { b.storeBytes(of: words[r], toByteOffset: 4 * r, as: UInt32.self) }
-            Repack.toPlanes(b.baseAddress!)
+            for r in 0..<8 {
+                b.storeBytes(of: qh[r], toByteOffset: 4 * r, as: UInt32.self)
+                for j in 0..<2 { for i in 0..<8 { b[32 + 64 * j + 8 * r + i] = qs[r][8 * j + i] } }
+            }
+            Repack.toUnits(b.baseAddress!)
         }
-        for h in 0..<2 { for q in 0..<4 { for j in 0..<4 { for e in 0..<8 {
-            let want = (words[4 * h + q] >> (8 * j + e)) & 1
-            #expect(UInt32(bytes[8 * q + e] >> (j + 4 * h)) & 1 == want, "row \(4 * h + q) element \(8 * j + e)")
-        } } } }
-        let back = bytes.withUnsafeBytes { Repack.fromPlanes($0.baseAddress!) }
-        #expect((0..<8).allSatisfy { back[$0] == words[$0] })
+        for r in 0..<8 { for j in 0..<2 { for i in 0..<8 {
+            let a = Int(bytes[32 + 64 * j + 8 * r + i]), k = 2 * (r / 4) + j
+            let t = Int(bytes[8 * (r % 4) + i] >> (2 * k)) & 3
+            #expect(a >> 3 == v(r, 8 * j + i), "row \(r) element \(8 * j + i)")
+            #expect(a & 7 | t << 3 == v(r, 16 + 8 * j + i), "row \(r) element \(16 + 8 * j + i)")
+        } } }
+        for r in 0..<8 {
+            var back = [UInt8](repeating: 0, count: 20)
+            bytes.withUnsafeBytes { src in back.withUnsafeMutableBytes { Repack.fromUnits(src.baseAddress!, row: r, into: $0.baseAddress!) } }
+            #expect(back.withUnsafeBytes { $0.load(as: UInt32.self) } == qh[r] && Array(back[4...]) == qs[r], "row \(r)")
+        }
     }
-    #expect(Repack.pieces(.q5_0).filter(\.planes).count == 1 && Repack.pieces(.q5_1).filter(\.planes).count == 1)
-    #expect(Repack.pieces(.q4_0).allSatisfy { !$0.planes } && Repack.pieces(.q4_K).allSatisfy { !$0.planes })
+    #expect(Repack.pieces(.q5_0).filter(\.fifthBits).count == 1 && Repack.pieces(.q5_1).filter(\.fifthBits).count == 1)
+    #expect(Repack.pieces(.q4_0).allSatisfy { !$0.fifthBits } && Repack.pieces(.q4_K).allSatisfy { !$0.fifthBits })
 }
 
 func multiplyMatchesReference(_ type: GGMLType, _ level: KernelLevel, rows: Int, cols: Int, repack: Bool = false,

@@ -133,8 +133,8 @@ struct FormatTraits: @unchecked Sendable {
                   quantize: quantize, quantizeWeighted: quantizeWeighted, activations: .blocks32,
                   rows: { e, w, _, nSeq, y, r0, r1 in e.block32Rows(B.self, w, nSeq, y, r0, r1) },
                   floatTiles: { e, w, _, nSeq, y, r0, r1 in e.gemmRows(B.self, w, nSeq, y, r0, r1) },
-                  // A 32-block format has a 4-byte piece only for a Q5 format's fifth bits: as bit planes.
-                  kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2, planes: true))
+                  // A 32-block format has a 4-byte piece only for a Q5 format's fifth bits: recoded into units.
+                  kernels: kernels, rows8Pieces: Repack.headerFirst(blockBytes: B.bytes, header: B.hasMin ? 4 : 2, fifthBits: true))
     }
 
     /// A K-quant format of 256-element super-blocks multiplied in 8 bits against Q8_K
