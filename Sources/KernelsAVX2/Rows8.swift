@@ -72,6 +72,16 @@ public struct Rows8Operands {
 /// vphaddd of rows 0-3 and rows 4-7 leaves the row sums in the order 0 1 4 5 2 3 6 7 (its own inverse).
 @inlinable @inline(__always) var rows8SumOrder: __m256i { _mm256_set_epi32(7, 6, 3, 2, 5, 4, 1, 0) }
 
+/// The eight row sums of `W.n` sequences (`acc`, in `vphaddd`'s order) to `y` (sequence s at `y + s · ldy`), in row order.
+@inlinable @inline(__always)
+func storeRows8Sums<W: SeqWidth>(_: W.Type, _ acc: (__m256, __m256, __m256, __m256), _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+    let order = rows8SumOrder
+    _mm256_storeu_ps(y, _mm256_permutevar8x32_ps(acc.0, order))
+    if W.n > 1 { _mm256_storeu_ps(y + ldy, _mm256_permutevar8x32_ps(acc.1, order)) }
+    if W.n > 2 { _mm256_storeu_ps(y + 2 &* ldy, _mm256_permutevar8x32_ps(acc.2, order)) }
+    if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
+}
+
 /// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) of a nibble format
 /// (Q4_0, Q4_1, Q5_0, Q5_1) in the `rows8` layout; `rows` is the first row's group. Up to four
 /// sequences (one pass) expand each block in place; more (prompts, wide batches) expand a group's
@@ -109,7 +119,7 @@ func rows8Group<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ nb: Int, 
                                                _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                                _ operands: (Int) -> Rows8Operands) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
-    let ones = _mm256_set1_epi16(1), order = rows8SumOrder
+    let ones = _mm256_set1_epi16(1)
     var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
     for b in 0..<nb {
         let o = operands(b)
@@ -131,10 +141,7 @@ func rows8Group<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ nb: Int, 
         if W.n > 2 { add(xs.2, &acc.2) }
         if W.n > 3 { add(xs.3, &acc.3) }
     }
-    _mm256_storeu_ps(y, _mm256_permutevar8x32_ps(acc.0, order))
-    if W.n > 1 { _mm256_storeu_ps(y + ldy, _mm256_permutevar8x32_ps(acc.1, order)) }
-    if W.n > 2 { _mm256_storeu_ps(y + 2 &* ldy, _mm256_permutevar8x32_ps(acc.2, order)) }
-    if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
+    storeRows8Sums(W.self, acc, y, ldy)
 }
 
 /// `y[s·ldy + r] = W[r] · x_s` for rows `0..<count` (a multiple of eight) of Q8_0 in the `rows8` layout. A
@@ -187,10 +194,7 @@ func rows8Q8_0Group<W: SeqWidth>(_: W.Type, _ group: UnsafeRawPointer, _ nb: Int
         if W.n > 2 { add(xs.2, &acc.2) }
         if W.n > 3 { add(xs.3, &acc.3) }
     }
-    _mm256_storeu_ps(y, _mm256_permutevar8x32_ps(acc.0, order))
-    if W.n > 1 { _mm256_storeu_ps(y + ldy, _mm256_permutevar8x32_ps(acc.1, order)) }
-    if W.n > 2 { _mm256_storeu_ps(y + 2 &* ldy, _mm256_permutevar8x32_ps(acc.2, order)) }
-    if W.n > 3 { _mm256_storeu_ps(y + 3 &* ldy, _mm256_permutevar8x32_ps(acc.3, order)) }
+    storeRows8Sums(W.self, acc, y, ldy)
 }
 
 extension AVX2 {
