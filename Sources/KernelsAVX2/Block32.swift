@@ -88,7 +88,7 @@ func block32Row1<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ rows: Uns
         }
         var b = 0
         while b &+ 2 <= nb {
-            if ahead { prefetchAhead(row + b &* F.bytes, 2 &* F.bytes) }
+            if ahead { prefetchStream(row + b &* F.bytes, 2 &* F.bytes) }
             block(b, &acc0, &min0)
             block(b &+ 1, &acc1, &min1)
             b &+= 2
@@ -110,7 +110,7 @@ func block32Rows<D: ByteDot, F: Block32Format, W: SeqWidth>(_: D.Type, _: F.Type
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
         for b in 0..<nb {
             let p = row + b &* F.bytes
-            if ahead { prefetchAhead(p, F.bytes) }  // the rows stream from memory below the tiles' crossover
+            if ahead { prefetchStream(p, F.bytes) }  // the rows stream from memory below the tiles' crossover
             let (qw, uw) = block32Quants(F.self, p)
             let dw = half(p, 0), mw: Float = F.hasMin ? half(p, 2) : 0
             block32Step(D.self, F.self, qw, uw, dw, mw, x, b, &a0, &m0)

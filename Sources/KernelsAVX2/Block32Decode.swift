@@ -57,7 +57,7 @@ func block32Row1Unsigned<D: ByteDot, F: Block32Format>(_: D.Type, _: F.Type, _ r
             var b = 0
             while b &+ 2 <= nb {
                 let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
-                if ahead { prefetchAhead(p0, 2 &* F.bytes) }
+                if ahead { prefetchStream(p0, 2 &* F.bytes) }
                 let hdr = block32PairHeaders(F.self, p0)
                 if F.hasMin { mins = _mm_fmadd_ps(hdr, _mm_load_ps((sums + 8 &* b).assumingMemoryBound(to: Float.self)), mins) }
                 let w0 = _mm256_broadcastss_ps(hdr), w1 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(hdr), second)

@@ -208,13 +208,6 @@ public func prefetchSpread(_ p: UnsafeRawPointer, line: Int, of bytes: Int) {
     if 64 &* line < bytes { prefetchStreamLine(p + 64 &* line) }
 }
 
-/// `prefetchStream` for one block of the GGUF layout's row kernels (the weight rows of a tile are consecutive, so
-/// this runs on into the next rows).
-@inlinable @inline(__always)
-public func prefetchAhead(_ blk: UnsafeRawPointer, _ bytes: Int) {
-    prefetchStream(blk, bytes)
-}
-
 /// Prefetches slice `i` of `n` of the next tile's weights (the `rowsPerTile` rows after the tile at
 /// `rows`; a tile's rows are consecutive), for a tiled kernel's repack of block `i` of its own `n`:
 /// the repack reads its rows side by side, a pattern the hardware's stream prefetch does not

@@ -80,7 +80,7 @@ func kquantRows<F: KQuantFormat, W: SeqWidth>(_: F.Type, _: W.Type, _ rows: Unsa
         for i in 0..<nb {
             let blk = row + i &* F.bytes
             // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
-            if ahead { prefetchAhead(blk, F.bytes) }
+            if ahead { prefetchStream(blk, F.bytes) }
             let prep = F.prepare(blk)
             var s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(), s2 = _mm256_setzero_si256(), s3 = _mm256_setzero_si256()
             if F.hasOffset {

@@ -73,7 +73,7 @@ func block32Row1x512<F: Block32Format>(_: F.Type, _ rows: UnsafeRawPointer, _ ro
             var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm_setzero_ps()
             @inline(__always) func pair(_ i: Int, _ acc: inout __m512) {
                 let p0 = row + 2 &* i &* F.bytes, e = t + i &* block32PairTableBytes
-                if ahead { prefetchAhead(p0, 2 &* F.bytes) }
+                if ahead { prefetchStream(p0, 2 &* F.bytes) }
                 let q = block32PairQuants(F.self, p0)
                 let xq = _mm512_loadu_si512(UnsafeRawPointer(x.q) + 64 &* i)
                 let dot = _mm512_dpbusd_epi32(offset == 0 ? zero : _mm512_load_si512(e + 64), q, xq)

@@ -62,7 +62,7 @@ func block32Rows512<F: Block32Format, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
         var b = 0
         while b &+ 2 <= nb {
             let p0 = row + b &* F.bytes, p1 = p0 + F.bytes
-            if ahead { prefetchAhead(p0, 2 &* F.bytes) }  // the rows stream from memory below the tiles' crossover
+            if ahead { prefetchStream(p0, 2 &* F.bytes) }  // the rows stream from memory below the tiles' crossover
             var qw = join512(F.quants(p0), F.quants(p1))
             if F.offset != 0 { qw = _mm512_sub_epi8(qw, _mm512_set1_epi8(Int8(truncatingIfNeeded: F.offset))) }
             // Signed quants: |w| · (x negated where w < 0).

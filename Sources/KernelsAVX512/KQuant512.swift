@@ -100,7 +100,7 @@ func kquantRows512<F: KQuantPairs512, W: SeqWidth>(_: F.Type, _: W.Type, _ rows:
         for i in 0..<nb {
             let blk = row + i &* F.bytes
             // The weights stream from memory for any number of sequences (below the tiles' crossover); ask for them ahead.
-            if ahead { prefetchAhead(blk, F.bytes) }
+            if ahead { prefetchStream(blk, F.bytes) }
             let prep = F.prepare(blk)
             var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
             var s4 = _mm512_setzero_si512(), s5 = _mm512_setzero_si512(), s6 = _mm512_setzero_si512(), s7 = _mm512_setzero_si512()
