@@ -39,12 +39,11 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
         let (s0, n0) = rows8ScalesMins(p0), (s1, n1) = rows8ScalesMins(p1)
         let m4 = _mm512_set1_epi8(0xF)
         let (ie, io) = dwordPicks()
-        let m31 = _mm512_set1_epi8(0x1F), m7 = _mm512_set1_epi8(7)
         for c in 0..<4 {
             let sl = qwordScales(s0, s1, 2 &* c), sh = qwordScales(s0, s1, 2 &* c &+ 1)
             let t = b + 2048 &* c
             // Q5_K: unit c's first word (the top bits of group 2c + 1) of both groups of eight rows; bits 2w, 2w + 1 of it
-            // are moved to bits 3-4 per word (`q5TopBits512`; KernelsAVX2's `Q5_KFormat.unitsAt`).
+            // are moved to bits 3-4 per word (`fiveBitOperands512`; KernelsAVX2's `Q5_KFormat.unitsAt`).
             let unit = Q5_KFormat.unitsAt &+ 320 &* c
             let top = F.fifthBits ? (_mm512_loadu_si512(p0 + unit), _mm512_loadu_si512(p1 + unit)) : (m4, m4)
             // Nibble word w (bytes 8w ..< 8w + 8 of the chunk): elements 8w ..< 8w + 8 of group 2c (low nibbles:
@@ -54,10 +53,8 @@ enum NibbleKTiles<F: NibbleRows8>: AMXFormat {
                 if F.fifthBits {
                     // Q5_K: word A_w of the unit: group 2c's values in bits 3-7, group 2c + 1's low three bits in bits 0-2.
                     let at = unit &+ 64 &* (w &+ 1)
-                    let a0 = _mm512_loadu_si512(p0 + at), a1 = _mm512_loadu_si512(p1 + at)
-                    let l0 = _mm512_and_si512(_mm512_srli_epi16(a0, 3), m31), l1 = _mm512_and_si512(_mm512_srli_epi16(a1, 3), m31)
-                    let h0 = _mm512_or_si512(_mm512_and_si512(a0, m7), q5TopBits512(top.0, w))
-                    let h1 = _mm512_or_si512(_mm512_and_si512(a1, m7), q5TopBits512(top.1, w))
+                    let (l0, h0) = fiveBitOperands512(_mm512_loadu_si512(p0 + at), top.0, w)
+                    let (l1, h1) = fiveBitOperands512(_mm512_loadu_si512(p1 + at), top.1, w)
                     q = (_mm512_permutex2var_epi32(l0, ie, l1), _mm512_permutex2var_epi32(l0, io, l1),
                          _mm512_permutex2var_epi32(h0, ie, h1), _mm512_permutex2var_epi32(h0, io, h1))
                 } else {

@@ -54,6 +54,16 @@ public func q5TopBits512(_ t: __m512i, _ j: Int) -> __m512i {
     return _mm512_and_si512(shifted, _mm512_set1_epi8(0x18))
 }
 
+/// The two operands in a 512-bit load `a` of a word A of five-bit values recoded into units (Q5_K's `Q5_KBits`, read
+/// so by the AMX tiles; Q5_0/Q5_1's `Repack.toUnits`): the value in bits 3-7, shifted down and masked, and the value
+/// whose low three bits are bits 0-2, its top two bits from bits 2j, 2j + 1 of the unit's word `t` (`q5TopBits512`).
+/// KernelsAVX2's `fiveBitOperands` on 512 bits.
+@inlinable @inline(__always)
+public func fiveBitOperands512(_ a: __m512i, _ t: __m512i, _ j: Int) -> (__m512i, __m512i) {
+    (_mm512_and_si512(_mm512_srli_epi16(a, 3), _mm512_set1_epi8(0x1F)),
+     _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi8(7)), q5TopBits512(t, j)))
+}
+
 /// One group of eight rows for `W.n` sequences. Not inlined: its callers' closures (the tables'
 /// buffer, the passes) then stay small, and each specialisation is compiled once with every intrinsic
 /// inline (inlined into a heap-allocating closure, the intrinsics became calls).

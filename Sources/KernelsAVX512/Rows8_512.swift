@@ -66,10 +66,8 @@ public func rows8Operands<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer, si
         // the low 256 bits, shifted down by 4 for rows 4-7 in the high ones: field j of each half in bits 2j, 2j + 1.
         let t = _mm256_loadu_si256((p + fields).assumingMemoryBound(to: __m256i.self))
         let both = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(t), 0xF0, _mm256_srli_epi16(t, 4))
-        let m1f = _mm512_set1_epi8(0x1F), m7 = _mm512_set1_epi8(7)
-        @inline(__always) func low(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), m1f) }
-        @inline(__always) func high(_ v: __m512i, _ j: Int) -> __m512i { _mm512_or_si512(_mm512_and_si512(v, m7), q5TopBits512(both, j)) }
-        return (low(v0), low(v1), high(v0, 0), high(v1, 1))
+        let (l0, h0) = fiveBitOperands512(v0, both, 0), (l1, h1) = fiveBitOperands512(v1, both, 1)
+        return (l0, l1, h0, h1)
     }
     return (_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4),
             _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4))
