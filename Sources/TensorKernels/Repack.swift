@@ -85,30 +85,28 @@ public enum Repack {
     /// A Q5_0/Q5_1 group's block recoded in place at `p`, where its eight rows' 4-byte fifth-bit words lie side by
     /// side (row r's at `4r`, bit e: the fifth bit of element e) and the 64-byte quant words 0 and 1 follow (at 32 and
     /// 96; byte i of row r's qword in word j: the nibbles of elements 8j + i, low, and 16 + 8j + i, high). After it
-    /// the kernels' units lie there (`Block32Format.unitsAt`): word T (32 bytes), then A_0 and A_1. Byte i of row r's
+    /// the kernels' units lie there (KernelsAVX2's `Block32Format.rows8Fields`): word T (32 bytes), then A_0 and A_1
+    /// (`Q5_KBits.unitWord` makes each word, as for Q5_K). Byte i of row r's
     /// qword in A_j holds v(8j + i) in bits 3-7 and the low three bits of v(16 + 8j + i) in bits 0-2 (v(e): element
     /// e's five-bit value, nibble + 16 · fifth bit); byte 8q + i of T holds, in bits 2k, 2k + 1 with k = 2h + j, the
     /// top two bits of v(16 + 8j + i) of row 4h + q. So a 256-bit load of A_j is four rows' operands of elements 8j
     /// ..< 8j + 8 after a shift and a mask, and of 16 + 8j ..< 24 + 8j with T's field k moved to bits 3-4 (Q5_K's
     /// units, `Q5_KBits`, with k numbering the half and the word).
     static func toUnits(_ p: UnsafeMutableRawPointer) {
-        var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))  // T: row q's and 4 + q's fields in qword q
         withUnsafeMutableBytes(of: &t) { tb in
             for row in 0..<8 {
-                let qh = UInt64(p.loadUnaligned(fromByteOffset: 4 &* row, as: UInt32.self)), q = row & 3, h = row >> 2
+                let qh = p.loadUnaligned(fromByteOffset: 4 &* row, as: UInt32.self), q = row & 3, h = row >> 2
                 for j in 0..<2 {
                     let at = 32 &+ 64 &* j &+ 8 &* row
                     let qs = p.loadUnaligned(fromByteOffset: at, as: UInt64.self)
-                    var a: UInt64 = 0
-                    for i in 0..<8 {
-                        let byte = (qs >> (8 &* i)) & 0xFF
-                        let lo = (byte & 0xF) | ((qh >> (8 &* j &+ i)) & 1) << 4
-                        let hi = (byte >> 4) | ((qh >> (16 &+ 8 &* j &+ i)) & 1) << 4
-                        a |= (lo << 3 | (hi & 7)) << (8 &* i)
-                        let k = 2 &* h &+ j, o = 8 &* q &+ i
-                        tb[o] |= UInt8(truncatingIfNeeded: hi >> 3) << (2 &* k)
-                    }
-                    p.storeBytes(of: a, toByteOffset: at, as: UInt64.self)
+                    // Byte i: v(8j + i) from the low nibble, v(16 + 8j + i) from the high one, each with its fifth bit.
+                    let lo = qs & byteLanes(0xF) | spreadBits(UInt8(truncatingIfNeeded: qh >> (8 &* j))) &<< 4
+                    let hi = (qs &>> 4) & byteLanes(0xF) | spreadBits(UInt8(truncatingIfNeeded: qh >> (16 &+ 8 &* j))) &<< 4
+                    let word = Q5_KBits.unitWord(even: lo, odd: hi)
+                    p.storeBytes(of: word.a, toByteOffset: at, as: UInt64.self)
+                    let fields = tb.load(fromByteOffset: 8 &* q, as: UInt64.self) | word.top &<< UInt64(2 &* (2 &* h &+ j))
+                    tb.storeBytes(of: fields, toByteOffset: 8 &* q, as: UInt64.self)
                 }
             }
         }
@@ -117,21 +115,26 @@ public enum Repack {
 
     /// Row `row` of the units at `p` (`toUnits`) back into its GGUF fifth-bit word and 16 quant bytes at `dst`.
     static func fromUnits(_ p: UnsafeRawPointer, row: Int, into dst: UnsafeMutableRawPointer) {
-        let q = row & 3, h = row >> 2
+        let q = row & 3, h = row >> 2, t = p.loadUnaligned(fromByteOffset: 8 &* q, as: UInt64.self)
         var qh: UInt32 = 0
         for j in 0..<2 {
             let a = p.loadUnaligned(fromByteOffset: 32 &+ 64 &* j &+ 8 &* row, as: UInt64.self)
-            var qs: UInt64 = 0
-            for i in 0..<8 {
-                let byte = (a >> (8 &* i)) & 0xFF, k = 2 &* h &+ j
-                let top = UInt64(p.load(fromByteOffset: 8 &* q &+ i, as: UInt8.self) >> (2 &* k)) & 3
-                let lo = byte >> 3, hi = (byte & 7) | top << 3
-                qs |= ((lo & 0xF) | (hi & 0xF) << 4) << (8 &* i)
-                qh |= UInt32(truncatingIfNeeded: lo >> 4) << (8 &* j &+ i) | UInt32(truncatingIfNeeded: hi >> 4) << (16 &+ 8 &* j &+ i)
-            }
-            dst.storeBytes(of: qs, toByteOffset: 4 &+ 8 &* j, as: UInt64.self)
+            let (lo, hi) = Q5_KBits.unitValues(a: a, top: (t &>> UInt64(2 &* (2 &* h &+ j))) & byteLanes(3))
+            dst.storeBytes(of: lo & byteLanes(0xF) | (hi & byteLanes(0xF)) &<< 4, toByteOffset: 4 &+ 8 &* j, as: UInt64.self)
+            qh |= UInt32(gatherBits(lo &>> 4)) << (8 &* j) | UInt32(gatherBits(hi &>> 4)) << (16 &+ 8 &* j)
         }
         dst.storeBytes(of: qh, as: UInt32.self)
+    }
+
+    /// Bit e of `b` in bit 0 of byte e.
+    @inline(__always) static func spreadBits(_ b: UInt8) -> UInt64 {
+        let t = (UInt64(b) &* 0x0101_0101_0101_0101) & 0x8040_2010_0804_0201  // byte e keeps bit e
+        return ((t &+ 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080) >> 7
+    }
+
+    /// Bit 0 of byte e of `q` in bit e (`spreadBits` undone; the other bits of `q` ignored).
+    @inline(__always) static func gatherBits(_ q: UInt64) -> UInt8 {
+        UInt8(truncatingIfNeeded: ((q & 0x0101_0101_0101_0101) &* 0x0102_0408_1020_4080) >> 56)
     }
 
     /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a

@@ -201,15 +201,12 @@ enum Q3_KBits {
     /// Where the 12 words lie in the group's super-block (the kernels' `Q3_KFormat.quantsAt`).
     static let at = 112
 
-    /// Each byte of a qword times `b`: the mask of that byte value in every lane.
-    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
-
     /// Value u (element 8u + i in byte i) of a row's eight lanes from its GGUF-order qwords `q` (high-bit words 0-3,
     /// quant words 4-11): the crumb or'ed with the high bit as 4, a byte each.
     @inline(__always)
     private static func value(gguf q: (Int) -> UInt64, _ u: Int) -> UInt64 {
-        let high = (q(u % 4) &>> UInt64(u / 4)) & lanes(1)
-        return ((q(4 + 4 * (u / 16) + u % 4) &>> UInt64(2 * ((u % 16) / 4))) & lanes(3)) | high &<< 2
+        let high = (q(u % 4) &>> UInt64(u / 4)) & byteLanes(1)
+        return ((q(4 + 4 * (u / 16) + u % 4) &>> UInt64(2 * ((u % 16) / 4))) & byteLanes(3)) | high &<< 2
     }
 
     /// The group's super-block at `p`, its 12 words in the generic layout, recoded in place (a row's eight lanes at
@@ -225,8 +222,8 @@ enum Q3_KBits {
                     let k = 8 * (g / 2) + 4 * (g % 2)
                     @inline(__always) func pair(_ t: Int) -> UInt64 { v(2 * t) &<< 2 | v(2 * t + 1) &<< 5 }
                     let d0 = v(2 * (k + 3)), d1 = v(2 * (k + 3) + 1)
-                    let a = (d0 & lanes(3)) | pair(k), bb = (d1 & lanes(3)) | pair(k + 1)
-                    let c = ((d0 &>> 2) & lanes(1)) | ((d1 &>> 2) & lanes(1)) &<< 1 | pair(k + 2)
+                    let a = (d0 & byteLanes(3)) | pair(k), bb = (d1 & byteLanes(3)) | pair(k + 1)
+                    let c = ((d0 &>> 2) & byteLanes(1)) | ((d1 &>> 2) & byteLanes(1)) &<< 1 | pair(k + 2)
                     row.storeBytes(of: a, toByteOffset: 64 &* (3 &* g), as: UInt64.self)
                     row.storeBytes(of: bb, toByteOffset: 64 &* (3 &* g &+ 1), as: UInt64.self)
                     row.storeBytes(of: c, toByteOffset: 64 &* (3 &* g &+ 2), as: UInt64.self)
@@ -248,16 +245,16 @@ enum Q3_KBits {
                 }
                 /// Value u into its high-bit and quant words.
                 @inline(__always) func put(_ u: Int, _ v: UInt64) {
-                    add(u % 4, ((v &>> 2) & lanes(1)) &<< UInt64(u / 4))
-                    add(4 + 4 * (u / 16) + u % 4, (v & lanes(3)) &<< UInt64(2 * ((u % 16) / 4)))
+                    add(u % 4, ((v &>> 2) & byteLanes(1)) &<< UInt64(u / 4))
+                    add(4 + 4 * (u / 16) + u % 4, (v & byteLanes(3)) &<< UInt64(2 * ((u % 16) / 4)))
                 }
                 for g in 0..<4 {
                     let k = 8 * (g / 2) + 4 * (g % 2)
                     let a = w(3 * g), bb = w(3 * g + 1), c = w(3 * g + 2)
-                    @inline(__always) func both(_ t: Int, _ x: UInt64) { put(2 * t, (x &>> 2) & lanes(7)); put(2 * t + 1, (x &>> 5) & lanes(7)) }
+                    @inline(__always) func both(_ t: Int, _ x: UInt64) { put(2 * t, (x &>> 2) & byteLanes(7)); put(2 * t + 1, (x &>> 5) & byteLanes(7)) }
                     both(k, a); both(k + 1, bb); both(k + 2, c)
-                    put(2 * (k + 3), (a & lanes(3)) | (c & lanes(1)) &<< 2)
-                    put(2 * (k + 3) + 1, (bb & lanes(3)) | (c & lanes(2)) &<< 1)
+                    put(2 * (k + 3), (a & byteLanes(3)) | (c & byteLanes(1)) &<< 2)
+                    put(2 * (k + 3) + 1, (bb & byteLanes(3)) | (c & byteLanes(2)) &<< 1)
                 }
                 for k in 0..<12 { dst.storeBytes(of: b.load(fromByteOffset: 8 &* k, as: UInt64.self), toByteOffset: 64 &* k, as: UInt64.self) }
             }

@@ -68,7 +68,6 @@ enum Q5_KBlock: KBlock {
     }
 }
 
-
 /// Q5_K's quants in the `rows8` layout, recoded at load so that most operands of the kernels are one vector operation
 /// (KernelsAVX512/KQuantRows8_512.swift, KernelsAMX/NibbleKAMX.swift). The layout gathers the four fifth-bit words
 /// (at `at`: word j, row r's qword at 64j + 8r, byte i its `qh[8j + i]`) and then the sixteen nibble words (word 4c + j
@@ -86,8 +85,19 @@ enum Q5_KBits {
     /// Where the 20 words lie in the group's super-block (the kernels' `Q5_KFormat.unitsAt`).
     static let at = 128
 
-    /// Each byte of a qword times `b`: the mask of that byte value in every lane.
-    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
+    /// One word of a unit from eight five-bit values in byte lanes of the group taken in place (`even`) and eight of
+    /// the other (`odd`): A (`even` in bits 3-7, `odd`'s low three bits in bits 0-2) and `odd`'s top two bits (in bits 0-1
+    /// of each lane, for the unit's word T). Q5_0/Q5_1's units are the same (`Repack.toUnits`).
+    @inline(__always)
+    static func unitWord(even: UInt64, odd: UInt64) -> (a: UInt64, top: UInt64) {
+        (even &<< 3 | odd & byteLanes(7), (odd &>> 3) & byteLanes(3))
+    }
+
+    /// `unitWord` undone: the two values of each lane from A and the top two bits (`top`, in bits 0-1 of each lane).
+    @inline(__always)
+    static func unitValues(a: UInt64, top: UInt64) -> (even: UInt64, odd: UInt64) {
+        ((a &>> 3) & byteLanes(0x1F), a & byteLanes(7) | top &<< 3)
+    }
 
     /// The group's super-block at `p`, its 20 words as gathered, recoded in place (a row's eight lanes at once).
     static func pack(_ p: UnsafeMutableRawPointer) {
@@ -104,10 +114,11 @@ enum Q5_KBits {
                     for j in 0..<4 {
                         let q = row.load(fromByteOffset: 256 &+ 64 &* (4 &* c &+ j), as: UInt64.self)
                         let h = withUnsafeBytes(of: qh) { $0.load(fromByteOffset: 8 &* j, as: UInt64.self) }
-                        let even = (q & lanes(0xF)) | ((h &>> UInt64(2 &* c)) & lanes(1)) &<< 4
-                        let odd = ((q &>> 4) & lanes(0xF)) | ((h &>> UInt64(2 &* c &+ 1)) & lanes(1)) &<< 4
-                        u.storeBytes(of: even &<< 3 | odd & lanes(7), toByteOffset: 8 &* (j &+ 1), as: UInt64.self)
-                        top |= ((odd &>> 3) & lanes(3)) &<< UInt64(2 &* j)
+                        let even = (q & byteLanes(0xF)) | ((h &>> UInt64(2 &* c)) & byteLanes(1)) &<< 4
+                        let odd = ((q &>> 4) & byteLanes(0xF)) | ((h &>> UInt64(2 &* c &+ 1)) & byteLanes(1)) &<< 4
+                        let word = unitWord(even: even, odd: odd)
+                        u.storeBytes(of: word.a, toByteOffset: 8 &* (j &+ 1), as: UInt64.self)
+                        top |= word.top &<< UInt64(2 &* j)
                     }
                     u.storeBytes(of: top, toByteOffset: 0, as: UInt64.self)
                 }
@@ -129,9 +140,9 @@ enum Q5_KBits {
                     let top = row.load(fromByteOffset: 320 &* c, as: UInt64.self)
                     for j in 0..<4 {
                         let a = row.load(fromByteOffset: 320 &* c &+ 64 &* (j &+ 1), as: UInt64.self)
-                        let even = (a &>> 3) & lanes(0x1F), odd = a & lanes(7) | ((top &>> UInt64(2 &* j)) & lanes(3)) &<< 3
-                        dst.storeBytes(of: even & lanes(0xF) | (odd & lanes(0xF)) &<< 4, toByteOffset: 256 &+ 64 &* (4 &* c &+ j), as: UInt64.self)
-                        let bits = ((even &>> 4) & lanes(1)) &<< UInt64(2 &* c) | ((odd &>> 4) & lanes(1)) &<< UInt64(2 &* c &+ 1)
+                        let (even, odd) = unitValues(a: a, top: (top &>> UInt64(2 &* j)) & byteLanes(3))
+                        dst.storeBytes(of: even & byteLanes(0xF) | (odd & byteLanes(0xF)) &<< 4, toByteOffset: 256 &+ 64 &* (4 &* c &+ j), as: UInt64.self)
+                        let bits = ((even &>> 4) & byteLanes(1)) &<< UInt64(2 &* c) | ((odd &>> 4) & byteLanes(1)) &<< UInt64(2 &* c &+ 1)
                         h.storeBytes(of: h.load(fromByteOffset: 8 &* j, as: UInt64.self) | bits, toByteOffset: 8 &* j, as: UInt64.self)
                     }
                 }

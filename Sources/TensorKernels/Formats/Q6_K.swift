@@ -155,9 +155,6 @@ enum Q6_KBits {
     /// Where the 24 words lie in the group's super-block (the kernels' `Q6_KFormat.unitsAt`).
     static let at = 144
 
-    /// Each byte of a qword times `b`.
-    @inline(__always) private static func lanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
-
     /// The gathered index of ql word `w` (0..<8) and qh word `w` (0..<4) of half `n`.
     @inline(__always) private static func qlWord(_ n: Int, _ w: Int) -> Int { 12 * n + 6 * ((w % 4) / 2) + 2 + w % 2 + (w >= 4 ? 2 : 0) }
     @inline(__always) private static func qhWord(_ n: Int, _ w: Int) -> Int { 12 * n + 6 * (w / 2) + w % 2 }
@@ -167,8 +164,8 @@ enum Q6_KBits {
     @inline(__always)
     private static func value(_ q: (Int) -> UInt64, _ u: Int) -> UInt64 {
         let n = u / 16, quarter = (u % 16) / 4, w = u % 4
-        let low = (q(qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)) &>> UInt64(quarter < 2 ? 0 : 4)) & lanes(0xF)
-        let top = (q(qhWord(n, w)) &>> UInt64(2 * quarter)) & lanes(3)
+        let low = (q(qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)) &>> UInt64(quarter < 2 ? 0 : 4)) & byteLanes(0xF)
+        let top = (q(qhWord(n, w)) &>> UInt64(2 * quarter)) & byteLanes(3)
         return low | top &<< 4
     }
 
@@ -182,7 +179,7 @@ enum Q6_KBits {
                 for m in 0..<4 {
                     let s0 = v(8 * m + 6), s1 = v(8 * m + 7)
                     for k in 0..<6 {
-                        let s = k < 3 ? s0 : s1, part = (s &>> UInt64(2 * (k % 3))) & lanes(3)
+                        let s = k < 3 ? s0 : s1, part = (s &>> UInt64(2 * (k % 3))) & byteLanes(3)
                         row.storeBytes(of: v(8 * m + k) | part &<< 6, toByteOffset: 64 &* (6 &* m &+ k), as: UInt64.self)
                     }
                 }
@@ -201,15 +198,15 @@ enum Q6_KBits {
                 for m in 0..<4 {
                     @inline(__always) func split(_ k: Int) -> UInt64 {
                         var s: UInt64 = 0
-                        for j in 0..<3 { s |= ((word(6 * m + k + j) &>> 6) & lanes(3)) &<< UInt64(2 * j) }
+                        for j in 0..<3 { s |= ((word(6 * m + k + j) &>> 6) & byteLanes(3)) &<< UInt64(2 * j) }
                         return s
                     }
                     @inline(__always) func put(_ u: Int, _ v: UInt64) {
                         let n = u / 16, quarter = (u % 16) / 4, w = u % 4
-                        g[qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)] |= (v & lanes(0xF)) &<< UInt64(quarter < 2 ? 0 : 4)
-                        g[qhWord(n, w)] |= ((v &>> 4) & lanes(3)) &<< UInt64(2 * quarter)
+                        g[qlWord(n, (quarter % 2 == 0 ? 0 : 4) + w)] |= (v & byteLanes(0xF)) &<< UInt64(quarter < 2 ? 0 : 4)
+                        g[qhWord(n, w)] |= ((v &>> 4) & byteLanes(3)) &<< UInt64(2 * quarter)
                     }
-                    for k in 0..<6 { put(8 * m + k, word(6 * m + k) & lanes(0x3F)) }
+                    for k in 0..<6 { put(8 * m + k, word(6 * m + k) & byteLanes(0x3F)) }
                     put(8 * m + 6, split(0))
                     put(8 * m + 7, split(3))
                 }

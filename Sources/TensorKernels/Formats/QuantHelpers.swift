@@ -14,6 +14,11 @@ func storeHalf(_ v: Float, _ p: UnsafeMutableRawPointer, _ offset: Int) {
     p.storeBytes(of: Float16(v).bitPattern, toByteOffset: offset, as: UInt16.self)
 }
 
+/// Each byte of a qword set to `b`: the mask of that byte value in every lane (the `rows8` recodings work on a row's
+/// eight byte lanes at once: `Q3_KBits`, `Q5_KBits`, `Q6_KBits`, `Repack.toUnits`).
+@inline(__always)
+func byteLanes(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
+
 // MARK: - Scale searches
 
 let groupMaxEps: Float = 1e-15
