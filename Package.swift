@@ -8,7 +8,8 @@ import PackageDescription
 // instruction sequences or library calls. The CLI checks at start that the host has them
 // (`CPUFeatures`, built for plain x86-64) and exits with a message instead of dying on SIGILL.
 // The 8-bit integer kernels come per instruction level in modules of their own: `KernelsAVX2`
-// (x86-64-v3) and `KernelsAVX512` (x86-64-v4 + AVX-512 VNNI), chosen at start from cpuid
+// (x86-64-v3), `KernelsAVX512` (x86-64-v4 + AVX-512 VNNI), `KernelsGFNI` (that + GFNI) and `KernelsAMX` (that +
+// VBMI + AMX), chosen at start from cpuid
 // (`KernelLevel` in TensorKernels); the portable level is plain Swift SIMD in TensorKernels and
 // is what arm64 runs. See docs/kernels.md.
 #if arch(x86_64)
@@ -17,11 +18,14 @@ let baseline = ["-Xcc", "-march=x86-64-v3"]
 // vpdpwssd into vpmaddwd + vpaddd, one vector op more in the K-quant kernels' inner loops.
 let avx512Flags = ["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni",
                    "-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+fast-dpwssd"]
-// The AMX level: the AVX-512 flags plus the tile instructions (and VBMI, which every AMX CPU has).
-let amxFlags = avx512Flags + ["-Xcc", "-mavx512vbmi", "-Xcc", "-mamx-tile", "-Xcc", "-mamx-int8"]
+// The GFNI level: the AVX-512 flags plus GFNI (Ice Lake, Sapphire Rapids, Zen 4 and later).
+let gfniFlags = avx512Flags + ["-Xcc", "-mgfni"]
+// The AMX level: the GFNI flags plus the tile instructions (and VBMI; every AMX CPU has both).
+let amxFlags = gfniFlags + ["-Xcc", "-mavx512vbmi", "-Xcc", "-mamx-tile", "-Xcc", "-mamx-int8"]
 #else
 let baseline: [String] = []
 let avx512Flags: [String] = []
+let gfniFlags: [String] = []
 let amxFlags: [String] = []
 #endif
 
@@ -70,11 +74,16 @@ let package = Package(
         .target(name: "KernelsAVX2", dependencies: ["CPUFeatures", "Prefetch"], swiftSettings: fast),
         .target(name: "KernelsAVX512", dependencies: ["KernelsAVX2", "Prefetch"],
                 swiftSettings: [.unsafeFlags(avx512Flags + ["-enforce-exclusivity=unchecked"])]),
-        // The AMX tile instructions as inline wrappers (C macros Swift cannot import): a header, no C library.
+        // GFNI's affine transform and the AMX tile instructions as inline wrappers (C macros Swift cannot
+        // import): headers, no C library.
+        .systemLibrary(name: "CGFNI"),
+        .target(name: "KernelsGFNI", dependencies: ["CGFNI", "KernelsAVX2", "KernelsAVX512"],
+                swiftSettings: [.unsafeFlags(gfniFlags + ["-enforce-exclusivity=unchecked"])]),
         .systemLibrary(name: "CAMX"),
-        .target(name: "KernelsAMX", dependencies: ["CAMX", "CPUFeatures", "KernelsAVX2", "KernelsAVX512", "Prefetch"],
+        .target(name: "KernelsAMX", dependencies: ["CAMX", "CPUFeatures", "KernelsAVX2", "KernelsAVX512", "KernelsGFNI", "Prefetch"],
                 swiftSettings: [.unsafeFlags(amxFlags + ["-enforce-exclusivity=unchecked"])]),
-        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512", "KernelsAMX", "Prefetch"], swiftSettings: fast),
+        .target(name: "TensorKernels", dependencies: ["CPUFeatures", "KernelsAVX2", "KernelsAVX512", "KernelsGFNI", "KernelsAMX", "Prefetch"],
+                swiftSettings: fast),
         .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: fast),
         .target(name: "Inference", dependencies: ["GGUF", "TensorKernels", "Tokenizers"], swiftSettings: fast),
 

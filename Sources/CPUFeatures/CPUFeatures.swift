@@ -21,6 +21,9 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     public var avx512vl = false
     public var avx512vnni = false
     public var avxvnni = false
+    /// GFNI (`gf2p8affineqb`: any bits of a byte to any places) and AVX-512 VBMI (byte permutes and
+    /// `vpmultishiftqb`): Ice Lake, Sapphire Rapids and later, AMD Zen 4 and later.
+    public var gfni = false, avx512vbmi = false
     /// AMX tile registers and their 8-bit multiply (`tdpbusd` and kin): Sapphire Rapids and later.
     public var amxTile = false, amxInt8 = false
     /// True on arm64 (Advanced SIMD is part of the base architecture).
@@ -52,6 +55,9 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     /// What the `KernelsAVX512` level needs: AVX-512 F/BW/VL and AVX-512 VNNI.
     public var hasAVX512VNNI: Bool { avx512f && avx512bw && avx512vl && avx512vnni }
 
+    /// What the `KernelsGFNI` level needs: that and GFNI.
+    public var hasAVX512GFNI: Bool { hasAVX512VNNI && gfni }
+
     /// The baseline extensions the host lacks, by name (empty when it meets the baseline).
     public var missingBaseline: [String] {
         #if arch(x86_64)
@@ -65,7 +71,7 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let all = [("avx2", avx2), ("fma", fma), ("f16c", f16c), ("bmi2", bmi2), ("avx512f", avx512f),
                    ("avx512bw", avx512bw), ("avx512vl", avx512vl), ("avx512_vnni", avx512vnni),
-                   ("avx_vnni", avxvnni), ("amx_tile", amxTile), ("amx_int8", amxInt8), ("neon", neon)]
+                   ("avx512vbmi", avx512vbmi), ("gfni", gfni), ("avx_vnni", avxvnni), ("amx_tile", amxTile), ("amx_int8", amxInt8), ("neon", neon)]
         let present = all.filter { $0.1 }.map(\.0)
         return present.isEmpty ? "(none of avx2/fma/f16c/avx512/neon)" : present.joined(separator: " ")
     }
@@ -94,6 +100,8 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
             f.avx512bw = b & (1 << 30) != 0
             f.avx512vl = b & (1 << 31) != 0
             f.avx512vnni = c & (1 << 11) != 0
+            f.avx512vbmi = c & (1 << 1) != 0
+            f.gfni = c & (1 << 8) != 0
             f.amxTile = d & (1 << 24) != 0
             f.amxInt8 = d & (1 << 25) != 0
             if __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 { f.avxvnni = a & (1 << 4) != 0 }
@@ -106,6 +114,7 @@ public struct CPUFeatures: Sendable, Equatable, CustomStringConvertible {
             f.avx512vl = f.avx512vl && flags.contains("avx512vl")
             f.avx512vnni = f.avx512vnni && flags.contains("avx512_vnni"); f.avxvnni = f.avxvnni && flags.contains("avx_vnni")
             f.amxTile = f.amxTile && flags.contains("amx_tile"); f.amxInt8 = f.amxInt8 && flags.contains("amx_int8")
+            f.avx512vbmi = f.avx512vbmi && flags.contains("avx512vbmi"); f.gfni = f.gfni && flags.contains("gfni")
         }
         #endif
         #elseif arch(arm64)

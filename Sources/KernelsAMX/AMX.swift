@@ -16,6 +16,7 @@ import CAMX
 import CPUFeatures
 import KernelsAVX2
 import KernelsAVX512
+import KernelsGFNI
 import Prefetch
 #if canImport(Glibc)
 import Glibc
@@ -70,7 +71,7 @@ public enum AMXKernels {
     public static let q5_KRows8: MatRowsKernel = { amxRows(KQuantTiles<NibbleKTiles<Q5_KFormat>>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_KRows8) }
     public static let q6_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q6_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q6_KRows8) }
     public static let q2_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q2_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q2_KRows8) }
-    public static let q3_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q3_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q3_KRows8) }
+    public static let q3_KRows8: MatRowsKernel = { amxRows(KQuantTiles<Q3_KTiles>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: GFNI.q3_KRows8) }
     public static let q4_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_0Rows8) }
     public static let q4_1Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q4_1Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q4_1Rows8) }
     public static let q5_0Rows8: MatRowsKernel = { amxRows(Block32Tiles<Q5_0Format>.self, $0, $1, $2, $3, $4, $5, $6, $7, $8, fallback: AVX512.q5_0Rows8) }

@@ -28,6 +28,9 @@
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
 // Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between passes;
 // from `cachedFrom512` sequences on, the passes read the group's operands from a cache decoded once.
+// Q3_K's fields come out of their bytes through a `Q3Fields512`: shifts and masks here (`ShiftFields512`, every
+// AVX-512 host), one `gf2p8affineqb` a field in KernelsGFNI, which instantiates these generic kernels with its own
+// (the code below is `@inlinable` for that).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
@@ -36,9 +39,11 @@ import Prefetch
 /// What a super-block of eight rows contributes besides its sixteens: the coefficients of the min or offset
 /// term (bytes, sixteens 0-7 and 8-15), d over the scale words' factor (d / 1024) and the term's
 /// factor (−dmin, or −4 d), row r in lanes 2r, 2r + 1.
+@usableFromInline
 struct CrumbHeader512 {
-    var terms: (__m512i, __m512i)
-    var dScale: __m512, tf: __m512
+    @usableFromInline var terms: (__m512i, __m512i)
+    @usableFromInline var dScale: __m512, tf: __m512
+    @inlinable init(terms: (__m512i, __m512i), dScale: __m512, tf: __m512) { self.terms = terms; self.dScale = dScale; self.tf = tf }
 }
 
 /// Q3_K's sixteen 6-bit scales of each of the eight rows of the `rows8` super-block at `p`, unsigned (the
@@ -61,17 +66,42 @@ public func q3_KRows8Scales(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
 /// quants in the two words that hold it (`qa`: its first 8 elements of each row, `qb`: the next 8), and both scales
 /// · 256 as words in the order `vpackssdw` leaves the pair's sums (per 128-bit lane, rows r and r + 1: A's of r
 /// twice, of r + 1 twice, then B's likewise).
+@usableFromInline
 struct CrumbPair512 {
-    var oA: Int, oB: Int
-    var qaA: __m512i, qbA: __m512i, qaB: __m512i, qbB: __m512i
-    var sw: __m512i
+    @usableFromInline var oA: Int, oB: Int
+    @usableFromInline var qaA: __m512i, qbA: __m512i, qaB: __m512i, qbB: __m512i
+    @usableFromInline var sw: __m512i
+    @inlinable init(oA: Int, oB: Int, qaA: __m512i, qbA: __m512i, qaB: __m512i, qbB: __m512i, sw: __m512i) {
+        self.oA = oA; self.oB = oB; self.qaA = qaA; self.qbA = qbA; self.qaB = qaB; self.qbB = qbB; self.sw = sw
+    }
+}
+
+/// How Q3_K's recoded 3-bit fields are taken out of their bytes (`crumbDecode512`; the bits: `Q3_KBits` in
+/// TensorKernels/Formats/Q3_K.swift): with shifts and masks (`ShiftFields512`), or one GFNI `gf2p8affineqb` each
+/// (KernelsGFNI), which takes any bits of a byte to any places in one operation.
+public protocol Q3Fields512 {
+    /// Bits 5-7 of each byte in bits 2-4 (four times the field), the rest zero.
+    static func high(_ v: __m512i) -> __m512i
+    /// Bit `bit` (0 or 1) of each byte in bit 2, the rest zero.
+    static func top(_ v: __m512i, bit: Int) -> __m512i
+}
+
+/// `Q3Fields512` by shifts and masks: two operations a field.
+public enum ShiftFields512: Q3Fields512 {
+    @inlinable @inline(__always)
+    public static func high(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), _mm512_set1_epi8(0x1C)) }
+    @inlinable @inline(__always)
+    public static func top(_ v: __m512i, bit: Int) -> __m512i {
+        _mm512_and_si512(bit == 0 ? _mm512_slli_epi16(v, 2) : _mm512_slli_epi16(v, 1), _mm512_set1_epi8(4))
+    }
 }
 
 /// Decodes the super-block of eight rows at `p`: calls `body` for each pair of sixteens, in the order the words
 /// lie; returns the rest.
-@inline(__always)
-func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
-    let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF), four = _mm512_set1_epi8(4)
+@inlinable @inline(__always)
+func crumbDecode512<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ p: UnsafeRawPointer,
+                                                   _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
+    let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF)
     // vpshufb picks within 128-bit lanes (a lane's first qword, row r, at bytes 0-7, its second, row r + 1, at
     // 8-15) into the high byte of each word, the low bytes zero (0x80): byte 0 of row r into words 0-1 and of row
     // r + 1 into words 2-3 of both qwords; + tA in the first qword and + tB in the second picks scale bytes tA and
@@ -113,9 +143,9 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
         // and B with the high bits in bits 0 and 1 of C moved to bit 2 (v). Pairs: sixteen k + s of both triples.
         let m1c = _mm512_set1_epi8(0x1C)
         @inline(__always) func lo(_ v: __m512i) -> __m512i { _mm512_and_si512(v, m1c) }
-        @inline(__always) func hi(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), m1c) }
-        @inline(__always) func last(_ v: __m512i, _ high: __m512i) -> __m512i {
-            _mm512_or_si512(_mm512_and_si512(v, m3), _mm512_and_si512(high, four))
+        @inline(__always) func hi(_ v: __m512i) -> __m512i { D.high(v) }
+        @inline(__always) func last(_ v: __m512i, _ c: __m512i, _ bit: Int) -> __m512i {
+            _mm512_or_si512(_mm512_and_si512(v, m3), D.top(c, bit: bit))
         }
         @inline(__always) func half(_ n: Int) {
             let w = p + (F.quantsAt &+ 384 &* n)
@@ -125,8 +155,7 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
             pair(k, p2: true, lo(a0), hi(a0), lo(a1), hi(a1))
             pair(k &+ 1, p2: true, lo(b0), hi(b0), lo(b1), hi(b1))
             pair(k &+ 2, p2: true, lo(c0), hi(c0), lo(c1), hi(c1))
-            pair(k &+ 3, p2: false, last(a0, _mm512_slli_epi16(c0, 2)), last(b0, _mm512_slli_epi16(c0, 1)),
-                 last(a1, _mm512_slli_epi16(c1, 2)), last(b1, _mm512_slli_epi16(c1, 1)))
+            pair(k &+ 3, p2: false, last(a0, c0, 0), last(b0, c0, 1), last(a1, c1, 0), last(b1, c1, 1))
         }
         half(0); half(1)
     } else {
@@ -158,7 +187,7 @@ func crumbDecode512<F: CrumbRows8>(_: F.Type, _ p: UnsafeRawPointer, _ body: (Cr
 /// bytes broadcast to every qword (each dword: a row's four products, |Σ| ≤ 8 · 28 · 128 < 2^15 over both), the
 /// two sixteens' dwords packed into words (`vpackssdw`, exact), then one `vpdpwssd` by the pair's scale words into
 /// the sequence's sums: per 128-bit lane, dwords 0 and 2 row r, 1 and 3 row r + 1 (`crumbRowPairs` reorders).
-@inline(__always)
+@inlinable @inline(__always)
 func crumbPairSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations, Q8Activations, Q8Activations), _ xo: Int,
                                    _ c: CrumbPair512,
                                    _ s0: inout __m512i, _ s1: inout __m512i, _ s2: inout __m512i, _ s3: inout __m512i) {
@@ -194,7 +223,7 @@ func sixteenSteps512<W: SeqWidth>(_: W.Type, _ xs: (Q8Activations, Q8Activations
 
 /// Sums of `crumbPairSteps512` (per 128-bit lane: r, r + 1, r, r + 1) in the order of the other terms (r, r, r + 1,
 /// r + 1: row r in lanes 2r, 2r + 1).
-@inline(__always)
+@inlinable @inline(__always)
 func crumbRowPairs(_ s: __m512i) -> __m512i {
     let lo: Int64 = 0x0B0A_0908_0302_0100, hi: Int64 = 0x0F0E_0D0C_0706_0504
     return _mm512_shuffle_epi8(s, _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo))
@@ -202,26 +231,31 @@ func crumbRowPairs(_ s: __m512i) -> __m512i {
 
 /// Where a pass over a group of eight rows gets each super-block's operands: decoded in place, or from the
 /// group's operand cache.
-private protocol CrumbOperands512 {
+@usableFromInline
+protocol CrumbOperands512 {
     /// Super-block `i` of the group (or its cache) at `base`: `body` per pair of sixteens, as `crumbDecode512`.
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512
+    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+                                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512
 }
 
-private enum InPlace: CrumbOperands512 {
-    @inline(__always)
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
-        crumbDecode512(F.self, base + i &* F.groupBlock, body)
+@usableFromInline
+enum CrumbInPlace: CrumbOperands512 {
+    @inlinable @inline(__always)
+    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+                                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
+        crumbDecode512(F.self, D.self, base + i &* F.groupBlock, body)
     }
 }
 
-private enum FromCache: CrumbOperands512 {
-    @inline(__always)
-    static func block<F: CrumbRows8>(_: F.Type, _ base: UnsafeRawPointer, _ i: Int,
-                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
+@usableFromInline
+enum CrumbFromCache: CrumbOperands512 {
+    @inlinable @inline(__always)
+    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+                                                     _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         let c = base + i &* crumbCachedBlock
-        for k in 0..<8 {
+        // Written out eight times, not as a loop: since this code is `@inlinable` the optimizer leaves such a loop
+        // rolled, 6-11% slower at 48-128 sequences.
+        @inline(__always) func pair(_ k: Int) {
             // The order of `crumbDecode512`: Q2_K quad (n, h) = (k >> 2, (k >> 1) & 1), then pair j = k & 1; Q3_K
             // half n = k >> 2, then sixteen 8n + (k & 3).
             let oA = F.highBits ? 128 &* (k >> 2) &+ 16 &* (k & 3) : 128 &* (k >> 2) &+ 16 &* ((k >> 1) & 1) &+ 32 &* (k & 1)
@@ -229,6 +263,7 @@ private enum FromCache: CrumbOperands512 {
             body(CrumbPair512(oA: oA, oB: oA &+ 64, qaA: _mm512_load_si512(e), qbA: _mm512_load_si512(e + 64),
                               qaB: _mm512_load_si512(e + 128), qbB: _mm512_load_si512(e + 192), sw: _mm512_load_si512(e + 256)))
         }
+        pair(0); pair(1); pair(2); pair(3); pair(4); pair(5); pair(6); pair(7)
         return CrumbHeader512(terms: (_mm512_load_si512(c + 2560), _mm512_load_si512(c + 2624)),
                               dScale: _mm512_load_ps(c + 2688), tf: _mm512_load_ps(c + 2752))
     }
@@ -236,12 +271,13 @@ private enum FromCache: CrumbOperands512 {
 
 /// One group of eight rows (or its operand cache) at `base` for `W.n` (1-4) sequences. Not inlined, as
 /// `nibbleRows8Run`: each specialisation is compiled once with every intrinsic inline.
-@inline(never)
-private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F.Type, _: W.Type, _: S.Type, _ base: UnsafeRawPointer,
+@inlinable @inline(never)
+func crumbRows8Run<F: CrumbRows8, D: Q3Fields512, W: SeqWidth, S: CrumbOperands512>(_: F.Type, _: D.Type, _: W.Type, _: S.Type,
+                                                                                    _ base: UnsafeRawPointer,
                                                                            _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                                            _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     let xs = (x, st.row(x, 1), st.row(x, 2), st.row(x, 3))
-    let ahead = S.self == InPlace.self && StreamPrefetch.at(W.n)
+    let ahead = S.self == CrumbInPlace.self && StreamPrefetch.at(W.n)
     var f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps(), f2 = _mm512_setzero_ps(), f3 = _mm512_setzero_ps()
     for i in 0..<nb {
         var s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512()
@@ -250,7 +286,7 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
         var t0 = _mm512_setzero_si512(), t1 = _mm512_setzero_si512(), t2 = _mm512_setzero_si512(), t3 = _mm512_setzero_si512()
         let xo = 256 &* i
         if ahead { prefetchStream(base + i &* F.groupBlock, F.groupBlock) }
-        let hd = S.block(F.self, base, i) { c in
+        let hd = S.block(F.self, D.self, base, i) { c in
             if F.highBits && c.oA >= 128 {
                 crumbPairSteps512(W.self, xs, xo, c, &t0, &t1, &t2, &t3)
             } else {
@@ -282,16 +318,17 @@ private func crumbRows8Run<F: CrumbRows8, W: SeqWidth, S: CrumbOperands512>(_: F
 
 /// Bytes of one decoded super-block of eight rows in the operand cache: per pair of sixteens its four quant
 /// vectors and its spread scales (320), then the header (256).
-private var crumbCachedBlock: Int { 2816 }  // 8 · 320 + 256
+@inlinable var crumbCachedBlock: Int { 2816 }  // 8 · 320 + 256
 
 /// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock` bytes, 64-aligned).
-@inline(never)
-private func crumbRows8Fill<F: CrumbRows8>(_: F.Type, _ group: UnsafeRawPointer, _ nb: Int, _ cache: UnsafeMutableRawPointer) {
+@inlinable @inline(never)
+func crumbRows8Fill<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ group: UnsafeRawPointer, _ nb: Int,
+                                                   _ cache: UnsafeMutableRawPointer) {
     for i in 0..<nb {
         let p = group + i &* F.groupBlock, c = cache + i &* crumbCachedBlock
         prefetchLines(p + 2 &* F.groupBlock, F.groupBlock)
         var e = c
-        let hd = crumbDecode512(F.self, p) { pr in
+        let hd = crumbDecode512(F.self, D.self, p) { pr in
             _mm512_store_si512(e, pr.qaA); _mm512_store_si512(e + 64, pr.qbA)
             _mm512_store_si512(e + 128, pr.qaB); _mm512_store_si512(e + 192, pr.qbB); _mm512_store_si512(e + 256, pr.sw)
             e += 320
@@ -309,22 +346,23 @@ extension CrumbRows8 {
     /// with and without the cache (ms): Q3_K 16 sequences 1.09 / 0.98-1.03, level at 32, ahead from 48 (2.70-2.80
     /// / 2.83-2.88; 128: 7.0-7.3 / 7.8-8.4); Q2_K level at 16-64 (48: 2.46-2.48 / 2.39-2.40), ahead at 128
     /// (6.30-6.35 / 6.62-6.83).
-    static var cachedFrom512: Int { highBits ? 32 : 96 }
+    @inlinable static var cachedFrom512: Int { highBits ? 32 : 96 }
 }
 
 /// Every sequence against rows of eight groups: the activation sums split once (`kSplitSums16`), then per
 /// group the sequences in passes of up to four; from `cachedFrom512` sequences on, each group decoded once
-/// into a cache that every pass reads.
-@inline(__always)
-private func crumbRows8Mat512<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ nb: Int,
-                                             _ x: Q8Activations, _ st: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+/// into a cache that every pass reads. Q3_K's fields taken out by `D` (any for Q2_K).
+@inlinable @inline(__always)
+public func crumbRows8Mat512<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
+                                                            _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
+                                                            _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
         @inline(__always) func groups(_ pass: (UnsafeRawPointer, Int) -> Void) { eachRows8Group(rows, rowBytes, count, pass) }
         @inline(__always) func splitOf(_ s: Int) -> UnsafeRawPointer { split + s &* splitSums16Bytes &* nb }
         if nSeq < F.cachedFrom512 {
             groups { group, g in
                 @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                    crumbRows8Run(F.self, w, InPlace.self, group, nb, st.row(x, s), st, splitOf(s), y + (s &* ldy &+ g), ldy)
+                    crumbRows8Run(F.self, D.self, w, CrumbInPlace.self, group, nb, st.row(x, s), st, splitOf(s), y + (s &* ldy &+ g), ldy)
                 }
                 bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
             }
@@ -333,9 +371,10 @@ private func crumbRows8Mat512<F: CrumbRows8>(_: F.Type, _ rows: UnsafeRawPointer
         withUnsafeTemporaryAllocation(byteCount: nb &* crumbCachedBlock, alignment: 64) { buf in
             let cache = buf.baseAddress!
             groups { group, g in
-                crumbRows8Fill(F.self, group, nb, cache)
+                crumbRows8Fill(F.self, D.self, group, nb, cache)
                 @inline(__always) func run<W: SeqWidth>(_ w: W.Type, _ s: Int) {
-                    crumbRows8Run(F.self, w, FromCache.self, UnsafeRawPointer(cache), nb, st.row(x, s), st, splitOf(s), y + (s &* ldy &+ g), ldy)
+                    crumbRows8Run(F.self, D.self, w, CrumbFromCache.self, UnsafeRawPointer(cache), nb, st.row(x, s), st, splitOf(s),
+                                  y + (s &* ldy &+ g), ldy)
                 }
                 bySeqGroups(nSeq, { run(W4.self, $0) }, { run(W3.self, $0) }, { run(W2.self, $0) }, { run(W1.self, $0) })
             }
@@ -348,13 +387,13 @@ extension AVX512 {
     @inline(never)
     public static func q2_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat512(Q2_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        crumbRows8Mat512(Q2_KFormat.self, ShiftFields512.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
     /// Q3_K rows in the `rows8` layout · Q8_K activations.
     @inline(never)
     public static func q3_KRows8(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ blocks: Int,
                                  _ x: Q8Activations, _ strides: Q8Strides, _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
-        crumbRows8Mat512(Q3_KFormat.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
+        crumbRows8Mat512(Q3_KFormat.self, ShiftFields512.self, rows, rowBytes, count, blocks, x, strides, nSeq, y, ldy)
     }
 }
 #endif

@@ -121,7 +121,7 @@ func crumbPairs512(_ blk: UnsafeRawPointer, _ quantsAt: Int, _ body: (Int, __m51
 
 /// The 8 bytes at `p` in every qword (a sequence's activation bytes against eight rows' words in the `rows8`
 /// kernels).
-@inline(__always) func qwords(_ p: UnsafeRawPointer) -> __m512i {
+@inlinable @inline(__always) func qwords(_ p: UnsafeRawPointer) -> __m512i {
     _mm512_set1_epi64(p.loadUnaligned(as: Int64.self))
 }
 

@@ -83,7 +83,7 @@ func spreadBytes(_ v: __m512i, _ first: Int, sameByte: Bool, signed: Bool) -> __
 
 /// Stores the results of `n` (1-4) sequences of an eight-row tile: sequence k's accumulator holds
 /// row r in lanes 2r and 2r+1, summed into `y[k·ldy + r]`.
-@inline(__always)
+@inlinable @inline(__always)
 func storeRowPairs512(_ n: Int, _ f: (__m512, __m512, __m512, __m512), _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     @inline(__always) func store(_ v: __m512, _ out: UnsafeMutablePointer<Float>) {
         // Add the odd lanes onto the even ones, keep the eight even lanes.

@@ -75,7 +75,7 @@ public func rows8Operands<F: Block32Format>(_: F.Type, _ p: UnsafeRawPointer, si
 
 /// The eight fp16 at `p` widened to floats, row r's in lanes 2r and 2r + 1 (`pairs`), or in lane 2r and 0
 /// in 2r + 1: the lane order of the eight-row kernels' sums.
-@inline(__always) func halvesInPairs(_ p: UnsafeRawPointer, pairs: Bool = true) -> __m512 {
+@inlinable @inline(__always) func halvesInPairs(_ p: UnsafeRawPointer, pairs: Bool = true) -> __m512 {
     let h = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
     let second = pairs ? h : _mm_setzero_si128()
     return _mm512_cvtph_ps(_mm256_set_m128i(_mm_unpackhi_epi16(h, second), _mm_unpacklo_epi16(h, second)))

@@ -90,7 +90,7 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = KernelBench.defaultColdBytes,
                            minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) throws -> String {
-        var lines = ["type   level      rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired     %op   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+        var lines = ["type   level          rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired     %op   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
@@ -103,7 +103,7 @@ public enum KernelBench {
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.bestGigabytesPerSecond / $0) } ?? "      -"
             let paired = [r.pairedStreamShare, r.pairedOpStreamShare]
                 .map { $0.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -" }.joined()
-            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), 10) + pad("\(r.rows)x\(r.cols)", 13)
+            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), 14) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
                 + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct + paired
                 + String(format: " %9.2f |   %7.3f %7.2f %8.2f", r.gigaflopsPerSecond,

@@ -11,17 +11,19 @@ import Darwin
 
 /// The instruction level the 8-bit integer kernels run at, chosen once at start from cpuid.
 ///
-/// - `amx`: the `avx512` level with AMX tiles (`tdpbsud`/`tdpbssd`) for products of 32 sequences and more,
-///   where a format has a tile kernel (Q4_K, Q5_K, Q6_K and the 32-block formats; module KernelsAMX): Sapphire
+/// - `amx`: the `avx512gfni` level with AMX tiles (`tdpbsud`/`tdpbssd`) for products of 32 sequences and more,
+///   where a format has a tile kernel (the K-quants and the 32-block formats; module KernelsAMX): Sapphire
 ///   Rapids and later, on Linux;
-/// - `avx512`: x86-64-v4 with AVX-512 VNNI (`vpdpbusd`), module KernelsAVX512;
+/// - `avx512gfni`: the `avx512` level with GFNI (`gf2p8affineqb`) where a format decodes faster with it (Q3_K;
+///   module KernelsGFNI): Ice Lake, Sapphire Rapids and later, AMD Zen 4 and later;
+/// - `avx512`: x86-64-v4 with AVX-512 VNNI (`vpdpbusd`), module KernelsAVX512 (Cascade Lake);
 /// - `avx2`: x86-64-v3 (`vpmaddubsw` / `vpmaddwd`), module KernelsAVX2;
 /// - `portable`: plain Swift SIMD (16-bit lanes) in this module: every host, and arm64.
 ///
-/// `TOKENMILL_KERNELS=amx|avx512|avx2|portable` forces a level (one the host can run), so tests and
+/// `TOKENMILL_KERNELS=amx|avx512gfni|avx512|avx2|portable` forces a level (one the host can run), so tests and
 /// benchmarks can compare them on one machine.
 public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible {
-    case amx, avx512, avx2, portable
+    case amx, avx512gfni, avx512, avx2, portable
 
     /// The environment variable that forces a level.
     public static let environmentKey = "TOKENMILL_KERNELS"
@@ -45,8 +47,9 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #if arch(x86_64)
         switch self {
         case .amx:
-            return features.meetsBaseline && features.hasAVX512VNNI && features.amxTile && features.amxInt8
-                && AMX.permissionGranted
+            return features.meetsBaseline && features.hasAVX512GFNI && features.avx512vbmi && features.amxTile
+                && features.amxInt8 && AMX.permissionGranted
+        case .avx512gfni: return features.meetsBaseline && features.hasAVX512GFNI
         case .avx512: return features.meetsBaseline && features.hasAVX512VNNI
         case .avx2: return features.meetsBaseline
         case .portable: return true

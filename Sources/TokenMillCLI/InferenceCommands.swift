@@ -126,7 +126,7 @@ struct BenchResult: Codable {
     var copied_bytes: Int?
     var kv_written_bytes: Int?
     var other_anon_bytes: Int?
-    /// The instruction level of the 8-bit kernels (`KernelLevel`: amx, avx512, avx2, portable).
+    /// The instruction level of the 8-bit kernels (`KernelLevel`: amx, avx512gfni, avx512, avx2, portable).
     var kernels: String?
     /// At the `amx` level: nanoseconds a `tdpbsud` took on the tile unit right after the tests (`amxProbeLine`).
     var amx_tile_ns: Double?
@@ -421,7 +421,7 @@ struct LogitsCommand: ParsableCommand {
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-kernels", abstract: "Time the matrix kernels per weight type (GB/s, GFLOP/s).",
-        discussion: "TOKENMILL_KERNELS=amx|avx512|avx2|portable forces the kernel level; TOKENMILL_INT_TILES_FROM=N runs "
+        discussion: "TOKENMILL_KERNELS=amx|avx512gfni|avx512|avx2|portable forces the kernel level; TOKENMILL_INT_TILES_FROM=N runs "
             + "the integer tiles from N sequences on (1: always, 99: never), so two runs with --sequences 2,3,4,6,8 "
             + "show this host's tile crossovers; TOKENMILL_PREFETCH_FROM=N (1: always, 99: never) sets from how many sequences per "
             + "pass the streaming kernels prefetch their weights in software (default 1, 2 on AMD Zen 4). Types that models repack at load (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q6_K; Q8_0 and Q5_K on avx512 and amx) are timed in both "

@@ -58,8 +58,10 @@ struct FormatTraits: @unchecked Sendable {
     /// The kernels of the AVX2 and AVX-512 level on matrices repacked at load into the `rows8`
     /// layout (`Repack`); nil where the format is not repacked on that level.
     let avx2Rows8: DecodeKernels.Kernel?, avx512Rows8: DecodeKernels.Kernel?
+    /// The `avx512gfni` level's kernel on the `rows8` layout; nil where that level runs `avx512Rows8`.
+    let gfniRows8: DecodeKernels.Kernel?
     /// The `amx` level's kernel on the `rows8` layout (tiles from `KernelLevel.amxTilesFrom` sequences,
-    /// `avx512Rows8` below); nil where that level runs `avx512Rows8`.
+    /// the `avx512gfni` level's below); nil where that level runs the `avx512gfni` level's.
     let amxRows8: DecodeKernels.Kernel?
     /// The pieces of a block that the `rows8` layout gathers piece by piece (the eight rows' copies
     /// of a piece side by side), in the order the layout stores them: (offset in the block, 2, 4 or
@@ -86,6 +88,7 @@ struct FormatTraits: @unchecked Sendable {
         self.avx512 = kernels.avx512
         self.avx2Rows8 = kernels.avx2Rows8
         self.avx512Rows8 = kernels.avx512Rows8
+        self.gfniRows8 = kernels.gfniRows8
         self.amxRows8 = kernels.amxRows8
         self.rows8Pieces = rows8Pieces
         self.rows8Bits = rows8Bits
@@ -98,6 +101,8 @@ struct FormatTraits: @unchecked Sendable {
         /// Kernels on the `rows8` layout (a format with them is repacked at load on that level).
         var avx2Rows8: DecodeKernels.Kernel? = nil
         var avx512Rows8: DecodeKernels.Kernel? = nil
+        /// The `avx512gfni` level's, where it has its own (elsewhere that level runs `avx512Rows8`).
+        var gfniRows8: DecodeKernels.Kernel? = nil
         var amxRows8: DecodeKernels.Kernel? = nil
     }
 
@@ -107,7 +112,7 @@ struct FormatTraits: @unchecked Sendable {
         switch level {
         case .portable: return nil
         case .avx2: return avx2
-        case .avx512, .amx: return avx512
+        case .avx512, .avx512gfni, .amx: return avx512
         }
     }
 
@@ -120,7 +125,8 @@ struct FormatTraits: @unchecked Sendable {
         case .portable: return nil
         case .avx2: return avx2Rows8
         case .avx512: return avx512Rows8
-        case .amx: return amxRows8 ?? avx512Rows8
+        case .avx512gfni: return gfniRows8 ?? avx512Rows8
+        case .amx: return amxRows8 ?? gfniRows8 ?? avx512Rows8
         }
     }
 

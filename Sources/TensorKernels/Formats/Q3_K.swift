@@ -1,6 +1,7 @@
 import KernelsAVX2
 #if arch(x86_64)
 import KernelsAVX512
+import KernelsGFNI
 import KernelsAMX
 #endif
 
@@ -20,7 +21,7 @@ enum Q3_KBlock: KBlock {
     #if arch(x86_64)
     private static let kernels = FormatTraits.LevelKernels(avx2: AVX2.q3_K, avx512: AVX512.q3_K,
                                                            avx2Rows8: AVX2.q3_KRows8, avx512Rows8: AVX512.q3_KRows8,
-                                                           amxRows8: AMXKernels.q3_KRows8)
+                                                           gfniRows8: GFNI.q3_KRows8, amxRows8: AMXKernels.q3_KRows8)
     #else
     private static let kernels = FormatTraits.LevelKernels()
     #endif
