@@ -28,9 +28,9 @@
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
 // Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between passes;
 // from `cachedFrom512` sequences on, the passes read the group's operands from a cache decoded once.
-// Q3_K's fields come out of their bytes through a `Q3Fields512`: shifts and masks here (`ShiftFields512`, every
-// AVX-512 host), one `gf2p8affineqb` a field in KernelsGFNI, which instantiates these generic kernels with its own
-// (the code below is `@inlinable` for that).
+// Q3_K's fields come out of their bytes through a `ByteFields512` (KQuantRows8_512.swift): shifts and masks
+// (`ShiftFields512`, every AVX-512 host), or one `gf2p8affineqb` a field in KernelsGFNI, which instantiates these
+// generic kernels with its own (the code below is `@inlinable` for that).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2
@@ -76,30 +76,11 @@ struct CrumbPair512 {
     }
 }
 
-/// How Q3_K's recoded 3-bit fields are taken out of their bytes (`crumbDecode512`; the bits: `Q3_KBits` in
-/// TensorKernels/Formats/Q3_K.swift): with shifts and masks (`ShiftFields512`), or one GFNI `gf2p8affineqb` each
-/// (KernelsGFNI), which takes any bits of a byte to any places in one operation.
-public protocol Q3Fields512 {
-    /// Bits 5-7 of each byte in bits 2-4 (four times the field), the rest zero.
-    static func high(_ v: __m512i) -> __m512i
-    /// Bit `bit` (0 or 1) of each byte in bit 2, the rest zero.
-    static func top(_ v: __m512i, bit: Int) -> __m512i
-}
-
-/// `Q3Fields512` by shifts and masks: two operations a field.
-public enum ShiftFields512: Q3Fields512 {
-    @inlinable @inline(__always)
-    public static func high(_ v: __m512i) -> __m512i { _mm512_and_si512(_mm512_srli_epi16(v, 3), _mm512_set1_epi8(0x1C)) }
-    @inlinable @inline(__always)
-    public static func top(_ v: __m512i, bit: Int) -> __m512i {
-        _mm512_and_si512(bit == 0 ? _mm512_slli_epi16(v, 2) : _mm512_slli_epi16(v, 1), _mm512_set1_epi8(4))
-    }
-}
 
 /// Decodes the super-block of eight rows at `p`: calls `body` for each pair of sixteens, in the order the words
 /// lie; returns the rest.
 @inlinable @inline(__always)
-func crumbDecode512<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ p: UnsafeRawPointer,
+func crumbDecode512<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ p: UnsafeRawPointer,
                                                    _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
     let m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12), m4 = _mm512_set1_epi8(0xF)
     // vpshufb picks within 128-bit lanes (a lane's first qword, row r, at bytes 0-7, its second, row r + 1, at
@@ -143,9 +124,9 @@ func crumbDecode512<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ p: Un
         // and B with the high bits in bits 0 and 1 of C moved to bit 2 (v). Pairs: sixteen k + s of both triples.
         let m1c = _mm512_set1_epi8(0x1C)
         @inline(__always) func lo(_ v: __m512i) -> __m512i { _mm512_and_si512(v, m1c) }
-        @inline(__always) func hi(_ v: __m512i) -> __m512i { D.high(v) }
+        @inline(__always) func hi(_ v: __m512i) -> __m512i { D.field(v, from: 5, width: 3, to: 2) }
         @inline(__always) func last(_ v: __m512i, _ c: __m512i, _ bit: Int) -> __m512i {
-            _mm512_or_si512(_mm512_and_si512(v, m3), D.top(c, bit: bit))
+            _mm512_or_si512(_mm512_and_si512(v, m3), D.field(c, from: bit, width: 1, to: 2))
         }
         @inline(__always) func half(_ n: Int) {
             let w = p + (F.quantsAt &+ 384 &* n)
@@ -234,14 +215,14 @@ func crumbRowPairs(_ s: __m512i) -> __m512i {
 @usableFromInline
 protocol CrumbOperands512 {
     /// Super-block `i` of the group (or its cache) at `base`: `body` per pair of sixteens, as `crumbDecode512`.
-    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+    static func block<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
                                                      _ body: (CrumbPair512) -> Void) -> CrumbHeader512
 }
 
 @usableFromInline
 enum CrumbInPlace: CrumbOperands512 {
     @inlinable @inline(__always)
-    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+    static func block<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
                                                      _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         crumbDecode512(F.self, D.self, base + i &* F.groupBlock, body)
     }
@@ -250,7 +231,7 @@ enum CrumbInPlace: CrumbOperands512 {
 @usableFromInline
 enum CrumbFromCache: CrumbOperands512 {
     @inlinable @inline(__always)
-    static func block<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
+    static func block<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ base: UnsafeRawPointer, _ i: Int,
                                                      _ body: (CrumbPair512) -> Void) -> CrumbHeader512 {
         let c = base + i &* crumbCachedBlock
         // Written out eight times, not as a loop: since this code is `@inlinable` the optimizer leaves such a loop
@@ -272,7 +253,7 @@ enum CrumbFromCache: CrumbOperands512 {
 /// One group of eight rows (or its operand cache) at `base` for `W.n` (1-4) sequences. Not inlined, as
 /// `nibbleRows8Run`: each specialisation is compiled once with every intrinsic inline.
 @inlinable @inline(never)
-func crumbRows8Run<F: CrumbRows8, D: Q3Fields512, W: SeqWidth, S: CrumbOperands512>(_: F.Type, _: D.Type, _: W.Type, _: S.Type,
+func crumbRows8Run<F: CrumbRows8, D: ByteFields512, W: SeqWidth, S: CrumbOperands512>(_: F.Type, _: D.Type, _: W.Type, _: S.Type,
                                                                                     _ base: UnsafeRawPointer,
                                                                            _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                                            _ split: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
@@ -322,7 +303,7 @@ func crumbRows8Run<F: CrumbRows8, D: Q3Fields512, W: SeqWidth, S: CrumbOperands5
 
 /// The group of eight rows at `group` decoded into `cache` (`nb · crumbCachedBlock` bytes, 64-aligned).
 @inlinable @inline(never)
-func crumbRows8Fill<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ group: UnsafeRawPointer, _ nb: Int,
+func crumbRows8Fill<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ group: UnsafeRawPointer, _ nb: Int,
                                                    _ cache: UnsafeMutableRawPointer) {
     for i in 0..<nb {
         let p = group + i &* F.groupBlock, c = cache + i &* crumbCachedBlock
@@ -353,7 +334,7 @@ extension CrumbRows8 {
 /// group the sequences in passes of up to four; from `cachedFrom512` sequences on, each group decoded once
 /// into a cache that every pass reads. Q3_K's fields taken out by `D` (any for Q2_K).
 @inlinable @inline(__always)
-public func crumbRows8Mat512<F: CrumbRows8, D: Q3Fields512>(_: F.Type, _: D.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
+public func crumbRows8Mat512<F: CrumbRows8, D: ByteFields512>(_: F.Type, _: D.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                             _ count: Int, _ nb: Int, _ x: Q8Activations, _ st: Q8Strides,
                                                             _ nSeq: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
     withSplitSums16(x, st, nSeq, nb) { split in
