@@ -18,6 +18,8 @@ import Foundation
     #expect(f.avx512vl == flags.contains("avx512vl"))
     #expect(f.avx512vnni == flags.contains("avx512_vnni"))
     #expect(f.avxvnni == flags.contains("avx_vnni"))
+    #expect(f.gfni == flags.contains("gfni"))
+    #expect(f.avx512vbmi == flags.contains("avx512vbmi"))
     #endif
     #expect(f.missingBaseline.isEmpty == f.meetsBaseline)
 }
