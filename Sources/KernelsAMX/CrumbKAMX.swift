@@ -131,11 +131,11 @@ enum Q2_KTiles: AMXFormat {
 /// elements (four sixteens) a product; no terms.
 enum Q3_KTiles: SignedScaledTiles {
     static var groupBlock: Int { Q3_KFormat.groupBlock }
-    /// Twice `AMX.minSequences` (64): building a super-block's tiles (each crumb with its high bit, times its
-    /// scale as two bytes) costs more than the products of 32 sequences save. `bench-kernels --types q3_K
-    /// --rows 8960 --cols 1536 --threads 2 --sequences 32,48,64 --levels amx,avx512`, three alternating runs,
-    /// ms: 32 2.33-2.66 / 1.83-2.28, 48 2.66-2.99 / 2.64-3.33, 64 2.64-3.42 / 4.11-4.63.
-    static var tilesFrom: Int { 2 &* AMX.minSequences }
+    // Tiles from `AMX.minSequences` (32) as every format: they once began at 64 (building a super-block's tiles
+    // cost more than 32 sequences' products saved), but since Q3_K's bits are recoded at load, tiles from 32
+    // against from 64 (`bench-kernels --types q3_K --rows 8960 --cols 1536 --threads 2 --levels amx`, three
+    // alternating runs, ms): 32 sequences 0.93-0.95 against 1.27-1.34, 48 1.09-1.13 against 1.79-1.89; from 16
+    // level with the passes at 16 (0.73-0.77).
 
     /// The 16 rows of one super-block at `p0` (rows 0-7) and `p1` (rows 8-15): per 64 elements c a tile of 16
     /// rows of 64 bytes, row g holding elements 64c + 4g ..< + 4 of each of the 16 rows times their sixteen's

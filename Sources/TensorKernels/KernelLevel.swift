@@ -109,8 +109,8 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
-    /// From how many sequences a product runs on AMX tiles at the `amx` level (32, Q3_K twice that; whole
-    /// 16s of sequences, the rest on the `avx512` kernels). Settable for tests (the llama.cpp conformance
+    /// From how many sequences a product runs on AMX tiles at the `amx` level (32; whole
+    /// 16s of sequences, the rest on the `avx512gfni` kernels). Settable for tests (the llama.cpp conformance
     /// prompts are 24 tokens); nil off x86-64.
     public static var amxTilesFrom: Int? {
         get {
