@@ -80,6 +80,11 @@ func crumbTileRows<F: CrumbRows8>(_: F.Type, _ p0: UnsafeRawPointer, _ p1: Unsaf
 /// it the sixteen's 4-bit min, 64 elements (four sixteens) a pair of products; no terms.
 enum Q2_KTiles: AMXFormat {
     static var groupBlock: Int { Q2_KFormat.groupBlock }
+    /// From half again `AMX.minSequences` (48): Q2_K's AVX-512 passes, its cheapest decoding, still win at 32.
+    /// `bench-kernels --types q2_K --rows 8960 --cols 1536 --threads 2 --levels amx,avx512gfni` (tiles from 32
+    /// against passes), two runs, ms: 32 sequences 1.56-1.57 against 1.26-1.28, 48 1.70-1.77 against 1.92, 64
+    /// 1.94-2.08 against 2.38-2.69 (every other format's tiles at or ahead of its passes at 32).
+    static var tilesFrom: Int { AMX.minSequences &+ AMX.minSequences / 2 }
     static var terms: Int { 0 }
     static var signedHigh: Bool { false }
 
