@@ -109,7 +109,7 @@ public enum KernelLevel: String, CaseIterable, Sendable, CustomStringConvertible
         #endif
     }
 
-    /// From how many sequences a product runs on AMX tiles at the `amx` level (32; whole
+    /// From how many sequences a product runs on AMX tiles at the `amx` level (32, Q2_K from half again that; whole
     /// 16s of sequences, the rest on the `avx512gfni` kernels). Settable for tests (the llama.cpp conformance
     /// prompts are 24 tokens); nil off x86-64.
     public static var amxTilesFrom: Int? {
