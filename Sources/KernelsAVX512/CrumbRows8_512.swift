@@ -28,7 +28,7 @@
 //   split into bytes (Σx_t = 128 a_t + b_t, `kSplitSums16`), and for Q3_K one masked subtract.
 // Sequences go in passes of up to four per group of eight rows, the group's bytes staying in L1 between passes;
 // from `cachedFrom512` sequences on, the passes read the group's operands from a cache decoded once.
-// Q3_K's fields come out of their bytes through a `ByteFields512` (KQuantRows8_512.swift): shifts and masks
+// Q3_K's fields come out of their bytes through a `ByteFields512`: shifts and masks
 // (`ShiftFields512`, every AVX-512 host), or one `gf2p8affineqb` a field in KernelsGFNI, which instantiates these
 // generic kernels with its own (the code below is `@inlinable` for that).
 #if arch(x86_64)
@@ -76,6 +76,25 @@ struct CrumbPair512 {
     }
 }
 
+/// How a kernel takes a field of bits out of each byte and puts it where its products want it: with a shift and a
+/// mask (`ShiftFields512`), or one GFNI `gf2p8affineqb` (KernelsGFNI), an 8 x 8 bit-matrix transform of every byte
+/// that moves any bits to any places and clears the rest. The kernel generic over it (Q3_K's, below) is
+/// `@inlinable`, so the GFNI module compiles its own specialisations with its own flags.
+public protocol ByteFields512 {
+    /// Bits `from ..< from + width` of each byte in bits `to ..< to + width`, the rest zero.
+    static func field(_ v: __m512i, from: Int, width: Int, to: Int) -> __m512i
+}
+
+/// `ByteFields512` by a 16-bit shift and a mask (within each byte: the mask keeps only bits that came from the
+/// same byte), two operations a field; one where the field stays in place.
+public enum ShiftFields512: ByteFields512 {
+    @inlinable @inline(__always)
+    public static func field(_ v: __m512i, from: Int, width: Int, to: Int) -> __m512i {
+        let mask = _mm512_set1_epi8(Int8(truncatingIfNeeded: ((1 &<< width) &- 1) &<< to))
+        let moved = to > from ? _mm512_slli_epi16(v, UInt32(to &- from)) : to < from ? _mm512_srli_epi16(v, UInt32(from &- to)) : v
+        return _mm512_and_si512(moved, mask)
+    }
+}
 
 /// Decodes the super-block of eight rows at `p`: calls `body` for each pair of sixteens, in the order the words
 /// lie; returns the rest.

@@ -45,34 +45,12 @@ public func rows8ScalesMins(_ p: UnsafeRawPointer) -> (__m512i, __m512i) {
     return (scales, mins)
 }
 
-/// How a kernel takes a field of bits out of each byte and puts it where its products want it: with a shift and a
-/// mask (`ShiftFields512`), or one GFNI `gf2p8affineqb` (KernelsGFNI), an 8 x 8 bit-matrix transform of every byte
-/// that moves any bits to any places and clears the rest. The kernels generic over it (Q3_K's, Q5_K's `rows8`
-/// kernels) are `@inlinable`, so the GFNI module compiles its own specialisations with its own flags.
-public protocol ByteFields512 {
-    /// Bits `from ..< from + width` of each byte in bits `to ..< to + width`, the rest zero.
-    static func field(_ v: __m512i, from: Int, width: Int, to: Int) -> __m512i
-}
-
-/// `ByteFields512` by a 16-bit shift and a mask (within each byte: the mask keeps only bits that came from the
-/// same byte), two operations a field; one where the field stays in place.
-public enum ShiftFields512: ByteFields512 {
-    @inlinable @inline(__always)
-    public static func field(_ v: __m512i, from: Int, width: Int, to: Int) -> __m512i {
-        let mask = _mm512_set1_epi8(Int8(truncatingIfNeeded: ((1 &<< width) &- 1) &<< to))
-        let moved = to > from ? _mm512_slli_epi16(v, UInt32(to &- from)) : to < from ? _mm512_srli_epi16(v, UInt32(from &- to)) : v
-        return _mm512_and_si512(moved, mask)
-    }
-}
-
 /// Q5_K (`Q5_KFormat.unitsAt`): bits 2j, 2j + 1 of each byte of a unit's first word `t` (the top two bits of group
 /// 2c + 1's values of word j) in bits 3-4, the rest zero (also the AMX tiles' decoding, KernelsAMX/NibbleKAMX.swift).
-/// With GFNI's transform in place of the shift and mask (KernelsGFNI, 16 vector operations fewer a super-block of
+/// With GFNI's transform in place of the shift and mask (`ByteFields512`; 16 vector operations fewer a super-block of
 /// eight rows, 218 -> 202) the one-sequence kernel read no faster (docs/kernels.md), so every level runs this one.
 @inlinable @inline(__always)
 public func q5TopBits512(_ t: __m512i, _ j: Int) -> __m512i {
-    // Four literal shifts, not `ShiftFields512.field`: the AMX tiles call this with `j` a loop variable, and a
-    // shift by a computed count compiles to other code there.
     let shifted = j == 0 ? _mm512_slli_epi16(t, 3) : j == 1 ? _mm512_slli_epi16(t, 1) : j == 2 ? _mm512_srli_epi16(t, 1) : _mm512_srli_epi16(t, 3)
     return _mm512_and_si512(shifted, _mm512_set1_epi8(0x18))
 }
