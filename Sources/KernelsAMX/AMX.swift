@@ -62,8 +62,8 @@ public enum AMX {
 }
 
 /// The `amx` level's kernels: the K-quants' rows in the `rows8` layout · Q8_K activations, and the 32-block
-/// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`, Q2_K from half again that), the rest by the
-/// AVX-512 level's kernel of the format. The K-quants' tiles are in NibbleKAMX.swift (`NibbleKTiles`: Q4_K,
+/// formats' · Q8_0/Q8_1, whole 16s of rows and sequences on tiles (from `AMX.minSequences`, Q2_K from half again
+/// that), the rest by the format's `avx512gfni` kernel (GFNI's Q3_K, the AVX-512 level's for the others). The K-quants' tiles are in NibbleKAMX.swift (`NibbleKTiles`: Q4_K,
 /// Q5_K), Q6_KAMX.swift (`Q6_KTiles`) and CrumbKAMX.swift (`Q2_KTiles`, `Q3_KTiles`), the 32-block formats' in
 /// Block32AMX.swift (`Block32Tiles`).
 public enum AMXKernels {
