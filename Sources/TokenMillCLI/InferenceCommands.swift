@@ -424,7 +424,7 @@ struct BenchKernelsCommand: ParsableCommand {
         discussion: "TOKENMILL_KERNELS=amx|avx512gfni|avx512|avx2|portable forces the kernel level; TOKENMILL_INT_TILES_FROM=N runs "
             + "the integer tiles from N sequences on (1: always, 99: never; the AVX2 and AVX-512 tiles, not the amx level's), so "
             + "two runs with --sequences 2,3,4,6,8 show this host's tile crossovers; TOKENMILL_PREFETCH_FROM=N (1: always, 99: never) sets from how many sequences per "
-            + "pass the streaming kernels prefetch their weights in software (default 1, 2 on AMD Zen 4). Types that models repack at load (every quantised type on x86-64) are timed in both "
+            + "pass the streaming kernels prefetch their weights in software (default 1, 2 on AMD Zen 4). Types that models repack at load (every quantised type, at every level but portable) are timed in both "
             + "layouts: the level's name with -r8 is the repacked one (TOKENMILL_REPACK=0 switches repacking off). "
             + "Without --hot the products rotate over copies of the matrix spanning 256 MiB or twice the last-level cache, "
             + "whichever is more, and each pass is set beside a streaming read of the same copies (%paired, %op): the "
