@@ -122,10 +122,10 @@ if [ "${FLOOR:-1}" = 1 ]; then
     echo "TokenMill --ubatch 4 vs TokenMill --ubatch 1 (same product kernels):"
     python3 "$HERE/kld.py" "$W/cand_u4.f32" "$W/cand_u1.f32" --rows "$N"
     # Two float orders of the same arithmetic: TokenMill at its kernel level against the next level
-    # down (amx -> avx512 -> avx2 -> portable). Every level rounds activations as ggml does and sums in its
+    # down (amx or avx512gfni -> avx512 -> avx2 -> portable). Every level rounds activations as ggml does and sums in its
     # own order, so this is how far two correct implementations drift apart on this model.
     level="$("$TM" inspect "$MODEL" 2>/dev/null | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p' | head -1)"
-    case "$level" in amx) other=avx512 ;; avx512) other=avx2 ;; avx2) other=portable ;; *) other="" ;; esac
+    case "$level" in amx|avx512gfni) other=avx512 ;; avx512) other=avx2 ;; avx2) other=portable ;; *) other="" ;; esac
     if [ -n "$other" ]; then
         echo "== noise floor: TokenMill $level vs TokenMill $other (batch)" >&2
         TOKENMILL_KERNELS="$other" "$TM" logits --model "$MODEL" --tokens-file "$W/ids.txt" --out "$W/cand_$other.f32"
