@@ -7,8 +7,7 @@
 // 16 · q (one mask instead of a shift and a mask; `EightRowBlocks.sixteenfoldHigh`).
 // The Q5 formats' quants are recoded at load into five-bit values (Repack.toUnits): per operand a shift and a mask,
 // or a mask, a shifted field of the units' word T and one `vpternlog`, for eight rows. Q8_0's four words are the
-// operands as they
-// are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
+// operands as they are, made unsigned by flipping their sign bits (the tiles' u = q + 128, started from −128 · Σx).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import KernelsAVX2

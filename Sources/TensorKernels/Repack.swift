@@ -140,7 +140,6 @@ public enum Repack {
     /// The pieces of a block with `header` bytes of fp16 fields at its start: each field, then a
     /// 4-byte word when the rest is not whole 8-byte words (`fifthBits`: a Q5 format's fifth bits, recoded with the
     /// quant words into units by `toUnits`), then the rest in 8-byte words.
-    /// format's fifth bits), then the rest in 8-byte words.
     static func headerFirst(blockBytes: Int, header: Int, fifthBits: Bool = false) -> [Rows8Piece] {
         var pieces = stride(from: 0, to: header, by: 2).map { Rows8Piece(offset: $0, bytes: 2) }
         let words = (blockBytes - header) % 8 == 0 ? header : header + 4
