@@ -80,10 +80,10 @@ public func redactSecrets(_ text: String, environment: [String: String] = Proces
 
 private enum Redaction {
     // scheme://user:password@  (the password runs to the last '@' before the host part ends)
-    nonisolated(unsafe) static let userInfo = try! NSRegularExpression(
+    static let userInfo = try! NSRegularExpression(
         pattern: #"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*):[^/?#\s]*@"#)
     // password=value, password = 'quoted \' value', ?password=value&..., PGPASSWORD=value
-    nonisolated(unsafe) static let keyValue = try! NSRegularExpression(
+    static let keyValue = try! NSRegularExpression(
         pattern: #"((?:[A-Za-z_]*)password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'",;)]+)"#,
         options: [.caseInsensitive])
 }

@@ -25,10 +25,12 @@ public struct RedactingLogHandler: LogHandler {
         set { wrapped[metadataKey: key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
-        wrapped.log(level: level, message: "\(redactSecrets(message.description))",
-                    metadata: metadata.map(Self.redact), source: source, file: file, function: function, line: line)
+    public func log(event: LogEvent) {
+        var redacted = event
+        redacted.message = "\(redactSecrets(event.message.description))"
+        redacted.metadata = event.metadata.map(Self.redact)
+        redacted.error = event.error.map { RedactedError($0) }
+        wrapped.log(event: redacted)
     }
 
     static func redact(_ m: Logger.Metadata) -> Logger.Metadata {
@@ -42,5 +44,19 @@ public struct RedactingLogHandler: LogHandler {
         case let .array(a): return .array(a.map(redact))
         case let .dictionary(d): return .dictionary(redact(d))
         }
+    }
+}
+
+/// An error as `RedactingLogHandler` passes it on: the original's description with every secret masked (a
+/// connection error can quote the connection string it was given).
+public struct RedactedError: Error, CustomStringConvertible, Sendable {
+    /// The original error's description, redacted.
+    public let description: String
+    /// The original error's type, for handlers that print it.
+    public let originalType: String
+
+    public init(_ error: any Error) {
+        description = redactSecrets("\(error)")
+        originalType = String(reflecting: type(of: error))
     }
 }

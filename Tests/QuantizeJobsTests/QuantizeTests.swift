@@ -122,7 +122,7 @@ import TensorKernels
         }
         // An imatrix file is a GGUF but not a model.
         var im = ImportanceMatrix()
-        var x: [Float] = [1, 2]
+        let x: [Float] = [1, 2]
         x.withUnsafeBufferPointer { im.accumulate("a.weight", x: $0.baseAddress!, rows: 1, cols: 2) }
         try im.write(to: dir + "/im.gguf")
         #expect(throws: QuantizeError.self) {

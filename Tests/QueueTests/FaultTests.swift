@@ -253,7 +253,7 @@ private func handlersStarted(_ db: TestDatabase, _ n: Int) async throws -> Bool 
         try server.stop()
         try await Task.sleep(nanoseconds: 1_500_000_000) // down for a while: workers log and back off
         try server.start()
-        let done = try await eventually(timeout: 60) {
+        let done = await eventually(timeout: 60) {
             (try? await db.int("SELECT completed FROM tokenmill.batches WHERE id = $1", [b.batchID])) == n
         }
         for w in workers { await w.stop() }

@@ -245,7 +245,7 @@ func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
         try server.stop()
         try await Task.sleep(nanoseconds: UInt64(4 * lease * 1e9)) // down for four leases
         try server.start()
-        let done = try await eventually(timeout: 60) {
+        let done = await eventually(timeout: 60) {
             (try? await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'succeeded'")) == 2
         }
         await a.stop()
@@ -383,7 +383,9 @@ func probeRegistry(_ recorder: Recorder = Recorder()) throws -> JobRegistry {
         logger.logLevel = .info
         for f in forms { logger.error("connecting to \(f) failed", metadata: ["url": .string(f)]) }
         logger.info("PGPASSWORD is EnvS3cretPw here")
-        #expect(sink.lines.count == forms.count + 1)
+        logger.error("cannot connect", error: ConnectFailure(url: forms[0]))
+        #expect(sink.lines.count == forms.count + 2)
+        #expect(sink.lines.last!.contains("ConnectFailure"), "\(sink.lines)")
         #expect(!sink.lines.joined().contains(secret) && !sink.lines.joined().contains("EnvS3cretPw"), "\(sink.lines)")
         #expect(sink.lines.allSatisfy { $0.contains("***") })
     }
@@ -400,9 +402,16 @@ final class LogSink: LogHandler, @unchecked Sendable {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
+        let error = event.error.map { e in " error=\(e) type=\((e as? RedactedError)?.originalType ?? "\(type(of: e))")" } ?? ""
         lock.lock()
-        kept.append(message.description + " " + (metadata ?? [:]).map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        kept.append(event.message.description + " " + (event.metadata ?? [:]).map { "\($0.key)=\($0.value)" }.joined(separator: " ") + error)
         lock.unlock()
     }
+}
+
+/// An error whose description quotes the connection string it failed on.
+struct ConnectFailure: Error, CustomStringConvertible {
+    let url: String
+    var description: String { "could not connect to \(url)" }
 }

@@ -187,7 +187,7 @@ import QueueCore
         let running = try await db.int("SELECT id::int FROM tokenmill.jobs WHERE state = 'running'")
         #expect(try await db.queue.cancelJob(Int64(running)))
         #expect(try await db.queue.cancelBatch(queued.batchID) == 3)
-        #expect(try await eventually(timeout: 20) { await rec.stoppedByCancel.contains(Int64(running)) })
+        #expect(await eventually(timeout: 20) { await rec.stoppedByCancel.contains(Int64(running)) })
         await w.stop()
         #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'cancelled'") == 4)
         #expect(try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE batch_id = $1 AND attempt = 0", [queued.batchID]) == 3)
@@ -323,7 +323,7 @@ import QueueCore
         let w = try RunningWorker(url: db.url, registry: reg, options: options(grace: 3))
         #expect(try await eventually { try await db.int("SELECT count(*) FROM tokenmill.jobs WHERE state = 'running'") == 2 })
         // Both handlers have started (a claim is not a start: a stop in between rightly hands a job back).
-        #expect(try await eventually { await rec.runs.count == 2 })
+        #expect(await eventually { await rec.runs.count == 2 })
         let t0 = Date()
         await w.stop()
         #expect(Date().timeIntervalSince(t0) < 8)
