@@ -90,20 +90,23 @@ public enum KernelBench {
                            nSeq: [Int] = [1], threads: [Int] = [1, 2],
                            cold: Bool = true, coldBytes: Int = KernelBench.defaultColdBytes,
                            minSeconds: Double = 0.4, levels: [KernelLevel] = [.current], gemmMinSeq: Int? = nil) throws -> String {
-        var lines = ["type   level          rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired     %op   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        // The level column fits the longest level's name with the `rows8` layout's "-r8".
+        let levelWidth = KernelLevel.allCases.map { $0.rawValue.count }.max()! + "-r8 ".count
+        var lines = ["type   " + pad("level", levelWidth)
+                     + "rows x cols  nSeq thr  mode   ms/op      GB/s      best %stream %paired     %op   GFLOP/s | cpu: ms/op   GB/s  GFLOP/s"]
         for t in types where cols % t.blockSize != 0 {
             lines.append("\(t): skipped, \(cols) columns is not a multiple of its block size \(t.blockSize)")
         }
         var streams: [Int: Double] = [:]
         for r in try measure(types: types, rows: rows, cols: cols, nSeq: nSeq, threads: threads, cold: cold,
                          coldBytes: coldBytes, minSeconds: minSeconds, levels: levels, gemmMinSeq: gemmMinSeq) {
-            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
             if let s = r.streamGigabytesPerSecond { streams[r.threads] = max(streams[r.threads] ?? 0, s) }
             // Best pass against the stream's best pass: both see the host at its quietest.
             let pct = r.streamGigabytesPerSecond.map { String(format: "%6.0f%%", 100 * r.bestGigabytesPerSecond / $0) } ?? "      -"
             let paired = [r.pairedStreamShare, r.pairedOpStreamShare]
                 .map { $0.map { String(format: " %6.0f%%", 100 * $0) } ?? "       -" }.joined()
-            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), 14) + pad("\(r.rows)x\(r.cols)", 13)
+            lines.append(pad(r.type.description, 7) + pad(r.level.rawValue + (r.layout == .rows8 ? "-r8" : ""), levelWidth) + pad("\(r.rows)x\(r.cols)", 13)
                 + String(format: "%4d %3d  ", r.nSeq, r.threads) + pad(r.cold ? "cold" : "hot", 5)
                 + String(format: " %7.3f %9.2f %9.2f ", r.secondsPerOp * 1e3, r.gigabytesPerSecond, r.bestGigabytesPerSecond) + pct + paired
                 + String(format: " %9.2f |   %7.3f %7.2f %8.2f", r.gigaflopsPerSecond,
