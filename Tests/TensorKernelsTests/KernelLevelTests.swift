@@ -2,10 +2,16 @@ import Testing
 import CPUFeatures
 @testable import TensorKernels
 
-/// A host with the x86-64-v3 baseline and AVX-512 VNNI (Cascade Lake), to which each test adds features.
-private func cascadeLake() -> CPUFeatures {
+/// A host with the x86-64-v3 baseline only (AVX2, FMA, F16C, BMI2), to which each test adds features.
+private func avx2Host() -> CPUFeatures {
     var f = CPUFeatures()
     f.avx2 = true; f.fma = true; f.f16c = true; f.bmi2 = true
+    return f
+}
+
+/// That and AVX-512 VNNI (Cascade Lake).
+private func cascadeLake() -> CPUFeatures {
+    var f = avx2Host()
     f.avx512f = true; f.avx512bw = true; f.avx512vl = true; f.avx512vnni = true
     return f
 }
@@ -24,8 +30,8 @@ private func cascadeLake() -> CPUFeatures {
     odd.amxTile = true; odd.amxInt8 = true
     #expect(!KernelLevel.amx.runs(on: odd))
     // AVX2 only (the fleet host): `avx2`, and GFNI alone adds nothing.
-    var avx2 = CPUFeatures()
-    avx2.avx2 = true; avx2.fma = true; avx2.f16c = true; avx2.bmi2 = true; avx2.gfni = true
+    var avx2 = avx2Host()
+    avx2.gfni = true
     #expect(KernelLevel.supported(by: avx2) == [.avx2, .portable])
 }
 #endif
